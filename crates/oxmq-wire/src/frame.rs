@@ -1,0 +1,369 @@
+//! ZMTP 3.x framing: frame headers and the incremental frame decoder.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+
+use crate::WireError;
+
+/// Bits of the frame flags byte.
+pub mod flags {
+    /// More frames of the same message follow (never set on commands).
+    pub const MORE: u8 = 0x01;
+    /// The size field is 8 bytes (big-endian) instead of 1.
+    pub const LONG: u8 = 0x02;
+    /// The frame is a command, not a message frame.
+    pub const COMMAND: u8 = 0x04;
+    /// Bits 7-3, reserved: must be zero.
+    pub const RESERVED: u8 = 0xF8;
+}
+
+/// Largest body a ZMTP frame can declare (2^63 - 1).
+pub const MAX_WIRE_FRAME_SIZE: u64 = i64::MAX as u64;
+
+/// Length of the header for a body of `len` bytes: 2 (short form, body up to
+/// 255 bytes) or 9 (long form).
+pub fn frame_header_len(len: usize) -> usize {
+    if len > 255 { 9 } else { 2 }
+}
+
+/// Appends a frame header (flags byte, then a 1-byte or 8-byte big-endian
+/// size) to `out`. The long form is used when `len > 255`.
+///
+/// `more` and `command` must not both be set (ZMTP forbids MORE on commands);
+/// this function encodes what it is given.
+pub fn encode_frame_header(more: bool, command: bool, len: usize, out: &mut BytesMut) {
+    let mut f = 0u8;
+    if more {
+        f |= flags::MORE;
+    }
+    if command {
+        f |= flags::COMMAND;
+    }
+    if len > 255 {
+        out.reserve(9);
+        out.put_u8(f | flags::LONG);
+        out.put_u64(len as u64);
+    } else {
+        out.reserve(2);
+        out.put_u8(f);
+        out.put_u8(len as u8);
+    }
+}
+
+/// One decoded frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// More frames of the same message follow.
+    pub more: bool,
+    /// This is a command frame (its body starts with a length-prefixed name).
+    pub command: bool,
+    /// The frame body.
+    pub body: Bytes,
+}
+
+impl Frame {
+    /// A message frame.
+    pub fn message(body: impl Into<Bytes>, more: bool) -> Frame {
+        Frame {
+            more,
+            command: false,
+            body: body.into(),
+        }
+    }
+
+    /// A command frame with an already encoded command body.
+    pub fn command(body: impl Into<Bytes>) -> Frame {
+        Frame {
+            more: false,
+            command: true,
+            body: body.into(),
+        }
+    }
+
+    /// Number of bytes [`Frame::encode`] appends.
+    pub fn encoded_len(&self) -> usize {
+        frame_header_len(self.body.len()) + self.body.len()
+    }
+
+    /// Appends the header and body to `out` (this copies the body; an engine
+    /// that wants to avoid the copy writes the header with
+    /// [`encode_frame_header`] and the body separately).
+    pub fn encode(&self, out: &mut BytesMut) {
+        out.reserve(self.encoded_len());
+        encode_frame_header(self.more, self.command, self.body.len(), out);
+        out.extend_from_slice(&self.body);
+    }
+}
+
+/// A parsed frame header.
+#[derive(Debug, Clone, Copy)]
+struct Header {
+    more: bool,
+    command: bool,
+    header_len: usize,
+    body_len: usize,
+}
+
+/// Incremental ZMTP 3.x frame decoder.
+///
+/// The decoder keeps no partial frame of its own: until a whole frame is in
+/// the caller's buffer, the buffer is left untouched (header included), and
+/// the header is simply re-read on the next call. Bodies are split out of the
+/// buffer without copying (`BytesMut::split_to` + `freeze`). The decoder never
+/// allocates based on a length field; the caller decides how much to read
+/// (see [`Decoder::pending_body_len`]).
+///
+/// After an error the stream is unusable; the connection must be closed.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    max_frame_size: Option<u64>,
+}
+
+impl Decoder {
+    /// A decoder that refuses frames larger than `max_frame_size` bytes
+    /// (`None`: unlimited, like libzmq's `ZMQ_MAXMSGSIZE` = -1, but still
+    /// bounded by ZMTP's 2^63-1 and by what fits in `usize`).
+    ///
+    /// The limit is checked per frame against the size declared in the
+    /// header, before any of the body is buffered.
+    pub fn new(max_frame_size: Option<u64>) -> Decoder {
+        Decoder { max_frame_size }
+    }
+
+    /// The configured per-frame limit.
+    pub fn max_frame_size(&self) -> Option<u64> {
+        self.max_frame_size
+    }
+
+    /// Changes the per-frame limit (e.g. after the handshake).
+    pub fn set_max_frame_size(&mut self, max_frame_size: Option<u64>) {
+        self.max_frame_size = max_frame_size;
+    }
+
+    /// Decodes one frame from the front of `buf`.
+    ///
+    /// - `Ok(Some(frame))`: a whole frame was in `buf` and has been removed
+    ///   from it.
+    /// - `Ok(None)`: more bytes are needed; `buf` is unchanged.
+    /// - `Err(_)`: reserved flag bits set ([`WireError::ReservedFlags`]), a
+    ///   command frame with MORE set ([`WireError::MalformedCommand`]), or a
+    ///   declared size over the limit ([`WireError::FrameTooLarge`]). These
+    ///   are reported as soon as the offending header byte is in `buf`.
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, WireError> {
+        let Some(h) = self.header(buf)? else {
+            return Ok(None);
+        };
+        if buf.len() - h.header_len < h.body_len {
+            return Ok(None);
+        }
+        buf.advance(h.header_len);
+        let body = buf.split_to(h.body_len).freeze();
+        Ok(Some(Frame {
+            more: h.more,
+            command: h.command,
+            body,
+        }))
+    }
+
+    /// How many more body bytes the frame at the front of `buf` needs before
+    /// [`Decoder::decode`] can return it; 0 if its header is not complete
+    /// yet, if it is invalid, or if the whole frame is already there.
+    ///
+    /// With an unlimited maximum this can be very large (up to 2^63-1 on
+    /// 64-bit targets): cap any reservation made from it.
+    pub fn pending_body_len(&self, buf: &BytesMut) -> usize {
+        match self.header(buf) {
+            Ok(Some(h)) => h.body_len.saturating_sub(buf.len() - h.header_len),
+            _ => 0,
+        }
+    }
+
+    fn header(&self, buf: &[u8]) -> Result<Option<Header>, WireError> {
+        let Some(&f) = buf.first() else {
+            return Ok(None);
+        };
+        if f & flags::RESERVED != 0 {
+            return Err(WireError::ReservedFlags(f));
+        }
+        let more = f & flags::MORE != 0;
+        let command = f & flags::COMMAND != 0;
+        if more && command {
+            return Err(WireError::MalformedCommand(
+                "command frame with the MORE flag set",
+            ));
+        }
+        let (header_len, size) = if f & flags::LONG != 0 {
+            let Some(raw) = buf.get(1..9) else {
+                return Ok(None);
+            };
+            let raw: [u8; 8] = raw.try_into().expect("8 bytes");
+            (9, u64::from_be_bytes(raw))
+        } else {
+            let Some(&len) = buf.get(1) else {
+                return Ok(None);
+            };
+            (2, u64::from(len))
+        };
+        let max = self
+            .max_frame_size
+            .map_or(MAX_WIRE_FRAME_SIZE, |m| m.min(MAX_WIRE_FRAME_SIZE));
+        if size > max {
+            return Err(WireError::FrameTooLarge { size, max });
+        }
+        let body_len = usize::try_from(size).map_err(|_| WireError::FrameTooLarge {
+            size,
+            max: usize::MAX as u64,
+        })?;
+        Ok(Some(Header {
+            more,
+            command,
+            header_len,
+            body_len,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(more: bool, command: bool, len: usize) -> Vec<u8> {
+        let mut out = BytesMut::new();
+        encode_frame_header(more, command, len, &mut out);
+        out.to_vec()
+    }
+
+    #[test]
+    fn short_and_long_headers_at_boundary() {
+        assert_eq!(header(false, false, 0), [0x00, 0x00]);
+        assert_eq!(header(true, false, 255), [0x01, 0xFF]);
+        assert_eq!(
+            header(false, false, 256),
+            [0x02, 0, 0, 0, 0, 0, 0, 0x01, 0x00]
+        );
+        assert_eq!(
+            header(true, false, 256),
+            [0x03, 0, 0, 0, 0, 0, 0, 0x01, 0x00]
+        );
+        assert_eq!(header(false, true, 255), [0x04, 0xFF]);
+        assert_eq!(
+            header(false, true, 256),
+            [0x06, 0, 0, 0, 0, 0, 0, 0x01, 0x00]
+        );
+        assert_eq!(frame_header_len(255), 2);
+        assert_eq!(frame_header_len(256), 9);
+    }
+
+    #[test]
+    fn decode_boundary_frames() {
+        let mut d = Decoder::new(None);
+        for len in [0usize, 1, 255, 256, 70_000] {
+            let f = Frame::message(vec![0xAB; len], len % 2 == 0);
+            let mut buf = BytesMut::new();
+            f.encode(&mut buf);
+            assert_eq!(buf.len(), frame_header_len(len) + len);
+            assert_eq!(d.decode(&mut buf).unwrap(), Some(f));
+            assert!(buf.is_empty());
+        }
+    }
+
+    #[test]
+    fn long_form_with_small_size_is_accepted() {
+        let mut buf = BytesMut::from(&[0x02, 0, 0, 0, 0, 0, 0, 0, 3, b'a', b'b', b'c'][..]);
+        let f = Decoder::new(None).decode(&mut buf).unwrap().unwrap();
+        assert_eq!(&f.body[..], b"abc");
+    }
+
+    #[test]
+    fn truncated_input_waits_and_leaves_buffer() {
+        let mut full = BytesMut::new();
+        Frame::message(vec![7u8; 300], true).encode(&mut full);
+        let mut d = Decoder::new(Some(1000));
+        for n in 0..full.len() {
+            let mut part = BytesMut::from(&full[..n]);
+            assert_eq!(d.decode(&mut part).unwrap(), None);
+            assert_eq!(part.len(), n);
+            let expect = if n < 9 { 0 } else { 300 - (n - 9) };
+            assert_eq!(d.pending_body_len(&part), expect, "n={n}");
+        }
+    }
+
+    #[test]
+    fn reserved_flags_refused_immediately() {
+        for f in [0x08u8, 0x10, 0x20, 0x40, 0x80, 0xFF] {
+            let mut buf = BytesMut::from(&[f][..]);
+            assert_eq!(
+                Decoder::new(None).decode(&mut buf),
+                Err(WireError::ReservedFlags(f))
+            );
+        }
+    }
+
+    #[test]
+    fn command_with_more_refused() {
+        let mut buf = BytesMut::from(&[0x05, 0x00][..]);
+        assert!(matches!(
+            Decoder::new(None).decode(&mut buf),
+            Err(WireError::MalformedCommand(_))
+        ));
+    }
+
+    #[test]
+    fn huge_declared_size_does_not_allocate() {
+        // 2^63: over the protocol limit even when unlimited.
+        let mut buf = BytesMut::from(&[0x02, 0x80, 0, 0, 0, 0, 0, 0, 0][..]);
+        assert_eq!(
+            Decoder::new(None).decode(&mut buf),
+            Err(WireError::FrameTooLarge {
+                size: 1 << 63,
+                max: MAX_WIRE_FRAME_SIZE
+            })
+        );
+        // 2^63 - 1 with no limit: valid header, just waits for the body.
+        let mut buf = BytesMut::from(&[0x02, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF][..]);
+        let d = Decoder::new(None);
+        if usize::BITS == 64 {
+            assert_eq!(d.clone().decode(&mut buf), Ok(None));
+            assert_eq!(d.pending_body_len(&buf), i64::MAX as usize);
+        }
+        assert_eq!(buf.len(), 9);
+        // With a limit: refused before any body byte is buffered.
+        assert_eq!(
+            Decoder::new(Some(1 << 20)).decode(&mut buf),
+            Err(WireError::FrameTooLarge {
+                size: i64::MAX as u64,
+                max: 1 << 20
+            })
+        );
+    }
+
+    #[test]
+    fn max_frame_size_is_inclusive() {
+        let mut buf = BytesMut::new();
+        Frame::message(vec![1u8; 10], false).encode(&mut buf);
+        assert!(
+            Decoder::new(Some(10))
+                .decode(&mut buf.clone())
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(
+            Decoder::new(Some(9)).decode(&mut buf),
+            Err(WireError::FrameTooLarge { size: 10, max: 9 })
+        );
+    }
+
+    #[test]
+    fn several_frames_in_one_buffer() {
+        let mut buf = BytesMut::new();
+        Frame::message(&b"a"[..], true).encode(&mut buf);
+        Frame::message(&b"bc"[..], false).encode(&mut buf);
+        Frame::command(&b"\x04PING\x00\x00"[..]).encode(&mut buf);
+        buf.extend_from_slice(&[0x00]); // start of a 4th frame
+        let mut d = Decoder::new(None);
+        assert_eq!(&d.decode(&mut buf).unwrap().unwrap().body[..], b"a");
+        assert_eq!(&d.decode(&mut buf).unwrap().unwrap().body[..], b"bc");
+        assert!(d.decode(&mut buf).unwrap().unwrap().command);
+        assert_eq!(d.decode(&mut buf).unwrap(), None);
+        assert_eq!(&buf[..], &[0x00]);
+    }
+}

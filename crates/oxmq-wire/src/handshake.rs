@@ -1,0 +1,331 @@
+//! The whole ZMTP 3.x handshake (greeting exchange, then the mechanism
+//! handshake) as a sans-IO state machine.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::mechanism::{self, MechanismHandshake, MechanismStatus};
+use crate::metadata::names::{IDENTITY, SOCKET_TYPE};
+use crate::{Command, Decoder, Greeting, Mechanism, Metadata, SocketType, WireError};
+
+/// Largest handshake command frame we accept (further bounded by the
+/// configured `max_frame_size`). READY commands are normally well under
+/// 1 KiB; this leaves room for generous user metadata without letting a
+/// peer make us buffer without bound before it is authenticated.
+pub const HANDSHAKE_MAX_FRAME_SIZE: u64 = 64 * 1024;
+
+/// Longest identity (routing id) ZMTP allows.
+pub const MAX_IDENTITY_LEN: usize = 255;
+
+/// Configuration of one side of a handshake.
+#[derive(Debug, Clone)]
+pub struct HandshakeConfig {
+    /// Our socket type, announced as `Socket-Type` and checked against the
+    /// peer's.
+    pub socket_type: SocketType,
+    /// Our identity (routing id), at most 255 bytes. Announced as `Identity`
+    /// only if `socket_type.sends_identity()` (REQ, DEALER, ROUTER), with an
+    /// empty value when `None`, as libzmq does.
+    pub identity: Option<Bytes>,
+    /// Extra properties (by convention `X-...`) appended to our READY.
+    /// Properties named `Socket-Type` or `Identity` are ignored.
+    pub metadata: Metadata,
+    /// Largest frame accepted (`None`: unlimited). During the handshake the
+    /// limit is additionally capped at [`HANDSHAKE_MAX_FRAME_SIZE`].
+    pub max_frame_size: Option<u64>,
+    /// Security mechanism. Only [`Mechanism::Null`] is implemented; the
+    /// others fail with [`WireError::UnknownMechanism`].
+    pub mechanism: Mechanism,
+}
+
+impl HandshakeConfig {
+    /// A NULL-mechanism configuration with no identity, no extra metadata
+    /// and no frame size limit.
+    pub fn new(socket_type: SocketType) -> HandshakeConfig {
+        HandshakeConfig {
+            socket_type,
+            identity: None,
+            metadata: Metadata::new(),
+            max_frame_size: None,
+            mechanism: Mechanism::Null,
+        }
+    }
+}
+
+/// What we learned about the peer in a successful handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// The version from the peer's greeting, e.g. `(3, 1)`; `(3, 0)` peers
+    /// want subscriptions as `0x01`/`0x00` messages instead of commands.
+    pub version: (u8, u8),
+    /// The peer's socket type (already checked to be compatible with ours).
+    pub socket_type: SocketType,
+    /// The peer's `Identity` property, if it sent a non-empty one (an empty
+    /// identity, as libzmq sends when none is set, is `None`). Identities
+    /// starting with a zero byte are passed up unchanged.
+    pub identity: Option<Bytes>,
+    /// All properties the peer sent, including `Socket-Type` and `Identity`.
+    pub metadata: Metadata,
+}
+
+/// Result of feeding bytes to a [`Handshake`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandshakeStatus {
+    /// The handshake needs more input.
+    NeedMore,
+    /// The handshake is complete; traffic may flow.
+    Done(PeerInfo),
+}
+
+/// Where the handshake is.
+#[derive(Debug)]
+enum State {
+    /// Receiving the peer's 64-byte greeting.
+    Greeting {
+        buf: [u8; Greeting::LEN],
+        filled: usize,
+    },
+    /// Running the security mechanism handshake.
+    Mechanism(Box<dyn MechanismHandshake>),
+    /// Finished successfully.
+    Done(PeerInfo),
+    /// Finished with an error; every later call returns it again.
+    Failed(WireError),
+}
+
+/// The ZMTP 3.x handshake as a state machine: bytes in, bytes out.
+///
+/// Usage: call [`Handshake::start`] once and send what it produced (our
+/// greeting); then feed every received chunk to [`Handshake::input`] and
+/// send whatever it appends to `out`, until it returns
+/// [`HandshakeStatus::Done`]. Bytes after the handshake are left in the
+/// input buffer: they are the first traffic frames. On `Err`, still flush
+/// `out` (it may hold an `ERROR` command for the peer), then close.
+///
+/// We always send a full ZMTP 3.1 greeting at once and refuse peers older
+/// than ZMTP 3.0; 3.0 and 3.1 (and newer) peers are handled alike.
+#[derive(Debug)]
+pub struct Handshake {
+    cfg: HandshakeConfig,
+    state: State,
+    greeting_sent: bool,
+    peer_greeting: Option<Greeting>,
+    decoder: Decoder,
+}
+
+impl Handshake {
+    /// Creates a handshake. A configuration error (unimplemented mechanism,
+    /// identity over 255 bytes) is reported by the first
+    /// [`Handshake::input`] call; use [`Handshake::try_new`] to get it now.
+    pub fn new(cfg: HandshakeConfig) -> Handshake {
+        let limit = cfg.max_frame_size.map_or(HANDSHAKE_MAX_FRAME_SIZE, |m| {
+            m.min(HANDSHAKE_MAX_FRAME_SIZE)
+        });
+        let state = match Self::validate(&cfg) {
+            Ok(()) => State::Greeting {
+                buf: [0; Greeting::LEN],
+                filled: 0,
+            },
+            Err(e) => State::Failed(e),
+        };
+        Handshake {
+            cfg,
+            state,
+            greeting_sent: false,
+            peer_greeting: None,
+            decoder: Decoder::new(Some(limit)),
+        }
+    }
+
+    /// Like [`Handshake::new`], but reports configuration errors at once.
+    pub fn try_new(cfg: HandshakeConfig) -> Result<Handshake, WireError> {
+        let hs = Handshake::new(cfg);
+        match &hs.state {
+            State::Failed(e) => Err(e.clone()),
+            _ => Ok(hs),
+        }
+    }
+
+    fn validate(cfg: &HandshakeConfig) -> Result<(), WireError> {
+        mechanism::for_config(cfg).map(drop)
+    }
+
+    /// The configuration this handshake was created with.
+    pub fn config(&self) -> &HandshakeConfig {
+        &self.cfg
+    }
+
+    /// Appends our 64-byte greeting to `out`. Call once, first; later calls
+    /// append nothing (and [`Handshake::input`] calls it if you did not).
+    /// Appends nothing if the configuration is invalid.
+    pub fn start(&mut self, out: &mut BytesMut) {
+        if self.greeting_sent || matches!(self.state, State::Failed(_)) {
+            return;
+        }
+        // NULL has no client/server roles: as-server is zero.
+        let as_server = false;
+        out.extend_from_slice(&Greeting::ours(self.cfg.mechanism, as_server).encode());
+        self.greeting_sent = true;
+    }
+
+    /// Feeds received bytes.
+    ///
+    /// Consumes from `input` what the handshake uses (any amount may be
+    /// passed, down to one byte at a time) and appends what must be sent to
+    /// `out` (our READY once the peer's greeting is accepted; an ERROR
+    /// command before failing on an incompatible socket type). Once the
+    /// handshake completes, the remaining bytes stay in `input`.
+    ///
+    /// Buffering is bounded: 64 bytes of greeting, then one command frame of
+    /// at most [`HANDSHAKE_MAX_FRAME_SIZE`] (or `max_frame_size` if smaller)
+    /// in `input` itself; a larger declared frame fails at once with
+    /// [`WireError::FrameTooLarge`].
+    ///
+    /// After completion, further calls return `Done` again without consuming
+    /// anything; after an error, they return the same error.
+    pub fn input(
+        &mut self,
+        input: &mut BytesMut,
+        out: &mut BytesMut,
+    ) -> Result<HandshakeStatus, WireError> {
+        self.start(out);
+        let result = self.run(input, out);
+        if let Err(e) = &result
+            && !matches!(self.state, State::Failed(_))
+        {
+            self.state = State::Failed(e.clone());
+        }
+        result
+    }
+
+    fn run(
+        &mut self,
+        input: &mut BytesMut,
+        out: &mut BytesMut,
+    ) -> Result<HandshakeStatus, WireError> {
+        loop {
+            match &mut self.state {
+                State::Failed(e) => return Err(e.clone()),
+                State::Done(info) => return Ok(HandshakeStatus::Done(info.clone())),
+                State::Greeting { buf, filled } => {
+                    let n = input.len().min(Greeting::LEN - *filled);
+                    buf[*filled..*filled + n].copy_from_slice(&input[..n]);
+                    input.advance(n);
+                    *filled += n;
+                    Greeting::check_prefix(&buf[..*filled])?;
+                    if *filled < Greeting::LEN {
+                        return Ok(HandshakeStatus::NeedMore);
+                    }
+                    let greeting = Greeting::decode(buf)?;
+                    if greeting.mechanism != self.cfg.mechanism {
+                        return Err(WireError::MechanismMismatch {
+                            ours: self.cfg.mechanism,
+                            theirs: greeting.mechanism,
+                        });
+                    }
+                    self.peer_greeting = Some(greeting);
+                    let mut mech = mechanism::for_config(&self.cfg)?;
+                    mech.start(out)?;
+                    self.state = State::Mechanism(mech);
+                }
+                State::Mechanism(mech) => {
+                    let Some(frame) = self.decoder.decode(input)? else {
+                        return Ok(HandshakeStatus::NeedMore);
+                    };
+                    if !frame.command {
+                        return Err(WireError::MessageBeforeHandshake);
+                    }
+                    match mech.on_command(frame.body, out)? {
+                        MechanismStatus::Handshaking => {}
+                        MechanismStatus::Ready(md) => {
+                            let info = self.peer_info(md, out)?;
+                            self.state = State::Done(info);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Checks the peer's metadata and builds the [`PeerInfo`].
+    fn peer_info(&self, metadata: Metadata, out: &mut BytesMut) -> Result<PeerInfo, WireError> {
+        // The parsed values are slices of the engine's receive buffer; copy
+        // them so the long-lived PeerInfo does not pin that buffer.
+        let metadata = {
+            let mut owned = Metadata::new();
+            for (name, value) in metadata.iter() {
+                owned.try_insert(name, Bytes::copy_from_slice(value))?;
+            }
+            owned
+        };
+        let ours = self.cfg.socket_type;
+        let raw_type = metadata.get(SOCKET_TYPE).ok_or_else(|| {
+            WireError::InvalidMetadata(
+                "the peer did not announce its Socket-Type (required by oxmq)".to_owned(),
+            )
+        })?;
+        let socket_type = match SocketType::from_name(raw_type) {
+            Some(t) if ours.is_compatible(t) => t,
+            _ => {
+                let theirs = String::from_utf8_lossy(raw_type).into_owned();
+                // RFC 37: reply with ERROR, then disconnect.
+                Command::Error(format!(
+                    "Invalid socket type: {} cannot talk to {theirs}",
+                    ours.as_str()
+                ))
+                .encode(out);
+                return Err(WireError::IncompatibleSocketType { ours, theirs });
+            }
+        };
+        let identity = match metadata.get(IDENTITY) {
+            Some(id) if id.len() > MAX_IDENTITY_LEN => {
+                return Err(WireError::InvalidMetadata(format!(
+                    "the peer's Identity is {} bytes; ZMTP allows at most 255",
+                    id.len()
+                )));
+            }
+            Some(id) if !id.is_empty() => Some(id.clone()),
+            _ => None,
+        };
+        let g = self
+            .peer_greeting
+            .as_ref()
+            .expect("greeting precedes mechanism");
+        Ok(PeerInfo {
+            version: (g.major, g.minor),
+            socket_type,
+            identity,
+            metadata,
+        })
+    }
+
+    /// The version from the peer's greeting, once it has been received and
+    /// accepted (for ZMTP 3.0 downgrade decisions: SUBSCRIBE as a command
+    /// for 3.1+, as a `0x01` message for 3.0).
+    pub fn peer_version(&self) -> Option<(u8, u8)> {
+        self.peer_greeting.as_ref().map(|g| (g.major, g.minor))
+    }
+
+    /// The peer's decoded greeting, once received and accepted.
+    pub fn peer_greeting(&self) -> Option<&Greeting> {
+        self.peer_greeting.as_ref()
+    }
+
+    /// Whether the handshake completed successfully.
+    pub fn is_done(&self) -> bool {
+        matches!(self.state, State::Done(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_machines_are_send() {
+        fn assert_send<T: Send + 'static>() {}
+        assert_send::<Handshake>();
+        assert_send::<crate::Decoder>();
+        assert_send::<PeerInfo>();
+        assert_send::<WireError>();
+    }
+}

@@ -1,0 +1,42 @@
+//! Sans-IO implementation of ZMTP 3.x, the ZeroMQ wire protocol
+//! (RFC 23 for ZMTP 3.0, RFC 37 for ZMTP 3.1).
+//!
+//! Bytes in, events and bytes out: this crate has no sockets, threads,
+//! async runtime or clocks. It provides
+//! - the 64-byte [`Greeting`] and [`Mechanism`] names,
+//! - framing: [`encode_frame_header`] and the incremental [`Decoder`],
+//! - [`Command`]s (READY, ERROR, PING, PONG, SUBSCRIBE, CANCEL, unknown),
+//! - connection [`Metadata`],
+//! - the [`Handshake`] state machine (greeting exchange + NULL mechanism),
+//! - [`SocketType`] names, libzmq numbers and the compatibility table.
+//!
+//! We speak ZMTP 3.1, talk to 3.0 peers, and refuse ZMTP 1.0/2.0 peers
+//! (libzmq before 4.0) with [`WireError::BadSignature`] or
+//! [`WireError::UnsupportedVersion`].
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub use bytes;
+
+mod command;
+mod error;
+mod frame;
+mod greeting;
+mod handshake;
+mod mechanism;
+pub mod metadata;
+mod socket_type;
+
+pub use command::{Command, MAX_ERROR_REASON, MAX_PING_CONTEXT, names as command_names};
+pub use error::WireError;
+pub use frame::{
+    Decoder, Frame, MAX_WIRE_FRAME_SIZE, encode_frame_header, flags, frame_header_len,
+};
+pub use greeting::{Greeting, Mechanism};
+pub use handshake::{
+    HANDSHAKE_MAX_FRAME_SIZE, Handshake, HandshakeConfig, HandshakeStatus, MAX_IDENTITY_LEN,
+    PeerInfo,
+};
+pub use metadata::Metadata;
+pub use socket_type::SocketType;
