@@ -107,15 +107,10 @@ impl Command {
                     context: data.slice(2..data.len().min(2 + MAX_PING_CONTEXT)),
                 }
             }
-            names::PONG => Command::Pong {
-                context: data.slice(..data.len().min(MAX_PING_CONTEXT)),
-            },
+            names::PONG => Command::Pong { context: data.slice(..data.len().min(MAX_PING_CONTEXT)) },
             names::SUBSCRIBE => Command::Subscribe(data),
             names::CANCEL => Command::Cancel(data),
-            _ => Command::Unknown {
-                name: body.slice(1..1 + name_len),
-                data,
-            },
+            _ => Command::Unknown { name: body.slice(1..1 + name_len), data },
         };
         Ok(cmd)
     }
@@ -165,10 +160,7 @@ impl Command {
     /// If an [`Command::Unknown`] name is empty or longer than 255 bytes.
     pub fn encode_body(&self, out: &mut BytesMut) {
         let name = self.name();
-        assert!(
-            (1..=255).contains(&name.len()),
-            "command name must be 1..=255 bytes"
-        );
+        assert!((1..=255).contains(&name.len()), "command name must be 1..=255 bytes");
         out.reserve(self.body_len());
         out.put_u8(name.len() as u8);
         out.extend_from_slice(name);
@@ -260,24 +252,13 @@ mod tests {
 
     #[test]
     fn ping_pong_bytes() {
-        let ping = Command::Ping {
-            ttl: 0x0102,
-            context: Bytes::from_static(b"ctx"),
-        };
+        let ping = Command::Ping { ttl: 0x0102, context: Bytes::from_static(b"ctx") };
         assert_eq!(frame(&ping), b"\x04\x0a\x04PING\x01\x02ctx");
-        let pong = Command::Pong {
-            context: Bytes::from_static(b"ctx"),
-        };
+        let pong = Command::Pong { context: Bytes::from_static(b"ctx") };
         assert_eq!(frame(&pong), b"\x04\x08\x04PONGctx");
         // libzmq's PING: TTL only, no context.
         let bare = Command::parse(&Bytes::from_static(b"\x04PING\x00\x64")).unwrap();
-        assert_eq!(
-            bare,
-            Command::Ping {
-                ttl: 100,
-                context: Bytes::new()
-            }
-        );
+        assert_eq!(bare, Command::Ping { ttl: 100, context: Bytes::new() });
         roundtrip(ping);
         roundtrip(pong);
     }
@@ -285,45 +266,29 @@ mod tests {
     #[test]
     fn long_ping_context_truncated() {
         let body = Bytes::from([&b"\x04PING\x00\x01"[..], &[9u8; 20]].concat());
-        let Command::Ping { context, .. } = Command::parse(&body).unwrap() else {
-            panic!()
-        };
+        let Command::Ping { context, .. } = Command::parse(&body).unwrap() else { panic!() };
         assert_eq!(context.len(), 16);
     }
 
     #[test]
     fn error_subscribe_cancel_unknown() {
-        assert_eq!(
-            frame(&Command::Error("no".into())),
-            b"\x04\x09\x05ERROR\x02no"
-        );
-        assert_eq!(
-            frame(&Command::Subscribe(Bytes::from_static(b"topic"))),
-            b"\x04\x0f\x09SUBSCRIBEtopic"
-        );
+        assert_eq!(frame(&Command::Error("no".into())), b"\x04\x09\x05ERROR\x02no");
+        assert_eq!(frame(&Command::Subscribe(Bytes::from_static(b"topic"))), b"\x04\x0f\x09SUBSCRIBEtopic");
         assert_eq!(frame(&Command::Cancel(Bytes::new())), b"\x04\x07\x06CANCEL");
         roundtrip(Command::Error(String::new()));
         roundtrip(Command::Error("é".repeat(100)));
         roundtrip(Command::Subscribe(Bytes::from(vec![0u8; 300])));
         roundtrip(Command::Cancel(Bytes::from_static(b"x")));
-        roundtrip(Command::Unknown {
-            name: Bytes::from_static(b"HELLO"),
-            data: Bytes::from_static(b"\x00\x01"),
-        });
+        roundtrip(Command::Unknown { name: Bytes::from_static(b"HELLO"), data: Bytes::from_static(b"\x00\x01") });
         // Lowercase is not READY.
-        assert!(matches!(
-            Command::parse(&Bytes::from_static(b"\x05ready")).unwrap(),
-            Command::Unknown { .. }
-        ));
+        assert!(matches!(Command::parse(&Bytes::from_static(b"\x05ready")).unwrap(), Command::Unknown { .. }));
     }
 
     #[test]
     fn long_error_reason_truncated_on_char_boundary() {
         let mut body = BytesMut::new();
         Command::Error("é".repeat(200)).encode_body(&mut body);
-        let Command::Error(r) = Command::parse(&body.freeze()).unwrap() else {
-            panic!()
-        };
+        let Command::Error(r) = Command::parse(&body.freeze()).unwrap() else { panic!() };
         assert_eq!(r.len(), 254);
     }
 
@@ -336,20 +301,9 @@ mod tests {
 
     #[test]
     fn malformed_commands() {
-        for body in [
-            &b""[..],
-            b"\x00",
-            b"\x05REA",
-            b"\x05ERROR",
-            b"\x05ERROR\x05abc",
-            b"\x04PING",
-            b"\x04PING\x00",
-        ] {
+        for body in [&b""[..], b"\x00", b"\x05REA", b"\x05ERROR", b"\x05ERROR\x05abc", b"\x04PING", b"\x04PING\x00"] {
             assert!(
-                matches!(
-                    Command::parse(&Bytes::copy_from_slice(body)),
-                    Err(WireError::MalformedCommand(_))
-                ),
+                matches!(Command::parse(&Bytes::copy_from_slice(body)), Err(WireError::MalformedCommand(_))),
                 "{body:?}"
             );
         }
@@ -370,10 +324,7 @@ mod tests {
         assert_eq!(&m[..], b"\x00");
         assert_eq!(Command::from_legacy_subscription(&m), Some(c));
         assert_eq!(Command::from_legacy_subscription(&Bytes::new()), None);
-        assert_eq!(
-            Command::from_legacy_subscription(&Bytes::from_static(b"\x02x")),
-            None
-        );
+        assert_eq!(Command::from_legacy_subscription(&Bytes::from_static(b"\x02x")), None);
         assert_eq!(Command::Error("x".into()).to_legacy_subscription(), None);
     }
 }

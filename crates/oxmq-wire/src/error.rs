@@ -54,15 +54,11 @@ pub enum WireError {
     /// The peer's greeting names a mechanism we do not know (or the mechanism
     /// field is malformed), or we were configured with a mechanism that is
     /// not implemented yet.
-    #[error(
-        "unknown or unimplemented ZMTP security mechanism (oxmq currently implements NULL only)"
-    )]
+    #[error("unknown or unimplemented ZMTP security mechanism (oxmq currently implements NULL only)")]
     UnknownMechanism,
 
     /// A frame's flags byte has one of the reserved bits (0xF8) set.
-    #[error(
-        "frame flags byte {0:#04x} has reserved bits set: corrupt stream or not a ZMTP 3.x peer"
-    )]
+    #[error("frame flags byte {0:#04x} has reserved bits set: corrupt stream or not a ZMTP 3.x peer")]
     ReservedFlags(u8),
 
     /// A frame declares a body larger than allowed (by the configured maximum,

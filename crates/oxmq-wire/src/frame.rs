@@ -63,20 +63,12 @@ pub struct Frame {
 impl Frame {
     /// A message frame.
     pub fn message(body: impl Into<Bytes>, more: bool) -> Frame {
-        Frame {
-            more,
-            command: false,
-            body: body.into(),
-        }
+        Frame { more, command: false, body: body.into() }
     }
 
     /// A command frame with an already encoded command body.
     pub fn command(body: impl Into<Bytes>) -> Frame {
-        Frame {
-            more: false,
-            command: true,
-            body: body.into(),
-        }
+        Frame { more: false, command: true, body: body.into() }
     }
 
     /// Number of bytes [`Frame::encode`] appends.
@@ -157,11 +149,7 @@ impl Decoder {
         }
         buf.advance(h.header_len);
         let body = buf.split_to(h.body_len).freeze();
-        Ok(Some(Frame {
-            more: h.more,
-            command: h.command,
-            body,
-        }))
+        Ok(Some(Frame { more: h.more, command: h.command, body }))
     }
 
     /// How many more body bytes the frame at the front of `buf` needs before
@@ -187,9 +175,7 @@ impl Decoder {
         let more = f & flags::MORE != 0;
         let command = f & flags::COMMAND != 0;
         if more && command {
-            return Err(WireError::MalformedCommand(
-                "command frame with the MORE flag set",
-            ));
+            return Err(WireError::MalformedCommand("command frame with the MORE flag set"));
         }
         let (header_len, size) = if f & flags::LONG != 0 {
             let Some(raw) = buf.get(1..9) else {
@@ -203,22 +189,12 @@ impl Decoder {
             };
             (2, u64::from(len))
         };
-        let max = self
-            .max_frame_size
-            .map_or(MAX_WIRE_FRAME_SIZE, |m| m.min(MAX_WIRE_FRAME_SIZE));
+        let max = self.max_frame_size.map_or(MAX_WIRE_FRAME_SIZE, |m| m.min(MAX_WIRE_FRAME_SIZE));
         if size > max {
             return Err(WireError::FrameTooLarge { size, max });
         }
-        let body_len = usize::try_from(size).map_err(|_| WireError::FrameTooLarge {
-            size,
-            max: usize::MAX as u64,
-        })?;
-        Ok(Some(Header {
-            more,
-            command,
-            header_len,
-            body_len,
-        }))
+        let body_len = usize::try_from(size).map_err(|_| WireError::FrameTooLarge { size, max: usize::MAX as u64 })?;
+        Ok(Some(Header { more, command, header_len, body_len }))
     }
 }
 
@@ -236,19 +212,10 @@ mod tests {
     fn short_and_long_headers_at_boundary() {
         assert_eq!(header(false, false, 0), [0x00, 0x00]);
         assert_eq!(header(true, false, 255), [0x01, 0xFF]);
-        assert_eq!(
-            header(false, false, 256),
-            [0x02, 0, 0, 0, 0, 0, 0, 0x01, 0x00]
-        );
-        assert_eq!(
-            header(true, false, 256),
-            [0x03, 0, 0, 0, 0, 0, 0, 0x01, 0x00]
-        );
+        assert_eq!(header(false, false, 256), [0x02, 0, 0, 0, 0, 0, 0, 0x01, 0x00]);
+        assert_eq!(header(true, false, 256), [0x03, 0, 0, 0, 0, 0, 0, 0x01, 0x00]);
         assert_eq!(header(false, true, 255), [0x04, 0xFF]);
-        assert_eq!(
-            header(false, true, 256),
-            [0x06, 0, 0, 0, 0, 0, 0, 0x01, 0x00]
-        );
+        assert_eq!(header(false, true, 256), [0x06, 0, 0, 0, 0, 0, 0, 0x01, 0x00]);
         assert_eq!(frame_header_len(255), 2);
         assert_eq!(frame_header_len(256), 9);
     }
@@ -291,20 +258,14 @@ mod tests {
     fn reserved_flags_refused_immediately() {
         for f in [0x08u8, 0x10, 0x20, 0x40, 0x80, 0xFF] {
             let mut buf = BytesMut::from(&[f][..]);
-            assert_eq!(
-                Decoder::new(None).decode(&mut buf),
-                Err(WireError::ReservedFlags(f))
-            );
+            assert_eq!(Decoder::new(None).decode(&mut buf), Err(WireError::ReservedFlags(f)));
         }
     }
 
     #[test]
     fn command_with_more_refused() {
         let mut buf = BytesMut::from(&[0x05, 0x00][..]);
-        assert!(matches!(
-            Decoder::new(None).decode(&mut buf),
-            Err(WireError::MalformedCommand(_))
-        ));
+        assert!(matches!(Decoder::new(None).decode(&mut buf), Err(WireError::MalformedCommand(_))));
     }
 
     #[test]
@@ -313,10 +274,7 @@ mod tests {
         let mut buf = BytesMut::from(&[0x02, 0x80, 0, 0, 0, 0, 0, 0, 0][..]);
         assert_eq!(
             Decoder::new(None).decode(&mut buf),
-            Err(WireError::FrameTooLarge {
-                size: 1 << 63,
-                max: MAX_WIRE_FRAME_SIZE
-            })
+            Err(WireError::FrameTooLarge { size: 1 << 63, max: MAX_WIRE_FRAME_SIZE })
         );
         // 2^63 - 1 with no limit: valid header, just waits for the body.
         let mut buf = BytesMut::from(&[0x02, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF][..]);
@@ -329,10 +287,7 @@ mod tests {
         // With a limit: refused before any body byte is buffered.
         assert_eq!(
             Decoder::new(Some(1 << 20)).decode(&mut buf),
-            Err(WireError::FrameTooLarge {
-                size: i64::MAX as u64,
-                max: 1 << 20
-            })
+            Err(WireError::FrameTooLarge { size: i64::MAX as u64, max: 1 << 20 })
         );
     }
 
@@ -340,16 +295,8 @@ mod tests {
     fn max_frame_size_is_inclusive() {
         let mut buf = BytesMut::new();
         Frame::message(vec![1u8; 10], false).encode(&mut buf);
-        assert!(
-            Decoder::new(Some(10))
-                .decode(&mut buf.clone())
-                .unwrap()
-                .is_some()
-        );
-        assert_eq!(
-            Decoder::new(Some(9)).decode(&mut buf),
-            Err(WireError::FrameTooLarge { size: 10, max: 9 })
-        );
+        assert!(Decoder::new(Some(10)).decode(&mut buf.clone()).unwrap().is_some());
+        assert_eq!(Decoder::new(Some(9)).decode(&mut buf), Err(WireError::FrameTooLarge { size: 10, max: 9 }));
     }
 
     #[test]

@@ -41,9 +41,7 @@ impl Mechanism {
     pub fn from_field(field: &[u8; 20]) -> Result<Mechanism, WireError> {
         let len = field.iter().position(|&b| b == 0).unwrap_or(field.len());
         let (name, padding) = field.split_at(len);
-        let name_ok = name
-            .iter()
-            .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b"-_.+".contains(&b));
+        let name_ok = name.iter().all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b"-_.+".contains(&b));
         if !name_ok || padding.iter().any(|&b| b != 0) {
             return Err(WireError::UnknownMechanism);
         }
@@ -100,12 +98,7 @@ impl Greeting {
 
     /// Our greeting: ZMTP 3.1 with the given mechanism.
     pub fn ours(mechanism: Mechanism, as_server: bool) -> Greeting {
-        Greeting {
-            major: Self::OUR_MAJOR,
-            minor: Self::OUR_MINOR,
-            mechanism,
-            as_server,
-        }
+        Greeting { major: Self::OUR_MAJOR, minor: Self::OUR_MINOR, mechanism, as_server }
     }
 
     /// Encodes the greeting.
@@ -150,10 +143,7 @@ impl Greeting {
         if let Some(&major) = prefix.get(MAJOR_POS)
             && major < 3
         {
-            return Err(WireError::UnsupportedVersion {
-                major,
-                minor: prefix.get(MINOR_POS).copied().unwrap_or(0),
-            });
+            return Err(WireError::UnsupportedVersion { major, minor: prefix.get(MINOR_POS).copied().unwrap_or(0) });
         }
         Ok(())
     }
@@ -166,9 +156,7 @@ impl Greeting {
     /// it).
     pub fn decode(buf: &[u8; 64]) -> Result<Greeting, WireError> {
         Self::check_prefix(buf)?;
-        let field: &[u8; 20] = buf[MECHANISM_POS..AS_SERVER_POS]
-            .try_into()
-            .expect("mechanism field is 20 bytes");
+        let field: &[u8; 20] = buf[MECHANISM_POS..AS_SERVER_POS].try_into().expect("mechanism field is 20 bytes");
         Ok(Greeting {
             major: buf[MAJOR_POS],
             minor: buf[MINOR_POS],
@@ -195,10 +183,7 @@ mod tests {
 
     #[test]
     fn our_null_greeting_matches_libzmq_bytes() {
-        assert_eq!(
-            Greeting::ours(Mechanism::Null, false).encode(),
-            LIBZMQ_NULL_GREETING
-        );
+        assert_eq!(Greeting::ours(Mechanism::Null, false).encode(), LIBZMQ_NULL_GREETING);
     }
 
     #[test]
@@ -246,10 +231,7 @@ mod tests {
     #[test]
     fn garbage_refused_at_first_byte() {
         assert_eq!(Greeting::check_prefix(b"G"), Err(WireError::BadSignature));
-        assert_eq!(
-            Greeting::check_prefix(b"GET / HTTP/1.1\r\n"),
-            Err(WireError::BadSignature)
-        );
+        assert_eq!(Greeting::check_prefix(b"GET / HTTP/1.1\r\n"), Err(WireError::BadSignature));
     }
 
     #[test]
@@ -272,10 +254,7 @@ mod tests {
         let e = Greeting::check_prefix(&g[..11]).unwrap_err();
         assert_eq!(e, WireError::UnsupportedVersion { major: 1, minor: 0 });
         assert!(e.to_string().contains("ZMTP 2.0"), "{e}");
-        assert_eq!(
-            Greeting::decode(&g),
-            Err(WireError::UnsupportedVersion { major: 1, minor: 5 })
-        );
+        assert_eq!(Greeting::decode(&g), Err(WireError::UnsupportedVersion { major: 1, minor: 5 }));
         g[10] = 0x00;
         let e = Greeting::check_prefix(&g[..11]).unwrap_err();
         assert!(e.to_string().contains("ZMTP 1.0"), "{e}");

@@ -80,10 +80,7 @@ pub enum HandshakeStatus {
 #[derive(Debug)]
 enum State {
     /// Receiving the peer's 64-byte greeting.
-    Greeting {
-        buf: [u8; Greeting::LEN],
-        filled: usize,
-    },
+    Greeting { buf: [u8; Greeting::LEN], filled: usize },
     /// Running the security mechanism handshake.
     Mechanism(Box<dyn MechanismHandshake>),
     /// Finished successfully.
@@ -117,23 +114,12 @@ impl Handshake {
     /// identity over 255 bytes) is reported by the first
     /// [`Handshake::input`] call; use [`Handshake::try_new`] to get it now.
     pub fn new(cfg: HandshakeConfig) -> Handshake {
-        let limit = cfg.max_frame_size.map_or(HANDSHAKE_MAX_FRAME_SIZE, |m| {
-            m.min(HANDSHAKE_MAX_FRAME_SIZE)
-        });
+        let limit = cfg.max_frame_size.map_or(HANDSHAKE_MAX_FRAME_SIZE, |m| m.min(HANDSHAKE_MAX_FRAME_SIZE));
         let state = match Self::validate(&cfg) {
-            Ok(()) => State::Greeting {
-                buf: [0; Greeting::LEN],
-                filled: 0,
-            },
+            Ok(()) => State::Greeting { buf: [0; Greeting::LEN], filled: 0 },
             Err(e) => State::Failed(e),
         };
-        Handshake {
-            cfg,
-            state,
-            greeting_sent: false,
-            peer_greeting: None,
-            decoder: Decoder::new(Some(limit)),
-        }
+        Handshake { cfg, state, greeting_sent: false, peer_greeting: None, decoder: Decoder::new(Some(limit)) }
     }
 
     /// Like [`Handshake::new`], but reports configuration errors at once.
@@ -182,11 +168,7 @@ impl Handshake {
     ///
     /// After completion, further calls return `Done` again without consuming
     /// anything; after an error, they return the same error.
-    pub fn input(
-        &mut self,
-        input: &mut BytesMut,
-        out: &mut BytesMut,
-    ) -> Result<HandshakeStatus, WireError> {
+    pub fn input(&mut self, input: &mut BytesMut, out: &mut BytesMut) -> Result<HandshakeStatus, WireError> {
         self.start(out);
         let result = self.run(input, out);
         if let Err(e) = &result
@@ -197,11 +179,7 @@ impl Handshake {
         result
     }
 
-    fn run(
-        &mut self,
-        input: &mut BytesMut,
-        out: &mut BytesMut,
-    ) -> Result<HandshakeStatus, WireError> {
+    fn run(&mut self, input: &mut BytesMut, out: &mut BytesMut) -> Result<HandshakeStatus, WireError> {
         loop {
             match &mut self.state {
                 State::Failed(e) => return Err(e.clone()),
@@ -259,20 +237,14 @@ impl Handshake {
         };
         let ours = self.cfg.socket_type;
         let raw_type = metadata.get(SOCKET_TYPE).ok_or_else(|| {
-            WireError::InvalidMetadata(
-                "the peer did not announce its Socket-Type (required by oxmq)".to_owned(),
-            )
+            WireError::InvalidMetadata("the peer did not announce its Socket-Type (required by oxmq)".to_owned())
         })?;
         let socket_type = match SocketType::from_name(raw_type) {
             Some(t) if ours.is_compatible(t) => t,
             _ => {
                 let theirs = String::from_utf8_lossy(raw_type).into_owned();
                 // RFC 37: reply with ERROR, then disconnect.
-                Command::Error(format!(
-                    "Invalid socket type: {} cannot talk to {theirs}",
-                    ours.as_str()
-                ))
-                .encode(out);
+                Command::Error(format!("Invalid socket type: {} cannot talk to {theirs}", ours.as_str())).encode(out);
                 return Err(WireError::IncompatibleSocketType { ours, theirs });
             }
         };
@@ -286,16 +258,8 @@ impl Handshake {
             Some(id) if !id.is_empty() => Some(id.clone()),
             _ => None,
         };
-        let g = self
-            .peer_greeting
-            .as_ref()
-            .expect("greeting precedes mechanism");
-        Ok(PeerInfo {
-            version: (g.major, g.minor),
-            socket_type,
-            identity,
-            metadata,
-        })
+        let g = self.peer_greeting.as_ref().expect("greeting precedes mechanism");
+        Ok(PeerInfo { version: (g.major, g.minor), socket_type, identity, metadata })
     }
 
     /// The version from the peer's greeting, once it has been received and

@@ -37,10 +37,7 @@ impl Metadata {
     /// Whether `name` is a valid property name: 1..=255 characters from
     /// `A-Z a-z 0-9 - _ . +`.
     pub fn is_valid_name(name: &[u8]) -> bool {
-        (1..=255).contains(&name.len())
-            && name
-                .iter()
-                .all(|&b| b.is_ascii_alphanumeric() || b"-_.+".contains(&b))
+        (1..=255).contains(&name.len()) && name.iter().all(|&b| b.is_ascii_alphanumeric() || b"-_.+".contains(&b))
     }
 
     /// Inserts a property (replacing the value of an existing property with
@@ -71,11 +68,7 @@ impl Metadata {
                 value.len()
             )));
         }
-        match self
-            .props
-            .iter_mut()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        {
+        match self.props.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
             Some(slot) => slot.1 = value,
             None => self.props.push((name.to_owned(), value)),
         }
@@ -84,18 +77,12 @@ impl Metadata {
 
     /// The value of property `name` (case-insensitive).
     pub fn get(&self, name: &str) -> Option<&Bytes> {
-        self.props
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+        self.props.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v)
     }
 
     /// Removes property `name` (case-insensitive), returning its value.
     pub fn remove(&mut self, name: &str) -> Option<Bytes> {
-        let i = self
-            .props
-            .iter()
-            .position(|(n, _)| n.eq_ignore_ascii_case(name))?;
+        let i = self.props.iter().position(|(n, _)| n.eq_ignore_ascii_case(name))?;
         Some(self.props.remove(i).1)
     }
 
@@ -116,10 +103,7 @@ impl Metadata {
 
     /// Number of bytes [`Metadata::encode`] appends.
     pub fn encoded_len(&self) -> usize {
-        self.props
-            .iter()
-            .map(|(n, v)| property_len(n.len(), v.len()))
-            .sum()
+        self.props.iter().map(|(n, v)| property_len(n.len(), v.len())).sum()
     }
 
     /// Appends the wire encoding of all properties to `out`.
@@ -160,9 +144,7 @@ impl Metadata {
             pos += name_len;
             let len_bytes: [u8; 4] = data
                 .get(pos..pos + 4)
-                .ok_or_else(|| {
-                    WireError::InvalidMetadata(format!("length of property {name:?} truncated"))
-                })?
+                .ok_or_else(|| WireError::InvalidMetadata(format!("length of property {name:?} truncated")))?
                 .try_into()
                 .expect("4 bytes");
             pos += 4;
@@ -173,9 +155,7 @@ impl Metadata {
                 )));
             }
             if data.len() - pos < value_len {
-                return Err(WireError::InvalidMetadata(format!(
-                    "value of property {name:?} truncated"
-                )));
+                return Err(WireError::InvalidMetadata(format!("value of property {name:?} truncated")));
             }
             let value = data.slice(pos..pos + value_len);
             pos += value_len;
@@ -249,13 +229,7 @@ mod tests {
         let mut out = BytesMut::new();
         md.encode(&mut out);
         for n in 1..out.len() {
-            assert!(
-                matches!(
-                    Metadata::parse(&out[..n]),
-                    Err(WireError::InvalidMetadata(_))
-                ),
-                "n={n}"
-            );
+            assert!(matches!(Metadata::parse(&out[..n]), Err(WireError::InvalidMetadata(_))), "n={n}");
         }
         assert!(Metadata::parse(&out).is_ok());
     }

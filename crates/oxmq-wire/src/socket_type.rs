@@ -69,9 +69,7 @@ impl SocketType {
 
     /// Parses a wire name. The match is exact (uppercase), as libzmq does.
     pub fn from_name(name: &[u8]) -> Option<SocketType> {
-        SocketType::ALL
-            .into_iter()
-            .find(|t| t.as_str().as_bytes() == name)
+        SocketType::ALL.into_iter().find(|t| t.as_str().as_bytes() == name)
     }
 
     /// Whether a socket of this type may talk to a peer of type `peer`
@@ -96,10 +94,7 @@ impl SocketType {
     /// Whether this socket type announces an `Identity` property in its
     /// `READY` command (libzmq does so for REQ, DEALER and ROUTER only).
     pub fn sends_identity(self) -> bool {
-        matches!(
-            self,
-            SocketType::Req | SocketType::Dealer | SocketType::Router
-        )
+        matches!(self, SocketType::Req | SocketType::Dealer | SocketType::Router)
     }
 
     /// The libzmq socket type number (`ZMQ_PAIR` = 0 ... `ZMQ_STREAM` = 11).
@@ -122,9 +117,7 @@ impl SocketType {
 
     /// The socket type for a libzmq socket type number.
     pub fn from_zmq_type(n: i32) -> Option<SocketType> {
-        usize::try_from(n)
-            .ok()
-            .and_then(|i| SocketType::ALL.get(i).copied())
+        usize::try_from(n).ok().and_then(|i| SocketType::ALL.get(i).copied())
     }
 }
 
@@ -182,13 +175,7 @@ mod tests {
 
     #[test]
     fn identity_senders() {
-        let senders: Vec<_> = SocketType::ALL
-            .into_iter()
-            .filter(|t| t.sends_identity())
-            .collect();
-        assert_eq!(
-            senders,
-            [SocketType::Req, SocketType::Dealer, SocketType::Router]
-        );
+        let senders: Vec<_> = SocketType::ALL.into_iter().filter(|t| t.sends_identity()).collect();
+        assert_eq!(senders, [SocketType::Req, SocketType::Dealer, SocketType::Router]);
     }
 }

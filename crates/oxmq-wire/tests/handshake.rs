@@ -33,11 +33,7 @@ fn cfg(t: SocketType) -> HandshakeConfig {
 /// Runs a handshake against a scripted peer whose bytes are `peer`, fed in
 /// chunks of `chunk` bytes. Returns the result, what we sent, and what was
 /// left in the input buffer.
-fn against(
-    c: HandshakeConfig,
-    peer: &[u8],
-    chunk: usize,
-) -> (Result<HandshakeStatus, WireError>, BytesMut, BytesMut) {
+fn against(c: HandshakeConfig, peer: &[u8], chunk: usize) -> (Result<HandshakeStatus, WireError>, BytesMut, BytesMut) {
     let mut hs = Handshake::new(c);
     let mut out = BytesMut::new();
     hs.start(&mut out);
@@ -68,12 +64,11 @@ fn pair(
     let (mut a_in, mut b_in) = (BytesMut::new(), BytesMut::new());
     let mut ra: Option<Result<PeerInfo, WireError>> = None;
     let mut rb: Option<Result<PeerInfo, WireError>> = None;
-    let step =
-        |hs: &mut Handshake, input: &mut BytesMut, out: &mut BytesMut| match hs.input(input, out) {
-            Ok(HandshakeStatus::NeedMore) => None,
-            Ok(HandshakeStatus::Done(i)) => Some(Ok(i)),
-            Err(e) => Some(Err(e)),
-        };
+    let step = |hs: &mut Handshake, input: &mut BytesMut, out: &mut BytesMut| match hs.input(input, out) {
+        Ok(HandshakeStatus::NeedMore) => None,
+        Ok(HandshakeStatus::Done(i)) => Some(Ok(i)),
+        Err(e) => Some(Err(e)),
+    };
     while ra.is_none() || rb.is_none() {
         // Deliver up to `chunk` bytes each way.
         let (na, nb) = (a_out.len().min(chunk), b_out.len().min(chunk));
@@ -115,11 +110,7 @@ fn every_compatible_pair_completes() {
             let expect = a.sends_identity().then(|| Bytes::from_static(b"alice"));
             assert_eq!(ib.identity, expect, "{a}/{b}");
             assert_eq!(ia.identity, None);
-            assert_eq!(
-                ib.metadata.get("identity").is_some(),
-                a.sends_identity(),
-                "{a}/{b}"
-            );
+            assert_eq!(ib.metadata.get("identity").is_some(), a.sends_identity(), "{a}/{b}");
         }
     }
     assert_eq!(pairs, 21); // ordered pairs
@@ -135,13 +126,7 @@ fn every_incompatible_pair_is_refused() {
             let (ra, rb) = pair(cfg(a), cfg(b), usize::MAX);
             // Each side refuses the other's READY (it sees it before the
             // other side's ERROR arrives).
-            assert_eq!(
-                ra,
-                Err(WireError::IncompatibleSocketType {
-                    ours: a,
-                    theirs: b.as_str().to_owned()
-                })
-            );
+            assert_eq!(ra, Err(WireError::IncompatibleSocketType { ours: a, theirs: b.as_str().to_owned() }));
             assert!(matches!(rb, Err(WireError::IncompatibleSocketType { .. })));
         }
     }
@@ -157,10 +142,7 @@ fn byte_at_a_time_pair() {
     let ib = rb.unwrap();
     // Identity starting with a zero byte is passed up unchanged.
     assert_eq!(ib.identity.as_deref(), Some(&b"\x00generated"[..]));
-    assert_eq!(
-        ib.metadata.get("x-hello").map(|v| &v[..]),
-        Some(&b"world"[..])
-    );
+    assert_eq!(ib.metadata.get("x-hello").map(|v| &v[..]), Some(&b"world"[..]));
 }
 
 #[test]
@@ -168,17 +150,12 @@ fn byte_at_a_time_against_scripted_peer() {
     let mut peer = libzmq_greeting(1);
     peer.extend(ready(&[("Socket-Type", b"ROUTER")]));
     let (r, out, rest) = against(cfg(SocketType::Req), &peer, 1);
-    let HandshakeStatus::Done(info) = r.unwrap() else {
-        panic!("not done")
-    };
+    let HandshakeStatus::Done(info) = r.unwrap() else { panic!("not done") };
     assert_eq!(info.socket_type, SocketType::Router);
     assert!(rest.is_empty());
     // We sent greeting + READY{Socket-Type=REQ, Identity=""}.
     assert_eq!(&out[..64], &libzmq_greeting(1)[..]);
-    assert_eq!(
-        &out[64..],
-        &ready(&[("Socket-Type", b"REQ"), ("Identity", b"")])[..]
-    );
+    assert_eq!(&out[64..], &ready(&[("Socket-Type", b"REQ"), ("Identity", b"")])[..]);
 }
 
 #[test]
@@ -188,11 +165,7 @@ fn greeting_ready_and_traffic_in_one_chunk() {
     let mut traffic = BytesMut::new();
     Frame::message(&b"part1"[..], true).encode(&mut traffic);
     Frame::message(vec![9u8; 300], false).encode(&mut traffic);
-    Command::Ping {
-        ttl: 10,
-        context: Bytes::new(),
-    }
-    .encode(&mut traffic);
+    Command::Ping { ttl: 10, context: Bytes::new() }.encode(&mut traffic);
     traffic.extend_from_slice(&[0x00]); // half a frame
     peer.extend_from_slice(&traffic);
     let (r, _, rest) = against(cfg(SocketType::Pull), &peer, usize::MAX);
@@ -204,10 +177,7 @@ fn greeting_ready_and_traffic_in_one_chunk() {
     assert_eq!(&d.decode(&mut rest).unwrap().unwrap().body[..], b"part1");
     assert_eq!(d.decode(&mut rest).unwrap().unwrap().body.len(), 300);
     let ping = d.decode(&mut rest).unwrap().unwrap();
-    assert!(matches!(
-        Command::parse(&ping.body),
-        Ok(Command::Ping { ttl: 10, .. })
-    ));
+    assert!(matches!(Command::parse(&ping.body), Ok(Command::Ping { ttl: 10, .. })));
     assert_eq!(d.decode(&mut rest).unwrap(), None);
 }
 
@@ -287,15 +257,10 @@ fn zmtp_3_0_peer_works_the_same() {
     hs.start(&mut out);
     assert_eq!(hs.peer_version(), None);
     let mut input = BytesMut::from(&peer[..64]);
-    assert_eq!(
-        hs.input(&mut input, &mut out),
-        Ok(HandshakeStatus::NeedMore)
-    );
+    assert_eq!(hs.input(&mut input, &mut out), Ok(HandshakeStatus::NeedMore));
     assert_eq!(hs.peer_version(), Some((3, 0)));
     input.extend_from_slice(&peer[64..]);
-    let HandshakeStatus::Done(info) = hs.input(&mut input, &mut out).unwrap() else {
-        panic!()
-    };
+    let HandshakeStatus::Done(info) = hs.input(&mut input, &mut out).unwrap() else { panic!() };
     assert_eq!(info.version, (3, 0));
     // We still announce 3.1.
     assert_eq!(out[11], 1);
@@ -316,9 +281,7 @@ fn metadata_names_are_case_insensitive() {
     let mut peer = libzmq_greeting(1);
     peer.extend(ready(&[("SOCKET-TYPE", b"DEALER"), ("identity", b"bob")]));
     let (r, _, _) = against(cfg(SocketType::Router), &peer, 64);
-    let Ok(HandshakeStatus::Done(info)) = r else {
-        panic!("{r:?}")
-    };
+    let Ok(HandshakeStatus::Done(info)) = r else { panic!("{r:?}") };
     assert_eq!(info.socket_type, SocketType::Dealer);
     assert_eq!(info.identity.as_deref(), Some(&b"bob"[..]));
 }
@@ -369,10 +332,7 @@ fn zmtp_2_0_peer_refused_with_clear_error() {
     // ZMTP 2.0 (libzmq 3.x): signature, revision 0x01, socket type, identity.
     let peer = [0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, 0x01, 0x05, 0x00, 0x00];
     let (e, _) = refused(SocketType::Rep, &peer);
-    assert!(
-        matches!(e, WireError::UnsupportedVersion { major: 1, .. }),
-        "{e:?}"
-    );
+    assert!(matches!(e, WireError::UnsupportedVersion { major: 1, .. }), "{e:?}");
     assert!(e.to_string().contains("ZMTP 2.0"), "{e}");
     // Refused as soon as the version byte arrives.
     let (r, _, _) = against(cfg(SocketType::Rep), &peer[..11], 1);
@@ -385,10 +345,7 @@ fn mechanism_mismatch_refused() {
     g[12..32].copy_from_slice(&Mechanism::Plain.to_field());
     assert_eq!(
         refused(SocketType::Rep, &g).0,
-        WireError::MechanismMismatch {
-            ours: Mechanism::Null,
-            theirs: Mechanism::Plain
-        }
+        WireError::MechanismMismatch { ours: Mechanism::Null, theirs: Mechanism::Plain }
     );
     g[12..32].copy_from_slice(b"GSSAPI\0\0\0\0\0\0\0\0\0\0\0\0\0\0");
     assert_eq!(refused(SocketType::Rep, &g).0, WireError::UnknownMechanism);
@@ -398,27 +355,18 @@ fn mechanism_mismatch_refused() {
 fn unimplemented_mechanism_is_a_clear_error() {
     let mut c = cfg(SocketType::Req);
     c.mechanism = Mechanism::Curve;
-    assert_eq!(
-        Handshake::try_new(c.clone()).err(),
-        Some(WireError::UnknownMechanism)
-    );
+    assert_eq!(Handshake::try_new(c.clone()).err(), Some(WireError::UnknownMechanism));
     let mut hs = Handshake::new(c);
     let mut out = BytesMut::new();
     hs.start(&mut out);
-    assert_eq!(
-        hs.input(&mut BytesMut::new(), &mut out),
-        Err(WireError::UnknownMechanism)
-    );
+    assert_eq!(hs.input(&mut BytesMut::new(), &mut out), Err(WireError::UnknownMechanism));
 }
 
 #[test]
 fn oversized_identity_in_config_refused() {
     let mut c = cfg(SocketType::Dealer);
     c.identity = Some(Bytes::from(vec![1u8; 256]));
-    assert!(matches!(
-        Handshake::try_new(c),
-        Err(WireError::InvalidMetadata(_))
-    ));
+    assert!(matches!(Handshake::try_new(c), Err(WireError::InvalidMetadata(_))));
 }
 
 #[test]
@@ -436,21 +384,12 @@ fn incompatible_peer_gets_error_command() {
     let mut peer = libzmq_greeting(1);
     peer.extend(ready(&[("Socket-Type", b"PUSH")]));
     let (e, out) = refused(SocketType::Pub, &peer);
-    assert_eq!(
-        e,
-        WireError::IncompatibleSocketType {
-            ours: SocketType::Pub,
-            theirs: "PUSH".into()
-        }
-    );
+    assert_eq!(e, WireError::IncompatibleSocketType { ours: SocketType::Pub, theirs: "PUSH".into() });
     // greeting, our READY, then ERROR.
     let mut rest = BytesMut::from(&out[64..]);
     let mut d = Decoder::new(None);
     let our_ready = d.decode(&mut rest).unwrap().unwrap();
-    assert!(matches!(
-        Command::parse(&our_ready.body),
-        Ok(Command::Ready(_))
-    ));
+    assert!(matches!(Command::parse(&our_ready.body), Ok(Command::Ready(_))));
     let err = d.decode(&mut rest).unwrap().unwrap();
     assert!(matches!(Command::parse(&err.body), Ok(Command::Error(_))));
     assert!(rest.is_empty());
@@ -458,10 +397,7 @@ fn incompatible_peer_gets_error_command() {
     // Unknown socket types (e.g. CLIENT) are incompatible too.
     let mut peer = libzmq_greeting(1);
     peer.extend(ready(&[("Socket-Type", b"CLIENT")]));
-    assert!(matches!(
-        refused(SocketType::Pair, &peer).0,
-        WireError::IncompatibleSocketType { .. }
-    ));
+    assert!(matches!(refused(SocketType::Pair, &peer).0, WireError::IncompatibleSocketType { .. }));
 }
 
 #[test]
@@ -476,23 +412,14 @@ fn stream_never_completes_a_handshake() {
 fn missing_socket_type_refused() {
     let mut peer = libzmq_greeting(1);
     peer.extend(ready(&[("Identity", b"x")]));
-    assert!(matches!(
-        refused(SocketType::Router, &peer).0,
-        WireError::InvalidMetadata(_)
-    ));
+    assert!(matches!(refused(SocketType::Router, &peer).0, WireError::InvalidMetadata(_)));
 }
 
 #[test]
 fn oversized_peer_identity_refused() {
     let mut peer = libzmq_greeting(1);
-    peer.extend(ready(&[
-        ("Socket-Type", b"DEALER"),
-        ("Identity", &[7u8; 256]),
-    ]));
-    assert!(matches!(
-        refused(SocketType::Router, &peer).0,
-        WireError::InvalidMetadata(_)
-    ));
+    peer.extend(ready(&[("Socket-Type", b"DEALER"), ("Identity", &[7u8; 256])]));
+    assert!(matches!(refused(SocketType::Router, &peer).0, WireError::InvalidMetadata(_)));
 }
 
 #[test]
@@ -506,10 +433,7 @@ fn malformed_metadata_refused() {
         peer.push(body_len as u8);
         peer.extend_from_slice(&good[2..2 + body_len]);
         let (e, _) = refused(SocketType::Router, &peer);
-        assert!(
-            matches!(e, WireError::InvalidMetadata(_)),
-            "len {body_len}: {e:?}"
-        );
+        assert!(matches!(e, WireError::InvalidMetadata(_)), "len {body_len}: {e:?}");
     }
 }
 
@@ -524,10 +448,7 @@ fn malformed_commands_refused() {
         let mut peer = libzmq_greeting(1);
         peer.extend_from_slice(frame);
         let (e, _) = refused(SocketType::Req, &peer);
-        assert!(
-            matches!(e, WireError::MalformedCommand(_)),
-            "{frame:?}: {e:?}"
-        );
+        assert!(matches!(e, WireError::MalformedCommand(_)), "{frame:?}: {e:?}");
     }
 }
 
@@ -537,20 +458,14 @@ fn unexpected_command_during_handshake_refused() {
     let mut f = BytesMut::new();
     Command::Subscribe(Bytes::new()).encode(&mut f);
     peer.extend_from_slice(&f);
-    assert!(matches!(
-        refused(SocketType::Pub, &peer).0,
-        WireError::UnexpectedCommand(_)
-    ));
+    assert!(matches!(refused(SocketType::Pub, &peer).0, WireError::UnexpectedCommand(_)));
 }
 
 #[test]
 fn message_frame_before_ready_refused() {
     let mut peer = libzmq_greeting(1);
     peer.extend_from_slice(b"\x00\x05hello");
-    assert_eq!(
-        refused(SocketType::Pull, &peer).0,
-        WireError::MessageBeforeHandshake
-    );
+    assert_eq!(refused(SocketType::Pull, &peer).0, WireError::MessageBeforeHandshake);
 }
 
 #[test]
@@ -559,10 +474,7 @@ fn command_with_more_flag_refused() {
     let mut r = ready(&[("Socket-Type", b"PUSH")]);
     r[0] |= flags::MORE;
     peer.extend(r);
-    assert!(matches!(
-        refused(SocketType::Pull, &peer).0,
-        WireError::MalformedCommand(_)
-    ));
+    assert!(matches!(refused(SocketType::Pull, &peer).0, WireError::MalformedCommand(_)));
 }
 
 #[test]
@@ -570,10 +482,7 @@ fn reserved_flag_bits_refused() {
     for bit in [0x08u8, 0x10, 0x20, 0x40, 0x80] {
         let mut peer = libzmq_greeting(1);
         peer.push(0x04 | bit);
-        assert_eq!(
-            refused(SocketType::Pull, &peer).0,
-            WireError::ReservedFlags(0x04 | bit)
-        );
+        assert_eq!(refused(SocketType::Pull, &peer).0, WireError::ReservedFlags(0x04 | bit));
     }
 }
 
@@ -592,10 +501,7 @@ fn oversized_handshake_frames_refused_without_buffering() {
     peer.extend_from_slice(&(HANDSHAKE_MAX_FRAME_SIZE + 1).to_be_bytes());
     assert_eq!(
         refused(SocketType::Pull, &peer).0,
-        WireError::FrameTooLarge {
-            size: HANDSHAKE_MAX_FRAME_SIZE + 1,
-            max: HANDSHAKE_MAX_FRAME_SIZE
-        }
+        WireError::FrameTooLarge { size: HANDSHAKE_MAX_FRAME_SIZE + 1, max: HANDSHAKE_MAX_FRAME_SIZE }
     );
     // A smaller configured maximum applies during the handshake too.
     let mut c = cfg(SocketType::Pull);
@@ -622,10 +528,7 @@ fn errors_are_sticky() {
 fn start_is_idempotent_and_implicit() {
     let mut hs = Handshake::new(cfg(SocketType::Req));
     let mut out = BytesMut::new();
-    assert_eq!(
-        hs.input(&mut BytesMut::new(), &mut out),
-        Ok(HandshakeStatus::NeedMore)
-    );
+    assert_eq!(hs.input(&mut BytesMut::new(), &mut out), Ok(HandshakeStatus::NeedMore));
     assert_eq!(out.len(), 64);
     hs.start(&mut out);
     assert_eq!(out.len(), 64);

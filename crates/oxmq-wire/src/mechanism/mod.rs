@@ -34,8 +34,7 @@ pub(crate) trait MechanismHandshake: Send + std::fmt::Debug {
     fn start(&mut self, out: &mut BytesMut) -> Result<(), WireError>;
 
     /// Process one command frame body from the peer, appending any reply.
-    fn on_command(&mut self, body: Bytes, out: &mut BytesMut)
-    -> Result<MechanismStatus, WireError>;
+    fn on_command(&mut self, body: Bytes, out: &mut BytesMut) -> Result<MechanismStatus, WireError>;
 }
 
 /// Creates the mechanism state machine for `cfg`, or fails with

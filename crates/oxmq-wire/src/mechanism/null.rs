@@ -19,10 +19,7 @@ impl NullMechanism {
     pub(crate) fn new(cfg: &HandshakeConfig) -> Result<Self, WireError> {
         let mut frame = BytesMut::new();
         Command::Ready(super::our_metadata(cfg)?).encode(&mut frame);
-        Ok(NullMechanism {
-            ready_frame: frame.freeze(),
-            ready_sent: false,
-        })
+        Ok(NullMechanism { ready_frame: frame.freeze(), ready_sent: false })
     }
 }
 
@@ -38,11 +35,7 @@ impl MechanismHandshake for NullMechanism {
         Ok(())
     }
 
-    fn on_command(
-        &mut self,
-        body: Bytes,
-        _out: &mut BytesMut,
-    ) -> Result<MechanismStatus, WireError> {
+    fn on_command(&mut self, body: Bytes, _out: &mut BytesMut) -> Result<MechanismStatus, WireError> {
         debug_assert!(self.ready_sent);
         match Command::parse(&body)? {
             Command::Ready(md) => Ok(MechanismStatus::Ready(md)),

@@ -1,0 +1,325 @@
+//! The engine: drives one ZMTP session over one byte stream.
+//!
+//! After the handshake ([`oxmq_wire::Handshake`]), two loops run in one task:
+//! - the reader reads in large chunks, decodes every complete frame in the buffer, and hands
+//!   them to the socket's pipe in one batch; at the pipe's HWM it stops reading (TCP pushes
+//!   back on the peer) until the socket drains the pipe to its low-water mark;
+//! - the writer takes every complete message waiting in the pipe, encodes the batch into one
+//!   buffer and writes it with one call; bodies of [`LARGE_BODY`] bytes or more are not copied
+//!   but written from their own `Bytes` with a vectored write.
+//!
+//! The engine wakes only on a pipe's state transitions ([`Signal`]), never per message.
+
+use std::collections::VecDeque;
+use std::io::IoSlice;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use oxmq_wire::{Command, Decoder, Handshake, HandshakeConfig, HandshakeStatus, Mechanism, Metadata, SocketType};
+use parking_lot::Mutex;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::options::Options;
+use crate::pipe::{self, Msg, PeerInfo, Pipe};
+use crate::signal::Signal;
+use crate::socket::{Command as SocketCommand, SocketShared};
+
+pub(crate) type Reader = Box<dyn AsyncRead + Unpin + Send>;
+pub(crate) type Writer = Box<dyn AsyncWrite + Unpin + Send>;
+
+/// Bodies at least this large are written from their own buffer instead of being copied.
+const LARGE_BODY: usize = 16 * 1024;
+/// How much the writer takes from the pipe per write.
+const WRITE_BATCH: usize = 512 * 1024;
+/// Read buffer growth step.
+const READ_CHUNK: usize = 64 * 1024;
+/// The most the reader reserves at once for a large frame's body (the buffer still grows as
+/// real bytes arrive; a length field alone never sizes an allocation past this).
+const MAX_RESERVE: usize = 16 * 1024 * 1024;
+
+/// What an engine needs to know about its socket, fixed when the bind/connect was made.
+pub(crate) struct EngineConfig {
+    pub socket_type: SocketType,
+    pub options: Options,
+    pub endpoint: String,
+    /// The routing id this side gives the peer (CONNECT_ROUTING_ID), instead of the one the
+    /// peer announces.
+    pub routing_id_override: Option<Bytes>,
+}
+
+/// How the engine's pipe to the socket comes about.
+pub(crate) enum Attach<'a> {
+    /// The socket already holds the pipe (a connect that queues before its peer exists); the
+    /// engine uses the other end, and the pipe outlives the connection.
+    Existing { pipe: &'a Pipe, signal: &'a Arc<Signal> },
+    /// Create a pipe once the handshake is done, hand it to the socket, and end it with the
+    /// connection.
+    New(&'a Arc<SocketShared>),
+}
+
+/// Why an engine stopped.
+#[derive(Debug)]
+#[allow(dead_code)] // the reasons are read through Debug, in the logs
+pub(crate) enum End {
+    /// The peer broke the protocol (or is of an incompatible type): not worth reconnecting to.
+    Protocol(String),
+    /// The connection closed or failed: reconnect.
+    Disconnected(String),
+    /// The socket closed the pipe and everything queued was written.
+    Finished,
+}
+
+/// Closes a pipe created for one connection, and tells the socket, however the engine ends
+/// (including being aborted).
+struct ConnectionPipe {
+    pipe: Pipe,
+    socket: Arc<SocketShared>,
+}
+
+impl Drop for ConnectionPipe {
+    fn drop(&mut self) {
+        self.pipe.close();
+        self.socket.post(SocketCommand::Detach(self.pipe.id));
+    }
+}
+
+pub(crate) async fn run(mut rd: Reader, mut wr: Writer, cfg: &EngineConfig, attach: Attach<'_>) -> End {
+    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+    let peer = match handshake(&mut rd, &mut wr, &mut rbuf, cfg).await {
+        Ok(p) => p,
+        Err(end) => {
+            match &end {
+                End::Protocol(why) => tracing::warn!("{}: handshake refused: {why}", cfg.endpoint),
+                other => tracing::debug!("{}: handshake ended: {other:?}", cfg.endpoint),
+            }
+            return end;
+        }
+    };
+    let routing_id = cfg.routing_id_override.clone().or(peer.identity);
+    let info = PeerInfo { routing_id };
+    let (pipe, signal, _guard) = match attach {
+        Attach::Existing { pipe, signal } => (pipe.clone(), signal.clone(), None),
+        Attach::New(socket) => {
+            let signal = Arc::new(Signal::new());
+            let (theirs, ours) = Pipe::pair(
+                socket.signal.clone(),
+                signal.clone(),
+                pipe::hwm(cfg.options.sndhwm),
+                pipe::hwm(cfg.options.rcvhwm),
+            );
+            socket.post(SocketCommand::Attach(theirs, info));
+            let guard = ConnectionPipe { pipe: ours.clone(), socket: socket.clone() };
+            (ours, signal, Some(guard))
+        }
+    };
+    let ctrl = Mutex::new(BytesMut::new());
+    let end = tokio::select! {
+        end = read_loop(rd, rbuf, &pipe, &signal, &ctrl, cfg) => end,
+        end = write_loop(wr, &pipe, &signal, &ctrl) => end,
+    };
+    // A message half-received when the connection died is never delivered.
+    pipe.out.rollback_partial();
+    match &end {
+        End::Protocol(why) => tracing::warn!("{}: closing connection: {why}", cfg.endpoint),
+        other => tracing::debug!("{}: connection ended: {other:?}", cfg.endpoint),
+    }
+    end
+}
+
+async fn handshake(
+    rd: &mut Reader,
+    wr: &mut Writer,
+    rbuf: &mut BytesMut,
+    cfg: &EngineConfig,
+) -> Result<oxmq_wire::PeerInfo, End> {
+    let mut hs = Handshake::new(HandshakeConfig {
+        socket_type: cfg.socket_type,
+        identity: cfg.options.routing_id.clone(),
+        metadata: Metadata::new(),
+        max_frame_size: max_frame_size(&cfg.options),
+        mechanism: Mechanism::Null,
+    });
+    let mut out = BytesMut::new();
+    hs.start(&mut out);
+    let exchange = async {
+        loop {
+            if !out.is_empty() {
+                wr.write_all(&out).await.map_err(|e| End::Disconnected(e.to_string()))?;
+                out.clear();
+            }
+            let status = hs.input(rbuf, &mut out);
+            match status {
+                Ok(HandshakeStatus::Done(peer)) => {
+                    if !out.is_empty() {
+                        wr.write_all(&out).await.map_err(|e| End::Disconnected(e.to_string()))?;
+                    }
+                    return Ok(peer);
+                }
+                Ok(HandshakeStatus::NeedMore) => {}
+                Err(e) => {
+                    // An ERROR command may be waiting to tell the peer why.
+                    let _ = wr.write_all(&out).await;
+                    return Err(End::Protocol(e.to_string()));
+                }
+            }
+            if !out.is_empty() {
+                continue;
+            }
+            rbuf.reserve(256);
+            match rd.read_buf(rbuf).await {
+                Ok(0) => return Err(End::Disconnected("peer closed the connection during the handshake".into())),
+                Ok(_) => {}
+                Err(e) => return Err(End::Disconnected(e.to_string())),
+            }
+        }
+    };
+    if cfg.options.handshake_ivl > 0 {
+        let limit = Duration::from_millis(cfg.options.handshake_ivl as u64);
+        match tokio::time::timeout(limit, exchange).await {
+            Ok(r) => r,
+            Err(_) => Err(End::Disconnected(format!("handshake not completed within HANDSHAKE_IVL ({limit:?})"))),
+        }
+    } else {
+        exchange.await
+    }
+}
+
+fn max_frame_size(o: &Options) -> Option<u64> {
+    (o.maxmsgsize >= 0).then_some(o.maxmsgsize as u64)
+}
+
+async fn read_loop(
+    mut rd: Reader,
+    mut rbuf: BytesMut,
+    pipe: &Pipe,
+    signal: &Signal,
+    ctrl: &Mutex<BytesMut>,
+    cfg: &EngineConfig,
+) -> End {
+    let mut decoder = Decoder::new(max_frame_size(&cfg.options));
+    let mut batch: VecDeque<Msg> = VecDeque::new();
+    loop {
+        // Decode every complete frame in the buffer.
+        loop {
+            match decoder.decode(&mut rbuf) {
+                Ok(Some(f)) if f.command => {
+                    if let Some(end) = on_command(&f.body, ctrl, signal) {
+                        return end;
+                    }
+                }
+                Ok(Some(f)) => batch.push_back(Msg { data: f.body, more: f.more }),
+                Ok(None) => break,
+                Err(e) => return End::Protocol(e.to_string()),
+            }
+        }
+        // Hand them over, waiting for room at the HWM.
+        while !batch.is_empty() {
+            let seen = signal.seq();
+            if !pipe.out.push_batch(&mut batch) {
+                // The socket is gone; drain the peer until the writer ends the connection.
+                break;
+            }
+            if !batch.is_empty() {
+                signal.changed(seen).await;
+            }
+        }
+        // Read more; room for the whole body of a large frame if one is in progress.
+        let body = decoder.pending_body_len(&rbuf).min(MAX_RESERVE);
+        if rbuf.capacity() - rbuf.len() < body.max(READ_CHUNK / 4) {
+            rbuf.reserve(body.max(READ_CHUNK));
+        }
+        match rd.read_buf(&mut rbuf).await {
+            Ok(0) => return End::Disconnected("peer closed the connection".into()),
+            Ok(_) => {}
+            Err(e) => return End::Disconnected(e.to_string()),
+        }
+    }
+}
+
+/// Handle a command after the handshake; `Some` ends the connection.
+fn on_command(body: &Bytes, ctrl: &Mutex<BytesMut>, signal: &Signal) -> Option<End> {
+    match Command::parse(body) {
+        Ok(Command::Ping { context, .. }) => {
+            Command::Pong { context }.encode(&mut ctrl.lock());
+            signal.notify();
+            None
+        }
+        Ok(Command::Error(reason)) => Some(End::Protocol(format!("peer sent ERROR: {reason}"))),
+        Ok(Command::Ready(_)) => Some(End::Protocol("peer sent a second READY".into())),
+        // PONG, and commands of later protocol versions, need no answer.
+        Ok(_) => None,
+        Err(e) => Some(End::Protocol(e.to_string())),
+    }
+}
+
+async fn write_loop(mut wr: Writer, pipe: &Pipe, signal: &Signal, ctrl: &Mutex<BytesMut>) -> End {
+    let mut batch: VecDeque<Msg> = VecDeque::new();
+    let mut wbuf = BytesMut::with_capacity(READ_CHUNK);
+    let mut chunks: VecDeque<Bytes> = VecDeque::new();
+    loop {
+        let seen = signal.seq();
+        {
+            let mut c = ctrl.lock();
+            if !c.is_empty() {
+                wbuf.extend_from_slice(&c);
+                c.clear();
+            }
+        }
+        pipe.inp.pop_batch(&mut batch, WRITE_BATCH);
+        if batch.is_empty() && wbuf.is_empty() {
+            if pipe.inp.is_finished() {
+                let _ = wr.flush().await;
+                let _ = wr.shutdown().await;
+                return End::Finished;
+            }
+            signal.changed(seen).await;
+            continue;
+        }
+        for msg in batch.drain(..) {
+            let len = msg.data.len();
+            oxmq_wire::encode_frame_header(msg.more, false, len, &mut wbuf);
+            if len >= LARGE_BODY {
+                chunks.push_back(wbuf.split().freeze());
+                chunks.push_back(msg.data);
+            } else {
+                wbuf.extend_from_slice(&msg.data);
+            }
+        }
+        let result = if chunks.is_empty() {
+            let r = wr.write_all(&wbuf).await;
+            wbuf.clear();
+            r
+        } else {
+            if !wbuf.is_empty() {
+                chunks.push_back(wbuf.split().freeze());
+            }
+            write_chunks(&mut wr, &mut chunks).await
+        };
+        if let Err(e) = result {
+            return End::Disconnected(e.to_string());
+        }
+    }
+}
+
+/// Write every chunk, with as few calls as the kernel allows.
+async fn write_chunks(wr: &mut Writer, chunks: &mut VecDeque<Bytes>) -> std::io::Result<()> {
+    while !chunks.is_empty() {
+        let slices: Vec<IoSlice<'_>> = chunks.iter().take(64).map(|c| IoSlice::new(c)).collect();
+        let mut n = wr.write_vectored(&slices).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while n > 0 {
+            let front = chunks.front_mut().expect("written bytes come from queued chunks");
+            if n >= front.len() {
+                n -= front.len();
+                chunks.pop_front();
+            } else {
+                front.advance(n);
+                n = 0;
+            }
+        }
+    }
+    Ok(())
+}

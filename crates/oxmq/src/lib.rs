@@ -1,0 +1,45 @@
+//! oxmq: ZeroMQ in pure Rust.
+//!
+//! Sockets of the ZeroMQ types bind and connect to `tcp://`, `ipc://` and `inproc://`
+//! endpoints in any order, queue messages in the background, reconnect by themselves, and talk
+//! ZMTP 3.1 (and 3.0) with libzmq and every other ZeroMQ implementation.
+//!
+//! ```
+//! use oxmq::{Context, SocketType};
+//! let ctx = Context::new();
+//! let rep = ctx.socket(SocketType::Rep)?;
+//! rep.bind("inproc://hello")?;
+//! let req = ctx.socket(SocketType::Req)?;
+//! req.connect("inproc://hello")?;
+//! req.send("Hello")?;
+//! assert_eq!(rep.recv()?, "Hello");
+//! rep.send("World")?;
+//! assert_eq!(req.recv()?, "World");
+//! # Ok::<(), oxmq::Error>(())
+//! ```
+//!
+//! Where things live, layer by layer (each knows only the one below):
+//! - [`oxmq_wire`]: the ZMTP protocol as sans-IO state machines (bytes in, events out);
+//! - `transport`: endpoints, tcp/ipc listeners and connections, the inproc registry;
+//! - `engine`: drives one ZMTP session over one connection; `session`: accept and reconnect;
+//! - `pipe`: the bounded queue between a socket and one peer;
+//! - `pattern`: what each socket type does with its pipes (one file per type);
+//! - `socket` / `context`: the public API.
+
+mod context;
+mod engine;
+mod error;
+mod options;
+mod pattern;
+mod pipe;
+mod session;
+mod signal;
+mod socket;
+mod transport;
+
+pub use bytes::Bytes;
+pub use context::Context;
+pub use error::{Error, Result};
+pub use options::opt;
+pub use oxmq_wire::SocketType;
+pub use socket::Socket;

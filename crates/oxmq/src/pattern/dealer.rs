@@ -1,0 +1,31 @@
+//! DEALER: load-balances outgoing messages, fair-queues incoming ones; no envelopes.
+
+use super::{FairQueue, LoadBalancer, Pattern, SendError, send_probe};
+use crate::error::Error;
+use crate::options::Options;
+use crate::pipe::{Msg, PeerInfo, Pipe, PipeId};
+
+#[derive(Default)]
+pub(crate) struct Dealer {
+    lb: LoadBalancer,
+    fq: FairQueue,
+}
+
+impl Pattern for Dealer {
+    fn attach(&mut self, pipe: Pipe, _: PeerInfo, opts: &Options) -> bool {
+        send_probe(&pipe, opts);
+        self.lb.attach(pipe.clone());
+        self.fq.attach(pipe);
+        true
+    }
+    fn detach(&mut self, id: PipeId) {
+        self.lb.detach(id);
+        self.fq.detach(id);
+    }
+    fn send(&mut self, msg: Msg, _: &Options) -> Result<(), SendError> {
+        self.lb.send(msg).map(drop)
+    }
+    fn recv(&mut self, _: &Options) -> Result<Msg, Error> {
+        self.fq.recv().map(|(m, _)| m).ok_or(Error::Again)
+    }
+}

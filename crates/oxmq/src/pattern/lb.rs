@@ -1,0 +1,145 @@
+//! Load balancing: each message goes to the next pipe, in turn, that has room.
+
+use crate::pipe::{Msg, Pipe, PipeId, PushError};
+
+use super::SendError;
+
+#[derive(Default)]
+pub(crate) struct LoadBalancer {
+    pipes: Vec<Pipe>,
+    /// The pipe the next message goes to (or the current message is going to).
+    current: usize,
+    /// In the middle of a multipart message on `pipes[current]`.
+    more: bool,
+    /// The pipe of the current multipart message went away: drop the rest of it.
+    dropping: bool,
+}
+
+impl LoadBalancer {
+    pub fn attach(&mut self, pipe: Pipe) {
+        self.pipes.push(pipe);
+    }
+
+    pub fn detach(&mut self, id: PipeId) {
+        let Some(i) = self.pipes.iter().position(|p| p.id == id) else { return };
+        self.pipes.remove(i);
+        if self.more && i == self.current {
+            self.more = false;
+            self.dropping = true;
+        }
+        if i < self.current {
+            self.current -= 1;
+        }
+        if self.current >= self.pipes.len() {
+            self.current = 0;
+        }
+    }
+
+    /// Send one frame; on success, the id of the pipe it went to (0 when it was dropped
+    /// because its message's pipe went away mid-message).
+    pub fn send(&mut self, msg: Msg) -> Result<PipeId, SendError> {
+        let more = msg.more;
+        if self.dropping {
+            self.dropping = more;
+            return Ok(0);
+        }
+        if self.more {
+            let pipe = &self.pipes[self.current];
+            let id = pipe.id;
+            // Parts after the first are always accepted unless the peer went away.
+            if pipe.out.push(msg).is_err() {
+                self.dropping = more;
+            }
+            self.finish_part(more);
+            return Ok(id);
+        }
+        let mut msg = msg;
+        for _ in 0..self.pipes.len() {
+            let i = self.current;
+            match self.pipes[i].out.push(msg) {
+                Ok(()) => {
+                    let id = self.pipes[i].id;
+                    self.finish_part(more);
+                    return Ok(id);
+                }
+                // Full, or the peer is gone (its detach command is on the way): try the next.
+                Err(PushError::Full(m) | PushError::Closed(m)) => {
+                    msg = m;
+                    self.current = (i + 1) % self.pipes.len();
+                }
+            }
+        }
+        Err(SendError::Again(msg))
+    }
+
+    fn finish_part(&mut self, more: bool) {
+        self.more = more;
+        if !more && !self.pipes.is_empty() {
+            self.current = (self.current + 1) % self.pipes.len();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signal::Signal;
+    use std::sync::Arc;
+
+    fn pipe(hwm: usize) -> (Pipe, Pipe) {
+        Pipe::pair(Arc::new(Signal::new()), Arc::new(Signal::new()), hwm, hwm)
+    }
+
+    #[test]
+    fn round_robin_over_pipes_skipping_full_ones() {
+        let mut lb = LoadBalancer::default();
+        let (a, pa) = pipe(1);
+        let (b, pb) = pipe(0);
+        lb.attach(a);
+        lb.attach(b);
+        for i in 0..4u8 {
+            lb.send(Msg::new(vec![i], false)).unwrap();
+        }
+        // a takes one (HWM 1), the rest go to b.
+        assert_eq!(pa.inp.len(), 1);
+        assert_eq!(pb.inp.len(), 3);
+    }
+
+    #[test]
+    fn multipart_stays_on_one_pipe() {
+        let mut lb = LoadBalancer::default();
+        let (a, pa) = pipe(0);
+        let (b, pb) = pipe(0);
+        lb.attach(a);
+        lb.attach(b);
+        lb.send(Msg::new("1a", true)).unwrap();
+        lb.send(Msg::new("1b", false)).unwrap();
+        lb.send(Msg::new("2a", true)).unwrap();
+        lb.send(Msg::new("2b", false)).unwrap();
+        assert_eq!(pa.inp.len(), 1);
+        assert_eq!(pb.inp.len(), 1);
+        assert_eq!(pa.inp.pop().unwrap().data, "1a");
+        assert_eq!(pa.inp.pop().unwrap().data, "1b");
+    }
+
+    #[test]
+    fn no_pipes_is_would_block() {
+        let mut lb = LoadBalancer::default();
+        assert!(matches!(lb.send(Msg::new("x", false)), Err(SendError::Again(_))));
+    }
+
+    #[test]
+    fn detach_mid_message_drops_the_rest() {
+        let mut lb = LoadBalancer::default();
+        let (a, _pa) = pipe(0);
+        let (b, pb) = pipe(0);
+        let aid = a.id;
+        lb.attach(a);
+        lb.attach(b);
+        lb.send(Msg::new("1a", true)).unwrap();
+        lb.detach(aid);
+        lb.send(Msg::new("1b", false)).unwrap();
+        lb.send(Msg::new("2", false)).unwrap();
+        assert_eq!(pb.inp.pop().unwrap().data, "2");
+    }
+}

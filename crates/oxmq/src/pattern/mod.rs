@@ -1,0 +1,83 @@
+//! What each socket type does with its pipes.
+//!
+//! A socket type is a small composition of strategies: [`LoadBalancer`] (round-robin out),
+//! [`FairQueue`] (round-robin in), and a routing table for ROUTER. Each type's whole behaviour
+//! lives in one file here. The socket core ([`crate::socket`]) calls a pattern without locks
+//! held by anyone else and never blocks inside it: a pattern answers at once, and "would block"
+//! is an [`SendError::Again`] / [`Error::Again`] that the core turns into waiting.
+
+mod fq;
+mod lb;
+
+mod dealer;
+mod pair;
+mod pull;
+mod push;
+mod rep;
+mod req;
+mod router;
+
+pub(crate) use fq::FairQueue;
+pub(crate) use lb::LoadBalancer;
+
+use oxmq_wire::SocketType;
+
+use crate::error::Error;
+use crate::options::Options;
+use crate::pipe::{Msg, PeerInfo, Pipe, PipeId};
+
+/// Why a send did not happen.
+#[derive(Debug)]
+pub(crate) enum SendError {
+    /// No pipe can take the message now; it is handed back so the caller can wait and retry.
+    Again(Msg),
+    /// A hard error for this message.
+    Fatal(Error),
+}
+
+impl From<Error> for SendError {
+    fn from(e: Error) -> Self {
+        SendError::Fatal(e)
+    }
+}
+
+/// The behaviour of one socket type.
+pub(crate) trait Pattern: Send {
+    /// A peer's pipe is ready. Returns false if the pattern refuses it (PAIR already has a
+    /// peer, ROUTER already has that routing id); the caller then closes it.
+    fn attach(&mut self, pipe: Pipe, peer: PeerInfo, opts: &Options) -> bool;
+    /// The peer's connection is gone. Messages it completed may still be read.
+    fn detach(&mut self, id: PipeId);
+    /// Send one frame.
+    fn send(&mut self, msg: Msg, opts: &Options) -> Result<(), SendError>;
+    /// Receive one frame; `Error::Again` when none is ready.
+    fn recv(&mut self, opts: &Options) -> Result<Msg, Error>;
+}
+
+/// The pattern for a socket type.
+pub(crate) fn for_type(t: SocketType) -> Result<Box<dyn Pattern>, Error> {
+    Ok(match t {
+        SocketType::Pair => Box::new(pair::Pair::default()),
+        SocketType::Push => Box::new(push::Push::default()),
+        SocketType::Pull => Box::new(pull::Pull::default()),
+        SocketType::Req => Box::new(req::Req::default()),
+        SocketType::Rep => Box::new(rep::Rep::default()),
+        SocketType::Dealer => Box::new(dealer::Dealer::default()),
+        SocketType::Router => Box::new(router::Router::default()),
+        other => {
+            return Err(Error::NotSupported(format!("socket type {} is not implemented yet", other.as_str())));
+        }
+    })
+}
+
+pub(crate) fn not_supported(t: SocketType, what: &str) -> Error {
+    Error::NotSupported(format!("{} sockets cannot {what}", t.as_str()))
+}
+
+/// PROBE_ROUTER: on attach, a DEALER/REQ/ROUTER sends an empty message so the ROUTER at the
+/// other end learns its routing id at once.
+pub(crate) fn send_probe(pipe: &Pipe, opts: &Options) {
+    if opts.probe_router {
+        let _ = pipe.out.push(Msg::new(bytes::Bytes::new(), false));
+    }
+}

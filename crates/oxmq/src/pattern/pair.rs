@@ -1,0 +1,70 @@
+//! PAIR: exactly one peer at a time; further peers are refused while it is there.
+
+use super::{Pattern, SendError};
+use crate::error::Error;
+use crate::options::Options;
+use crate::pipe::{Msg, PeerInfo, Pipe, PipeId, PushError};
+
+#[derive(Default)]
+pub(crate) struct Pair {
+    pipe: Option<Pipe>,
+    /// The peer went away; the pipe stays until its last messages are read.
+    detached: bool,
+    /// The peer went away mid-message: drop the rest of the message being sent.
+    dropping: bool,
+    /// Mid-message on the current pipe.
+    more_out: bool,
+}
+
+impl Pattern for Pair {
+    fn attach(&mut self, pipe: Pipe, _: PeerInfo, _: &Options) -> bool {
+        if self.pipe.is_some() && !self.detached {
+            return false;
+        }
+        self.pipe = Some(pipe);
+        self.detached = false;
+        true
+    }
+    fn detach(&mut self, id: PipeId) {
+        let Some(p) = &self.pipe else { return };
+        if p.id != id {
+            return;
+        }
+        self.detached = true;
+        self.dropping = self.more_out;
+        self.more_out = false;
+        if !p.inp.has_msg() {
+            self.pipe = None;
+        }
+    }
+    fn send(&mut self, msg: Msg, _: &Options) -> Result<(), SendError> {
+        let more = msg.more;
+        if self.dropping {
+            self.dropping = more;
+            return Ok(());
+        }
+        let pipe = match &self.pipe {
+            Some(p) if !self.detached => p,
+            _ => return Err(SendError::Again(msg)),
+        };
+        match pipe.out.push(msg) {
+            Ok(()) => {
+                self.more_out = more;
+                Ok(())
+            }
+            Err(PushError::Full(m) | PushError::Closed(m)) => Err(SendError::Again(m)),
+        }
+    }
+    fn recv(&mut self, _: &Options) -> Result<Msg, Error> {
+        let Some(pipe) = &self.pipe else { return Err(Error::Again) };
+        match pipe.inp.pop() {
+            Some(m) => Ok(m),
+            None => {
+                if self.detached {
+                    self.pipe = None;
+                }
+                Err(Error::Again)
+            }
+        }
+    }
+}

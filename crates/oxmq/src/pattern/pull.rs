@@ -1,0 +1,29 @@
+//! PULL: fair-queues messages from its PUSH peers.
+
+use oxmq_wire::SocketType;
+
+use super::{FairQueue, Pattern, SendError, not_supported};
+use crate::error::Error;
+use crate::options::Options;
+use crate::pipe::{Msg, PeerInfo, Pipe, PipeId};
+
+#[derive(Default)]
+pub(crate) struct Pull {
+    fq: FairQueue,
+}
+
+impl Pattern for Pull {
+    fn attach(&mut self, pipe: Pipe, _: PeerInfo, _: &Options) -> bool {
+        self.fq.attach(pipe);
+        true
+    }
+    fn detach(&mut self, id: PipeId) {
+        self.fq.detach(id);
+    }
+    fn send(&mut self, _: Msg, _: &Options) -> Result<(), SendError> {
+        Err(not_supported(SocketType::Pull, "send").into())
+    }
+    fn recv(&mut self, _: &Options) -> Result<Msg, Error> {
+        self.fq.recv().map(|(m, _)| m).ok_or(Error::Again)
+    }
+}

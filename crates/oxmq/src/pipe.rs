@@ -1,0 +1,435 @@
+//! Pipes: the bounded queues between a socket and one peer.
+//!
+//! A [`Pipe`] is one end of a pair of [`Queue`]s, one per direction. The socket holds one end;
+//! the other is held by the engine that drives the peer's connection, or, for inproc, by the
+//! peer socket itself (so inproc moves `Bytes` from socket to socket with no copy).
+//!
+//! Queue rules, as libzmq's pipes have them:
+//! - The high-water mark counts whole messages. Once a message's first frame is accepted its
+//!   remaining frames always are, so a multipart message is never split by the HWM.
+//! - A reader sees only complete messages. A writer that goes away mid-message has its partial
+//!   message rolled back.
+//! - The reader is woken only when the queue goes from no complete message to one; a blocked
+//!   writer only when the queue drains to its low-water mark.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+
+use crate::signal::Signal;
+
+/// One frame of a message, as it moves through pipes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Msg {
+    pub data: Bytes,
+    pub more: bool,
+}
+
+impl Msg {
+    pub fn new(data: impl Into<Bytes>, more: bool) -> Msg {
+        Msg { data: data.into(), more }
+    }
+}
+
+pub(crate) type PipeId = u64;
+
+static NEXT_PIPE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// What a socket knows about the peer at the other end of a pipe.
+#[derive(Debug, Clone)]
+pub(crate) struct PeerInfo {
+    /// The routing id the peer announced (ZMTP Identity, or the inproc peer's ROUTING_ID).
+    pub routing_id: Option<Bytes>,
+}
+
+/// Why a push did not happen.
+#[derive(Debug)]
+pub(crate) enum PushError {
+    /// At the high-water mark; the message is handed back.
+    Full(Msg),
+    /// The reader went away; the message is handed back.
+    Closed(Msg),
+}
+
+struct State {
+    frames: VecDeque<Msg>,
+    /// Frames at the front that belong to complete messages: what the reader may take.
+    complete_frames: usize,
+    /// Complete messages queued (the HWM count).
+    msgs: usize,
+    writer_in_msg: bool,
+    writer_blocked: bool,
+    writer_closed: bool,
+    reader_closed: bool,
+    /// Woken when a complete message appears, or the writer closes.
+    reader: Arc<Signal>,
+    /// Woken when a blocked writer may go on, or the reader closes.
+    writer: Arc<Signal>,
+}
+
+/// A one-direction bounded queue of frames.
+pub(crate) struct Queue {
+    state: Mutex<State>,
+    hwm: usize,
+    lwm: usize,
+}
+
+/// libzmq's low-water mark: a blocked writer is woken once the queue drains to here, so it is
+/// woken once per batch rather than once per message.
+fn low_water_mark(hwm: usize) -> usize {
+    const MAX_WM_DELTA: usize = 1024;
+    if hwm > MAX_WM_DELTA * 2 { hwm - MAX_WM_DELTA } else { hwm.div_ceil(2) }
+}
+
+impl Queue {
+    /// `hwm` 0 means no limit.
+    pub fn new(hwm: usize, writer: Arc<Signal>, reader: Arc<Signal>) -> Queue {
+        Queue {
+            state: Mutex::new(State {
+                frames: VecDeque::new(),
+                complete_frames: 0,
+                msgs: 0,
+                writer_in_msg: false,
+                writer_blocked: false,
+                writer_closed: false,
+                reader_closed: false,
+                reader,
+                writer,
+            }),
+            hwm,
+            lwm: low_water_mark(hwm),
+        }
+    }
+
+    fn is_full(&self, st: &State) -> bool {
+        !st.writer_in_msg && self.hwm > 0 && st.msgs >= self.hwm
+    }
+
+    /// Append one frame. Fails if the queue is at its HWM at a message boundary, or closed.
+    pub fn push(&self, msg: Msg) -> Result<(), PushError> {
+        let wake = {
+            let mut st = self.state.lock();
+            if st.reader_closed {
+                return Err(PushError::Closed(msg));
+            }
+            if self.is_full(&st) {
+                st.writer_blocked = true;
+                return Err(PushError::Full(msg));
+            }
+            Self::append(&mut st, msg).then(|| st.reader.clone())
+        };
+        if let Some(r) = wake {
+            r.notify();
+        }
+        Ok(())
+    }
+
+    /// Append frames from `batch` (front first) until the queue fills at a message boundary.
+    /// Returns false if the reader has gone away (the batch is then dropped).
+    pub fn push_batch(&self, batch: &mut VecDeque<Msg>) -> bool {
+        let wake = {
+            let mut st = self.state.lock();
+            if st.reader_closed {
+                batch.clear();
+                return false;
+            }
+            let mut wake = false;
+            while !batch.is_empty() {
+                if self.is_full(&st) {
+                    st.writer_blocked = true;
+                    break;
+                }
+                let msg = batch.pop_front().expect("non-empty");
+                wake |= Self::append(&mut st, msg);
+            }
+            wake.then(|| st.reader.clone())
+        };
+        if let Some(r) = wake {
+            r.notify();
+        }
+        true
+    }
+
+    /// Returns true if the reader must be woken (the first complete message appeared).
+    fn append(st: &mut State, msg: Msg) -> bool {
+        let more = msg.more;
+        st.frames.push_back(msg);
+        st.writer_in_msg = more;
+        if more {
+            return false;
+        }
+        st.msgs += 1;
+        let was_empty = st.complete_frames == 0;
+        st.complete_frames = st.frames.len();
+        was_empty
+    }
+
+    /// Would a push be accepted now?
+    pub fn can_push(&self) -> bool {
+        let st = self.state.lock();
+        !st.reader_closed && !self.is_full(&st)
+    }
+
+    /// Take the next frame of a complete message.
+    pub fn pop(&self) -> Option<Msg> {
+        let (msg, wake) = {
+            let mut st = self.state.lock();
+            if st.complete_frames == 0 {
+                return None;
+            }
+            let msg = st.frames.pop_front().expect("complete frames are queued");
+            st.complete_frames -= 1;
+            let mut wake = None;
+            if !msg.more {
+                st.msgs -= 1;
+                wake = self.writer_may_go(&mut st);
+            }
+            (msg, wake)
+        };
+        if let Some(w) = wake {
+            w.notify();
+        }
+        Some(msg)
+    }
+
+    /// Move every frame of complete messages into `out`, up to roughly `max_bytes` of bodies
+    /// (always whole messages, always at least one). Returns the number of frames moved.
+    pub fn pop_batch(&self, out: &mut VecDeque<Msg>, max_bytes: usize) -> usize {
+        let (n, wake) = {
+            let mut st = self.state.lock();
+            let mut n = 0;
+            let mut bytes = 0;
+            while st.complete_frames > 0 {
+                let msg = st.frames.pop_front().expect("complete frames are queued");
+                st.complete_frames -= 1;
+                n += 1;
+                bytes += msg.data.len();
+                let end = !msg.more;
+                out.push_back(msg);
+                if end {
+                    st.msgs -= 1;
+                    if bytes >= max_bytes {
+                        break;
+                    }
+                }
+            }
+            let wake = if n > 0 { self.writer_may_go(&mut st) } else { None };
+            (n, wake)
+        };
+        if let Some(w) = wake {
+            w.notify();
+        }
+        n
+    }
+
+    /// The writer's signal, if a blocked writer may now go on.
+    fn writer_may_go(&self, st: &mut State) -> Option<Arc<Signal>> {
+        if st.writer_blocked && st.msgs <= self.lwm {
+            st.writer_blocked = false;
+            return Some(st.writer.clone());
+        }
+        None
+    }
+
+    /// Is a complete message waiting?
+    pub fn has_msg(&self) -> bool {
+        self.state.lock().complete_frames > 0
+    }
+
+    /// The writer went away and everything it completed has been read.
+    pub fn is_finished(&self) -> bool {
+        let st = self.state.lock();
+        st.writer_closed && st.complete_frames == 0
+    }
+
+    /// Number of complete messages queued.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.state.lock().msgs
+    }
+
+    /// The writer is done: drop its partial message (if any), keep complete ones for the reader.
+    pub fn close_writer(&self) {
+        let reader = {
+            let mut st = self.state.lock();
+            let keep = st.complete_frames;
+            st.frames.truncate(keep);
+            st.writer_in_msg = false;
+            st.writer_closed = true;
+            st.reader.clone()
+        };
+        reader.notify();
+    }
+
+    /// Drop the partial message the writer was in the middle of, keeping the queue open
+    /// (a connection died mid-message; the writer will start a fresh message).
+    pub fn rollback_partial(&self) {
+        let mut st = self.state.lock();
+        let keep = st.complete_frames;
+        st.frames.truncate(keep);
+        st.writer_in_msg = false;
+    }
+
+    /// The reader is done: everything queued is dropped and further pushes fail.
+    pub fn close_reader(&self) {
+        let writer = {
+            let mut st = self.state.lock();
+            st.reader_closed = true;
+            st.frames.clear();
+            st.complete_frames = 0;
+            st.msgs = 0;
+            st.writer.clone()
+        };
+        writer.notify();
+    }
+
+    fn set_reader(&self, s: Arc<Signal>) {
+        let mut st = self.state.lock();
+        st.reader = s.clone();
+        if st.complete_frames > 0 || st.writer_closed {
+            drop(st);
+            s.notify();
+        }
+    }
+
+    fn set_writer(&self, s: Arc<Signal>) {
+        self.state.lock().writer = s;
+    }
+}
+
+/// One end of a bidirectional pipe: `out` is written by this end, `inp` read by it.
+#[derive(Clone)]
+pub(crate) struct Pipe {
+    pub id: PipeId,
+    pub out: Arc<Queue>,
+    pub inp: Arc<Queue>,
+}
+
+impl Pipe {
+    /// Create both ends. `a_signal` wakes end A (when its input gets a message or its output
+    /// gets room), `b_signal` wakes end B. `a_to_b_hwm` bounds A's output, `b_to_a_hwm` B's.
+    pub fn pair(a_signal: Arc<Signal>, b_signal: Arc<Signal>, a_to_b_hwm: usize, b_to_a_hwm: usize) -> (Pipe, Pipe) {
+        let id = NEXT_PIPE_ID.fetch_add(1, Ordering::Relaxed);
+        let a_to_b = Arc::new(Queue::new(a_to_b_hwm, a_signal.clone(), b_signal.clone()));
+        let b_to_a = Arc::new(Queue::new(b_to_a_hwm, b_signal, a_signal));
+        (Pipe { id, out: a_to_b.clone(), inp: b_to_a.clone() }, Pipe { id, out: b_to_a, inp: a_to_b })
+    }
+
+    /// Make `signal` the one woken for this end (an inproc pipe created before its binder
+    /// existed is handed to the binder later).
+    pub fn rebind_signal(&self, signal: Arc<Signal>) {
+        self.out.set_writer(signal.clone());
+        self.inp.set_reader(signal);
+    }
+
+    /// This end is going away: stop reading and stop writing (queued output stays readable by
+    /// the other end).
+    pub fn close(&self) {
+        self.out.close_writer();
+        self.inp.close_reader();
+    }
+}
+
+/// An HWM option value (0 = unlimited) as a queue bound.
+pub(crate) fn hwm(v: i32) -> usize {
+    v.max(0) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(hwm: usize) -> (Queue, Arc<Signal>, Arc<Signal>) {
+        let w = Arc::new(Signal::new());
+        let r = Arc::new(Signal::new());
+        (Queue::new(hwm, w.clone(), r.clone()), w, r)
+    }
+
+    fn m(s: &'static str, more: bool) -> Msg {
+        Msg::new(Bytes::from_static(s.as_bytes()), more)
+    }
+
+    #[test]
+    fn reader_sees_only_complete_messages() {
+        let (q, _, _) = q(0);
+        q.push(m("a", true)).unwrap();
+        assert!(q.pop().is_none());
+        q.push(m("b", false)).unwrap();
+        assert_eq!(q.pop().unwrap(), m("a", true));
+        assert_eq!(q.pop().unwrap(), m("b", false));
+        assert!(q.pop().is_none());
+    }
+
+    #[test]
+    fn hwm_counts_messages_and_never_splits_one() {
+        let (q, _, _) = q(2);
+        q.push(m("1", false)).unwrap();
+        q.push(m("2a", true)).unwrap();
+        q.push(m("2b", true)).unwrap();
+        q.push(m("2c", false)).unwrap();
+        assert!(matches!(q.push(m("3", false)), Err(PushError::Full(_))));
+        assert_eq!(q.len(), 2);
+    }
+
+    #[test]
+    fn reader_woken_once_per_transition_writer_at_low_water_mark() {
+        let (q, w, r) = q(4);
+        let r0 = r.seq();
+        q.push(m("1", false)).unwrap();
+        q.push(m("2", false)).unwrap();
+        assert_eq!(r.seq(), r0 + 1, "one wake for empty -> non-empty");
+        q.push(m("3", false)).unwrap();
+        q.push(m("4", false)).unwrap();
+        assert!(matches!(q.push(m("5", false)), Err(PushError::Full(_))));
+        let w0 = w.seq();
+        q.pop();
+        assert_eq!(w.seq(), w0, "not yet at the low-water mark");
+        q.pop();
+        assert_eq!(w.seq(), w0 + 1, "woken at the low-water mark");
+    }
+
+    #[test]
+    fn close_writer_rolls_back_partial_message_and_keeps_complete_ones() {
+        let (q, _, _) = q(0);
+        q.push(m("x", false)).unwrap();
+        q.push(m("partial", true)).unwrap();
+        q.close_writer();
+        assert!(!q.is_finished());
+        assert_eq!(q.pop().unwrap(), m("x", false));
+        assert!(q.pop().is_none());
+        assert!(q.is_finished());
+    }
+
+    #[test]
+    fn push_after_reader_closed_fails() {
+        let (q, _, _) = q(0);
+        q.push(m("x", false)).unwrap();
+        q.close_reader();
+        assert!(matches!(q.push(m("y", false)), Err(PushError::Closed(_))));
+        assert_eq!(q.len(), 0);
+    }
+
+    #[test]
+    fn pop_batch_takes_whole_messages_only() {
+        let (q, _, _) = q(0);
+        q.push(m("a", true)).unwrap();
+        q.push(m("b", false)).unwrap();
+        q.push(m("c", true)).unwrap();
+        let mut out = VecDeque::new();
+        assert_eq!(q.pop_batch(&mut out, usize::MAX), 2);
+        assert_eq!(out.len(), 2);
+        assert_eq!(q.len(), 0);
+    }
+
+    #[test]
+    fn push_batch_stops_at_hwm_boundary() {
+        let (q, _, _) = q(1);
+        let mut batch: VecDeque<Msg> = [m("a", true), m("b", false), m("c", false)].into_iter().collect();
+        assert!(q.push_batch(&mut batch));
+        assert_eq!(batch.len(), 1);
+        assert_eq!(q.len(), 1);
+    }
+}

@@ -1,0 +1,173 @@
+//! Sessions: what keeps connections going for one endpoint.
+//!
+//! A bound endpoint runs an accept loop that starts an engine per connection; a connected
+//! endpoint runs a connecter that connects, runs the engine, and after the connection ends
+//! waits RECONNECT_IVL (doubling up to RECONNECT_IVL_MAX) and connects again.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::net::{TcpListener, UnixListener};
+use tokio::task::JoinHandle;
+
+use crate::engine::{self, Attach, End, EngineConfig, Reader, Writer};
+use crate::pipe::Pipe;
+use crate::signal::Signal;
+use crate::socket::{Command, SocketShared};
+use crate::transport::endpoint::IpcAddr;
+use crate::transport::{ipc, tcp};
+
+/// The tasks started for one endpoint.
+#[derive(Default)]
+pub(crate) struct Tasks {
+    handles: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Tasks {
+    pub fn spawn(&self, rt: &tokio::runtime::Handle, f: impl Future<Output = ()> + Send + 'static) {
+        let h = rt.spawn(f);
+        let mut v = self.handles.lock();
+        v.retain(|h| !h.is_finished());
+        v.push(h);
+    }
+
+    pub fn abort_all(&self) {
+        for h in self.handles.lock().drain(..) {
+            h.abort();
+        }
+    }
+
+    pub fn take(&self) -> Vec<JoinHandle<()>> {
+        std::mem::take(&mut *self.handles.lock())
+    }
+}
+
+pub(crate) enum Listener {
+    Tcp(TcpListener),
+    Ipc(UnixListener),
+}
+
+impl Listener {
+    async fn accept(&self, cfg: &EngineConfig) -> std::io::Result<(Reader, Writer)> {
+        Ok(match self {
+            Listener::Tcp(l) => {
+                let (s, _) = l.accept().await?;
+                tcp::configure(&s, &cfg.options);
+                let (r, w) = s.into_split();
+                (Box::new(r), Box::new(w))
+            }
+            Listener::Ipc(l) => {
+                let (s, _) = l.accept().await?;
+                let (r, w) = s.into_split();
+                (Box::new(r), Box::new(w))
+            }
+        })
+    }
+}
+
+pub(crate) async fn accept_loop(
+    listener: Listener,
+    socket: Arc<SocketShared>,
+    cfg: Arc<EngineConfig>,
+    engines: Arc<Tasks>,
+    rt: tokio::runtime::Handle,
+) {
+    loop {
+        match listener.accept(&cfg).await {
+            Ok((rd, wr)) => {
+                let (socket, cfg) = (socket.clone(), cfg.clone());
+                engines.spawn(&rt, async move {
+                    engine::run(rd, wr, &cfg, Attach::New(&socket)).await;
+                });
+            }
+            Err(e) => {
+                // Out of file descriptors and the like: keep the listener, try again shortly.
+                tracing::warn!("{}: accept failed: {e}", cfg.endpoint);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Where a connecter connects to.
+pub(crate) enum Target {
+    Tcp { host: String, port: u16 },
+    Ipc(IpcAddr),
+}
+
+async fn open(target: &Target, cfg: &EngineConfig) -> std::io::Result<(Reader, Writer)> {
+    Ok(match target {
+        Target::Tcp { host, port } => {
+            let (r, w) = tcp::connect(host, *port, &cfg.options).await?.into_split();
+            (Box::new(r), Box::new(w))
+        }
+        Target::Ipc(addr) => {
+            let (r, w) = ipc::connect(addr)?.into_split();
+            (Box::new(r), Box::new(w))
+        }
+    })
+}
+
+/// The socket's end of a connect-time pipe is closed, and the socket told, when the connecter
+/// ends for good (including being aborted by disconnect or close).
+struct EarlyPipe {
+    pipe: Pipe,
+    signal: Arc<Signal>,
+    socket: Arc<SocketShared>,
+}
+
+impl Drop for EarlyPipe {
+    fn drop(&mut self) {
+        self.pipe.close();
+        self.socket.post(Command::Detach(self.pipe.id));
+    }
+}
+
+/// Connect, run the engine, reconnect, until the socket is done with this endpoint.
+/// `early` is the engine's end of a pipe the socket already holds (see [`Attach::Existing`]).
+pub(crate) async fn connecter(
+    target: Target,
+    socket: Arc<SocketShared>,
+    cfg: Arc<EngineConfig>,
+    early: Option<(Pipe, Arc<Signal>)>,
+) {
+    let early = early.map(|(pipe, signal)| EarlyPipe { pipe, signal, socket: socket.clone() });
+    let base = cfg.options.reconnect_ivl;
+    let mut ivl = base;
+    loop {
+        let done = match &early {
+            // The socket closed and every queued message has been written.
+            Some(e) => e.pipe.inp.is_finished(),
+            None => socket.is_closed(),
+        };
+        if done {
+            return;
+        }
+        match open(&target, &cfg).await {
+            Ok((rd, wr)) => {
+                ivl = base;
+                let attach = match &early {
+                    Some(e) => Attach::Existing { pipe: &e.pipe, signal: &e.signal },
+                    None => Attach::New(&socket),
+                };
+                match engine::run(rd, wr, &cfg, attach).await {
+                    End::Finished if early.is_some() => return,
+                    End::Protocol(_) => return,
+                    End::Finished | End::Disconnected(_) => {}
+                }
+            }
+            Err(e) => tracing::debug!("{}: connect failed: {e}", cfg.endpoint),
+        }
+        if base < 0 {
+            tracing::debug!("{}: RECONNECT_IVL is -1: not reconnecting", cfg.endpoint);
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(ivl.max(1) as u64)).await;
+        let max = cfg.options.reconnect_ivl_max;
+        if max > ivl {
+            ivl = ivl.saturating_mul(2).min(max);
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! `Signal`: the one wake-up mechanism, shared by blocking threads and async tasks.
+//!
+//! A signal is a sequence number. A waiter reads it (`seq`), checks its condition (a pipe has a
+//! message, a pipe has room, a command arrived), and if not met waits until the number moves.
+//! Because the number is read *before* the condition is checked, a notification that lands in
+//! between is never lost. Notifiers call [`Signal::notify`] only on state transitions (a queue
+//! going from empty to non-empty, from full to below its low-water mark), never per message,
+//! and `notify` costs one atomic add when nobody is waiting.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use parking_lot::{Condvar, Mutex};
+
+#[derive(Default)]
+pub(crate) struct Signal {
+    seq: AtomicU64,
+    /// Blocked threads plus stored wakers. Read without the lock by `notify` (the fast path);
+    /// changed only under the lock.
+    waiters: AtomicUsize,
+    wakers: Mutex<Vec<Waker>>,
+    cv: Condvar,
+}
+
+impl Signal {
+    pub fn new() -> Signal {
+        Signal::default()
+    }
+
+    /// The current sequence number: read it before checking the condition you wait for.
+    pub fn seq(&self) -> u64 {
+        self.seq.load(SeqCst)
+    }
+
+    /// Something changed: wake every waiter.
+    pub fn notify(&self) {
+        self.seq.fetch_add(1, SeqCst);
+        // SeqCst on both sides (waiter: increment `waiters`, then read `seq`; notifier: bump
+        // `seq`, then read `waiters`) means at least one of the two sees the other's write.
+        if self.waiters.load(SeqCst) == 0 {
+            return;
+        }
+        let wakers = {
+            let mut guard = self.wakers.lock();
+            let taken = std::mem::take(&mut *guard);
+            self.waiters.fetch_sub(taken.len(), SeqCst);
+            self.cv.notify_all();
+            taken
+        };
+        for w in wakers {
+            w.wake();
+        }
+    }
+
+    /// Block the thread until the sequence number differs from `seen`, or `deadline` passes.
+    /// Returns false on timeout.
+    pub fn wait(&self, seen: u64, deadline: Option<Instant>) -> bool {
+        let mut guard = self.wakers.lock();
+        self.waiters.fetch_add(1, SeqCst);
+        let mut changed = true;
+        while self.seq.load(SeqCst) == seen {
+            match deadline {
+                Some(d) => {
+                    if self.cv.wait_until(&mut guard, d).timed_out() {
+                        changed = self.seq.load(SeqCst) != seen;
+                        break;
+                    }
+                }
+                None => self.cv.wait(&mut guard),
+            }
+        }
+        self.waiters.fetch_sub(1, SeqCst);
+        changed
+    }
+
+    /// A future that completes once the sequence number differs from `seen`.
+    pub fn changed(&self, seen: u64) -> Changed<'_> {
+        Changed { signal: self, seen }
+    }
+
+    /// Poll form of [`Signal::changed`].
+    pub fn poll_changed(&self, cx: &mut Context<'_>, seen: u64) -> Poll<()> {
+        if self.seq.load(SeqCst) != seen {
+            return Poll::Ready(());
+        }
+        {
+            let mut guard = self.wakers.lock();
+            if !guard.iter().any(|w| w.will_wake(cx.waker())) {
+                guard.push(cx.waker().clone());
+                self.waiters.fetch_add(1, SeqCst);
+            }
+        }
+        if self.seq.load(SeqCst) != seen {
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    }
+}
+
+pub(crate) struct Changed<'a> {
+    signal: &'a Signal,
+    seen: u64,
+}
+
+impl Future for Changed<'_> {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.signal.poll_changed(cx, self.seen)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    #[test]
+    fn wait_returns_when_notified_from_another_thread() {
+        let s = Arc::new(Signal::new());
+        let seen = s.seq();
+        let s2 = s.clone();
+        let t = std::thread::spawn(move || s2.notify());
+        assert!(s.wait(seen, Some(Instant::now() + Duration::from_secs(10))));
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn wait_times_out_without_notification() {
+        let s = Signal::new();
+        let seen = s.seq();
+        assert!(!s.wait(seen, Some(Instant::now() + Duration::from_millis(20))));
+    }
+
+    #[test]
+    fn notification_before_wait_is_not_lost() {
+        let s = Signal::new();
+        let seen = s.seq();
+        s.notify();
+        assert!(s.wait(seen, Some(Instant::now())));
+    }
+
+    #[test]
+    fn async_waiter_is_woken() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let s = Arc::new(Signal::new());
+        let seen = s.seq();
+        let s2 = s.clone();
+        rt.block_on(async move {
+            let t = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(5));
+                s2.notify()
+            });
+            tokio::time::timeout(Duration::from_secs(10), s.changed(seen)).await.unwrap();
+            t.join().unwrap();
+        });
+    }
+}

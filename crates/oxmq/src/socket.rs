@@ -1,0 +1,563 @@
+//! The socket: the public API, and the core that turns a pattern's "would block" into waiting.
+//!
+//! The socket's state lives in [`Core`] behind a mutex that is never held while waiting, so a
+//! `Socket` may be shared between threads (`Send + Sync`); the I/O side talks to it only
+//! through pipes and the [`SocketShared`] mailbox (new peer, peer gone), both of which wake the
+//! socket's one [`Signal`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use bytes::Bytes;
+use oxmq_wire::SocketType;
+use parking_lot::Mutex;
+
+use crate::context::{Context, Registry};
+use crate::error::{Error, Result};
+use crate::options::{self, Options, opt};
+use crate::pattern::{self, Pattern, SendError};
+use crate::pipe::{Msg, PeerInfo, Pipe, PipeId};
+use crate::signal::Signal;
+use crate::transport::{self, Bound};
+
+/// What the I/O side tells a socket.
+pub(crate) enum Command {
+    /// A peer completed its handshake (or an inproc peer connected): here is its pipe.
+    Attach(Pipe, PeerInfo),
+    /// The peer behind this pipe is gone.
+    Detach(PipeId),
+}
+
+/// The part of a socket the I/O side shares.
+pub(crate) struct SocketShared {
+    pub socket_type: SocketType,
+    pub signal: Arc<Signal>,
+    mailbox: Mutex<Vec<Command>>,
+    has_mail: AtomicBool,
+    /// Set once the socket is closed: new pipes are refused, connecters stop.
+    closed: AtomicBool,
+}
+
+impl SocketShared {
+    /// Hand a command to the socket. After close, an Attach is refused by closing its pipe.
+    pub fn post(&self, cmd: Command) {
+        {
+            let mut mb = self.mailbox.lock();
+            if self.closed.load(Ordering::SeqCst) {
+                if let Command::Attach(pipe, _) = cmd {
+                    pipe.close();
+                }
+                return;
+            }
+            mb.push(cmd);
+            self.has_mail.store(true, Ordering::SeqCst);
+        }
+        self.signal.notify();
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+}
+
+/// A socket's state, owned by whoever holds its lock.
+pub(crate) struct Core {
+    pub pattern: Box<dyn Pattern>,
+    pub options: Options,
+    /// Every attached pipe, to close them when the socket closes.
+    pipes: HashMap<PipeId, Pipe>,
+    endpoints: Vec<Bound>,
+    last_endpoint: String,
+    rcvmore: bool,
+    /// The socket is mid-way through sending a multipart message.
+    sending_more: bool,
+}
+
+impl Core {
+    fn process_commands(&mut self, shared: &SocketShared) {
+        if !shared.has_mail.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        let cmds = std::mem::take(&mut *shared.mailbox.lock());
+        for cmd in cmds {
+            match cmd {
+                Command::Attach(pipe, peer) => self.attach(pipe, peer),
+                Command::Detach(id) => {
+                    if self.pipes.remove(&id).is_some() {
+                        self.pattern.detach(id);
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn attach(&mut self, pipe: Pipe, peer: PeerInfo) {
+        if self.pattern.attach(pipe.clone(), peer, &self.options) {
+            self.pipes.insert(pipe.id, pipe);
+        } else {
+            pipe.close();
+        }
+    }
+
+    pub fn detach(&mut self, id: PipeId) {
+        if let Some(p) = self.pipes.remove(&id) {
+            p.close();
+            self.pattern.detach(id);
+        }
+    }
+}
+
+/// A ZeroMQ socket of any type (chosen at run time).
+///
+/// All methods take `&self`; a socket may be used from several threads, though, as with
+/// libzmq, one thread per socket is the usual design. Dropping the socket closes it: queued
+/// outgoing messages are still flushed for up to LINGER milliseconds (forever by default).
+pub struct Socket {
+    core: Mutex<Core>,
+    shared: Arc<SocketShared>,
+    id: u64,
+    ctx: Context,
+}
+
+impl Socket {
+    /// A new socket of type `t` in `ctx`.
+    pub fn new(ctx: &Context, t: SocketType) -> Result<Socket> {
+        if ctx.is_terminated() {
+            return Err(Error::ContextTerminated);
+        }
+        let pattern = pattern::for_type(t)?;
+        let shared = Arc::new(SocketShared {
+            socket_type: t,
+            signal: Arc::new(Signal::new()),
+            mailbox: Mutex::new(Vec::new()),
+            has_mail: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+        });
+        let registry = &ctx.inner.registry;
+        let id = registry.next_socket_id();
+        registry.add(id, &shared);
+        Ok(Socket {
+            core: Mutex::new(Core {
+                pattern,
+                options: Options::default(),
+                pipes: HashMap::new(),
+                endpoints: Vec::new(),
+                last_endpoint: String::new(),
+                rcvmore: false,
+                sending_more: false,
+            }),
+            shared,
+            id,
+            ctx: ctx.clone(),
+        })
+    }
+
+    /// The socket's type.
+    pub fn socket_type(&self) -> SocketType {
+        self.shared.socket_type
+    }
+
+    fn check_term(&self) -> Result<()> {
+        if self.ctx.is_terminated() { Err(Error::ContextTerminated) } else { Ok(()) }
+    }
+
+    fn registry(&self) -> &Arc<Registry> {
+        &self.ctx.inner.registry
+    }
+
+    /// Accept connections on `endpoint` (`tcp://*:5555`, `tcp://127.0.0.1:*`, `ipc:///path`,
+    /// `ipc://@abstract`, `inproc://name`).
+    pub fn bind(&self, endpoint: &str) -> Result<()> {
+        self.check_term()?;
+        let mut core = self.core.lock();
+        let bound = transport::bind(&self.ctx, &self.shared, &mut core, endpoint)?;
+        core.last_endpoint = bound.resolved.clone();
+        core.endpoints.push(bound);
+        Ok(())
+    }
+
+    /// Connect to `endpoint`, now and again whenever the connection is lost. The peer need
+    /// not exist yet: messages queue until it does (unless IMMEDIATE is set).
+    pub fn connect(&self, endpoint: &str) -> Result<()> {
+        self.check_term()?;
+        let mut core = self.core.lock();
+        let bound = transport::connect(&self.ctx, &self.shared, &mut core, endpoint)?;
+        core.options.connect_routing_id = None;
+        core.last_endpoint = bound.resolved.clone();
+        core.endpoints.push(bound);
+        Ok(())
+    }
+
+    /// Stop accepting on an endpoint given to [`Socket::bind`] (or the endpoint it resolved
+    /// to, as LAST_ENDPOINT reports it), closing the connections accepted there.
+    pub fn unbind(&self, endpoint: &str) -> Result<()> {
+        self.remove_endpoint(endpoint, true)
+    }
+
+    /// Stop connecting to an endpoint given to [`Socket::connect`].
+    pub fn disconnect(&self, endpoint: &str) -> Result<()> {
+        self.remove_endpoint(endpoint, false)
+    }
+
+    fn remove_endpoint(&self, endpoint: &str, bound: bool) -> Result<()> {
+        self.check_term()?;
+        let mut core = self.core.lock();
+        let i = core
+            .endpoints
+            .iter()
+            .position(|b| b.is_listener() == bound && (b.given == endpoint || b.resolved == endpoint))
+            .ok_or_else(|| Error::EndpointNotFound(endpoint.to_string()))?;
+        let b = core.endpoints.remove(i);
+        b.shutdown(&self.ctx, &mut core);
+        Ok(())
+    }
+
+    /// The endpoint of the last bind or connect, with wildcards resolved
+    /// (e.g. `tcp://127.0.0.1:41345` after binding `tcp://127.0.0.1:*`).
+    pub fn last_endpoint(&self) -> Result<String> {
+        Ok(self.core.lock().last_endpoint.clone())
+    }
+
+    // ---- sending ----
+
+    /// Send `data` as the last (or only) frame of a message.
+    pub fn send(&self, data: impl Into<Bytes>) -> Result<()> {
+        self.send_msg(Msg::new(data, false), true)
+    }
+
+    /// Send `data` as a frame that more frames of the same message follow.
+    pub fn send_more(&self, data: impl Into<Bytes>) -> Result<()> {
+        self.send_msg(Msg::new(data, true), true)
+    }
+
+    /// Send a frame without blocking: [`Error::Again`] if it cannot be queued now.
+    pub fn try_send(&self, data: impl Into<Bytes>, more: bool) -> Result<()> {
+        self.send_msg(Msg::new(data, more), false)
+    }
+
+    /// Send a whole multipart message. Messages are atomic: a peer receives all of it or none.
+    pub fn send_multipart<I, T>(&self, parts: I) -> Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<Bytes>,
+    {
+        let mut it = parts.into_iter().peekable();
+        if it.peek().is_none() {
+            return Err(Error::InvalidArgument("a message needs at least one frame".into()));
+        }
+        while let Some(p) = it.next() {
+            let more = it.peek().is_some();
+            self.send_msg(Msg::new(p, more), true)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn send_msg(&self, msg: Msg, block: bool) -> Result<()> {
+        let mut msg = msg;
+        let mut deadline: Option<Option<Instant>> = None;
+        loop {
+            let seen = self.shared.signal.seq();
+            let timeo = {
+                self.check_term()?;
+                let mut core = self.core.lock();
+                core.process_commands(&self.shared);
+                let more = msg.more;
+                let core = &mut *core;
+                match core.pattern.send(msg, &core.options) {
+                    Ok(()) => {
+                        core.sending_more = more;
+                        return Ok(());
+                    }
+                    Err(SendError::Fatal(e)) => return Err(e),
+                    Err(SendError::Again(m)) => msg = m,
+                }
+                core.options.sndtimeo
+            };
+            if !block || timeo == 0 {
+                return Err(Error::Again);
+            }
+            let deadline = *deadline.get_or_insert_with(|| options::ms(timeo).map(|d| Instant::now() + d));
+            if !self.shared.signal.wait(seen, deadline) {
+                return Err(Error::Again);
+            }
+        }
+    }
+
+    // ---- receiving ----
+
+    /// Receive one frame; [`Socket::rcvmore`] then tells whether more frames of the same
+    /// message follow.
+    pub fn recv(&self) -> Result<Bytes> {
+        self.recv_msg(true).map(|m| m.data)
+    }
+
+    /// Receive one frame without blocking: [`Error::Again`] if none is ready.
+    pub fn try_recv(&self) -> Result<Bytes> {
+        self.recv_msg(false).map(|m| m.data)
+    }
+
+    /// Receive a whole multipart message.
+    pub fn recv_multipart(&self) -> Result<Vec<Bytes>> {
+        let mut parts = vec![self.recv()?];
+        while self.rcvmore() {
+            parts.push(self.recv()?);
+        }
+        Ok(parts)
+    }
+
+    /// After a receive: do more frames of the same message follow?
+    pub fn rcvmore(&self) -> bool {
+        self.core.lock().rcvmore
+    }
+
+    pub(crate) fn recv_msg(&self, block: bool) -> Result<Msg> {
+        let mut deadline: Option<Option<Instant>> = None;
+        loop {
+            let seen = self.shared.signal.seq();
+            let timeo = {
+                self.check_term()?;
+                let mut core = self.core.lock();
+                core.process_commands(&self.shared);
+                let core = &mut *core;
+                match core.pattern.recv(&core.options) {
+                    Ok(m) => {
+                        core.rcvmore = m.more;
+                        return Ok(m);
+                    }
+                    Err(Error::Again) => {}
+                    Err(e) => return Err(e),
+                }
+                core.options.rcvtimeo
+            };
+            if !block || timeo == 0 {
+                return Err(Error::Again);
+            }
+            let deadline = *deadline.get_or_insert_with(|| options::ms(timeo).map(|d| Instant::now() + d));
+            if !self.shared.signal.wait(seen, deadline) {
+                return Err(Error::Again);
+            }
+        }
+    }
+
+    // ---- options ----
+
+    fn with_options<T>(&self, f: impl FnOnce(&mut Options) -> Result<T>) -> Result<T> {
+        f(&mut self.core.lock().options)
+    }
+
+    /// Set an option by libzmq's numeric id (see [`crate::opt`]), with the value encoded as
+    /// `zmq_setsockopt` takes it (native-endian ints).
+    pub fn set_option_raw(&self, id: i32, v: &[u8]) -> Result<()> {
+        use options::{check_ms, check_non_negative, check_routing_id, raw_bool, raw_i32, raw_i64};
+        self.with_options(|o| {
+            match id {
+                opt::SNDHWM => o.sndhwm = check_non_negative("SNDHWM", raw_i32(id, v)?)?,
+                opt::RCVHWM => o.rcvhwm = check_non_negative("RCVHWM", raw_i32(id, v)?)?,
+                opt::SNDTIMEO => o.sndtimeo = check_ms("SNDTIMEO", raw_i32(id, v)?)?,
+                opt::RCVTIMEO => o.rcvtimeo = check_ms("RCVTIMEO", raw_i32(id, v)?)?,
+                opt::LINGER => o.linger = check_ms("LINGER", raw_i32(id, v)?)?,
+                opt::ROUTING_ID => o.routing_id = Some(check_routing_id("ROUTING_ID", v)?),
+                opt::CONNECT_ROUTING_ID => o.connect_routing_id = Some(check_routing_id("CONNECT_ROUTING_ID", v)?),
+                opt::RECONNECT_IVL => o.reconnect_ivl = check_ms("RECONNECT_IVL", raw_i32(id, v)?)?,
+                opt::RECONNECT_IVL_MAX => {
+                    o.reconnect_ivl_max = check_non_negative("RECONNECT_IVL_MAX", raw_i32(id, v)?)?
+                }
+                opt::BACKLOG => o.backlog = check_non_negative("BACKLOG", raw_i32(id, v)?)?,
+                opt::IMMEDIATE => o.immediate = raw_bool(id, v)?,
+                opt::MAXMSGSIZE => {
+                    let n = raw_i64(id, v)?;
+                    if n < -1 {
+                        return Err(Error::InvalidArgument(format!("MAXMSGSIZE must be -1 or >= 0, got {n}")));
+                    }
+                    o.maxmsgsize = n;
+                }
+                opt::HANDSHAKE_IVL => o.handshake_ivl = check_non_negative("HANDSHAKE_IVL", raw_i32(id, v)?)?,
+                opt::TCP_KEEPALIVE => {
+                    let n = raw_i32(id, v)?;
+                    if !(-1..=1).contains(&n) {
+                        return Err(Error::InvalidArgument(format!("TCP_KEEPALIVE must be -1, 0 or 1, got {n}")));
+                    }
+                    o.tcp_keepalive = n;
+                }
+                opt::TCP_KEEPALIVE_CNT => o.tcp_keepalive_cnt = check_ms("TCP_KEEPALIVE_CNT", raw_i32(id, v)?)?,
+                opt::TCP_KEEPALIVE_IDLE => o.tcp_keepalive_idle = check_ms("TCP_KEEPALIVE_IDLE", raw_i32(id, v)?)?,
+                opt::TCP_KEEPALIVE_INTVL => o.tcp_keepalive_intvl = check_ms("TCP_KEEPALIVE_INTVL", raw_i32(id, v)?)?,
+                opt::IPV6 => o.ipv6 = raw_bool(id, v)?,
+                opt::ROUTER_MANDATORY => o.router_mandatory = raw_bool(id, v)?,
+                opt::PROBE_ROUTER => o.probe_router = raw_bool(id, v)?,
+                opt::REQ_RELAXED => o.req_relaxed = raw_bool(id, v)?,
+                opt::REQ_CORRELATE => o.req_correlate = raw_bool(id, v)?,
+                opt::TYPE | opt::RCVMORE | opt::LAST_ENDPOINT => {
+                    return Err(Error::InvalidArgument(format!("option {id} is read-only")));
+                }
+                _ => return Err(Error::InvalidArgument(format!("unknown or unsupported socket option {id}"))),
+            }
+            Ok(())
+        })
+    }
+
+    /// Get an option by libzmq's numeric id, encoded as `zmq_getsockopt` returns it.
+    pub fn get_option_raw(&self, id: i32) -> Result<Vec<u8>> {
+        let core = self.core.lock();
+        let o = &core.options;
+        let int = |v: i32| Ok(v.to_ne_bytes().to_vec());
+        let flag = |v: bool| int(v as i32);
+        match id {
+            opt::SNDHWM => int(o.sndhwm),
+            opt::RCVHWM => int(o.rcvhwm),
+            opt::SNDTIMEO => int(o.sndtimeo),
+            opt::RCVTIMEO => int(o.rcvtimeo),
+            opt::LINGER => int(o.linger),
+            opt::ROUTING_ID => Ok(o.routing_id.as_deref().unwrap_or_default().to_vec()),
+            opt::RECONNECT_IVL => int(o.reconnect_ivl),
+            opt::RECONNECT_IVL_MAX => int(o.reconnect_ivl_max),
+            opt::BACKLOG => int(o.backlog),
+            opt::IMMEDIATE => flag(o.immediate),
+            opt::MAXMSGSIZE => Ok(o.maxmsgsize.to_ne_bytes().to_vec()),
+            opt::HANDSHAKE_IVL => int(o.handshake_ivl),
+            opt::TCP_KEEPALIVE => int(o.tcp_keepalive),
+            opt::TCP_KEEPALIVE_CNT => int(o.tcp_keepalive_cnt),
+            opt::TCP_KEEPALIVE_IDLE => int(o.tcp_keepalive_idle),
+            opt::TCP_KEEPALIVE_INTVL => int(o.tcp_keepalive_intvl),
+            opt::IPV6 => flag(o.ipv6),
+            opt::ROUTER_MANDATORY => flag(o.router_mandatory),
+            opt::PROBE_ROUTER => flag(o.probe_router),
+            opt::REQ_RELAXED => flag(o.req_relaxed),
+            opt::REQ_CORRELATE => flag(o.req_correlate),
+            opt::TYPE => int(self.shared.socket_type.zmq_type()),
+            opt::RCVMORE => flag(core.rcvmore),
+            opt::LAST_ENDPOINT => {
+                // zmq_getsockopt returns it NUL-terminated.
+                let mut v = core.last_endpoint.clone().into_bytes();
+                v.push(0);
+                Ok(v)
+            }
+            _ => Err(Error::InvalidArgument(format!("unknown or unsupported socket option {id}"))),
+        }
+    }
+}
+
+macro_rules! int_options {
+    ($($(#[$doc:meta])* $set:ident, $get:ident, $id:expr;)*) => {
+        impl Socket {
+            $(
+                $(#[$doc])*
+                pub fn $set(&self, v: i32) -> Result<()> {
+                    self.set_option_raw($id, &v.to_ne_bytes())
+                }
+                $(#[$doc])*
+                pub fn $get(&self) -> Result<i32> {
+                    let v = self.get_option_raw($id)?;
+                    Ok(i32::from_ne_bytes(v[..4].try_into().expect("4 bytes")))
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! bool_options {
+    ($($(#[$doc:meta])* $set:ident, $get:ident, $id:expr;)*) => {
+        impl Socket {
+            $(
+                $(#[$doc])*
+                pub fn $set(&self, on: bool) -> Result<()> {
+                    self.set_option_raw($id, &(on as i32).to_ne_bytes())
+                }
+                $(#[$doc])*
+                pub fn $get(&self) -> Result<bool> {
+                    Ok(self.get_option_raw($id)?[0] != 0)
+                }
+            )*
+        }
+    };
+}
+
+int_options! {
+    /// SNDHWM: outgoing messages queued per peer before sends block or drop (0 = no limit).
+    set_sndhwm, sndhwm, opt::SNDHWM;
+    /// RCVHWM: incoming messages queued per peer before the peer is pushed back (0 = no limit).
+    set_rcvhwm, rcvhwm, opt::RCVHWM;
+    /// SNDTIMEO in ms: how long a send blocks before `Error::Again` (-1 = forever).
+    set_sndtimeo, sndtimeo, opt::SNDTIMEO;
+    /// RCVTIMEO in ms: how long a receive blocks before `Error::Again` (-1 = forever).
+    set_rcvtimeo, rcvtimeo, opt::RCVTIMEO;
+    /// LINGER in ms: how long queued messages are still flushed after close (-1 = forever).
+    set_linger, linger, opt::LINGER;
+    /// RECONNECT_IVL in ms between reconnection attempts (-1 = never reconnect).
+    set_reconnect_ivl, reconnect_ivl, opt::RECONNECT_IVL;
+    /// RECONNECT_IVL_MAX in ms: the interval doubles per failed attempt up to this (0 = fixed).
+    set_reconnect_ivl_max, reconnect_ivl_max, opt::RECONNECT_IVL_MAX;
+    /// BACKLOG: pending connections the listener queues.
+    set_backlog, backlog, opt::BACKLOG;
+    /// HANDSHAKE_IVL in ms: a peer must finish its handshake in this time (0 = no limit).
+    set_handshake_ivl, handshake_ivl, opt::HANDSHAKE_IVL;
+    /// TCP_KEEPALIVE: -1 system default, 0 off, 1 on.
+    set_tcp_keepalive, tcp_keepalive, opt::TCP_KEEPALIVE;
+    /// TCP_KEEPALIVE_CNT (-1 = system default).
+    set_tcp_keepalive_cnt, tcp_keepalive_cnt, opt::TCP_KEEPALIVE_CNT;
+    /// TCP_KEEPALIVE_IDLE in seconds (-1 = system default).
+    set_tcp_keepalive_idle, tcp_keepalive_idle, opt::TCP_KEEPALIVE_IDLE;
+    /// TCP_KEEPALIVE_INTVL in seconds (-1 = system default).
+    set_tcp_keepalive_intvl, tcp_keepalive_intvl, opt::TCP_KEEPALIVE_INTVL;
+}
+
+bool_options! {
+    /// IMMEDIATE: queue messages only to peers whose connection is complete.
+    set_immediate, immediate, opt::IMMEDIATE;
+    /// IPV6: bind `*` to IPv6 (dual-stack) and resolve host names to IPv6 too.
+    set_ipv6, ipv6, opt::IPV6;
+    /// ROUTER_MANDATORY: report unroutable messages (`HostUnreachable`, `Again`) instead of dropping them.
+    set_router_mandatory, router_mandatory, opt::ROUTER_MANDATORY;
+    /// PROBE_ROUTER: send an empty message to each new peer so a ROUTER learns our routing id.
+    set_probe_router, probe_router, opt::PROBE_ROUTER;
+    /// REQ_RELAXED: a REQ may send a new request before the reply to the last one.
+    set_req_relaxed, req_relaxed, opt::REQ_RELAXED;
+    /// REQ_CORRELATE: a REQ tags requests with an id and accepts only the matching reply.
+    set_req_correlate, req_correlate, opt::REQ_CORRELATE;
+}
+
+impl Socket {
+    /// MAXMSGSIZE in bytes: a peer sending a larger frame is disconnected (-1 = no limit).
+    pub fn set_maxmsgsize(&self, v: i64) -> Result<()> {
+        self.set_option_raw(opt::MAXMSGSIZE, &v.to_ne_bytes())
+    }
+    /// MAXMSGSIZE in bytes.
+    pub fn maxmsgsize(&self) -> Result<i64> {
+        Ok(self.core.lock().options.maxmsgsize)
+    }
+    /// ROUTING_ID: the identity this socket announces to its peers (1-255 bytes).
+    pub fn set_routing_id(&self, id: &[u8]) -> Result<()> {
+        self.set_option_raw(opt::ROUTING_ID, id)
+    }
+    /// ROUTING_ID.
+    pub fn routing_id(&self) -> Result<Vec<u8>> {
+        self.get_option_raw(opt::ROUTING_ID)
+    }
+    /// CONNECT_ROUTING_ID: the routing id this ROUTER gives the peer of the next `connect`.
+    pub fn set_connect_routing_id(&self, id: &[u8]) -> Result<()> {
+        self.set_option_raw(opt::CONNECT_ROUTING_ID, id)
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        let mut core = self.core.lock();
+        {
+            let _mb = self.shared.mailbox.lock();
+            self.shared.closed.store(true, Ordering::SeqCst);
+        }
+        // Pipes handed over before the close flag was set are closed like the others.
+        self.shared.has_mail.store(true, Ordering::SeqCst);
+        core.process_commands(&self.shared);
+        for (_, pipe) in core.pipes.drain() {
+            pipe.close();
+        }
+        let endpoints = std::mem::take(&mut core.endpoints);
+        let linger = options::ms(core.options.linger);
+        drop(core);
+        self.registry().closed(self.id);
+        transport::linger_and_reap(&self.ctx, endpoints, linger, self.registry().clone());
+    }
+}

@@ -1,0 +1,158 @@
+//! inproc: sockets of one context connected by pipes alone, no bytes serialised.
+//!
+//! Bind and connect may come in either order: a connect to a name nobody has bound yet
+//! creates its pipe at once (so messages queue, as with any connect) and waits in the registry
+//! until the bind arrives.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use oxmq_wire::SocketType;
+use parking_lot::Mutex;
+
+use crate::error::{Error, Result};
+use crate::pipe::{PeerInfo, Pipe, PipeId};
+use crate::socket::{Command, Core, SocketShared};
+
+#[derive(Default)]
+pub(crate) struct InprocRegistry {
+    names: Mutex<HashMap<String, Entry>>,
+}
+
+enum Entry {
+    Bound(Peer),
+    /// Connects waiting for a bind.
+    Pending(Vec<PendingConnect>),
+}
+
+/// What one side of an inproc connection tells the other.
+#[derive(Clone)]
+pub(crate) struct Peer {
+    pub shared: Arc<SocketShared>,
+    pub routing_id: Option<Bytes>,
+    pub sndhwm: i32,
+    pub rcvhwm: i32,
+}
+
+struct PendingConnect {
+    connector: Peer,
+    binder_end: Pipe,
+    /// The connector's end, when it could not be attached before the binder was known
+    /// (a ROUTER must know its peer's routing id first).
+    connector_end: Option<Pipe>,
+    connect_routing_id: Option<Bytes>,
+}
+
+/// libzmq's inproc HWM: the sender's SNDHWM plus the receiver's RCVHWM (0 if either is 0).
+fn combined_hwm(snd: i32, rcv: i32) -> usize {
+    if snd == 0 || rcv == 0 { 0 } else { (snd.max(0) + rcv.max(0)) as usize }
+}
+
+fn check_compatible(a: SocketType, b: SocketType) -> Result<()> {
+    if a.is_compatible(b) {
+        Ok(())
+    } else {
+        Err(Error::IncompatibleProtocol(format!("{} cannot talk to {}", a.as_str(), b.as_str())))
+    }
+}
+
+impl InprocRegistry {
+    pub fn bind(&self, name: &str, binder: Peer, core: &mut Core) -> Result<()> {
+        let mut names = self.names.lock();
+        let pending = match names.remove(name) {
+            Some(Entry::Bound(b)) => {
+                names.insert(name.to_string(), Entry::Bound(b));
+                return Err(Error::AddrInUse(format!("inproc://{name}")));
+            }
+            Some(Entry::Pending(p)) => p,
+            None => Vec::new(),
+        };
+        names.insert(name.to_string(), Entry::Bound(binder.clone()));
+        drop(names);
+        for p in pending {
+            let (bt, ct) = (binder.shared.socket_type, p.connector.shared.socket_type);
+            if let Err(e) = check_compatible(ct, bt) {
+                tracing::warn!("inproc://{name}: {e}; dropping that connection");
+                p.binder_end.close();
+                match p.connector_end {
+                    Some(end) => end.close(),
+                    None => p.connector.shared.post(Command::Detach(p.binder_end.id)),
+                }
+                continue;
+            }
+            p.binder_end.rebind_signal(binder.shared.signal.clone());
+            core.attach(p.binder_end, PeerInfo { routing_id: p.connector.routing_id.clone() });
+            if let Some(end) = p.connector_end {
+                let routing_id = p.connect_routing_id.or(binder.routing_id.clone());
+                p.connector.shared.post(Command::Attach(end, PeerInfo { routing_id }));
+            }
+        }
+        Ok(())
+    }
+
+    /// Forget a bind (existing connections stay).
+    pub fn unbind(&self, name: &str, shared: &Arc<SocketShared>) {
+        let mut names = self.names.lock();
+        if let Some(Entry::Bound(b)) = names.get(name) {
+            if Arc::ptr_eq(&b.shared, shared) {
+                names.remove(name);
+            }
+        }
+    }
+
+    /// Connect; returns the id of the new pipe.
+    pub fn connect(
+        &self,
+        name: &str,
+        connector: Peer,
+        connect_routing_id: Option<Bytes>,
+        core: &mut Core,
+    ) -> Result<PipeId> {
+        let mut names = self.names.lock();
+        let ct = connector.shared.socket_type;
+        match names.get_mut(name) {
+            Some(Entry::Bound(binder)) => {
+                check_compatible(ct, binder.shared.socket_type)?;
+                let (mine, theirs) = Pipe::pair(
+                    connector.shared.signal.clone(),
+                    binder.shared.signal.clone(),
+                    combined_hwm(connector.sndhwm, binder.rcvhwm),
+                    combined_hwm(binder.sndhwm, connector.rcvhwm),
+                );
+                let id = mine.id;
+                binder.shared.post(Command::Attach(theirs, PeerInfo { routing_id: connector.routing_id.clone() }));
+                let routing_id = connect_routing_id.or(binder.routing_id.clone());
+                drop(names);
+                core.attach(mine, PeerInfo { routing_id });
+                Ok(id)
+            }
+            _ => {
+                // Nobody bound yet: queue to a pipe sized by our own HWMs until someone does.
+                let (mine, theirs) = Pipe::pair(
+                    connector.shared.signal.clone(),
+                    connector.shared.signal.clone(),
+                    combined_hwm(connector.sndhwm, connector.rcvhwm),
+                    combined_hwm(connector.sndhwm, connector.rcvhwm),
+                );
+                let id = mine.id;
+                let defer = ct == SocketType::Router;
+                let pending = PendingConnect {
+                    connector,
+                    binder_end: theirs,
+                    connector_end: defer.then(|| mine.clone()),
+                    connect_routing_id,
+                };
+                match names.entry(name.to_string()).or_insert_with(|| Entry::Pending(Vec::new())) {
+                    Entry::Pending(v) => v.push(pending),
+                    Entry::Bound(_) => unreachable!("checked above under the same lock"),
+                }
+                drop(names);
+                if !defer {
+                    core.attach(mine, PeerInfo { routing_id: None });
+                }
+                Ok(id)
+            }
+        }
+    }
+}

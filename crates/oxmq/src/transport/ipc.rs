@@ -1,0 +1,63 @@
+//! IPC: Unix domain sockets, by path or in Linux's abstract namespace.
+
+use std::os::unix::net::{SocketAddr, UnixListener as StdListener, UnixStream as StdStream};
+use std::path::PathBuf;
+
+use tokio::net::{UnixListener, UnixStream};
+
+use super::endpoint::IpcAddr;
+use crate::error::{Error, Result};
+
+fn sockaddr(addr: &IpcAddr) -> std::io::Result<SocketAddr> {
+    match addr {
+        IpcAddr::Path(p) => SocketAddr::from_pathname(p),
+        #[cfg(target_os = "linux")]
+        IpcAddr::Abstract(name) => {
+            use std::os::linux::net::SocketAddrExt;
+            SocketAddr::from_abstract_name(name.as_bytes())
+        }
+        #[cfg(not(target_os = "linux"))]
+        IpcAddr::Abstract(_) => Err(std::io::Error::other("abstract ipc names exist only on Linux")),
+        IpcAddr::Wildcard => Err(std::io::Error::other("ipc://* is for bind only")),
+    }
+}
+
+/// A bound listener, the endpoint it resolved to, and the file to remove when it closes.
+pub(crate) fn bind(addr: &IpcAddr) -> Result<(UnixListener, String, Option<PathBuf>)> {
+    let addr = match addr {
+        IpcAddr::Wildcard => {
+            let dir = std::env::temp_dir().join(format!("oxmq-{}-{}", std::process::id(), unique()));
+            std::fs::create_dir_all(&dir)?;
+            IpcAddr::Path(dir.join("socket"))
+        }
+        other => other.clone(),
+    };
+    let (resolved, cleanup) = match &addr {
+        IpcAddr::Path(p) => {
+            // As libzmq does: a socket file left behind by an earlier run is replaced.
+            let _ = std::fs::remove_file(p);
+            (format!("ipc://{}", p.display()), Some(p.clone()))
+        }
+        IpcAddr::Abstract(name) => (format!("ipc://@{name}"), None),
+        IpcAddr::Wildcard => unreachable!("resolved above"),
+    };
+    let std = StdListener::bind_addr(&sockaddr(&addr)?).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => Error::AddrInUse(resolved.clone()),
+        _ => Error::Io(e),
+    })?;
+    std.set_nonblocking(true)?;
+    Ok((UnixListener::from_std(std)?, resolved, cleanup))
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Connect (a local connect completes or fails at once, so the blocking call is fine).
+pub(crate) fn connect(addr: &IpcAddr) -> std::io::Result<UnixStream> {
+    let s = StdStream::connect_addr(&sockaddr(addr)?)?;
+    s.set_nonblocking(true)?;
+    UnixStream::from_std(s)
+}

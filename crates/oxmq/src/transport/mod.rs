@@ -1,0 +1,206 @@
+//! Transports: how a bind or connect to an endpoint turns into pipes for the socket.
+//!
+//! tcp and ipc endpoints get a session ([`crate::session`]) running engines over byte
+//! streams; inproc endpoints connect two sockets' pipes directly ([`inproc`]).
+
+pub(crate) mod endpoint;
+pub(crate) mod inproc;
+pub(crate) mod ipc;
+pub(crate) mod tcp;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use crate::context::{Context, Registry};
+use crate::engine::EngineConfig;
+use crate::error::{Error, Result};
+use crate::pipe::{self, PeerInfo, Pipe, PipeId};
+use crate::session::{self, Listener, Target, Tasks};
+use crate::signal::Signal;
+use crate::socket::{Core, SocketShared};
+use endpoint::{Endpoint, IpcAddr};
+use oxmq_wire::SocketType;
+
+/// One endpoint a socket is bound or connected to.
+pub(crate) struct Bound {
+    /// As the user gave it.
+    pub given: String,
+    /// With wildcards resolved (LAST_ENDPOINT).
+    pub resolved: String,
+    kind: Kind,
+}
+
+enum Kind {
+    Listener { accept: JoinHandle<()>, engines: Arc<Tasks>, file: Option<PathBuf> },
+    Connecter { task: JoinHandle<()>, pipe: Option<PipeId> },
+    InprocBound { name: String, socket: Arc<SocketShared> },
+    InprocConnected { pipe: PipeId },
+}
+
+impl Bound {
+    pub fn is_listener(&self) -> bool {
+        matches!(self.kind, Kind::Listener { .. } | Kind::InprocBound { .. })
+    }
+
+    /// unbind / disconnect: stop at once, closing this endpoint's connections.
+    pub fn shutdown(self, ctx: &Context, core: &mut Core) {
+        match self.kind {
+            Kind::Listener { accept, engines, file } => {
+                accept.abort();
+                engines.abort_all();
+                remove_socket_file(file);
+            }
+            Kind::Connecter { task, pipe } => {
+                task.abort();
+                if let Some(id) = pipe {
+                    core.detach(id);
+                }
+            }
+            Kind::InprocBound { name, socket } => ctx.inner.inproc.unbind(&name, &socket),
+            Kind::InprocConnected { pipe } => core.detach(pipe),
+        }
+    }
+}
+
+fn remove_socket_file(file: Option<PathBuf>) {
+    if let Some(f) = file {
+        let _ = std::fs::remove_file(&f);
+    }
+}
+
+fn engine_config(shared: &SocketShared, core: &Core, endpoint: &str) -> Arc<EngineConfig> {
+    Arc::new(EngineConfig {
+        socket_type: shared.socket_type,
+        options: core.options.clone(),
+        endpoint: endpoint.to_string(),
+        routing_id_override: None,
+    })
+}
+
+fn inproc_peer(shared: &Arc<SocketShared>, core: &Core) -> inproc::Peer {
+    inproc::Peer {
+        shared: shared.clone(),
+        routing_id: core.options.routing_id.clone(),
+        sndhwm: core.options.sndhwm,
+        rcvhwm: core.options.rcvhwm,
+    }
+}
+
+fn check_zmtp(t: SocketType) -> Result<()> {
+    if t == SocketType::Stream {
+        return Err(Error::NotSupported("STREAM sockets are not implemented yet".into()));
+    }
+    Ok(())
+}
+
+pub(crate) fn bind(ctx: &Context, shared: &Arc<SocketShared>, core: &mut Core, given: &str) -> Result<Bound> {
+    let rt = &ctx.inner.handle;
+    let (listener, resolved, file) = match endpoint::parse(given)? {
+        Endpoint::Inproc(name) => {
+            ctx.inner.inproc.bind(&name, inproc_peer(shared, core), core)?;
+            return Ok(Bound {
+                given: given.to_string(),
+                resolved: given.to_string(),
+                kind: Kind::InprocBound { name, socket: shared.clone() },
+            });
+        }
+        Endpoint::Tcp { host, port } => {
+            check_zmtp(shared.socket_type)?;
+            let _in_runtime = rt.enter();
+            let (l, addr) = tcp::bind(&host, port, &core.options)?;
+            (Listener::Tcp(l), endpoint::tcp_string(addr), None)
+        }
+        Endpoint::Ipc(addr) => {
+            check_zmtp(shared.socket_type)?;
+            let _in_runtime = rt.enter();
+            let (l, resolved, file) = ipc::bind(&addr)?;
+            (Listener::Ipc(l), resolved, file)
+        }
+    };
+    let cfg = engine_config(shared, core, &resolved);
+    let engines = Arc::new(Tasks::default());
+    let accept = rt.spawn(session::accept_loop(listener, shared.clone(), cfg, engines.clone(), rt.clone()));
+    Ok(Bound { given: given.to_string(), resolved, kind: Kind::Listener { accept, engines, file } })
+}
+
+pub(crate) fn connect(ctx: &Context, shared: &Arc<SocketShared>, core: &mut Core, given: &str) -> Result<Bound> {
+    let bad = |why: &str| Error::InvalidEndpoint(format!("{given:?}: {why}"));
+    let target = match endpoint::parse(given)? {
+        Endpoint::Inproc(name) => {
+            let peer = inproc_peer(shared, core);
+            let rid = core.options.connect_routing_id.clone();
+            let pipe = ctx.inner.inproc.connect(&name, peer, rid, core)?;
+            return Ok(Bound {
+                given: given.to_string(),
+                resolved: given.to_string(),
+                kind: Kind::InprocConnected { pipe },
+            });
+        }
+        Endpoint::Tcp { host, .. } if host == "*" => return Err(bad("connect needs a host, not *")),
+        Endpoint::Tcp { port: 0, .. } => return Err(bad("connect needs a port, not * or 0")),
+        Endpoint::Tcp { host, port } => Target::Tcp { host, port },
+        Endpoint::Ipc(IpcAddr::Wildcard) => return Err(bad("ipc://* is for bind only")),
+        Endpoint::Ipc(addr) => Target::Ipc(addr),
+    };
+    check_zmtp(shared.socket_type)?;
+    let mut cfg = engine_config(shared, core, given);
+    Arc::get_mut(&mut cfg).expect("fresh").routing_id_override = core.options.connect_routing_id.clone();
+    // Unless IMMEDIATE, the pipe exists from now on so messages queue before the peer does.
+    // A ROUTER needs the peer's routing id to route to it, so it always waits for the peer.
+    let early = if core.options.immediate || shared.socket_type == SocketType::Router {
+        None
+    } else {
+        let signal = Arc::new(Signal::new());
+        let (mine, theirs) = Pipe::pair(
+            shared.signal.clone(),
+            signal.clone(),
+            pipe::hwm(core.options.sndhwm),
+            pipe::hwm(core.options.rcvhwm),
+        );
+        core.attach(mine, PeerInfo { routing_id: cfg.routing_id_override.clone() });
+        Some((theirs, signal))
+    };
+    let pipe = early.as_ref().map(|(p, _)| p.id);
+    let task = ctx.inner.handle.spawn(session::connecter(target, shared.clone(), cfg, early));
+    Ok(Bound { given: given.to_string(), resolved: given.to_string(), kind: Kind::Connecter { task, pipe } })
+}
+
+/// After close: stop listening at once; let connections flush their queued messages for up
+/// to `linger` (forever if `None`), then stop them; then tell the registry.
+pub(crate) fn linger_and_reap(ctx: &Context, endpoints: Vec<Bound>, linger: Option<Duration>, registry: Arc<Registry>) {
+    let mut handles = Vec::new();
+    for b in endpoints {
+        match b.kind {
+            Kind::Listener { accept, engines, file } => {
+                accept.abort();
+                handles.extend(engines.take());
+                remove_socket_file(file);
+            }
+            Kind::Connecter { task, .. } => handles.push(task),
+            Kind::InprocBound { name, socket } => ctx.inner.inproc.unbind(&name, &socket),
+            Kind::InprocConnected { .. } => {}
+        }
+    }
+    ctx.inner.handle.spawn(async move {
+        let aborts: Vec<_> = handles.iter().map(|h| h.abort_handle()).collect();
+        let all_done = async {
+            for h in handles {
+                let _ = h.await;
+            }
+        };
+        match linger {
+            Some(d) => {
+                if tokio::time::timeout(d, all_done).await.is_err() {
+                    for a in aborts {
+                        a.abort();
+                    }
+                }
+            }
+            None => all_done.await,
+        }
+        registry.linger_done();
+    });
+}

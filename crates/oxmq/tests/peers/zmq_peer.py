@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""A libzmq (pyzmq) peer driven line by line over stdin/stdout.
+
+Used by crates/oxmq/tests/interop_pyzmq.rs, but handy by hand too:
+
+    python3 zmq_peer.py --type REP --bind tcp://127.0.0.1:*
+    python3 zmq_peer.py --type DEALER --connect tcp://127.0.0.1:5555 --routing-id me
+
+Startup: the socket is created, options applied, all --bind and --connect
+done, then ONE line is printed:
+
+    ready <endpoint>        # socket.LAST_ENDPOINT (the real port after :*)
+
+Then every stdin line is one JSON command; every command prints exactly one
+line unless said otherwise:
+
+    {"cmd": "send", "parts": [PART, ...], "retry_ms": 0}
+        -> "ok". PART is {"b64": "..."} | {"text": "..."} | {"size": N, "seed": K}.
+        The {"size","seed"} form is the shared test pattern (see pattern()), so
+        16 MiB messages never travel over stdin. "retry_ms" > 0 retries on
+        EAGAIN / EHOSTUNREACH (ROUTER_MANDATORY, peer not known yet) until
+        that deadline.
+    {"cmd": "recv", "timeout_ms": 5000, "allow_timeout": false}
+        -> "msg PART PART ..." where each received frame is "b64:<base64>"
+        (frames up to SMALL bytes; an empty frame is "b64:") or
+        "sha256:<len>:<hex digest>" for bigger frames.
+        On timeout: "timeout" if allow_timeout, otherwise an error.
+    {"cmd": "echo", "count": N, "timeout_ms": 5000}
+        Receive N messages and send each straight back as it came (for
+        ROUTER/REP/DEALER/PAIR this answers on the same envelope). Prints one
+        "msg ..." line per message (what was received, after replying) and
+        then "ok echoed N".
+    {"cmd": "wait_event", "events": ["HANDSHAKE_SUCCEEDED", ...], "timeout_ms": 5000}
+        (needs --monitor) -> "event <NAME> <value> <endpoint>" for the first
+        monitor event whose name is listed; events not listed are skipped.
+    {"cmd": "events"} (needs --monitor)
+        -> "events NAME NAME ..." all monitor events seen so far, without waiting.
+    {"cmd": "ping"}   -> "ok"   (round trip, e.g. to be sure startup is done)
+    {"cmd": "close"}  -> "ok", then the socket is closed (honouring --linger)
+        and the process exits 0. End of stdin does the same without printing.
+
+Any failure prints "error <text>" and exits with status 1. Nothing blocks
+forever: every receive has a timeout and sends use --sndtimeo.
+"""
+
+import argparse
+import base64
+import hashlib
+import json
+import sys
+import time
+
+import zmq
+
+SMALL = 1024  # frames up to this size are printed in full (base64)
+
+MONITOR_EVENTS = [
+    "CONNECTED", "CONNECT_DELAYED", "CONNECT_RETRIED", "LISTENING",
+    "BIND_FAILED", "ACCEPTED", "ACCEPT_FAILED", "CLOSED", "CLOSE_FAILED",
+    "DISCONNECTED", "MONITOR_STOPPED", "HANDSHAKE_FAILED_NO_DETAIL",
+    "HANDSHAKE_SUCCEEDED", "HANDSHAKE_FAILED_PROTOCOL", "HANDSHAKE_FAILED_AUTH",
+]
+EVENT_NAMES = {getattr(zmq, "EVENT_" + n): n for n in MONITOR_EVENTS}
+
+
+class PeerError(Exception):
+    pass
+
+
+def out(line):
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def fail(text):
+    out("error " + " ".join(str(text).split()))
+    sys.exit(1)
+
+
+# --- test pattern -----------------------------------------------------------
+
+_SHIFT_TABLES = [bytes((x + k) & 0xFF for x in range(256)) for k in range(256)]
+_BLOCK = bytes((i * 131) & 0xFF for i in range(251))
+
+
+def pattern(size, seed):
+    """byte[i] = ((i % 251) * 131 + (i // 251) * 17 + seed * 29) mod 256.
+
+    Built 251-byte block by block with bytes.translate so 16 MiB is quick.
+    The Rust test generates the same bytes.
+    """
+    blocks = []
+    nblocks = size // 251 + 1
+    for j in range(nblocks):
+        blocks.append(_BLOCK.translate(_SHIFT_TABLES[(j * 17 + seed * 29) & 0xFF]))
+    return b"".join(blocks)[:size]
+
+
+def describe(frame):
+    frame = bytes(frame)
+    if len(frame) <= SMALL:
+        return "b64:" + base64.b64encode(frame).decode("ascii")
+    return "sha256:%d:%s" % (len(frame), hashlib.sha256(frame).hexdigest())
+
+
+def make_part(spec):
+    if "b64" in spec:
+        return base64.b64decode(spec["b64"], validate=True)
+    if "text" in spec:
+        return spec["text"].encode("utf-8")
+    if "size" in spec:
+        return pattern(int(spec["size"]), int(spec.get("seed", 0)))
+    raise PeerError("bad part spec %r" % (spec,))
+
+
+# --- the peer ---------------------------------------------------------------
+
+class Peer:
+    def __init__(self, args):
+        self.ctx = zmq.Context()
+        self.sock = self.ctx.socket(getattr(zmq, args.type))
+        self.sock.setsockopt(zmq.LINGER, args.linger)
+        self.sock.setsockopt(zmq.SNDTIMEO, args.sndtimeo)
+        self.sock.setsockopt(zmq.RCVTIMEO, args.rcvtimeo)
+        if args.routing_id is not None:
+            self.sock.setsockopt(zmq.ROUTING_ID, args.routing_id.encode())
+        if args.router_mandatory:
+            self.sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        if args.probe_router:
+            self.sock.setsockopt(zmq.PROBE_ROUTER, 1)
+        if args.immediate:
+            self.sock.setsockopt(zmq.IMMEDIATE, 1)
+        if args.reconnect_ivl is not None:
+            self.sock.setsockopt(zmq.RECONNECT_IVL, args.reconnect_ivl)
+        if args.subscribe is not None:
+            self.sock.setsockopt(zmq.SUBSCRIBE, args.subscribe.encode())
+        self.monitor = None
+        self.events_seen = []
+        if args.monitor:
+            # Must be attached before bind/connect to see every event.
+            self.monitor = self.sock.get_monitor_socket()
+        for ep in args.bind:
+            self.sock.bind(ep)
+        for ep in args.connect:
+            self.sock.connect(ep)
+        endpoint = self.sock.getsockopt(zmq.LAST_ENDPOINT).decode()
+        out("ready " + (endpoint or "-"))
+
+    # one received message -> "msg ..." line
+    def recv_message(self, timeout_ms):
+        if not self.sock.poll(timeout_ms, zmq.POLLIN):
+            return None
+        return self.sock.recv_multipart(copy=False)
+
+    def cmd_send(self, c):
+        parts = [make_part(p) for p in c["parts"]]
+        deadline = time.monotonic() + c.get("retry_ms", 0) / 1000.0
+        while True:
+            try:
+                self.sock.send_multipart(parts)
+                return "ok"
+            except zmq.ZMQError as e:
+                retryable = e.errno in (zmq.EAGAIN, zmq.EHOSTUNREACH)
+                if not retryable or time.monotonic() >= deadline:
+                    raise PeerError("send failed: %s (errno %d)" % (e, e.errno))
+                time.sleep(0.005)  # bounded polling until the peer is known
+
+    def cmd_recv(self, c):
+        msg = self.recv_message(c.get("timeout_ms", 5000))
+        if msg is None:
+            if c.get("allow_timeout"):
+                return "timeout"
+            raise PeerError("recv timed out after %d ms" % c.get("timeout_ms", 5000))
+        return "msg " + " ".join(describe(f) for f in msg)
+
+    def cmd_echo(self, c):
+        count = c.get("count", 1)
+        timeout_ms = c.get("timeout_ms", 5000)
+        for i in range(count):
+            msg = self.recv_message(timeout_ms)
+            if msg is None:
+                raise PeerError("echo: message %d of %d not received within %d ms"
+                                % (i + 1, count, timeout_ms))
+            try:
+                self.sock.send_multipart(msg)
+            except zmq.ZMQError as e:
+                raise PeerError("echo: send back failed: %s" % e)
+            out("msg " + " ".join(describe(f) for f in msg))
+        return "ok echoed %d" % count
+
+    def next_event(self, timeout_ms):
+        if not self.monitor.poll(timeout_ms, zmq.POLLIN):
+            return None
+        from zmq.utils.monitor import recv_monitor_message
+        ev = recv_monitor_message(self.monitor)
+        name = EVENT_NAMES.get(ev["event"], str(ev["event"]))
+        endpoint = ev.get("endpoint", b"")
+        if isinstance(endpoint, bytes):
+            endpoint = endpoint.decode(errors="replace")
+        self.events_seen.append(name)
+        return name, ev["value"], endpoint
+
+    def cmd_wait_event(self, c):
+        if self.monitor is None:
+            raise PeerError("wait_event needs --monitor")
+        wanted = set(c["events"])
+        timeout_ms = c.get("timeout_ms", 5000)
+        deadline = time.monotonic() + timeout_ms / 1000.0
+        while True:
+            left_ms = int(max(0.0, deadline - time.monotonic()) * 1000)
+            ev = self.next_event(left_ms)
+            if ev is None:
+                raise PeerError("none of %s within %d ms; seen so far: %s"
+                                % (sorted(wanted), timeout_ms, self.events_seen))
+            if ev[0] in wanted:
+                return "event %s %s %s" % (ev[0], ev[1], ev[2] or "-")
+
+    def cmd_events(self, c):
+        if self.monitor is None:
+            raise PeerError("events needs --monitor")
+        while self.next_event(0) is not None:
+            pass
+        return "events " + " ".join(self.events_seen)
+
+    def close(self):
+        if self.monitor is not None:
+            self.sock.disable_monitor()
+            self.monitor.close(linger=0)
+        self.sock.close()
+        self.ctx.term()
+
+    def run(self):
+        for line in sys.stdin:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                c = json.loads(line)
+                name = c["cmd"]
+            except (ValueError, KeyError, TypeError) as e:
+                raise PeerError("bad command line %r: %s" % (line, e))
+            if name == "close":
+                out("ok")
+                self.close()
+                return
+            if name == "ping":
+                out("ok")
+                continue
+            handler = getattr(self, "cmd_" + name, None)
+            if handler is None:
+                raise PeerError("unknown command %r" % name)
+            out(handler(c))
+        self.close()  # stdin closed: the test is done with us
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--type", required=True, help="PAIR, PUSH, ROUTER, ... (zmq constant name)")
+    ap.add_argument("--bind", action="append", default=[], metavar="ENDPOINT")
+    ap.add_argument("--connect", action="append", default=[], metavar="ENDPOINT")
+    ap.add_argument("--routing-id", help="ZMQ_ROUTING_ID (utf-8 text)")
+    ap.add_argument("--linger", type=int, default=0)
+    ap.add_argument("--sndtimeo", type=int, default=5000)
+    ap.add_argument("--rcvtimeo", type=int, default=5000)
+    ap.add_argument("--router-mandatory", action="store_true")
+    ap.add_argument("--probe-router", action="store_true")
+    ap.add_argument("--immediate", action="store_true")
+    ap.add_argument("--reconnect-ivl", type=int)
+    ap.add_argument("--subscribe", help="ZMQ_SUBSCRIBE prefix (SUB sockets)")
+    ap.add_argument("--monitor", action="store_true", help="enable wait_event/events")
+    args = ap.parse_args()
+    try:
+        Peer(args).run()
+    except (PeerError, zmq.ZMQError) as e:
+        fail(e)
+    except Exception as e:  # anything unexpected still ends in an error line
+        fail("%s: %s" % (type(e).__name__, e))
+
+
+if __name__ == "__main__":
+    main()
