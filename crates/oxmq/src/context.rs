@@ -8,7 +8,8 @@ use std::sync::{Arc, Weak};
 use parking_lot::{Condvar, Mutex};
 
 use crate::error::Result;
-use crate::socket::{Socket, SocketShared};
+use crate::socket::SocketShared;
+use crate::sockets::Socket;
 use crate::transport::inproc::InprocRegistry;
 use oxmq_wire::SocketType;
 

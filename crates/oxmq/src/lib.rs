@@ -24,7 +24,7 @@
 //! - `engine`: drives one ZMTP session over one connection; `session`: accept and reconnect;
 //! - `pipe`: the bounded queue between a socket and one peer;
 //! - `pattern`: what each socket type does with its pipes (one file per type);
-//! - `socket` / `context`: the public API.
+//! - `socket` / `context` / `sockets`: the public API (the typed sockets in `sockets`).
 
 mod context;
 mod engine;
@@ -35,6 +35,7 @@ mod pipe;
 mod session;
 mod signal;
 mod socket;
+mod sockets;
 mod transport;
 
 pub use bytes::Bytes;
@@ -42,4 +43,5 @@ pub use context::Context;
 pub use error::{Error, Result};
 pub use options::opt;
 pub use oxmq_wire::SocketType;
-pub use socket::Socket;
+pub use socket::SocketBase;
+pub use sockets::{Dealer, Pair, Pull, Push, Rep, Req, Router, Socket};

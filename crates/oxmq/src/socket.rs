@@ -109,21 +109,23 @@ impl Core {
     }
 }
 
-/// A ZeroMQ socket of any type (chosen at run time).
+/// What every socket has, whatever its type: bind, connect, options, close.
 ///
-/// All methods take `&self`; a socket may be used from several threads, though, as with
-/// libzmq, one thread per socket is the usual design. Dropping the socket closes it: queued
-/// outgoing messages are still flushed for up to LINGER milliseconds (forever by default).
-pub struct Socket {
+/// [`Socket`] and the typed sockets ([`crate::Push`], [`crate::Req`], ...) dereference to it
+/// and add the send and receive calls their type allows. All methods take `&self`; a socket
+/// may be used from several threads, though, as with libzmq, one thread per socket is the
+/// usual design. Dropping the socket closes it: queued outgoing messages are still flushed
+/// for up to LINGER milliseconds (forever by default).
+pub struct SocketBase {
     core: Mutex<Core>,
     shared: Arc<SocketShared>,
     id: u64,
     ctx: Context,
 }
 
-impl Socket {
+impl SocketBase {
     /// A new socket of type `t` in `ctx`.
-    pub fn new(ctx: &Context, t: SocketType) -> Result<Socket> {
+    pub(crate) fn new(ctx: &Context, t: SocketType) -> Result<SocketBase> {
         if ctx.is_terminated() {
             return Err(Error::ContextTerminated);
         }
@@ -138,7 +140,7 @@ impl Socket {
         let registry = &ctx.inner.registry;
         let id = registry.next_socket_id();
         registry.add(id, &shared);
-        Ok(Socket {
+        Ok(SocketBase {
             core: Mutex::new(Core {
                 pattern,
                 options: Options::default(),
@@ -223,17 +225,17 @@ impl Socket {
     // ---- sending ----
 
     /// Send `data` as the last (or only) frame of a message.
-    pub fn send(&self, data: impl Into<Bytes>) -> Result<()> {
+    pub(crate) fn send(&self, data: impl Into<Bytes>) -> Result<()> {
         self.send_msg(Msg::new(data, false), true)
     }
 
     /// Send `data` as a frame that more frames of the same message follow.
-    pub fn send_more(&self, data: impl Into<Bytes>) -> Result<()> {
+    pub(crate) fn send_more(&self, data: impl Into<Bytes>) -> Result<()> {
         self.send_msg(Msg::new(data, true), true)
     }
 
     /// Send a frame without blocking: [`Error::Again`] if it cannot be queued now.
-    pub fn try_send(&self, data: impl Into<Bytes>, more: bool) -> Result<()> {
+    pub(crate) fn try_send(&self, data: impl Into<Bytes>, more: bool) -> Result<()> {
         self.send_msg(Msg::new(data, more), false)
     }
 
@@ -289,17 +291,17 @@ impl Socket {
 
     /// Receive one frame; [`Socket::rcvmore`] then tells whether more frames of the same
     /// message follow.
-    pub fn recv(&self) -> Result<Bytes> {
+    pub(crate) fn recv(&self) -> Result<Bytes> {
         self.recv_msg(true).map(|m| m.data)
     }
 
     /// Receive one frame without blocking: [`Error::Again`] if none is ready.
-    pub fn try_recv(&self) -> Result<Bytes> {
+    pub(crate) fn try_recv(&self) -> Result<Bytes> {
         self.recv_msg(false).map(|m| m.data)
     }
 
     /// Receive a whole multipart message.
-    pub fn recv_multipart(&self) -> Result<Vec<Bytes>> {
+    pub(crate) fn recv_multipart(&self) -> Result<Vec<Bytes>> {
         let mut parts = vec![self.recv()?];
         while self.rcvmore() {
             parts.push(self.recv()?);
@@ -308,7 +310,7 @@ impl Socket {
     }
 
     /// After a receive: do more frames of the same message follow?
-    pub fn rcvmore(&self) -> bool {
+    pub(crate) fn rcvmore(&self) -> bool {
         self.core.lock().rcvmore
     }
 
@@ -441,7 +443,7 @@ impl Socket {
 
 macro_rules! int_options {
     ($($(#[$doc:meta])* $set:ident, $get:ident, $id:expr;)*) => {
-        impl Socket {
+        impl SocketBase {
             $(
                 $(#[$doc])*
                 pub fn $set(&self, v: i32) -> Result<()> {
@@ -459,7 +461,7 @@ macro_rules! int_options {
 
 macro_rules! bool_options {
     ($($(#[$doc:meta])* $set:ident, $get:ident, $id:expr;)*) => {
-        impl Socket {
+        impl SocketBase {
             $(
                 $(#[$doc])*
                 pub fn $set(&self, on: bool) -> Result<()> {
@@ -518,7 +520,7 @@ bool_options! {
     set_req_correlate, req_correlate, opt::REQ_CORRELATE;
 }
 
-impl Socket {
+impl SocketBase {
     /// MAXMSGSIZE in bytes: a peer sending a larger frame is disconnected (-1 = no limit).
     pub fn set_maxmsgsize(&self, v: i64) -> Result<()> {
         self.set_option_raw(opt::MAXMSGSIZE, &v.to_ne_bytes())
@@ -541,7 +543,7 @@ impl Socket {
     }
 }
 
-impl Drop for Socket {
+impl Drop for SocketBase {
     fn drop(&mut self) {
         let mut core = self.core.lock();
         {

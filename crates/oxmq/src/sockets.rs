@@ -1,0 +1,131 @@
+//! The public socket types: the dynamic [`Socket`] (type chosen at run time) and one typed
+//! socket per ZeroMQ type, which offers only the calls valid for that type (no `recv` on a
+//! [`Push`], no `send` on a [`Pull`]). All of them dereference to [`SocketBase`] for bind,
+//! connect and options.
+
+use std::ops::Deref;
+
+use bytes::Bytes;
+use oxmq_wire::SocketType;
+
+use crate::context::Context;
+use crate::error::Result;
+use crate::socket::SocketBase;
+
+macro_rules! sends {
+    ($t:ty) => {
+        impl $t {
+            /// Send `data` as the last (or only) frame of a message.
+            pub fn send(&self, data: impl Into<Bytes>) -> Result<()> {
+                self.0.send(data)
+            }
+            /// Send `data` as a frame that more frames of the same message follow.
+            pub fn send_more(&self, data: impl Into<Bytes>) -> Result<()> {
+                self.0.send_more(data)
+            }
+            /// Send a frame without blocking: [`Error::Again`](crate::Error::Again) if it cannot be queued now.
+            pub fn try_send(&self, data: impl Into<Bytes>, more: bool) -> Result<()> {
+                self.0.try_send(data, more)
+            }
+            /// Send a whole multipart message; a peer receives all of it or none.
+            pub fn send_multipart<I, T>(&self, parts: I) -> Result<()>
+            where
+                I: IntoIterator<Item = T>,
+                T: Into<Bytes>,
+            {
+                self.0.send_multipart(parts)
+            }
+        }
+    };
+}
+
+macro_rules! receives {
+    ($t:ty) => {
+        impl $t {
+            /// Receive one frame; [`rcvmore`](Self::rcvmore) then tells whether more follow.
+            pub fn recv(&self) -> Result<Bytes> {
+                self.0.recv()
+            }
+            /// Receive one frame without blocking: [`Error::Again`](crate::Error::Again) if none is ready.
+            pub fn try_recv(&self) -> Result<Bytes> {
+                self.0.try_recv()
+            }
+            /// Receive a whole multipart message.
+            pub fn recv_multipart(&self) -> Result<Vec<Bytes>> {
+                self.0.recv_multipart()
+            }
+            /// After a receive: do more frames of the same message follow? (RCVMORE)
+            pub fn rcvmore(&self) -> bool {
+                self.0.rcvmore()
+            }
+        }
+    };
+}
+
+macro_rules! deref_base {
+    ($t:ty) => {
+        impl Deref for $t {
+            type Target = SocketBase;
+            fn deref(&self) -> &SocketBase {
+                &self.0
+            }
+        }
+    };
+}
+
+/// A socket whose type is chosen at run time. Calls its type does not support return
+/// [`Error::NotSupported`](crate::Error::NotSupported).
+pub struct Socket(SocketBase);
+
+impl Socket {
+    /// A new socket of type `t` in `ctx`.
+    pub fn new(ctx: &Context, t: SocketType) -> Result<Socket> {
+        Ok(Socket(SocketBase::new(ctx, t)?))
+    }
+}
+deref_base!(Socket);
+sends!(Socket);
+receives!(Socket);
+
+macro_rules! typed {
+    ($(#[$doc:meta])* $name:ident, $kind:ident, [$($cap:ident),*]) => {
+        $(#[$doc])*
+        pub struct $name(SocketBase);
+
+        impl $name {
+            #[doc = concat!("A new ", stringify!($kind), " socket in `ctx`.")]
+            pub fn new(ctx: &Context) -> Result<$name> {
+                Ok($name(SocketBase::new(ctx, SocketType::$kind)?))
+            }
+
+            /// This socket as a dynamically typed [`Socket`].
+            pub fn into_dynamic(self) -> Socket {
+                Socket(self.0)
+            }
+        }
+        deref_base!($name);
+        $($cap!($name);)*
+    };
+}
+
+typed!(
+    /// PAIR: an exclusive connection to one other PAIR.
+    Pair, Pair, [sends, receives]);
+typed!(
+    /// PUSH: sends messages round-robin to its PULL peers; blocks when all are full.
+    Push, Push, [sends]);
+typed!(
+    /// PULL: receives messages fair-queued from its PUSH peers.
+    Pull, Pull, [receives]);
+typed!(
+    /// REQ: sends a request, then receives its reply, in strict turn.
+    Req, Req, [sends, receives]);
+typed!(
+    /// REP: receives a request, then sends its reply, in strict turn.
+    Rep, Rep, [sends, receives]);
+typed!(
+    /// DEALER: round-robin out, fair-queue in, no envelopes; talks to REP and ROUTER.
+    Dealer, Dealer, [sends, receives]);
+typed!(
+    /// ROUTER: each message carries its peer's routing id as the first frame.
+    Router, Router, [sends, receives]);
