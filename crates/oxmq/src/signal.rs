@@ -15,6 +15,9 @@ use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
 
+/// How many times a blocking waiter re-checks before sleeping (roughly a microsecond).
+const SPIN_ROUNDS: u32 = 200;
+
 #[derive(Default)]
 pub(crate) struct Signal {
     seq: AtomicU64,
@@ -58,6 +61,14 @@ impl Signal {
     /// Block the thread until the sequence number differs from `seen`, or `deadline` passes.
     /// Returns false on timeout.
     pub fn wait(&self, seen: u64, deadline: Option<Instant>) -> bool {
+        // A peer thread that is mid-batch usually signals within a microsecond or two: spin
+        // that long before paying for a futex sleep and wake-up.
+        for _ in 0..SPIN_ROUNDS {
+            if self.seq.load(SeqCst) != seen {
+                return true;
+            }
+            std::hint::spin_loop();
+        }
         let mut guard = self.wakers.lock();
         self.waiters.fetch_add(1, SeqCst);
         let mut changed = true;

@@ -77,7 +77,7 @@ pub(crate) struct Core {
 
 impl Core {
     fn process_commands(&mut self, shared: &SocketShared) {
-        if !shared.has_mail.swap(false, Ordering::SeqCst) {
+        if !shared.has_mail.load(Ordering::SeqCst) || !shared.has_mail.swap(false, Ordering::SeqCst) {
             return;
         }
         let cmds = std::mem::take(&mut *shared.mailbox.lock());
