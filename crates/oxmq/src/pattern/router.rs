@@ -22,8 +22,9 @@ pub(crate) struct Router {
     /// Detached pipes whose last messages are still being read (their ids still needed).
     draining: HashMap<PipeId, Pipe>,
     next_id: u32,
-    /// The first frame of a received message, held back while its routing id is returned.
-    pending: Option<Msg>,
+    /// The first frame of a received message (and its pipe), held back while its routing id
+    /// is returned.
+    pending: Option<(Msg, PipeId)>,
     /// Mid-way through receiving a message.
     more_in: bool,
     /// Mid-way through sending a message; `None` inside means it is being dropped.
@@ -132,8 +133,11 @@ impl Pattern for Router {
     }
 
     fn recv(&mut self, _: &Options) -> Result<Msg, Error> {
-        if let Some(m) = self.pending.take() {
+        if let Some((m, from)) = self.pending.take() {
             self.more_in = m.more;
+            if !m.more {
+                self.forget_if_drained(from);
+            }
             return Ok(m);
         }
         let (msg, from) = self.fq.recv().ok_or(Error::Again)?;
@@ -145,7 +149,7 @@ impl Pattern for Router {
             return Ok(msg);
         }
         let rid = self.ids.get(&from).cloned().unwrap_or_default();
-        self.pending = Some(msg);
+        self.pending = Some((msg, from));
         self.more_in = true;
         Ok(Msg::new(rid, true))
     }
