@@ -29,6 +29,7 @@
 mod context;
 mod engine;
 mod error;
+mod frame;
 mod options;
 mod pattern;
 mod pipe;
@@ -41,6 +42,7 @@ mod transport;
 pub use bytes::Bytes;
 pub use context::Context;
 pub use error::{Error, Result};
+pub use frame::IntoFrame;
 pub use options::opt;
 pub use oxmq_wire::SocketType;
 pub use socket::SocketBase;

@@ -16,6 +16,7 @@ use parking_lot::Mutex;
 
 use crate::context::{Context, Registry};
 use crate::error::{Error, Result};
+use crate::frame::IntoFrame;
 use crate::options::{self, Options, opt};
 use crate::pattern::{self, Pattern, SendError};
 use crate::pipe::{Msg, PeerInfo, Pipe, PipeId};
@@ -225,25 +226,25 @@ impl SocketBase {
     // ---- sending ----
 
     /// Send `data` as the last (or only) frame of a message.
-    pub(crate) fn send(&self, data: impl Into<Bytes>) -> Result<()> {
-        self.send_msg(Msg::new(data, false), true)
+    pub(crate) fn send(&self, data: impl IntoFrame) -> Result<()> {
+        self.send_msg(Msg::new(data.into_frame(), false), true)
     }
 
     /// Send `data` as a frame that more frames of the same message follow.
-    pub(crate) fn send_more(&self, data: impl Into<Bytes>) -> Result<()> {
-        self.send_msg(Msg::new(data, true), true)
+    pub(crate) fn send_more(&self, data: impl IntoFrame) -> Result<()> {
+        self.send_msg(Msg::new(data.into_frame(), true), true)
     }
 
     /// Send a frame without blocking: [`Error::Again`] if it cannot be queued now.
-    pub(crate) fn try_send(&self, data: impl Into<Bytes>, more: bool) -> Result<()> {
-        self.send_msg(Msg::new(data, more), false)
+    pub(crate) fn try_send(&self, data: impl IntoFrame, more: bool) -> Result<()> {
+        self.send_msg(Msg::new(data.into_frame(), more), false)
     }
 
     /// Send a whole multipart message. Messages are atomic: a peer receives all of it or none.
     pub fn send_multipart<I, T>(&self, parts: I) -> Result<()>
     where
         I: IntoIterator<Item = T>,
-        T: Into<Bytes>,
+        T: IntoFrame,
     {
         let mut it = parts.into_iter().peekable();
         if it.peek().is_none() {
@@ -251,7 +252,7 @@ impl SocketBase {
         }
         while let Some(p) = it.next() {
             let more = it.peek().is_some();
-            self.send_msg(Msg::new(p, more), true)?;
+            self.send_msg(Msg::new(p.into_frame(), more), true)?;
         }
         Ok(())
     }

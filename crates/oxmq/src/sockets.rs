@@ -10,28 +10,29 @@ use oxmq_wire::SocketType;
 
 use crate::context::Context;
 use crate::error::Result;
+use crate::frame::IntoFrame;
 use crate::socket::SocketBase;
 
 macro_rules! sends {
     ($t:ty) => {
         impl $t {
             /// Send `data` as the last (or only) frame of a message.
-            pub fn send(&self, data: impl Into<Bytes>) -> Result<()> {
+            pub fn send(&self, data: impl IntoFrame) -> Result<()> {
                 self.0.send(data)
             }
             /// Send `data` as a frame that more frames of the same message follow.
-            pub fn send_more(&self, data: impl Into<Bytes>) -> Result<()> {
+            pub fn send_more(&self, data: impl IntoFrame) -> Result<()> {
                 self.0.send_more(data)
             }
             /// Send a frame without blocking: [`Error::Again`](crate::Error::Again) if it cannot be queued now.
-            pub fn try_send(&self, data: impl Into<Bytes>, more: bool) -> Result<()> {
+            pub fn try_send(&self, data: impl IntoFrame, more: bool) -> Result<()> {
                 self.0.try_send(data, more)
             }
             /// Send a whole multipart message; a peer receives all of it or none.
             pub fn send_multipart<I, T>(&self, parts: I) -> Result<()>
             where
                 I: IntoIterator<Item = T>,
-                T: Into<Bytes>,
+                T: IntoFrame,
             {
                 self.0.send_multipart(parts)
             }
