@@ -86,7 +86,11 @@ impl Drop for ConnectionPipe {
 
 pub(crate) async fn run(mut rd: Reader, mut wr: Writer, cfg: &EngineConfig, attach: Attach<'_>) -> End {
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
-    let peer = match handshake(&mut rd, &mut wr, &mut rbuf, cfg).await {
+    let handshaken = tokio::select! {
+        r = handshake(&mut rd, &mut wr, &mut rbuf, cfg) => r,
+        () = unwanted(&attach) => Err(End::Finished),
+    };
+    let peer = match handshaken {
         Ok(p) => p,
         Err(end) => {
             match &end {
@@ -125,6 +129,29 @@ pub(crate) async fn run(mut rd: Reader, mut wr: Writer, cfg: &EngineConfig, atta
         other => tracing::debug!("{}: connection ended: {other:?}", cfg.endpoint),
     }
     end
+}
+
+/// Completes once the socket no longer wants this connection: it was closed and, for a pipe
+/// that outlives connections, everything queued on it has been sent.
+async fn unwanted(attach: &Attach<'_>) {
+    loop {
+        match attach {
+            Attach::Existing { pipe, signal } => {
+                let seen = signal.seq();
+                if pipe.inp.is_finished() {
+                    return;
+                }
+                signal.changed(seen).await;
+            }
+            Attach::New(socket) => {
+                let seen = socket.signal.seq();
+                if socket.is_closed() {
+                    return;
+                }
+                socket.signal.changed(seen).await;
+            }
+        }
+    }
 }
 
 async fn handshake(

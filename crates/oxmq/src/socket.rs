@@ -551,6 +551,8 @@ impl Drop for SocketBase {
             let _mb = self.shared.mailbox.lock();
             self.shared.closed.store(true, Ordering::SeqCst);
         }
+        // Connections still in their handshake give up.
+        self.shared.signal.notify();
         // Pipes handed over before the close flag was set are closed like the others.
         self.shared.has_mail.store(true, Ordering::SeqCst);
         core.process_commands(&self.shared);
