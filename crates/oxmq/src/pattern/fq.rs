@@ -24,7 +24,8 @@ impl FairQueue {
     pub fn detach(&mut self, id: PipeId) {
         if let Some(i) = self.pipes.iter().position(|e| e.pipe.id == id) {
             self.pipes[i].detached = true;
-            if !(self.more && i == self.current) && !self.pipes[i].pipe.inp.has_msg() {
+            let mid_message = self.more && i == self.current;
+            if !mid_message && !self.pipes[i].pipe.inp.has_msg() {
                 self.remove(i);
             }
         }
