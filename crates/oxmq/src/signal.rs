@@ -15,8 +15,15 @@ use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
 
-/// How many times a blocking waiter re-checks before sleeping (roughly a microsecond).
-const SPIN_ROUNDS: u32 = 200;
+/// How many times a blocking waiter re-checks before sleeping (roughly a microsecond), or 0
+/// if this process may use only one CPU.
+fn spin_rounds() -> u32 {
+    static ROUNDS: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *ROUNDS.get_or_init(|| match std::thread::available_parallelism() {
+        Ok(n) if n.get() > 1 => 200,
+        _ => 0,
+    })
+}
 
 #[derive(Default)]
 pub(crate) struct Signal {
@@ -62,8 +69,9 @@ impl Signal {
     /// Returns false on timeout.
     pub fn wait(&self, seen: u64, deadline: Option<Instant>) -> bool {
         // A peer thread that is mid-batch usually signals within a microsecond or two: spin
-        // that long before paying for a futex sleep and wake-up.
-        for _ in 0..SPIN_ROUNDS {
+        // that long before paying for a futex sleep and wake-up. Only when the peer can run
+        // meanwhile: on a single CPU (e.g. pinned with taskset) spinning just delays it.
+        for _ in 0..spin_rounds() {
             if self.seq.load(SeqCst) != seen {
                 return true;
             }
