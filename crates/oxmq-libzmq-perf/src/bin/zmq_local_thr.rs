@@ -1,0 +1,29 @@
+//! libzmq `local_thr`: binds a PULL socket and measures receive throughput.
+
+use oxmq_libzmq_perf as perf;
+use std::time::Instant;
+
+fn main() {
+    let [bind_to, size, count] = perf::args::<3>("zmq_local_thr <bind-to> <message-size> <message-count>");
+    let size = perf::number(&size, "message size");
+    let count = perf::number(&count, "message count").max(1);
+
+    let ctx = zmq::Context::new();
+    let s = ctx.socket(zmq::PULL).unwrap_or_else(|e| perf::fail("zmq_socket", e));
+    s.bind(&bind_to).unwrap_or_else(|e| perf::fail("zmq_bind", e));
+
+    let mut msg = zmq::Message::new();
+    s.recv(&mut msg, 0).unwrap_or_else(|e| perf::fail("zmq_recvmsg", e));
+    perf::check_size(msg.len(), size);
+
+    // As in libzmq: the clock starts after the first message has arrived.
+    let start = Instant::now();
+    for _ in 1..count {
+        s.recv(&mut msg, 0).unwrap_or_else(|e| perf::fail("zmq_recvmsg", e));
+        perf::check_size(msg.len(), size);
+    }
+    let elapsed = start.elapsed();
+
+    perf::print_thr_header(size, count);
+    perf::print_thr_result(size, count, elapsed);
+}
