@@ -19,7 +19,8 @@ line unless said otherwise:
         The {"size","seed"} form is the shared test pattern (see pattern()), so
         16 MiB messages never travel over stdin. "retry_ms" > 0 retries on
         EAGAIN / EHOSTUNREACH (ROUTER_MANDATORY, peer not known yet) until
-        that deadline.
+        that deadline. Optional "timeout_ms" overrides SNDTIMEO for this send;
+        with "allow_timeout": true, EAGAIN answers "timeout" instead of failing.
     {"cmd": "recv", "timeout_ms": 5000, "allow_timeout": false}
         -> "msg PART PART ..." where each received frame is "b64:<base64>"
         (frames up to SMALL bytes; an empty frame is "b64:") or
@@ -30,6 +31,11 @@ line unless said otherwise:
         ROUTER/REP/DEALER/PAIR this answers on the same envelope). Prints one
         "msg ..." line per message (what was received, after replying) and
         then "ok echoed N".
+    {"cmd": "send_burst", "count": N}
+        -> "ok" after sending burst_message(0..N) back to back.
+    {"cmd": "expect_burst", "count": N, "timeout_ms": 5000}
+        -> "ok" if the next N messages are exactly burst_message(0..N),
+        otherwise an error naming the first difference.
     {"cmd": "wait_event", "events": ["HANDSHAKE_SUCCEEDED", ...], "timeout_ms": 5000}
         (needs --monitor) -> "event <NAME> <value> <endpoint>" for the first
         monitor event whose name is listed; events not listed are skipped.
@@ -96,6 +102,13 @@ def pattern(size, seed):
     return b"".join(blocks)[:size]
 
 
+def burst_message(i):
+    """Message i of a burst: (i % 3) + 1 frames; frame k has
+    (i * 131 + k * 71) % 600 bytes of pattern(seed=(i + k) % 256).
+    The Rust test generates the same messages."""
+    return [pattern((i * 131 + k * 71) % 600, (i + k) % 256) for k in range(i % 3 + 1)]
+
+
 def describe(frame):
     frame = bytes(frame)
     if len(frame) <= SMALL:
@@ -120,6 +133,7 @@ class Peer:
         self.ctx = zmq.Context()
         self.sock = self.ctx.socket(getattr(zmq, args.type))
         self.sock.setsockopt(zmq.LINGER, args.linger)
+        self.sndtimeo = args.sndtimeo
         self.sock.setsockopt(zmq.SNDTIMEO, args.sndtimeo)
         self.sock.setsockopt(zmq.RCVTIMEO, args.rcvtimeo)
         if args.routing_id is not None:
@@ -146,7 +160,7 @@ class Peer:
         endpoint = self.sock.getsockopt(zmq.LAST_ENDPOINT).decode()
         out("ready " + (endpoint or "-"))
 
-    # one received message -> "msg ..." line
+    # One multipart message, or None if nothing arrives within timeout_ms.
     def recv_message(self, timeout_ms):
         if not self.sock.poll(timeout_ms, zmq.POLLIN):
             return None
@@ -155,15 +169,23 @@ class Peer:
     def cmd_send(self, c):
         parts = [make_part(p) for p in c["parts"]]
         deadline = time.monotonic() + c.get("retry_ms", 0) / 1000.0
-        while True:
-            try:
-                self.sock.send_multipart(parts)
-                return "ok"
-            except zmq.ZMQError as e:
-                retryable = e.errno in (zmq.EAGAIN, zmq.EHOSTUNREACH)
-                if not retryable or time.monotonic() >= deadline:
-                    raise PeerError("send failed: %s (errno %d)" % (e, e.errno))
-                time.sleep(0.005)  # bounded polling until the peer is known
+        if "timeout_ms" in c:
+            self.sock.setsockopt(zmq.SNDTIMEO, c["timeout_ms"])
+        try:
+            while True:
+                try:
+                    self.sock.send_multipart(parts)
+                    return "ok"
+                except zmq.ZMQError as e:
+                    if e.errno == zmq.EAGAIN and c.get("allow_timeout"):
+                        return "timeout"
+                    retryable = e.errno in (zmq.EAGAIN, zmq.EHOSTUNREACH)
+                    if not retryable or time.monotonic() >= deadline:
+                        raise PeerError("send failed: %s (errno %d)" % (e, e.errno))
+                    time.sleep(0.005)  # bounded polling until the peer is known
+        finally:
+            if "timeout_ms" in c:
+                self.sock.setsockopt(zmq.SNDTIMEO, self.sndtimeo)
 
     def cmd_recv(self, c):
         msg = self.recv_message(c.get("timeout_ms", 5000))
@@ -187,6 +209,28 @@ class Peer:
                 raise PeerError("echo: send back failed: %s" % e)
             out("msg " + " ".join(describe(f) for f in msg))
         return "ok echoed %d" % count
+
+    def cmd_send_burst(self, c):
+        for i in range(c["count"]):
+            try:
+                self.sock.send_multipart(burst_message(i))
+            except zmq.ZMQError as e:
+                raise PeerError("send_burst: message %d failed: %s" % (i, e))
+        return "ok"
+
+    def cmd_expect_burst(self, c):
+        timeout_ms = c.get("timeout_ms", 5000)
+        for i in range(c["count"]):
+            msg = self.recv_message(timeout_ms)
+            if msg is None:
+                raise PeerError("expect_burst: message %d of %d not received within %d ms"
+                                % (i, c["count"], timeout_ms))
+            got = [bytes(f) for f in msg]
+            want = burst_message(i)
+            if got != want:
+                raise PeerError("expect_burst: message %d differs: got %s, expected %s"
+                                % (i, [describe(f) for f in got], [describe(f) for f in want]))
+        return "ok"
 
     def next_event(self, timeout_ms):
         if not self.monitor.poll(timeout_ms, zmq.POLLIN):
