@@ -210,7 +210,7 @@ impl SocketBase {
         let i = core
             .endpoints
             .iter()
-            .position(|b| b.is_listener() == bound && (b.given == endpoint || b.resolved == endpoint))
+            .position(|b| b.is_listener() == bound && b.matches(endpoint))
             .ok_or_else(|| Error::EndpointNotFound(endpoint.to_string()))?;
         let b = core.endpoints.remove(i);
         b.shutdown(&self.ctx, &mut core);
@@ -220,6 +220,7 @@ impl SocketBase {
     /// The endpoint of the last bind or connect, with wildcards resolved
     /// (e.g. `tcp://127.0.0.1:41345` after binding `tcp://127.0.0.1:*`).
     pub fn last_endpoint(&self) -> Result<String> {
+        self.check_term()?;
         Ok(self.core.lock().last_endpoint.clone())
     }
 
@@ -354,6 +355,7 @@ impl SocketBase {
     /// `zmq_setsockopt` takes it (native-endian ints).
     pub fn set_option_raw(&self, id: i32, v: &[u8]) -> Result<()> {
         use options::{check_ms, check_non_negative, check_routing_id, raw_bool, raw_i32, raw_i64};
+        self.check_term()?;
         self.with_options(|o| {
             match id {
                 opt::SNDHWM => o.sndhwm = check_non_negative("SNDHWM", raw_i32(id, v)?)?,
@@ -403,6 +405,7 @@ impl SocketBase {
 
     /// Get an option by libzmq's numeric id, encoded as `zmq_getsockopt` returns it.
     pub fn get_option_raw(&self, id: i32) -> Result<Vec<u8>> {
+        self.check_term()?;
         let core = self.core.lock();
         let o = &core.options;
         let int = |v: i32| Ok(v.to_ne_bytes().to_vec());
@@ -528,6 +531,7 @@ impl SocketBase {
     }
     /// MAXMSGSIZE in bytes.
     pub fn maxmsgsize(&self) -> Result<i64> {
+        self.check_term()?;
         Ok(self.core.lock().options.maxmsgsize)
     }
     /// ROUTING_ID: the identity this socket announces to its peers (1-255 bytes).

@@ -41,6 +41,13 @@ enum Kind {
 }
 
 impl Bound {
+    /// Does `endpoint` name this one? The resolved form always does; the given form only if
+    /// it has no wildcard to resolve (libzmq refuses to unbind `tcp://host:*` or `ipc://*`).
+    pub fn matches(&self, endpoint: &str) -> bool {
+        let wildcard = self.given.ends_with(":*") || self.given.ends_with(":0") || self.given == "ipc://*";
+        endpoint == self.resolved || (endpoint == self.given && !wildcard)
+    }
+
     pub fn is_listener(&self) -> bool {
         matches!(self.kind, Kind::Listener { .. } | Kind::InprocBound { .. })
     }
