@@ -117,10 +117,12 @@ pub(crate) async fn run(mut rd: Reader, mut wr: Writer, cfg: &EngineConfig, atta
             (ours, signal, Some(guard))
         }
     };
-    let ctrl = Mutex::new(BytesMut::new());
+    // The context of the PONG owed to the peer: only the latest is kept, so a peer that floods
+    // PINGs and reads nothing costs no memory.
+    let pong: Mutex<Option<Bytes>> = Mutex::new(None);
     let end = tokio::select! {
-        end = read_loop(rd, rbuf, &pipe, &signal, &ctrl, cfg) => end,
-        end = write_loop(wr, &pipe, &signal, &ctrl) => end,
+        end = read_loop(rd, rbuf, &pipe, &signal, &pong, cfg) => end,
+        end = write_loop(wr, &pipe, &signal, &pong) => end,
     };
     // A message half-received when the connection died is never delivered.
     pipe.out.rollback_partial();
@@ -221,7 +223,7 @@ async fn read_loop(
     mut rbuf: BytesMut,
     pipe: &Pipe,
     signal: &Signal,
-    ctrl: &Mutex<BytesMut>,
+    pong: &Mutex<Option<Bytes>>,
     cfg: &EngineConfig,
 ) -> End {
     let mut decoder = Decoder::new(max_frame_size(&cfg.options));
@@ -231,7 +233,7 @@ async fn read_loop(
         loop {
             match decoder.decode(&mut rbuf) {
                 Ok(Some(f)) if f.command => {
-                    if let Some(end) = on_command(&f.body, ctrl, signal) {
+                    if let Some(end) = on_command(&f.body, pong, signal) {
                         return end;
                     }
                 }
@@ -265,11 +267,12 @@ async fn read_loop(
 }
 
 /// Handle a command after the handshake; `Some` ends the connection.
-fn on_command(body: &Bytes, ctrl: &Mutex<BytesMut>, signal: &Signal) -> Option<End> {
+fn on_command(body: &Bytes, pong: &Mutex<Option<Bytes>>, signal: &Signal) -> Option<End> {
     match Command::parse(body) {
         Ok(Command::Ping { context, .. }) => {
-            Command::Pong { context }.encode(&mut ctrl.lock());
-            signal.notify();
+            if pong.lock().replace(context).is_none() {
+                signal.notify();
+            }
             None
         }
         Ok(Command::Error(reason)) => Some(End::Protocol(format!("peer sent ERROR: {reason}"))),
@@ -280,18 +283,14 @@ fn on_command(body: &Bytes, ctrl: &Mutex<BytesMut>, signal: &Signal) -> Option<E
     }
 }
 
-async fn write_loop(mut wr: Writer, pipe: &Pipe, signal: &Signal, ctrl: &Mutex<BytesMut>) -> End {
+async fn write_loop(mut wr: Writer, pipe: &Pipe, signal: &Signal, pong: &Mutex<Option<Bytes>>) -> End {
     let mut batch: VecDeque<Msg> = VecDeque::new();
     let mut wbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut chunks: VecDeque<Bytes> = VecDeque::new();
     loop {
         let seen = signal.seq();
-        {
-            let mut c = ctrl.lock();
-            if !c.is_empty() {
-                wbuf.extend_from_slice(&c);
-                c.clear();
-            }
+        if let Some(context) = pong.lock().take() {
+            Command::Pong { context }.encode(&mut wbuf);
         }
         pipe.inp.pop_batch(&mut batch, WRITE_BATCH);
         if batch.is_empty() && wbuf.is_empty() {
