@@ -51,12 +51,17 @@ impl Registry {
         self.state.lock().live.insert(id, Arc::downgrade(s));
     }
 
-    /// A socket closed; it lingers until [`Registry::linger_done`].
+    /// A socket closed (call after its connections started lingering, if any).
     pub fn closed(&self, id: u64) {
         let mut st = self.state.lock();
         st.live.remove(&id);
-        st.lingering += 1;
         self.changed.notify_all();
+    }
+
+    /// Connections of a closed socket or endpoint are flushing; `term` waits for
+    /// [`Registry::linger_done`].
+    pub fn linger_begin(&self) {
+        self.state.lock().lingering += 1;
     }
 
     pub fn linger_done(&self) {

@@ -135,7 +135,7 @@ pub(crate) async fn run(mut rd: Reader, mut wr: Writer, cfg: &EngineConfig, atta
 
 /// Completes once the socket no longer wants this connection: it was closed and, for a pipe
 /// that outlives connections, everything queued on it has been sent.
-async fn unwanted(attach: &Attach<'_>) {
+pub(crate) async fn unwanted(attach: &Attach<'_>) {
     loop {
         match attach {
             Attach::Existing { pipe, signal } => {

@@ -104,7 +104,7 @@ async fn open(target: &Target, cfg: &EngineConfig) -> std::io::Result<(Reader, W
             (Box::new(r), Box::new(w))
         }
         Target::Ipc(addr) => {
-            let (r, w) = ipc::connect(addr)?.into_split();
+            let (r, w) = ipc::connect(addr).await?.into_split();
             (Box::new(r), Box::new(w))
         }
     })
@@ -136,16 +136,20 @@ pub(crate) async fn connecter(
     let early = early.map(|(pipe, signal)| EarlyPipe { pipe, signal, socket: socket.clone() });
     let base = cfg.options.reconnect_ivl;
     let mut ivl = base;
-    loop {
-        let done = match &early {
-            // The socket closed and every queued message has been written.
-            Some(e) => e.pipe.inp.is_finished(),
-            None => socket.is_closed(),
+    // The socket closed and, for an early pipe, every queued message has been written.
+    let unwanted = || {
+        let attach = match &early {
+            Some(e) => Attach::Existing { pipe: &e.pipe, signal: &e.signal },
+            None => Attach::New(&socket),
         };
-        if done {
-            return;
-        }
-        match open(&target, &cfg).await {
+        async move { engine::unwanted(&attach).await }
+    };
+    loop {
+        let opened = tokio::select! {
+            r = open(&target, &cfg) => r,
+            () = unwanted() => return,
+        };
+        match opened {
             Ok((rd, wr)) => {
                 ivl = base;
                 let attach = match &early {
@@ -164,7 +168,10 @@ pub(crate) async fn connecter(
             tracing::debug!("{}: RECONNECT_IVL is -1: not reconnecting", cfg.endpoint);
             return;
         }
-        tokio::time::sleep(Duration::from_millis(ivl.max(1) as u64)).await;
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(ivl.max(1) as u64)) => {}
+            () = unwanted() => return,
+        }
         let max = cfg.options.reconnect_ivl_max;
         if max > ivl {
             ivl = ivl.saturating_mul(2).min(max);

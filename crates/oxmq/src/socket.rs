@@ -566,7 +566,8 @@ impl Drop for SocketBase {
         let endpoints = std::mem::take(&mut core.endpoints);
         let linger = options::ms(core.options.linger);
         drop(core);
+        // Lingering starts before the socket leaves the registry, so `term` never sees neither.
+        transport::linger_and_reap(&self.ctx, endpoints, linger);
         self.registry().closed(self.id);
-        transport::linger_and_reap(&self.ctx, endpoints, linger, self.registry().clone());
     }
 }

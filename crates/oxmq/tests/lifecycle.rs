@@ -760,7 +760,6 @@ fn linger_zero_with_a_peer_that_does_not_read_returns_promptly() {
 }
 
 #[test]
-#[ignore = "BUG: disconnect aborts the connecter at once, dropping queued messages regardless of LINGER"]
 fn disconnect_still_flushes_queued_messages_within_linger() {
     // zmq_disconnect: messages sent but not yet transferred are handled per LINGER, as on close
     // (the default, and here 2 s, keeps them).
@@ -952,7 +951,6 @@ fn wait_syn_sent(port: u16, within: Duration) -> bool {
 }
 
 #[test]
-#[ignore = "BUG: term waits for a tcp connect in progress (kernel SYN retries, ~2 min) after close"]
 fn close_and_term_do_not_wait_for_a_hanging_tcp_connect() {
     // Nothing was sent, so nothing lingers: close + term must not wait for a connect that the
     // kernel keeps retrying (libzmq returns at once).
@@ -973,7 +971,6 @@ fn close_and_term_do_not_wait_for_a_hanging_tcp_connect() {
 }
 
 #[test]
-#[ignore = "BUG: ipc connect is a blocking std connect on the I/O thread; a full backlog stalls the context"]
 fn a_hanging_ipc_connect_does_not_stall_the_context() {
     // A Unix listener with a full backlog: a blocking connect to it blocks. Other sockets of
     // the same context (one I/O thread) must keep working.

@@ -1,6 +1,6 @@
 //! IPC: Unix domain sockets, by path or in Linux's abstract namespace.
 
-use std::os::unix::net::{SocketAddr, UnixListener as StdListener, UnixStream as StdStream};
+use std::os::unix::net::{SocketAddr, UnixListener as StdListener};
 use std::path::PathBuf;
 
 use tokio::net::{UnixListener, UnixStream};
@@ -55,9 +55,17 @@ fn unique() -> u64 {
     N.fetch_add(1, Ordering::Relaxed)
 }
 
-/// Connect (a local connect completes or fails at once, so the blocking call is fine).
-pub(crate) fn connect(addr: &IpcAddr) -> std::io::Result<UnixStream> {
-    let s = StdStream::connect_addr(&sockaddr(addr)?)?;
-    s.set_nonblocking(true)?;
-    UnixStream::from_std(s)
+/// Connect without blocking the I/O thread (a listener with a full backlog makes a local
+/// connect wait or fail).
+pub(crate) async fn connect(addr: &IpcAddr) -> std::io::Result<UnixStream> {
+    match addr {
+        IpcAddr::Path(p) => UnixStream::connect(p).await,
+        // The abstract namespace: a path whose first byte is NUL.
+        IpcAddr::Abstract(name) => {
+            let mut path = std::ffi::OsString::from("\0");
+            path.push(name);
+            UnixStream::connect(PathBuf::from(path)).await
+        }
+        IpcAddr::Wildcard => Err(std::io::Error::other("ipc://* is for bind only")),
+    }
 }

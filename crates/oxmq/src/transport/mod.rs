@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 use crate::context::{Context, Registry};
 use crate::engine::EngineConfig;
 use crate::error::{Error, Result};
+use crate::options;
 use crate::pipe::{self, PeerInfo, Pipe, PipeId};
 use crate::session::{self, Listener, Target, Tasks};
 use crate::signal::Signal;
@@ -60,12 +61,13 @@ impl Bound {
                 engines.abort_all();
                 remove_socket_file(file);
             }
-            Kind::Connecter { task, pipe } => {
-                task.abort();
-                if let Some(id) = pipe {
-                    core.detach(id);
-                }
+            // A pipe that outlives connections still flushes what was queued on it, for up to
+            // LINGER, as on close; the others end with the connecter.
+            Kind::Connecter { task, pipe: Some(id) } => {
+                core.detach(id);
+                reap(ctx, vec![task], options::ms(core.options.linger));
             }
+            Kind::Connecter { task, pipe: None } => task.abort(),
             Kind::InprocBound { name, socket } => ctx.inner.inproc.unbind(&name, &socket),
             Kind::InprocConnected { pipe } => core.detach(pipe),
         }
@@ -176,8 +178,8 @@ pub(crate) fn connect(ctx: &Context, shared: &Arc<SocketShared>, core: &mut Core
 }
 
 /// After close: stop listening at once; let connections flush their queued messages for up
-/// to `linger` (forever if `None`), then stop them; then tell the registry.
-pub(crate) fn linger_and_reap(ctx: &Context, endpoints: Vec<Bound>, linger: Option<Duration>, registry: Arc<Registry>) {
+/// to `linger` (forever if `None`), then stop them.
+pub(crate) fn linger_and_reap(ctx: &Context, endpoints: Vec<Bound>, linger: Option<Duration>) {
     let mut handles = Vec::new();
     for b in endpoints {
         match b.kind {
@@ -191,6 +193,14 @@ pub(crate) fn linger_and_reap(ctx: &Context, endpoints: Vec<Bound>, linger: Opti
             Kind::InprocConnected { .. } => {}
         }
     }
+    reap(ctx, handles, linger);
+}
+
+/// Wait for `handles` to finish for up to `linger` (forever if `None`), then abort them.
+/// `Context::term` waits for this.
+fn reap(ctx: &Context, handles: Vec<JoinHandle<()>>, linger: Option<Duration>) {
+    let registry: Arc<Registry> = ctx.inner.registry.clone();
+    registry.linger_begin();
     ctx.inner.handle.spawn(async move {
         let aborts: Vec<_> = handles.iter().map(|h| h.abort_handle()).collect();
         let all_done = async {
