@@ -21,6 +21,7 @@ use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::options::Options;
+use crate::pattern::send_probe;
 use crate::pipe::{self, Msg, PeerInfo, Pipe};
 use crate::signal::Signal;
 use crate::socket::{Command as SocketCommand, SocketShared};
@@ -101,7 +102,7 @@ pub(crate) async fn run(mut rd: Reader, mut wr: Writer, cfg: &EngineConfig, atta
         }
     };
     let routing_id = cfg.routing_id_override.clone().or(peer.identity);
-    let info = PeerInfo { routing_id };
+    let mut info = PeerInfo { routing_id, probed: false };
     let (pipe, signal, _guard) = match attach {
         Attach::Existing { pipe, signal } => (pipe.clone(), signal.clone(), None),
         Attach::New(socket) => {
@@ -112,7 +113,10 @@ pub(crate) async fn run(mut rd: Reader, mut wr: Writer, cfg: &EngineConfig, atta
                 pipe::hwm(cfg.options.sndhwm),
                 pipe::hwm(cfg.options.rcvhwm),
             );
-            socket.post(SocketCommand::Attach(theirs, info));
+            // The probe leaves now, not when the socket next processes its mailbox.
+            send_probe(&theirs, cfg.socket_type, &cfg.options);
+            info.probed = true;
+            socket.post(SocketCommand::Attach(theirs, info, None));
             let guard = ConnectionPipe { pipe: ours.clone(), socket: socket.clone() };
             (ours, signal, Some(guard))
         }

@@ -39,10 +39,12 @@ pub(crate) type PipeId = u64;
 static NEXT_PIPE_ID: AtomicU64 = AtomicU64::new(1);
 
 /// What a socket knows about the peer at the other end of a pipe.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct PeerInfo {
     /// The routing id the peer announced (ZMTP Identity, or the inproc peer's ROUTING_ID).
     pub routing_id: Option<Bytes>,
+    /// PROBE_ROUTER's empty message was already queued when the pipe was created.
+    pub probed: bool,
 }
 
 /// Why a push did not happen.
@@ -68,13 +70,13 @@ struct State {
     reader: Arc<Signal>,
     /// Woken when a blocked writer may go on, or the reader closes.
     writer: Arc<Signal>,
+    hwm: usize,
+    lwm: usize,
 }
 
 /// A one-direction bounded queue of frames.
 pub(crate) struct Queue {
     state: Mutex<State>,
-    hwm: usize,
-    lwm: usize,
 }
 
 /// libzmq's low-water mark: a blocked writer is woken once the queue drains to here, so it is
@@ -98,14 +100,33 @@ impl Queue {
                 reader_closed: false,
                 reader,
                 writer,
+                hwm,
+                lwm: low_water_mark(hwm),
             }),
-            hwm,
-            lwm: low_water_mark(hwm),
         }
     }
 
     fn is_full(&self, st: &State) -> bool {
-        !st.writer_in_msg && self.hwm > 0 && st.msgs >= self.hwm
+        !st.writer_in_msg && st.hwm > 0 && st.msgs >= st.hwm
+    }
+
+    /// Change the high-water mark (an inproc pipe created before its binder existed gets the
+    /// binder's share when the bind arrives). A writer blocked at the old mark is woken.
+    pub fn set_hwm(&self, hwm: usize) {
+        let mut st = self.state.lock();
+        st.hwm = hwm;
+        st.lwm = low_water_mark(hwm);
+        if st.writer_blocked && !self.is_full(&st) {
+            st.writer_blocked = false;
+            let w = st.writer.clone();
+            drop(st);
+            w.notify();
+        }
+    }
+
+    /// Has the reader gone away?
+    pub fn is_reader_closed(&self) -> bool {
+        self.state.lock().reader_closed
     }
 
     /// Append one frame. Fails if the queue is at its HWM at a message boundary, or closed.
@@ -227,7 +248,7 @@ impl Queue {
 
     /// The writer's signal, if a blocked writer may now go on.
     fn writer_may_go(&self, st: &mut State) -> Option<Arc<Signal>> {
-        if st.writer_blocked && st.msgs <= self.lwm {
+        if st.writer_blocked && st.msgs <= st.lwm {
             st.writer_blocked = false;
             return Some(st.writer.clone());
         }

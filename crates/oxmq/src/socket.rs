@@ -6,8 +6,8 @@
 //! socket's one [`Signal`].
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -25,10 +25,13 @@ use crate::transport::{self, Bound};
 
 /// What the I/O side tells a socket.
 pub(crate) enum Command {
-    /// A peer completed its handshake (or an inproc peer connected): here is its pipe.
-    Attach(Pipe, PeerInfo),
+    /// A peer completed its handshake (or an inproc peer connected): here is its pipe, and,
+    /// for inproc, the peer socket to tell when this socket closes the pipe.
+    Attach(Pipe, PeerInfo, Option<Weak<SocketShared>>),
     /// The peer behind this pipe is gone.
     Detach(PipeId),
+    /// The inproc peer of a pipe attached before the peer existed (connect before bind).
+    InprocPeer(PipeId, Weak<SocketShared>),
 }
 
 /// The part of a socket the I/O side shares.
@@ -47,7 +50,8 @@ impl SocketShared {
         {
             let mut mb = self.mailbox.lock();
             if self.closed.load(Ordering::SeqCst) {
-                if let Command::Attach(pipe, _) = cmd {
+                if let Command::Attach(pipe, _, inproc_peer) = cmd {
+                    tell_closed(pipe.id, inproc_peer.as_ref());
                     pipe.close();
                 }
                 return;
@@ -67,8 +71,9 @@ impl SocketShared {
 pub(crate) struct Core {
     pub pattern: Box<dyn Pattern>,
     pub options: Options,
-    /// Every attached pipe, to close them when the socket closes.
-    pipes: HashMap<PipeId, Pipe>,
+    /// Every attached pipe, to close them when the socket closes; with the inproc peer socket
+    /// to tell when this socket closes the pipe (an engine learns it from the pipe itself).
+    pipes: HashMap<PipeId, (Pipe, Option<Weak<SocketShared>>)>,
     endpoints: Vec<Bound>,
     last_endpoint: String,
     rcvmore: bool,
@@ -84,29 +89,52 @@ impl Core {
         let cmds = std::mem::take(&mut *shared.mailbox.lock());
         for cmd in cmds {
             match cmd {
-                Command::Attach(pipe, peer) => self.attach(pipe, peer),
+                Command::Attach(pipe, peer, inproc_peer) => self.attach(pipe, peer, inproc_peer),
                 Command::Detach(id) => {
                     if self.pipes.remove(&id).is_some() {
                         self.pattern.detach(id);
+                    }
+                }
+                Command::InprocPeer(id, peer) => {
+                    if let Some(entry) = self.pipes.get_mut(&id) {
+                        entry.1 = Some(peer);
                     }
                 }
             }
         }
     }
 
-    pub fn attach(&mut self, pipe: Pipe, peer: PeerInfo) {
+    pub fn attach(&mut self, pipe: Pipe, peer: PeerInfo, inproc_peer: Option<Weak<SocketShared>>) {
         if self.pattern.attach(pipe.clone(), peer, &self.options) {
-            self.pipes.insert(pipe.id, pipe);
+            self.pipes.insert(pipe.id, (pipe, inproc_peer));
         } else {
             pipe.close();
+            tell_closed(pipe.id, inproc_peer.as_ref());
         }
     }
 
+    /// This socket is done with a pipe (disconnect, unbind): close it and tell the peer.
     pub fn detach(&mut self, id: PipeId) {
-        if let Some(p) = self.pipes.remove(&id) {
+        if let Some((p, inproc_peer)) = self.pipes.remove(&id) {
             p.close();
+            tell_closed(id, inproc_peer.as_ref());
             self.pattern.detach(id);
         }
+    }
+
+    fn close_all(&mut self) {
+        for (id, (pipe, inproc_peer)) in self.pipes.drain() {
+            pipe.close();
+            tell_closed(id, inproc_peer.as_ref());
+        }
+    }
+}
+
+/// An inproc peer socket learns at once that this side closed the pipe, as a tcp peer does
+/// from the connection closing.
+fn tell_closed(id: PipeId, inproc_peer: Option<&Weak<SocketShared>>) {
+    if let Some(peer) = inproc_peer.and_then(Weak::upgrade) {
+        peer.post(Command::Detach(id));
     }
 }
 
@@ -560,9 +588,7 @@ impl Drop for SocketBase {
         // Pipes handed over before the close flag was set are closed like the others.
         self.shared.has_mail.store(true, Ordering::SeqCst);
         core.process_commands(&self.shared);
-        for (_, pipe) in core.pipes.drain() {
-            pipe.close();
-        }
+        core.close_all();
         let endpoints = std::mem::take(&mut core.endpoints);
         let linger = options::ms(core.options.linger);
         drop(core);

@@ -185,7 +185,6 @@ fn inproc_hwm_zero_means_no_limit() {
 }
 
 #[test]
-#[ignore = "BUG: inproc connect-before-bind pipe keeps connector-only HWMs (1005), libzmq 5+7"]
 fn inproc_hwm_is_sndhwm_plus_rcvhwm_when_push_connects_before_the_bind() {
     // test_hwm's test_inproc_connect_first: the HWMs are settled when the bind arrives.
     let ctx = Context::new();
@@ -201,7 +200,6 @@ fn inproc_hwm_is_sndhwm_plus_rcvhwm_when_push_connects_before_the_bind() {
 }
 
 #[test]
-#[ignore = "BUG: inproc connect before bind queues SNDHWM + own RCVHWM (1005), libzmq SNDHWM (5)"]
 fn inproc_hwm_before_any_bind_is_the_sndhwm() {
     // test_hwm's test_inproc_connect_and_close_first: with nobody bound yet, a connected PUSH
     // queues SNDHWM messages; they are delivered once a PULL binds.
@@ -1158,7 +1156,6 @@ fn router_mandatory_reports_a_peer_that_left_as_unreachable(tr: Transport) {
 }
 
 #[test]
-#[ignore = "BUG: closing an inproc socket never detaches the pipe at its peer socket"]
 fn router_mandatory_reports_a_peer_that_left_as_unreachable_inproc() {
     router_mandatory_reports_a_peer_that_left_as_unreachable(Transport::Inproc);
 }
@@ -1284,7 +1281,6 @@ fn pair_accepts_a_new_peer_once_the_first_has_left(tr: Transport) {
 }
 
 #[test]
-#[ignore = "BUG: closing an inproc socket never detaches the pipe at its peer socket"]
 fn pair_accepts_a_new_peer_once_the_first_has_left_inproc() {
     pair_accepts_a_new_peer_once_the_first_has_left(Transport::Inproc);
 }
@@ -1316,7 +1312,6 @@ fn router_accepts_a_routing_id_again_once_its_peer_has_left(tr: Transport) {
 }
 
 #[test]
-#[ignore = "BUG: closing an inproc socket never detaches the pipe at its peer socket"]
 fn router_accepts_a_routing_id_again_once_its_peer_has_left_inproc() {
     router_accepts_a_routing_id_again_once_its_peer_has_left(Transport::Inproc);
 }
@@ -1354,13 +1349,11 @@ fn router_with_probe_router_announces_itself_to_the_router_it_connects_to_inproc
 }
 
 #[test]
-#[ignore = "BUG: a connecting tcp/ipc ROUTER sends its probe only when next called, not at connect"]
 fn router_with_probe_router_announces_itself_to_the_router_it_connects_to_tcp() {
     router_with_probe_router_announces_itself_to_the_router_it_connects_to(Transport::Tcp);
 }
 
 #[test]
-#[ignore = "BUG: a connecting tcp/ipc ROUTER sends its probe only when next called, not at connect"]
 fn router_with_probe_router_announces_itself_to_the_router_it_connects_to_ipc() {
     router_with_probe_router_announces_itself_to_the_router_it_connects_to(Transport::Ipc);
 }

@@ -1,5 +1,7 @@
 //! DEALER: load-balances outgoing messages, fair-queues incoming ones; no envelopes.
 
+use oxmq_wire::SocketType;
+
 use super::{FairQueue, LoadBalancer, Pattern, SendError, send_probe};
 use crate::error::Error;
 use crate::options::Options;
@@ -12,8 +14,10 @@ pub(crate) struct Dealer {
 }
 
 impl Pattern for Dealer {
-    fn attach(&mut self, pipe: Pipe, _: PeerInfo, opts: &Options) -> bool {
-        send_probe(&pipe, opts);
+    fn attach(&mut self, pipe: Pipe, peer: PeerInfo, opts: &Options) -> bool {
+        if !peer.probed {
+            send_probe(&pipe, SocketType::Dealer, opts);
+        }
         self.lb.attach(pipe.clone());
         self.fq.attach(pipe);
         true

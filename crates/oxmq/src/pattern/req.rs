@@ -7,6 +7,8 @@
 
 use bytes::Bytes;
 
+use oxmq_wire::SocketType;
+
 use super::{FairQueue, LoadBalancer, Pattern, SendError, send_probe};
 use crate::error::Error;
 use crate::options::Options;
@@ -86,8 +88,10 @@ impl Req {
 }
 
 impl Pattern for Req {
-    fn attach(&mut self, pipe: Pipe, _: PeerInfo, opts: &Options) -> bool {
-        send_probe(&pipe, opts);
+    fn attach(&mut self, pipe: Pipe, peer: PeerInfo, opts: &Options) -> bool {
+        if !peer.probed {
+            send_probe(&pipe, SocketType::Req, opts);
+        }
         self.lb.attach(pipe.clone());
         self.fq.attach(pipe);
         true

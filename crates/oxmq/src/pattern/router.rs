@@ -10,6 +10,8 @@ use std::collections::HashMap;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use oxmq_wire::SocketType;
+
 use super::{FairQueue, Pattern, SendError, send_probe};
 use crate::error::Error;
 use crate::options::Options;
@@ -85,7 +87,9 @@ impl Pattern for Router {
             }
             _ => self.generate_id(),
         };
-        send_probe(&pipe, opts);
+        if !peer.probed {
+            send_probe(&pipe, SocketType::Router, opts);
+        }
         self.ids.insert(pipe.id, id.clone());
         self.by_id.insert(id, pipe.clone());
         self.fq.attach(pipe);
@@ -112,6 +116,10 @@ impl Pattern for Router {
                 return Ok(()); // A lone routing id frame is not a message: ignored, as libzmq does.
             }
             let target = match self.by_id.get(&msg.data) {
+                // The peer is gone (its detach is on the way): as if unknown.
+                Some(p) if p.out.is_reader_closed() && opts.router_mandatory => {
+                    return Err(Error::HostUnreachable.into());
+                }
                 Some(p) if p.out.can_push() => Some(p.clone()),
                 Some(_) if opts.router_mandatory => return Err(SendError::Again(msg)),
                 None if opts.router_mandatory => return Err(Error::HostUnreachable.into()),

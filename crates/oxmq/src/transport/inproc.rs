@@ -12,7 +12,9 @@ use oxmq_wire::SocketType;
 use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
-use crate::pipe::{PeerInfo, Pipe, PipeId};
+use crate::options::Options;
+use crate::pattern::{probes, send_probe};
+use crate::pipe::{PeerInfo, Pipe, PipeId, hwm};
 use crate::socket::{Command, Core, SocketShared};
 
 #[derive(Default)]
@@ -33,6 +35,15 @@ pub(crate) struct Peer {
     pub routing_id: Option<Bytes>,
     pub sndhwm: i32,
     pub rcvhwm: i32,
+    pub options: Options,
+}
+
+impl Peer {
+    /// Queue this side's PROBE_ROUTER message on its new pipe end, if it sends one.
+    fn probe(&self, end: &Pipe) -> bool {
+        send_probe(end, self.shared.socket_type, &self.options);
+        probes(self.shared.socket_type, &self.options)
+    }
 }
 
 struct PendingConnect {
@@ -70,23 +81,36 @@ impl InprocRegistry {
         };
         names.insert(name.to_string(), Entry::Bound(binder.clone()));
         drop(names);
+        let binder_weak = Arc::downgrade(&binder.shared);
         for p in pending {
-            let (bt, ct) = (binder.shared.socket_type, p.connector.shared.socket_type);
-            if let Err(e) = check_compatible(ct, bt) {
+            let connector = &p.connector;
+            let connector_weak = Arc::downgrade(&connector.shared);
+            if let Err(e) = check_compatible(connector.shared.socket_type, binder.shared.socket_type) {
                 tracing::warn!("inproc://{name}: {e}; dropping that connection");
                 p.binder_end.close();
                 match p.connector_end {
                     Some(end) => end.close(),
-                    None => p.connector.shared.post(Command::Detach(p.binder_end.id)),
+                    None => connector.shared.post(Command::Detach(p.binder_end.id)),
                 }
                 continue;
             }
+            // Now both sides are known: each direction gets the sender's SNDHWM plus the
+            // receiver's RCVHWM, and the binder's end wakes the binder.
+            p.binder_end.inp.set_hwm(combined_hwm(connector.sndhwm, binder.rcvhwm));
+            p.binder_end.out.set_hwm(combined_hwm(binder.sndhwm, connector.rcvhwm));
             p.binder_end.rebind_signal(binder.shared.signal.clone());
-            core.attach(p.binder_end, PeerInfo { routing_id: p.connector.routing_id.clone() });
-            if let Some(end) = p.connector_end {
-                let routing_id = p.connect_routing_id.or(binder.routing_id.clone());
-                p.connector.shared.post(Command::Attach(end, PeerInfo { routing_id }));
+            let probed = binder.probe(&p.binder_end);
+            let info = PeerInfo { routing_id: connector.routing_id.clone(), probed };
+            match p.connector_end {
+                Some(end) => {
+                    let probed = connector.probe(&end);
+                    let routing_id = p.connect_routing_id.or(binder.routing_id.clone());
+                    let info = PeerInfo { routing_id, probed };
+                    connector.shared.post(Command::Attach(end, info, Some(binder_weak.clone())));
+                }
+                None => connector.shared.post(Command::InprocPeer(p.binder_end.id, binder_weak.clone())),
             }
+            core.attach(p.binder_end, info, Some(connector_weak));
         }
         Ok(())
     }
@@ -121,19 +145,22 @@ impl InprocRegistry {
                     combined_hwm(binder.sndhwm, connector.rcvhwm),
                 );
                 let id = mine.id;
-                binder.shared.post(Command::Attach(theirs, PeerInfo { routing_id: connector.routing_id.clone() }));
+                let probed = binder.probe(&theirs);
+                let info = PeerInfo { routing_id: connector.routing_id.clone(), probed };
+                binder.shared.post(Command::Attach(theirs, info, Some(Arc::downgrade(&connector.shared))));
+                let binder_weak = Arc::downgrade(&binder.shared);
                 let routing_id = connect_routing_id.or(binder.routing_id.clone());
                 drop(names);
-                core.attach(mine, PeerInfo { routing_id });
+                core.attach(mine, PeerInfo { routing_id, probed: false }, Some(binder_weak));
                 Ok(id)
             }
             _ => {
-                // Nobody bound yet: queue to a pipe sized by our own HWMs until someone does.
+                // Nobody bound yet: queue to a pipe bounded by our own HWMs until someone does.
                 let (mine, theirs) = Pipe::pair(
                     connector.shared.signal.clone(),
                     connector.shared.signal.clone(),
-                    combined_hwm(connector.sndhwm, connector.rcvhwm),
-                    combined_hwm(connector.sndhwm, connector.rcvhwm),
+                    hwm(connector.sndhwm),
+                    hwm(connector.rcvhwm),
                 );
                 let id = mine.id;
                 let defer = ct == SocketType::Router;
@@ -149,7 +176,7 @@ impl InprocRegistry {
                 }
                 drop(names);
                 if !defer {
-                    core.attach(mine, PeerInfo { routing_id: None });
+                    core.attach(mine, PeerInfo::default(), None);
                 }
                 Ok(id)
             }

@@ -95,6 +95,7 @@ fn inproc_peer(shared: &Arc<SocketShared>, core: &Core) -> inproc::Peer {
         routing_id: core.options.routing_id.clone(),
         sndhwm: core.options.sndhwm,
         rcvhwm: core.options.rcvhwm,
+        options: core.options.clone(),
     }
 }
 
@@ -169,7 +170,7 @@ pub(crate) fn connect(ctx: &Context, shared: &Arc<SocketShared>, core: &mut Core
             pipe::hwm(core.options.sndhwm),
             pipe::hwm(core.options.rcvhwm),
         );
-        core.attach(mine, PeerInfo { routing_id: cfg.routing_id_override.clone() });
+        core.attach(mine, PeerInfo { routing_id: cfg.routing_id_override.clone(), probed: false }, None);
         Some((theirs, signal))
     };
     let pipe = early.as_ref().map(|(p, _)| p.id);
