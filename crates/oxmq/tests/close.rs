@@ -24,3 +24,22 @@ fn term_does_not_wait_for_a_peer_stuck_in_its_handshake() {
     // HANDSHAKE_IVL is 30 s: term must not wait for it.
     assert!(start.elapsed() < Duration::from_secs(10), "term took {:?}", start.elapsed());
 }
+
+#[test]
+fn a_reply_sent_just_before_the_peer_closes_is_delivered() {
+    // The REP closes right after replying; over inproc the REQ learns of the close at once,
+    // and must still read the reply already queued.
+    let ctx = Context::new();
+    let req = oxmq::Req::new(&ctx).unwrap();
+    req.set_rcvtimeo(5000).unwrap();
+    req.bind("inproc://reply-then-close").unwrap();
+    for _ in 0..50 {
+        let rep = oxmq::Rep::new(&ctx).unwrap();
+        rep.connect("inproc://reply-then-close").unwrap();
+        req.send("ping").unwrap();
+        assert_eq!(rep.recv().unwrap(), "ping");
+        rep.send("pong").unwrap();
+        drop(rep);
+        assert_eq!(req.recv().unwrap(), "pong");
+    }
+}

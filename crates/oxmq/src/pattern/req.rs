@@ -98,11 +98,10 @@ impl Pattern for Req {
     }
 
     fn detach(&mut self, id: PipeId) {
+        // `reply_pipe` keeps the id: a reply already queued on the pipe is still read (the fair
+        // queue drains a detached pipe), and ids are never reused.
         self.lb.detach(id);
         self.fq.detach(id);
-        if self.reply_pipe == Some(id) {
-            self.reply_pipe = None;
-        }
     }
 
     fn send(&mut self, msg: Msg, opts: &Options) -> Result<(), SendError> {
