@@ -384,6 +384,19 @@ impl SocketBase {
     pub fn set_option_raw(&self, id: i32, v: &[u8]) -> Result<()> {
         use options::{check_ms, check_non_negative, check_routing_id, raw_bool, raw_i32, raw_i64};
         self.check_term()?;
+        let t = self.shared.socket_type;
+        // Options of one socket type's behaviour: EINVAL on other types, and (as libzmq's
+        // socket types read them) any value >= 0, non-zero meaning on.
+        let type_flag = |name: &str, types: &[SocketType]| -> Result<bool> {
+            if !types.contains(&t) {
+                return Err(Error::InvalidArgument(format!("{name} does not apply to {} sockets", t.as_str())));
+            }
+            let n = raw_i32(id, v)?;
+            if n < 0 {
+                return Err(Error::InvalidArgument(format!("{name} must be >= 0, got {n}")));
+            }
+            Ok(n != 0)
+        };
         self.with_options(|o| {
             match id {
                 opt::SNDHWM => o.sndhwm = check_non_negative("SNDHWM", raw_i32(id, v)?)?,
@@ -418,10 +431,13 @@ impl SocketBase {
                 opt::TCP_KEEPALIVE_IDLE => o.tcp_keepalive_idle = check_ms("TCP_KEEPALIVE_IDLE", raw_i32(id, v)?)?,
                 opt::TCP_KEEPALIVE_INTVL => o.tcp_keepalive_intvl = check_ms("TCP_KEEPALIVE_INTVL", raw_i32(id, v)?)?,
                 opt::IPV6 => o.ipv6 = raw_bool(id, v)?,
-                opt::ROUTER_MANDATORY => o.router_mandatory = raw_bool(id, v)?,
-                opt::PROBE_ROUTER => o.probe_router = raw_bool(id, v)?,
-                opt::REQ_RELAXED => o.req_relaxed = raw_bool(id, v)?,
-                opt::REQ_CORRELATE => o.req_correlate = raw_bool(id, v)?,
+                opt::ROUTER_MANDATORY => o.router_mandatory = type_flag("ROUTER_MANDATORY", &[SocketType::Router])?,
+                opt::PROBE_ROUTER => {
+                    o.probe_router =
+                        type_flag("PROBE_ROUTER", &[SocketType::Router, SocketType::Dealer, SocketType::Req])?
+                }
+                opt::REQ_RELAXED => o.req_relaxed = type_flag("REQ_RELAXED", &[SocketType::Req])?,
+                opt::REQ_CORRELATE => o.req_correlate = type_flag("REQ_CORRELATE", &[SocketType::Req])?,
                 opt::TYPE | opt::RCVMORE | opt::LAST_ENDPOINT => {
                     return Err(Error::InvalidArgument(format!("option {id} is read-only")));
                 }

@@ -177,8 +177,8 @@ fn int_options_round_trip_through_typed_and_raw_calls() {
 #[test]
 fn bool_options_round_trip_through_typed_and_raw_calls() {
     let ctx = Context::new();
-    let s = ctx.socket(Router).unwrap();
     for (name, id, set, get) in bool_options() {
+        let s = ctx.socket(type_taking(id)).unwrap();
         set(&s, true).unwrap();
         assert!(get(&s).unwrap(), "{name}");
         assert_eq!(raw_int(&s, id), 1, "{name} raw");
@@ -295,12 +295,39 @@ fn out_of_range_int_values_are_invalid_and_change_nothing() {
 #[test]
 fn bool_options_take_only_0_or_1() {
     let ctx = Context::new();
-    let s = ctx.socket(Router).unwrap();
     for (name, id, _, _) in bool_options() {
+        let s = ctx.socket(type_taking(id)).unwrap();
         assert_invalid(s.set_option_raw(id, &(-1i32).to_ne_bytes()), name);
     }
+    let s = ctx.socket(Router).unwrap();
     for id in [opt::IMMEDIATE, opt::IPV6] {
         assert_invalid(s.set_option_raw(id, &2i32.to_ne_bytes()), "strict boolean 2");
+    }
+}
+
+/// A socket type the option applies to (ROUTER_MANDATORY: ROUTER; REQ_*: REQ; ...).
+fn type_taking(id: i32) -> oxmq::SocketType {
+    match id {
+        opt::REQ_RELAXED | opt::REQ_CORRELATE => Req,
+        _ => Router,
+    }
+}
+
+#[test]
+fn socket_type_options_are_invalid_on_other_types_and_take_any_non_negative_value() {
+    // As libzmq's socket types read them: EINVAL on a type they do not apply to; any int >= 0,
+    // non-zero meaning on.
+    let ctx = Context::new();
+    for (id, applies, other) in [
+        (opt::ROUTER_MANDATORY, Router, Dealer),
+        (opt::PROBE_ROUTER, Dealer, Push),
+        (opt::REQ_RELAXED, Req, Rep),
+        (opt::REQ_CORRELATE, Req, Router),
+    ] {
+        let s = ctx.socket(applies).unwrap();
+        s.set_option_raw(id, &2i32.to_ne_bytes()).unwrap();
+        assert_eq!(raw_int(&s, id), 1, "option {id} set to 2 reads back as on");
+        assert_invalid(ctx.socket(other).unwrap().set_option_raw(id, &1i32.to_ne_bytes()), "wrong socket type");
     }
 }
 
