@@ -140,7 +140,7 @@ fn tell_closed(id: PipeId, inproc_peer: Option<&Weak<SocketShared>>) {
 
 /// What every socket has, whatever its type: bind, connect, options, close.
 ///
-/// [`Socket`] and the typed sockets ([`crate::Push`], [`crate::Req`], ...) dereference to it
+/// [`Socket`](crate::Socket) and the typed sockets ([`crate::Push`], [`crate::Req`], ...) dereference to it
 /// and add the send and receive calls their type allows. All methods take `&self`; a socket
 /// may be used from several threads, though, as with libzmq, one thread per socket is the
 /// usual design. Dropping the socket closes it: queued outgoing messages are still flushed
@@ -221,13 +221,13 @@ impl SocketBase {
         Ok(())
     }
 
-    /// Stop accepting on an endpoint given to [`Socket::bind`] (or the endpoint it resolved
+    /// Stop accepting on an endpoint given to [`bind`](Self::bind) (or the endpoint it resolved
     /// to, as LAST_ENDPOINT reports it), closing the connections accepted there.
     pub fn unbind(&self, endpoint: &str) -> Result<()> {
         self.remove_endpoint(endpoint, true)
     }
 
-    /// Stop connecting to an endpoint given to [`Socket::connect`].
+    /// Stop connecting to an endpoint given to [`connect`](Self::connect).
     pub fn disconnect(&self, endpoint: &str) -> Result<()> {
         self.remove_endpoint(endpoint, false)
     }
