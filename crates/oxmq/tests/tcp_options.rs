@@ -1,5 +1,6 @@
 //! TCP socket settings reach the kernel socket of each connection.
 
+use std::io::Read;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
@@ -25,7 +26,12 @@ fn connection_timer(setup: impl Fn(&Push)) -> Option<u8> {
     push.set_linger(0).unwrap();
     setup(&push);
     push.connect(&format!("tcp://{}", listener.local_addr().unwrap())).unwrap();
-    let (_peer, addr) = listener.accept().unwrap();
+    let (mut peer, addr) = listener.accept().unwrap();
+    // oxmq configures the socket before it sends its greeting: once the greeting's first
+    // bytes are here, the options are in force.
+    peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut signature = [0u8; 10];
+    peer.read_exact(&mut signature).unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         if let Some(kind) = timer_kind(addr.port()) {
@@ -53,4 +59,19 @@ fn tcp_keepalive_turns_on_the_kernel_keepalive_timer() {
     assert_eq!(on, Some(2), "TCP_KEEPALIVE=1: the connection runs the keepalive timer");
     let off = connection_timer(|s| s.set_tcp_keepalive(0).unwrap());
     assert_eq!(off, Some(0), "TCP_KEEPALIVE=0: no timer on an idle connection");
+}
+
+#[test]
+fn bind_by_host_name_reports_the_resolved_address() {
+    let ctx = Context::new();
+    let pull = oxmq::Pull::new(&ctx).unwrap();
+    pull.set_rcvtimeo(5000).unwrap();
+    pull.bind("tcp://localhost:*").unwrap();
+    let ep = pull.last_endpoint().unwrap();
+    assert!(ep.starts_with("tcp://127.0.0.1:") || ep.starts_with("tcp://[::1]:"), "{ep}");
+    let push = Push::new(&ctx).unwrap();
+    push.set_linger(0).unwrap();
+    push.connect(&ep).unwrap();
+    push.send("by name").unwrap();
+    assert_eq!(pull.recv().unwrap(), "by name");
 }
