@@ -77,8 +77,6 @@ pub(crate) struct Core {
     endpoints: Vec<Bound>,
     last_endpoint: String,
     rcvmore: bool,
-    /// The socket is mid-way through sending a multipart message.
-    sending_more: bool,
 }
 
 impl Core {
@@ -177,7 +175,6 @@ impl SocketBase {
                 endpoints: Vec::new(),
                 last_endpoint: String::new(),
                 rcvmore: false,
-                sending_more: false,
             }),
             shared,
             id,
@@ -253,90 +250,144 @@ impl SocketBase {
     }
 
     // ---- sending ----
+    //
+    // Every send and receive goes through one attempt that moves a whole message (or one
+    // frame, for the frame-by-frame calls) under one lock: once a message's first frame is
+    // accepted its other frames always are, and a reader only ever sees complete messages. So
+    // a socket shared between threads never interleaves two messages' frames, and an async
+    // call that is dropped has moved a whole message or nothing. Blocking calls wait on the
+    // socket's signal with SNDTIMEO/RCVTIMEO; async calls await the same signal.
 
     /// Send `data` as the last (or only) frame of a message.
     pub(crate) fn send(&self, data: impl IntoFrame) -> Result<()> {
-        self.send_msg(Msg::new(data.into_frame(), false), true)
+        self.send_parts(Msg::new(data.into_frame(), false), Vec::new(), true)
     }
 
     /// Send `data` as a frame that more frames of the same message follow.
     pub(crate) fn send_more(&self, data: impl IntoFrame) -> Result<()> {
-        self.send_msg(Msg::new(data.into_frame(), true), true)
+        self.send_parts(Msg::new(data.into_frame(), true), Vec::new(), true)
     }
 
     /// Send a frame without blocking: [`Error::Again`] if it cannot be queued now.
     pub(crate) fn try_send(&self, data: impl IntoFrame, more: bool) -> Result<()> {
-        self.send_msg(Msg::new(data.into_frame(), more), false)
+        self.send_parts(Msg::new(data.into_frame(), more), Vec::new(), false)
     }
 
     /// Send a whole multipart message. Messages are atomic: a peer receives all of it or none.
-    pub fn send_multipart<I, T>(&self, parts: I) -> Result<()>
+    pub(crate) fn send_multipart<I, T>(&self, parts: I) -> Result<()>
     where
         I: IntoIterator<Item = T>,
         T: IntoFrame,
     {
-        let mut it = parts.into_iter().peekable();
-        if it.peek().is_none() {
-            return Err(Error::InvalidArgument("a message needs at least one frame".into()));
-        }
-        while let Some(p) = it.next() {
-            let more = it.peek().is_some();
-            self.send_msg(Msg::new(p.into_frame(), more), true)?;
-        }
-        Ok(())
+        let (first, rest) = message(parts)?;
+        self.send_parts(first, rest, true)
     }
 
-    pub(crate) fn send_msg(&self, msg: Msg, block: bool) -> Result<()> {
-        let mut msg = msg;
+    /// Async [`send`](Self::send): completes once the frame is queued.
+    pub(crate) async fn send_async(&self, data: impl IntoFrame) -> Result<()> {
+        self.send_parts_async(Msg::new(data.into_frame(), false), Vec::new()).await
+    }
+
+    /// Async [`send_multipart`](Self::send_multipart). Dropping the future before it completes
+    /// sends none of the message.
+    pub(crate) async fn send_multipart_async<I, T>(&self, parts: I) -> Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: IntoFrame,
+    {
+        let (first, rest) = message(parts)?;
+        self.send_parts_async(first, rest).await
+    }
+
+    /// One attempt to send `first` and then `rest` (empty for a single frame, so no
+    /// allocation): `Ok(None)` when sent, the frames handed back when it would block.
+    fn try_send_parts(&self, first: Msg, rest: Vec<Msg>) -> Result<Option<(Msg, Vec<Msg>)>> {
+        self.check_term()?;
+        let mut core = self.core.lock();
+        core.process_commands(&self.shared);
+        let core = &mut *core;
+        match core.pattern.send(first, &core.options) {
+            Ok(()) => {}
+            Err(SendError::Again(m)) => return Ok(Some((m, rest))),
+            Err(SendError::Fatal(e)) => return Err(e),
+        }
+        // The rest of a started message is always accepted (or dropped with it, if its peer
+        // went away meanwhile).
+        for m in rest {
+            if let Err(SendError::Fatal(e)) = core.pattern.send(m, &core.options) {
+                return Err(e);
+            }
+        }
+        Ok(None)
+    }
+
+    fn send_parts(&self, first: Msg, rest: Vec<Msg>, block: bool) -> Result<()> {
+        let mut parts = (first, rest);
         let mut deadline: Option<Option<Instant>> = None;
         loop {
             let seen = self.shared.signal.seq();
-            let timeo = {
-                self.check_term()?;
-                let mut core = self.core.lock();
-                core.process_commands(&self.shared);
-                let more = msg.more;
-                let core = &mut *core;
-                match core.pattern.send(msg, &core.options) {
-                    Ok(()) => {
-                        core.sending_more = more;
-                        return Ok(());
-                    }
-                    Err(SendError::Fatal(e)) => return Err(e),
-                    Err(SendError::Again(m)) => msg = m,
-                }
-                core.options.sndtimeo
-            };
-            if !block || timeo == 0 {
-                return Err(Error::Again);
+            match self.try_send_parts(parts.0, parts.1)? {
+                None => return Ok(()),
+                Some(p) => parts = p,
             }
-            let deadline = *deadline.get_or_insert_with(|| options::ms(timeo).map(|d| Instant::now() + d));
-            if !self.shared.signal.wait(seen, deadline) {
-                return Err(Error::Again);
-            }
+            let timeo = self.core.lock().options.sndtimeo;
+            self.wait(seen, block, timeo, &mut deadline)?;
         }
+    }
+
+    async fn send_parts_async(&self, first: Msg, rest: Vec<Msg>) -> Result<()> {
+        let mut parts = (first, rest);
+        loop {
+            let seen = self.shared.signal.seq();
+            match self.try_send_parts(parts.0, parts.1)? {
+                None => return Ok(()),
+                Some(p) => parts = p,
+            }
+            self.shared.signal.changed(seen).await;
+        }
+    }
+
+    /// Wait for the socket's signal to move past `seen`, within SNDTIMEO/RCVTIMEO `timeo`.
+    fn wait(&self, seen: u64, block: bool, timeo: i32, deadline: &mut Option<Option<Instant>>) -> Result<()> {
+        if !block || timeo == 0 {
+            return Err(Error::Again);
+        }
+        let deadline = *deadline.get_or_insert_with(|| options::ms(timeo).map(|d| Instant::now() + d));
+        if self.shared.signal.wait(seen, deadline) { Ok(()) } else { Err(Error::Again) }
     }
 
     // ---- receiving ----
 
-    /// Receive one frame; [`Socket::rcvmore`] then tells whether more frames of the same
-    /// message follow.
+    /// Receive one frame; [`rcvmore`](Self::rcvmore) then tells whether more frames of the
+    /// same message follow.
     pub(crate) fn recv(&self) -> Result<Bytes> {
-        self.recv_msg(true).map(|m| m.data)
+        self.recv_parts(None, true).map(|m| m.data)
     }
 
     /// Receive one frame without blocking: [`Error::Again`] if none is ready.
     pub(crate) fn try_recv(&self) -> Result<Bytes> {
-        self.recv_msg(false).map(|m| m.data)
+        self.recv_parts(None, false).map(|m| m.data)
     }
 
-    /// Receive a whole multipart message.
+    /// Receive a whole multipart message (or the rest of one whose first frames were taken
+    /// with [`recv`](Self::recv)).
     pub(crate) fn recv_multipart(&self) -> Result<Vec<Bytes>> {
-        let mut parts = vec![self.recv()?];
-        while self.rcvmore() {
-            parts.push(self.recv()?);
-        }
-        Ok(parts)
+        let mut rest = Vec::new();
+        let first = self.recv_parts(Some(&mut rest), true)?;
+        Ok(frames(first, rest))
+    }
+
+    /// Async [`recv`](Self::recv). Dropping the future before it completes takes nothing.
+    pub(crate) async fn recv_async(&self) -> Result<Bytes> {
+        self.recv_parts_async(None).await.map(|m| m.data)
+    }
+
+    /// Async [`recv_multipart`](Self::recv_multipart). Dropping the future before it completes
+    /// takes nothing.
+    pub(crate) async fn recv_multipart_async(&self) -> Result<Vec<Bytes>> {
+        let mut rest = Vec::new();
+        let first = self.recv_parts_async(Some(&mut rest)).await?;
+        Ok(frames(first, rest))
     }
 
     /// After a receive: do more frames of the same message follow?
@@ -344,32 +395,50 @@ impl SocketBase {
         self.core.lock().rcvmore
     }
 
-    pub(crate) fn recv_msg(&self, block: bool) -> Result<Msg> {
+    /// One attempt: the next frame and, given `rest`, every remaining frame of its message
+    /// appended there; `Ok(None)` when nothing is ready.
+    fn try_recv_parts(&self, mut rest: Option<&mut Vec<Msg>>) -> Result<Option<Msg>> {
+        self.check_term()?;
+        let mut core = self.core.lock();
+        core.process_commands(&self.shared);
+        let core = &mut *core;
+        let first = match core.pattern.recv(&core.options) {
+            Ok(m) => m,
+            Err(Error::Again) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut more = first.more;
+        if let Some(rest) = rest.as_mut() {
+            // The rest of a message is queued once its first frame is readable.
+            while more {
+                let m = core.pattern.recv(&core.options)?;
+                more = m.more;
+                rest.push(m);
+            }
+        }
+        core.rcvmore = more;
+        Ok(Some(first))
+    }
+
+    fn recv_parts(&self, mut rest: Option<&mut Vec<Msg>>, block: bool) -> Result<Msg> {
         let mut deadline: Option<Option<Instant>> = None;
         loop {
             let seen = self.shared.signal.seq();
-            let timeo = {
-                self.check_term()?;
-                let mut core = self.core.lock();
-                core.process_commands(&self.shared);
-                let core = &mut *core;
-                match core.pattern.recv(&core.options) {
-                    Ok(m) => {
-                        core.rcvmore = m.more;
-                        return Ok(m);
-                    }
-                    Err(Error::Again) => {}
-                    Err(e) => return Err(e),
-                }
-                core.options.rcvtimeo
-            };
-            if !block || timeo == 0 {
-                return Err(Error::Again);
+            if let Some(first) = self.try_recv_parts(rest.as_deref_mut())? {
+                return Ok(first);
             }
-            let deadline = *deadline.get_or_insert_with(|| options::ms(timeo).map(|d| Instant::now() + d));
-            if !self.shared.signal.wait(seen, deadline) {
-                return Err(Error::Again);
+            let timeo = self.core.lock().options.rcvtimeo;
+            self.wait(seen, block, timeo, &mut deadline)?;
+        }
+    }
+
+    async fn recv_parts_async(&self, mut rest: Option<&mut Vec<Msg>>) -> Result<Msg> {
+        loop {
+            let seen = self.shared.signal.seq();
+            if let Some(first) = self.try_recv_parts(rest.as_deref_mut())? {
+                return Ok(first);
             }
+            self.shared.signal.changed(seen).await;
         }
     }
 
@@ -487,6 +556,26 @@ impl SocketBase {
             _ => Err(Error::InvalidArgument(format!("unknown or unsupported socket option {id}"))),
         }
     }
+}
+
+/// The frames of a message to send, as its first frame and the rest; MORE on all but the last.
+fn message<I, T>(parts: I) -> Result<(Msg, Vec<Msg>)>
+where
+    I: IntoIterator<Item = T>,
+    T: IntoFrame,
+{
+    let mut it = parts.into_iter().map(|p| Msg::new(p.into_frame(), true));
+    let first = it.next().ok_or_else(|| Error::InvalidArgument("a message needs at least one frame".into()))?;
+    let mut rest: Vec<Msg> = it.collect();
+    match rest.last_mut() {
+        Some(last) => last.more = false,
+        None => return Ok((Msg { more: false, ..first }, rest)),
+    }
+    Ok((first, rest))
+}
+
+fn frames(first: Msg, rest: Vec<Msg>) -> Vec<Bytes> {
+    std::iter::once(first).chain(rest).map(|m| m.data).collect()
 }
 
 macro_rules! int_options {

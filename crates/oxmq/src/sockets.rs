@@ -36,6 +36,20 @@ macro_rules! sends {
             {
                 self.0.send_multipart(parts)
             }
+            /// Send `data` as a one-frame message, awaiting room (any executor; no SNDTIMEO:
+            /// wrap it in your runtime's timeout). Dropping the future sends nothing.
+            pub async fn send_async(&self, data: impl IntoFrame) -> Result<()> {
+                self.0.send_async(data).await
+            }
+            /// Send a whole multipart message, awaiting room. Dropping the future before it
+            /// completes sends none of the message.
+            pub async fn send_multipart_async<I, T>(&self, parts: I) -> Result<()>
+            where
+                I: IntoIterator<Item = T>,
+                T: IntoFrame,
+            {
+                self.0.send_multipart_async(parts).await
+            }
         }
     };
 }
@@ -54,6 +68,16 @@ macro_rules! receives {
             /// Receive a whole multipart message.
             pub fn recv_multipart(&self) -> Result<Vec<Bytes>> {
                 self.0.recv_multipart()
+            }
+            /// Receive one frame, awaiting it (any executor; no RCVTIMEO: wrap it in your
+            /// runtime's timeout). Dropping the future takes nothing.
+            pub async fn recv_async(&self) -> Result<Bytes> {
+                self.0.recv_async().await
+            }
+            /// Receive a whole multipart message, awaiting it. Dropping the future before it
+            /// completes takes nothing.
+            pub async fn recv_multipart_async(&self) -> Result<Vec<Bytes>> {
+                self.0.recv_multipart_async().await
             }
             /// After a receive: do more frames of the same message follow? (RCVMORE)
             pub fn rcvmore(&self) -> bool {
