@@ -134,3 +134,44 @@ async fn a_dropped_send_future_sends_none_of_its_message() {
     push.send("3").unwrap();
     assert_eq!(pull.recv_multipart().unwrap(), vec!["3"], "no part of the dropped message was sent");
 }
+
+/// A minimal executor (no tokio): poll on this thread, park until woken.
+fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+    use std::task::{Context as TaskContext, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = TaskContext::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park();
+    }
+}
+
+#[test]
+fn async_calls_run_under_another_executor_and_mix_with_blocking_ones() {
+    let ctx = Context::new();
+    let (push, pull) = pipeline(&ctx, "tcp://127.0.0.1:*");
+    let sender = std::thread::spawn(move || {
+        for i in 0..1000u32 {
+            if i % 2 == 0 {
+                push.send(i.to_be_bytes().to_vec()).unwrap();
+            } else {
+                block_on(push.send_async(i.to_be_bytes().to_vec())).unwrap();
+            }
+        }
+        push
+    });
+    for i in 0..1000u32 {
+        let m = if i % 3 == 0 { pull.recv().unwrap() } else { block_on(pull.recv_async()).unwrap() };
+        assert_eq!(m.as_ref(), i.to_be_bytes());
+    }
+    drop(sender.join().unwrap());
+}
