@@ -102,7 +102,7 @@ pub(crate) async fn run(mut rd: Reader, mut wr: Writer, cfg: &EngineConfig, atta
         }
     };
     let routing_id = cfg.routing_id_override.clone().or(peer.identity);
-    let mut info = PeerInfo { routing_id, probed: false };
+    let info = PeerInfo { routing_id };
     let (pipe, signal, _guard) = match attach {
         Attach::Existing { pipe, signal } => (pipe.clone(), signal.clone(), None),
         Attach::New(socket) => {
@@ -114,8 +114,7 @@ pub(crate) async fn run(mut rd: Reader, mut wr: Writer, cfg: &EngineConfig, atta
                 pipe::hwm(cfg.options.rcvhwm),
             );
             // The probe leaves now, not when the socket next processes its mailbox.
-            send_probe(&theirs, cfg.socket_type, &cfg.options);
-            info.probed = true;
+            send_probe(&theirs, &cfg.options);
             socket.post(SocketCommand::Attach(theirs, info, None));
             let guard = ConnectionPipe { pipe: ours.clone(), socket: socket.clone() };
             (ours, signal, Some(guard))

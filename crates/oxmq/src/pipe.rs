@@ -43,8 +43,6 @@ static NEXT_PIPE_ID: AtomicU64 = AtomicU64::new(1);
 pub(crate) struct PeerInfo {
     /// The routing id the peer announced (ZMTP Identity, or the inproc peer's ROUTING_ID).
     pub routing_id: Option<Bytes>,
-    /// PROBE_ROUTER's empty message was already queued when the pipe was created.
-    pub probed: bool,
 }
 
 /// Why a push did not happen.

@@ -1,8 +1,6 @@
 //! DEALER: load-balances outgoing messages, fair-queues incoming ones; no envelopes.
 
-use oxmq_wire::SocketType;
-
-use super::{FairQueue, LoadBalancer, Pattern, SendError, send_probe};
+use super::{FairQueue, LoadBalancer, Pattern, SendError};
 use crate::error::Error;
 use crate::options::Options;
 use crate::pipe::{Msg, PeerInfo, Pipe, PipeId};
@@ -14,10 +12,7 @@ pub(crate) struct Dealer {
 }
 
 impl Pattern for Dealer {
-    fn attach(&mut self, pipe: Pipe, peer: PeerInfo, opts: &Options) -> bool {
-        if !peer.probed {
-            send_probe(&pipe, SocketType::Dealer, opts);
-        }
+    fn attach(&mut self, pipe: Pipe, _: PeerInfo, _: &Options) -> bool {
         self.lb.attach(pipe.clone());
         self.fq.attach(pipe);
         true

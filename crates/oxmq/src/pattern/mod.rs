@@ -74,17 +74,13 @@ pub(crate) fn not_supported(t: SocketType, what: &str) -> Error {
     Error::NotSupported(format!("{} sockets cannot {what}", t.as_str()))
 }
 
-/// Does a socket of type `t` with `opts` send PROBE_ROUTER's empty message to new peers?
-pub(crate) fn probes(t: SocketType, opts: &Options) -> bool {
-    opts.probe_router && matches!(t, SocketType::Router | SocketType::Dealer | SocketType::Req)
-}
-
 /// PROBE_ROUTER: a DEALER/REQ/ROUTER sends an empty message to each new peer so the ROUTER
-/// at the other end learns its routing id at once. Called where the pipe is created (so the
-/// probe leaves at connect time, not at the socket's next call); patterns call it on attach
-/// for pipes not already probed.
-pub(crate) fn send_probe(pipe: &Pipe, t: SocketType, opts: &Options) {
-    if probes(t, opts) {
+/// at the other end learns its routing id at once. Whoever creates a pipe calls this on the
+/// socket's end (engine after the handshake, connect for its early pipe, inproc for both
+/// ends), so the probe leaves at once rather than at the socket's next call.
+pub(crate) fn send_probe(pipe: &Pipe, opts: &Options) {
+    // Only ROUTER, DEALER and REQ accept the option (see `SocketBase::set_option_raw`).
+    if opts.probe_router {
         let _ = pipe.out.push(Msg::new(bytes::Bytes::new(), false));
     }
 }

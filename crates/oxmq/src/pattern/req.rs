@@ -7,9 +7,7 @@
 
 use bytes::Bytes;
 
-use oxmq_wire::SocketType;
-
-use super::{FairQueue, LoadBalancer, Pattern, SendError, send_probe};
+use super::{FairQueue, LoadBalancer, Pattern, SendError};
 use crate::error::Error;
 use crate::options::Options;
 use crate::pipe::{Msg, PeerInfo, Pipe, PipeId};
@@ -88,10 +86,7 @@ impl Req {
 }
 
 impl Pattern for Req {
-    fn attach(&mut self, pipe: Pipe, peer: PeerInfo, opts: &Options) -> bool {
-        if !peer.probed {
-            send_probe(&pipe, SocketType::Req, opts);
-        }
+    fn attach(&mut self, pipe: Pipe, _: PeerInfo, _: &Options) -> bool {
         self.lb.attach(pipe.clone());
         self.fq.attach(pipe);
         true

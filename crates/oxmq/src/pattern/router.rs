@@ -10,9 +10,7 @@ use std::collections::HashMap;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use oxmq_wire::SocketType;
-
-use super::{FairQueue, Pattern, SendError, send_probe};
+use super::{FairQueue, Pattern, SendError};
 use crate::error::Error;
 use crate::options::Options;
 use crate::pipe::{Msg, PeerInfo, Pipe, PipeId};
@@ -76,7 +74,7 @@ impl Router {
 }
 
 impl Pattern for Router {
-    fn attach(&mut self, pipe: Pipe, peer: PeerInfo, opts: &Options) -> bool {
+    fn attach(&mut self, pipe: Pipe, peer: PeerInfo, _: &Options) -> bool {
         let id = match peer.routing_id {
             Some(id) if !id.is_empty() => {
                 if self.by_id.contains_key(&id) {
@@ -87,9 +85,6 @@ impl Pattern for Router {
             }
             _ => self.generate_id(),
         };
-        if !peer.probed {
-            send_probe(&pipe, SocketType::Router, opts);
-        }
         self.ids.insert(pipe.id, id.clone());
         self.by_id.insert(id, pipe.clone());
         self.fq.attach(pipe);

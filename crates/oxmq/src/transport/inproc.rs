@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
 use crate::options::Options;
-use crate::pattern::{probes, send_probe};
+use crate::pattern::send_probe;
 use crate::pipe::{PeerInfo, Pipe, PipeId, hwm};
 use crate::socket::{Command, Core, SocketShared};
 
@@ -40,9 +40,8 @@ pub(crate) struct Peer {
 
 impl Peer {
     /// Queue this side's PROBE_ROUTER message on its new pipe end, if it sends one.
-    fn probe(&self, end: &Pipe) -> bool {
-        send_probe(end, self.shared.socket_type, &self.options);
-        probes(self.shared.socket_type, &self.options)
+    fn probe(&self, end: &Pipe) {
+        send_probe(end, &self.options);
     }
 }
 
@@ -99,13 +98,13 @@ impl InprocRegistry {
             p.binder_end.inp.set_hwm(combined_hwm(connector.sndhwm, binder.rcvhwm));
             p.binder_end.out.set_hwm(combined_hwm(binder.sndhwm, connector.rcvhwm));
             p.binder_end.rebind_signal(binder.shared.signal.clone());
-            let probed = binder.probe(&p.binder_end);
-            let info = PeerInfo { routing_id: connector.routing_id.clone(), probed };
+            binder.probe(&p.binder_end);
+            let info = PeerInfo { routing_id: connector.routing_id.clone() };
             match p.connector_end {
                 Some(end) => {
-                    let probed = connector.probe(&end);
+                    connector.probe(&end);
                     let routing_id = p.connect_routing_id.or(binder.routing_id.clone());
-                    let info = PeerInfo { routing_id, probed };
+                    let info = PeerInfo { routing_id };
                     connector.shared.post(Command::Attach(end, info, Some(binder_weak.clone())));
                 }
                 None => connector.shared.post(Command::InprocPeer(p.binder_end.id, binder_weak.clone())),
@@ -145,13 +144,14 @@ impl InprocRegistry {
                     combined_hwm(binder.sndhwm, connector.rcvhwm),
                 );
                 let id = mine.id;
-                let probed = binder.probe(&theirs);
-                let info = PeerInfo { routing_id: connector.routing_id.clone(), probed };
+                binder.probe(&theirs);
+                connector.probe(&mine);
+                let info = PeerInfo { routing_id: connector.routing_id.clone() };
                 binder.shared.post(Command::Attach(theirs, info, Some(Arc::downgrade(&connector.shared))));
                 let binder_weak = Arc::downgrade(&binder.shared);
                 let routing_id = connect_routing_id.or(binder.routing_id.clone());
                 drop(names);
-                core.attach(mine, PeerInfo { routing_id, probed: false }, Some(binder_weak));
+                core.attach(mine, PeerInfo { routing_id }, Some(binder_weak));
                 Ok(id)
             }
             _ => {
@@ -164,6 +164,9 @@ impl InprocRegistry {
                 );
                 let id = mine.id;
                 let defer = ct == SocketType::Router;
+                if !defer {
+                    connector.probe(&mine);
+                }
                 let pending = PendingConnect {
                     connector,
                     binder_end: theirs,

@@ -18,6 +18,7 @@ use crate::context::{Context, Registry};
 use crate::engine::EngineConfig;
 use crate::error::{Error, Result};
 use crate::options;
+use crate::pattern::send_probe;
 use crate::pipe::{self, PeerInfo, Pipe, PipeId};
 use crate::session::{self, Listener, Target, Tasks};
 use crate::signal::Signal;
@@ -170,7 +171,8 @@ pub(crate) fn connect(ctx: &Context, shared: &Arc<SocketShared>, core: &mut Core
             pipe::hwm(core.options.sndhwm),
             pipe::hwm(core.options.rcvhwm),
         );
-        core.attach(mine, PeerInfo { routing_id: cfg.routing_id_override.clone(), probed: false }, None);
+        send_probe(&mine, &core.options);
+        core.attach(mine, PeerInfo { routing_id: cfg.routing_id_override.clone() }, None);
         Some((theirs, signal))
     };
     let pipe = early.as_ref().map(|(p, _)| p.id);
