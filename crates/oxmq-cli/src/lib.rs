@@ -7,7 +7,7 @@
 
 use std::fmt::Display;
 use std::process;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Reads exactly `N` positional arguments or prints `usage: ...` and exits 1.
 pub fn args<const N: usize>(usage: &str) -> [String; N] {
@@ -44,6 +44,27 @@ pub fn check_size(got: usize, want: usize) {
         eprintln!("message of incorrect size received (got {got} B, expected {want} B)");
         process::exit(1);
     }
+}
+
+/// Receive `count` messages with `recv` (which returns each one's size), checking their size.
+/// As in libzmq's `local_thr`, the clock starts once the first message has arrived.
+pub fn time_receives(size: usize, count: usize, mut recv: impl FnMut() -> usize) -> Duration {
+    check_size(recv(), size);
+    let start = Instant::now();
+    for _ in 1..count {
+        check_size(recv(), size);
+    }
+    start.elapsed()
+}
+
+/// Run `roundtrips` request/reply roundtrips with `roundtrip` (which returns the reply's size),
+/// checking the size of each reply.
+pub fn time_roundtrips(size: usize, roundtrips: usize, mut roundtrip: impl FnMut() -> usize) -> Duration {
+    let start = Instant::now();
+    for _ in 0..roundtrips {
+        check_size(roundtrip(), size);
+    }
+    start.elapsed()
 }
 
 fn micros(elapsed: Duration) -> f64 {

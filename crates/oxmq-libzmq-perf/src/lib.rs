@@ -4,4 +4,5 @@
 
 pub use oxmq_cli::{
     args, check_size, fail, number, print_lat_header, print_lat_result, print_thr_header, print_thr_result,
+    time_receives, time_roundtrips,
 };

@@ -5,7 +5,6 @@ use bytes::Bytes;
 use oxmq::{Context, SocketType};
 use oxmq_cli as perf;
 use std::thread;
-use std::time::Instant;
 
 fn main() {
     let [size, roundtrips] = perf::args::<2>("inproc_lat <message-size> <roundtrip-count>");
@@ -29,13 +28,11 @@ fn main() {
     perf::print_lat_header(size, roundtrips);
 
     let mut msg = Bytes::from(vec![0u8; size]);
-    let start = Instant::now();
-    for _ in 0..roundtrips {
-        s.send(msg).unwrap_or_else(|e| perf::fail("send", e));
+    let elapsed = perf::time_roundtrips(size, roundtrips, || {
+        s.send(std::mem::take(&mut msg)).unwrap_or_else(|e| perf::fail("send", e));
         msg = s.recv().unwrap_or_else(|e| perf::fail("recv", e));
-        perf::check_size(msg.len(), size);
-    }
-    let elapsed = start.elapsed();
+        msg.len()
+    });
 
     worker.join().expect("echo thread panicked");
     perf::print_lat_result(roundtrips, elapsed);

@@ -4,7 +4,6 @@
 use oxmq::{Context, SocketType};
 use oxmq_cli as perf;
 use std::thread;
-use std::time::Instant;
 
 fn main() {
     let [size, count] = perf::args::<2>("inproc_thr <message-size> <message-count>");
@@ -26,14 +25,7 @@ fn main() {
 
     perf::print_thr_header(size, count);
 
-    let msg = s.recv().unwrap_or_else(|e| perf::fail("recv", e));
-    perf::check_size(msg.len(), size);
-    let start = Instant::now();
-    for _ in 1..count {
-        let msg = s.recv().unwrap_or_else(|e| perf::fail("recv", e));
-        perf::check_size(msg.len(), size);
-    }
-    let elapsed = start.elapsed();
+    let elapsed = perf::time_receives(size, count, || s.recv().unwrap_or_else(|e| perf::fail("recv", e)).len());
 
     worker.join().expect("sender thread panicked");
     perf::print_thr_result(size, count, elapsed);

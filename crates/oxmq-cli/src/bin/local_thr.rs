@@ -3,7 +3,6 @@
 
 use oxmq::{Context, SocketType};
 use oxmq_cli as perf;
-use std::time::Instant;
 
 fn main() {
     let [bind_to, size, count] = perf::args::<3>("local_thr <bind-to> <message-size> <message-count>");
@@ -14,16 +13,7 @@ fn main() {
     let s = ctx.socket(SocketType::Pull).unwrap_or_else(|e| perf::fail("socket", e));
     s.bind(&bind_to).unwrap_or_else(|e| perf::fail("bind", e));
 
-    let msg = s.recv().unwrap_or_else(|e| perf::fail("recv", e));
-    perf::check_size(msg.len(), size);
-
-    // As in libzmq: the clock starts after the first message has arrived.
-    let start = Instant::now();
-    for _ in 1..count {
-        let msg = s.recv().unwrap_or_else(|e| perf::fail("recv", e));
-        perf::check_size(msg.len(), size);
-    }
-    let elapsed = start.elapsed();
+    let elapsed = perf::time_receives(size, count, || s.recv().unwrap_or_else(|e| perf::fail("recv", e)).len());
 
     perf::print_thr_header(size, count);
     perf::print_thr_result(size, count, elapsed);

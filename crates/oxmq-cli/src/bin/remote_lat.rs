@@ -4,7 +4,6 @@
 use bytes::Bytes;
 use oxmq::{Context, SocketType};
 use oxmq_cli as perf;
-use std::time::Instant;
 
 fn main() {
     let [connect_to, size, roundtrips] = perf::args::<3>("remote_lat <connect-to> <message-size> <roundtrip-count>");
@@ -16,13 +15,11 @@ fn main() {
     s.connect(&connect_to).unwrap_or_else(|e| perf::fail("connect", e));
 
     let mut msg = Bytes::from(vec![0u8; size]);
-    let start = Instant::now();
-    for _ in 0..roundtrips {
-        s.send(msg).unwrap_or_else(|e| perf::fail("send", e));
+    let elapsed = perf::time_roundtrips(size, roundtrips, || {
+        s.send(std::mem::take(&mut msg)).unwrap_or_else(|e| perf::fail("send", e));
         msg = s.recv().unwrap_or_else(|e| perf::fail("recv", e));
-        perf::check_size(msg.len(), size);
-    }
-    let elapsed = start.elapsed();
+        msg.len()
+    });
 
     perf::print_lat_header(size, roundtrips);
     perf::print_lat_result(roundtrips, elapsed);

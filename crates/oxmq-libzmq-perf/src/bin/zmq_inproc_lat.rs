@@ -2,7 +2,6 @@
 
 use oxmq_libzmq_perf as perf;
 use std::thread;
-use std::time::Instant;
 
 fn main() {
     let [size, roundtrips] = perf::args::<2>("zmq_inproc_lat <message-size> <roundtrip-count>");
@@ -27,14 +26,12 @@ fn main() {
     perf::print_lat_header(size, roundtrips);
 
     let mut msg = zmq::Message::with_size(size);
-    let start = Instant::now();
-    for _ in 0..roundtrips {
-        s.send(msg, 0).unwrap_or_else(|e| perf::fail("zmq_sendmsg", e));
-        msg = zmq::Message::new();
+    let elapsed = perf::time_roundtrips(size, roundtrips, || {
+        let request = std::mem::replace(&mut msg, zmq::Message::new());
+        s.send(request, 0).unwrap_or_else(|e| perf::fail("zmq_sendmsg", e));
         s.recv(&mut msg, 0).unwrap_or_else(|e| perf::fail("zmq_recvmsg", e));
-        perf::check_size(msg.len(), size);
-    }
-    let elapsed = start.elapsed();
+        msg.len()
+    });
 
     worker.join().expect("echo thread panicked");
     perf::print_lat_result(roundtrips, elapsed);

@@ -2,7 +2,6 @@
 
 use oxmq_libzmq_perf as perf;
 use std::thread;
-use std::time::Instant;
 
 fn main() {
     let [size, count] = perf::args::<2>("zmq_inproc_thr <message-size> <message-count>");
@@ -26,14 +25,10 @@ fn main() {
     perf::print_thr_header(size, count);
 
     let mut msg = zmq::Message::new();
-    s.recv(&mut msg, 0).unwrap_or_else(|e| perf::fail("zmq_recvmsg", e));
-    perf::check_size(msg.len(), size);
-    let start = Instant::now();
-    for _ in 1..count {
+    let elapsed = perf::time_receives(size, count, || {
         s.recv(&mut msg, 0).unwrap_or_else(|e| perf::fail("zmq_recvmsg", e));
-        perf::check_size(msg.len(), size);
-    }
-    let elapsed = start.elapsed();
+        msg.len()
+    });
 
     worker.join().expect("sender thread panicked");
     perf::print_thr_result(size, count, elapsed);

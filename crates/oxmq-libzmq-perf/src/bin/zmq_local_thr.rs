@@ -1,7 +1,6 @@
 //! libzmq `local_thr`: binds a PULL socket and measures receive throughput.
 
 use oxmq_libzmq_perf as perf;
-use std::time::Instant;
 
 fn main() {
     let [bind_to, size, count] = perf::args::<3>("zmq_local_thr <bind-to> <message-size> <message-count>");
@@ -13,16 +12,10 @@ fn main() {
     s.bind(&bind_to).unwrap_or_else(|e| perf::fail("zmq_bind", e));
 
     let mut msg = zmq::Message::new();
-    s.recv(&mut msg, 0).unwrap_or_else(|e| perf::fail("zmq_recvmsg", e));
-    perf::check_size(msg.len(), size);
-
-    // As in libzmq: the clock starts after the first message has arrived.
-    let start = Instant::now();
-    for _ in 1..count {
+    let elapsed = perf::time_receives(size, count, || {
         s.recv(&mut msg, 0).unwrap_or_else(|e| perf::fail("zmq_recvmsg", e));
-        perf::check_size(msg.len(), size);
-    }
-    let elapsed = start.elapsed();
+        msg.len()
+    });
 
     perf::print_thr_header(size, count);
     perf::print_thr_result(size, count, elapsed);

@@ -2,7 +2,6 @@
 //! prints the one-way latency (elapsed / 2 / roundtrips).
 
 use oxmq_libzmq_perf as perf;
-use std::time::Instant;
 
 fn main() {
     let [connect_to, size, roundtrips] =
@@ -15,14 +14,12 @@ fn main() {
     s.connect(&connect_to).unwrap_or_else(|e| perf::fail("zmq_connect", e));
 
     let mut msg = zmq::Message::with_size(size);
-    let start = Instant::now();
-    for _ in 0..roundtrips {
-        s.send(msg, 0).unwrap_or_else(|e| perf::fail("zmq_sendmsg", e));
-        msg = zmq::Message::new();
+    let elapsed = perf::time_roundtrips(size, roundtrips, || {
+        let request = std::mem::replace(&mut msg, zmq::Message::new());
+        s.send(request, 0).unwrap_or_else(|e| perf::fail("zmq_sendmsg", e));
         s.recv(&mut msg, 0).unwrap_or_else(|e| perf::fail("zmq_recvmsg", e));
-        perf::check_size(msg.len(), size);
-    }
-    let elapsed = start.elapsed();
+        msg.len()
+    });
 
     perf::print_lat_header(size, roundtrips);
     perf::print_lat_result(roundtrips, elapsed);
