@@ -301,6 +301,7 @@ impl SocketBase {
 
     /// One attempt to send `first` and then `rest` (empty for a single frame, so no
     /// allocation): `Ok(None)` when sent, the frames handed back when it would block.
+    #[inline]
     fn try_send_parts(&self, first: Msg, rest: Vec<Msg>) -> Result<Option<(Msg, Vec<Msg>)>> {
         self.check_term()?;
         let mut core = self.core.lock();
@@ -321,6 +322,7 @@ impl SocketBase {
         Ok(None)
     }
 
+    #[inline]
     fn send_parts(&self, first: Msg, rest: Vec<Msg>, block: bool) -> Result<()> {
         let mut parts = (first, rest);
         let mut deadline: Option<Option<Instant>> = None;
