@@ -52,8 +52,10 @@ pub(crate) struct EngineConfig {
 /// How the engine's pipe to the socket comes about.
 pub(crate) enum Attach<'a> {
     /// The socket already holds the pipe (a connect that queues before its peer exists); the
-    /// engine uses the other end, and the pipe outlives the connection.
-    Existing { pipe: &'a Pipe, signal: &'a Arc<Signal> },
+    /// engine uses the other end, and the pipe outlives the connection. `hiccup` is the socket
+    /// to tell when this is not the pipe's first connection: the new peer knows nothing of
+    /// what was sent before (a SUB re-sends its subscriptions).
+    Existing { pipe: &'a Pipe, signal: &'a Arc<Signal>, hiccup: Option<&'a SocketShared> },
     /// Create a pipe once the handshake is done, hand it to the socket, and end it with the
     /// connection.
     New(&'a Arc<SocketShared>),
@@ -103,8 +105,14 @@ pub(crate) async fn run(mut rd: Reader, mut wr: Writer, cfg: &EngineConfig, atta
     };
     let routing_id = cfg.routing_id_override.clone().or(peer.identity);
     let info = PeerInfo { routing_id };
+    let subscriptions = Subscriptions::new(cfg.socket_type, peer.version);
     let (pipe, signal, _guard) = match attach {
-        Attach::Existing { pipe, signal } => (pipe.clone(), signal.clone(), None),
+        Attach::Existing { pipe, signal, hiccup } => {
+            if let Some(socket) = hiccup {
+                socket.post(SocketCommand::Hiccup(pipe.id));
+            }
+            (pipe.clone(), signal.clone(), None)
+        }
         Attach::New(socket) => {
             let signal = Arc::new(Signal::new());
             let (theirs, ours) = Pipe::pair(
@@ -124,8 +132,8 @@ pub(crate) async fn run(mut rd: Reader, mut wr: Writer, cfg: &EngineConfig, atta
     // PINGs and reads nothing costs no memory.
     let pong: Mutex<Option<Bytes>> = Mutex::new(None);
     let end = tokio::select! {
-        end = read_loop(rd, rbuf, &pipe, &signal, &pong, cfg) => end,
-        end = write_loop(wr, &pipe, &signal, &pong) => end,
+        end = read_loop(rd, rbuf, &pipe, &signal, &pong, cfg, subscriptions) => end,
+        end = write_loop(wr, &pipe, &signal, &pong, subscriptions) => end,
     };
     // A message half-received when the connection died is never delivered.
     pipe.out.rollback_partial();
@@ -141,7 +149,7 @@ pub(crate) async fn run(mut rd: Reader, mut wr: Writer, cfg: &EngineConfig, atta
 pub(crate) async fn unwanted(attach: &Attach<'_>) {
     loop {
         match attach {
-            Attach::Existing { pipe, signal } => {
+            Attach::Existing { pipe, signal, .. } => {
                 let seen = signal.seq();
                 if pipe.inp.is_finished() {
                     return;
@@ -228,19 +236,32 @@ async fn read_loop(
     signal: &Signal,
     pong: &Mutex<Option<Bytes>>,
     cfg: &EngineConfig,
+    subscriptions: Subscriptions,
 ) -> End {
     let mut decoder = Decoder::new(max_frame_size(&cfg.options));
     let mut batch: VecDeque<Msg> = VecDeque::new();
+    // Inside a multipart message (its next frame is not a message's first).
+    let mut in_msg = false;
     loop {
         // Decode every complete frame in the buffer.
         loop {
             match decoder.decode(&mut rbuf) {
-                Ok(Some(f)) if f.command => {
-                    if let Some(end) = on_command(&f.body, pong, signal) {
-                        return end;
+                Ok(Some(f)) if f.command => match on_command(&f.body, pong, signal) {
+                    Ok(None) => {}
+                    Ok(Some(sub)) if subscriptions.receives => {
+                        if in_msg {
+                            return End::Protocol("a subscription command inside a multipart message".into());
+                        }
+                        batch.push_back(Msg { data: sub, more: false });
                     }
+                    // A subscription to a socket type that has no use for it.
+                    Ok(Some(_)) => {}
+                    Err(end) => return end,
+                },
+                Ok(Some(f)) => {
+                    in_msg = f.more;
+                    batch.push_back(Msg { data: f.body, more: f.more });
                 }
-                Ok(Some(f)) => batch.push_back(Msg { data: f.body, more: f.more }),
                 Ok(None) => break,
                 Err(e) => return End::Protocol(e.to_string()),
             }
@@ -269,25 +290,65 @@ async fn read_loop(
     }
 }
 
-/// Handle a command after the handshake; `Some` ends the connection.
-fn on_command(body: &Bytes, pong: &Mutex<Option<Bytes>>, signal: &Signal) -> Option<End> {
+/// Handle a command after the handshake: a SUBSCRIBE or CANCEL comes back as the message
+/// that stands for it (`0x01`/`0x00` + topic, the form ZMTP 3.0 peers send); an error ends the
+/// connection.
+fn on_command(body: &Bytes, pong: &Mutex<Option<Bytes>>, signal: &Signal) -> Result<Option<Bytes>, End> {
     match Command::parse(body) {
         Ok(Command::Ping { context, .. }) => {
             if pong.lock().replace(context).is_none() {
                 signal.notify();
             }
-            None
+            Ok(None)
         }
-        Ok(Command::Error(reason)) => Some(End::Protocol(format!("peer sent ERROR: {reason}"))),
-        Ok(Command::Ready(_)) => Some(End::Protocol("peer sent a second READY".into())),
+        Ok(cmd @ (Command::Subscribe(_) | Command::Cancel(_))) => Ok(cmd.to_legacy_subscription()),
+        Ok(Command::Error(reason)) => Err(End::Protocol(format!("peer sent ERROR: {reason}"))),
+        Ok(Command::Ready(_)) => Err(End::Protocol("peer sent a second READY".into())),
         // PONG, and commands of later protocol versions, need no answer.
-        Ok(_) => None,
-        Err(e) => Some(End::Protocol(e.to_string())),
+        Ok(_) => Ok(None),
+        Err(e) => Err(End::Protocol(e.to_string())),
     }
 }
 
-async fn write_loop(mut wr: Writer, pipe: &Pipe, signal: &Signal, pong: &Mutex<Option<Bytes>>) -> End {
+/// How subscriptions cross this connection. Inside the socket a subscription is always a
+/// message, `0x01` (subscribe) or `0x00` (cancel) followed by the topic; on the wire a ZMTP
+/// 3.1 peer gets SUBSCRIBE/CANCEL commands instead, and a 3.0 peer the messages themselves.
+#[derive(Clone, Copy)]
+struct Subscriptions {
+    /// This socket sends subscriptions upstream (SUB, XSUB) to a peer that wants commands.
+    sends_commands: bool,
+    /// This socket takes subscriptions from its peers (PUB, XPUB).
+    receives: bool,
+}
+
+impl Subscriptions {
+    fn new(ours: SocketType, peer_version: (u8, u8)) -> Subscriptions {
+        Subscriptions {
+            sends_commands: matches!(ours, SocketType::Sub | SocketType::XSub) && peer_version >= (3, 1),
+            receives: matches!(ours, SocketType::Pub | SocketType::XPub),
+        }
+    }
+
+    /// The command a message from the socket goes out as, if it is a subscription
+    /// (`first`: the message's first frame; only single-frame messages are subscriptions).
+    fn as_command(self, msg: &Msg, first: bool) -> Option<Command> {
+        if !self.sends_commands || !first || msg.more {
+            return None;
+        }
+        Command::from_legacy_subscription(&msg.data)
+    }
+}
+
+async fn write_loop(
+    mut wr: Writer,
+    pipe: &Pipe,
+    signal: &Signal,
+    pong: &Mutex<Option<Bytes>>,
+    subscriptions: Subscriptions,
+) -> End {
     let mut batch: VecDeque<Msg> = VecDeque::new();
+    // The next frame from the pipe starts a message (batches hold whole messages).
+    let mut first = true;
     let mut wbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut chunks: VecDeque<Bytes> = VecDeque::new();
     loop {
@@ -306,6 +367,11 @@ async fn write_loop(mut wr: Writer, pipe: &Pipe, signal: &Signal, pong: &Mutex<O
             continue;
         }
         for msg in batch.drain(..) {
+            let starts = std::mem::replace(&mut first, !msg.more);
+            if let Some(cmd) = subscriptions.as_command(&msg, starts) {
+                cmd.encode(&mut wbuf);
+                continue;
+            }
             let len = msg.data.len();
             oxmq_wire::encode_frame_header(msg.more, false, len, &mut wbuf);
             if len >= LARGE_BODY {

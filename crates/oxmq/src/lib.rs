@@ -46,4 +46,4 @@ pub use frame::IntoFrame;
 pub use options::opt;
 pub use oxmq_wire::SocketType;
 pub use socket::SocketBase;
-pub use sockets::{Dealer, Pair, Pull, Push, Rep, Req, Router, Socket};
+pub use sockets::{Dealer, Pair, Pub, Pull, Push, Rep, Req, Router, Socket, Sub, XPub, XSub};

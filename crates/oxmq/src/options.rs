@@ -28,12 +28,22 @@ pub mod opt {
     pub const TCP_KEEPALIVE_IDLE: i32 = 36;
     pub const TCP_KEEPALIVE_INTVL: i32 = 37;
     pub const IMMEDIATE: i32 = 39;
+    pub const XPUB_VERBOSE: i32 = 40;
     pub const IPV6: i32 = 42;
     pub const PROBE_ROUTER: i32 = 51;
     pub const REQ_CORRELATE: i32 = 52;
     pub const REQ_RELAXED: i32 = 53;
+    pub const CONFLATE: i32 = 54;
     pub const CONNECT_ROUTING_ID: i32 = 61;
     pub const HANDSHAKE_IVL: i32 = 66;
+    pub const XPUB_NODROP: i32 = 69;
+    pub const XPUB_MANUAL: i32 = 71;
+    pub const XPUB_WELCOME_MSG: i32 = 72;
+    pub const INVERT_MATCHING: i32 = 74;
+    pub const HEARTBEAT_IVL: i32 = 75;
+    pub const HEARTBEAT_TTL: i32 = 76;
+    pub const HEARTBEAT_TIMEOUT: i32 = 77;
+    pub const XPUB_VERBOSER: i32 = 78;
 }
 
 /// Every option a socket carries. Times are libzmq-style milliseconds where -1 means "forever".
@@ -61,6 +71,23 @@ pub(crate) struct Options {
     pub probe_router: bool,
     pub req_relaxed: bool,
     pub req_correlate: bool,
+    /// CONFLATE: each queue keeps only the latest message.
+    pub conflate: bool,
+    /// INVERT_MATCHING: PUB/XPUB send to, and SUB receives, what does *not* match.
+    pub invert_matching: bool,
+    /// XPUB_VERBOSE (or XPUB_VERBOSER): pass every subscription to the application.
+    pub xpub_verbose_subs: bool,
+    /// XPUB_VERBOSER: pass every cancel to the application too.
+    pub xpub_verbose_unsubs: bool,
+    pub xpub_manual: bool,
+    pub xpub_nodrop: bool,
+    pub xpub_welcome_msg: Option<bytes::Bytes>,
+    /// HEARTBEAT_IVL in ms (0 = no heartbeats).
+    pub heartbeat_ivl: i32,
+    /// HEARTBEAT_TTL in ms, a multiple of 100 (sent to the peer in deciseconds; 0 = none).
+    pub heartbeat_ttl: i32,
+    /// HEARTBEAT_TIMEOUT in ms (-1 = HEARTBEAT_IVL).
+    pub heartbeat_timeout: i32,
 }
 
 impl Default for Options {
@@ -88,6 +115,16 @@ impl Default for Options {
             probe_router: false,
             req_relaxed: false,
             req_correlate: false,
+            conflate: false,
+            invert_matching: false,
+            xpub_verbose_subs: false,
+            xpub_verbose_unsubs: false,
+            xpub_manual: false,
+            xpub_nodrop: false,
+            xpub_welcome_msg: None,
+            heartbeat_ivl: 0,
+            heartbeat_ttl: 0,
+            heartbeat_timeout: -1,
         }
     }
 }

@@ -139,11 +139,13 @@ pub(crate) async fn connecter(
     // The socket closed and, for an early pipe, every queued message has been written.
     let unwanted = || {
         let attach = match &early {
-            Some(e) => Attach::Existing { pipe: &e.pipe, signal: &e.signal },
+            Some(e) => Attach::Existing { pipe: &e.pipe, signal: &e.signal, hiccup: None },
             None => Attach::New(&socket),
         };
         async move { engine::unwanted(&attach).await }
     };
+    // A connection was made before: the next one is a hiccup for an early pipe.
+    let mut connected_before = false;
     loop {
         let opened = tokio::select! {
             r = open(&target, &cfg) => r,
@@ -153,9 +155,14 @@ pub(crate) async fn connecter(
             Ok((rd, wr)) => {
                 ivl = base;
                 let attach = match &early {
-                    Some(e) => Attach::Existing { pipe: &e.pipe, signal: &e.signal },
+                    Some(e) => Attach::Existing {
+                        pipe: &e.pipe,
+                        signal: &e.signal,
+                        hiccup: connected_before.then_some(&*socket),
+                    },
                     None => Attach::New(&socket),
                 };
+                connected_before = true;
                 match engine::run(rd, wr, &cfg, attach).await {
                     End::Finished if early.is_some() => return,
                     End::Protocol(_) => return,

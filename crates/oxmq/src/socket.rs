@@ -32,6 +32,9 @@ pub(crate) enum Command {
     Detach(PipeId),
     /// The inproc peer of a pipe attached before the peer existed (connect before bind).
     InprocPeer(PipeId, Weak<SocketShared>),
+    /// A pipe that outlives connections has a new peer (a reconnect): see
+    /// [`Pattern::hiccup`](crate::pattern::Pattern::hiccup).
+    Hiccup(PipeId),
 }
 
 /// The part of a socket the I/O side shares.
@@ -90,12 +93,17 @@ impl Core {
                 Command::Attach(pipe, peer, inproc_peer) => self.attach(pipe, peer, inproc_peer),
                 Command::Detach(id) => {
                     if self.pipes.remove(&id).is_some() {
-                        self.pattern.detach(id);
+                        self.pattern.detach(id, &self.options);
                     }
                 }
                 Command::InprocPeer(id, peer) => {
                     if let Some(entry) = self.pipes.get_mut(&id) {
                         entry.1 = Some(peer);
+                    }
+                }
+                Command::Hiccup(id) => {
+                    if self.pipes.contains_key(&id) {
+                        self.pattern.hiccup(id);
                     }
                 }
             }
@@ -116,7 +124,7 @@ impl Core {
         if let Some((p, inproc_peer)) = self.pipes.remove(&id) {
             p.close();
             tell_closed(id, inproc_peer.as_ref());
-            self.pattern.detach(id);
+            self.pattern.detach(id, &self.options);
         }
     }
 
@@ -156,10 +164,11 @@ impl SocketBase {
         if ctx.is_terminated() {
             return Err(Error::ContextTerminated);
         }
-        let pattern = pattern::for_type(t)?;
+        let signal = Arc::new(Signal::new());
+        let pattern = pattern::for_type(t, &signal)?;
         let shared = Arc::new(SocketShared {
             socket_type: t,
-            signal: Arc::new(Signal::new()),
+            signal,
             mailbox: Mutex::new(Vec::new()),
             has_mail: AtomicBool::new(false),
             closed: AtomicBool::new(false),
@@ -456,6 +465,13 @@ impl SocketBase {
         use options::{check_ms, check_non_negative, check_routing_id, raw_bool, raw_i32, raw_i64};
         self.check_term()?;
         let t = self.shared.socket_type;
+        if id == opt::SUBSCRIBE || id == opt::UNSUBSCRIBE {
+            // Not a setting but an action of the pattern's.
+            let mut core = self.core.lock();
+            core.process_commands(&self.shared);
+            let core = &mut *core;
+            return core.pattern.subscribe(v, id == opt::SUBSCRIBE, &core.options);
+        }
         // Options of one socket type's behaviour: EINVAL on other types, and (as libzmq's
         // socket types read them) any value >= 0, non-zero meaning on.
         let type_flag = |name: &str, types: &[SocketType]| -> Result<bool> {
@@ -509,6 +525,38 @@ impl SocketBase {
                 }
                 opt::REQ_RELAXED => o.req_relaxed = type_flag("REQ_RELAXED", &[SocketType::Req])?,
                 opt::REQ_CORRELATE => o.req_correlate = type_flag("REQ_CORRELATE", &[SocketType::Req])?,
+                opt::CONFLATE => o.conflate = raw_bool(id, v)?,
+                opt::INVERT_MATCHING => o.invert_matching = raw_bool(id, v)?,
+                // XPUB's options apply to PUB too (libzmq's PUB is an XPUB).
+                opt::XPUB_VERBOSE => {
+                    o.xpub_verbose_subs = type_flag("XPUB_VERBOSE", &[SocketType::XPub, SocketType::Pub])?;
+                    o.xpub_verbose_unsubs = false;
+                }
+                opt::XPUB_VERBOSER => {
+                    o.xpub_verbose_subs = type_flag("XPUB_VERBOSER", &[SocketType::XPub, SocketType::Pub])?;
+                    o.xpub_verbose_unsubs = o.xpub_verbose_subs;
+                }
+                opt::XPUB_MANUAL => o.xpub_manual = type_flag("XPUB_MANUAL", &[SocketType::XPub])?,
+                opt::XPUB_NODROP => o.xpub_nodrop = type_flag("XPUB_NODROP", &[SocketType::XPub, SocketType::Pub])?,
+                opt::XPUB_WELCOME_MSG => {
+                    if !matches!(t, SocketType::XPub | SocketType::Pub) {
+                        return Err(Error::InvalidArgument(format!(
+                            "XPUB_WELCOME_MSG does not apply to {} sockets",
+                            t.as_str()
+                        )));
+                    }
+                    o.xpub_welcome_msg = (!v.is_empty()).then(|| Bytes::copy_from_slice(v));
+                }
+                opt::HEARTBEAT_IVL => o.heartbeat_ivl = check_non_negative("HEARTBEAT_IVL", raw_i32(id, v)?)?,
+                opt::HEARTBEAT_TIMEOUT => o.heartbeat_timeout = check_ms("HEARTBEAT_TIMEOUT", raw_i32(id, v)?)?,
+                opt::HEARTBEAT_TTL => {
+                    // Sent to peers in deciseconds as a u16.
+                    let n = raw_i32(id, v)?;
+                    if !(0..=u16::MAX as i32 * 100).contains(&n) {
+                        return Err(Error::InvalidArgument(format!("HEARTBEAT_TTL must be 0 to 6553500 ms, got {n}")));
+                    }
+                    o.heartbeat_ttl = n / 100 * 100;
+                }
                 opt::TYPE | opt::RCVMORE | opt::LAST_ENDPOINT => {
                     return Err(Error::InvalidArgument(format!("option {id} is read-only")));
                 }
@@ -547,6 +595,11 @@ impl SocketBase {
             opt::PROBE_ROUTER => flag(o.probe_router),
             opt::REQ_RELAXED => flag(o.req_relaxed),
             opt::REQ_CORRELATE => flag(o.req_correlate),
+            opt::CONFLATE => flag(o.conflate),
+            opt::INVERT_MATCHING => flag(o.invert_matching),
+            opt::HEARTBEAT_IVL => int(o.heartbeat_ivl),
+            opt::HEARTBEAT_TTL => int(o.heartbeat_ttl),
+            opt::HEARTBEAT_TIMEOUT => int(o.heartbeat_timeout),
             opt::TYPE => int(self.shared.socket_type.zmq_type()),
             opt::RCVMORE => flag(core.rcvmore),
             opt::LAST_ENDPOINT => {
@@ -642,6 +695,14 @@ int_options! {
     set_tcp_keepalive_idle, tcp_keepalive_idle, opt::TCP_KEEPALIVE_IDLE;
     /// TCP_KEEPALIVE_INTVL in seconds (-1 = system default).
     set_tcp_keepalive_intvl, tcp_keepalive_intvl, opt::TCP_KEEPALIVE_INTVL;
+    /// HEARTBEAT_IVL in ms: send a ZMTP PING this often (0 = no heartbeats).
+    set_heartbeat_ivl, heartbeat_ivl, opt::HEARTBEAT_IVL;
+    /// HEARTBEAT_TTL in ms (rounded down to 100 ms): how long the peer should wait for traffic
+    /// from us before giving up on the connection.
+    set_heartbeat_ttl, heartbeat_ttl, opt::HEARTBEAT_TTL;
+    /// HEARTBEAT_TIMEOUT in ms: close the connection when nothing arrives this long after a
+    /// PING (-1 = HEARTBEAT_IVL).
+    set_heartbeat_timeout, heartbeat_timeout, opt::HEARTBEAT_TIMEOUT;
 }
 
 bool_options! {
@@ -657,6 +718,37 @@ bool_options! {
     set_req_relaxed, req_relaxed, opt::REQ_RELAXED;
     /// REQ_CORRELATE: a REQ tags requests with an id and accepts only the matching reply.
     set_req_correlate, req_correlate, opt::REQ_CORRELATE;
+    /// CONFLATE: keep only the latest message in each queue (single-frame messages only).
+    set_conflate, conflate, opt::CONFLATE;
+    /// INVERT_MATCHING: PUB/XPUB send to the subscribers that do *not* match, SUB receives
+    /// the messages that match none of its topics.
+    set_invert_matching, invert_matching, opt::INVERT_MATCHING;
+}
+
+impl SocketBase {
+    /// XPUB_VERBOSE (PUB, XPUB): pass every subscription to the application, not only new
+    /// topics.
+    pub fn set_xpub_verbose(&self, on: bool) -> Result<()> {
+        self.set_option_raw(opt::XPUB_VERBOSE, &(on as i32).to_ne_bytes())
+    }
+    /// XPUB_VERBOSER (PUB, XPUB): pass every subscription and every cancel to the application.
+    pub fn set_xpub_verboser(&self, on: bool) -> Result<()> {
+        self.set_option_raw(opt::XPUB_VERBOSER, &(on as i32).to_ne_bytes())
+    }
+    /// XPUB_MANUAL (XPUB): the application decides subscriptions, with SUBSCRIBE/UNSUBSCRIBE
+    /// for the peer whose subscription it received last.
+    pub fn set_xpub_manual(&self, on: bool) -> Result<()> {
+        self.set_option_raw(opt::XPUB_MANUAL, &(on as i32).to_ne_bytes())
+    }
+    /// XPUB_NODROP (PUB, XPUB): a send to a full subscriber waits (or fails with
+    /// `Error::Again`) instead of dropping the message.
+    pub fn set_xpub_nodrop(&self, on: bool) -> Result<()> {
+        self.set_option_raw(opt::XPUB_NODROP, &(on as i32).to_ne_bytes())
+    }
+    /// XPUB_WELCOME_MSG (PUB, XPUB): a message sent to each new subscriber (empty: none).
+    pub fn set_xpub_welcome_msg(&self, msg: &[u8]) -> Result<()> {
+        self.set_option_raw(opt::XPUB_WELCOME_MSG, msg)
+    }
 }
 
 impl SocketBase {

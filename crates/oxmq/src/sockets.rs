@@ -87,6 +87,22 @@ macro_rules! receives {
     };
 }
 
+macro_rules! subscribes {
+    ($t:ty) => {
+        impl $t {
+            /// Subscribe to messages whose first frame starts with `topic` (empty: every
+            /// message). SUB only, or XPUB with XPUB_MANUAL (for the last subscriber heard).
+            pub fn subscribe(&self, topic: impl AsRef<[u8]>) -> Result<()> {
+                self.set_option_raw(crate::opt::SUBSCRIBE, topic.as_ref())
+            }
+            /// Cancel one [`subscribe`](Self::subscribe) of `topic`.
+            pub fn unsubscribe(&self, topic: impl AsRef<[u8]>) -> Result<()> {
+                self.set_option_raw(crate::opt::UNSUBSCRIBE, topic.as_ref())
+            }
+        }
+    };
+}
+
 macro_rules! deref_base {
     ($t:ty) => {
         impl Deref for $t {
@@ -111,6 +127,7 @@ impl Socket {
 deref_base!(Socket);
 sends!(Socket);
 receives!(Socket);
+subscribes!(Socket);
 
 macro_rules! typed {
     ($(#[$doc:meta])* $name:ident, $kind:ident, [$($cap:ident),*]) => {
@@ -154,3 +171,16 @@ typed!(
 typed!(
     /// ROUTER: each message carries its peer's routing id as the first frame.
     Router, Router, [sends, receives]);
+typed!(
+    /// PUB: sends each message to the subscribers whose topics match its first frame; drops
+    /// it for a subscriber whose queue is full (never blocks, unless XPUB_NODROP).
+    Pub, Pub, [sends]);
+typed!(
+    /// SUB: receives the messages of the topics it subscribed to.
+    Sub, Sub, [receives, subscribes]);
+typed!(
+    /// XPUB: a PUB that also receives its subscribers' subscriptions as messages.
+    XPub, XPub, [sends, receives, subscribes]);
+typed!(
+    /// XSUB: a SUB that subscribes by sending `0x01`+topic (and `0x00`+topic) messages.
+    XSub, XSub, [sends, receives]);

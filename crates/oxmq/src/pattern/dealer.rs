@@ -17,7 +17,7 @@ impl Pattern for Dealer {
         self.fq.attach(pipe);
         true
     }
-    fn detach(&mut self, id: PipeId) {
+    fn detach(&mut self, id: PipeId, _: &Options) {
         self.lb.detach(id);
         self.fq.detach(id);
     }

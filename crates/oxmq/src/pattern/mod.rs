@@ -1,13 +1,17 @@
 //! What each socket type does with its pipes.
 //!
 //! A socket type is a small composition of strategies: [`LoadBalancer`] (round-robin out),
-//! [`FairQueue`] (round-robin in), and a routing table for ROUTER. Each type's whole behaviour
+//! [`FairQueue`] (round-robin in), [`Dist`] (one message to many, for publish-subscribe, with
+//! the subscription tries in `trie`), and a routing table for ROUTER. PUB and XPUB share
+//! `xpub.rs`, SUB and XSUB `xsub.rs`: each pair differs by a flag. Each type's whole behaviour
 //! lives in one file here. The socket core ([`crate::socket`]) calls a pattern without locks
 //! held by anyone else and never blocks inside it: a pattern answers at once, and "would block"
 //! is an [`SendError::Again`] / [`Error::Again`] that the core turns into waiting.
 
+mod dist;
 mod fq;
 mod lb;
+mod trie;
 
 mod dealer;
 mod pair;
@@ -16,15 +20,21 @@ mod push;
 mod rep;
 mod req;
 mod router;
+mod xpub;
+mod xsub;
 
+pub(crate) use dist::Dist;
 pub(crate) use fq::FairQueue;
 pub(crate) use lb::LoadBalancer;
+
+use std::sync::Arc;
 
 use oxmq_wire::SocketType;
 
 use crate::error::Error;
 use crate::options::Options;
 use crate::pipe::{Msg, PeerInfo, Pipe, PipeId};
+use crate::signal::Signal;
 
 /// Why a send did not happen.
 #[derive(Debug)]
@@ -47,15 +57,23 @@ pub(crate) trait Pattern: Send {
     /// peer, ROUTER already has that routing id); the caller then closes it.
     fn attach(&mut self, pipe: Pipe, peer: PeerInfo, opts: &Options) -> bool;
     /// The peer's connection is gone. Messages it completed may still be read.
-    fn detach(&mut self, id: PipeId);
+    fn detach(&mut self, id: PipeId, opts: &Options);
+    /// A pipe that outlives connections (a connect's) reaches a new peer after a reconnect:
+    /// re-send whatever the peer must know (SUB's subscriptions). Nothing for most types.
+    fn hiccup(&mut self, _id: PipeId) {}
     /// Send one frame.
     fn send(&mut self, msg: Msg, opts: &Options) -> Result<(), SendError>;
     /// Receive one frame; `Error::Again` when none is ready.
     fn recv(&mut self, opts: &Options) -> Result<Msg, Error>;
+    /// The SUBSCRIBE (`on`) or UNSUBSCRIBE option (SUB; XPUB with XPUB_MANUAL).
+    fn subscribe(&mut self, _topic: &[u8], _on: bool, _opts: &Options) -> Result<(), Error> {
+        Err(Error::InvalidArgument("SUBSCRIBE/UNSUBSCRIBE apply to SUB and XPUB sockets only".into()))
+    }
 }
 
-/// The pattern for a socket type.
-pub(crate) fn for_type(t: SocketType) -> Result<Box<dyn Pattern>, Error> {
+/// The pattern for a socket type; `signal` is the socket's (PUB and XPUB watch it to learn
+/// that subscriptions arrived).
+pub(crate) fn for_type(t: SocketType, signal: &Arc<Signal>) -> Result<Box<dyn Pattern>, Error> {
     Ok(match t {
         SocketType::Pair => Box::new(pair::Pair::default()),
         SocketType::Push => Box::new(push::Push::default()),
@@ -64,6 +82,10 @@ pub(crate) fn for_type(t: SocketType) -> Result<Box<dyn Pattern>, Error> {
         SocketType::Rep => Box::new(rep::Rep::default()),
         SocketType::Dealer => Box::new(dealer::Dealer::default()),
         SocketType::Router => Box::new(router::Router::default()),
+        SocketType::Pub => Box::new(xpub::XPub::new(true, signal.clone())),
+        SocketType::XPub => Box::new(xpub::XPub::new(false, signal.clone())),
+        SocketType::Sub => Box::new(xsub::XSub::new(true)),
+        SocketType::XSub => Box::new(xsub::XSub::new(false)),
         other => {
             return Err(Error::NotSupported(format!("socket type {} is not implemented yet", other.as_str())));
         }

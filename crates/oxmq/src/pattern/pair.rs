@@ -25,7 +25,7 @@ impl Pattern for Pair {
         self.detached = false;
         true
     }
-    fn detach(&mut self, id: PipeId) {
+    fn detach(&mut self, id: PipeId, _: &Options) {
         let Some(p) = &self.pipe else { return };
         if p.id != id {
             return;

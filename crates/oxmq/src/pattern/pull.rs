@@ -17,7 +17,7 @@ impl Pattern for Pull {
         self.fq.attach(pipe);
         true
     }
-    fn detach(&mut self, id: PipeId) {
+    fn detach(&mut self, id: PipeId, _: &Options) {
         self.fq.detach(id);
     }
     fn send(&mut self, _: Msg, _: &Options) -> Result<(), SendError> {

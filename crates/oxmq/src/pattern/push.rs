@@ -17,7 +17,7 @@ impl Pattern for Push {
         self.lb.attach(pipe);
         true
     }
-    fn detach(&mut self, id: PipeId) {
+    fn detach(&mut self, id: PipeId, _: &Options) {
         self.lb.detach(id);
     }
     fn send(&mut self, msg: Msg, _: &Options) -> Result<(), SendError> {

@@ -63,7 +63,7 @@ impl Pattern for Rep {
         true
     }
 
-    fn detach(&mut self, id: PipeId) {
+    fn detach(&mut self, id: PipeId, _: &Options) {
         self.pipes.remove(&id);
         self.fq.detach(id);
     }

@@ -92,7 +92,7 @@ impl Pattern for Req {
         true
     }
 
-    fn detach(&mut self, id: PipeId) {
+    fn detach(&mut self, id: PipeId, _: &Options) {
         // `reply_pipe` keeps the id: a reply already queued on the pipe is still read (the fair
         // queue drains a detached pipe), and ids are never reused.
         self.lb.detach(id);

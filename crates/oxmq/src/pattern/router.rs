@@ -91,7 +91,7 @@ impl Pattern for Router {
         true
     }
 
-    fn detach(&mut self, id: PipeId) {
+    fn detach(&mut self, id: PipeId, _: &Options) {
         if let Some(pipe) = self.ids.get(&id).and_then(|rid| self.by_id.remove(rid)) {
             self.draining.insert(id, pipe);
         }

@@ -23,7 +23,7 @@ pub(crate) struct InprocRegistry {
 }
 
 enum Entry {
-    Bound(Peer),
+    Bound(Box<Peer>),
     /// Connects waiting for a bind.
     Pending(Vec<PendingConnect>),
 }
@@ -78,7 +78,7 @@ impl InprocRegistry {
             Some(Entry::Pending(p)) => p,
             None => Vec::new(),
         };
-        names.insert(name.to_string(), Entry::Bound(binder.clone()));
+        names.insert(name.to_string(), Entry::Bound(Box::new(binder.clone())));
         drop(names);
         let binder_weak = Arc::downgrade(&binder.shared);
         for p in pending {

@@ -1,0 +1,114 @@
+//! Distribution: each message to a chosen set of pipes (PUB, XPUB; XSUB upstream).
+//!
+//! The set is chosen at a message's first frame; a pipe that is full then (at its HWM) is
+//! left out of the whole message, which is PUB's promise: a slow subscriber loses messages,
+//! it never slows the others or blocks the sender. Frames are `Bytes`, so sending one message
+//! to many pipes shares its body instead of copying it.
+
+use std::collections::HashMap;
+
+use crate::pipe::{Msg, Pipe, PipeId};
+
+#[derive(Default)]
+pub(crate) struct Dist {
+    pipes: HashMap<PipeId, Pipe>,
+    /// The pipes taking the current (or next) message.
+    targets: Vec<PipeId>,
+    /// Between a message's first and last frame.
+    in_msg: bool,
+}
+
+impl Dist {
+    pub fn attach(&mut self, pipe: Pipe) {
+        self.pipes.insert(pipe.id, pipe);
+    }
+
+    pub fn detach(&mut self, id: PipeId) {
+        self.pipes.remove(&id);
+        self.targets.retain(|&t| t != id);
+    }
+
+    pub fn get(&self, id: PipeId) -> Option<&Pipe> {
+        self.pipes.get(&id)
+    }
+
+    pub fn pipes(&self) -> impl Iterator<Item = &Pipe> {
+        self.pipes.values()
+    }
+
+    /// Between a message's first and last frame: its targets are chosen.
+    pub fn in_message(&self) -> bool {
+        self.in_msg
+    }
+
+    /// Choose the next message's targets: `f` fills the list (duplicates allowed).
+    pub fn select(&mut self, f: impl FnOnce(&HashMap<PipeId, Pipe>, &mut Vec<PipeId>)) {
+        self.targets.clear();
+        f(&self.pipes, &mut self.targets);
+        self.targets.sort_unstable();
+        self.targets.dedup();
+    }
+
+    /// The next message goes to every pipe.
+    pub fn select_all(&mut self) {
+        self.select(|pipes, t| t.extend(pipes.keys()));
+    }
+
+    /// Would every target take a new message now (XPUB_NODROP)?
+    pub fn targets_have_room(&self) -> bool {
+        self.targets.iter().all(|id| self.pipes.get(id).is_none_or(|p| p.out.can_push() || p.out.is_reader_closed()))
+    }
+
+    /// Send one frame to the targets chosen for its message. A target that refuses the first
+    /// frame (full, or gone) is dropped from the message.
+    pub fn send(&mut self, msg: Msg) {
+        let more = msg.more;
+        let pipes = &self.pipes;
+        self.targets.retain(|id| pipes.get(id).is_some_and(|p| p.out.push(msg.clone()).is_ok()));
+        self.in_msg = more;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signal::Signal;
+    use std::sync::Arc;
+
+    fn pipe(hwm: usize) -> (Pipe, Pipe) {
+        Pipe::pair(Arc::new(Signal::new()), Arc::new(Signal::new()), hwm, hwm)
+    }
+
+    #[test]
+    fn a_full_pipe_misses_the_whole_message_and_the_others_get_it() {
+        let mut d = Dist::default();
+        let (a, pa) = pipe(1);
+        let (b, pb) = pipe(0);
+        d.attach(a);
+        d.attach(b);
+        for round in 0..2 {
+            d.select_all();
+            d.send(Msg::new(format!("{round}a"), true));
+            d.send(Msg::new(format!("{round}b"), false));
+        }
+        assert_eq!(pa.inp.len(), 1, "a took the first message, then was full");
+        assert_eq!(pb.inp.len(), 2);
+        assert_eq!(pa.inp.pop().unwrap().data, "0a");
+        assert_eq!(pa.inp.pop().unwrap().data, "0b");
+        assert!(pa.inp.pop().is_none(), "no tail of the dropped message");
+    }
+
+    #[test]
+    fn targets_are_chosen_per_message() {
+        let mut d = Dist::default();
+        let (a, pa) = pipe(0);
+        let (b, pb) = pipe(0);
+        let bid = b.id;
+        d.attach(a);
+        d.attach(b);
+        d.select(|_, t| t.extend([bid, bid]));
+        d.send(Msg::new("x", false));
+        assert_eq!(pa.inp.len(), 0);
+        assert_eq!(pb.inp.len(), 1, "duplicates in the selection send once");
+    }
+}
