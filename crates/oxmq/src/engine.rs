@@ -121,6 +121,9 @@ pub(crate) async fn run(mut rd: Reader, mut wr: Writer, cfg: &EngineConfig, atta
                 pipe::hwm(cfg.options.sndhwm),
                 pipe::hwm(cfg.options.rcvhwm),
             );
+            if pipe::conflates(cfg.socket_type, &cfg.options) {
+                ours.set_conflate();
+            }
             // The probe leaves now, not when the socket next processes its mailbox.
             send_probe(&theirs, &cfg.options);
             socket.post(SocketCommand::Attach(theirs, info, None));

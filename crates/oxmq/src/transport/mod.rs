@@ -58,7 +58,7 @@ impl Bound {
     pub fn shutdown(self, ctx: &Context, core: &mut Core) {
         match self.kind {
             Kind::Listener { accept, engines, file } => {
-                accept.abort();
+                close_listener(accept);
                 engines.abort_all();
                 remove_socket_file(file);
             }
@@ -72,6 +72,21 @@ impl Bound {
             Kind::InprocBound { name, socket } => ctx.inner.inproc.unbind(&name, &socket),
             Kind::InprocConnected { pipe } => core.detach(pipe),
         }
+    }
+}
+
+/// Stop an accept loop and wait (briefly) until its listening socket is closed, so that the
+/// address can be bound again as soon as unbind or close returns, as with libzmq.
+fn close_listener(accept: JoinHandle<()>) {
+    accept.abort();
+    // On one of the runtime's own threads, waiting could hold up the very thread that must
+    // drop the task; the socket then closes a moment later instead.
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return;
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    while !accept.is_finished() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_micros(50));
     }
 }
 
@@ -171,6 +186,9 @@ pub(crate) fn connect(ctx: &Context, shared: &Arc<SocketShared>, core: &mut Core
             pipe::hwm(core.options.sndhwm),
             pipe::hwm(core.options.rcvhwm),
         );
+        if pipe::conflates(shared.socket_type, &core.options) {
+            mine.set_conflate();
+        }
         send_probe(&mine, &core.options);
         core.attach(mine, PeerInfo { routing_id: cfg.routing_id_override.clone() }, None);
         Some((theirs, signal))
@@ -187,7 +205,7 @@ pub(crate) fn linger_and_reap(ctx: &Context, endpoints: Vec<Bound>, linger: Opti
     for b in endpoints {
         match b.kind {
             Kind::Listener { accept, engines, file } => {
-                accept.abort();
+                close_listener(accept);
                 handles.extend(engines.take());
                 remove_socket_file(file);
             }
