@@ -1,0 +1,294 @@
+//! End-to-end tests of the `oxmq` messaging commands: each runs the real binary in separate
+//! processes, the way a user would.
+//!
+//! Ports: a binding process binds `tcp://127.0.0.1:*` (or an `ipc://@` name unique to the
+//! test) with `-v`, and its `oxmq: bound ENDPOINT` line on stderr tells both where it is and
+//! that it is listening, so the connecting process starts only then. Every wait has a
+//! generous deadline.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How long any one process may run before the test fails.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+fn oxmq() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_oxmq"))
+}
+
+/// An abstract-namespace ipc endpoint unique to this test run.
+fn ipc(name: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!("ipc://@oxmq-cli-test-{}-{name}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// What a finished process left.
+#[derive(Debug)]
+struct Outcome {
+    code: Option<i32>,
+    stdout: Vec<u8>,
+    stderr: String,
+}
+
+impl Outcome {
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+}
+
+/// A running `oxmq` whose stdout and stderr are collected in the background.
+struct Proc {
+    child: Child,
+    stdout: JoinHandle<Vec<u8>>,
+    stderr: Arc<Mutex<String>>,
+    stderr_done: JoinHandle<()>,
+}
+
+impl Proc {
+    /// Starts `oxmq ARGS`; if `bound` it waits for the `oxmq: bound ENDPOINT` line and returns
+    /// the endpoint too.
+    fn start(args: &[&str], stdin: Option<&[u8]>, bound: bool) -> (Proc, String) {
+        let mut child = oxmq()
+            .args(args)
+            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start oxmq");
+        if let Some(input) = stdin {
+            let mut pipe = child.stdin.take().unwrap();
+            pipe.write_all(input).unwrap();
+        }
+        let mut out = child.stdout.take().unwrap();
+        let stdout = std::thread::spawn(move || {
+            let mut v = Vec::new();
+            out.read_to_end(&mut v).unwrap();
+            v
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let collected = stderr.clone();
+        let stderr_done = std::thread::spawn(move || {
+            let mut line = String::new();
+            while err.read_line(&mut line).unwrap_or(0) > 0 {
+                if let Some(ep) = line.trim_end().strip_prefix("oxmq: bound ") {
+                    let _ = tx.send(ep.to_string());
+                }
+                collected.lock().unwrap().push_str(&line);
+                line.clear();
+            }
+        });
+        let proc = Proc { child, stdout, stderr, stderr_done };
+        let mut endpoint = String::new();
+        if bound {
+            match rx.recv_timeout(DEADLINE) {
+                Ok(ep) => endpoint = ep,
+                Err(_) => {
+                    let o = proc.finish();
+                    panic!("oxmq {args:?} did not bind: {o:?}");
+                }
+            }
+        }
+        (proc, endpoint)
+    }
+
+    /// Waits for the process to exit (killing it and failing after [`DEADLINE`]).
+    fn finish(mut self) -> Outcome {
+        let start = Instant::now();
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            if start.elapsed() > DEADLINE {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("oxmq did not finish in {DEADLINE:?}; stderr: {}", self.stderr.lock().unwrap());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let stdout = self.stdout.join().unwrap();
+        self.stderr_done.join().unwrap();
+        let stderr = self.stderr.lock().unwrap().clone();
+        Outcome { code: status.code(), stdout, stderr }
+    }
+}
+
+/// Runs `oxmq ARGS` to its end.
+fn run(args: &[&str]) -> Outcome {
+    Proc::start(args, None, false).0.finish()
+}
+
+/// Runs `oxmq ARGS` with `input` on stdin to its end.
+fn run_with_stdin(args: &[&str], input: &[u8]) -> Outcome {
+    Proc::start(args, Some(input), false).0.finish()
+}
+
+/// Starts a binding `oxmq ARGS --bind ENDPOINT -v`; returns it and the endpoint it bound.
+fn start_bound(args: &[&str], endpoint: &str) -> (Proc, String) {
+    let mut all = args.to_vec();
+    all.extend(["--bind", endpoint, "-v"]);
+    Proc::start(&all, None, true)
+}
+
+fn assert_success(o: &Outcome) {
+    assert_eq!(o.code, Some(0), "{o:?}");
+}
+
+#[test]
+fn send_recv_multipart_over_tcp() {
+    let (recv, ep) = start_bound(&["recv", "-n", "3", "-s", "|"], "tcp://127.0.0.1:*");
+    assert!(ep.starts_with("tcp://127.0.0.1:") && !ep.ends_with('*'), "{ep}");
+    let sent = run(&["send", "-c", &ep, "-s", "|", "a|b|c", "d", "||"]);
+    assert_success(&sent);
+    let got = recv.finish();
+    assert_success(&got);
+    assert_eq!(got.stdout(), "a|b|c\nd\n||\n");
+}
+
+#[test]
+fn each_output_format_over_ipc() {
+    // From stdin, so that a frame can be other than UTF-8: frames "h\xffi", "x y", "" and "\"q\"".
+    let input: &[u8] = b"h\xffi|x y||\"q\"\nplain\n";
+    for (format, want) in [
+        ("text", &b"h\xffi\tx y\t\t\"q\"\nplain\n"[..]),
+        ("hex", b"68ff69\t782079\t\t227122\n706c61696e\n"),
+        ("json", b"[{\"hex\":\"68ff69\"},\"x y\",\"\",\"\\\"q\\\"\"]\n[\"plain\"]\n"),
+    ] {
+        let (recv, ep) = start_bound(&["recv", "-n", "2", "-f", format], &ipc(format));
+        let sent = run_with_stdin(&["send", "-c", &ep, "-s", "|"], input);
+        assert_success(&sent);
+        let got = recv.finish();
+        assert_success(&got);
+        assert_eq!(got.stdout, want, "--format {format}: {}", got.stdout());
+    }
+}
+
+#[test]
+fn router_shows_the_routing_id_frame() {
+    let (recv, ep) = start_bound(&["recv", "-t", "router", "-n", "1", "-f", "hex", "-s", " "], &ipc("router"));
+    let sent = run(&["send", "-t", "DEALER", "--routing-id", "peer", "-c", &ep, "-s", "|", "a|b"]);
+    assert_success(&sent);
+    let got = recv.finish();
+    assert_success(&got);
+    assert_eq!(got.stdout(), "70656572 61 62\n");
+}
+
+#[test]
+fn send_count_repeats_the_arguments() {
+    let (recv, ep) = start_bound(&["recv", "-n", "5"], &ipc("count"));
+    assert_success(&run(&["send", "-c", &ep, "-n", "5", "x", "y"]));
+    let got = recv.finish();
+    assert_success(&got);
+    assert_eq!(got.stdout(), "x\ny\nx\ny\nx\n");
+}
+
+#[test]
+fn pub_sub_with_a_topic_filter() {
+    // The SUB binds first; the PUB connects and waits (--delay) for the subscription to
+    // reach it before publishing.
+    let (sub, ep) = start_bound(&["sub", "--subscribe", "weather", "-n", "2"], "tcp://127.0.0.1:*");
+    let published = run(&["pub", "-c", &ep, "-d", "1000", "sport 1", "weather 2", "sport 3", "weather 4"]);
+    assert_success(&published);
+    let got = sub.finish();
+    assert_success(&got);
+    assert_eq!(got.stdout(), "weather 2\nweather 4\n");
+}
+
+#[test]
+fn xsub_subscribes_by_message() {
+    let (sub, ep) = start_bound(&["recv", "-t", "xsub", "--subscribe", "b", "-n", "1"], &ipc("xsub"));
+    assert_success(&run(&["send", "-t", "xpub", "-c", &ep, "-d", "1000", "a", "b"]));
+    let got = sub.finish();
+    assert_success(&got);
+    assert_eq!(got.stdout(), "b\n");
+}
+
+#[test]
+fn req_rep_echo() {
+    let (rep, ep) = start_bound(&["rep", "-n", "2"], "tcp://127.0.0.1:*");
+    let req = run(&["req", "-c", &ep, "hello", "world"]);
+    assert_success(&req);
+    assert_eq!(req.stdout(), "hello\nworld\n");
+    let rep = rep.finish();
+    assert_success(&rep);
+    assert_eq!(rep.stdout(), "hello\nworld\n", "rep prints the requests");
+}
+
+#[test]
+fn rep_exec_replies_with_the_command_output() {
+    let (rep, ep) = start_bound(&["rep", "-q", "-n", "3", "-s", "|", "--exec", "tr a-z A-Z"], &ipc("exec"));
+    let req = run_with_stdin(&["req", "-c", &ep, "-s", "|"], b"hello\ntwo|frames\n\n");
+    assert_success(&req);
+    assert_eq!(req.stdout(), "HELLO\nTWO|FRAMES\n\n");
+    let rep = rep.finish();
+    assert_success(&rep);
+    assert_eq!(rep.stdout(), "", "-q prints nothing");
+}
+
+#[test]
+fn recv_timeout_exits_1() {
+    let o = run(&["recv", "-b", &ipc("timeout"), "--timeout", "200"]);
+    assert_eq!(o.code, Some(1), "{o:?}");
+    assert!(o.stdout.is_empty());
+    assert!(o.stderr.contains("oxmq recv: timed out"), "{}", o.stderr);
+
+    // Fewer than --count messages: exit 1 too, after printing what came.
+    let (recv, ep) = start_bound(&["recv", "-n", "2", "--timeout", "1500"], &ipc("timeout2"));
+    assert_success(&run(&["send", "-c", &ep, "only"]));
+    let o = recv.finish();
+    assert_eq!(o.code, Some(1), "{o:?}");
+    assert_eq!(o.stdout(), "only\n");
+    assert!(o.stderr.contains("received 1 of 2"), "{}", o.stderr);
+}
+
+#[test]
+fn req_without_reply_times_out() {
+    let o = run(&["req", "-c", &ipc("nobody"), "--timeout", "200", "ping"]);
+    assert_eq!(o.code, Some(1), "{o:?}");
+    assert!(o.stderr.contains("no reply to request 1"), "{}", o.stderr);
+}
+
+#[test]
+fn setup_errors_exit_2_with_a_clear_message() {
+    for (args, want) in [
+        (&["recv", "-b", "bogus://x"][..], "oxmq recv: cannot bind to \"bogus://x\""),
+        (&["send", "-c", "tcp://no-port"], "oxmq send: cannot connect to \"tcp://no-port\""),
+        (&["recv", "-t", "ruoter", "-b", "ipc://@x"], "unknown socket type \"ruoter\""),
+        (&["recv"], "--bind <ENDPOINT>|--connect <ENDPOINT>"),
+        (&["send", "-t", "pull", "-c", "ipc://@x"], "a PULL socket cannot send"),
+        (&["recv", "-t", "push", "-c", "ipc://@x"], "a PUSH socket cannot receive"),
+        (&["recv", "--subscribe", "x", "-c", "ipc://@x"], "--subscribe needs a SUB or XSUB socket"),
+        (&["send", "-s", "", "-c", "ipc://@x"], "the separator must not be empty"),
+        (&["recv", "-f", "xml", "-c", "ipc://@x"], "invalid value 'xml'"),
+    ] {
+        let o = run(args);
+        assert_eq!(o.code, Some(2), "{args:?}: {o:?}");
+        assert!(o.stderr.contains(want), "{args:?}: {}", o.stderr);
+    }
+
+    // A port in use.
+    let (holder, ep) = start_bound(&["recv", "-n", "1"], "tcp://127.0.0.1:*");
+    let o = run(&["recv", "-b", &ep]);
+    assert_eq!(o.code, Some(2), "{o:?}");
+    assert!(o.stderr.contains("address already in use"), "{}", o.stderr);
+    assert_success(&run(&["send", "-c", &ep, "bye"]));
+    assert_success(&holder.finish());
+}
+
+#[test]
+fn help_has_examples_and_exit_codes() {
+    let o = run(&["--help"]);
+    assert_success(&o);
+    let help = o.stdout();
+    assert!(help.contains("Examples:") && help.contains("Exit codes:"), "{help}");
+    for cmd in ["send", "recv", "pub", "sub", "req", "rep"] {
+        let o = run(&[cmd, "--help"]);
+        assert_success(&o);
+        assert!(o.stdout().contains("Examples:"), "oxmq {cmd} --help: {}", o.stdout());
+    }
+}
