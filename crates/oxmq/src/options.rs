@@ -34,6 +34,7 @@ pub mod opt {
     pub const REQ_RELAXED: i32 = 53;
     pub const CONNECT_ROUTING_ID: i32 = 61;
     pub const HANDSHAKE_IVL: i32 = 66;
+    pub const STREAM_NOTIFY: i32 = 73;
 }
 
 /// Every option a socket carries. Times are libzmq-style milliseconds where -1 means "forever".
@@ -61,6 +62,8 @@ pub(crate) struct Options {
     pub probe_router: bool,
     pub req_relaxed: bool,
     pub req_correlate: bool,
+    /// STREAM: deliver `[id, ""]` when a peer connects and when it disconnects.
+    pub stream_notify: bool,
 }
 
 impl Default for Options {
@@ -88,6 +91,7 @@ impl Default for Options {
             probe_router: false,
             req_relaxed: false,
             req_correlate: false,
+            stream_notify: true,
         }
     }
 }

@@ -87,7 +87,9 @@ impl Core {
         let cmds = std::mem::take(&mut *shared.mailbox.lock());
         for cmd in cmds {
             match cmd {
-                Command::Attach(pipe, peer, inproc_peer) => self.attach(pipe, peer, inproc_peer),
+                Command::Attach(pipe, peer, inproc_peer) => {
+                    self.attach(pipe, peer, inproc_peer);
+                }
                 Command::Detach(id) => {
                     if self.pipes.remove(&id).is_some() {
                         self.pattern.detach(id);
@@ -102,12 +104,20 @@ impl Core {
         }
     }
 
-    pub fn attach(&mut self, pipe: Pipe, peer: PeerInfo, inproc_peer: Option<Weak<SocketShared>>) {
+    /// Hand a peer's pipe to the pattern; false if it refused it (the pipe is then closed).
+    pub fn attach(&mut self, pipe: Pipe, peer: PeerInfo, inproc_peer: Option<Weak<SocketShared>>) -> bool {
         if self.pattern.attach(pipe.clone(), peer, &self.options) {
+            // As libzmq does, a STREAM socket's ROUTING_ID reports the id it generated last, so
+            // the id of a connect's peer can be read right after `connect`.
+            if let Some(id) = self.pattern.take_generated_routing_id() {
+                self.options.routing_id = Some(id);
+            }
             self.pipes.insert(pipe.id, (pipe, inproc_peer));
+            true
         } else {
             pipe.close();
             tell_closed(pipe.id, inproc_peer.as_ref());
+            false
         }
     }
 
@@ -509,6 +519,16 @@ impl SocketBase {
                 }
                 opt::REQ_RELAXED => o.req_relaxed = type_flag("REQ_RELAXED", &[SocketType::Req])?,
                 opt::REQ_CORRELATE => o.req_correlate = type_flag("REQ_CORRELATE", &[SocketType::Req])?,
+                opt::STREAM_NOTIFY => {
+                    // libzmq takes exactly 0 or 1 here, and only on STREAM sockets.
+                    if t != SocketType::Stream {
+                        return Err(Error::InvalidArgument(format!(
+                            "STREAM_NOTIFY does not apply to {} sockets",
+                            t.as_str()
+                        )));
+                    }
+                    o.stream_notify = raw_bool(id, v)?;
+                }
                 opt::TYPE | opt::RCVMORE | opt::LAST_ENDPOINT => {
                     return Err(Error::InvalidArgument(format!("option {id} is read-only")));
                 }
@@ -547,6 +567,7 @@ impl SocketBase {
             opt::PROBE_ROUTER => flag(o.probe_router),
             opt::REQ_RELAXED => flag(o.req_relaxed),
             opt::REQ_CORRELATE => flag(o.req_correlate),
+            opt::STREAM_NOTIFY => flag(o.stream_notify),
             opt::TYPE => int(self.shared.socket_type.zmq_type()),
             opt::RCVMORE => flag(core.rcvmore),
             opt::LAST_ENDPOINT => {
@@ -657,6 +678,9 @@ bool_options! {
     set_req_relaxed, req_relaxed, opt::REQ_RELAXED;
     /// REQ_CORRELATE: a REQ tags requests with an id and accepts only the matching reply.
     set_req_correlate, req_correlate, opt::REQ_CORRELATE;
+    /// STREAM_NOTIFY (STREAM only, on by default): receive `[id, ""]` when a peer connects and
+    /// when it disconnects.
+    set_stream_notify, stream_notify, opt::STREAM_NOTIFY;
 }
 
 impl SocketBase {
@@ -677,7 +701,8 @@ impl SocketBase {
     pub fn routing_id(&self) -> Result<Vec<u8>> {
         self.get_option_raw(opt::ROUTING_ID)
     }
-    /// CONNECT_ROUTING_ID: the routing id this ROUTER gives the peer of the next `connect`.
+    /// CONNECT_ROUTING_ID: the routing id this ROUTER or STREAM gives the peer of the next
+    /// `connect`.
     pub fn set_connect_routing_id(&self, id: &[u8]) -> Result<()> {
         self.set_option_raw(opt::CONNECT_ROUTING_ID, id)
     }

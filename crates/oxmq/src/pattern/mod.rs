@@ -1,13 +1,15 @@
 //! What each socket type does with its pipes.
 //!
 //! A socket type is a small composition of strategies: [`LoadBalancer`] (round-robin out),
-//! [`FairQueue`] (round-robin in), and a routing table for ROUTER. Each type's whole behaviour
-//! lives in one file here. The socket core ([`crate::socket`]) calls a pattern without locks
-//! held by anyone else and never blocks inside it: a pattern answers at once, and "would block"
-//! is an [`SendError::Again`] / [`Error::Again`] that the core turns into waiting.
+//! [`FairQueue`] (round-robin in), and [`RoutingTable`] (peers by routing id; STREAM uses it,
+//! ROUTER predates it and keeps its own). Each type's whole behaviour lives in one file here.
+//! The socket core ([`crate::socket`]) calls a pattern without locks held by anyone else and
+//! never blocks inside it: a pattern answers at once, and "would block" is an
+//! [`SendError::Again`] / [`Error::Again`] that the core turns into waiting.
 
 mod fq;
 mod lb;
+mod routing;
 
 mod dealer;
 mod pair;
@@ -16,10 +18,13 @@ mod push;
 mod rep;
 mod req;
 mod router;
+mod stream;
 
 pub(crate) use fq::FairQueue;
 pub(crate) use lb::LoadBalancer;
+pub(crate) use routing::RoutingTable;
 
+use bytes::Bytes;
 use oxmq_wire::SocketType;
 
 use crate::error::Error;
@@ -52,6 +57,11 @@ pub(crate) trait Pattern: Send {
     fn send(&mut self, msg: Msg, opts: &Options) -> Result<(), SendError>;
     /// Receive one frame; `Error::Again` when none is ready.
     fn recv(&mut self, opts: &Options) -> Result<Msg, Error>;
+    /// The routing id the pattern generated for the peer it attached last, once. STREAM
+    /// reports it as the socket's ROUTING_ID, as libzmq does.
+    fn take_generated_routing_id(&mut self) -> Option<Bytes> {
+        None
+    }
 }
 
 /// The pattern for a socket type.
@@ -64,6 +74,7 @@ pub(crate) fn for_type(t: SocketType) -> Result<Box<dyn Pattern>, Error> {
         SocketType::Rep => Box::new(rep::Rep::default()),
         SocketType::Dealer => Box::new(dealer::Dealer::default()),
         SocketType::Router => Box::new(router::Router::default()),
+        SocketType::Stream => Box::new(stream::Stream::default()),
         other => {
             return Err(Error::NotSupported(format!("socket type {} is not implemented yet", other.as_str())));
         }
