@@ -220,6 +220,21 @@ impl Queue {
         !st.reader_closed && !self.is_full(&st)
     }
 
+    /// Would a new message be accepted now? When not because the queue is full, the writer is
+    /// marked as waiting, so it is woken once the queue drains to its low-water mark (as
+    /// libzmq's `check_write`; [`Queue::can_push`] only looks).
+    pub fn check_write(&self) -> bool {
+        let mut st = self.state.lock();
+        if st.reader_closed {
+            return false;
+        }
+        if self.is_full(&st) {
+            st.writer_blocked = true;
+            return false;
+        }
+        true
+    }
+
     /// Take the next frame of a complete message.
     pub fn pop(&self) -> Option<Msg> {
         let (msg, wake) = {
