@@ -9,17 +9,28 @@
 //!   but written from their own `Bytes` with a vectored write.
 //!
 //! The engine wakes only on a pipe's state transitions ([`Signal`]), never per message.
+//!
+//! Heartbeats (ZMTP 3.1 PING/PONG): PINGs are always answered. With HEARTBEAT_IVL set, a third
+//! branch beside the two loops sends a PING every interval and closes the connection when
+//! nothing at all arrives within HEARTBEAT_TIMEOUT of one; a peer's PING with a TTL makes the
+//! reader close the connection if its next read brings nothing within that TTL. Without
+//! HEARTBEAT_IVL there is no timer at all, and the reader's only extra work is counting reads.
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
-use oxmq_wire::{Command, Decoder, Handshake, HandshakeConfig, HandshakeStatus, Mechanism, Metadata, SocketType};
+use oxmq_wire::{
+    Command, Decoder, Handshake, HandshakeConfig, HandshakeStatus, Mechanism, Metadata, SocketType, WireError,
+};
 use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::Instant;
 
+use crate::monitor::{self, Event};
 use crate::options::Options;
 use crate::pattern::send_probe;
 use crate::pipe::{self, Msg, PeerInfo, Pipe};
@@ -41,6 +52,8 @@ const MAX_RESERVE: usize = 16 * 1024 * 1024;
 
 /// What an engine needs to know about its socket, fixed when the bind/connect was made.
 pub(crate) struct EngineConfig {
+    /// The socket, to report monitor events to.
+    pub socket: Arc<SocketShared>,
     pub socket_type: SocketType,
     pub options: Options,
     pub endpoint: String,
@@ -103,6 +116,7 @@ pub(crate) async fn run(mut rd: Reader, mut wr: Writer, cfg: &EngineConfig, atta
             return end;
         }
     };
+    let hb = Heartbeat::new(&cfg.options, peer.version);
     let routing_id = cfg.routing_id_override.clone().or(peer.identity);
     let info = PeerInfo { routing_id };
     let subscriptions = Subscriptions::new(cfg.socket_type, peer.version);
@@ -131,12 +145,13 @@ pub(crate) async fn run(mut rd: Reader, mut wr: Writer, cfg: &EngineConfig, atta
             (ours, signal, Some(guard))
         }
     };
-    // The context of the PONG owed to the peer: only the latest is kept, so a peer that floods
-    // PINGs and reads nothing costs no memory.
-    let pong: Mutex<Option<Bytes>> = Mutex::new(None);
+    cfg.socket.monitor.emit(Event::HandshakeSucceeded, 0, &cfg.endpoint);
+    let owed: Mutex<Owed> = Mutex::new(Owed::default());
+    let alive = Liveness::default();
     let end = tokio::select! {
-        end = read_loop(rd, rbuf, &pipe, &signal, &pong, cfg, subscriptions) => end,
-        end = write_loop(wr, &pipe, &signal, &pong, subscriptions) => end,
+        end = read_loop(rd, rbuf, &pipe, &signal, &owed, &alive, cfg, subscriptions) => end,
+        end = write_loop(wr, &pipe, &signal, &owed, subscriptions) => end,
+        end = heartbeat(hb, &alive, &owed, &signal), if hb.is_some() => end,
     };
     // A message half-received when the connection died is never delivered.
     pipe.out.rollback_partial();
@@ -188,14 +203,14 @@ async fn handshake(
     let exchange = async {
         loop {
             if !out.is_empty() {
-                wr.write_all(&out).await.map_err(|e| End::Disconnected(e.to_string()))?;
+                wr.write_all(&out).await.map_err(HandshakeError::Io)?;
                 out.clear();
             }
             let status = hs.input(rbuf, &mut out);
             match status {
                 Ok(HandshakeStatus::Done(peer)) => {
                     if !out.is_empty() {
-                        wr.write_all(&out).await.map_err(|e| End::Disconnected(e.to_string()))?;
+                        wr.write_all(&out).await.map_err(HandshakeError::Io)?;
                     }
                     return Ok(peer);
                 }
@@ -203,7 +218,7 @@ async fn handshake(
                 Err(e) => {
                     // An ERROR command may be waiting to tell the peer why.
                     let _ = wr.write_all(&out).await;
-                    return Err(End::Protocol(e.to_string()));
+                    return Err(HandshakeError::Protocol(e));
                 }
             }
             if !out.is_empty() {
@@ -211,20 +226,140 @@ async fn handshake(
             }
             rbuf.reserve(256);
             match rd.read_buf(rbuf).await {
-                Ok(0) => return Err(End::Disconnected("peer closed the connection during the handshake".into())),
+                Ok(0) => return Err(HandshakeError::Closed),
                 Ok(_) => {}
-                Err(e) => return Err(End::Disconnected(e.to_string())),
+                Err(e) => return Err(HandshakeError::Io(e)),
             }
         }
     };
-    if cfg.options.handshake_ivl > 0 {
+    let result = if cfg.options.handshake_ivl > 0 {
         let limit = Duration::from_millis(cfg.options.handshake_ivl as u64);
         match tokio::time::timeout(limit, exchange).await {
             Ok(r) => r,
-            Err(_) => Err(End::Disconnected(format!("handshake not completed within HANDSHAKE_IVL ({limit:?})"))),
+            Err(_) => Err(HandshakeError::Timeout(limit)),
         }
     } else {
         exchange.await
+    };
+    result.map_err(|e| e.report(cfg))
+}
+
+/// Why a handshake failed.
+enum HandshakeError {
+    Io(std::io::Error),
+    /// The peer closed the connection.
+    Closed,
+    /// HANDSHAKE_IVL expired.
+    Timeout(Duration),
+    Protocol(WireError),
+}
+
+impl HandshakeError {
+    /// Report the failure to the monitor, and say how the connection ends.
+    fn report(self, cfg: &EngineConfig) -> End {
+        use monitor::errno;
+        let (event, value, end) = match self {
+            HandshakeError::Io(e) => {
+                let errno = e.raw_os_error().unwrap_or(errno::EIO) as u32;
+                (Event::HandshakeFailedNoDetail, errno, End::Disconnected(e.to_string()))
+            }
+            // libzmq's read reports a closed connection as EPIPE.
+            HandshakeError::Closed => (
+                Event::HandshakeFailedNoDetail,
+                errno::EPIPE as u32,
+                End::Disconnected("peer closed the connection during the handshake".into()),
+            ),
+            // libzmq's value for an expired HANDSHAKE_IVL.
+            HandshakeError::Timeout(limit) => (
+                Event::HandshakeFailedNoDetail,
+                errno::EAGAIN as u32,
+                End::Disconnected(format!("handshake not completed within HANDSHAKE_IVL ({limit:?})")),
+            ),
+            HandshakeError::Protocol(e) => {
+                let (event, value) = monitor::handshake_failure(&e);
+                (event, value, End::Protocol(e.to_string()))
+            }
+        };
+        cfg.socket.monitor.emit(event, value, &cfg.endpoint);
+        end
+    }
+}
+
+/// What the writer owes the peer besides messages.
+#[derive(Default)]
+struct Owed {
+    /// The context of the PONG owed to the peer: only the latest is kept, so a peer that floods
+    /// PINGs and reads nothing costs no memory.
+    pong: Option<Bytes>,
+    /// A PING is due, with this TTL (deciseconds).
+    ping: Option<u16>,
+}
+
+/// What the reader tells the heartbeat about the peer.
+#[derive(Default)]
+struct Liveness {
+    /// Successful reads so far (written by the reader only).
+    reads: AtomicU64,
+    /// The reader waits for room in the socket's queue and reads nothing meanwhile: silence
+    /// then says nothing about the peer.
+    paused: AtomicBool,
+}
+
+/// A connection's heartbeat settings (HEARTBEAT_IVL > 0 and a ZMTP 3.1 peer).
+#[derive(Clone, Copy)]
+struct Heartbeat {
+    ivl: Duration,
+    /// HEARTBEAT_TIMEOUT (HEARTBEAT_IVL when -1); `None` when 0.
+    timeout: Option<Duration>,
+    /// HEARTBEAT_TTL in deciseconds, sent in each PING.
+    ttl: u16,
+}
+
+impl Heartbeat {
+    fn new(o: &Options, peer_version: (u8, u8)) -> Option<Heartbeat> {
+        // PING and PONG are ZMTP 3.1 commands: a 3.0 peer would not understand them.
+        if o.heartbeat_ivl <= 0 || peer_version < (3, 1) {
+            return None;
+        }
+        let timeout = if o.heartbeat_timeout < 0 { o.heartbeat_ivl } else { o.heartbeat_timeout };
+        Some(Heartbeat {
+            ivl: Duration::from_millis(o.heartbeat_ivl as u64),
+            timeout: (timeout > 0).then(|| Duration::from_millis(timeout as u64)),
+            ttl: (o.heartbeat_ttl / 100).clamp(0, u16::MAX as i32) as u16,
+        })
+    }
+}
+
+/// Send a PING every HEARTBEAT_IVL; end the connection when nothing arrives within
+/// HEARTBEAT_TIMEOUT of a PING (as libzmq: the timeout starts with the first PING sent while
+/// none is pending, and anything received cancels it). Never completes without heartbeats.
+async fn heartbeat(hb: Option<Heartbeat>, alive: &Liveness, owed: &Mutex<Owed>, signal: &Signal) -> End {
+    let Some(hb) = hb else { return std::future::pending().await };
+    let mut next_ping = Instant::now() + hb.ivl;
+    // The pending timeout: its deadline, and the read count when it started.
+    let mut expect: Option<(Instant, u64)> = None;
+    loop {
+        let wake = expect.map_or(next_ping, |(deadline, _)| deadline.min(next_ping));
+        tokio::time::sleep_until(wake).await;
+        let now = Instant::now();
+        if let Some((deadline, seen)) = expect {
+            if alive.reads.load(Relaxed) != seen || alive.paused.load(Relaxed) {
+                expect = None;
+            } else if now >= deadline {
+                return End::Disconnected(format!(
+                    "nothing received within HEARTBEAT_TIMEOUT ({:?}) of a PING",
+                    hb.timeout.unwrap_or_default()
+                ));
+            }
+        }
+        if now >= next_ping {
+            owed.lock().ping = Some(hb.ttl);
+            signal.notify();
+            if let (None, Some(timeout)) = (expect, hb.timeout) {
+                expect = Some((now + timeout, alive.reads.load(Relaxed)));
+            }
+            next_ping = now + hb.ivl;
+        }
     }
 }
 
@@ -232,12 +367,14 @@ fn max_frame_size(o: &Options) -> Option<u64> {
     (o.maxmsgsize >= 0).then_some(o.maxmsgsize as u64)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn read_loop(
     mut rd: Reader,
     mut rbuf: BytesMut,
     pipe: &Pipe,
     signal: &Signal,
-    pong: &Mutex<Option<Bytes>>,
+    owed: &Mutex<Owed>,
+    alive: &Liveness,
     cfg: &EngineConfig,
     subscriptions: Subscriptions,
 ) -> End {
@@ -245,11 +382,15 @@ async fn read_loop(
     let mut batch: VecDeque<Msg> = VecDeque::new();
     // Inside a multipart message (its next frame is not a message's first).
     let mut in_msg = false;
+    // The TTL (deciseconds) of a PING just received, and the deadline it sets for the next read.
+    let mut ping_ttl = 0u16;
+    let mut ttl_deadline: Option<Instant> = None;
+    let mut reads = 0u64;
     loop {
         // Decode every complete frame in the buffer.
         loop {
             match decoder.decode(&mut rbuf) {
-                Ok(Some(f)) if f.command => match on_command(&f.body, pong, signal) {
+                Ok(Some(f)) if f.command => match on_command(&f.body, owed, signal, &mut ping_ttl) {
                     Ok(None) => {}
                     Ok(Some(sub)) if subscriptions.receives => {
                         if in_msg {
@@ -269,6 +410,11 @@ async fn read_loop(
                 Err(e) => return End::Protocol(e.to_string()),
             }
         }
+        if ping_ttl > 0 {
+            // The peer's PING asks us to give up if nothing follows it within its TTL.
+            ttl_deadline = Some(Instant::now() + Duration::from_millis(u64::from(ping_ttl) * 100));
+            ping_ttl = 0;
+        }
         // Hand them over, waiting for room at the HWM.
         while !batch.is_empty() {
             let seen = signal.seq();
@@ -277,7 +423,9 @@ async fn read_loop(
                 break;
             }
             if !batch.is_empty() {
+                alive.paused.store(true, Relaxed);
                 signal.changed(seen).await;
+                alive.paused.store(false, Relaxed);
             }
         }
         // Read more; room for the whole body of a large frame if one is in progress.
@@ -285,21 +433,32 @@ async fn read_loop(
         if rbuf.capacity() - rbuf.len() < body.max(READ_CHUNK / 4) {
             rbuf.reserve(body.max(READ_CHUNK));
         }
-        match rd.read_buf(&mut rbuf).await {
+        let read = match ttl_deadline.take() {
+            None => rd.read_buf(&mut rbuf).await,
+            Some(deadline) => match tokio::time::timeout_at(deadline, rd.read_buf(&mut rbuf)).await {
+                Ok(read) => read,
+                Err(_) => return End::Disconnected("nothing received within the TTL of the peer's PING".into()),
+            },
+        };
+        match read {
             Ok(0) => return End::Disconnected("peer closed the connection".into()),
-            Ok(_) => {}
+            Ok(_) => {
+                reads += 1;
+                alive.reads.store(reads, Relaxed);
+            }
             Err(e) => return End::Disconnected(e.to_string()),
         }
     }
 }
 
 /// Handle a command after the handshake: a SUBSCRIBE or CANCEL comes back as the message
-/// that stands for it (`0x01`/`0x00` + topic, the form ZMTP 3.0 peers send); an error ends the
-/// connection.
-fn on_command(body: &Bytes, pong: &Mutex<Option<Bytes>>, signal: &Signal) -> Result<Option<Bytes>, End> {
+/// that stands for it (`0x01`/`0x00` + topic, the form ZMTP 3.0 peers send); a PING is owed a
+/// PONG, and its TTL goes to `ping_ttl`; an error ends the connection.
+fn on_command(body: &Bytes, owed: &Mutex<Owed>, signal: &Signal, ping_ttl: &mut u16) -> Result<Option<Bytes>, End> {
     match Command::parse(body) {
-        Ok(Command::Ping { context, .. }) => {
-            if pong.lock().replace(context).is_none() {
+        Ok(Command::Ping { ttl, context }) => {
+            *ping_ttl = ttl;
+            if owed.lock().pong.replace(context).is_none() {
                 signal.notify();
             }
             Ok(None)
@@ -346,7 +505,7 @@ async fn write_loop(
     mut wr: Writer,
     pipe: &Pipe,
     signal: &Signal,
-    pong: &Mutex<Option<Bytes>>,
+    owed: &Mutex<Owed>,
     subscriptions: Subscriptions,
 ) -> End {
     let mut batch: VecDeque<Msg> = VecDeque::new();
@@ -356,8 +515,14 @@ async fn write_loop(
     let mut chunks: VecDeque<Bytes> = VecDeque::new();
     loop {
         let seen = signal.seq();
-        if let Some(context) = pong.lock().take() {
-            Command::Pong { context }.encode(&mut wbuf);
+        {
+            let mut owed = owed.lock();
+            if let Some(context) = owed.pong.take() {
+                Command::Pong { context }.encode(&mut wbuf);
+            }
+            if let Some(ttl) = owed.ping.take() {
+                Command::Ping { ttl, context: Bytes::new() }.encode(&mut wbuf);
+            }
         }
         pipe.inp.pop_batch(&mut batch, WRITE_BATCH);
         if batch.is_empty() && wbuf.is_empty() {

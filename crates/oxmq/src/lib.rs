@@ -24,12 +24,14 @@
 //! - `engine`: drives one ZMTP session over one connection; `session`: accept and reconnect;
 //! - `pipe`: the bounded queue between a socket and one peer;
 //! - `pattern`: what each socket type does with its pipes (one file per type);
-//! - `socket` / `context` / `sockets`: the public API (the typed sockets in `sockets`).
+//! - `socket` / `context` / `sockets`: the public API (the typed sockets in `sockets`);
+//! - `monitor`: socket events ([`SocketBase::monitor`], libzmq's `zmq_socket_monitor`).
 
 mod context;
 mod engine;
 mod error;
 mod frame;
+mod monitor;
 mod options;
 mod pattern;
 mod pipe;
@@ -43,6 +45,7 @@ pub use bytes::Bytes;
 pub use context::Context;
 pub use error::{Error, Result};
 pub use frame::IntoFrame;
+pub use monitor::{Event, EventMask, Monitor, MonitorEvent, protocol_error};
 pub use options::opt;
 pub use oxmq_wire::SocketType;
 pub use socket::SocketBase;
