@@ -411,7 +411,10 @@ async fn read_loop(
             }
         }
         if ping_ttl > 0 {
-            // The peer's PING asks us to give up if nothing follows it within its TTL.
+            // The peer's PING asks us to give up if nothing follows it within its TTL. (libzmq
+            // starts the TTL at the PING and stops it at the next message decoded; here it
+            // starts after the batch that held the PING and any read stops it: the same for a
+            // peer that pings once per interval, and no per-message work.)
             ttl_deadline = Some(Instant::now() + Duration::from_millis(u64::from(ping_ttl) * 100));
             ping_ttl = 0;
         }

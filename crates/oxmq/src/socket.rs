@@ -799,11 +799,11 @@ int_options! {
     set_tcp_keepalive_intvl, tcp_keepalive_intvl, opt::TCP_KEEPALIVE_INTVL;
     /// HEARTBEAT_IVL in ms: send a ZMTP PING this often (0 = no heartbeats).
     set_heartbeat_ivl, heartbeat_ivl, opt::HEARTBEAT_IVL;
-    /// HEARTBEAT_TTL in ms (rounded down to 100 ms): how long the peer should wait for traffic
-    /// from us before giving up on the connection.
+    /// HEARTBEAT_TTL in ms (rounded down to 100 ms), sent in each PING: how long the peer
+    /// should wait for traffic from us after a PING before giving up on the connection.
     set_heartbeat_ttl, heartbeat_ttl, opt::HEARTBEAT_TTL;
     /// HEARTBEAT_TIMEOUT in ms: close the connection when nothing arrives this long after a
-    /// PING (-1 = HEARTBEAT_IVL).
+    /// PING (-1 = HEARTBEAT_IVL, 0 = never). The connection is then reconnected as usual.
     set_heartbeat_timeout, heartbeat_timeout, opt::HEARTBEAT_TIMEOUT;
 }
 
