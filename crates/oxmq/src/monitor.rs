@@ -59,7 +59,7 @@ pub enum Event {
     AcceptFailed = 0x0040,
     /// A listener was closed (unbind or close). Value: its file descriptor.
     Closed = 0x0080,
-    /// Closing a listener failed (never reported by oxmq; listed for completeness).
+    /// Closing an ipc listener failed: its socket file could not be removed. Value: the errno.
     CloseFailed = 0x0100,
     /// A connection ended other than by this socket's own doing (peer gone, I/O error,
     /// protocol error, heartbeat timeout, failed handshake). Value: its file descriptor.

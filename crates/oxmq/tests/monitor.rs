@@ -293,6 +293,37 @@ fn peer_closing_during_the_handshake_is_a_failure_without_detail() {
 }
 
 #[test]
+fn a_zap_status_in_the_peers_error_is_an_authentication_failure() {
+    let ctx = Context::new();
+    let (_pull, mon, ep) = monitored_pull(&ctx);
+    let mut raw = RawPeer::connect(&ep);
+    raw.write(&greeting()).unwrap();
+    raw.write(&command("ERROR", b"\x03400")).unwrap();
+    raw.expect_closed(WAIT);
+    let fd = expect(&mon, Event::Accepted, &ep);
+    assert_eq!(expect(&mon, Event::HandshakeFailedAuth, &ep), 400);
+    assert_eq!(expect(&mon, Event::Disconnected, &ep), fd);
+}
+
+#[test]
+fn disconnect_reports_nothing_for_the_connection_it_ends() {
+    let ctx = Context::new();
+    let pull = Pull::new(&ctx).unwrap();
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = pull.last_endpoint().unwrap();
+    let push = Push::new(&ctx).unwrap();
+    push.set_linger(0).unwrap();
+    let mon = push.monitor(EventMask::ALL).unwrap();
+    push.connect(&ep).unwrap();
+    expect(&mon, Event::ConnectDelayed, &ep);
+    expect(&mon, Event::Connected, &ep);
+    expect(&mon, Event::HandshakeSucceeded, &ep);
+    // As libzmq: a connection the socket ends itself is not "disconnected unexpectedly".
+    push.disconnect(&ep).unwrap();
+    expect_quiet(&mon, Duration::from_millis(100));
+}
+
+#[test]
 fn handshake_timeout_is_a_failure_without_detail() {
     let ctx = Context::new();
     let pull = Pull::new(&ctx).unwrap();

@@ -76,8 +76,7 @@ impl Bound {
             Kind::Listener { accept, engines, file, fd } => {
                 close_listener(accept);
                 engines.abort_all();
-                remove_socket_file(file);
-                shared.monitor.emit(Event::Closed, fd, &self.resolved);
+                listener_closed(shared, file, fd, &self.resolved);
             }
             // A pipe that outlives connections still flushes what was queued on it, for up to
             // LINGER, as on close; the others end with the connecter.
@@ -107,10 +106,20 @@ fn close_listener(accept: JoinHandle<()>) {
     }
 }
 
-fn remove_socket_file(file: Option<PathBuf>) {
+/// A listener is closed: remove its socket file (ipc), and tell the monitor CLOSED, or
+/// CLOSE_FAILED if the file could not be removed (as libzmq's ipc listener).
+fn listener_closed(shared: &SocketShared, file: Option<PathBuf>, fd: u32, endpoint: &str) {
     if let Some(f) = file {
-        let _ = std::fs::remove_file(&f);
+        match std::fs::remove_file(&f) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                let errno = e.raw_os_error().unwrap_or(crate::monitor::errno::EIO) as u32;
+                shared.monitor.emit(Event::CloseFailed, errno, endpoint);
+                return;
+            }
+            _ => {}
+        }
     }
+    shared.monitor.emit(Event::Closed, fd, endpoint);
 }
 
 fn engine_config(shared: &Arc<SocketShared>, core: &Core, endpoint: &str) -> Arc<EngineConfig> {
@@ -236,8 +245,7 @@ pub(crate) fn linger_and_reap(ctx: &Context, shared: &SocketShared, endpoints: V
             Kind::Listener { accept, engines, file, fd } => {
                 close_listener(accept);
                 handles.extend(engines.take());
-                remove_socket_file(file);
-                shared.monitor.emit(Event::Closed, fd, &b.resolved);
+                listener_closed(shared, file, fd, &b.resolved);
             }
             Kind::Connecter { task, .. } => handles.push(task),
             Kind::InprocBound { name, socket } => ctx.inner.inproc.unbind(&name, &socket),
