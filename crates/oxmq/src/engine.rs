@@ -19,7 +19,7 @@
 use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -30,6 +30,7 @@ use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
+use crate::heartbeat::{self, Heartbeat, Liveness, Owed};
 use crate::monitor::{self, Event};
 use crate::options::Options;
 use crate::pattern::send_probe;
@@ -151,7 +152,7 @@ pub(crate) async fn run(mut rd: Reader, mut wr: Writer, cfg: &EngineConfig, atta
     let end = tokio::select! {
         end = read_loop(rd, rbuf, &pipe, &signal, &owed, &alive, cfg, subscriptions) => end,
         end = write_loop(wr, &pipe, &signal, &owed, subscriptions) => end,
-        end = heartbeat(hb, &alive, &owed, &signal), if hb.is_some() => end,
+        end = heartbeat::run(hb, &alive, &owed, &signal), if hb.is_some() => end,
     };
     // A message half-received when the connection died is never delivered.
     pipe.out.rollback_partial();
@@ -282,84 +283,6 @@ impl HandshakeError {
         };
         cfg.socket.monitor.emit(event, value, &cfg.endpoint);
         end
-    }
-}
-
-/// What the writer owes the peer besides messages.
-#[derive(Default)]
-struct Owed {
-    /// The context of the PONG owed to the peer: only the latest is kept, so a peer that floods
-    /// PINGs and reads nothing costs no memory.
-    pong: Option<Bytes>,
-    /// A PING is due, with this TTL (deciseconds).
-    ping: Option<u16>,
-}
-
-/// What the reader tells the heartbeat about the peer.
-#[derive(Default)]
-struct Liveness {
-    /// Successful reads so far (written by the reader only).
-    reads: AtomicU64,
-    /// The reader waits for room in the socket's queue and reads nothing meanwhile: silence
-    /// then says nothing about the peer.
-    paused: AtomicBool,
-}
-
-/// A connection's heartbeat settings (HEARTBEAT_IVL > 0 and a ZMTP 3.1 peer).
-#[derive(Clone, Copy)]
-struct Heartbeat {
-    ivl: Duration,
-    /// HEARTBEAT_TIMEOUT (HEARTBEAT_IVL when -1); `None` when 0.
-    timeout: Option<Duration>,
-    /// HEARTBEAT_TTL in deciseconds, sent in each PING.
-    ttl: u16,
-}
-
-impl Heartbeat {
-    fn new(o: &Options, peer_version: (u8, u8)) -> Option<Heartbeat> {
-        // PING and PONG are ZMTP 3.1 commands: a 3.0 peer would not understand them.
-        if o.heartbeat_ivl <= 0 || peer_version < (3, 1) {
-            return None;
-        }
-        let timeout = if o.heartbeat_timeout < 0 { o.heartbeat_ivl } else { o.heartbeat_timeout };
-        Some(Heartbeat {
-            ivl: Duration::from_millis(o.heartbeat_ivl as u64),
-            timeout: (timeout > 0).then(|| Duration::from_millis(timeout as u64)),
-            ttl: (o.heartbeat_ttl / 100).clamp(0, u16::MAX as i32) as u16,
-        })
-    }
-}
-
-/// Send a PING every HEARTBEAT_IVL; end the connection when nothing arrives within
-/// HEARTBEAT_TIMEOUT of a PING (as libzmq: the timeout starts with the first PING sent while
-/// none is pending, and anything received cancels it). Never completes without heartbeats.
-async fn heartbeat(hb: Option<Heartbeat>, alive: &Liveness, owed: &Mutex<Owed>, signal: &Signal) -> End {
-    let Some(hb) = hb else { return std::future::pending().await };
-    let mut next_ping = Instant::now() + hb.ivl;
-    // The pending timeout: its deadline, and the read count when it started.
-    let mut expect: Option<(Instant, u64)> = None;
-    loop {
-        let wake = expect.map_or(next_ping, |(deadline, _)| deadline.min(next_ping));
-        tokio::time::sleep_until(wake).await;
-        let now = Instant::now();
-        if let Some((deadline, seen)) = expect {
-            if alive.reads.load(Relaxed) != seen || alive.paused.load(Relaxed) {
-                expect = None;
-            } else if now >= deadline {
-                return End::Disconnected(format!(
-                    "nothing received within HEARTBEAT_TIMEOUT ({:?}) of a PING",
-                    hb.timeout.unwrap_or_default()
-                ));
-            }
-        }
-        if now >= next_ping {
-            owed.lock().ping = Some(hb.ttl);
-            signal.notify();
-            if let (None, Some(timeout)) = (expect, hb.timeout) {
-                expect = Some((now + timeout, alive.reads.load(Relaxed)));
-            }
-            next_ping = now + hb.ivl;
-        }
     }
 }
 

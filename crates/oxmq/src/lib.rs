@@ -21,7 +21,8 @@
 //! Where things live, layer by layer (each knows only the one below):
 //! - [`oxmq_wire`]: the ZMTP protocol as sans-IO state machines (bytes in, events out);
 //! - `transport`: endpoints, tcp/ipc listeners and connections, the inproc registry;
-//! - `engine`: drives one ZMTP session over one connection; `session`: accept and reconnect;
+//! - `engine`: drives one ZMTP session over one connection (`heartbeat`: its PINGs and
+//!   timeouts); `session`: accept and reconnect;
 //! - `pipe`: the bounded queue between a socket and one peer;
 //! - `pattern`: what each socket type does with its pipes (one file per type);
 //! - `socket` / `context` / `sockets`: the public API (the typed sockets in `sockets`);
@@ -31,6 +32,7 @@ mod context;
 mod engine;
 mod error;
 mod frame;
+mod heartbeat;
 mod monitor;
 mod options;
 mod pattern;
