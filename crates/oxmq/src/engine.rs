@@ -102,6 +102,10 @@ impl Drop for ConnectionPipe {
 }
 
 pub(crate) async fn run(mut rd: Reader, mut wr: Writer, cfg: &EngineConfig, attach: Attach<'_>) -> End {
+    if cfg.socket_type == SocketType::Stream {
+        // STREAM peers speak no ZMTP at all.
+        return crate::stream_engine::run(rd, wr, cfg, attach).await;
+    }
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     let handshaken = tokio::select! {
         r = handshake(&mut rd, &mut wr, &mut rbuf, cfg) => r,

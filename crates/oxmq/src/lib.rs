@@ -22,10 +22,11 @@
 //! - [`oxmq_wire`]: the ZMTP protocol as sans-IO state machines (bytes in, events out);
 //! - `transport`: endpoints, tcp/ipc listeners and connections, the inproc registry;
 //! - `engine`: drives one ZMTP session over one connection (`heartbeat`: its PINGs and
-//!   timeouts); `session`: accept and reconnect;
+//!   timeouts; `stream_engine`: a raw one, for STREAM); `session`: accept and reconnect;
 //! - `pipe`: the bounded queue between a socket and one peer;
 //! - `pattern`: what each socket type does with its pipes (one file per type);
 //! - `socket` / `context` / `sockets`: the public API (the typed sockets in `sockets`);
+//! - `poll` / `proxy`: waiting on many sockets and descriptors at once, and the built-in proxy;
 //! - `monitor`: socket events ([`SocketBase::monitor`], libzmq's `zmq_socket_monitor`).
 
 mod context;
@@ -37,10 +38,13 @@ mod monitor;
 mod options;
 mod pattern;
 mod pipe;
+mod poll;
+mod proxy;
 mod session;
 mod signal;
 mod socket;
 mod sockets;
+mod stream_engine;
 mod transport;
 
 pub use bytes::Bytes;
@@ -50,5 +54,7 @@ pub use frame::IntoFrame;
 pub use monitor::{Event, EventMask, Monitor, MonitorEvent, protocol_error};
 pub use options::opt;
 pub use oxmq_wire::SocketType;
+pub use poll::{PollEvents, PollItem, poll, poll_async};
+pub use proxy::{proxy, proxy_steerable};
 pub use socket::SocketBase;
-pub use sockets::{Dealer, Pair, Pub, Pull, Push, Rep, Req, Router, Socket, Sub, XPub, XSub};
+pub use sockets::{Dealer, Pair, Pub, Pull, Push, Rep, Req, Router, Socket, Stream, Sub, XPub, XSub};

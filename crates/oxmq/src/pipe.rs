@@ -214,10 +214,19 @@ impl Queue {
         }
     }
 
-    /// Would a push be accepted now?
+    /// Would a push be accepted now? A writer told "no" because the queue is full is woken when
+    /// it drains to the low-water mark, exactly as if its push had failed: so a poller that
+    /// found a socket not writable learns when it becomes writable.
     pub fn can_push(&self) -> bool {
-        let st = self.state.lock();
-        !st.reader_closed && !self.is_full(&st)
+        let mut st = self.state.lock();
+        if st.reader_closed {
+            return false;
+        }
+        if self.is_full(&st) {
+            st.writer_blocked = true;
+            return false;
+        }
+        true
     }
 
     /// Take the next frame of a complete message.
@@ -450,6 +459,18 @@ mod tests {
         assert_eq!(w.seq(), w0, "not yet at the low-water mark");
         q.pop();
         assert_eq!(w.seq(), w0 + 1, "woken at the low-water mark");
+    }
+
+    #[test]
+    fn writer_told_full_by_can_push_is_woken_at_low_water_mark() {
+        let (q, w, _) = q(2);
+        q.push(m("1", false)).unwrap();
+        q.push(m("2", false)).unwrap();
+        let w0 = w.seq();
+        assert!(!q.can_push());
+        q.pop();
+        assert_eq!(w.seq(), w0 + 1, "woken once the queue drains to its low-water mark");
+        assert!(q.can_push());
     }
 
     #[test]

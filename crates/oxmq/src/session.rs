@@ -14,6 +14,7 @@ use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
+use oxmq_wire::SocketType;
 use parking_lot::Mutex;
 use tokio::net::{TcpListener, UnixListener};
 use tokio::task::JoinHandle;
@@ -198,7 +199,8 @@ pub(crate) async fn connecter(
                 let end = engine::run(rd, wr, &cfg, attach).await;
                 report_end(&socket, &cfg, fd, &end);
                 match end {
-                    End::Finished if early.is_some() => return,
+                    // The socket is done with this peer (a STREAM closes a connection for good).
+                    End::Finished if early.is_some() || cfg.socket_type == SocketType::Stream => return,
                     End::Protocol(_) => return,
                     End::Finished | End::Disconnected(_) => {}
                 }

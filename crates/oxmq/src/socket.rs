@@ -21,6 +21,7 @@ use crate::monitor::{self, EventMask, Monitor, MonitorSlot};
 use crate::options::{self, Options, opt};
 use crate::pattern::{self, Pattern, SendError};
 use crate::pipe::{Msg, PeerInfo, Pipe, PipeId};
+use crate::poll::PollEvents;
 use crate::signal::Signal;
 use crate::sockets::Pair;
 use crate::transport::endpoint::{self, Endpoint};
@@ -97,7 +98,9 @@ impl Core {
         let cmds = std::mem::take(&mut *shared.mailbox.lock());
         for cmd in cmds {
             match cmd {
-                Command::Attach(pipe, peer, inproc_peer) => self.attach(pipe, peer, inproc_peer),
+                Command::Attach(pipe, peer, inproc_peer) => {
+                    self.attach(pipe, peer, inproc_peer);
+                }
                 Command::Detach(id) => {
                     if self.pipes.remove(&id).is_some() {
                         self.pattern.detach(id, &self.options);
@@ -117,12 +120,20 @@ impl Core {
         }
     }
 
-    pub fn attach(&mut self, pipe: Pipe, peer: PeerInfo, inproc_peer: Option<Weak<SocketShared>>) {
+    /// Hand a peer's pipe to the pattern; false if it refused it (the pipe is then closed).
+    pub fn attach(&mut self, pipe: Pipe, peer: PeerInfo, inproc_peer: Option<Weak<SocketShared>>) -> bool {
         if self.pattern.attach(pipe.clone(), peer, &self.options) {
+            // As libzmq does, a STREAM socket's ROUTING_ID reports the id it generated last, so
+            // the id of a connect's peer can be read right after `connect`.
+            if let Some(id) = self.pattern.take_generated_routing_id() {
+                self.options.routing_id = Some(id);
+            }
             self.pipes.insert(pipe.id, (pipe, inproc_peer));
+            true
         } else {
             pipe.close();
             tell_closed(pipe.id, inproc_peer.as_ref());
+            false
         }
     }
 
@@ -172,7 +183,7 @@ impl SocketBase {
             return Err(Error::ContextTerminated);
         }
         let signal = Arc::new(Signal::new());
-        let pattern = pattern::for_type(t, &signal)?;
+        let pattern = pattern::for_type(t, &signal);
         let shared = Arc::new(SocketShared {
             socket_type: t,
             signal,
@@ -203,6 +214,35 @@ impl SocketBase {
     /// The socket's type.
     pub fn socket_type(&self) -> SocketType {
         self.shared.socket_type
+    }
+
+    /// The signal woken on every change that may make the socket readable or writable.
+    pub(crate) fn signal(&self) -> &Signal {
+        &self.shared.signal
+    }
+
+    /// Is the socket readable ([`PollEvents::IN`]: a receive would return a message now) and
+    /// writable ([`PollEvents::OUT`]: a message sent now would not block)? The option
+    /// ZMQ_EVENTS; the answer [`poll`](crate::poll()) waits on.
+    ///
+    /// Exact, and follows the socket type's state: a REQ is writable only when it may send a
+    /// request (and a peer has room) and readable only when that request's reply has arrived; a
+    /// REP the other way round; a PUSH, DEALER or PAIR with no peer is not writable; a ROUTER is
+    /// always writable (it drops what it cannot route), with ROUTER_MANDATORY when some peer
+    /// has room. A socket that cannot receive (or send) at all is never readable (writable).
+    pub fn events(&self) -> Result<PollEvents> {
+        self.check_term()?;
+        let mut core = self.core.lock();
+        core.process_commands(&self.shared);
+        let core = &mut *core;
+        let mut ev = PollEvents::empty();
+        if core.pattern.has_in(&core.options) {
+            ev |= PollEvents::IN;
+        }
+        if core.pattern.has_out(&core.options) {
+            ev |= PollEvents::OUT;
+        }
+        Ok(ev)
     }
 
     fn check_term(&self) -> Result<()> {
@@ -434,7 +474,7 @@ impl SocketBase {
     }
 
     #[inline]
-    fn send_parts(&self, first: Msg, rest: Vec<Msg>, block: bool) -> Result<()> {
+    pub(crate) fn send_parts(&self, first: Msg, rest: Vec<Msg>, block: bool) -> Result<()> {
         let mut parts = (first, rest);
         let mut deadline: Option<Option<Instant>> = None;
         loop {
@@ -510,7 +550,7 @@ impl SocketBase {
 
     /// One attempt: the next frame and, given `rest`, every remaining frame of its message
     /// appended there; `Ok(None)` when nothing is ready.
-    fn try_recv_parts(&self, mut rest: Option<&mut Vec<Msg>>) -> Result<Option<Msg>> {
+    pub(crate) fn try_recv_parts(&self, mut rest: Option<&mut Vec<Msg>>) -> Result<Option<Msg>> {
         self.check_term()?;
         let mut core = self.core.lock();
         core.process_commands(&self.shared);
@@ -659,7 +699,17 @@ impl SocketBase {
                     }
                     o.heartbeat_ttl = n / 100 * 100;
                 }
-                opt::TYPE | opt::RCVMORE | opt::LAST_ENDPOINT => {
+                opt::STREAM_NOTIFY => {
+                    // libzmq takes exactly 0 or 1 here, and only on STREAM sockets.
+                    if t != SocketType::Stream {
+                        return Err(Error::InvalidArgument(format!(
+                            "STREAM_NOTIFY does not apply to {} sockets",
+                            t.as_str()
+                        )));
+                    }
+                    o.stream_notify = raw_bool(id, v)?;
+                }
+                opt::TYPE | opt::RCVMORE | opt::LAST_ENDPOINT | opt::EVENTS => {
                     return Err(Error::InvalidArgument(format!("option {id} is read-only")));
                 }
                 _ => return Err(Error::InvalidArgument(format!("unknown or unsupported socket option {id}"))),
@@ -670,6 +720,9 @@ impl SocketBase {
 
     /// Get an option by libzmq's numeric id, encoded as `zmq_getsockopt` returns it.
     pub fn get_option_raw(&self, id: i32) -> Result<Vec<u8>> {
+        if id == opt::EVENTS {
+            return Ok(i32::from(self.events()?.bits()).to_ne_bytes().to_vec());
+        }
         self.check_term()?;
         let core = self.core.lock();
         let o = &core.options;
@@ -702,6 +755,7 @@ impl SocketBase {
             opt::HEARTBEAT_IVL => int(o.heartbeat_ivl),
             opt::HEARTBEAT_TTL => int(o.heartbeat_ttl),
             opt::HEARTBEAT_TIMEOUT => int(o.heartbeat_timeout),
+            opt::STREAM_NOTIFY => flag(o.stream_notify),
             opt::TYPE => int(self.shared.socket_type.zmq_type()),
             opt::RCVMORE => flag(core.rcvmore),
             opt::LAST_ENDPOINT => {
@@ -825,6 +879,9 @@ bool_options! {
     /// INVERT_MATCHING: PUB/XPUB send to the subscribers that do *not* match, SUB receives
     /// the messages that match none of its topics.
     set_invert_matching, invert_matching, opt::INVERT_MATCHING;
+    /// STREAM_NOTIFY (STREAM only, on by default): receive `[id, ""]` when a peer connects and
+    /// when it disconnects.
+    set_stream_notify, stream_notify, opt::STREAM_NOTIFY;
 }
 
 impl SocketBase {
@@ -871,7 +928,8 @@ impl SocketBase {
     pub fn routing_id(&self) -> Result<Vec<u8>> {
         self.get_option_raw(opt::ROUTING_ID)
     }
-    /// CONNECT_ROUTING_ID: the routing id this ROUTER gives the peer of the next `connect`.
+    /// CONNECT_ROUTING_ID: the routing id this ROUTER or STREAM gives the peer of the next
+    /// `connect`.
     pub fn set_connect_routing_id(&self, id: &[u8]) -> Result<()> {
         self.set_option_raw(opt::CONNECT_ROUTING_ID, id)
     }
