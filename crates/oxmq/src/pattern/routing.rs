@@ -97,6 +97,11 @@ impl RoutingTable {
         self.fq.detach(id);
     }
 
+    /// Every peer's pipe.
+    pub fn pipes(&self) -> impl Iterator<Item = &Pipe> {
+        self.by_id.values()
+    }
+
     /// The pipe of the peer with routing id `rid`.
     pub fn get(&self, rid: &[u8]) -> Option<&Pipe> {
         self.by_id.get(rid)
@@ -108,6 +113,11 @@ impl RoutingTable {
             self.draining.remove(&id);
             self.ids.remove(&id);
         }
+    }
+
+    /// Is a frame ready to be read?
+    pub fn has_in(&self) -> bool {
+        self.pending.is_some() || self.fq.has_in()
     }
 
     /// Receive one frame: first the routing id of the peer a message came from (with MORE),
