@@ -6,6 +6,8 @@ mod cmd;
 mod runner;
 
 use clap::{Parser, Subcommand};
+use cmd::monitor::MonitorArgs;
+use cmd::proxy::ProxyArgs;
 use cmd::reqrep::{RepArgs, ReqArgs};
 use cmd::send_recv::{RecvArgs, RecvOpts, SendArgs, SendOpts};
 use oxmq::SocketType;
@@ -92,6 +94,11 @@ Examples:
   oxmq rep -b tcp://*:5557 --exec 'tr a-z A-Z'       # reply in upper case
   oxmq rep -b tcp://*:5557 -q --exec 'wc -c' -n 10   # answer 10 requests, then exit")]
     Rep(RepArgs),
+    /// Forward messages between a frontend and a backend socket (zmq_proxy), optionally
+    /// copying them to a capture socket.
+    Proxy(ProxyArgs),
+    /// Print a socket's connection events (libzmq's socket monitor) as they happen.
+    Monitor(MonitorArgs),
     /// Run the perf tools of oxmq and libzmq side by side (throughput and
     /// latency over tcp, ipc and inproc) and print a markdown table.
     ///
@@ -109,6 +116,8 @@ fn main() -> ExitCode {
         Command::Sub(o) => ("sub", cmd::send_recv::recv(SocketType::Sub, o)),
         Command::Req(a) => ("req", cmd::reqrep::req(a)),
         Command::Rep(a) => ("rep", cmd::reqrep::rep(a)),
+        Command::Proxy(a) => ("proxy", cmd::proxy::proxy(a)),
+        Command::Monitor(a) => ("monitor", cmd::monitor::monitor(a)),
         Command::Bench(args) => {
             return match bench::run(args) {
                 Ok(0) => ExitCode::SUCCESS,

@@ -49,9 +49,9 @@ struct Proc {
 }
 
 impl Proc {
-    /// Starts `oxmq ARGS`; if `bound` it waits for the `oxmq: bound ENDPOINT` line and returns
-    /// the endpoint too.
-    fn start(args: &[&str], stdin: Option<&[u8]>, bound: bool) -> (Proc, String) {
+    /// Starts `oxmq ARGS`; waits for `binds` lines `oxmq: bound ENDPOINT` on its stderr and
+    /// returns those endpoints too.
+    fn start(args: &[&str], stdin: Option<&[u8]>, binds: usize) -> (Proc, Vec<String>) {
         let mut child = oxmq()
             .args(args)
             .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
@@ -84,17 +84,17 @@ impl Proc {
             }
         });
         let proc = Proc { child, stdout, stderr, stderr_done };
-        let mut endpoint = String::new();
-        if bound {
+        let mut endpoints = Vec::new();
+        while endpoints.len() < binds {
             match rx.recv_timeout(DEADLINE) {
-                Ok(ep) => endpoint = ep,
+                Ok(ep) => endpoints.push(ep),
                 Err(_) => {
                     let o = proc.finish();
                     panic!("oxmq {args:?} did not bind: {o:?}");
                 }
             }
         }
-        (proc, endpoint)
+        (proc, endpoints)
     }
 
     /// Waits for the process to exit (killing it and failing after [`DEADLINE`]).
@@ -120,19 +120,20 @@ impl Proc {
 
 /// Runs `oxmq ARGS` to its end.
 fn run(args: &[&str]) -> Outcome {
-    Proc::start(args, None, false).0.finish()
+    Proc::start(args, None, 0).0.finish()
 }
 
 /// Runs `oxmq ARGS` with `input` on stdin to its end.
 fn run_with_stdin(args: &[&str], input: &[u8]) -> Outcome {
-    Proc::start(args, Some(input), false).0.finish()
+    Proc::start(args, Some(input), 0).0.finish()
 }
 
 /// Starts a binding `oxmq ARGS --bind ENDPOINT -v`; returns it and the endpoint it bound.
 fn start_bound(args: &[&str], endpoint: &str) -> (Proc, String) {
     let mut all = args.to_vec();
     all.extend(["--bind", endpoint, "-v"]);
-    Proc::start(&all, None, true)
+    let (proc, mut endpoints) = Proc::start(&all, None, 1);
+    (proc, endpoints.remove(0))
 }
 
 fn assert_success(o: &Outcome) {
@@ -286,9 +287,91 @@ fn help_has_examples_and_exit_codes() {
     assert_success(&o);
     let help = o.stdout();
     assert!(help.contains("Examples:") && help.contains("Exit codes:"), "{help}");
-    for cmd in ["send", "recv", "pub", "sub", "req", "rep"] {
+    for cmd in ["send", "recv", "pub", "sub", "req", "rep", "proxy", "monitor"] {
         let o = run(&[cmd, "--help"]);
         assert_success(&o);
         assert!(o.stdout().contains("Examples:"), "oxmq {cmd} --help: {}", o.stdout());
     }
+}
+
+#[test]
+fn proxy_brokers_requests_with_capture_and_control() {
+    let (proxy, eps) = Proc::start(
+        &[
+            "proxy",
+            "router@tcp://127.0.0.1:*",
+            "dealer@tcp://127.0.0.1:*",
+            "--capture",
+            &format!("push@{}", ipc("capture")),
+            "--control",
+            &format!("rep@{}", ipc("control")),
+            "-v",
+        ],
+        None,
+        4,
+    );
+    let [front, back, capture, control] = <[String; 4]>::try_from(eps).unwrap();
+    // The capture PUSH holds messages until this reader connects.
+    let (captured, _) = Proc::start(&["recv", "-c", &capture, "-n", "4", "-s", "|"], None, 0);
+    let (rep, _) = Proc::start(&["rep", "-c", &back, "-q", "-n", "2", "--exec", "tr a-z A-Z"], None, 0);
+    let req = run(&["req", "-c", &front, "--routing-id", "client", "hello", "world"]);
+    assert_success(&req);
+    assert_eq!(req.stdout(), "HELLO\nWORLD\n");
+    assert_success(&rep.finish());
+    // Each request and each reply, with the ROUTER's envelope (routing id, empty delimiter).
+    let captured = captured.finish();
+    assert_success(&captured);
+    assert_eq!(captured.stdout(), "client||hello\nclient||HELLO\nclient||world\nclient||WORLD\n");
+    // TERMINATE on the control socket ends the proxy with exit 0.
+    let stop = run(&["req", "-c", &control, "TERMINATE"]);
+    assert_success(&stop);
+    assert_success(&proxy.finish());
+}
+
+#[test]
+fn proxy_spec_errors_exit_2() {
+    for (args, want) in [
+        (&["proxy", "router:tcp://*:1", "dealer@ipc://@x"][..], "bad socket spec \"router:tcp://*:1\""),
+        (&["proxy", "router@ipc://@x", "bogus@ipc://@y"], "unknown socket type \"bogus\""),
+        (&["proxy", "router@ipc://@x", "dealer@ipc://@y", "--capture", "pull@ipc://@z"], "capture socket"),
+        (&["proxy", "router@bogus://x", "dealer@ipc://@y"], "frontend: cannot bind to \"bogus://x\""),
+    ] {
+        let o = run(args);
+        assert_eq!(o.code, Some(2), "{args:?}: {o:?}");
+        assert!(o.stderr.contains(want), "{args:?}: {}", o.stderr);
+    }
+}
+
+#[test]
+fn monitor_prints_the_events_of_a_connection() {
+    let (monitor, ep) = start_bound(&["monitor", "-t", "pull", "-n", "4", "--timeout", "20000"], "tcp://127.0.0.1:*");
+    assert_success(&run(&["send", "-c", &ep, "hi"]));
+    let o = monitor.finish();
+    assert_success(&o);
+    let lines: Vec<Vec<String>> = o.stdout().lines().map(|l| l.split('\t').map(str::to_string).collect()).collect();
+    let names: Vec<&str> = lines.iter().map(|f| f[0].as_str()).collect();
+    assert_eq!(names, ["LISTENING", "ACCEPTED", "HANDSHAKE_SUCCEEDED", "DISCONNECTED"], "{}", o.stdout());
+    for f in &lines {
+        assert_eq!(f.len(), 3, "{f:?}");
+        assert!(f[1].parse::<u32>().is_ok(), "{f:?}");
+        assert_eq!(f[2], ep);
+    }
+    assert_eq!(lines[2][1], "0", "HANDSHAKE_SUCCEEDED has value 0");
+}
+
+#[test]
+fn monitor_json_with_an_event_filter() {
+    // Nobody listens there: the connect fails and is retried after RECONNECT_IVL (100 ms).
+    let ep = ipc("nobody-listens");
+    let o = run(&["monitor", "-t", "push", "-c", &ep, "-e", "connect_retried", "-f", "json", "-n", "2"]);
+    assert_success(&o);
+    let line = format!("{{\"event\":\"CONNECT_RETRIED\",\"value\":100,\"endpoint\":\"{ep}\"}}\n");
+    assert_eq!(o.stdout(), line.repeat(2));
+
+    let o = run(&["monitor", "-t", "pull", "-b", &ipc("quiet"), "-e", "accepted", "--timeout", "200"]);
+    assert_eq!(o.code, Some(1), "{o:?}");
+    assert!(o.stderr.contains("oxmq monitor: timed out"), "{}", o.stderr);
+    let o = run(&["monitor", "-t", "pull", "-b", &ipc("x"), "-e", "bogus"]);
+    assert_eq!(o.code, Some(2), "{o:?}");
+    assert!(o.stderr.contains("unknown event \"bogus\""), "{}", o.stderr);
 }

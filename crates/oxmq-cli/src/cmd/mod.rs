@@ -9,6 +9,8 @@
 //! arguments and the socket set-up.
 
 pub mod format;
+pub mod monitor;
+pub mod proxy;
 pub mod reqrep;
 pub mod send_recv;
 pub mod spec;

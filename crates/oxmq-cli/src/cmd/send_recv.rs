@@ -45,8 +45,8 @@ pub struct SendOpts {
 /// Options of `oxmq send`.
 #[derive(Debug, Args)]
 pub struct SendArgs {
-    /// The socket type (any that can send: PUSH, PUB, DEALER, ROUTER, PAIR, XPUB, XSUB, REQ,
-    /// REP), in any case.
+    /// The socket type, in any case: any type that can send (all but PULL and SUB). For
+    /// ROUTER and STREAM, a message's first frame is the peer's routing id.
     #[arg(short = 't', long = "type", value_name = "TYPE", default_value = "PUSH", value_parser = parse_type)]
     pub ty: SocketType,
     #[command(flatten)]
@@ -79,8 +79,8 @@ pub struct RecvOpts {
 /// Options of `oxmq recv`.
 #[derive(Debug, Args)]
 pub struct RecvArgs {
-    /// The socket type (any that can receive: PULL, SUB, DEALER, ROUTER, PAIR, XPUB, XSUB,
-    /// REP, REQ), in any case.
+    /// The socket type, in any case: any type that can receive (all but PUSH and PUB). ROUTER
+    /// and STREAM print the peer's routing id as the first frame.
     #[arg(short = 't', long = "type", value_name = "TYPE", default_value = "PULL", value_parser = parse_type)]
     pub ty: SocketType,
     #[command(flatten)]
