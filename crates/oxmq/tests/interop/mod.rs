@@ -290,6 +290,56 @@ impl Peer {
         line.split_whitespace().skip(1).map(str::to_string).collect()
     }
 
+    /// Receives messages until one whose first frame is `fence` (that one is
+    /// not returned); every message gets the peer's 5 s receive timeout.
+    pub fn collect(&mut self, fence: &[u8]) -> Vec<Vec<String>> {
+        let stop = Part::Data(fence.to_vec()).json();
+        self.write(&format!(r#"{{"cmd":"collect","stop":{stop},"timeout_ms":5000}}"#));
+        let mut msgs = Vec::new();
+        loop {
+            let line = self.read_line();
+            if let Some(rest) = line.strip_prefix("msg") {
+                msgs.push(rest.split_whitespace().map(str::to_string).collect());
+            } else if line == format!("ok collected {}", msgs.len()) {
+                return msgs;
+            } else {
+                self.fail(&format!("collect: unexpected line {line:?} after {} messages", msgs.len()));
+            }
+        }
+    }
+
+    /// zmq_setsockopt(ZMQ_<name>) with a binary value (SUBSCRIBE, ...).
+    pub fn setsockopt_bytes(&mut self, name: &str, value: &[u8]) {
+        let value = Part::Data(value.to_vec()).json();
+        self.expect(&format!(r#"{{"cmd":"setsockopt","name":"{name}","value":{value}}}"#), "ok");
+    }
+
+    /// zmq_setsockopt(ZMQ_<name>) with an integer value.
+    pub fn setsockopt_int(&mut self, name: &str, value: i64) {
+        self.expect(&format!(r#"{{"cmd":"setsockopt","name":"{name}","int":{value}}}"#), "ok");
+    }
+
+    /// Closes the peer's socket (honouring its LINGER) and waits for it to exit.
+    pub fn close(&mut self) {
+        self.expect(r#"{"cmd":"close"}"#, "ok");
+        self.stdin = None;
+        let _ = self.child.wait();
+    }
+
+    /// The process id, e.g. to freeze the peer with [`signal`](Self::signal).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal by name ("STOP", "CONT") to the peer process.
+    pub fn signal(&mut self, name: &str) {
+        let pid = self.pid().to_string();
+        match Command::new("kill").args([&format!("-{name}"), &pid]).status() {
+            Ok(status) if status.success() => {}
+            other => self.fail(&format!("kill -{name} {pid} failed: {other:?}")),
+        }
+    }
+
     /// Kills the process (SIGKILL: a crashing peer) and reaps it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -478,6 +528,26 @@ pub fn describe(frame: &[u8]) -> String {
     }
 }
 
+/// A whole message described frame by frame, as the peer prints it.
+pub fn describe_msg<B: AsRef<[u8]>>(msg: &[B]) -> Vec<String> {
+    msg.iter().map(|f| describe(f.as_ref())).collect()
+}
+
+/// `describe_msg` of what `msg` will be on the wire.
+pub fn describe_parts(msg: &[Part]) -> Vec<String> {
+    frames(msg).iter().map(|f| describe(f)).collect()
+}
+
+/// A described message made readable (for assertion messages).
+pub fn render_msg(described: &[String]) -> Vec<String> {
+    described.iter().map(|d| render(d)).collect()
+}
+
+/// Command-line arguments from string literals.
+pub fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|a| a.to_string()).collect()
+}
+
 /// Asserts that what the peer printed for a message matches `expected`.
 #[track_caller]
 pub fn assert_peer_got(got: &[String], expected: &[Part], context: &str) {
@@ -541,6 +611,19 @@ pub fn oxmq_send(s: &Socket, msg: &[Part]) {
 #[track_caller]
 pub fn oxmq_recv(s: &Socket) -> Vec<Bytes> {
     s.recv_multipart().unwrap_or_else(|e| panic!("oxmq {:?} recv_multipart failed: {e:?} ({e})", s.socket_type()))
+}
+
+/// Receives one message if one arrives within `timeout_ms` (RCVTIMEO restored after).
+#[track_caller]
+pub fn oxmq_try_recv(s: &Socket, timeout_ms: i32) -> Option<Vec<Bytes>> {
+    s.set_rcvtimeo(timeout_ms).unwrap();
+    let r = s.recv_multipart();
+    s.set_rcvtimeo(OX_TIMEOUT_MS).unwrap();
+    match r {
+        Ok(msg) => Some(msg),
+        Err(oxmq::Error::Again) => None,
+        Err(e) => panic!("oxmq {:?} recv_multipart failed: {e:?} ({e})", s.socket_type()),
+    }
 }
 
 /// Asserts that nothing is waiting on `s` (non-blocking receive says Again).
