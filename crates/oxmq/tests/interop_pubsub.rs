@@ -37,10 +37,23 @@ mod interop;
 use std::time::{Duration, Instant};
 
 use interop::*;
-use oxmq::{Socket, SocketType};
+use oxmq::{Context, Socket, SocketType};
 
 /// How long a subscription may take to reach the publisher.
 const SUBSCRIBE_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Calls `f` until it returns `Some`, for at most SUBSCRIBE_DEADLINE.
+fn poll_until<T>(mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + SUBSCRIBE_DEADLINE;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+    }
+}
 
 // ---------------------------------------------------------------------------
 // Either end of a publish-subscribe link, whichever implementation it is
@@ -157,6 +170,13 @@ impl<'a> Session<'a> {
         self.round += 1;
         let tag = format!("~sync{}/", self.round).into_bytes();
         self.subscriber.subscribe(&tag);
+        self.await_topic(&tag);
+    }
+
+    /// Publishes `tag` until the subscriber gets it, then drains the extra
+    /// copies; fences then start with `tag`, so `tag` must stay subscribed.
+    fn await_topic(&mut self, tag: &[u8]) {
+        let tag = tag.to_vec();
         let probe = m(&[&tag]);
         let deadline = Instant::now() + SUBSCRIBE_DEADLINE;
         loop {
@@ -347,4 +367,324 @@ interop_matrix!(
     sub_from_pyzmq_xpub,
     xsub_from_pyzmq_pub,
     xsub_from_pyzmq_xpub,
+);
+
+// ---------------------------------------------------------------------------
+// XPUB: subscriptions as the application sees them
+// ---------------------------------------------------------------------------
+
+/// The next message on an oxmq XPUB must be the subscription message `want`.
+#[track_caller]
+fn expect_xpub_msg(xpub: &Socket, want: &[u8], context: &str) {
+    match oxmq_try_recv(xpub, OX_TIMEOUT_MS) {
+        Some(got) => assert_oxmq_got(&got, &m(&[want]), context),
+        None => {
+            panic!("{context}: oxmq XPUB got nothing within {OX_TIMEOUT_MS} ms, expected {}", render(&describe(want)))
+        }
+    }
+}
+
+/// The next `want.len()` messages, in any order (a closing subscriber's
+/// cancels come in no particular order), then nothing more for a moment.
+#[track_caller]
+fn expect_xpub_msgs_any_order(xpub: &Socket, want: &[&[u8]], context: &str) {
+    let mut got: Vec<String> = (0..want.len())
+        .map(|i| match oxmq_try_recv(xpub, OX_TIMEOUT_MS) {
+            Some(msg) if msg.len() == 1 => describe(&msg[0]),
+            Some(msg) => {
+                panic!("{context}: a subscription message has one frame, got {:?}", render_msg(&describe_msg(&msg)))
+            }
+            None => panic!("{context}: got {i} of {} messages within {OX_TIMEOUT_MS} ms", want.len()),
+        })
+        .collect();
+    let mut want: Vec<String> = want.iter().map(|w| describe(w)).collect();
+    got.sort();
+    want.sort();
+    assert_eq!(render_msg(&got), render_msg(&want), "{context}");
+    if let Some(extra) = oxmq_try_recv(xpub, 200) {
+        panic!("{context}: unexpected extra message {:?}", render_msg(&describe_msg(&extra)));
+    }
+}
+
+fn with_cmd(cmd: u8, topic: &[u8]) -> Vec<u8> {
+    let mut v = vec![cmd];
+    v.extend_from_slice(topic);
+    v
+}
+
+/// oxmq XPUB (default: no verbosity) and a libzmq SUB: the exact
+/// "\x01topic" / "\x00topic" messages, duplicates folded, the cancels of a
+/// closing subscriber. (Checked against libzmq 4.3.5's own XPUB.)
+fn xpub_sees_pyzmq_subscriptions(t: Transport, side: Side) {
+    let mut l = link(t, side, SocketType::XPub, |_| {}, "SUB", &["--subscribe", "a"]);
+    let name = l.name.clone();
+    let long_topic = vec![b'L'; 300];
+    expect_xpub_msg(&l.ox, b"\x01a", &format!("{name}: subscription made before connecting"));
+    // libzmq's SUB passes a duplicate on; a non-verbose XPUB does not report it.
+    l.peer.setsockopt_bytes("SUBSCRIBE", b"a");
+    l.peer.setsockopt_bytes("SUBSCRIBE", b"b");
+    expect_xpub_msg(&l.ox, b"\x01b", &format!("{name}: after a duplicate \"a\" only the new \"b\""));
+    l.peer.setsockopt_bytes("SUBSCRIBE", b"");
+    expect_xpub_msg(&l.ox, b"\x01", &format!("{name}: the empty prefix"));
+    l.peer.setsockopt_bytes("SUBSCRIBE", b"\x00");
+    expect_xpub_msg(&l.ox, b"\x01\x00", &format!("{name}: a topic that is one zero byte"));
+    l.peer.setsockopt_bytes("SUBSCRIBE", &long_topic);
+    expect_xpub_msg(&l.ox, &with_cmd(1, &long_topic), &format!("{name}: a 300 byte topic (long command frame)"));
+    // "a" was subscribed twice: only the second unsubscribe cancels it.
+    l.peer.setsockopt_bytes("UNSUBSCRIBE", b"a");
+    l.peer.setsockopt_bytes("UNSUBSCRIBE", b"a");
+    expect_xpub_msg(&l.ox, b"\x00a", &format!("{name}: cancel of \"a\" after its second unsubscribe"));
+    l.peer.setsockopt_bytes("SUBSCRIBE", b"c");
+    expect_xpub_msg(&l.ox, b"\x01c", &format!("{name}: nothing between the cancel of \"a\" and \"c\""));
+    // The subscriber goes away: XPUB reports its remaining topics as
+    // cancelled (29/PUBSUB) - libzmq does for connections it accepted. Its
+    // own outgoing connections keep their queue and subscriptions across
+    // reconnects (see `delivers_after_subscriber_restart`), so then it
+    // reports nothing; that case is not checked.
+    l.peer.close();
+    if side == Side::OxmqConnects {
+        return;
+    }
+    let long_cancel = with_cmd(0, &long_topic);
+    expect_xpub_msgs_any_order(
+        &l.ox,
+        &[b"\x00b", b"\x00", b"\x00\x00", &long_cancel, b"\x00c"],
+        &format!("{name}: cancels for the topics of a SUB that closed"),
+    );
+}
+
+/// What a libzmq XPUB (XPUB_VERBOSE, so duplicates show) receives from an
+/// oxmq SUB: the same messages a libzmq SUB would make it deliver (checked
+/// against libzmq 4.3.5 with a pyzmq SUB).
+fn pyzmq_xpub_sees_oxmq_subscriptions(t: Transport, side: Side) {
+    let setup = |s: &Socket| s.subscribe("a").unwrap();
+    let l = link(t, side, SocketType::Sub, setup, "XPUB", &["--sockopt", "XPUB_VERBOSE=1"]);
+    let Link { mut peer, ox, name, .. } = l;
+    let long_topic = vec![b'L'; 300];
+    let expect = |peer: &mut Peer, want: &[u8], what: &str| {
+        assert_peer_got(&peer.recv(), &m(&[want]), &format!("{name}: {what}"));
+    };
+    // Like libzmq's, an oxmq socket may attach an incoming connection (and
+    // a SUB send its subscriptions on it) only inside a call on the socket:
+    // keep calling until the subscription arrives.
+    let first = poll_until(|| {
+        assert!(matches!(ox.try_recv(), Err(oxmq::Error::Again)), "{name}: the SUB has nothing to receive");
+        peer.try_recv(20)
+    });
+    let first = first.unwrap_or_else(|| panic!("{name}: no subscription within {SUBSCRIBE_DEADLINE:?}"));
+    assert_peer_got(&first, &m(&[b"\x01a"]), &format!("{name}: subscription made before connecting"));
+    // libzmq's SUB sends duplicates on (an XPUB_VERBOSE application sees
+    // each); so must oxmq's.
+    ox.subscribe("a").unwrap();
+    expect(&mut peer, b"\x01a", "a duplicate subscription (XPUB_VERBOSE shows it)");
+    ox.subscribe("").unwrap();
+    expect(&mut peer, b"\x01", "the empty prefix");
+    ox.subscribe(b"\x00").unwrap();
+    expect(&mut peer, b"\x01\x00", "a topic that is one zero byte");
+    ox.subscribe(&long_topic).unwrap();
+    expect(&mut peer, &with_cmd(1, &long_topic), "a 300 byte topic (long command frame)");
+    ox.unsubscribe("a").unwrap();
+    ox.unsubscribe("a").unwrap();
+    expect(&mut peer, b"\x00a", "the cancel of \"a\" after its second unsubscribe");
+    // Unsubscribing a topic that is not subscribed: libzmq's SUB sends
+    // nothing (a libzmq XPUB would report any CANCEL it got as "\x00never").
+    // libzmq returns success here; oxmq may refuse, that is not checked.
+    let _ = ox.unsubscribe("never");
+    ox.subscribe("c").unwrap();
+    expect(&mut peer, b"\x01c", "next after unsubscribing a topic never subscribed");
+    // The oxmq SUB closes: libzmq's XPUB reports its topics as cancelled -
+    // if it accepted the connection. Its own outgoing connections keep
+    // their queue and subscriptions across reconnects (see
+    // `delivers_after_subscriber_restart`), so then it reports nothing.
+    drop(ox);
+    if side == Side::OxmqBinds {
+        return;
+    }
+    let mut got: Vec<String> = (0..4).map(|_| peer.recv().concat()).collect();
+    let mut want: Vec<String> =
+        [&b"\x00"[..], b"\x00\x00", &with_cmd(0, &long_topic), b"\x00c"].iter().map(|w| describe(w)).collect();
+    got.sort();
+    want.sort();
+    assert_eq!(render_msg(&got), render_msg(&want), "{name}: cancels after the oxmq SUB closed");
+}
+
+interop_matrix!(xpub_sees_pyzmq_subscriptions, pyzmq_xpub_sees_oxmq_subscriptions);
+
+/// XPUB_VERBOSE passes duplicate subscriptions (from one subscriber and
+/// from a second one); XPUB_VERBOSER also passes each cancel, even while
+/// another subscriber still has the topic. Two libzmq SUBs; the sequence is
+/// what libzmq 4.3.5's own XPUB delivers in the same scenario.
+fn xpub_verbosity(verboser: bool) {
+    let ctx = Context::new();
+    let xpub = oxmq_socket(&ctx, SocketType::XPub);
+    let mode = if verboser { "XPUB_VERBOSER" } else { "XPUB_VERBOSE" };
+    if verboser {
+        xpub.set_xpub_verboser(true).unwrap();
+    } else {
+        xpub.set_xpub_verbose(true).unwrap();
+    }
+    xpub.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = xpub.last_endpoint().unwrap();
+    let mut sub1 = Peer::spawn("SUB", &args(&["--connect", &ep, "--subscribe", "a"]));
+    expect_xpub_msg(&xpub, b"\x01a", &format!("{mode}: first SUB subscribes \"a\""));
+    sub1.setsockopt_bytes("SUBSCRIBE", b"a");
+    expect_xpub_msg(&xpub, b"\x01a", &format!("{mode}: first SUB subscribes \"a\" again"));
+    let mut sub2 = Peer::spawn("SUB", &args(&["--connect", &ep, "--subscribe", "a"]));
+    expect_xpub_msg(&xpub, b"\x01a", &format!("{mode}: second SUB subscribes \"a\""));
+    // The first SUB drops both its "a" (one CANCEL on the wire).
+    sub1.setsockopt_bytes("UNSUBSCRIBE", b"a");
+    sub1.setsockopt_bytes("UNSUBSCRIBE", b"a");
+    sub1.setsockopt_bytes("SUBSCRIBE", b"z");
+    if verboser {
+        expect_xpub_msg(&xpub, b"\x00a", &format!("{mode}: first SUB cancels \"a\", the second still has it"));
+    }
+    expect_xpub_msg(&xpub, b"\x01z", &format!("{mode}: next after the first SUB's cancel of \"a\""));
+    sub2.close();
+    expect_xpub_msg(&xpub, b"\x00a", &format!("{mode}: the last SUB with \"a\" closes"));
+    sub1.close();
+    expect_xpub_msg(&xpub, b"\x00z", &format!("{mode}: the SUB with \"z\" closes"));
+    if let Some(extra) = oxmq_try_recv(&xpub, 200) {
+        panic!("{mode}: unexpected extra message {:?}", render_msg(&describe_msg(&extra)));
+    }
+}
+
+#[test]
+fn xpub_verbose_passes_duplicate_subscriptions() {
+    run_test(|| xpub_verbosity(false));
+}
+
+#[test]
+fn xpub_verboser_passes_every_cancel() {
+    run_test(|| xpub_verbosity(true));
+}
+
+// ---------------------------------------------------------------------------
+// Reconnects: subscriptions are re-sent, publishers pick up new subscribers
+// ---------------------------------------------------------------------------
+
+/// An endpoint a restarted peer can bind again (a free tcp port, or an ipc
+/// path removed at the end).
+fn fixed_endpoint(t: Transport) -> (String, Option<IpcFile>) {
+    match t {
+        Transport::Ipc => {
+            let f = IpcFile::new();
+            (f.endpoint(), Some(f))
+        }
+        Transport::Tcp => {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            (format!("tcp://127.0.0.1:{}", probe.local_addr().unwrap().port()), None)
+        }
+    }
+}
+
+/// The oxmq socket binds or connects; returns the peer's bind/connect args.
+fn wire_up(ox: &Socket, t: Transport, side: Side) -> (Vec<String>, Option<IpcFile>) {
+    match side {
+        Side::OxmqConnects => {
+            let (ep, ipc) = fixed_endpoint(t);
+            ox.connect(&ep).unwrap_or_else(|e| panic!("oxmq connect {ep}: {e:?}"));
+            (args(&["--bind", &ep]), ipc)
+        }
+        Side::OxmqBinds => {
+            let ipc = matches!(t, Transport::Ipc).then(IpcFile::new);
+            let local = ipc.as_ref().map_or("tcp://127.0.0.1:*".to_string(), |f| f.endpoint());
+            ox.bind(&local).unwrap_or_else(|e| panic!("oxmq bind {local}: {e:?}"));
+            (args(&["--connect", &ox.last_endpoint().unwrap()]), ipc)
+        }
+    }
+}
+
+fn ox_subscribe(s: &Socket, topic: &[u8]) {
+    if s.socket_type() == SocketType::Sub {
+        s.subscribe(topic).unwrap();
+    } else {
+        oxmq_send(s, &subscription_msg(true, topic));
+    }
+}
+
+/// An oxmq SUB or XSUB subscribed to "t" (before any connection) and "u"
+/// (while connected); the libzmq PUB is killed and a new one started (bound
+/// on the same endpoint, or connecting again): the oxmq socket must send
+/// both subscriptions to it by itself, and the filter still holds.
+fn resubscribes_after_publisher_restart(t: Transport, side: Side, ox_type: SocketType) {
+    let name = format!("{ox_type:?}(oxmq), libzmq PUB restarted, {t:?}, {side:?}");
+    let ctx = Context::new();
+    let ox = oxmq_socket(&ctx, ox_type);
+    ox_subscribe(&ox, b"t");
+    let (peer_args, _ipc) = wire_up(&ox, t, side);
+    let mut first = Peer::spawn("PUB", &peer_args);
+    {
+        let mut s = Session::new(Publisher::Pyzmq(&mut first), Subscriber::Oxmq(&ox), &format!("{name}, first PUB"));
+        s.await_topic(b"t");
+        ox_subscribe(&ox, b"u");
+        s.await_topic(b"u");
+    }
+    first.kill();
+    drop(first);
+
+    let mut second = Peer::spawn("PUB", &peer_args);
+    let mut s = Session::new(Publisher::Pyzmq(&mut second), Subscriber::Oxmq(&ox), &format!("{name}, second PUB"));
+    s.await_topic(b"t");
+    s.await_topic(b"u");
+    s.check(&[m(&[b"x"]), m(&[b"u1"]), m(&[b"v"]), m(&[b"t1", b"more"])], &[1, 3], "filter after the restart");
+}
+
+fn sub_resubscribes_after_publisher_restart(t: Transport, side: Side) {
+    resubscribes_after_publisher_restart(t, side, SocketType::Sub);
+}
+
+fn xsub_resubscribes_after_publisher_restart(t: Transport, side: Side) {
+    resubscribes_after_publisher_restart(t, side, SocketType::XSub);
+}
+
+/// An oxmq PUB or XPUB and a libzmq SUB subscribed to "t"; the SUB is
+/// killed and a new one started (bound on the same endpoint, or connecting
+/// again): the publisher must deliver to the new one per its subscription.
+/// An XPUB that accepted the subscriber reports the dead one's topic as
+/// cancelled and the new one's as subscribed (29/PUBSUB; libzmq does the
+/// same). An XPUB that connected is not checked for that: libzmq keeps the
+/// queue - and its subscriptions - of a connection it makes across
+/// reconnects (29/PUBSUB: "SHALL maintain the queue whether or not the
+/// connection is established") and so reports neither.
+fn delivers_after_subscriber_restart(t: Transport, side: Side, ox_type: SocketType) {
+    let name = format!("{ox_type:?}(oxmq), libzmq SUB restarted, {t:?}, {side:?}");
+    let ctx = Context::new();
+    let ox = oxmq_socket(&ctx, ox_type);
+    let (mut peer_args, _ipc) = wire_up(&ox, t, side);
+    peer_args.extend(args(&["--subscribe", "t"]));
+    let xpub_accepts = ox_type == SocketType::XPub && side == Side::OxmqBinds;
+
+    let mut first = Peer::spawn("SUB", &peer_args);
+    if ox_type == SocketType::XPub {
+        expect_xpub_msg(&ox, b"\x01t", &format!("{name}: first SUB"));
+    }
+    Session::new(Publisher::Oxmq(&ox), Subscriber::Pyzmq { peer: &mut first, xsub: false }, &name).await_topic(b"t");
+    first.kill();
+    drop(first);
+    if xpub_accepts {
+        expect_xpub_msg(&ox, b"\x00t", &format!("{name}: the killed SUB's topic is cancelled"));
+    }
+
+    let mut second = Peer::spawn("SUB", &peer_args);
+    if xpub_accepts {
+        expect_xpub_msg(&ox, b"\x01t", &format!("{name}: the new SUB's subscription"));
+    }
+    let mut s = Session::new(Publisher::Oxmq(&ox), Subscriber::Pyzmq { peer: &mut second, xsub: false }, &name);
+    s.await_topic(b"t");
+    s.check(&[m(&[b"x"]), m(&[b"t1"]), m(&[b"u"]), m(&[b"t2", b"more"])], &[1, 3], "to the new SUB");
+}
+
+fn pub_delivers_after_subscriber_restart(t: Transport, side: Side) {
+    delivers_after_subscriber_restart(t, side, SocketType::Pub);
+}
+
+fn xpub_delivers_after_subscriber_restart(t: Transport, side: Side) {
+    delivers_after_subscriber_restart(t, side, SocketType::XPub);
+}
+
+interop_matrix!(
+    sub_resubscribes_after_publisher_restart,
+    xsub_resubscribes_after_publisher_restart,
+    pub_delivers_after_subscriber_restart,
+    xpub_delivers_after_subscriber_restart,
 );

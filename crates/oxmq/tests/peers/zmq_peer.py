@@ -57,6 +57,10 @@ line unless said otherwise:
     {"cmd": "close"}  -> "ok", then the socket is closed (honouring --linger)
         and the process exits 0. End of stdin does the same without printing.
 
+While waiting for a command the peer touches its socket every 50 ms
+(ZMQ_EVENTS), like an application that is always in a socket call: libzmq
+only attaches new connections inside API calls.
+
 Any failure prints "error <text>" and exits with status 1. Nothing blocks
 forever: every receive has a timeout and sends use --sndtimeo.
 """
@@ -65,6 +69,8 @@ import argparse
 import base64
 import hashlib
 import json
+import os
+import select
 import sys
 import time
 
@@ -310,8 +316,29 @@ class Peer:
         self.sock.close()
         self.ctx.term()
 
+    def stdin_lines(self):
+        """Yields stdin lines; while none comes, touches the socket every
+        50 ms. libzmq attaches a new connection's pipe (and a SUB sends its
+        subscriptions on it, a PROBE_ROUTER socket its probe) only inside an
+        API call on the socket; a real application is usually inside one."""
+        pending = b""
+        while True:
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                yield line.decode()
+            ready, _, _ = select.select([0], [], [], 0.05)
+            if not ready:
+                self.sock.getsockopt(zmq.EVENTS)  # processes pending commands
+                continue
+            chunk = os.read(0, 65536)
+            if not chunk:
+                if pending:
+                    yield pending.decode()
+                return
+            pending += chunk
+
     def run(self):
-        for line in sys.stdin:
+        for line in self.stdin_lines():
             line = line.strip()
             if not line:
                 continue
