@@ -88,6 +88,10 @@ impl Drop for ConnectionPipe {
 }
 
 pub(crate) async fn run(mut rd: Reader, mut wr: Writer, cfg: &EngineConfig, attach: Attach<'_>) -> End {
+    if cfg.socket_type == SocketType::Stream {
+        // STREAM peers speak no ZMTP at all.
+        return crate::stream_engine::run(rd, wr, cfg, attach).await;
+    }
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     let handshaken = tokio::select! {
         r = handshake(&mut rd, &mut wr, &mut rbuf, cfg) => r,
@@ -121,6 +125,9 @@ pub(crate) async fn run(mut rd: Reader, mut wr: Writer, cfg: &EngineConfig, atta
                 pipe::hwm(cfg.options.sndhwm),
                 pipe::hwm(cfg.options.rcvhwm),
             );
+            if pipe::conflates(cfg.socket_type, &cfg.options) {
+                ours.set_conflate();
+            }
             // The probe leaves now, not when the socket next processes its mailbox.
             send_probe(&theirs, &cfg.options);
             socket.post(SocketCommand::Attach(theirs, info, None));

@@ -18,8 +18,9 @@ pub enum Error {
     /// The context was terminated; close the socket. `ETERM`.
     #[error("the context was terminated")]
     ContextTerminated,
-    /// ROUTER_MANDATORY is set and no peer has that routing id. `EHOSTUNREACH`.
-    #[error("no route to the peer with that routing id (ROUTER_MANDATORY)")]
+    /// No connected peer has that routing id (a ROUTER with ROUTER_MANDATORY set, or a
+    /// STREAM). `EHOSTUNREACH`.
+    #[error("no route to the peer with that routing id (ROUTER_MANDATORY, or STREAM)")]
     HostUnreachable,
     /// `EADDRINUSE`.
     #[error("address already in use: {0}")]

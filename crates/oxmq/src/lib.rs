@@ -21,7 +21,8 @@
 //! Where things live, layer by layer (each knows only the one below):
 //! - [`oxmq_wire`]: the ZMTP protocol as sans-IO state machines (bytes in, events out);
 //! - `transport`: endpoints, tcp/ipc listeners and connections, the inproc registry;
-//! - `engine`: drives one ZMTP session over one connection; `session`: accept and reconnect;
+//! - `engine`: drives one ZMTP session over one connection (`stream_engine`: a raw one, for
+//!   STREAM); `session`: accept and reconnect;
 //! - `pipe`: the bounded queue between a socket and one peer;
 //! - `pattern`: what each socket type does with its pipes (one file per type);
 //! - `socket` / `context` / `sockets`: the public API (the typed sockets in `sockets`).
@@ -37,6 +38,7 @@ mod session;
 mod signal;
 mod socket;
 mod sockets;
+mod stream_engine;
 mod transport;
 
 pub use bytes::Bytes;
@@ -46,4 +48,4 @@ pub use frame::IntoFrame;
 pub use options::opt;
 pub use oxmq_wire::SocketType;
 pub use socket::SocketBase;
-pub use sockets::{Dealer, Pair, Pub, Pull, Push, Rep, Req, Router, Socket, Sub, XPub, XSub};
+pub use sockets::{Dealer, Pair, Pub, Pull, Push, Rep, Req, Router, Socket, Stream, Sub, XPub, XSub};

@@ -44,6 +44,7 @@ pub mod opt {
     pub const HEARTBEAT_TTL: i32 = 76;
     pub const HEARTBEAT_TIMEOUT: i32 = 77;
     pub const XPUB_VERBOSER: i32 = 78;
+    pub const STREAM_NOTIFY: i32 = 73;
 }
 
 /// Every option a socket carries. Times are libzmq-style milliseconds where -1 means "forever".
@@ -88,6 +89,8 @@ pub(crate) struct Options {
     pub heartbeat_ttl: i32,
     /// HEARTBEAT_TIMEOUT in ms (-1 = HEARTBEAT_IVL).
     pub heartbeat_timeout: i32,
+    /// STREAM: deliver `[id, ""]` when a peer connects and when it disconnects.
+    pub stream_notify: bool,
 }
 
 impl Default for Options {
@@ -125,6 +128,7 @@ impl Default for Options {
             heartbeat_ivl: 0,
             heartbeat_ttl: 0,
             heartbeat_timeout: -1,
+            stream_notify: true,
         }
     }
 }

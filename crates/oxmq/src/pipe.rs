@@ -70,6 +70,10 @@ struct State {
     writer: Arc<Signal>,
     hwm: usize,
     lwm: usize,
+    /// CONFLATE: keep only the newest complete message (no HWM).
+    conflate: bool,
+    /// The reader has taken some but not all frames of the message at the front.
+    reader_in_msg: bool,
 }
 
 /// A one-direction bounded queue of frames.
@@ -100,12 +104,20 @@ impl Queue {
                 writer,
                 hwm,
                 lwm: low_water_mark(hwm),
+                conflate: false,
+                reader_in_msg: false,
             }),
         }
     }
 
     fn is_full(&self, st: &State) -> bool {
-        !st.writer_in_msg && st.hwm > 0 && st.msgs >= st.hwm
+        !st.conflate && !st.writer_in_msg && st.hwm > 0 && st.msgs >= st.hwm
+    }
+
+    /// CONFLATE: from now on, a newly completed message replaces the older ones queued, and
+    /// the queue is never full.
+    pub fn set_conflate(&self) {
+        self.state.lock().conflate = true;
     }
 
     /// Change the high-water mark (an inproc pipe created before its binder existed gets the
@@ -183,13 +195,44 @@ impl Queue {
         st.msgs += 1;
         let was_empty = st.complete_frames == 0;
         st.complete_frames = st.frames.len();
+        if st.conflate {
+            Self::drop_older(st);
+        }
         was_empty
+    }
+
+    /// CONFLATE: drop every complete message but the newest, except the rest of one the
+    /// reader is in the middle of.
+    fn drop_older(st: &mut State) {
+        let n = st.frames.len();
+        let newest = (0..n - 1).rev().find(|&i| !st.frames[i].more).map_or(0, |i| i + 1);
+        let keep = if st.reader_in_msg { st.frames.iter().position(|m| !m.more).map_or(0, |i| i + 1) } else { 0 };
+        if keep < newest {
+            st.frames.drain(keep..newest);
+            st.msgs = 1 + (keep > 0) as usize;
+            st.complete_frames = st.frames.len();
+        }
     }
 
     /// Would a push be accepted now?
     pub fn can_push(&self) -> bool {
         let st = self.state.lock();
         !st.reader_closed && !self.is_full(&st)
+    }
+
+    /// Would a new message be accepted now? When not because the queue is full, the writer is
+    /// marked as waiting, so it is woken once the queue drains to its low-water mark (as
+    /// libzmq's `check_write`; [`Queue::can_push`] only looks).
+    pub fn check_write(&self) -> bool {
+        let mut st = self.state.lock();
+        if st.reader_closed {
+            return false;
+        }
+        if self.is_full(&st) {
+            st.writer_blocked = true;
+            return false;
+        }
+        true
     }
 
     /// Take the next frame of a complete message.
@@ -201,6 +244,7 @@ impl Queue {
             }
             let msg = st.frames.pop_front().expect("complete frames are queued");
             st.complete_frames -= 1;
+            st.reader_in_msg = msg.more;
             let mut wake = None;
             if !msg.more {
                 st.msgs -= 1;
@@ -319,6 +363,13 @@ impl Queue {
     }
 }
 
+/// Does a socket of type `t` with options `o` conflate its queues? libzmq applies CONFLATE to
+/// the types whose messages are independent updates.
+pub(crate) fn conflates(t: oxmq_wire::SocketType, o: &crate::options::Options) -> bool {
+    use oxmq_wire::SocketType::*;
+    o.conflate && matches!(t, Dealer | Pull | Push | Pub | Sub)
+}
+
 /// One end of a bidirectional pipe: `out` is written by this end, `inp` read by it.
 #[derive(Clone)]
 pub(crate) struct Pipe {
@@ -342,6 +393,12 @@ impl Pipe {
     pub fn rebind_signal(&self, signal: Arc<Signal>) {
         self.out.set_writer(signal.clone());
         self.inp.set_reader(signal);
+    }
+
+    /// CONFLATE both directions.
+    pub fn set_conflate(&self) {
+        self.out.set_conflate();
+        self.inp.set_conflate();
     }
 
     /// This end is going away: stop reading and stop writing (queued output stays readable by
@@ -441,6 +498,25 @@ mod tests {
         assert_eq!(q.pop_batch(&mut out, usize::MAX), 2);
         assert_eq!(out.len(), 2);
         assert_eq!(q.len(), 0);
+    }
+
+    #[test]
+    fn conflate_keeps_the_newest_message_and_the_rest_of_one_being_read() {
+        let (q, _, _) = q(1);
+        q.set_conflate();
+        for i in 0..5 {
+            q.push(Msg::new(format!("{i}"), false)).unwrap();
+        }
+        assert_eq!(q.len(), 1);
+        assert_eq!(q.pop().unwrap(), m("4", false));
+        q.push(m("a1", true)).unwrap();
+        q.push(m("a2", false)).unwrap();
+        assert_eq!(q.pop().unwrap(), m("a1", true));
+        q.push(m("b", false)).unwrap();
+        q.push(m("c", false)).unwrap();
+        assert_eq!(q.pop().unwrap(), m("a2", false), "the message being read is kept whole");
+        assert_eq!(q.pop().unwrap(), m("c", false));
+        assert!(q.pop().is_none());
     }
 
     #[test]

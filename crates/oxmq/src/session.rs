@@ -8,6 +8,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use oxmq_wire::SocketType;
 use parking_lot::Mutex;
 use tokio::net::{TcpListener, UnixListener};
 use tokio::task::JoinHandle;
@@ -164,7 +165,8 @@ pub(crate) async fn connecter(
                 };
                 connected_before = true;
                 match engine::run(rd, wr, &cfg, attach).await {
-                    End::Finished if early.is_some() => return,
+                    // The socket is done with this peer (a STREAM closes a connection for good).
+                    End::Finished if early.is_some() || cfg.socket_type == SocketType::Stream => return,
                     End::Protocol(_) => return,
                     End::Finished | End::Disconnected(_) => {}
                 }

@@ -90,7 +90,9 @@ impl Core {
         let cmds = std::mem::take(&mut *shared.mailbox.lock());
         for cmd in cmds {
             match cmd {
-                Command::Attach(pipe, peer, inproc_peer) => self.attach(pipe, peer, inproc_peer),
+                Command::Attach(pipe, peer, inproc_peer) => {
+                    self.attach(pipe, peer, inproc_peer);
+                }
                 Command::Detach(id) => {
                     if self.pipes.remove(&id).is_some() {
                         self.pattern.detach(id, &self.options);
@@ -110,12 +112,20 @@ impl Core {
         }
     }
 
-    pub fn attach(&mut self, pipe: Pipe, peer: PeerInfo, inproc_peer: Option<Weak<SocketShared>>) {
+    /// Hand a peer's pipe to the pattern; false if it refused it (the pipe is then closed).
+    pub fn attach(&mut self, pipe: Pipe, peer: PeerInfo, inproc_peer: Option<Weak<SocketShared>>) -> bool {
         if self.pattern.attach(pipe.clone(), peer, &self.options) {
+            // As libzmq does, a STREAM socket's ROUTING_ID reports the id it generated last, so
+            // the id of a connect's peer can be read right after `connect`.
+            if let Some(id) = self.pattern.take_generated_routing_id() {
+                self.options.routing_id = Some(id);
+            }
             self.pipes.insert(pipe.id, (pipe, inproc_peer));
+            true
         } else {
             pipe.close();
             tell_closed(pipe.id, inproc_peer.as_ref());
+            false
         }
     }
 
@@ -165,7 +175,7 @@ impl SocketBase {
             return Err(Error::ContextTerminated);
         }
         let signal = Arc::new(Signal::new());
-        let pattern = pattern::for_type(t, &signal)?;
+        let pattern = pattern::for_type(t, &signal);
         let shared = Arc::new(SocketShared {
             socket_type: t,
             signal,
@@ -557,6 +567,16 @@ impl SocketBase {
                     }
                     o.heartbeat_ttl = n / 100 * 100;
                 }
+                opt::STREAM_NOTIFY => {
+                    // libzmq takes exactly 0 or 1 here, and only on STREAM sockets.
+                    if t != SocketType::Stream {
+                        return Err(Error::InvalidArgument(format!(
+                            "STREAM_NOTIFY does not apply to {} sockets",
+                            t.as_str()
+                        )));
+                    }
+                    o.stream_notify = raw_bool(id, v)?;
+                }
                 opt::TYPE | opt::RCVMORE | opt::LAST_ENDPOINT => {
                     return Err(Error::InvalidArgument(format!("option {id} is read-only")));
                 }
@@ -600,6 +620,7 @@ impl SocketBase {
             opt::HEARTBEAT_IVL => int(o.heartbeat_ivl),
             opt::HEARTBEAT_TTL => int(o.heartbeat_ttl),
             opt::HEARTBEAT_TIMEOUT => int(o.heartbeat_timeout),
+            opt::STREAM_NOTIFY => flag(o.stream_notify),
             opt::TYPE => int(self.shared.socket_type.zmq_type()),
             opt::RCVMORE => flag(core.rcvmore),
             opt::LAST_ENDPOINT => {
@@ -723,6 +744,9 @@ bool_options! {
     /// INVERT_MATCHING: PUB/XPUB send to the subscribers that do *not* match, SUB receives
     /// the messages that match none of its topics.
     set_invert_matching, invert_matching, opt::INVERT_MATCHING;
+    /// STREAM_NOTIFY (STREAM only, on by default): receive `[id, ""]` when a peer connects and
+    /// when it disconnects.
+    set_stream_notify, stream_notify, opt::STREAM_NOTIFY;
 }
 
 impl SocketBase {
@@ -769,7 +793,8 @@ impl SocketBase {
     pub fn routing_id(&self) -> Result<Vec<u8>> {
         self.get_option_raw(opt::ROUTING_ID)
     }
-    /// CONNECT_ROUTING_ID: the routing id this ROUTER gives the peer of the next `connect`.
+    /// CONNECT_ROUTING_ID: the routing id this ROUTER or STREAM gives the peer of the next
+    /// `connect`.
     pub fn set_connect_routing_id(&self, id: &[u8]) -> Result<()> {
         self.set_option_raw(opt::CONNECT_ROUTING_ID, id)
     }

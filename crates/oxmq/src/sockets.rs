@@ -184,3 +184,34 @@ typed!(
 typed!(
     /// XSUB: a SUB that subscribes by sending `0x01`+topic (and `0x00`+topic) messages.
     XSub, XSub, [sends, receives]);
+typed!(
+    /// STREAM: talks to peers that speak raw TCP or ipc, not ZMTP (an HTTP client, netcat).
+    ///
+    /// Every message is two frames, the peer's routing id and the data. Received data is what
+    /// one read from the connection returned (a message boundary means nothing to the peer:
+    /// concatenate); with STREAM_NOTIFY (on by default) an empty data frame also arrives when
+    /// a peer connects and when it disconnects. Sent data is written to the peer as it is; an
+    /// empty data frame closes that connection once what was queued before has been written.
+    /// Sending to a routing id with no connection fails with
+    /// [`Error::HostUnreachable`](crate::Error::HostUnreachable). After `connect`, the socket's
+    /// [`routing_id`](SocketBase::routing_id) is the id of that connection's peer (or set
+    /// [`set_connect_routing_id`](SocketBase::set_connect_routing_id) first); the connection
+    /// is made again after it is lost, under the same id, until the socket closes it.
+    ///
+    /// ```no_run
+    /// # fn main() -> oxmq::Result<()> {
+    /// let ctx = oxmq::Context::new();
+    /// let server = oxmq::Stream::new(&ctx)?;
+    /// server.bind("tcp://127.0.0.1:8080")?;
+    /// loop {
+    ///     let msg = server.recv_multipart()?; // [id, bytes]
+    ///     if msg[1].is_empty() {
+    ///         continue; // a peer connected or disconnected
+    ///     }
+    ///     let reply = oxmq::Bytes::from_static(b"HTTP/1.0 200 OK\r\n\r\nHello");
+    ///     server.send_multipart([msg[0].clone(), reply])?;
+    ///     server.send_multipart([msg[0].clone(), oxmq::Bytes::new()])?; // close the connection
+    /// }
+    /// # }
+    /// ```
+    Stream, Stream, [sends, receives]);

@@ -2,15 +2,17 @@
 //!
 //! A socket type is a small composition of strategies: [`LoadBalancer`] (round-robin out),
 //! [`FairQueue`] (round-robin in), [`Dist`] (one message to many, for publish-subscribe, with
-//! the subscription tries in `trie`), and a routing table for ROUTER. PUB and XPUB share
-//! `xpub.rs`, SUB and XSUB `xsub.rs`: each pair differs by a flag. Each type's whole behaviour
-//! lives in one file here. The socket core ([`crate::socket`]) calls a pattern without locks
-//! held by anyone else and never blocks inside it: a pattern answers at once, and "would block"
-//! is an [`SendError::Again`] / [`Error::Again`] that the core turns into waiting.
+//! the subscription tries in `trie`), and [`RoutingTable`] (peers by routing id; STREAM uses
+//! it, ROUTER predates it and keeps its own). Each type's whole behaviour lives in one file
+//! here; PUB and XPUB share `xpub.rs`, SUB and XSUB `xsub.rs` (each pair differs by a flag).
+//! The socket core ([`crate::socket`]) calls a pattern without locks held by anyone else and
+//! never blocks inside it: a pattern answers at once, and "would block" is an
+//! [`SendError::Again`] / [`Error::Again`] that the core turns into waiting.
 
 mod dist;
 mod fq;
 mod lb;
+mod routing;
 mod trie;
 
 mod dealer;
@@ -20,15 +22,18 @@ mod push;
 mod rep;
 mod req;
 mod router;
+mod stream;
 mod xpub;
 mod xsub;
 
 pub(crate) use dist::Dist;
 pub(crate) use fq::FairQueue;
 pub(crate) use lb::LoadBalancer;
+pub(crate) use routing::RoutingTable;
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use oxmq_wire::SocketType;
 
 use crate::error::Error;
@@ -69,12 +74,17 @@ pub(crate) trait Pattern: Send {
     fn subscribe(&mut self, _topic: &[u8], _on: bool, _opts: &Options) -> Result<(), Error> {
         Err(Error::InvalidArgument("SUBSCRIBE/UNSUBSCRIBE apply to SUB and XPUB sockets only".into()))
     }
+    /// The routing id the pattern generated for the peer it attached last, once. STREAM
+    /// reports it as the socket's ROUTING_ID, as libzmq does.
+    fn take_generated_routing_id(&mut self) -> Option<Bytes> {
+        None
+    }
 }
 
 /// The pattern for a socket type; `signal` is the socket's (PUB and XPUB watch it to learn
 /// that subscriptions arrived).
-pub(crate) fn for_type(t: SocketType, signal: &Arc<Signal>) -> Result<Box<dyn Pattern>, Error> {
-    Ok(match t {
+pub(crate) fn for_type(t: SocketType, signal: &Arc<Signal>) -> Box<dyn Pattern> {
+    match t {
         SocketType::Pair => Box::new(pair::Pair::default()),
         SocketType::Push => Box::new(push::Push::default()),
         SocketType::Pull => Box::new(pull::Pull::default()),
@@ -86,10 +96,8 @@ pub(crate) fn for_type(t: SocketType, signal: &Arc<Signal>) -> Result<Box<dyn Pa
         SocketType::XPub => Box::new(xpub::XPub::new(false, signal.clone())),
         SocketType::Sub => Box::new(xsub::XSub::new(true)),
         SocketType::XSub => Box::new(xsub::XSub::new(false)),
-        other => {
-            return Err(Error::NotSupported(format!("socket type {} is not implemented yet", other.as_str())));
-        }
-    })
+        SocketType::Stream => Box::new(stream::Stream::default()),
+    }
 }
 
 pub(crate) fn not_supported(t: SocketType, what: &str) -> Error {

@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::pattern::send_probe;
-use crate::pipe::{PeerInfo, Pipe, PipeId, hwm};
+use crate::pipe::{PeerInfo, Pipe, PipeId, conflates, hwm};
 use crate::socket::{Command, Core, SocketShared};
 
 #[derive(Default)]
@@ -143,6 +143,10 @@ impl InprocRegistry {
                     combined_hwm(connector.sndhwm, binder.rcvhwm),
                     combined_hwm(binder.sndhwm, connector.rcvhwm),
                 );
+                // Either side's CONFLATE applies to the one pair of queues they share.
+                if conflates(ct, &connector.options) || conflates(binder.shared.socket_type, &binder.options) {
+                    mine.set_conflate();
+                }
                 let id = mine.id;
                 binder.probe(&theirs);
                 connector.probe(&mine);
@@ -162,6 +166,9 @@ impl InprocRegistry {
                     hwm(connector.sndhwm),
                     hwm(connector.rcvhwm),
                 );
+                if conflates(ct, &connector.options) {
+                    mine.set_conflate();
+                }
                 let id = mine.id;
                 let defer = ct == SocketType::Router;
                 if !defer {

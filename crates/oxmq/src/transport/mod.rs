@@ -58,7 +58,7 @@ impl Bound {
     pub fn shutdown(self, ctx: &Context, core: &mut Core) {
         match self.kind {
             Kind::Listener { accept, engines, file } => {
-                accept.abort();
+                close_listener(accept);
                 engines.abort_all();
                 remove_socket_file(file);
             }
@@ -72,6 +72,21 @@ impl Bound {
             Kind::InprocBound { name, socket } => ctx.inner.inproc.unbind(&name, &socket),
             Kind::InprocConnected { pipe } => core.detach(pipe),
         }
+    }
+}
+
+/// Stop an accept loop and wait (briefly) until its listening socket is closed, so that the
+/// address can be bound again as soon as unbind or close returns, as with libzmq.
+fn close_listener(accept: JoinHandle<()>) {
+    accept.abort();
+    // On one of the runtime's own threads, waiting could hold up the very thread that must
+    // drop the task; the socket then closes a moment later instead.
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return;
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    while !accept.is_finished() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_micros(50));
     }
 }
 
@@ -100,9 +115,13 @@ fn inproc_peer(shared: &Arc<SocketShared>, core: &Core) -> inproc::Peer {
     }
 }
 
-fn check_zmtp(t: SocketType) -> Result<()> {
+/// STREAM talks to raw byte-stream peers, which inproc has none of. (libzmq lets the call
+/// through and leaves the socket to misbehave; refusing it says what is wrong.)
+fn check_inproc(t: SocketType) -> Result<()> {
     if t == SocketType::Stream {
-        return Err(Error::NotSupported("STREAM sockets are not implemented yet".into()));
+        return Err(Error::IncompatibleProtocol(
+            "STREAM sockets talk to raw tcp or ipc peers; inproc has no byte stream to carry".into(),
+        ));
     }
     Ok(())
 }
@@ -111,6 +130,7 @@ pub(crate) fn bind(ctx: &Context, shared: &Arc<SocketShared>, core: &mut Core, g
     let rt = &ctx.inner.handle;
     let (listener, resolved, file) = match endpoint::parse(given)? {
         Endpoint::Inproc(name) => {
+            check_inproc(shared.socket_type)?;
             ctx.inner.inproc.bind(&name, inproc_peer(shared, core), core)?;
             return Ok(Bound {
                 given: given.to_string(),
@@ -119,13 +139,11 @@ pub(crate) fn bind(ctx: &Context, shared: &Arc<SocketShared>, core: &mut Core, g
             });
         }
         Endpoint::Tcp { host, port } => {
-            check_zmtp(shared.socket_type)?;
             let _in_runtime = rt.enter();
             let (l, addr) = tcp::bind(&host, port, &core.options)?;
             (Listener::Tcp(l), endpoint::tcp_string(addr), None)
         }
         Endpoint::Ipc(addr) => {
-            check_zmtp(shared.socket_type)?;
             let _in_runtime = rt.enter();
             let (l, resolved, file) = ipc::bind(&addr)?;
             (Listener::Ipc(l), resolved, file)
@@ -141,6 +159,7 @@ pub(crate) fn connect(ctx: &Context, shared: &Arc<SocketShared>, core: &mut Core
     let bad = |why: &str| Error::InvalidEndpoint(format!("{given:?}: {why}"));
     let target = match endpoint::parse(given)? {
         Endpoint::Inproc(name) => {
+            check_inproc(shared.socket_type)?;
             let peer = inproc_peer(shared, core);
             let rid = core.options.connect_routing_id.clone();
             let pipe = ctx.inner.inproc.connect(&name, peer, rid, core)?;
@@ -156,11 +175,12 @@ pub(crate) fn connect(ctx: &Context, shared: &Arc<SocketShared>, core: &mut Core
         Endpoint::Ipc(IpcAddr::Wildcard) => return Err(bad("ipc://* is for bind only")),
         Endpoint::Ipc(addr) => Target::Ipc(addr),
     };
-    check_zmtp(shared.socket_type)?;
     let mut cfg = engine_config(shared, core, given);
     Arc::get_mut(&mut cfg).expect("fresh").routing_id_override = core.options.connect_routing_id.clone();
     // Unless IMMEDIATE, the pipe exists from now on so messages queue before the peer does.
     // A ROUTER needs the peer's routing id to route to it, so it always waits for the peer.
+    // A STREAM names its peers itself, so it has one too, as libzmq's: the peer's id is known
+    // at once, and the pipe outlives the connection, so the id survives reconnections.
     let early = if core.options.immediate || shared.socket_type == SocketType::Router {
         None
     } else {
@@ -171,8 +191,19 @@ pub(crate) fn connect(ctx: &Context, shared: &Arc<SocketShared>, core: &mut Core
             pipe::hwm(core.options.sndhwm),
             pipe::hwm(core.options.rcvhwm),
         );
+        if pipe::conflates(shared.socket_type, &core.options) {
+            mine.set_conflate();
+        }
         send_probe(&mine, &core.options);
-        core.attach(mine, PeerInfo { routing_id: cfg.routing_id_override.clone() }, None);
+        let attached = core.attach(mine, PeerInfo { routing_id: cfg.routing_id_override.clone() }, None);
+        if !attached && shared.socket_type == SocketType::Stream {
+            // It already has a peer under this CONNECT_ROUTING_ID (libzmq asserts). (A PAIR
+            // refusing a second peer is no error: its connecter gives up by itself.)
+            return Err(Error::InvalidArgument(format!(
+                "{given:?}: CONNECT_ROUTING_ID {:?} already names a peer of this socket",
+                cfg.routing_id_override.as_deref().unwrap_or_default()
+            )));
+        }
         Some((theirs, signal))
     };
     let pipe = early.as_ref().map(|(p, _)| p.id);
@@ -187,7 +218,7 @@ pub(crate) fn linger_and_reap(ctx: &Context, endpoints: Vec<Bound>, linger: Opti
     for b in endpoints {
         match b.kind {
             Kind::Listener { accept, engines, file } => {
-                accept.abort();
+                close_listener(accept);
                 handles.extend(engines.take());
                 remove_socket_file(file);
             }
