@@ -688,3 +688,144 @@ interop_matrix!(
     pub_delivers_after_subscriber_restart,
     xpub_delivers_after_subscriber_restart,
 );
+
+// ---------------------------------------------------------------------------
+// A slow subscriber: PUB drops for it, never blocks, and does not starve others
+// ---------------------------------------------------------------------------
+
+/// The largest value in a /proc/sys file of numbers (e.g. tcp_wmem's max),
+/// or `fallback` if it cannot be read.
+fn proc_max(path: &str, fallback: usize) -> usize {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| text.split_whitespace().filter_map(|n| n.parse().ok()).max())
+        .unwrap_or(fallback)
+}
+
+/// oxmq PUB (SNDHWM 50) with two libzmq SUBs; one is frozen (SIGSTOP, so
+/// neither its application nor its I/O thread reads) while the PUB sends
+/// several times more than the HWM and the kernel buffers can hold. The PUB
+/// must never block (zmq_socket(3): "The zmq_send() function shall never
+/// block for this socket type"), the other SUB must get every message (it
+/// reads, and each chunk stays below its HWM), and once thawed the frozen
+/// SUB gets a subset of the messages - whole, in order, the rest dropped.
+fn slow_subscriber(t: Transport) {
+    const HWM: i32 = 50;
+    const SIZE: usize = 16 * 1024;
+    const CHUNK: usize = 40; // < HWM: the reading subscriber never hits it
+    // What can sit between the PUB and the frozen SUB: the PUB's queue,
+    // kernel buffers (send side autotuned up to tcp_wmem's max; receive side
+    // pinned by the SUB's RCVBUF), oxmq's own write buffer. Send 3x that.
+    let kernel = match t {
+        Transport::Tcp => proc_max("/proc/sys/net/ipv4/tcp_wmem", 4 << 20) + 2 * 65536,
+        Transport::Ipc => proc_max("/proc/sys/net/core/wmem_default", 1 << 20),
+    };
+    let capacity = HWM as usize * SIZE + kernel + (1 << 20);
+    let total = (3 * capacity / SIZE).div_ceil(CHUNK) * CHUNK;
+
+    let ctx = Context::new();
+    let publisher = oxmq_socket(&ctx, SocketType::Pub);
+    publisher.set_sndhwm(HWM).unwrap();
+    let ipc = matches!(t, Transport::Ipc).then(IpcFile::new);
+    let local = ipc.as_ref().map_or("tcp://127.0.0.1:*".to_string(), |f| f.endpoint());
+    publisher.bind(&local).unwrap();
+    let ep = publisher.last_endpoint().unwrap();
+    let peer_args = args(&[
+        "--connect",
+        &ep,
+        "--subscribe",
+        "",
+        "--sockopt",
+        &format!("RCVHWM={HWM}"),
+        "--sockopt",
+        "RCVBUF=65536",
+    ]);
+    let mut slow = Peer::spawn("SUB", &peer_args);
+    let mut fast = Peer::spawn("SUB", &peer_args);
+    let name = format!("PUB(oxmq) to a frozen and a reading SUB(libzmq), {t:?}");
+    for peer in [&mut slow, &mut fast] {
+        let sub = Subscriber::Pyzmq { peer, xsub: false };
+        Session::new(Publisher::Oxmq(&publisher), sub, &name).await_topic(b"~ready");
+    }
+
+    slow.signal("STOP");
+    let message =
+        |i: usize| vec![Part::Data(format!("flood {i:06}").into_bytes()), Part::Pattern { size: SIZE, seed: i as u32 }];
+    let started = Instant::now();
+    for chunk in 0..total / CHUNK {
+        for i in chunk * CHUNK..(chunk + 1) * CHUNK {
+            match publisher.send_multipart(frames(&message(i))) {
+                Ok(()) => {}
+                Err(e) => panic!("{name}: PUB send {i} of {total} failed ({e:?}); a PUB must drop, not block"),
+            }
+        }
+        let fence = format!("~fence{chunk}").into_bytes();
+        oxmq_send(&publisher, &m(&[&fence]));
+        let got = fast.collect(&fence);
+        let want: Vec<Vec<String>> =
+            (chunk * CHUNK..(chunk + 1) * CHUNK).map(|i| describe_parts(&message(i))).collect();
+        assert!(
+            got == want,
+            "{name}: the reading SUB lost messages while the other was frozen (chunk {chunk}: got {} of {CHUNK})",
+            got.len()
+        );
+    }
+    let flood_time = started.elapsed();
+
+    // Thaw the frozen SUB and read what it has, publishing an end marker
+    // whenever it goes quiet (the first ones may still be dropped).
+    slow.signal("CONT");
+    slow.start_collect(b"~end");
+    let mut received: Vec<Vec<String>> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match slow.try_read_line(Duration::from_millis(20)) {
+            Some(line) if line.starts_with("msg ") => received.push(line[4..].split(' ').map(str::to_string).collect()),
+            Some(line) if line == format!("ok collected {}", received.len()) => break,
+            Some(line) => panic!("{name}: unexpected line from the thawed SUB: {line:?}"),
+            None => oxmq_send(&publisher, &m(&[b"~end"])),
+        }
+        assert!(Instant::now() < deadline, "{name}: the thawed SUB did not catch up within 20 s");
+    }
+    // Whole messages, in order, a strict subset: drops happened. (It also
+    // gets the markers: "~ready..." probes and fences, "~fence<chunk>".)
+    let is_marker =
+        |msg: &[String]| msg.len() == 1 && msg[0].starts_with("b64:") && unbase64(&msg[0][4..]).starts_with(b"~");
+    received.retain(|msg| !is_marker(msg));
+    let mut next = 0;
+    for (k, msg) in received.iter().enumerate() {
+        let index = (next..total).find(|&i| describe_parts(&message(i)) == *msg);
+        let Some(i) = index else {
+            panic!(
+                "{name}: thawed SUB message {k} is not one of the flood messages after #{next}: {:?}",
+                render_msg(msg)
+            )
+        };
+        next = i + 1;
+    }
+    assert!(
+        !received.is_empty() && received.len() < total,
+        "{name}: the frozen SUB got {} of {total} messages; expected some, with drops",
+        received.len()
+    );
+    // It is an ordinary subscriber again.
+    let fence = b"~drained".to_vec();
+    oxmq_send(&publisher, &m(&[&fence]));
+    for extra in slow.collect(&fence) {
+        assert_eq!(extra, describe_msg(&[b"~end"]), "{name}: only end markers after the end marker");
+    }
+    let mut s = Session::new(Publisher::Oxmq(&publisher), Subscriber::Pyzmq { peer: &mut slow, xsub: false }, &name);
+    s.await_topic(b"~again");
+    s.check(&[m(&[b"after"]), message(0)], &[0, 1], "the thawed SUB receives everything again");
+    eprintln!("{name}: {total} x {SIZE} B sent in {flood_time:?}; the frozen SUB got {} of them", received.len());
+}
+
+#[test]
+fn pub_drops_for_frozen_subscriber_tcp() {
+    run_test(|| slow_subscriber(Transport::Tcp));
+}
+
+#[test]
+fn pub_drops_for_frozen_subscriber_ipc() {
+    run_test(|| slow_subscriber(Transport::Ipc));
+}

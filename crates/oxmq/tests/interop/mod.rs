@@ -204,6 +204,17 @@ impl Peer {
         }
     }
 
+    /// Reads one answer line if one comes within `timeout`; "error ..." or a
+    /// dead peer fail the test.
+    pub fn try_read_line(&mut self, timeout: Duration) -> Option<String> {
+        match self.lines.recv_timeout(timeout) {
+            Ok(line) if line.starts_with("error") => self.fail(&format!("peer reported: {line}")),
+            Ok(line) => Some(line),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => self.fail("peer exited without answering"),
+        }
+    }
+
     pub fn call(&mut self, command: &str) -> String {
         self.write(command);
         self.read_line()
@@ -293,8 +304,7 @@ impl Peer {
     /// Receives messages until one whose first frame is `fence` (that one is
     /// not returned); every message gets the peer's 5 s receive timeout.
     pub fn collect(&mut self, fence: &[u8]) -> Vec<Vec<String>> {
-        let stop = Part::Data(fence.to_vec()).json();
-        self.write(&format!(r#"{{"cmd":"collect","stop":{stop},"timeout_ms":5000}}"#));
+        self.start_collect(fence);
         let mut msgs = Vec::new();
         loop {
             let line = self.read_line();
@@ -306,6 +316,13 @@ impl Peer {
                 self.fail(&format!("collect: unexpected line {line:?} after {} messages", msgs.len()));
             }
         }
+    }
+
+    /// Starts a `collect` without reading its answer: "msg ..." lines, then
+    /// "ok collected N".
+    pub fn start_collect(&mut self, fence: &[u8]) {
+        let stop = Part::Data(fence.to_vec()).json();
+        self.write(&format!(r#"{{"cmd":"collect","stop":{stop},"timeout_ms":5000}}"#));
     }
 
     /// zmq_setsockopt(ZMQ_<name>) with a binary value (SUBSCRIBE, ...).
