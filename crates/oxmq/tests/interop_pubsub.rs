@@ -743,9 +743,23 @@ fn slow_subscriber(t: Transport) {
     let mut slow = Peer::spawn("SUB", &peer_args);
     let mut fast = Peer::spawn("SUB", &peer_args);
     let name = format!("PUB(oxmq) to a frozen and a reading SUB(libzmq), {t:?}");
+    // Both subscribe to everything: publish a probe until each got one.
+    let mut joined = [false, false];
+    let deadline = Instant::now() + SUBSCRIBE_DEADLINE;
+    while joined != [true, true] {
+        assert!(Instant::now() < deadline, "{name}: subscribers joined: {joined:?}");
+        oxmq_send(&publisher, &m(&[b"~ready"]));
+        for (k, peer) in [&mut slow, &mut fast].into_iter().enumerate() {
+            if !joined[k] {
+                joined[k] = peer.try_recv(20).is_some();
+            }
+        }
+    }
+    oxmq_send(&publisher, &m(&[b"~ready/fence"]));
     for peer in [&mut slow, &mut fast] {
-        let sub = Subscriber::Pyzmq { peer, xsub: false };
-        Session::new(Publisher::Oxmq(&publisher), sub, &name).await_topic(b"~ready");
+        for got in peer.collect(b"~ready/fence") {
+            assert_eq!(got, describe_msg(&[b"~ready"]), "{name}: only probes before the fence");
+        }
     }
 
     slow.signal("STOP");
