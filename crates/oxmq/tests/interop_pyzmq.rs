@@ -225,6 +225,7 @@ fn message_sizes(t: Transport, side: Side) {
     assert_oxmq_got(&oxmq_recv(&l.ox), &mixed, &context);
 }
 
+/// PAIR <-> PAIR: 2000 back-to-back messages of 1-3 frames (0..600 bytes)
 /// each way, so frames straddle read/write buffer boundaries; order and
 /// content are checked message by message.
 fn burst(t: Transport, side: Side) {

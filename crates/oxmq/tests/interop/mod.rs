@@ -748,8 +748,8 @@ pub fn burst_message(i: usize) -> Vec<Part> {
     (0..i % 3 + 1).map(|k| Part::Pattern { size: (i * 131 + k * 71) % 600, seed: ((i + k) % 256) as u32 }).collect()
 }
 
-/// PAIR <-> PAIR: 2000 back-to-back messages of 1-3 frames (0..600 bytes)
-
+/// Expands scenarios `fn(Transport, Side)` into a module of four tests
+/// each: `<scenario>::{tcp,ipc}_oxmq_{binds,connects}`.
 macro_rules! interop_matrix {
     ($($scenario:ident),* $(,)?) => {$(
         mod $scenario {
