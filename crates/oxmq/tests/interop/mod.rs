@@ -42,6 +42,7 @@ pub const OX_TIMEOUT_MS: i32 = 5000;
 pub const POLL_DEADLINE: Duration = Duration::from_secs(5);
 
 pub const PEER_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/zmq_peer.py");
+pub const PROXY_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/zmq_proxy.py");
 pub const RAW_PEER_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/zmtp_raw_peer.py");
 
 // ---------------------------------------------------------------------------
@@ -126,6 +127,22 @@ impl Peer {
             None => peer.fail(&format!("expected a 'ready <endpoint>' line, got {ready:?}")),
         }
         peer
+    }
+
+    /// Starts `zmq_proxy.py <args...>` (a libzmq proxy in a python thread)
+    /// and waits for its "ready <frontend> <backend>" line; returns the peer
+    /// and the backend endpoint (`endpoint` is the frontend's).
+    pub fn spawn_proxy(args: &[String]) -> (Peer, String) {
+        let mut peer = Peer::start(PROXY_SCRIPT, args, format!("pyzmq proxy {args:?}"));
+        let ready = peer.read_line();
+        let parts: Vec<&str> = ready.split(' ').collect();
+        match parts[..] {
+            ["ready", front, back] => {
+                peer.endpoint = front.to_string();
+                (peer, back.to_string())
+            }
+            _ => peer.fail(&format!("expected 'ready <frontend> <backend>', got {ready:?}")),
+        }
     }
 
     /// Starts `python3 -u <script> <args...>` with piped stdio.
@@ -750,6 +767,7 @@ pub fn burst_message(i: usize) -> Vec<Part> {
 
 /// Expands scenarios `fn(Transport, Side)` into a module of four tests
 /// each: `<scenario>::{tcp,ipc}_oxmq_{binds,connects}`.
+#[allow(unused_macros)] // not every test crate uses it
 macro_rules! interop_matrix {
     ($($scenario:ident),* $(,)?) => {$(
         mod $scenario {
