@@ -1288,3 +1288,95 @@ fn zmtp_subscribers_accepted_by_xpub_libzmq_control() {
         }
     });
 }
+
+// ---------------------------------------------------------------------------
+// XPUB_WELCOME_MSG and INVERT_MATCHING across implementations
+// ---------------------------------------------------------------------------
+
+/// Receives from an oxmq socket until `fence` (first frame); returns the
+/// messages before it.
+fn oxmq_collect(s: &Socket, fence: &[u8]) -> Vec<Vec<String>> {
+    Subscriber::Oxmq(s).collect(fence)
+}
+
+/// oxmq XPUB with XPUB_WELCOME_MSG "Welcome": a libzmq SUB subscribed to
+/// "W" gets it on connecting; one subscribed only to "x" does not (libzmq's
+/// SUB filters what it receives).
+#[test]
+fn xpub_welcome_message_to_libzmq_subs() {
+    run_test(|| {
+        let ctx = Context::new();
+        let xpub = oxmq_socket(&ctx, SocketType::XPub);
+        xpub.set_xpub_welcome_msg(b"Welcome").unwrap();
+        xpub.bind("tcp://127.0.0.1:*").unwrap();
+        let ep = xpub.last_endpoint().unwrap();
+        let mut welcomed = Peer::spawn("SUB", &args(&["--connect", &ep, "--subscribe", "W"]));
+        expect_xpub_msg(&xpub, b"\x01W", "subscription of the first SUB");
+        assert_peer_got(&welcomed.recv(), &m(&[b"Welcome"]), "SUB subscribed to \"W\"");
+        let mut other = Peer::spawn("SUB", &args(&["--connect", &ep, "--subscribe", "x"]));
+        expect_xpub_msg(&xpub, b"\x01x", "subscription of the second SUB");
+        oxmq_send(&xpub, &m(&[b"x-fence"]));
+        assert_eq!(other.collect(b"x-fence"), Vec::<Vec<String>>::new(), "SUB subscribed only to \"x\"");
+    });
+}
+
+/// libzmq XPUB with XPUB_WELCOME_MSG "Welcome" sends it to every new
+/// subscriber, matching or not: an oxmq SUB subscribed to "W" delivers it,
+/// one subscribed only to "x" must filter it out (zmq_setsockopt(3)
+/// ZMQ_SUBSCRIBE: a SUB filters incoming messages).
+#[test]
+fn sub_filters_libzmq_xpub_welcome_message() {
+    run_test(|| {
+        let mut xpub =
+            Peer::spawn("XPUB", &args(&["--bind", "tcp://127.0.0.1:*", "--sockopt-text", "XPUB_WELCOME_MSG=Welcome"]));
+        let ctx = Context::new();
+        let welcomed = oxmq_socket(&ctx, SocketType::Sub);
+        welcomed.subscribe("W").unwrap();
+        welcomed.connect(&xpub.endpoint).unwrap();
+        assert_peer_got(&xpub.recv(), &m(&[b"\x01W"]), "subscription of the first SUB");
+        assert_oxmq_got(&oxmq_recv(&welcomed), &m(&[b"Welcome"]), "oxmq SUB subscribed to \"W\"");
+        let other = oxmq_socket(&ctx, SocketType::Sub);
+        other.subscribe("x").unwrap();
+        other.connect(&xpub.endpoint).unwrap();
+        assert_peer_got(&xpub.recv(), &m(&[b"\x01x"]), "subscription of the second SUB");
+        xpub.send(&m(&[b"x-fence"]));
+        assert_eq!(oxmq_collect(&other, b"x-fence"), Vec::<Vec<String>>::new(), "oxmq SUB subscribed only to \"x\"");
+    });
+}
+
+/// INVERT_MATCHING on both ends (zmq_setsockopt(3): the publisher sends
+/// what does not match a subscription, and its SUBs must invert too):
+/// subscribed to "a", a SUB gets everything but "a...". Both ways round.
+#[test]
+fn invert_matching_with_libzmq() {
+    run_test(|| {
+        let msgs: [&[u8]; 5] = [b"a1", b"b1", b"", b"ab", b"c"];
+        let want: Vec<Vec<String>> = [&b"b1"[..], b"", b"c"].iter().map(|w| describe_msg(&[w])).collect();
+
+        let ctx = Context::new();
+        let xpub = oxmq_socket(&ctx, SocketType::XPub);
+        xpub.set_invert_matching(true).unwrap();
+        xpub.bind("tcp://127.0.0.1:*").unwrap();
+        let ep = xpub.last_endpoint().unwrap();
+        let mut sub =
+            Peer::spawn("SUB", &args(&["--connect", &ep, "--sockopt", "INVERT_MATCHING=1", "--subscribe", "a"]));
+        expect_xpub_msg(&xpub, b"\x01a", "oxmq XPUB (inverted): subscription");
+        for msg in msgs {
+            oxmq_send(&xpub, &m(&[msg]));
+        }
+        oxmq_send(&xpub, &m(&[b"fence"]));
+        assert_eq!(sub.collect(b"fence"), want, "libzmq SUB (inverted) from oxmq XPUB (inverted)");
+
+        let mut pyxpub = Peer::spawn("XPUB", &args(&["--bind", "tcp://127.0.0.1:*", "--sockopt", "INVERT_MATCHING=1"]));
+        let oxsub = oxmq_socket(&ctx, SocketType::Sub);
+        oxsub.set_invert_matching(true).unwrap();
+        oxsub.subscribe("a").unwrap();
+        oxsub.connect(&pyxpub.endpoint).unwrap();
+        assert_peer_got(&pyxpub.recv(), &m(&[b"\x01a"]), "libzmq XPUB (inverted): subscription");
+        for msg in msgs {
+            pyxpub.send(&m(&[msg]));
+        }
+        pyxpub.send(&m(&[b"fence"]));
+        assert_eq!(oxmq_collect(&oxsub, b"fence"), want, "oxmq SUB (inverted) from libzmq XPUB (inverted)");
+    });
+}

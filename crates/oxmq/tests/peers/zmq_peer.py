@@ -6,9 +6,10 @@ Used by crates/oxmq/tests/interop_pyzmq.rs, but handy by hand too:
     python3 zmq_peer.py --type REP --bind tcp://127.0.0.1:*
     python3 zmq_peer.py --type DEALER --connect tcp://127.0.0.1:5555 --routing-id me
 
-Options: --subscribe TEXT (repeatable, SUB only) and --sockopt NAME=INT
+Options: --subscribe TEXT (repeatable, SUB only), --sockopt NAME=INT
 (repeatable: any integer ZMQ_<NAME> option, e.g. --sockopt RCVHWM=10
---sockopt XPUB_VERBOSE=1 --sockopt HEARTBEAT_IVL=100) are applied before
+--sockopt XPUB_VERBOSE=1 --sockopt HEARTBEAT_IVL=100) and --sockopt-text
+NAME=TEXT (binary options, e.g. XPUB_WELCOME_MSG=hi) are applied before
 bind/connect, like the other flags.
 
 Startup: the socket is created, options applied, all --bind and --connect
@@ -167,6 +168,9 @@ class Peer:
         for opt in args.sockopt:
             name, _, value = opt.partition("=")
             self.sock.setsockopt(getattr(zmq, name), int(value))
+        for opt in args.sockopt_text:
+            name, _, value = opt.partition("=")
+            self.sock.setsockopt(getattr(zmq, name), value.encode())
         for topic in args.subscribe:
             self.sock.setsockopt(zmq.SUBSCRIBE, topic.encode())
         self.monitor = None
@@ -378,6 +382,8 @@ def main():
                     help="ZMQ_SUBSCRIBE prefix (SUB sockets); repeatable")
     ap.add_argument("--sockopt", action="append", default=[], metavar="NAME=INT",
                     help="any integer option, e.g. RCVHWM=10; repeatable")
+    ap.add_argument("--sockopt-text", action="append", default=[], metavar="NAME=TEXT",
+                    help="any binary option as utf-8 text, e.g. XPUB_WELCOME_MSG=hi; repeatable")
     ap.add_argument("--monitor", action="store_true", help="enable wait_event/events")
     args = ap.parse_args()
     try:
