@@ -25,7 +25,8 @@
 //!   STREAM); `session`: accept and reconnect;
 //! - `pipe`: the bounded queue between a socket and one peer;
 //! - `pattern`: what each socket type does with its pipes (one file per type);
-//! - `socket` / `context` / `sockets`: the public API (the typed sockets in `sockets`).
+//! - `socket` / `context` / `sockets`: the public API (the typed sockets in `sockets`);
+//! - `poll` / `proxy`: waiting on many sockets and descriptors at once, and the built-in proxy.
 
 mod context;
 mod engine;
@@ -34,6 +35,8 @@ mod frame;
 mod options;
 mod pattern;
 mod pipe;
+mod poll;
+mod proxy;
 mod session;
 mod signal;
 mod socket;
@@ -47,5 +50,7 @@ pub use error::{Error, Result};
 pub use frame::IntoFrame;
 pub use options::opt;
 pub use oxmq_wire::SocketType;
+pub use poll::{PollEvents, PollItem, poll, poll_async};
+pub use proxy::{proxy, proxy_steerable};
 pub use socket::SocketBase;
 pub use sockets::{Dealer, Pair, Pub, Pull, Push, Rep, Req, Router, Socket, Stream, Sub, XPub, XSub};

@@ -11,6 +11,8 @@ pub mod opt {
     pub const SUBSCRIBE: i32 = 6;
     pub const UNSUBSCRIBE: i32 = 7;
     pub const RCVMORE: i32 = 13;
+    /// Read-only: `ZMQ_POLLIN` (1) | `ZMQ_POLLOUT` (2), as [`crate::SocketBase::events`].
+    pub const EVENTS: i32 = 15;
     pub const TYPE: i32 = 16;
     pub const LINGER: i32 = 17;
     pub const RECONNECT_IVL: i32 = 18;

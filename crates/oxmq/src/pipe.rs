@@ -214,16 +214,10 @@ impl Queue {
         }
     }
 
-    /// Would a push be accepted now?
+    /// Would a push be accepted now? A writer told "no" because the queue is full is woken when
+    /// it drains to the low-water mark, exactly as if its push had failed: so a poller that
+    /// found a socket not writable learns when it becomes writable.
     pub fn can_push(&self) -> bool {
-        let st = self.state.lock();
-        !st.reader_closed && !self.is_full(&st)
-    }
-
-    /// Would a new message be accepted now? When not because the queue is full, the writer is
-    /// marked as waiting, so it is woken once the queue drains to its low-water mark (as
-    /// libzmq's `check_write`; [`Queue::can_push`] only looks).
-    pub fn check_write(&self) -> bool {
         let mut st = self.state.lock();
         if st.reader_closed {
             return false;
@@ -465,6 +459,18 @@ mod tests {
         assert_eq!(w.seq(), w0, "not yet at the low-water mark");
         q.pop();
         assert_eq!(w.seq(), w0 + 1, "woken at the low-water mark");
+    }
+
+    #[test]
+    fn writer_told_full_by_can_push_is_woken_at_low_water_mark() {
+        let (q, w, _) = q(2);
+        q.push(m("1", false)).unwrap();
+        q.push(m("2", false)).unwrap();
+        let w0 = w.seq();
+        assert!(!q.can_push());
+        q.pop();
+        assert_eq!(w.seq(), w0 + 1, "woken once the queue drains to its low-water mark");
+        assert!(q.can_push());
     }
 
     #[test]

@@ -102,20 +102,46 @@ impl Signal {
 
     /// Poll form of [`Signal::changed`].
     pub fn poll_changed(&self, cx: &mut Context<'_>, seen: u64) -> Poll<()> {
+        if self.register(cx.waker(), seen) { Poll::Pending } else { Poll::Ready(()) }
+    }
+
+    /// Store `waker` to be woken by the next [`notify`](Signal::notify), and return true, if the
+    /// sequence number is still `seen`; return false if it has moved (the waker may then have
+    /// been stored anyway: [`unregister`](Signal::unregister) it, or let one spurious wake pass).
+    ///
+    /// A waker that [`will_wake`](Waker::will_wake) the same task as one already stored is not
+    /// stored twice, so one task or thread re-registering in a loop does not pile up wakers. This
+    /// is how one waiter waits on several signals at once (the poller): register the same waker
+    /// on each, then sleep until it is woken.
+    pub fn register(&self, waker: &Waker, seen: u64) -> bool {
         if self.seq.load(SeqCst) != seen {
-            return Poll::Ready(());
+            return false;
         }
         {
             let mut guard = self.wakers.lock();
-            if !guard.iter().any(|w| w.will_wake(cx.waker())) {
-                guard.push(cx.waker().clone());
+            if !guard.iter().any(|w| w.will_wake(waker)) {
+                guard.push(waker.clone());
                 self.waiters.fetch_add(1, SeqCst);
             }
         }
-        if self.seq.load(SeqCst) != seen {
-            return Poll::Ready(());
+        // Read again after the waker is visible to `notify` (see the ordering note there).
+        self.seq.load(SeqCst) == seen
+    }
+
+    /// Forget a waker stored by [`register`](Signal::register), if no `notify` took it yet: a
+    /// waiter that stops waiting on this signal (its wait ended through another one) leaves
+    /// nothing behind.
+    pub fn unregister(&self, waker: &Waker) {
+        if self.waiters.load(SeqCst) == 0 {
+            return;
         }
-        Poll::Pending
+        let mut guard = self.wakers.lock();
+        let before = guard.len();
+        guard.retain(|w| !w.will_wake(waker));
+        let removed = before - guard.len();
+        if removed > 0 {
+            self.waiters.fetch_sub(removed, SeqCst);
+        }
     }
 }
 
@@ -160,6 +186,33 @@ mod tests {
         let seen = s.seq();
         s.notify();
         assert!(s.wait(seen, Some(Instant::now())));
+    }
+
+    struct Flag(std::sync::atomic::AtomicUsize);
+    impl std::task::Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+
+    #[test]
+    fn one_waker_registered_on_several_signals_is_woken_by_any_and_can_be_withdrawn() {
+        let (a, b) = (Signal::new(), Signal::new());
+        let flag = Arc::new(Flag(AtomicUsize::new(0)));
+        let waker = Waker::from(flag.clone());
+        let (sa, sb) = (a.seq(), b.seq());
+        assert!(a.register(&waker, sa));
+        assert!(a.register(&waker, sa), "registering again is fine");
+        assert!(b.register(&waker, sb));
+        assert_eq!(a.wakers.lock().len(), 1, "the same waker is stored once");
+        b.notify();
+        assert_eq!(flag.0.load(SeqCst), 1);
+        a.unregister(&waker);
+        assert_eq!(a.waiters.load(SeqCst), 0);
+        assert!(a.wakers.lock().is_empty());
+        a.notify();
+        assert_eq!(flag.0.load(SeqCst), 1, "an unregistered waker is not woken");
+        assert!(!b.register(&waker, sb), "b moved past the seq we saw");
     }
 
     #[test]

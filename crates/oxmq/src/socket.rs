@@ -20,6 +20,7 @@ use crate::frame::IntoFrame;
 use crate::options::{self, Options, opt};
 use crate::pattern::{self, Pattern, SendError};
 use crate::pipe::{Msg, PeerInfo, Pipe, PipeId};
+use crate::poll::PollEvents;
 use crate::signal::Signal;
 use crate::transport::{self, Bound};
 
@@ -206,6 +207,35 @@ impl SocketBase {
         self.shared.socket_type
     }
 
+    /// The signal woken on every change that may make the socket readable or writable.
+    pub(crate) fn signal(&self) -> &Signal {
+        &self.shared.signal
+    }
+
+    /// Is the socket readable ([`PollEvents::IN`]: a receive would return a message now) and
+    /// writable ([`PollEvents::OUT`]: a message sent now would not block)? The option
+    /// ZMQ_EVENTS; the answer [`poll`](crate::poll()) waits on.
+    ///
+    /// Exact, and follows the socket type's state: a REQ is writable only when it may send a
+    /// request (and a peer has room) and readable only when that request's reply has arrived; a
+    /// REP the other way round; a PUSH, DEALER or PAIR with no peer is not writable; a ROUTER is
+    /// always writable (it drops what it cannot route), with ROUTER_MANDATORY when some peer
+    /// has room. A socket that cannot receive (or send) at all is never readable (writable).
+    pub fn events(&self) -> Result<PollEvents> {
+        self.check_term()?;
+        let mut core = self.core.lock();
+        core.process_commands(&self.shared);
+        let core = &mut *core;
+        let mut ev = PollEvents::empty();
+        if core.pattern.has_in(&core.options) {
+            ev |= PollEvents::IN;
+        }
+        if core.pattern.has_out(&core.options) {
+            ev |= PollEvents::OUT;
+        }
+        Ok(ev)
+    }
+
     fn check_term(&self) -> Result<()> {
         if self.ctx.is_terminated() { Err(Error::ContextTerminated) } else { Ok(()) }
     }
@@ -342,7 +372,7 @@ impl SocketBase {
     }
 
     #[inline]
-    fn send_parts(&self, first: Msg, rest: Vec<Msg>, block: bool) -> Result<()> {
+    pub(crate) fn send_parts(&self, first: Msg, rest: Vec<Msg>, block: bool) -> Result<()> {
         let mut parts = (first, rest);
         let mut deadline: Option<Option<Instant>> = None;
         loop {
@@ -418,7 +448,7 @@ impl SocketBase {
 
     /// One attempt: the next frame and, given `rest`, every remaining frame of its message
     /// appended there; `Ok(None)` when nothing is ready.
-    fn try_recv_parts(&self, mut rest: Option<&mut Vec<Msg>>) -> Result<Option<Msg>> {
+    pub(crate) fn try_recv_parts(&self, mut rest: Option<&mut Vec<Msg>>) -> Result<Option<Msg>> {
         self.check_term()?;
         let mut core = self.core.lock();
         core.process_commands(&self.shared);
@@ -577,7 +607,7 @@ impl SocketBase {
                     }
                     o.stream_notify = raw_bool(id, v)?;
                 }
-                opt::TYPE | opt::RCVMORE | opt::LAST_ENDPOINT => {
+                opt::TYPE | opt::RCVMORE | opt::LAST_ENDPOINT | opt::EVENTS => {
                     return Err(Error::InvalidArgument(format!("option {id} is read-only")));
                 }
                 _ => return Err(Error::InvalidArgument(format!("unknown or unsupported socket option {id}"))),
@@ -588,6 +618,9 @@ impl SocketBase {
 
     /// Get an option by libzmq's numeric id, encoded as `zmq_getsockopt` returns it.
     pub fn get_option_raw(&self, id: i32) -> Result<Vec<u8>> {
+        if id == opt::EVENTS {
+            return Ok(i32::from(self.events()?.bits()).to_ne_bytes().to_vec());
+        }
         self.check_term()?;
         let core = self.core.lock();
         let o = &core.options;

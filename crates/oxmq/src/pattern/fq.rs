@@ -86,6 +86,12 @@ impl FairQueue {
         }
     }
 
+    /// Is a frame ready to be read (the rest of the current message, or a complete message
+    /// from some pipe)?
+    pub fn has_in(&self) -> bool {
+        self.more || self.pipes.iter().any(|e| e.pipe.inp.has_msg())
+    }
+
     /// Drop the rest of the message being read.
     pub fn discard_rest(&mut self) {
         while self.more {

@@ -72,6 +72,13 @@ impl LoadBalancer {
         Err(SendError::Again(msg))
     }
 
+    /// Would [`send`](Self::send) accept a message now: some pipe has room (or a message is
+    /// under way, whose other frames are always accepted)?
+    pub fn has_out(&self) -> bool {
+        // Every pipe asked says "full" (and arranges a wake-up) before this answers false.
+        self.more || self.dropping || self.pipes.iter().any(|p| p.out.can_push())
+    }
+
     fn finish_part(&mut self, more: bool) {
         self.more = more;
         if !more && !self.pipes.is_empty() {

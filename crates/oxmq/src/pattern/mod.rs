@@ -79,6 +79,22 @@ pub(crate) trait Pattern: Send {
     fn take_generated_routing_id(&mut self) -> Option<Bytes> {
         None
     }
+    /// ZMQ_POLLIN: would [`recv`](Pattern::recv) return a frame now? Exact: true means the
+    /// next `recv` succeeds (a pattern that drops some messages, like REQ's stale replies,
+    /// drops them here first). False when the socket's state forbids receiving (REQ before its
+    /// request, REP owing a reply) or the type cannot receive.
+    ///
+    /// Whoever makes this false must arrange a wake of the socket's signal when it turns true:
+    /// a pipe's reader is woken by its first complete message, so asking the pipes is enough.
+    fn has_in(&mut self, opts: &Options) -> bool;
+    /// ZMQ_POLLOUT: would a message [`send`](Pattern::send) now go without `SendError::Again`?
+    /// Exact, except where the destination is not known before the message is (ROUTER with
+    /// ROUTER_MANDATORY: some peer has room). False when the socket's state forbids sending
+    /// (REQ awaiting its reply, REP before a request) or the type cannot send.
+    ///
+    /// A full pipe must be asked with [`Queue::can_push`](crate::pipe::Queue::can_push), which
+    /// arranges the wake-up when it drains.
+    fn has_out(&mut self, opts: &Options) -> bool;
 }
 
 /// The pattern for a socket type; `signal` is the socket's (PUB and XPUB watch it to learn

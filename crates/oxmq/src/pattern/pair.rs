@@ -67,4 +67,12 @@ impl Pattern for Pair {
             }
         }
     }
+    fn has_in(&mut self, _: &Options) -> bool {
+        // A detached peer's last messages are still readable.
+        self.pipe.as_ref().is_some_and(|p| p.inp.has_msg())
+    }
+    fn has_out(&mut self, _: &Options) -> bool {
+        // Mid-message the other frames are always taken (or dropped with their gone peer).
+        self.dropping || self.more_out || self.pipe.as_ref().is_some_and(|p| !self.detached && p.out.can_push())
+    }
 }

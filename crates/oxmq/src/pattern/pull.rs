@@ -26,4 +26,10 @@ impl Pattern for Pull {
     fn recv(&mut self, _: &Options) -> Result<Msg, Error> {
         self.fq.recv().map(|(m, _)| m).ok_or(Error::Again)
     }
+    fn has_in(&mut self, _: &Options) -> bool {
+        self.fq.has_in()
+    }
+    fn has_out(&mut self, _: &Options) -> bool {
+        false
+    }
 }

@@ -26,4 +26,11 @@ impl Pattern for Push {
     fn recv(&mut self, _: &Options) -> Result<Msg, Error> {
         Err(not_supported(SocketType::Push, "receive"))
     }
+    fn has_in(&mut self, _: &Options) -> bool {
+        false
+    }
+    fn has_out(&mut self, _: &Options) -> bool {
+        // No peer (no pipe) means not writable, as libzmq's lb.
+        self.lb.has_out()
+    }
 }

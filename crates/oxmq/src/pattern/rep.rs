@@ -54,6 +54,19 @@ impl Rep {
             frame = self.fq.recv().expect("rest of a complete message").0;
         }
     }
+
+    /// Drop queued requests without an envelope until one has one; true once a request's
+    /// envelope has been read (its body is then queued behind it).
+    fn find_request(&mut self) -> bool {
+        while self.request_begins {
+            let Some((first, from)) = self.fq.recv() else { return false };
+            if self.read_envelope(first) {
+                self.reply_pipe = Some(from);
+                self.request_begins = false;
+            }
+        }
+        true
+    }
 }
 
 impl Pattern for Rep {
@@ -99,12 +112,8 @@ impl Pattern for Rep {
         if self.sending_reply {
             return Err(Error::State("REP: send the reply before receiving the next request"));
         }
-        while self.request_begins {
-            let (first, from) = self.fq.recv().ok_or(Error::Again)?;
-            if self.read_envelope(first) {
-                self.reply_pipe = Some(from);
-                self.request_begins = false;
-            }
+        if !self.find_request() {
+            return Err(Error::Again);
         }
         let (msg, _) = self.fq.recv().expect("a request's body follows its envelope");
         if !msg.more {
@@ -112,5 +121,15 @@ impl Pattern for Rep {
             self.request_begins = true;
         }
         Ok(msg)
+    }
+
+    fn has_in(&mut self, _: &Options) -> bool {
+        // Requests a recv would drop (no envelope) are dropped here first.
+        !self.sending_reply && self.find_request()
+    }
+
+    fn has_out(&mut self, _: &Options) -> bool {
+        // A reply never waits: one whose peer is gone or full is dropped.
+        self.sending_reply
     }
 }

@@ -83,6 +83,18 @@ impl Req {
         }
         ok
     }
+
+    /// Drop queued messages that are not the reply to the outstanding request until one is;
+    /// true once that reply's envelope has been read (its body is then queued behind it).
+    fn find_reply(&mut self, opts: &Options) -> bool {
+        while self.reply_begins {
+            let Some((first, from)) = self.fq.recv() else { return false };
+            if self.accept_envelope(first, from, opts) {
+                self.reply_begins = false;
+            }
+        }
+        true
+    }
 }
 
 impl Pattern for Req {
@@ -130,11 +142,8 @@ impl Pattern for Req {
         if !self.receiving_reply {
             return Err(Error::State("REQ: no request outstanding; send a request before receiving"));
         }
-        while self.reply_begins {
-            let (first, from) = self.fq.recv().ok_or(Error::Again)?;
-            if self.accept_envelope(first, from, opts) {
-                self.reply_begins = false;
-            }
+        if !self.find_reply(opts) {
+            return Err(Error::Again);
         }
         let (msg, _) = self.fq.recv().ok_or(Error::Again)?;
         if !msg.more {
@@ -142,5 +151,21 @@ impl Pattern for Req {
             self.reply_begins = true;
         }
         Ok(msg)
+    }
+
+    fn has_in(&mut self, opts: &Options) -> bool {
+        // Stale or foreign replies, which a recv would drop, are dropped here so that "readable"
+        // means a reply is there.
+        self.receiving_reply && self.find_reply(opts)
+    }
+
+    fn has_out(&mut self, opts: &Options) -> bool {
+        if !self.request_begins {
+            return true; // the rest of a request under way is always taken
+        }
+        if self.receiving_reply && !opts.req_relaxed {
+            return false; // a send now is a state error, not something to wait for
+        }
+        self.lb.has_out()
     }
 }

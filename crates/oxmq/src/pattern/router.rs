@@ -156,4 +156,15 @@ impl Pattern for Router {
         self.more_in = true;
         Ok(Msg::new(rid, true))
     }
+
+    fn has_in(&mut self, _: &Options) -> bool {
+        self.pending.is_some() || self.more_in || self.fq.has_in()
+    }
+
+    fn has_out(&mut self, opts: &Options) -> bool {
+        // Messages to unknown or full peers are dropped, so a ROUTER is always writable; with
+        // ROUTER_MANDATORY (as libzmq) when some peer has room, as the destination is not known
+        // before the message is. Mid-message, the other frames are always taken.
+        self.out.is_some() || !opts.router_mandatory || self.by_id.values().any(|p| p.out.can_push())
+    }
 }

@@ -110,6 +110,11 @@ impl RoutingTable {
         }
     }
 
+    /// Is a frame ready to be read?
+    pub fn has_in(&self) -> bool {
+        self.pending.is_some() || self.fq.has_in()
+    }
+
     /// Receive one frame: first the routing id of the peer a message came from (with MORE),
     /// then the message's frames.
     pub fn recv(&mut self) -> Result<Msg, Error> {

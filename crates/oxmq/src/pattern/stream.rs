@@ -69,7 +69,7 @@ impl Pattern for Stream {
             let pipe = match self.table.get(&msg.data) {
                 // A peer whose connection ended (its detach is on the way) is as good as unknown.
                 Some(p) if p.out.is_reader_closed() => return Err(Error::HostUnreachable.into()),
-                Some(p) if !p.out.check_write() => return Err(SendError::Again(msg)),
+                Some(p) if !p.out.can_push() => return Err(SendError::Again(msg)),
                 Some(p) => p.clone(),
                 None => return Err(Error::HostUnreachable.into()),
             };
@@ -91,6 +91,15 @@ impl Pattern for Stream {
 
     fn recv(&mut self, _: &Options) -> Result<Msg, Error> {
         self.table.recv()
+    }
+
+    fn has_in(&mut self, _: &Options) -> bool {
+        self.table.has_in()
+    }
+
+    /// As libzmq's: always, since which peer a message goes to is not known before it is sent.
+    fn has_out(&mut self, _: &Options) -> bool {
+        true
     }
 
     fn take_generated_routing_id(&mut self) -> Option<Bytes> {

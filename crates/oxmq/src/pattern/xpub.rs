@@ -187,6 +187,20 @@ impl Pattern for XPub {
         Ok(msg)
     }
 
+    fn has_in(&mut self, opts: &Options) -> bool {
+        if self.public {
+            return false;
+        }
+        self.drain(opts);
+        !self.inbox.pending.is_empty()
+    }
+
+    /// Always (a full subscriber misses the message), except with XPUB_NODROP: then only when
+    /// every subscriber has room, as which ones a message goes to is not known before it is.
+    fn has_out(&mut self, opts: &Options) -> bool {
+        !opts.xpub_nodrop || self.dist.pipes().all(|p| p.out.can_push() || p.out.is_reader_closed())
+    }
+
     fn subscribe(&mut self, topic: &[u8], on: bool, opts: &Options) -> Result<(), Error> {
         if self.public || !opts.xpub_manual {
             return Err(Error::InvalidArgument(

@@ -139,6 +139,29 @@ impl Pattern for XSub {
         }
     }
 
+    /// Exact: a message that does not match is dropped here, and the first frame of one that
+    /// does is kept for the next `recv`.
+    fn has_in(&mut self, opts: &Options) -> bool {
+        if self.more_in || self.prefetched.is_some() {
+            return true;
+        }
+        while let Some((msg, _)) = self.fq.recv() {
+            if self.wanted(&msg, opts) {
+                self.prefetched = Some(msg);
+                return true;
+            }
+            if msg.more {
+                self.fq.discard_rest();
+            }
+        }
+        false
+    }
+
+    /// XSUB always (subscriptions and messages upstream are never refused); SUB never sends.
+    fn has_out(&mut self, _: &Options) -> bool {
+        !self.filter
+    }
+
     fn subscribe(&mut self, topic: &[u8], on: bool, _: &Options) -> Result<(), Error> {
         if !self.filter {
             return Err(Error::InvalidArgument(format!(
