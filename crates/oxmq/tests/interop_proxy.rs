@@ -1,10 +1,14 @@
 //! Interop tests, proxies mixing implementations (zmq_proxy(3)):
 //! * oxmq REQ clients -> libzmq ROUTER/DEALER proxy -> oxmq REP workers;
-//! * oxmq PUB -> libzmq XSUB/XPUB proxy -> oxmq SUB, subscriptions flowing
-//!   upstream through the proxy.
+//! * oxmq PUB -> libzmq XSUB/XPUB proxy -> oxmq SUBs;
+//! * libzmq PUB -> oxmq XSUB/XPUB proxy (`oxmq::proxy_steerable`) -> libzmq
+//!   SUBs;
+//! * libzmq REQ clients -> oxmq ROUTER/DEALER broker -> libzmq REP workers.
 //!
-//! The libzmq proxy is `zmq_proxy_steerable` in a python thread
-//! (`peers/zmq_proxy.py`). Harness: `interop/mod.rs`.
+//! In the pub-sub chains the subscriptions flow upstream through the proxy
+//! to the publisher, which filters by them. The libzmq proxy is
+//! `zmq_proxy_steerable` in a python thread (`peers/zmq_proxy.py`).
+//! Harness: `interop/mod.rs`.
 
 mod interop;
 
@@ -216,5 +220,184 @@ fn oxmq_pubsub_through_libzmq_proxy() {
             "after the first SUB swapped \"a\" for \"c\"",
         );
         drop(proxy);
+    });
+}
+
+// ---------------------------------------------------------------------------
+// oxmq's proxy between libzmq peers
+// ---------------------------------------------------------------------------
+
+/// `oxmq::proxy_steerable` between `frontend` and `backend` on its own
+/// thread; dropping the handle sends TERMINATE on the control PAIR and
+/// joins the thread (checking the proxy returned Ok).
+struct OxProxy {
+    control: oxmq::Socket,
+    thread: Option<std::thread::JoinHandle<oxmq::Result<()>>>,
+}
+
+impl OxProxy {
+    fn start(ctx: &Context, frontend: oxmq::Socket, backend: oxmq::Socket) -> OxProxy {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let ep = format!("inproc://interop-proxy-control-{}", N.fetch_add(1, Ordering::Relaxed));
+        let theirs = oxmq_socket(ctx, SocketType::Pair);
+        theirs.bind(&ep).unwrap();
+        let control = oxmq_socket(ctx, SocketType::Pair);
+        control.connect(&ep).unwrap();
+        let thread = std::thread::spawn(move || oxmq::proxy_steerable(&frontend, &backend, None, &theirs));
+        OxProxy { control, thread: Some(thread) }
+    }
+}
+
+impl Drop for OxProxy {
+    fn drop(&mut self) {
+        let _ = self.control.send("TERMINATE");
+        if let Some(thread) = self.thread.take() {
+            let result = thread.join();
+            if !std::thread::panicking() {
+                match result {
+                    Ok(Ok(())) => {}
+                    other => panic!("oxmq proxy_steerable after TERMINATE: {other:?}"),
+                }
+            }
+        }
+    }
+}
+
+/// libzmq PUB -> oxmq XSUB/XPUB proxy -> two libzmq SUBs. The SUBs'
+/// subscriptions go up through the proxy (XPUB hands them to the proxy,
+/// which sends them out of the XSUB) to the libzmq PUB, which filters by
+/// them; changes made later travel the same way.
+#[test]
+fn libzmq_pubsub_through_oxmq_proxy() {
+    run_test(|| {
+        let ctx = Context::new();
+        let xsub = oxmq_socket(&ctx, SocketType::XSub);
+        xsub.bind("tcp://127.0.0.1:*").unwrap();
+        let ipc = IpcFile::new();
+        let xpub = oxmq_socket(&ctx, SocketType::XPub);
+        xpub.bind(&ipc.endpoint()).unwrap();
+        let mut publisher = Peer::spawn("PUB", &args(&["--connect", &xsub.last_endpoint().unwrap()]));
+        let _proxy = OxProxy::start(&ctx, xsub, xpub);
+        let mut subs: Vec<Peer> = ["a", "b"]
+            .iter()
+            .map(|topic| Peer::spawn("SUB", &args(&["--connect", &ipc.endpoint(), "--subscribe", topic])))
+            .collect();
+
+        // Publish each SUB's probe until it arrives, then drain with a fence.
+        let await_probe = |publisher: &mut Peer, sub: &mut Peer, probe: &[u8], fence: &[u8]| {
+            let deadline = Instant::now() + DEADLINE;
+            loop {
+                publisher.send(&m(&[probe]));
+                if sub.try_recv(20).is_some() {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "subscription for {probe:?} never reached the PUB through the proxy"
+                );
+            }
+            publisher.send(&m(&[fence]));
+            for got in sub.collect(fence) {
+                assert_eq!(got, describe_msg(&[probe]), "only probes before the fence");
+            }
+        };
+        await_probe(&mut publisher, &mut subs[0], b"a-probe", b"a-fence0");
+        await_probe(&mut publisher, &mut subs[1], b"b-probe", b"b-fence0");
+        let check = |publisher: &mut Peer,
+                     subs: &mut [Peer],
+                     msgs: &[&[&[u8]]],
+                     fences: [&[u8]; 2],
+                     want: [&[&[&[u8]]]; 2],
+                     what: &str| {
+            for msg in msgs {
+                publisher.send(&m(msg));
+            }
+            for fence in fences {
+                publisher.send(&m(&[fence]));
+            }
+            for (k, sub) in subs.iter_mut().enumerate() {
+                let want: Vec<Vec<String>> = want[k].iter().map(|w| describe_msg(w)).collect();
+                assert_eq!(sub.collect(fences[k]), want, "{what}: libzmq SUB {k}");
+            }
+        };
+        check(
+            &mut publisher,
+            &mut subs,
+            &[&[b"a1"], &[b"b1", b"", b"x"], &[b"c1"], &[b"ab"]],
+            [b"a-fence1", b"b-fence1"],
+            [&[&[b"a1"], &[b"ab"]], &[&[b"b1", b"", b"x"]]],
+            "after subscribing",
+        );
+        // The first SUB swaps "a" for "c": the new subscription and the
+        // cancel both go up through the proxy ("a2" must not arrive).
+        subs[0].setsockopt_bytes("UNSUBSCRIBE", b"a");
+        subs[0].setsockopt_bytes("SUBSCRIBE", b"c");
+        await_probe(&mut publisher, &mut subs[0], b"c-probe", b"c-fence0");
+        check(
+            &mut publisher,
+            &mut subs,
+            &[&[b"a2"], &[b"c2"], &[b"b2"]],
+            [b"c-fence1", b"b-fence2"],
+            [&[&[b"c2"]], &[&[b"b2"]]],
+            "after the first SUB swapped \"a\" for \"c\"",
+        );
+    });
+}
+
+/// Three libzmq REQ clients -> oxmq ROUTER/DEALER broker -> two libzmq REP
+/// workers: every reply carries its request back (envelopes intact through
+/// the oxmq proxy) and both workers get work.
+#[test]
+fn libzmq_req_rep_through_oxmq_broker() {
+    run_test(|| {
+        let ctx = Context::new();
+        let router = oxmq_socket(&ctx, SocketType::Router);
+        router.bind("tcp://127.0.0.1:*").unwrap();
+        let ipc = IpcFile::new();
+        let dealer = oxmq_socket(&ctx, SocketType::Dealer);
+        dealer.bind(&ipc.endpoint()).unwrap();
+        let frontend = router.last_endpoint().unwrap();
+        let _proxy = OxProxy::start(&ctx, router, dealer);
+
+        let mut workers: Vec<Peer> =
+            (0..2).map(|_| Peer::spawn("REP", &args(&["--connect", &ipc.endpoint()]))).collect();
+        for (w, worker) in workers.iter_mut().enumerate() {
+            let suffix = Part::Data(format!("worker {w}").into_bytes()).json();
+            worker.write(&format!(r#"{{"cmd":"serve","suffix":{suffix},"idle_ms":20000}}"#));
+        }
+        let mut clients: Vec<Peer> = (0..3).map(|_| Peer::spawn("REQ", &args(&["--connect", &frontend]))).collect();
+        let mut served = BTreeMap::new();
+        let round = |clients: &mut [Peer], i: usize, served: &mut BTreeMap<String, usize>| {
+            let reqs: Vec<Vec<Part>> =
+                (0..clients.len()).map(|c| request(c, i).into_iter().map(Part::Data).collect()).collect();
+            for (client, req) in clients.iter_mut().zip(&reqs) {
+                client.write(&format!(r#"{{"cmd":"send","parts":{}}}"#, parts_json(req)));
+            }
+            for client in clients.iter_mut() {
+                assert_eq!(client.read_line(), "ok");
+                client.write(r#"{"cmd":"recv","timeout_ms":5000}"#);
+            }
+            for (c, (client, req)) in clients.iter_mut().zip(&reqs).enumerate() {
+                let reply = client.read_msg();
+                let (worker, body) = reply.split_last().expect("a reply has frames");
+                assert_eq!(body, describe_parts(req), "client {c}: reply {i} must carry the request back");
+                *served.entry(render(worker)).or_insert(0) += 1;
+            }
+        };
+        for i in 0..10 {
+            round(&mut clients, i, &mut served);
+        }
+        let deadline = Instant::now() + DEADLINE;
+        let mut i = 10;
+        while served.len() < 2 {
+            assert!(Instant::now() < deadline, "only {served:?} answered within {DEADLINE:?}");
+            round(&mut clients[..1], i, &mut served);
+            i += 1;
+        }
+        assert_eq!(
+            served.keys().cloned().collect::<Vec<_>>(),
+            ["b\"worker 0\"", "b\"worker 1\""],
+            "workers that answered"
+        );
     });
 }

@@ -47,6 +47,9 @@ line unless said otherwise:
         monitor event whose name is listed; events not listed are skipped.
     {"cmd": "events"} (needs --monitor)
         -> "events NAME NAME ..." all monitor events seen so far, without waiting.
+    {"cmd": "serve", "suffix": PART, "idle_ms": 10000}
+        A worker (REP, ...): answers each message with itself plus the
+        frame PART, until none comes for idle_ms -> "ok served N".
     {"cmd": "collect", "stop": PART, "timeout_ms": 5000}
         Receive messages until one whose first frame equals PART (the
         "fence", not printed). Prints one "msg ..." line per message before
@@ -270,6 +273,16 @@ class Peer:
                 return "ok collected %d" % count
             out("msg " + " ".join(describe(f) for f in msg))
             count += 1
+
+    def cmd_serve(self, c):
+        suffix = make_part(c["suffix"])
+        served = 0
+        while True:
+            msg = self.recv_message(c.get("idle_ms", 10000))
+            if msg is None:
+                return "ok served %d" % served
+            self.sock.send_multipart(list(msg) + [suffix])
+            served += 1
 
     def cmd_setsockopt(self, c):
         option = getattr(zmq, c["name"])
