@@ -908,6 +908,10 @@ mod raw {
             s.read_exact(&mut n)?;
             n[0] as usize
         };
+        if size > 1 << 26 {
+            // Not a size any test sends: the stream is out of step.
+            return Err(std::io::Error::other(format!("implausible frame size {size} (flags {:#04x})", flags[0])));
+        }
         let mut body = vec![0u8; size];
         s.read_exact(&mut body)?;
         Ok((flags[0], body))
@@ -982,9 +986,19 @@ mod raw {
             let mut reader = stream.try_clone().unwrap();
             let (tx, frames) = mpsc::channel();
             std::thread::spawn(move || {
-                while let Ok(frame) = read_frame(&mut reader) {
-                    if tx.send(frame).is_err() {
-                        break;
+                loop {
+                    match read_frame(&mut reader) {
+                        Ok(frame) => {
+                            if tx.send(frame).is_err() {
+                                break;
+                            }
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Other => {
+                            // Reported as a frame no test expects.
+                            let _ = tx.send((0xFF, format!("READ ERROR: {e}").into_bytes()));
+                            break;
+                        }
+                        Err(_) => break,
                     }
                 }
             });
@@ -1080,6 +1094,22 @@ fn sub_to_raw_publisher(minor: u8, libzmq: bool, side: Side) {
     rawp.expect_frame(sub_frame(minor, false, b""), "cancel of the empty prefix", poke);
     sub.unsubscribe(&long_topic);
     rawp.expect_frame(sub_frame(minor, false, &long_topic), "cancel of the 300 byte topic", poke);
+    // Around the short/long frame boundary (a body of 255 / 256 bytes):
+    // 1 + topic for a message, 10 ("\x09SUBSCRIBE") or 7 ("\x06CANCEL") +
+    // topic for a command.
+    for len in [245, 246, 248, 249, 254, 255] {
+        if libzmq && minor == 0 && len == 255 {
+            // libzmq 4.3.5 gets this one wrong: to a 3.0 peer it sends the
+            // 256 byte message as flags 0x00 (no LONG bit) followed by an
+            // 8 byte size. Its 3.1 commands are framed right.
+            continue;
+        }
+        let topic = vec![b'B'; len];
+        sub.subscribe(&topic);
+        rawp.expect_frame(sub_frame(minor, true, &topic), &format!("subscribe a {len} byte topic"), poke);
+        sub.unsubscribe(&topic);
+        rawp.expect_frame(sub_frame(minor, false, &topic), &format!("cancel a {len} byte topic"), poke);
+    }
 
     rawp.send_msg(&[b"abc1"]);
     rawp.send_msg(&[b"zzz"]);
@@ -1214,6 +1244,14 @@ fn raw_subscriber(form: Form, publisher_type: SocketType, libzmq: bool) {
     xpub_msg(b"\x01abc", "subscribe \"abc\"");
     form.send(&mut rawp, true, &long_topic);
     xpub_msg(&with_cmd(1, &long_topic), "subscribe a 300 byte topic");
+    // Around the short/long frame boundary of messages and commands.
+    for len in [245, 246, 248, 249, 254, 255] {
+        let topic = vec![b'B'; len];
+        form.send(&mut rawp, true, &topic);
+        xpub_msg(&with_cmd(1, &topic), &format!("subscribe a {len} byte topic"));
+        form.send(&mut rawp, false, &topic);
+        xpub_msg(&with_cmd(0, &topic), &format!("cancel a {len} byte topic"));
+    }
     // Publish probes until the subscription is in effect (a PUB tells no other way).
     let deadline = Instant::now() + SUBSCRIBE_DEADLINE;
     loop {
