@@ -9,17 +9,29 @@
 //!   but written from their own `Bytes` with a vectored write.
 //!
 //! The engine wakes only on a pipe's state transitions ([`Signal`]), never per message.
+//!
+//! Heartbeats (ZMTP 3.1 PING/PONG): PINGs are always answered. With HEARTBEAT_IVL set, a third
+//! branch beside the two loops sends a PING every interval and closes the connection when
+//! nothing at all arrives within HEARTBEAT_TIMEOUT of one; a peer's PING with a TTL makes the
+//! reader close the connection if its next read brings nothing within that TTL. Without
+//! HEARTBEAT_IVL there is no timer at all, and the reader's only extra work is counting reads.
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
-use oxmq_wire::{Command, Decoder, Handshake, HandshakeConfig, HandshakeStatus, Mechanism, Metadata, SocketType};
+use oxmq_wire::{
+    Command, Decoder, Handshake, HandshakeConfig, HandshakeStatus, Mechanism, Metadata, SocketType, WireError,
+};
 use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::Instant;
 
+use crate::heartbeat::{self, Heartbeat, Liveness, Owed};
+use crate::monitor::{self, Event};
 use crate::options::Options;
 use crate::pattern::send_probe;
 use crate::pipe::{self, Msg, PeerInfo, Pipe};
@@ -41,6 +53,8 @@ const MAX_RESERVE: usize = 16 * 1024 * 1024;
 
 /// What an engine needs to know about its socket, fixed when the bind/connect was made.
 pub(crate) struct EngineConfig {
+    /// The socket, to report monitor events to.
+    pub socket: Arc<SocketShared>,
     pub socket_type: SocketType,
     pub options: Options,
     pub endpoint: String,
@@ -107,6 +121,7 @@ pub(crate) async fn run(mut rd: Reader, mut wr: Writer, cfg: &EngineConfig, atta
             return end;
         }
     };
+    let hb = Heartbeat::new(&cfg.options, peer.version);
     let routing_id = cfg.routing_id_override.clone().or(peer.identity);
     let info = PeerInfo { routing_id };
     let subscriptions = Subscriptions::new(cfg.socket_type, peer.version);
@@ -135,12 +150,13 @@ pub(crate) async fn run(mut rd: Reader, mut wr: Writer, cfg: &EngineConfig, atta
             (ours, signal, Some(guard))
         }
     };
-    // The context of the PONG owed to the peer: only the latest is kept, so a peer that floods
-    // PINGs and reads nothing costs no memory.
-    let pong: Mutex<Option<Bytes>> = Mutex::new(None);
+    cfg.socket.monitor.emit(Event::HandshakeSucceeded, 0, &cfg.endpoint);
+    let owed: Mutex<Owed> = Mutex::new(Owed::default());
+    let alive = Liveness::default();
     let end = tokio::select! {
-        end = read_loop(rd, rbuf, &pipe, &signal, &pong, cfg, subscriptions) => end,
-        end = write_loop(wr, &pipe, &signal, &pong, subscriptions) => end,
+        end = read_loop(rd, rbuf, &pipe, &signal, &owed, &alive, cfg, subscriptions) => end,
+        end = write_loop(wr, &pipe, &signal, &owed, subscriptions) => end,
+        end = heartbeat::run(hb, &alive, &owed, &signal), if hb.is_some() => end,
     };
     // A message half-received when the connection died is never delivered.
     pipe.out.rollback_partial();
@@ -192,14 +208,14 @@ async fn handshake(
     let exchange = async {
         loop {
             if !out.is_empty() {
-                wr.write_all(&out).await.map_err(|e| End::Disconnected(e.to_string()))?;
+                wr.write_all(&out).await.map_err(HandshakeError::Io)?;
                 out.clear();
             }
             let status = hs.input(rbuf, &mut out);
             match status {
                 Ok(HandshakeStatus::Done(peer)) => {
                     if !out.is_empty() {
-                        wr.write_all(&out).await.map_err(|e| End::Disconnected(e.to_string()))?;
+                        wr.write_all(&out).await.map_err(HandshakeError::Io)?;
                     }
                     return Ok(peer);
                 }
@@ -207,7 +223,7 @@ async fn handshake(
                 Err(e) => {
                     // An ERROR command may be waiting to tell the peer why.
                     let _ = wr.write_all(&out).await;
-                    return Err(End::Protocol(e.to_string()));
+                    return Err(HandshakeError::Protocol(e));
                 }
             }
             if !out.is_empty() {
@@ -215,20 +231,62 @@ async fn handshake(
             }
             rbuf.reserve(256);
             match rd.read_buf(rbuf).await {
-                Ok(0) => return Err(End::Disconnected("peer closed the connection during the handshake".into())),
+                Ok(0) => return Err(HandshakeError::Closed),
                 Ok(_) => {}
-                Err(e) => return Err(End::Disconnected(e.to_string())),
+                Err(e) => return Err(HandshakeError::Io(e)),
             }
         }
     };
-    if cfg.options.handshake_ivl > 0 {
+    let result = if cfg.options.handshake_ivl > 0 {
         let limit = Duration::from_millis(cfg.options.handshake_ivl as u64);
         match tokio::time::timeout(limit, exchange).await {
             Ok(r) => r,
-            Err(_) => Err(End::Disconnected(format!("handshake not completed within HANDSHAKE_IVL ({limit:?})"))),
+            Err(_) => Err(HandshakeError::Timeout(limit)),
         }
     } else {
         exchange.await
+    };
+    result.map_err(|e| e.report(cfg))
+}
+
+/// Why a handshake failed.
+enum HandshakeError {
+    Io(std::io::Error),
+    /// The peer closed the connection.
+    Closed,
+    /// HANDSHAKE_IVL expired.
+    Timeout(Duration),
+    Protocol(WireError),
+}
+
+impl HandshakeError {
+    /// Report the failure to the monitor, and say how the connection ends.
+    fn report(self, cfg: &EngineConfig) -> End {
+        use monitor::errno;
+        let (event, value, end) = match self {
+            HandshakeError::Io(e) => {
+                let errno = e.raw_os_error().unwrap_or(errno::EIO) as u32;
+                (Event::HandshakeFailedNoDetail, errno, End::Disconnected(e.to_string()))
+            }
+            // libzmq's read reports a closed connection as EPIPE.
+            HandshakeError::Closed => (
+                Event::HandshakeFailedNoDetail,
+                errno::EPIPE as u32,
+                End::Disconnected("peer closed the connection during the handshake".into()),
+            ),
+            // libzmq's value for an expired HANDSHAKE_IVL.
+            HandshakeError::Timeout(limit) => (
+                Event::HandshakeFailedNoDetail,
+                errno::EAGAIN as u32,
+                End::Disconnected(format!("handshake not completed within HANDSHAKE_IVL ({limit:?})")),
+            ),
+            HandshakeError::Protocol(e) => {
+                let (event, value) = monitor::handshake_failure(&e);
+                (event, value, End::Protocol(e.to_string()))
+            }
+        };
+        cfg.socket.monitor.emit(event, value, &cfg.endpoint);
+        end
     }
 }
 
@@ -236,12 +294,14 @@ fn max_frame_size(o: &Options) -> Option<u64> {
     (o.maxmsgsize >= 0).then_some(o.maxmsgsize as u64)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn read_loop(
     mut rd: Reader,
     mut rbuf: BytesMut,
     pipe: &Pipe,
     signal: &Signal,
-    pong: &Mutex<Option<Bytes>>,
+    owed: &Mutex<Owed>,
+    alive: &Liveness,
     cfg: &EngineConfig,
     subscriptions: Subscriptions,
 ) -> End {
@@ -249,11 +309,15 @@ async fn read_loop(
     let mut batch: VecDeque<Msg> = VecDeque::new();
     // Inside a multipart message (its next frame is not a message's first).
     let mut in_msg = false;
+    // The TTL (deciseconds) of a PING just received, and the deadline it sets for the next read.
+    let mut ping_ttl = 0u16;
+    let mut ttl_deadline: Option<Instant> = None;
+    let mut reads = 0u64;
     loop {
         // Decode every complete frame in the buffer.
         loop {
             match decoder.decode(&mut rbuf) {
-                Ok(Some(f)) if f.command => match on_command(&f.body, pong, signal) {
+                Ok(Some(f)) if f.command => match on_command(&f.body, owed, signal, &mut ping_ttl) {
                     Ok(None) => {}
                     Ok(Some(sub)) if subscriptions.receives => {
                         if in_msg {
@@ -273,6 +337,14 @@ async fn read_loop(
                 Err(e) => return End::Protocol(e.to_string()),
             }
         }
+        if ping_ttl > 0 {
+            // The peer's PING asks us to give up if nothing follows it within its TTL. (libzmq
+            // starts the TTL at the PING and stops it at the next message decoded; here it
+            // starts after the batch that held the PING and any read stops it: the same for a
+            // peer that pings once per interval, and no per-message work.)
+            ttl_deadline = Some(Instant::now() + Duration::from_millis(u64::from(ping_ttl) * 100));
+            ping_ttl = 0;
+        }
         // Hand them over, waiting for room at the HWM.
         while !batch.is_empty() {
             let seen = signal.seq();
@@ -281,7 +353,9 @@ async fn read_loop(
                 break;
             }
             if !batch.is_empty() {
+                alive.paused.store(true, Relaxed);
                 signal.changed(seen).await;
+                alive.paused.store(false, Relaxed);
             }
         }
         // Read more; room for the whole body of a large frame if one is in progress.
@@ -289,21 +363,32 @@ async fn read_loop(
         if rbuf.capacity() - rbuf.len() < body.max(READ_CHUNK / 4) {
             rbuf.reserve(body.max(READ_CHUNK));
         }
-        match rd.read_buf(&mut rbuf).await {
+        let read = match ttl_deadline.take() {
+            None => rd.read_buf(&mut rbuf).await,
+            Some(deadline) => match tokio::time::timeout_at(deadline, rd.read_buf(&mut rbuf)).await {
+                Ok(read) => read,
+                Err(_) => return End::Disconnected("nothing received within the TTL of the peer's PING".into()),
+            },
+        };
+        match read {
             Ok(0) => return End::Disconnected("peer closed the connection".into()),
-            Ok(_) => {}
+            Ok(_) => {
+                reads += 1;
+                alive.reads.store(reads, Relaxed);
+            }
             Err(e) => return End::Disconnected(e.to_string()),
         }
     }
 }
 
 /// Handle a command after the handshake: a SUBSCRIBE or CANCEL comes back as the message
-/// that stands for it (`0x01`/`0x00` + topic, the form ZMTP 3.0 peers send); an error ends the
-/// connection.
-fn on_command(body: &Bytes, pong: &Mutex<Option<Bytes>>, signal: &Signal) -> Result<Option<Bytes>, End> {
+/// that stands for it (`0x01`/`0x00` + topic, the form ZMTP 3.0 peers send); a PING is owed a
+/// PONG, and its TTL goes to `ping_ttl`; an error ends the connection.
+fn on_command(body: &Bytes, owed: &Mutex<Owed>, signal: &Signal, ping_ttl: &mut u16) -> Result<Option<Bytes>, End> {
     match Command::parse(body) {
-        Ok(Command::Ping { context, .. }) => {
-            if pong.lock().replace(context).is_none() {
+        Ok(Command::Ping { ttl, context }) => {
+            *ping_ttl = ttl;
+            if owed.lock().pong.replace(context).is_none() {
                 signal.notify();
             }
             Ok(None)
@@ -350,7 +435,7 @@ async fn write_loop(
     mut wr: Writer,
     pipe: &Pipe,
     signal: &Signal,
-    pong: &Mutex<Option<Bytes>>,
+    owed: &Mutex<Owed>,
     subscriptions: Subscriptions,
 ) -> End {
     let mut batch: VecDeque<Msg> = VecDeque::new();
@@ -360,8 +445,14 @@ async fn write_loop(
     let mut chunks: VecDeque<Bytes> = VecDeque::new();
     loop {
         let seen = signal.seq();
-        if let Some(context) = pong.lock().take() {
-            Command::Pong { context }.encode(&mut wbuf);
+        {
+            let mut owed = owed.lock();
+            if let Some(context) = owed.pong.take() {
+                Command::Pong { context }.encode(&mut wbuf);
+            }
+            if let Some(ttl) = owed.ping.take() {
+                Command::Ping { ttl, context: Bytes::new() }.encode(&mut wbuf);
+            }
         }
         pipe.inp.pop_batch(&mut batch, WRITE_BATCH);
         if batch.is_empty() && wbuf.is_empty() {

@@ -21,17 +21,20 @@
 //! Where things live, layer by layer (each knows only the one below):
 //! - [`oxmq_wire`]: the ZMTP protocol as sans-IO state machines (bytes in, events out);
 //! - `transport`: endpoints, tcp/ipc listeners and connections, the inproc registry;
-//! - `engine`: drives one ZMTP session over one connection (`stream_engine`: a raw one, for
-//!   STREAM); `session`: accept and reconnect;
+//! - `engine`: drives one ZMTP session over one connection (`heartbeat`: its PINGs and
+//!   timeouts; `stream_engine`: a raw one, for STREAM); `session`: accept and reconnect;
 //! - `pipe`: the bounded queue between a socket and one peer;
 //! - `pattern`: what each socket type does with its pipes (one file per type);
 //! - `socket` / `context` / `sockets`: the public API (the typed sockets in `sockets`);
-//! - `poll` / `proxy`: waiting on many sockets and descriptors at once, and the built-in proxy.
+//! - `poll` / `proxy`: waiting on many sockets and descriptors at once, and the built-in proxy;
+//! - `monitor`: socket events ([`SocketBase::monitor`], libzmq's `zmq_socket_monitor`).
 
 mod context;
 mod engine;
 mod error;
 mod frame;
+mod heartbeat;
+mod monitor;
 mod options;
 mod pattern;
 mod pipe;
@@ -48,6 +51,7 @@ pub use bytes::Bytes;
 pub use context::Context;
 pub use error::{Error, Result};
 pub use frame::IntoFrame;
+pub use monitor::{Event, EventMask, Monitor, MonitorEvent, protocol_error};
 pub use options::opt;
 pub use oxmq_wire::SocketType;
 pub use poll::{PollEvents, PollItem, poll, poll_async};

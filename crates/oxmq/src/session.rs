@@ -3,8 +3,14 @@
 //! A bound endpoint runs an accept loop that starts an engine per connection; a connected
 //! endpoint runs a connecter that connects, runs the engine, and after the connection ends
 //! waits RECONNECT_IVL (doubling up to RECONNECT_IVL_MAX) and connects again.
+//!
+//! Both report to the socket's monitor as libzmq's listener, connecter and session do:
+//! ACCEPTED / ACCEPT_FAILED; CONNECT_DELAYED (tcp), CONNECTED, CONNECT_RETRIED with the
+//! interval before each new attempt; DISCONNECTED when a connection ends other than by the
+//! socket's own doing (the engine reports the handshake events).
 
 use std::future::Future;
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +20,7 @@ use tokio::net::{TcpListener, UnixListener};
 use tokio::task::JoinHandle;
 
 use crate::engine::{self, Attach, End, EngineConfig, Reader, Writer};
+use crate::monitor::{Event, errno};
 use crate::pipe::Pipe;
 use crate::signal::Signal;
 use crate::socket::{Command, SocketShared};
@@ -50,21 +57,33 @@ pub(crate) enum Listener {
     Ipc(UnixListener),
 }
 
+/// A new connection: its two halves and its file descriptor (for the monitor).
+type Connection = (Reader, Writer, u32);
+
 impl Listener {
-    async fn accept(&self, cfg: &EngineConfig) -> std::io::Result<(Reader, Writer)> {
+    async fn accept(&self, cfg: &EngineConfig) -> std::io::Result<Connection> {
         Ok(match self {
             Listener::Tcp(l) => {
                 let (s, _) = l.accept().await?;
                 tcp::configure(&s, &cfg.options);
+                let fd = s.as_raw_fd() as u32;
                 let (r, w) = s.into_split();
-                (Box::new(r), Box::new(w))
+                (Box::new(r), Box::new(w), fd)
             }
             Listener::Ipc(l) => {
                 let (s, _) = l.accept().await?;
+                let fd = s.as_raw_fd() as u32;
                 let (r, w) = s.into_split();
-                (Box::new(r), Box::new(w))
+                (Box::new(r), Box::new(w), fd)
             }
         })
+    }
+}
+
+/// A connection's engine ended: DISCONNECTED, unless the socket itself ended it.
+fn report_end(socket: &SocketShared, cfg: &EngineConfig, fd: u32, end: &End) {
+    if !matches!(end, End::Finished) {
+        socket.monitor.emit(Event::Disconnected, fd, &cfg.endpoint);
     }
 }
 
@@ -77,15 +96,19 @@ pub(crate) async fn accept_loop(
 ) {
     loop {
         match listener.accept(&cfg).await {
-            Ok((rd, wr)) => {
+            Ok((rd, wr, fd)) => {
+                socket.monitor.emit(Event::Accepted, fd, &cfg.endpoint);
                 let (socket, cfg) = (socket.clone(), cfg.clone());
                 engines.spawn(&rt, async move {
-                    engine::run(rd, wr, &cfg, Attach::New(&socket)).await;
+                    let end = engine::run(rd, wr, &cfg, Attach::New(&socket)).await;
+                    report_end(&socket, &cfg, fd, &end);
                 });
             }
             Err(e) => {
                 // Out of file descriptors and the like: keep the listener, try again shortly.
                 tracing::warn!("{}: accept failed: {e}", cfg.endpoint);
+                let errno = e.raw_os_error().unwrap_or(errno::EIO) as u32;
+                socket.monitor.emit(Event::AcceptFailed, errno, &cfg.endpoint);
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
@@ -98,15 +121,19 @@ pub(crate) enum Target {
     Ipc(IpcAddr),
 }
 
-async fn open(target: &Target, cfg: &EngineConfig) -> std::io::Result<(Reader, Writer)> {
+async fn open(target: &Target, cfg: &EngineConfig) -> std::io::Result<Connection> {
     Ok(match target {
         Target::Tcp { host, port } => {
-            let (r, w) = tcp::connect(host, *port, &cfg.options).await?.into_split();
-            (Box::new(r), Box::new(w))
+            let s = tcp::connect(host, *port, &cfg.options).await?;
+            let fd = s.as_raw_fd() as u32;
+            let (r, w) = s.into_split();
+            (Box::new(r), Box::new(w), fd)
         }
         Target::Ipc(addr) => {
-            let (r, w) = ipc::connect(addr).await?.into_split();
-            (Box::new(r), Box::new(w))
+            let s = ipc::connect(addr).await?;
+            let fd = s.as_raw_fd() as u32;
+            let (r, w) = s.into_split();
+            (Box::new(r), Box::new(w), fd)
         }
     })
 }
@@ -148,12 +175,17 @@ pub(crate) async fn connecter(
     // A connection was made before: the next one is a hiccup for an early pipe.
     let mut connected_before = false;
     loop {
+        // A tcp connect is asynchronous (libzmq reports its EINPROGRESS); a local one is not.
+        if let Target::Tcp { .. } = target {
+            socket.monitor.emit(Event::ConnectDelayed, errno::EINPROGRESS as u32, &cfg.endpoint);
+        }
         let opened = tokio::select! {
             r = open(&target, &cfg) => r,
             () = unwanted() => return,
         };
         match opened {
-            Ok((rd, wr)) => {
+            Ok((rd, wr, fd)) => {
+                socket.monitor.emit(Event::Connected, fd, &cfg.endpoint);
                 ivl = base;
                 let attach = match &early {
                     Some(e) => Attach::Existing {
@@ -164,7 +196,9 @@ pub(crate) async fn connecter(
                     None => Attach::New(&socket),
                 };
                 connected_before = true;
-                match engine::run(rd, wr, &cfg, attach).await {
+                let end = engine::run(rd, wr, &cfg, attach).await;
+                report_end(&socket, &cfg, fd, &end);
+                match end {
                     // The socket is done with this peer (a STREAM closes a connection for good).
                     End::Finished if early.is_some() || cfg.socket_type == SocketType::Stream => return,
                     End::Protocol(_) => return,
@@ -177,6 +211,7 @@ pub(crate) async fn connecter(
             tracing::debug!("{}: RECONNECT_IVL is -1: not reconnecting", cfg.endpoint);
             return;
         }
+        socket.monitor.emit(Event::ConnectRetried, ivl.max(0) as u32, &cfg.endpoint);
         tokio::select! {
             () = tokio::time::sleep(Duration::from_millis(ivl.max(1) as u64)) => {}
             () = unwanted() => return,

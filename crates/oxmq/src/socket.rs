@@ -17,11 +17,14 @@ use parking_lot::Mutex;
 use crate::context::{Context, Registry};
 use crate::error::{Error, Result};
 use crate::frame::IntoFrame;
+use crate::monitor::{self, EventMask, Monitor, MonitorSlot};
 use crate::options::{self, Options, opt};
 use crate::pattern::{self, Pattern, SendError};
 use crate::pipe::{Msg, PeerInfo, Pipe, PipeId};
 use crate::poll::PollEvents;
 use crate::signal::Signal;
+use crate::sockets::Pair;
+use crate::transport::endpoint::{self, Endpoint};
 use crate::transport::{self, Bound};
 
 /// What the I/O side tells a socket.
@@ -46,6 +49,8 @@ pub(crate) struct SocketShared {
     has_mail: AtomicBool,
     /// Set once the socket is closed: new pipes are refused, connecters stop.
     closed: AtomicBool,
+    /// Where this socket's events go (see [`crate::monitor`]).
+    pub monitor: MonitorSlot,
 }
 
 impl SocketShared {
@@ -81,6 +86,8 @@ pub(crate) struct Core {
     endpoints: Vec<Bound>,
     last_endpoint: String,
     rcvmore: bool,
+    /// The PAIR socket of [`SocketBase::monitor_endpoint`] and the endpoint it is bound to.
+    monitor_pair: Option<(Arc<Pair>, String)>,
 }
 
 impl Core {
@@ -183,6 +190,7 @@ impl SocketBase {
             mailbox: Mutex::new(Vec::new()),
             has_mail: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            monitor: MonitorSlot::default(),
         });
         let registry = &ctx.inner.registry;
         let id = registry.next_socket_id();
@@ -195,6 +203,7 @@ impl SocketBase {
                 endpoints: Vec::new(),
                 last_endpoint: String::new(),
                 rcvmore: false,
+                monitor_pair: None,
             }),
             shared,
             id,
@@ -287,7 +296,7 @@ impl SocketBase {
             .position(|b| b.is_listener() == bound && b.matches(endpoint))
             .ok_or_else(|| Error::EndpointNotFound(endpoint.to_string()))?;
         let b = core.endpoints.remove(i);
-        b.shutdown(&self.ctx, &mut core);
+        b.shutdown(&self.ctx, &self.shared, &mut core);
         Ok(())
     }
 
@@ -296,6 +305,99 @@ impl SocketBase {
     pub fn last_endpoint(&self) -> Result<String> {
         self.check_term()?;
         Ok(self.core.lock().last_endpoint.clone())
+    }
+
+    // ---- monitoring ----
+
+    /// Watch this socket's connections: the returned [`Monitor`] receives the `events` that
+    /// happen from now on (bind, accept, connect, handshake, disconnect, close; see
+    /// [`Event`](crate::Event)), with libzmq's values and endpoints.
+    ///
+    /// A socket has one monitor at a time, as with libzmq: this replaces a monitor started
+    /// before (by this call or [`monitor_endpoint`](Self::monitor_endpoint)), which receives
+    /// [`Event::MonitorStopped`](crate::Event::MonitorStopped) if it asked for it. Monitoring
+    /// never slows the socket down: a monitor 1000 events behind misses the newer ones.
+    /// inproc connections report no events (libzmq reports none either).
+    ///
+    /// ```
+    /// use oxmq::{Context, Event, Pull};
+    /// let ctx = Context::new();
+    /// let pull = Pull::new(&ctx)?;
+    /// let monitor = pull.monitor(Event::Listening | Event::Accepted)?;
+    /// pull.bind("tcp://127.0.0.1:*")?;
+    /// let ev = monitor.recv().unwrap();
+    /// assert_eq!(ev.event, Event::Listening);
+    /// assert_eq!(ev.endpoint, pull.last_endpoint()?);
+    /// # Ok::<(), oxmq::Error>(())
+    /// ```
+    pub fn monitor(&self, events: impl Into<EventMask>) -> Result<Monitor> {
+        self.check_term()?;
+        let mut core = self.core.lock();
+        self.stop_monitor_locked(&mut core);
+        Ok(Monitor::start(&self.shared, events.into()))
+    }
+
+    /// libzmq's `zmq_socket_monitor`: publish this socket's `events` (libzmq's `ZMQ_EVENT_*`
+    /// bits, at most 0xFFFF) from a PAIR socket bound to the inproc `endpoint`. A PAIR socket
+    /// that connects there receives each event as two frames in libzmq's version-1 format:
+    /// the event number (native-endian u16) followed by its value (native-endian u32), then
+    /// the endpoint string; [`MonitorEvent::from_frames`](crate::MonitorEvent::from_frames)
+    /// decodes them. Events that happen before the reader connects wait for it (up to 1000;
+    /// libzmq would block the socket instead).
+    ///
+    /// An empty `endpoint` stops monitoring, as libzmq's NULL does: the reader then receives
+    /// MONITOR_STOPPED (if it is in `events`). A socket has one monitor at a time; this
+    /// replaces one started before, as [`monitor`](Self::monitor) does.
+    ///
+    /// Errors as libzmq's: [`Error::ProtocolNotSupported`] for a transport other than
+    /// inproc, [`Error::InvalidEndpoint`]/[`Error::InvalidArgument`] for a bad endpoint or
+    /// event bits above 0xFFFF, [`Error::AddrInUse`] if the name is bound already.
+    pub fn monitor_endpoint(&self, endpoint: &str, events: u32) -> Result<()> {
+        self.check_term()?;
+        if events >> 16 != 0 {
+            return Err(Error::InvalidArgument(format!(
+                "monitor events {events:#x}: the version-1 event format carries 16 event bits only"
+            )));
+        }
+        let mut core = self.core.lock();
+        if endpoint.is_empty() {
+            self.stop_monitor_locked(&mut core);
+            return Ok(());
+        }
+        if !matches!(endpoint::parse(endpoint)?, Endpoint::Inproc(_)) {
+            return Err(Error::ProtocolNotSupported(format!("{endpoint:?}: monitor endpoints must be inproc://")));
+        }
+        self.stop_monitor_locked(&mut core);
+        let pair = Pair::new(&self.ctx)?;
+        // Never hold up the context on undelivered events; the final sends never wait.
+        pair.set_linger(0)?;
+        pair.set_sndtimeo(0)?;
+        pair.bind(endpoint)?;
+        let pair = Arc::new(pair);
+        let mon = Monitor::start(&self.shared, EventMask::from_bits(events));
+        core.monitor_pair = Some((pair.clone(), endpoint.to_string()));
+        self.ctx.inner.handle.spawn(monitor::forward(mon, pair));
+        Ok(())
+    }
+
+    /// Stop monitoring this socket (started by [`monitor`](Self::monitor) or
+    /// [`monitor_endpoint`](Self::monitor_endpoint)); the monitor receives
+    /// [`Event::MonitorStopped`](crate::Event::MonitorStopped) if it asked for it. Nothing
+    /// happens if the socket is not monitored.
+    pub fn stop_monitor(&self) -> Result<()> {
+        self.check_term()?;
+        let mut core = self.core.lock();
+        self.stop_monitor_locked(&mut core);
+        Ok(())
+    }
+
+    fn stop_monitor_locked(&self, core: &mut Core) {
+        self.shared.monitor.stop(true);
+        // The name is free again at once; the PAIR itself closes once its last events are
+        // handed to the reader.
+        if let Some((pair, endpoint)) = core.monitor_pair.take() {
+            let _ = pair.unbind(&endpoint);
+        }
     }
 
     // ---- sending ----
@@ -751,11 +853,11 @@ int_options! {
     set_tcp_keepalive_intvl, tcp_keepalive_intvl, opt::TCP_KEEPALIVE_INTVL;
     /// HEARTBEAT_IVL in ms: send a ZMTP PING this often (0 = no heartbeats).
     set_heartbeat_ivl, heartbeat_ivl, opt::HEARTBEAT_IVL;
-    /// HEARTBEAT_TTL in ms (rounded down to 100 ms): how long the peer should wait for traffic
-    /// from us before giving up on the connection.
+    /// HEARTBEAT_TTL in ms (rounded down to 100 ms), sent in each PING: how long the peer
+    /// should wait for traffic from us after a PING before giving up on the connection.
     set_heartbeat_ttl, heartbeat_ttl, opt::HEARTBEAT_TTL;
     /// HEARTBEAT_TIMEOUT in ms: close the connection when nothing arrives this long after a
-    /// PING (-1 = HEARTBEAT_IVL).
+    /// PING (-1 = HEARTBEAT_IVL, 0 = never). The connection is then reconnected as usual.
     set_heartbeat_timeout, heartbeat_timeout, opt::HEARTBEAT_TIMEOUT;
 }
 
@@ -848,9 +950,15 @@ impl Drop for SocketBase {
         core.close_all();
         let endpoints = std::mem::take(&mut core.endpoints);
         let linger = options::ms(core.options.linger);
+        let monitor_pair = core.monitor_pair.take();
         drop(core);
         // Lingering starts before the socket leaves the registry, so `term` never sees neither.
-        transport::linger_and_reap(&self.ctx, endpoints, linger);
+        transport::linger_and_reap(&self.ctx, &self.shared, endpoints, linger);
+        // After the listeners' CLOSED events, as libzmq.
+        self.shared.monitor.stop(true);
+        if let Some((pair, endpoint)) = monitor_pair {
+            let _ = pair.unbind(&endpoint);
+        }
         self.registry().closed(self.id);
     }
 }

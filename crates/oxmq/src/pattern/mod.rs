@@ -2,9 +2,9 @@
 //!
 //! A socket type is a small composition of strategies: [`LoadBalancer`] (round-robin out),
 //! [`FairQueue`] (round-robin in), [`Dist`] (one message to many, for publish-subscribe, with
-//! the subscription tries in `trie`), and [`RoutingTable`] (peers by routing id; STREAM uses
-//! it, ROUTER predates it and keeps its own). Each type's whole behaviour lives in one file
-//! here; PUB and XPUB share `xpub.rs`, SUB and XSUB `xsub.rs` (each pair differs by a flag).
+//! the subscription tries in `trie`), and [`RoutingTable`] (peers by routing id, for ROUTER
+//! and STREAM). Each type's whole behaviour lives in one file here; PUB and XPUB share
+//! `xpub.rs`, SUB and XSUB `xsub.rs` (each pair differs by a flag).
 //! The socket core ([`crate::socket`]) calls a pattern without locks held by anyone else and
 //! never blocks inside it: a pattern answers at once, and "would block" is an
 //! [`SendError::Again`] / [`Error::Again`] that the core turns into waiting.

@@ -97,6 +97,11 @@ impl RoutingTable {
         self.fq.detach(id);
     }
 
+    /// Every peer's pipe.
+    pub fn pipes(&self) -> impl Iterator<Item = &Pipe> {
+        self.by_id.values()
+    }
+
     /// The pipe of the peer with routing id `rid`.
     pub fn get(&self, rid: &[u8]) -> Option<&Pipe> {
         self.by_id.get(rid)

@@ -8,6 +8,7 @@ pub(crate) mod inproc;
 pub(crate) mod ipc;
 pub(crate) mod tcp;
 
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +18,7 @@ use tokio::task::JoinHandle;
 use crate::context::{Context, Registry};
 use crate::engine::EngineConfig;
 use crate::error::{Error, Result};
+use crate::monitor::Event;
 use crate::options;
 use crate::pattern::send_probe;
 use crate::pipe::{self, PeerInfo, Pipe, PipeId};
@@ -36,10 +38,24 @@ pub(crate) struct Bound {
 }
 
 enum Kind {
-    Listener { accept: JoinHandle<()>, engines: Arc<Tasks>, file: Option<PathBuf> },
-    Connecter { task: JoinHandle<()>, pipe: Option<PipeId> },
-    InprocBound { name: String, socket: Arc<SocketShared> },
-    InprocConnected { pipe: PipeId },
+    /// `fd`: the listening socket's, for the monitor's CLOSED event.
+    Listener {
+        accept: JoinHandle<()>,
+        engines: Arc<Tasks>,
+        file: Option<PathBuf>,
+        fd: u32,
+    },
+    Connecter {
+        task: JoinHandle<()>,
+        pipe: Option<PipeId>,
+    },
+    InprocBound {
+        name: String,
+        socket: Arc<SocketShared>,
+    },
+    InprocConnected {
+        pipe: PipeId,
+    },
 }
 
 impl Bound {
@@ -55,12 +71,12 @@ impl Bound {
     }
 
     /// unbind / disconnect: stop at once, closing this endpoint's connections.
-    pub fn shutdown(self, ctx: &Context, core: &mut Core) {
+    pub fn shutdown(self, ctx: &Context, shared: &SocketShared, core: &mut Core) {
         match self.kind {
-            Kind::Listener { accept, engines, file } => {
+            Kind::Listener { accept, engines, file, fd } => {
                 close_listener(accept);
                 engines.abort_all();
-                remove_socket_file(file);
+                listener_closed(shared, file, fd, &self.resolved);
             }
             // A pipe that outlives connections still flushes what was queued on it, for up to
             // LINGER, as on close; the others end with the connecter.
@@ -90,14 +106,25 @@ fn close_listener(accept: JoinHandle<()>) {
     }
 }
 
-fn remove_socket_file(file: Option<PathBuf>) {
+/// A listener is closed: remove its socket file (ipc), and tell the monitor CLOSED, or
+/// CLOSE_FAILED if the file could not be removed (as libzmq's ipc listener).
+fn listener_closed(shared: &SocketShared, file: Option<PathBuf>, fd: u32, endpoint: &str) {
     if let Some(f) = file {
-        let _ = std::fs::remove_file(&f);
+        match std::fs::remove_file(&f) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                let errno = e.raw_os_error().unwrap_or(crate::monitor::errno::EIO) as u32;
+                shared.monitor.emit(Event::CloseFailed, errno, endpoint);
+                return;
+            }
+            _ => {}
+        }
     }
+    shared.monitor.emit(Event::Closed, fd, endpoint);
 }
 
-fn engine_config(shared: &SocketShared, core: &Core, endpoint: &str) -> Arc<EngineConfig> {
+fn engine_config(shared: &Arc<SocketShared>, core: &Core, endpoint: &str) -> Arc<EngineConfig> {
     Arc::new(EngineConfig {
+        socket: shared.clone(),
         socket_type: shared.socket_type,
         options: core.options.clone(),
         endpoint: endpoint.to_string(),
@@ -140,19 +167,30 @@ pub(crate) fn bind(ctx: &Context, shared: &Arc<SocketShared>, core: &mut Core, g
         }
         Endpoint::Tcp { host, port } => {
             let _in_runtime = rt.enter();
-            let (l, addr) = tcp::bind(&host, port, &core.options)?;
+            let (l, addr) = tcp::bind(&host, port, &core.options).inspect_err(|e| bind_failed(shared, given, e))?;
             (Listener::Tcp(l), endpoint::tcp_string(addr), None)
         }
         Endpoint::Ipc(addr) => {
             let _in_runtime = rt.enter();
-            let (l, resolved, file) = ipc::bind(&addr)?;
+            let (l, resolved, file) = ipc::bind(&addr).inspect_err(|e| bind_failed(shared, given, e))?;
             (Listener::Ipc(l), resolved, file)
         }
     };
+    let fd = match &listener {
+        Listener::Tcp(l) => l.as_raw_fd(),
+        Listener::Ipc(l) => l.as_raw_fd(),
+    } as u32;
+    shared.monitor.emit(Event::Listening, fd, &resolved);
     let cfg = engine_config(shared, core, &resolved);
     let engines = Arc::new(Tasks::default());
     let accept = rt.spawn(session::accept_loop(listener, shared.clone(), cfg, engines.clone(), rt.clone()));
-    Ok(Bound { given: given.to_string(), resolved, kind: Kind::Listener { accept, engines, file } })
+    Ok(Bound { given: given.to_string(), resolved, kind: Kind::Listener { accept, engines, file, fd } })
+}
+
+/// BIND_FAILED, with libzmq's endpoint for it: the address without its `tcp://` or `ipc://`.
+fn bind_failed(shared: &SocketShared, given: &str, e: &Error) {
+    let address = given.split_once("://").map_or(given, |(_, a)| a);
+    shared.monitor.emit(Event::BindFailed, e.errno() as u32, address);
 }
 
 pub(crate) fn connect(ctx: &Context, shared: &Arc<SocketShared>, core: &mut Core, given: &str) -> Result<Bound> {
@@ -213,14 +251,14 @@ pub(crate) fn connect(ctx: &Context, shared: &Arc<SocketShared>, core: &mut Core
 
 /// After close: stop listening at once; let connections flush their queued messages for up
 /// to `linger` (forever if `None`), then stop them.
-pub(crate) fn linger_and_reap(ctx: &Context, endpoints: Vec<Bound>, linger: Option<Duration>) {
+pub(crate) fn linger_and_reap(ctx: &Context, shared: &SocketShared, endpoints: Vec<Bound>, linger: Option<Duration>) {
     let mut handles = Vec::new();
     for b in endpoints {
         match b.kind {
-            Kind::Listener { accept, engines, file } => {
+            Kind::Listener { accept, engines, file, fd } => {
                 close_listener(accept);
                 handles.extend(engines.take());
-                remove_socket_file(file);
+                listener_closed(shared, file, fd, &b.resolved);
             }
             Kind::Connecter { task, .. } => handles.push(task),
             Kind::InprocBound { name, socket } => ctx.inner.inproc.unbind(&name, &socket),
