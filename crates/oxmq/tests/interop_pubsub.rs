@@ -1418,3 +1418,65 @@ fn invert_matching_with_libzmq() {
         assert_eq!(oxmq_collect(&oxsub, b"fence"), want, "oxmq SUB (inverted) from libzmq XPUB (inverted)");
     });
 }
+
+// ---------------------------------------------------------------------------
+// A publisher that connects keeps its subscriber's queue while it is away
+// ---------------------------------------------------------------------------
+
+/// oxmq PUB/XPUB connects to a libzmq SUB (subscribed to "t") bound on a
+/// fixed endpoint; the SUB is killed, and once oxmq reports the
+/// disconnection (monitor) messages are published; a new SUB on the same
+/// endpoint must get the matching ones. 29/PUBSUB: a PUB/XPUB "SHALL create
+/// a queue when initiating an outgoing connection to a subscriber, and
+/// SHALL maintain the queue whether or not the connection is established",
+/// and with the queue its subscriptions: libzmq 4.3.5 delivers exactly
+/// these messages in this scenario.
+fn publisher_keeps_queue_while_subscriber_away(t: Transport, ox_type: SocketType) {
+    let name = format!("{ox_type:?}(oxmq) connecting to a libzmq SUB that restarts, {t:?}");
+    let ctx = Context::new();
+    let ox = oxmq_socket(&ctx, ox_type);
+    let monitor = ox.monitor(oxmq::Event::Disconnected).unwrap();
+    let (mut peer_args, _ipc) = wire_up(&ox, t, Side::OxmqConnects);
+    peer_args.extend(args(&["--subscribe", "t"]));
+    let mut first = Peer::spawn("SUB", &peer_args);
+    Session::new(Publisher::Oxmq(&ox), Subscriber::Pyzmq { peer: &mut first, xsub: false }, &name).await_topic(b"t");
+    first.kill();
+    drop(first);
+    let gone = monitor.recv_timeout(SUBSCRIBE_DEADLINE);
+    assert!(gone.is_some(), "{name}: no DISCONNECTED within {SUBSCRIBE_DEADLINE:?} of killing the SUB");
+
+    let away = [m(&[b"t away 1"]), m(&[b"x away"]), m(&[b"t away 2", b"more"])];
+    for msg in &away {
+        oxmq_send(&ox, msg);
+    }
+    let mut second = Peer::spawn("SUB", &peer_args);
+    let mut s = Session::new(Publisher::Oxmq(&ox), Subscriber::Pyzmq { peer: &mut second, xsub: false }, &name);
+    // The queued messages come first, then (once the new SUB's own
+    // subscription is in) the probes.
+    s.tag = b"t".to_vec();
+    let fence = s.fence();
+    oxmq_send(&ox, &m(&[&fence]));
+    let got = s.subscriber.collect(&fence);
+    let want = [describe_parts(&away[0]), describe_parts(&away[2])];
+    assert_eq!(
+        got.iter().map(|g| render_msg(g)).collect::<Vec<_>>(),
+        want.iter().map(|w| render_msg(w)).collect::<Vec<_>>(),
+        "{name}: what the new SUB got of the messages published while none was connected"
+    );
+}
+
+#[test]
+fn pub_keeps_queue_while_subscriber_away() {
+    run_test(|| {
+        publisher_keeps_queue_while_subscriber_away(Transport::Tcp, SocketType::Pub);
+        publisher_keeps_queue_while_subscriber_away(Transport::Ipc, SocketType::Pub);
+    });
+}
+
+#[test]
+fn xpub_keeps_queue_while_subscriber_away() {
+    run_test(|| {
+        publisher_keeps_queue_while_subscriber_away(Transport::Tcp, SocketType::XPub);
+        publisher_keeps_queue_while_subscriber_away(Transport::Ipc, SocketType::XPub);
+    });
+}
