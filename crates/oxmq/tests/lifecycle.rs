@@ -1103,3 +1103,38 @@ fn handshake_ivl_on_the_connecting_side_drops_a_silent_server() {
     let again = within(SOON, move || listener.accept().is_ok());
     assert_eq!(again, Some(true), "the connecter tries again after a handshake timeout");
 }
+
+#[test]
+fn closing_an_ipc_wildcard_bind_removes_its_file_and_directory() {
+    let ctx = Context::new();
+    let pull = Pull::new(&ctx).unwrap();
+    pull.bind("ipc://*").unwrap();
+    let ep = pull.last_endpoint().unwrap();
+    let file = std::path::PathBuf::from(ep.strip_prefix("ipc://").unwrap());
+    let dir = file.parent().unwrap().to_path_buf();
+    assert!(file.exists(), "{file:?} exists while bound");
+    pull.unbind(&ep).unwrap();
+    assert!(!file.exists(), "{file:?} removed on unbind");
+    assert!(!dir.exists(), "{dir:?} removed on unbind");
+}
+
+#[test]
+fn closing_an_ipc_listener_leaves_a_file_another_socket_bound_since() {
+    let ctx = Context::new();
+    let (ep, path) = ipc_endpoint("rebound");
+    let first = Pull::new(&ctx).unwrap();
+    first.bind(&ep).unwrap();
+    // A second socket takes the path over (as libzmq, binding replaces a file left there).
+    let second = Pull::new(&ctx).unwrap();
+    second.bind(&ep).unwrap();
+    drop(first);
+    assert!(path.exists(), "the first socket's close must not remove the second one's file");
+    let push = Push::new(&ctx).unwrap();
+    push.set_linger(0).unwrap();
+    push.connect(&ep).unwrap();
+    push.send("to the second").unwrap();
+    second.set_rcvtimeo(5000).unwrap();
+    assert_eq!(second.recv().unwrap(), "to the second");
+    drop(second);
+    assert!(!path.exists(), "the second socket's close removes its own file");
+}

@@ -1,5 +1,6 @@
 //! IPC: Unix domain sockets, by path or in Linux's abstract namespace.
 
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::{SocketAddr, UnixListener as StdListener};
 use std::path::PathBuf;
 
@@ -22,31 +23,78 @@ fn sockaddr(addr: &IpcAddr) -> std::io::Result<SocketAddr> {
     }
 }
 
+/// The socket file of a listener bound to a path, removed when the listener closes.
+#[derive(Debug)]
+pub(crate) struct SocketFile {
+    path: PathBuf,
+    /// The file's identity when it was made: a file another socket has bound at the same path
+    /// since is not ours to remove.
+    dev_ino: Option<(u64, u64)>,
+    /// The directory made for an `ipc://*` bind, removed with the file.
+    temp_dir: Option<PathBuf>,
+}
+
+impl SocketFile {
+    pub fn remove(&self) -> std::io::Result<()> {
+        let ours = match std::fs::symlink_metadata(&self.path) {
+            Ok(m) => self.dev_ino == Some((m.dev(), m.ino())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => return Err(e),
+        };
+        if ours {
+            std::fs::remove_file(&self.path)?;
+        }
+        if let Some(dir) = &self.temp_dir {
+            match std::fs::remove_dir(dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A bound listener, the endpoint it resolved to, and the file to remove when it closes.
-pub(crate) fn bind(addr: &IpcAddr) -> Result<(UnixListener, String, Option<PathBuf>)> {
-    let addr = match addr {
+pub(crate) fn bind(addr: &IpcAddr) -> Result<(UnixListener, String, Option<SocketFile>)> {
+    let (addr, temp_dir) = match addr {
         IpcAddr::Wildcard => {
             let dir = std::env::temp_dir().join(format!("oxmq-{}-{}", std::process::id(), unique()));
             std::fs::create_dir_all(&dir)?;
-            IpcAddr::Path(dir.join("socket"))
+            (IpcAddr::Path(dir.join("socket")), Some(dir))
         }
-        other => other.clone(),
+        other => (other.clone(), None),
     };
-    let (resolved, cleanup) = match &addr {
+    let resolved = match &addr {
         IpcAddr::Path(p) => {
             // As libzmq does: a socket file left behind by an earlier run is replaced.
             let _ = std::fs::remove_file(p);
-            (format!("ipc://{}", p.display()), Some(p.clone()))
+            format!("ipc://{}", p.display())
         }
-        IpcAddr::Abstract(name) => (format!("ipc://@{name}"), None),
+        IpcAddr::Abstract(name) => format!("ipc://@{name}"),
         IpcAddr::Wildcard => unreachable!("resolved above"),
     };
-    let std = StdListener::bind_addr(&sockaddr(&addr)?).map_err(|e| match e.kind() {
+    let bound = StdListener::bind_addr(&sockaddr(&addr)?).map_err(|e| match e.kind() {
         std::io::ErrorKind::AddrInUse => Error::AddrInUse(resolved.clone()),
         _ => Error::Io(e),
-    })?;
+    });
+    let std = match bound {
+        Ok(l) => l,
+        Err(e) => {
+            if let Some(dir) = temp_dir {
+                let _ = std::fs::remove_dir(dir);
+            }
+            return Err(e);
+        }
+    };
     std.set_nonblocking(true)?;
-    Ok((UnixListener::from_std(std)?, resolved, cleanup))
+    let file = match addr {
+        IpcAddr::Path(path) => {
+            let dev_ino = std::fs::symlink_metadata(&path).ok().map(|m| (m.dev(), m.ino()));
+            Some(SocketFile { path, dev_ino, temp_dir })
+        }
+        _ => None,
+    };
+    Ok((UnixListener::from_std(std)?, resolved, file))
 }
 
 fn unique() -> u64 {

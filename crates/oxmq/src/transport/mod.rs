@@ -9,7 +9,6 @@ pub(crate) mod ipc;
 pub(crate) mod tcp;
 
 use std::os::fd::AsRawFd;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,7 +41,7 @@ enum Kind {
     Listener {
         accept: JoinHandle<()>,
         engines: Arc<Tasks>,
-        file: Option<PathBuf>,
+        file: Option<ipc::SocketFile>,
         fd: u32,
     },
     Connecter {
@@ -108,16 +107,11 @@ fn close_listener(accept: JoinHandle<()>) {
 
 /// A listener is closed: remove its socket file (ipc), and tell the monitor CLOSED, or
 /// CLOSE_FAILED if the file could not be removed (as libzmq's ipc listener).
-fn listener_closed(shared: &SocketShared, file: Option<PathBuf>, fd: u32, endpoint: &str) {
-    if let Some(f) = file {
-        match std::fs::remove_file(&f) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                let errno = e.raw_os_error().unwrap_or(crate::monitor::errno::EIO) as u32;
-                shared.monitor.emit(Event::CloseFailed, errno, endpoint);
-                return;
-            }
-            _ => {}
-        }
+fn listener_closed(shared: &SocketShared, file: Option<ipc::SocketFile>, fd: u32, endpoint: &str) {
+    if let Some(Err(e)) = file.map(|f| f.remove()) {
+        let errno = e.raw_os_error().unwrap_or(crate::monitor::errno::EIO) as u32;
+        shared.monitor.emit(Event::CloseFailed, errno, endpoint);
+        return;
     }
     shared.monitor.emit(Event::Closed, fd, endpoint);
 }
