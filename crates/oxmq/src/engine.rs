@@ -496,7 +496,7 @@ async fn write_loop(
 }
 
 /// Write every chunk, with as few calls as the kernel allows.
-async fn write_chunks(wr: &mut Writer, chunks: &mut VecDeque<Bytes>) -> std::io::Result<()> {
+pub(crate) async fn write_chunks(wr: &mut Writer, chunks: &mut VecDeque<Bytes>) -> std::io::Result<()> {
     while !chunks.is_empty() {
         let slices: Vec<IoSlice<'_>> = chunks.iter().take(64).map(|c| IoSlice::new(c)).collect();
         let mut n = wr.write_vectored(&slices).await?;

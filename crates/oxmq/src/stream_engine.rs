@@ -18,14 +18,13 @@
 //! a reset (what the peer sends meanwhile is dropped).
 
 use std::collections::VecDeque;
-use std::io::IoSlice;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::engine::{Attach, End, EngineConfig, Reader, Writer};
+use crate::engine::{self, Attach, End, EngineConfig, Reader, Writer};
 use crate::pipe::{self, Msg, PeerInfo, Pipe, PushError};
 use crate::signal::Signal;
 use crate::socket::{Command as SocketCommand, SocketShared};
@@ -36,8 +35,6 @@ const READ_CHUNK: usize = 64 * 1024;
 const MIN_READ_ROOM: usize = 4 * 1024;
 /// How much the writer takes from the pipe per write.
 const WRITE_BATCH: usize = 512 * 1024;
-/// The most buffers handed to one vectored write.
-const MAX_IOV: usize = 64;
 /// After the socket closed a connection and everything was written, how long the peer may take
 /// to close its side before the connection is closed all the same.
 const CLOSE_DRAIN: Duration = Duration::from_secs(2);
@@ -165,30 +162,8 @@ async fn write_loop(mut wr: Writer, pipe: &Pipe, signal: &Signal) -> End {
             continue;
         }
         chunks.extend(batch.drain(..).map(|m| m.data).filter(|d| !d.is_empty()));
-        if let Err(e) = write_chunks(&mut wr, &mut chunks).await {
+        if let Err(e) = engine::write_chunks(&mut wr, &mut chunks).await {
             return End::Disconnected(e.to_string());
         }
     }
-}
-
-/// Write every chunk, with as few calls as the kernel allows.
-async fn write_chunks(wr: &mut Writer, chunks: &mut VecDeque<Bytes>) -> std::io::Result<()> {
-    while !chunks.is_empty() {
-        let slices: Vec<IoSlice<'_>> = chunks.iter().take(MAX_IOV).map(|c| IoSlice::new(c)).collect();
-        let mut n = wr.write_vectored(&slices).await?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
-        while n > 0 {
-            let front = chunks.front_mut().expect("written bytes come from queued chunks");
-            if n >= front.len() {
-                n -= front.len();
-                chunks.pop_front();
-            } else {
-                front.advance(n);
-                n = 0;
-            }
-        }
-    }
-    Ok(())
 }

@@ -10,7 +10,7 @@ use std::os::unix::net::UnixStream;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common_sem::{Transport, bind, expect_msg, show, unique_name};
+use common_sem::{Transport, bind, expect_msg, in_a_process_of_its_own, process_cpu, show, unique_name};
 use oxmq::{Context, Error, PollEvents, PollItem, Socket, SocketBase, SocketType, opt, poll, poll_async};
 
 use SocketType::{Dealer, Pair, Pull, Push, Rep, Req, Router};
@@ -462,27 +462,10 @@ fn sockets_and_fds_in_one_poll() {
     assert!(items[0].is_readable() && items[1].is_readable());
 }
 
-/// CPU time used by the whole process so far.
-fn process_cpu() -> Duration {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
-    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
-}
-
-const CPU_CHILD: &str = "OXMQ_TEST_CPU_CHILD";
-
 #[test]
 fn a_blocked_poll_uses_no_cpu() {
-    // Other tests run in this process at the same time, so the measurement runs in a child
-    // process of its own: this test binary again, running only this test.
-    if std::env::var_os(CPU_CHILD).is_none() {
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "a_blocked_poll_uses_no_cpu", "--nocapture", "--test-threads=1"])
-            .env(CPU_CHILD, "1")
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "child failed:\n{text}");
-        assert!(text.contains("1 passed"), "the child did not run the test:\n{text}");
+    // Other tests run in this process at the same time: measure in a process of its own.
+    if !in_a_process_of_its_own("a_blocked_poll_uses_no_cpu") {
         return;
     }
     let ctx = Context::new();

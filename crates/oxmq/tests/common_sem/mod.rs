@@ -151,3 +151,30 @@ pub fn drain(s: &Socket) -> usize {
 pub fn have_ipv6_loopback() -> bool {
     std::net::TcpListener::bind("[::1]:0").is_ok()
 }
+
+/// CPU time used by the whole process so far.
+pub fn process_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+const OWN_PROCESS: &str = "OXMQ_TEST_OWN_PROCESS";
+
+/// For a test that measures the process's CPU time, which the other tests running in the same
+/// process would disturb: in the test binary as run by cargo, run `test` again alone in a
+/// child process, check that it passed, and return false; in that child, return true (the
+/// test goes on and measures).
+pub fn in_a_process_of_its_own(test: &str) -> bool {
+    if std::env::var_os(OWN_PROCESS).is_some() {
+        return true;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(OWN_PROCESS, "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "child failed:\n{text}");
+    assert!(text.contains("1 passed"), "the child did not run the test:\n{text}");
+    false
+}

@@ -6,6 +6,12 @@ Used by crates/oxmq/tests/interop_pyzmq.rs, but handy by hand too:
     python3 zmq_peer.py --type REP --bind tcp://127.0.0.1:*
     python3 zmq_peer.py --type DEALER --connect tcp://127.0.0.1:5555 --routing-id me
 
+Options: --subscribe TEXT (repeatable, SUB only), --sockopt NAME=INT
+(repeatable: any integer ZMQ_<NAME> option, e.g. --sockopt RCVHWM=10
+--sockopt XPUB_VERBOSE=1 --sockopt HEARTBEAT_IVL=100) and --sockopt-text
+NAME=TEXT (binary options, e.g. XPUB_WELCOME_MSG=hi) are applied before
+bind/connect, like the other flags.
+
 Startup: the socket is created, options applied, all --bind and --connect
 done, then ONE line is printed:
 
@@ -41,9 +47,23 @@ line unless said otherwise:
         monitor event whose name is listed; events not listed are skipped.
     {"cmd": "events"} (needs --monitor)
         -> "events NAME NAME ..." all monitor events seen so far, without waiting.
+    {"cmd": "serve", "suffix": PART, "idle_ms": 10000}
+        A worker (REP, ...): answers each message with itself plus the
+        frame PART, until none comes for idle_ms -> "ok served N".
+    {"cmd": "collect", "stop": PART, "timeout_ms": 5000}
+        Receive messages until one whose first frame equals PART (the
+        "fence", not printed). Prints one "msg ..." line per message before
+        the fence, then "ok collected N". timeout_ms applies to each message.
+    {"cmd": "setsockopt", "name": "SUBSCRIBE", "value": PART}
+    {"cmd": "setsockopt", "name": "XPUB_VERBOSE", "int": 1}
+        -> "ok" after zmq_setsockopt(ZMQ_<name>, value) (bytes or int).
     {"cmd": "ping"}   -> "ok"   (round trip, e.g. to be sure startup is done)
     {"cmd": "close"}  -> "ok", then the socket is closed (honouring --linger)
         and the process exits 0. End of stdin does the same without printing.
+
+While waiting for a command the peer touches its socket every 50 ms
+(ZMQ_EVENTS), like an application that is always in a socket call: libzmq
+only attaches new connections inside API calls.
 
 Any failure prints "error <text>" and exits with status 1. Nothing blocks
 forever: every receive has a timeout and sends use --sndtimeo.
@@ -53,6 +73,8 @@ import argparse
 import base64
 import hashlib
 import json
+import os
+import select
 import sys
 import time
 
@@ -146,8 +168,14 @@ class Peer:
             self.sock.setsockopt(zmq.IMMEDIATE, 1)
         if args.reconnect_ivl is not None:
             self.sock.setsockopt(zmq.RECONNECT_IVL, args.reconnect_ivl)
-        if args.subscribe is not None:
-            self.sock.setsockopt(zmq.SUBSCRIBE, args.subscribe.encode())
+        for opt in args.sockopt:
+            name, _, value = opt.partition("=")
+            self.sock.setsockopt(getattr(zmq, name), int(value))
+        for opt in args.sockopt_text:
+            name, _, value = opt.partition("=")
+            self.sock.setsockopt(getattr(zmq, name), value.encode())
+        for topic in args.subscribe:
+            self.sock.setsockopt(zmq.SUBSCRIBE, topic.encode())
         self.monitor = None
         self.events_seen = []
         if args.monitor:
@@ -232,6 +260,38 @@ class Peer:
                                 % (i, [describe(f) for f in got], [describe(f) for f in want]))
         return "ok"
 
+    def cmd_collect(self, c):
+        stop = make_part(c["stop"])
+        timeout_ms = c.get("timeout_ms", 5000)
+        count = 0
+        while True:
+            msg = self.recv_message(timeout_ms)
+            if msg is None:
+                raise PeerError("collect: no message within %d ms after %d messages (fence %s not seen)"
+                                % (timeout_ms, count, describe(stop)))
+            if bytes(msg[0]) == stop:
+                return "ok collected %d" % count
+            out("msg " + " ".join(describe(f) for f in msg))
+            count += 1
+
+    def cmd_serve(self, c):
+        suffix = make_part(c["suffix"])
+        served = 0
+        while True:
+            msg = self.recv_message(c.get("idle_ms", 10000))
+            if msg is None:
+                return "ok served %d" % served
+            self.sock.send_multipart(list(msg) + [suffix])
+            served += 1
+
+    def cmd_setsockopt(self, c):
+        option = getattr(zmq, c["name"])
+        if "int" in c:
+            self.sock.setsockopt(option, int(c["int"]))
+        else:
+            self.sock.setsockopt(option, make_part(c["value"]))
+        return "ok"
+
     def next_event(self, timeout_ms):
         if not self.monitor.poll(timeout_ms, zmq.POLLIN):
             return None
@@ -273,8 +333,29 @@ class Peer:
         self.sock.close()
         self.ctx.term()
 
+    def stdin_lines(self):
+        """Yields stdin lines; while none comes, touches the socket every
+        50 ms. libzmq attaches a new connection's pipe (and a SUB sends its
+        subscriptions on it, a PROBE_ROUTER socket its probe) only inside an
+        API call on the socket; a real application is usually inside one."""
+        pending = b""
+        while True:
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                yield line.decode()
+            ready, _, _ = select.select([0], [], [], 0.05)
+            if not ready:
+                self.sock.getsockopt(zmq.EVENTS)  # processes pending commands
+                continue
+            chunk = os.read(0, 65536)
+            if not chunk:
+                if pending:
+                    yield pending.decode()
+                return
+            pending += chunk
+
     def run(self):
-        for line in sys.stdin:
+        for line in self.stdin_lines():
             line = line.strip()
             if not line:
                 continue
@@ -310,7 +391,12 @@ def main():
     ap.add_argument("--probe-router", action="store_true")
     ap.add_argument("--immediate", action="store_true")
     ap.add_argument("--reconnect-ivl", type=int)
-    ap.add_argument("--subscribe", help="ZMQ_SUBSCRIBE prefix (SUB sockets)")
+    ap.add_argument("--subscribe", action="append", default=[], metavar="TEXT",
+                    help="ZMQ_SUBSCRIBE prefix (SUB sockets); repeatable")
+    ap.add_argument("--sockopt", action="append", default=[], metavar="NAME=INT",
+                    help="any integer option, e.g. RCVHWM=10; repeatable")
+    ap.add_argument("--sockopt-text", action="append", default=[], metavar="NAME=TEXT",
+                    help="any binary option as utf-8 text, e.g. XPUB_WELCOME_MSG=hi; repeatable")
     ap.add_argument("--monitor", action="store_true", help="enable wait_event/events")
     args = ap.parse_args()
     try:
