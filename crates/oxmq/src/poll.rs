@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 use rustix::event::{PollFd, PollFlags, Timespec};
 
 use crate::error::{Error, Result};
+use crate::signal::WakerKey;
 use crate::socket::SocketBase;
 
 /// A set of poll events, with libzmq's bit values (`ZMQ_POLLIN` 1, `ZMQ_POLLOUT` 2,
@@ -125,20 +126,22 @@ pub struct PollItem<'a> {
     revents: PollEvents,
     /// The socket signal's sequence number read before its readiness was last checked.
     seen: u64,
+    /// This item's waker registration on the socket's signal, while waiting.
+    key: Option<WakerKey>,
 }
 
 impl<'a> PollItem<'a> {
     /// Poll a socket (any typed socket dereferences to [`SocketBase`]) for `events`
     /// ([`PollEvents::IN`] and/or [`PollEvents::OUT`]).
     pub fn socket(socket: &'a SocketBase, events: PollEvents) -> PollItem<'a> {
-        PollItem { target: Target::Socket(socket), events, revents: PollEvents::empty(), seen: 0 }
+        PollItem { target: Target::Socket(socket), events, revents: PollEvents::empty(), seen: 0, key: None }
     }
 
     /// Poll a file descriptor (a socket, pipe, eventfd, ...) for `events`, level-triggered as
     /// poll(2). Borrow one with `AsFd::as_fd`, or, for a raw descriptor you know stays open
     /// during the poll, `BorrowedFd::borrow_raw`.
     pub fn fd(fd: BorrowedFd<'a>, events: PollEvents) -> PollItem<'a> {
-        PollItem { target: Target::Fd(fd), events, revents: PollEvents::empty(), seen: 0 }
+        PollItem { target: Target::Fd(fd), events, revents: PollEvents::empty(), seen: 0, key: None }
     }
 
     /// The events asked for.
@@ -253,7 +256,7 @@ pub async fn poll_async(items: &mut [PollItem<'_>]) -> Result<usize> {
             "poll_async takes sockets only; wait for file descriptors with your runtime (e.g. tokio's AsyncFd)".into(),
         ));
     }
-    PollAsync { items, waker: None }.await
+    PollAsync { items }.await
 }
 
 /// How long is left until `deadline`: `None` for no deadline, zero once it has passed.
@@ -278,17 +281,17 @@ fn check_sockets(items: &mut [PollItem<'_>]) -> Result<usize> {
 
 /// Register `waker` on the signal of every socket item that asks for something; false (stop)
 /// if a signal moved since [`check_sockets`] read it.
-fn register_all(items: &[PollItem<'_>], waker: &Waker) -> bool {
-    items.iter().all(|it| match it.target {
-        Target::Socket(s) if !it.events.is_empty() => s.signal().register(waker, it.seen),
+fn register_all(items: &mut [PollItem<'_>], waker: &Waker) -> bool {
+    items.iter_mut().all(|it| match it.target {
+        Target::Socket(s) if !it.events.is_empty() => s.signal().register(waker, it.seen, &mut it.key),
         _ => true,
     })
 }
 
-fn unregister_all(items: &[PollItem<'_>], waker: &Waker) {
+fn unregister_all(items: &mut [PollItem<'_>]) {
     for it in items {
         if let Target::Socket(s) = it.target {
-            s.signal().unregister(waker);
+            s.signal().unregister(&mut it.key);
         }
     }
 }
@@ -372,7 +375,7 @@ impl Waiter {
 
     /// Sockets only: sleep until a socket's signal moves past what [`check_sockets`] read, or
     /// `deadline`.
-    fn park(&self, items: &[PollItem<'_>], deadline: Option<Instant>) {
+    fn park(&self, items: &mut [PollItem<'_>], deadline: Option<Instant>) {
         // A wake left over from an earlier wait costs at most one needless check.
         self.unpark.woken.store(false, SeqCst);
         if register_all(items, &self.unpark_waker) {
@@ -385,7 +388,7 @@ impl Waiter {
                 }
             }
         }
-        unregister_all(items, &self.unpark_waker);
+        unregister_all(items);
     }
 
     /// Poll(2) the file-descriptor items, waiting up to `wait` (`None`: no limit) and, while
@@ -427,7 +430,7 @@ impl Waiter {
             }
         };
         if block {
-            unregister_all(items, waker);
+            unregister_all(items);
             if fds.pop().is_some_and(|w| !w.revents().is_empty()) {
                 wake.drain();
             }
@@ -474,8 +477,6 @@ fn poll_events(r: PollFlags, asked: PollEvents) -> PollEvents {
 /// waker on every socket's signal; dropping it withdraws the waker.
 struct PollAsync<'i, 'a> {
     items: &'i mut [PollItem<'a>],
-    /// The waker registered on the signals, if any.
-    waker: Option<Waker>,
 }
 
 impl Future for PollAsync<'_, '_> {
@@ -483,16 +484,13 @@ impl Future for PollAsync<'_, '_> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<usize>> {
         let this = &mut *self;
-        if let Some(old) = this.waker.take_if(|w| !w.will_wake(cx.waker())) {
-            unregister_all(this.items, &old);
-        }
         loop {
             let ready = check_sockets(this.items)?;
             if ready > 0 {
+                unregister_all(this.items);
                 return Poll::Ready(Ok(ready));
             }
-            let waker = this.waker.get_or_insert_with(|| cx.waker().clone());
-            if register_all(this.items, waker) {
+            if register_all(this.items, cx.waker()) {
                 return Poll::Pending;
             }
         }
@@ -501,9 +499,7 @@ impl Future for PollAsync<'_, '_> {
 
 impl Drop for PollAsync<'_, '_> {
     fn drop(&mut self) {
-        if let Some(w) = self.waker.take() {
-            unregister_all(self.items, &w);
-        }
+        unregister_all(self.items);
     }
 }
 

@@ -31,9 +31,16 @@ pub(crate) struct Signal {
     /// Blocked threads plus stored wakers. Read without the lock by `notify` (the fast path);
     /// changed only under the lock.
     waiters: AtomicUsize,
-    wakers: Mutex<Vec<Waker>>,
+    wakers: Mutex<Vec<(WakerKey, Waker)>>,
     cv: Condvar,
 }
+
+/// One registration of a waker with [`Signal::register`], so that exactly it can be
+/// withdrawn: a task may wait on one signal through several futures at once (say a receive
+/// and a poll on the same socket), and withdrawing one must not withdraw the others.
+pub(crate) type WakerKey = u64;
+
+static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
 
 impl Signal {
     pub fn new() -> Signal {
@@ -60,7 +67,7 @@ impl Signal {
             self.cv.notify_all();
             taken
         };
-        for w in wakers {
+        for (_, w) in wakers {
             w.wake();
         }
     }
@@ -95,52 +102,55 @@ impl Signal {
         changed
     }
 
-    /// A future that completes once the sequence number differs from `seen`.
+    /// A future that completes once the sequence number differs from `seen`. Dropping it
+    /// before then withdraws its waker.
     pub fn changed(&self, seen: u64) -> Changed<'_> {
-        Changed { signal: self, seen }
-    }
-
-    /// Poll form of [`Signal::changed`].
-    pub fn poll_changed(&self, cx: &mut Context<'_>, seen: u64) -> Poll<()> {
-        if self.register(cx.waker(), seen) { Poll::Pending } else { Poll::Ready(()) }
+        Changed { signal: self, seen, key: None }
     }
 
     /// Store `waker` to be woken by the next [`notify`](Signal::notify), and return true, if the
     /// sequence number is still `seen`; return false if it has moved (the waker may then have
     /// been stored anyway: [`unregister`](Signal::unregister) it, or let one spurious wake pass).
     ///
-    /// A waker that [`will_wake`](Waker::will_wake) the same task as one already stored is not
-    /// stored twice, so one task or thread re-registering in a loop does not pile up wakers. This
-    /// is how one waiter waits on several signals at once (the poller): register the same waker
-    /// on each, then sleep until it is woken.
-    pub fn register(&self, waker: &Waker, seen: u64) -> bool {
+    /// `key` names the registration: the first call stores the waker and sets it; later calls
+    /// with the same key replace that waker (if it changed) instead of adding one, so one
+    /// waiter re-registering in a loop does not pile up wakers. This is also how one waiter
+    /// waits on several signals at once (the poller): register on each, with a key for each.
+    pub fn register(&self, waker: &Waker, seen: u64, key: &mut Option<WakerKey>) -> bool {
         if self.seq.load(SeqCst) != seen {
             return false;
         }
         {
             let mut guard = self.wakers.lock();
-            if !guard.iter().any(|w| w.will_wake(waker)) {
-                guard.push(waker.clone());
-                self.waiters.fetch_add(1, SeqCst);
+            match key.and_then(|k| guard.iter_mut().find(|(kk, _)| *kk == k)) {
+                Some((_, w)) => {
+                    if !w.will_wake(waker) {
+                        *w = waker.clone();
+                    }
+                }
+                // New, or taken by a notify since.
+                None => {
+                    let k = NEXT_KEY.fetch_add(1, SeqCst);
+                    guard.push((k, waker.clone()));
+                    self.waiters.fetch_add(1, SeqCst);
+                    *key = Some(k);
+                }
             }
         }
         // Read again after the waker is visible to `notify` (see the ordering note there).
         self.seq.load(SeqCst) == seen
     }
 
-    /// Forget a waker stored by [`register`](Signal::register), if no `notify` took it yet: a
-    /// waiter that stops waiting on this signal (its wait ended through another one) leaves
-    /// nothing behind.
-    pub fn unregister(&self, waker: &Waker) {
+    /// Withdraw the registration `key` (if a `notify` did not take it already), and clear it.
+    pub fn unregister(&self, key: &mut Option<WakerKey>) {
+        let Some(k) = key.take() else { return };
         if self.waiters.load(SeqCst) == 0 {
             return;
         }
         let mut guard = self.wakers.lock();
-        let before = guard.len();
-        guard.retain(|w| !w.will_wake(waker));
-        let removed = before - guard.len();
-        if removed > 0 {
-            self.waiters.fetch_sub(removed, SeqCst);
+        if let Some(i) = guard.iter().position(|(kk, _)| *kk == k) {
+            guard.swap_remove(i);
+            self.waiters.fetch_sub(1, SeqCst);
         }
     }
 }
@@ -148,12 +158,20 @@ impl Signal {
 pub(crate) struct Changed<'a> {
     signal: &'a Signal,
     seen: u64,
+    key: Option<WakerKey>,
 }
 
 impl Future for Changed<'_> {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.signal.poll_changed(cx, self.seen)
+        let this = self.get_mut();
+        if this.signal.register(cx.waker(), this.seen, &mut this.key) { Poll::Pending } else { Poll::Ready(()) }
+    }
+}
+
+impl Drop for Changed<'_> {
+    fn drop(&mut self) {
+        self.signal.unregister(&mut self.key);
     }
 }
 
@@ -201,18 +219,54 @@ mod tests {
         let flag = Arc::new(Flag(AtomicUsize::new(0)));
         let waker = Waker::from(flag.clone());
         let (sa, sb) = (a.seq(), b.seq());
-        assert!(a.register(&waker, sa));
-        assert!(a.register(&waker, sa), "registering again is fine");
-        assert!(b.register(&waker, sb));
-        assert_eq!(a.wakers.lock().len(), 1, "the same waker is stored once");
+        let (mut ka, mut kb) = (None, None);
+        assert!(a.register(&waker, sa, &mut ka));
+        assert!(a.register(&waker, sa, &mut ka), "registering again is fine");
+        assert!(b.register(&waker, sb, &mut kb));
+        assert_eq!(a.wakers.lock().len(), 1, "the same registration is stored once");
         b.notify();
         assert_eq!(flag.0.load(SeqCst), 1);
-        a.unregister(&waker);
+        a.unregister(&mut ka);
         assert_eq!(a.waiters.load(SeqCst), 0);
         assert!(a.wakers.lock().is_empty());
         a.notify();
         assert_eq!(flag.0.load(SeqCst), 1, "an unregistered waker is not woken");
-        assert!(!b.register(&waker, sb), "b moved past the seq we saw");
+        assert!(!b.register(&waker, sb, &mut kb), "b moved past the seq we saw");
+    }
+
+    #[test]
+    fn withdrawing_one_registration_keeps_another_of_the_same_task() {
+        // One task waiting through two futures on one signal (a receive and a poll of the same
+        // socket, say): dropping one must leave the other able to wake the task.
+        let s = Signal::new();
+        let flag = Arc::new(Flag(AtomicUsize::new(0)));
+        let waker = Waker::from(flag.clone());
+        let mut cx = Context::from_waker(&waker);
+        let seen = s.seq();
+        let mut first = Box::pin(s.changed(seen));
+        let mut second = Box::pin(s.changed(seen));
+        assert!(first.as_mut().poll(&mut cx).is_pending());
+        assert!(second.as_mut().poll(&mut cx).is_pending());
+        drop(first);
+        s.notify();
+        assert_eq!(flag.0.load(SeqCst), 1, "the remaining future's waker was woken");
+        assert!(second.as_mut().poll(&mut cx).is_ready());
+    }
+
+    #[test]
+    fn a_dropped_pending_future_leaves_no_waker_behind() {
+        let s = Signal::new();
+        let flag = Arc::new(Flag(AtomicUsize::new(0)));
+        for _ in 0..100 {
+            // A distinct task each time, as many tasks timing out on an idle socket would be.
+            let waker = Waker::from(Arc::new(Flag(AtomicUsize::new(0))));
+            let mut cx = Context::from_waker(&waker);
+            let mut f = Box::pin(s.changed(s.seq()));
+            assert!(f.as_mut().poll(&mut cx).is_pending());
+        }
+        assert!(s.wakers.lock().is_empty());
+        assert_eq!(s.waiters.load(SeqCst), 0);
+        drop(flag);
     }
 
     #[test]
