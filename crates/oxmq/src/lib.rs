@@ -29,6 +29,7 @@
 //! - `poll` / `proxy`: waiting on many sockets and descriptors at once, and the built-in proxy;
 //! - `monitor`: socket events ([`SocketBase::monitor`], libzmq's `zmq_socket_monitor`).
 
+mod adapters;
 mod context;
 mod engine;
 mod error;
@@ -47,6 +48,7 @@ mod sockets;
 mod stream_engine;
 mod transport;
 
+pub use adapters::{RecvStream, SendSink};
 pub use bytes::Bytes;
 pub use context::Context;
 pub use error::{Error, Result};

@@ -453,7 +453,7 @@ impl SocketBase {
     /// One attempt to send `first` and then `rest` (empty for a single frame, so no
     /// allocation): `Ok(None)` when sent, the frames handed back when it would block.
     #[inline]
-    fn try_send_parts(&self, first: Msg, rest: Vec<Msg>) -> Result<Option<(Msg, Vec<Msg>)>> {
+    pub(crate) fn try_send_parts(&self, first: Msg, rest: Vec<Msg>) -> Result<Option<(Msg, Vec<Msg>)>> {
         self.check_term()?;
         let mut core = self.core.lock();
         core.process_commands(&self.shared);
@@ -770,7 +770,7 @@ impl SocketBase {
 }
 
 /// The frames of a message to send, as its first frame and the rest; MORE on all but the last.
-fn message<I, T>(parts: I) -> Result<(Msg, Vec<Msg>)>
+pub(crate) fn message<I, T>(parts: I) -> Result<(Msg, Vec<Msg>)>
 where
     I: IntoIterator<Item = T>,
     T: IntoFrame,
@@ -785,7 +785,7 @@ where
     Ok((first, rest))
 }
 
-fn frames(first: Msg, rest: Vec<Msg>) -> Vec<Bytes> {
+pub(crate) fn frames(first: Msg, rest: Vec<Msg>) -> Vec<Bytes> {
     std::iter::once(first).chain(rest).map(|m| m.data).collect()
 }
 
@@ -932,6 +932,12 @@ impl SocketBase {
     /// `connect`.
     pub fn set_connect_routing_id(&self, id: &[u8]) -> Result<()> {
         self.set_option_raw(opt::CONNECT_ROUTING_ID, id)
+    }
+}
+
+impl AsRef<SocketBase> for SocketBase {
+    fn as_ref(&self) -> &SocketBase {
+        self
     }
 }
 

@@ -111,6 +111,12 @@ macro_rules! deref_base {
                 &self.0
             }
         }
+
+        impl AsRef<SocketBase> for $t {
+            fn as_ref(&self) -> &SocketBase {
+                &self.0
+            }
+        }
     };
 }
 
