@@ -369,6 +369,22 @@ fn variants(plan: &Plan, w: &Workload) -> Vec<Variant> {
     v
 }
 
+/// A progress bar for run `n` of `total` (1-based), with the time left estimated from the
+/// runs done so far: `[######..............]  12/60  eta 2m10s`.
+fn progress(n: usize, total: usize, elapsed: Duration) -> String {
+    const WIDTH: usize = 20;
+    let done = n.saturating_sub(1);
+    let filled = (done * WIDTH).checked_div(total).unwrap_or(WIDTH);
+    let bar: String = "#".repeat(filled) + &".".repeat(WIDTH - filled);
+    let eta = if done == 0 {
+        "eta ?".to_string()
+    } else {
+        let left = elapsed.as_secs_f64() / done as f64 * (total - done) as f64;
+        format!("eta {}m{:02}s", left as u64 / 60, left as u64 % 60)
+    };
+    format!("[{bar}] {n:>3}/{total} {eta:>10}")
+}
+
 fn execute(plan: &Plan) -> Results {
     let total: usize = plan.workloads.iter().map(|w| variants(plan, w).len() * plan.pairs).sum();
     let mut n = 0;
@@ -385,7 +401,14 @@ fn execute(plan: &Plan) -> Results {
             for i in order {
                 n += 1;
                 let var = vars[i];
-                eprint!("[{n:>3}/{total}] {:<18} {:<13} pair {}/{} ... ", w.label(), var.name(), pair + 1, plan.pairs);
+                eprint!(
+                    "{} {:<18} {:<13} pair {}/{} ... ",
+                    progress(n, total, started.elapsed()),
+                    w.label(),
+                    var.name(),
+                    pair + 1,
+                    plan.pairs
+                );
                 match run_once(plan, w, var) {
                     Ok(s) => {
                         let v = match w.kind {
@@ -719,6 +742,12 @@ fn render_cross(out: &mut String, results: &Results) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn progress_bar_fills_and_estimates_what_is_left() {
+        assert_eq!(progress(1, 4, Duration::ZERO), "[....................]   1/4      eta ?");
+        assert_eq!(progress(3, 4, Duration::from_secs(120)), "[##########..........]   3/4  eta 2m00s");
+    }
 
     #[test]
     fn median_odd_even() {
