@@ -1,0 +1,179 @@
+//! Runs the examples (`crates/oxmq/examples/*.rs`) as a user would: the real example
+//! binaries, as separate processes talking over tcp and ipc, with the arguments each one takes
+//! (servers bind `tcp://127.0.0.1:*` and print the endpoint they got, which the test hands to
+//! the clients, so no port is guessed). Each test checks exit statuses and the key lines of the
+//! output, and kills whatever is still running after a generous deadline.
+//!
+//! Where the binaries come from: cargo puts examples in `<target>/<profile>/examples/`, next to
+//! the `deps/` directory holding this test binary. A plain `cargo test -p oxmq` builds them
+//! (to check they compile), but `cargo test -p oxmq --test examples` does not, so the first
+//! test to need them runs `cargo build --examples` once, for the same profile and target
+//! directory as this test binary: a no-op taking a fraction of a second when they are up to
+//! date, and never a stale binary after an example was edited. (Cargo holds no lock while
+//! tests run, so this nested build does not wait on the outer one.)
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How long any one step may take before the test gives up (kills the processes and fails):
+/// far more than any of them needs, even on a loaded machine.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+// ---------------------------------------------------------------- running the examples
+
+/// The directory of the example binaries, built (or brought up to date) on first use.
+fn examples_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let exe = std::env::current_exe().expect("the test binary's path");
+        // <target>/<profile dir>/deps/examples-<hash>
+        let profile_dir = exe.parent().and_then(Path::parent).expect("the profile directory");
+        let target_dir = profile_dir.parent().expect("the target directory");
+        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") => "dev",
+            Some(other) => other,
+            None => panic!("unexpected test binary path {}", exe.display()),
+        };
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", "oxmq", "--examples", "--profile", profile, "--target-dir"])
+            .arg(target_dir)
+            .status()
+            .expect("cannot run cargo");
+        assert!(status.success(), "building the examples failed: {status}");
+        profile_dir.join("examples")
+    })
+}
+
+/// A running example, its output collected line by line (stdout and stderr, in arrival
+/// order). Killed when dropped, so that a failing test leaves nothing behind.
+struct Example {
+    name: String,
+    child: Child,
+    output: Arc<(Mutex<Vec<String>>, Condvar)>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+impl Example {
+    fn start(name: &str, args: &[&str]) -> Example {
+        let path = examples_dir().join(name);
+        let mut child = Command::new(&path)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", path.display()));
+        let output = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
+        let readers = vec![
+            read_lines(child.stdout.take().unwrap(), output.clone(), ""),
+            read_lines(child.stderr.take().unwrap(), output.clone(), "stderr: "),
+        ];
+        Example { name: format!("{name} {}", args.join(" ")), child, output, readers }
+    }
+
+    /// Everything it printed so far.
+    fn output(&self) -> String {
+        self.output.0.lock().unwrap().join("\n")
+    }
+
+    /// Wait until it prints a line containing `text`; returns that line.
+    fn wait_for_line(&self, text: &str) -> String {
+        let (lines, changed) = &*self.output;
+        let deadline = Instant::now() + DEADLINE;
+        let mut lines = lines.lock().unwrap();
+        loop {
+            if let Some(line) = lines.iter().find(|l| l.contains(text)) {
+                return line.clone();
+            }
+            let now = Instant::now();
+            assert!(
+                now < deadline,
+                "`{}` did not print {text:?} within {DEADLINE:?}; it printed:\n{}",
+                self.name,
+                lines.join("\n")
+            );
+            lines = changed.wait_timeout(lines, deadline - now).unwrap().0;
+        }
+    }
+
+    /// The endpoint at the end of the line it prints containing `text` (e.g.
+    /// "hwserver listening on tcp://127.0.0.1:41234").
+    fn endpoint(&self, text: &str) -> String {
+        self.wait_for_line(text).rsplit(' ').next().unwrap().to_string()
+    }
+
+    /// Wait for it to exit (killing it after [`DEADLINE`]); returns its whole output.
+    fn wait(&mut self) -> (ExitStatus, String) {
+        let deadline = Instant::now() + DEADLINE;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                self.kill();
+                panic!("`{}` did not exit within {DEADLINE:?}; it printed:\n{}", self.name, self.output());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        for reader in self.readers.drain(..) {
+            reader.join().unwrap();
+        }
+        (status, self.output())
+    }
+
+    /// Wait for it to exit with status 0; returns its whole output.
+    fn success(&mut self) -> String {
+        let (status, output) = self.wait();
+        assert!(status.success(), "`{}` failed ({status}); it printed:\n{output}", self.name);
+        output
+    }
+
+    /// SIGKILL, and reap it: its sockets are closed once this returns.
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Example {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn read_lines(
+    from: impl Read + Send + 'static,
+    to: Arc<(Mutex<Vec<String>>, Condvar)>,
+    tag: &'static str,
+) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        for line in BufReader::new(from).lines() {
+            let Ok(line) = line else { break };
+            let (lines, changed) = &*to;
+            lines.lock().unwrap().push(format!("{tag}{line}"));
+            changed.notify_all();
+        }
+    })
+}
+
+fn count(output: &str, text: &str) -> usize {
+    output.lines().filter(|l| l.contains(text)).count()
+}
+
+// ---------------------------------------------------------------- 1. hello world
+
+#[test]
+fn hello_world_req_rep() {
+    let mut server = Example::start("hwserver", &["tcp://127.0.0.1:*", "5"]);
+    let endpoint = server.endpoint("hwserver listening on");
+    let out = Example::start("hwclient", &[&endpoint, "5"]).success();
+    assert_eq!(count(&out, ": World"), 5, "{out}");
+    assert!(out.contains("Received reply 4: World"), "{out}");
+    let out = server.success();
+    assert_eq!(count(&out, "Received request: Hello"), 5, "{out}");
+    assert!(out.contains("hwserver done after 5 requests"), "{out}");
+}
