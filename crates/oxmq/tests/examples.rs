@@ -177,3 +177,16 @@ fn hello_world_req_rep() {
     assert_eq!(count(&out, "Received request: Hello"), 5, "{out}");
     assert!(out.contains("hwserver done after 5 requests"), "{out}");
 }
+
+// ---------------------------------------------------------------- 2. weather updates
+
+#[test]
+fn weather_updates_pub_sub_with_a_topic_filter() {
+    // Ten zip codes, so that one in ten updates is for the client's.
+    let _server = Example::start("wuserver", &["tcp://127.0.0.1:*", "10"]);
+    let endpoint = _server.endpoint("wuserver publishing on");
+    // The client checks that every update it gets is for its zip code.
+    let out = Example::start("wuclient", &[&endpoint, "10003", "20"]).success();
+    assert!(out.contains("Average temperature for zipcode '10003' was"), "{out}");
+    assert!(out.contains("over 20 updates"), "{out}");
+}
