@@ -190,3 +190,34 @@ fn weather_updates_pub_sub_with_a_topic_filter() {
     assert!(out.contains("Average temperature for zipcode '10003' was"), "{out}");
     assert!(out.contains("over 20 updates"), "{out}");
 }
+
+// ---------------------------------------------------------------- 3. pipeline
+
+#[test]
+fn pipeline_push_pull_ventilator_workers_sink() {
+    let mut sink = Example::start("tasksink", &["tcp://127.0.0.1:*", "tcp://127.0.0.1:*"]);
+    let line = sink.wait_for_line("tasksink listening on");
+    let words: Vec<&str> = line.split(' ').collect();
+    let (sink_endpoint, control_endpoint) = (words[3].to_string(), words[5].to_string());
+    // 30 tasks of up to 20 ms, once 3 workers are connected.
+    let mut vent = Example::start("taskvent", &["tcp://127.0.0.1:*", &sink_endpoint, "30", "3", "20"]);
+    let vent_endpoint = vent.endpoint("taskvent listening on");
+    let mut workers: Vec<Example> = ["w1", "w2", "w3"]
+        .iter()
+        .map(|name| Example::start("taskwork", &[&vent_endpoint, &sink_endpoint, &control_endpoint, name]))
+        .collect();
+
+    let out = vent.success();
+    assert!(out.contains("Sent 30 tasks"), "{out}");
+    // The sink checks that each of the 30 results came back exactly once.
+    let out = sink.success();
+    assert!(out.contains("all 30 results received"), "{out}");
+    // Its KILL stops every worker; together they did the 30 tasks.
+    let mut done = 0;
+    for worker in &mut workers {
+        let out = worker.success();
+        let line = out.lines().find(|l| l.contains("killed after")).unwrap_or_else(|| panic!("{out}"));
+        done += line.split(' ').nth(4).and_then(|n| n.parse::<u32>().ok()).expect(&out);
+    }
+    assert_eq!(done, 30);
+}
