@@ -221,3 +221,20 @@ fn pipeline_push_pull_ventilator_workers_sink() {
     }
     assert_eq!(done, 30);
 }
+
+// ---------------------------------------------------------------- 4. broker
+
+#[test]
+fn request_reply_broker_with_proxy() {
+    let _broker = Example::start("rrbroker", &["tcp://127.0.0.1:*", "tcp://127.0.0.1:*"]);
+    let line = _broker.wait_for_line("rrbroker frontend");
+    let words: Vec<&str> = line.split(' ').collect();
+    let (frontend, backend) = (words[2].to_string(), words[4].to_string());
+    let _workers = [Example::start("rrworker", &[&backend, "w1"]), Example::start("rrworker", &[&backend, "w2"])];
+    let mut clients = [Example::start("rrclient", &[&frontend, "10"]), Example::start("rrclient", &[&frontend, "10"])];
+    for client in &mut clients {
+        let out = client.success();
+        assert_eq!(count(&out, "[World from w"), 10, "{out}");
+        assert!(out.contains("rrclient done: 10 replies"), "{out}");
+    }
+}
