@@ -238,3 +238,18 @@ fn request_reply_broker_with_proxy() {
         assert!(out.contains("rrclient done: 10 replies"), "{out}");
     }
 }
+
+// ---------------------------------------------------------------- 5. pair over ipc
+
+#[test]
+fn pair_over_ipc_between_two_processes() {
+    let endpoint = format!("ipc://@oxmq-example-pair-{}", std::process::id());
+    // The connecting side first: it retries until the binding side is there.
+    let mut connecter = Example::start("pair_ipc", &["--role", "connect", &endpoint, "5"]);
+    let mut binder = Example::start("pair_ipc", &["--role", "bind", &endpoint, "5"]);
+    let out = connecter.success();
+    assert!(out.contains("got pong 4") && out.contains("peer is done"), "{out}");
+    let out = binder.success();
+    assert!(out.contains("peer is ready") && out.contains("got ping 4"), "{out}");
+    assert!(out.contains("pair_ipc bind: 5 rounds done"), "{out}");
+}
