@@ -19,6 +19,8 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use oxmq::{Bytes, Context, Req};
+
 /// How long any one step may take before the test gives up (kills the processes and fails):
 /// far more than any of them needs, even on a loaded machine.
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -252,4 +254,57 @@ fn pair_over_ipc_between_two_processes() {
     let out = binder.success();
     assert!(out.contains("peer is ready") && out.contains("got ping 4"), "{out}");
     assert!(out.contains("pair_ipc bind: 5 rounds done"), "{out}");
+}
+
+// ---------------------------------------------------------------- 6. async
+
+#[test]
+fn async_req_rep_in_one_tokio_runtime() {
+    let out = Example::start("async_reqrep", &[]).success();
+    assert!(out.contains("async_reqrep: 4 clients, 20 requests answered"), "{out}");
+    let out = Example::start("async_reqrep", &["tcp://127.0.0.1:*", "3", "10"]).success();
+    assert!(out.contains("async_reqrep: 3 clients, 30 requests answered"), "{out}");
+}
+
+// ---------------------------------------------------------------- 7. zero-copy images
+
+const WIDTH: usize = 640;
+const HEIGHT: usize = 480;
+
+#[test]
+fn image_server_inverts_the_bounding_box() {
+    let mut server = Example::start("image_server", &["tcp://127.0.0.1:*", "2"]);
+    let endpoint = server.endpoint("image_server listening on");
+
+    // The example client checks the reply itself.
+    let out = Example::start("image_client", &[&endpoint]).success();
+    assert!(out.contains("reply verified: 30000 pixels inverted inside the box 100,50 200x150"), "{out}");
+
+    // And so does this test, as one more client, with a box on the image's corner.
+    let mut image = vec![0u8; WIDTH * HEIGHT * 4];
+    let mut state = 1u32;
+    for b in &mut image {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        *b = (state >> 24) as u8;
+    }
+    let image = Bytes::from(image);
+    let (bx, by, bw, bh) = (600usize, 400usize, 40usize, 80usize);
+    let bbox: Vec<u8> = [bx, by, bw, bh].iter().flat_map(|&v| (v as u16).to_le_bytes()).collect();
+    let ctx = Context::new();
+    let req = Req::new(&ctx).unwrap();
+    req.set_rcvtimeo(DEADLINE.as_millis() as i32).unwrap();
+    req.connect(&endpoint).unwrap();
+    req.send_multipart([image.clone(), Bytes::from(bbox)]).unwrap();
+    let reply = req.recv().unwrap();
+    assert_eq!(reply.len(), image.len());
+    for (i, (orig, got)) in image.chunks_exact(4).zip(reply.chunks_exact(4)).enumerate() {
+        let (x, y) = (i % WIDTH, i / WIDTH);
+        let inside = x >= bx && x < bx + bw && y >= by && y < by + bh;
+        let want = if inside { [!orig[0], !orig[1], !orig[2], orig[3]] } else { [orig[0], orig[1], orig[2], orig[3]] };
+        assert_eq!(got, want, "pixel {x},{y}");
+    }
+
+    let out = server.success();
+    assert_eq!(count(&out, "processing in place") + count(&out, "one copy to edit it"), 2, "{out}");
+    assert!(out.contains("image_server done after 2 requests"), "{out}");
 }
