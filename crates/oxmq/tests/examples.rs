@@ -308,3 +308,70 @@ fn image_server_inverts_the_bounding_box() {
     assert_eq!(count(&out, "processing in place") + count(&out, "one copy to edit it"), 2, "{out}");
     assert!(out.contains("image_server done after 2 requests"), "{out}");
 }
+
+// ---------------------------------------------------------------- 8. lazy pirate
+
+/// lpserver "crashes" on every 5th request and answers every 7th after 2 s; lpclient waits
+/// 800 ms for a reply, and tries each request up to 7 times.
+fn lazy_pirate(client_flags: &[&str]) {
+    let server = Example::start(
+        "lpserver",
+        &["tcp://127.0.0.1:*", "--drop-every", "5", "--slow-every", "7", "--slow-ms", "2000"],
+    );
+    let endpoint = server.endpoint("lpserver listening on");
+    let mut args = vec![endpoint.as_str(), "10", "--timeout", "800", "--retries", "6"];
+    args.extend(client_flags);
+    let out = Example::start("lpclient", &args).success();
+    assert!(out.contains("I: all 10 replies received"), "{out}");
+    assert_eq!(count(&out, "I: server replied OK"), 10, "{out}");
+    assert!(!out.contains("malformed"), "{out}");
+    // Requests were lost and sent again.
+    assert!(count(&out, "W: no response from server, retrying") >= 2, "{out}");
+    let out = server.output();
+    assert!(out.contains("simulating a crash") && out.contains("simulating CPU overload"), "{out}");
+}
+
+#[test]
+fn lazy_pirate_reopening_the_socket() {
+    lazy_pirate(&[]);
+}
+
+#[test]
+fn lazy_pirate_with_req_relaxed_and_correlate() {
+    lazy_pirate(&["--relaxed"]);
+}
+
+// ---------------------------------------------------------------- 9. shutdown and reconnection
+
+#[test]
+fn shutdown_with_linger_and_term() {
+    // A port nobody listens on, for the PUSH whose messages linger.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let out = Example::start("shutdown", &[&format!("tcp://127.0.0.1:{port}")]).success();
+    let ms = |linger: &str| -> u64 {
+        let line = out.lines().find(|l| l.starts_with(&format!("LINGER {linger} ms"))).expect(&out);
+        line.split(' ').nth(6).and_then(|n| n.parse().ok()).expect(&out)
+    };
+    // LINGER 300: term waits for the messages that can never be delivered, 300 ms.
+    assert!(ms("300") >= 290, "{out}");
+    assert!(ms("0") < 5000, "{out}");
+    assert!(out.contains("worker: recv woken by term"), "{out}");
+    assert!(out.contains("shutdown: done"), "{out}");
+}
+
+#[test]
+fn client_keeps_working_across_a_server_restart() {
+    let mut server = Example::start("hwserver", &["tcp://127.0.0.1:*"]);
+    let endpoint = server.endpoint("hwserver listening on");
+    let mut client = Example::start("reconnect_client", &[&endpoint, "15", "100"]);
+    client.wait_for_line("reply 3:");
+    server.kill();
+    client.wait_for_line("event: DISCONNECTED");
+    // The same endpoint, now that the old process is gone.
+    let server = Example::start("hwserver", &[&endpoint]);
+    server.wait_for_line("hwserver listening on");
+    let out = client.success();
+    assert!(out.contains("reconnect_client: all 15 replies received"), "{out}");
+    assert_eq!(count(&out, "event: HANDSHAKE_SUCCEEDED"), 2, "{out}");
+    assert!(server.output().contains("Received request: Hello"), "{}", server.output());
+}
