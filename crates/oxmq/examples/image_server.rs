@@ -13,6 +13,10 @@
 //! - replying: `BytesMut::freeze` gives a `Bytes` again (no copy), and sending it writes the
 //!   frame to the socket straight from that buffer.
 //!
+//! Between two threads of one process (`inproc://`) there is no copy at all: the server gets
+//! the very buffer the client's `Vec` allocated (and can edit it in place if the client kept
+//! no reference to it).
+//!
 //! Arguments: `[endpoint] [requests]` (default `tcp://*:5565`, serve forever).
 
 use oxmq::Bytes;
@@ -51,7 +55,7 @@ fn main() -> oxmq::Result<()> {
 }
 
 /// Invert the RGB channels (not alpha) of the pixels inside the bounding box.
-fn process(frames: Vec<oxmq::Bytes>) -> Result<Bytes, String> {
+fn process(frames: Vec<Bytes>) -> Result<Bytes, String> {
     let [image, bbox]: [Bytes; 2] = frames.try_into().map_err(|f: Vec<_>| format!("{} frames, not 2", f.len()))?;
     if image.len() != WIDTH * HEIGHT * BYTES_PER_PIXEL {
         return Err(format!("image of {} bytes, not {WIDTH}x{HEIGHT}x{BYTES_PER_PIXEL}", image.len()));
@@ -71,7 +75,7 @@ fn process(frames: Vec<oxmq::Bytes>) -> Result<Bytes, String> {
         }
         Err(shared) => {
             println!("buffer shared with the read buffer: one copy to edit it");
-            oxmq::Bytes::copy_from_slice(&shared).try_into_mut().expect("a fresh copy is unique")
+            Bytes::copy_from_slice(&shared).try_into_mut().expect("a fresh copy is unique")
         }
     };
     for row in y..y + h {
