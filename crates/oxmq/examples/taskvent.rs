@@ -1,0 +1,65 @@
+//! Task ventilator: the first stage of a PUSH/PULL pipeline (with `taskwork` and `tasksink`).
+//!
+//! Sends a batch of tasks to the workers (PUSH distributes them round-robin among the
+//! connected workers) and tells the sink, on another PUSH, how many results to expect.
+//!
+//! Arguments: `[endpoint] [sink] [tasks] [workers] [max-ms]`: bind `endpoint` (default
+//! `tcp://*:5557`) for the workers, connect to the sink at `sink` (default
+//! `tcp://localhost:5558`), send `tasks` tasks (default 100), each of a random workload of 1 to
+//! `max-ms` ms (default 100), once `workers` workers (default 1) are connected.
+
+use oxmq::Event;
+
+fn main() -> oxmq::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let endpoint = args.next().unwrap_or_else(|| "tcp://*:5557".to_string());
+    let sink_endpoint = args.next().unwrap_or_else(|| "tcp://localhost:5558".to_string());
+    let tasks: u32 = args.next().map_or(100, |n| n.parse().expect("tasks: a number"));
+    let workers: u32 = args.next().map_or(1, |n| n.parse().expect("workers: a number"));
+    let max_ms: u32 = args.next().map_or(100, |n| n.parse().expect("max-ms: a number"));
+
+    let ctx = oxmq::Context::new();
+    let sender = oxmq::Push::new(&ctx)?;
+    // The zguide asks you to press Enter once the workers are up; here the socket's monitor
+    // tells us: one HANDSHAKE_SUCCEEDED event per worker connection. Start monitoring before
+    // the bind so that no event is missed.
+    let monitor = sender.monitor(Event::HandshakeSucceeded)?;
+    sender.bind(&endpoint)?;
+    println!("taskvent listening on {}", sender.last_endpoint()?);
+
+    let sink = oxmq::Push::new(&ctx)?;
+    sink.connect(&sink_endpoint)?;
+
+    println!("Waiting for {workers} workers...");
+    for _ in 0..workers {
+        monitor.recv().expect("the monitor stops only when the socket closes");
+    }
+
+    // Tell the sink how many results this batch has.
+    sink.send(format!("BATCH {tasks}"))?;
+
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut total_msec = 0;
+    for task in 0..tasks {
+        let workload = rng.below(max_ms) + 1;
+        total_msec += workload;
+        // Blocks only if every worker's queue is full (SNDHWM): back-pressure, no loss.
+        sender.send(format!("{task} {workload}"))?;
+    }
+    println!("Sent {tasks} tasks, total expected cost: {total_msec} msec");
+    // Dropping the sockets (and the context) waits until the queued tasks are sent: LINGER is
+    // infinite by default, so nothing is lost by exiting right away.
+    Ok(())
+}
+
+/// A tiny pseudo-random generator (xorshift64), so the example needs no `rand` crate.
+struct XorShift(u64);
+
+impl XorShift {
+    fn below(&mut self, n: u32) -> u32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % u64::from(n.max(1))) as u32
+    }
+}
