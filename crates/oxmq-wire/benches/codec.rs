@@ -1,0 +1,240 @@
+//! Micro-benchmarks of the sans-IO ZMTP codec: frame encode and decode,
+//! multipart messages, command parsing and a whole NULL handshake.
+//!
+//! ```sh
+//! cargo bench -p oxmq-wire --bench codec -- --save-baseline main   # on the reference commit
+//! cargo bench -p oxmq-wire --bench codec -- --baseline main        # on the change, to compare
+//! cargo test -p oxmq-wire --benches                                # smoke: every benchmark once
+//! ```
+//!
+//! Byte throughputs count wire bytes (frame headers + bodies), so the 0-byte
+//! rows measure header handling alone. See BENCHMARKS.md, "Codec
+//! micro-benchmarks".
+
+use std::collections::VecDeque;
+use std::hint::black_box;
+
+use bytes::{Bytes, BytesMut};
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use oxmq_wire::{
+    Command, Decoder, Frame, Handshake, HandshakeConfig, HandshakeStatus, Metadata, SocketType, encode_frame_header,
+    frame_header_len,
+};
+
+/// Message sizes, and how many frames of each one iteration encodes or
+/// decodes (one batch, as the engine writes or reads it). 0 and 64 bytes use
+/// the 2-byte header, 1 KiB and 64 KiB the 9-byte one.
+const SIZES: [(usize, usize); 4] = [(0, 1000), (64, 1000), (1024, 256), (64 * 1024, 4)];
+
+/// The engine's threshold (crates/oxmq/src/engine.rs `LARGE_BODY`): from
+/// this size on, bodies are written from their own buffers, not copied.
+const LARGE_BODY: usize = 16 * 1024;
+
+fn wire_len(sizes: &[usize]) -> u64 {
+    sizes.iter().map(|&n| (frame_header_len(n) + n) as u64).sum()
+}
+
+/// Message frames as they come out of the pipe: bodies with their MORE flag.
+fn messages(parts: &[usize], count: usize) -> Vec<(Bytes, bool)> {
+    let mut out = Vec::with_capacity(parts.len() * count);
+    for i in 0..count {
+        for (j, &len) in parts.iter().enumerate() {
+            out.push((Bytes::from(vec![(i + j) as u8; len]), j + 1 < parts.len()));
+        }
+    }
+    out
+}
+
+/// The engine's write path: header + body copy into one batch buffer.
+fn encode_batch(msgs: &[(Bytes, bool)], wbuf: &mut BytesMut) {
+    for (body, more) in msgs {
+        encode_frame_header(*more, false, body.len(), wbuf);
+        wbuf.extend_from_slice(body);
+    }
+}
+
+/// The wire image of `msgs`, to decode.
+fn wire(msgs: &[(Bytes, bool)]) -> Bytes {
+    let mut buf = BytesMut::new();
+    encode_batch(msgs, &mut buf);
+    buf.freeze()
+}
+
+/// Decodes every frame of `buf` (bodies split off without copying), and
+/// returns the number of whole messages.
+fn decode_all(decoder: &mut Decoder, buf: &mut BytesMut) -> usize {
+    let mut messages = 0;
+    while let Some(frame) = decoder.decode(buf).expect("valid frames") {
+        messages += usize::from(!frame.more);
+        black_box(frame);
+    }
+    assert!(buf.is_empty());
+    messages
+}
+
+fn encode(c: &mut Criterion) {
+    let mut g = c.benchmark_group("encode");
+    for (size, count) in SIZES {
+        let msgs = messages(&[size], count);
+        let bytes = wire_len(&vec![size; count]);
+        g.throughput(Throughput::Bytes(bytes));
+        let mut wbuf = BytesMut::with_capacity(bytes as usize);
+        g.bench_with_input(BenchmarkId::new("copy", size), &msgs, |b, msgs| {
+            b.iter(|| {
+                encode_batch(black_box(msgs), &mut wbuf);
+                black_box(&wbuf);
+                wbuf.clear();
+            })
+        });
+        if size >= LARGE_BODY {
+            // What the engine really does for large bodies: the header goes
+            // to the batch buffer, the body is queued as its own chunk.
+            let mut wbuf = BytesMut::with_capacity(64 * 1024);
+            let mut chunks: VecDeque<Bytes> = VecDeque::with_capacity(2 * count);
+            g.bench_with_input(BenchmarkId::new("large_no_copy", size), &msgs, |b, msgs| {
+                b.iter(|| {
+                    for (body, more) in black_box(msgs) {
+                        encode_frame_header(*more, false, body.len(), &mut wbuf);
+                        chunks.push_back(wbuf.split().freeze());
+                        chunks.push_back(body.clone());
+                    }
+                    black_box(&chunks);
+                    chunks.clear();
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+fn decode(c: &mut Criterion) {
+    let mut g = c.benchmark_group("decode");
+    for (size, count) in SIZES {
+        let image = wire(&messages(&[size], count));
+        assert_eq!(decode_all(&mut Decoder::new(None), &mut BytesMut::from(&image[..])), count);
+        g.throughput(Throughput::Bytes(image.len() as u64));
+        let mut decoder = Decoder::new(None);
+        g.bench_with_input(BenchmarkId::from_parameter(size), &image, |b, image| {
+            b.iter_batched_ref(
+                || BytesMut::from(&image[..]),
+                |buf| decode_all(&mut decoder, buf),
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+fn multipart(c: &mut Criterion) {
+    // A ROUTER envelope (5-byte routing id, empty delimiter, 64-byte body),
+    // and a 4-part message of 1 KiB frames.
+    let shapes: [(&str, &[usize], usize); 2] = [("envelope_5+0+64", &[5, 0, 64], 1000), ("4x1KiB", &[1024; 4], 64)];
+    let mut g = c.benchmark_group("multipart");
+    for (name, parts, count) in shapes {
+        let msgs = messages(parts, count);
+        let image = wire(&msgs);
+        assert_eq!(decode_all(&mut Decoder::new(None), &mut BytesMut::from(&image[..])), count);
+        g.throughput(Throughput::Bytes(image.len() as u64));
+        let mut wbuf = BytesMut::with_capacity(image.len());
+        g.bench_with_input(BenchmarkId::new("encode", name), &msgs, |b, msgs| {
+            b.iter(|| {
+                encode_batch(black_box(msgs), &mut wbuf);
+                black_box(&wbuf);
+                wbuf.clear();
+            })
+        });
+        let mut decoder = Decoder::new(None);
+        g.bench_with_input(BenchmarkId::new("decode", name), &image, |b, image| {
+            b.iter_batched_ref(
+                || BytesMut::from(&image[..]),
+                |buf| decode_all(&mut decoder, buf),
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+fn command_body(cmd: &Command) -> Bytes {
+    let mut buf = BytesMut::new();
+    cmd.encode_body(&mut buf);
+    buf.freeze()
+}
+
+fn command_parse(c: &mut Criterion) {
+    let mut ready = Metadata::new();
+    ready.insert("Socket-Type", &b"DEALER"[..]);
+    ready.insert("Identity", &b""[..]);
+    let cmds = [
+        ("ping", Command::Ping { ttl: 100, context: Bytes::from_static(b"0123456789abcdef") }),
+        ("subscribe", Command::Subscribe(Bytes::from_static(b"weather.eu.temperature"))),
+        ("ready", Command::Ready(ready)),
+    ];
+    let mut g = c.benchmark_group("command_parse");
+    g.throughput(Throughput::Elements(1));
+    for (name, cmd) in cmds {
+        let body = command_body(&cmd);
+        assert_eq!(Command::parse(&body).expect("valid command"), cmd);
+        g.bench_with_input(BenchmarkId::from_parameter(name), &body, |b, body| {
+            b.iter(|| Command::parse(black_box(body)).expect("valid command"))
+        });
+    }
+    g.finish();
+}
+
+/// Both sides of a NULL handshake (greetings, then READY both ways), fed
+/// each other's whole output until both are done.
+fn null_handshake() -> (HandshakeStatus, HandshakeStatus) {
+    let mut client = Handshake::new(HandshakeConfig::new(SocketType::Dealer));
+    let mut server = Handshake::new(HandshakeConfig::new(SocketType::Router));
+    let mut to_server = BytesMut::new();
+    let mut to_client = BytesMut::new();
+    client.start(&mut to_server);
+    server.start(&mut to_client);
+    let (mut c, mut s) = (HandshakeStatus::NeedMore, HandshakeStatus::NeedMore);
+    for _ in 0..4 {
+        if c == HandshakeStatus::NeedMore {
+            c = client.input(&mut to_client, &mut to_server).expect("client handshake");
+        }
+        if s == HandshakeStatus::NeedMore {
+            s = server.input(&mut to_server, &mut to_client).expect("server handshake");
+        }
+        if c != HandshakeStatus::NeedMore && s != HandshakeStatus::NeedMore {
+            break;
+        }
+    }
+    (c, s)
+}
+
+fn handshake(c: &mut Criterion) {
+    let (cs, ss) = null_handshake();
+    assert!(matches!(cs, HandshakeStatus::Done(ref p) if p.socket_type == SocketType::Router));
+    assert!(matches!(ss, HandshakeStatus::Done(ref p) if p.socket_type == SocketType::Dealer));
+    let mut g = c.benchmark_group("handshake");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("null_dealer_router", |b| b.iter(null_handshake));
+    g.finish();
+}
+
+// Sanity: the frames the decode benchmarks produce are the ones encoded.
+fn check_roundtrip() {
+    let msgs = messages(&[5, 0, 300], 3);
+    let mut buf = BytesMut::from(&wire(&msgs)[..]);
+    let mut d = Decoder::new(None);
+    for (body, more) in &msgs {
+        assert_eq!(d.decode(&mut buf).unwrap(), Some(Frame::message(body.clone(), *more)));
+    }
+    assert!(buf.is_empty());
+}
+
+fn all(c: &mut Criterion) {
+    check_roundtrip();
+    encode(c);
+    decode(c);
+    multipart(c);
+    command_parse(c);
+    handshake(c);
+}
+
+criterion_group!(benches, all);
+criterion_main!(benches);
