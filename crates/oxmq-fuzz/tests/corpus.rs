@@ -184,3 +184,25 @@ fn allocation_guard_is_installed() {
     let r = std::panic::catch_unwind(|| oxmq_fuzz::alloc_scope(0, || vec![0u8; 1 << 20]));
     assert!(r.is_err(), "a 1 MiB allocation for an empty input was not flagged");
 }
+
+/// The harness really reaches the end of a handshake: the recorded libzmq
+/// 4.3.5 DEALER (captures/) completes one with our ROUTER, and the bytes left
+/// over are its three-frame message.
+#[test]
+fn libzmq_capture_completes_a_handshake() {
+    use oxmq_wire::{Decoder, Handshake, HandshakeConfig, HandshakeStatus, SocketType};
+    let cap = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/libzmq_dealer_to_router.bin"))
+        .expect("capture");
+    let mut hs = Handshake::new(HandshakeConfig::new(SocketType::Router));
+    let mut input = bytes::BytesMut::from(&cap[..]);
+    let mut out = bytes::BytesMut::new();
+    let Ok(HandshakeStatus::Done(peer)) = hs.input(&mut input, &mut out) else { panic!("handshake not done") };
+    assert_eq!(peer.socket_type, SocketType::Dealer);
+    assert_eq!(peer.identity.as_deref(), Some(&b"dealer-id"[..]));
+    assert_eq!(peer.version, (3, 1));
+    let mut d = Decoder::new(None);
+    let bodies: Vec<(bool, usize)> =
+        std::iter::from_fn(|| d.decode(&mut input).unwrap()).map(|f| (f.more, f.body.len())).collect();
+    assert_eq!(bodies, [(true, 0), (true, 5), (false, 1000)]);
+    assert!(input.is_empty());
+}
