@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus (corpus/<target>/*) from RFC 23/37 layouts and the
+libzmq captures in captures/ (made by captures/capture_libzmq.py with pyzmq,
+libzmq 4.3.5). Re-run after changing a target's input layout."""
+import os, shutil
+HERE = os.path.dirname(os.path.abspath(__file__))
+C = os.path.join(HERE, "corpus")
+
+def greeting(major=3, minor=1, mech=b"NULL", server=0, pad=b"\0\0\0\0\0\0\0\x01"):
+    return b"\xff" + pad + b"\x7f" + bytes([major, minor]) + mech.ljust(20, b"\0") + bytes([server]) + b"\0" * 31
+def frame(body, more=False, cmd=False, long=None):
+    f = (1 if more else 0) | (4 if cmd else 0)
+    if long or len(body) > 255:
+        return bytes([f | 2]) + len(body).to_bytes(8, "big") + body
+    return bytes([f, len(body)]) + body
+def prop(k, v):
+    return bytes([len(k)]) + k + len(v).to_bytes(4, "big") + v
+def cmd(name, data=b""):
+    return bytes([len(name)]) + name + data
+def ready(*props):
+    return cmd(b"READY", b"".join(prop(k, v) for k, v in props))
+cap = {n[:-4]: open(os.path.join(HERE, "captures", n), "rb").read() for n in os.listdir(os.path.join(HERE, "captures")) if n.endswith(".bin")}
+
+greetings = {
+    "zmtp31_null": greeting(), "zmtp30_null": greeting(minor=0), "zmtp31_plain_server": greeting(mech=b"PLAIN", server=1),
+    "zmtp31_curve": greeting(mech=b"CURVE"), "zmtp20": greeting(major=1, minor=5), "zmtp10_identity": b"\x01\x00",
+    "future_4_7": greeting(4, 7), "libzmq_routing_id_pad": cap["libzmq_dealer_to_router"][:64], "http": b"GET / HTTP/1.1\r\n",
+}
+ready_dealer = ready((b"Socket-Type", b"DEALER"), (b"Identity", b"ab"))
+ready_sub = ready((b"Socket-Type", b"SUB"))
+commands = {
+    "ready_dealer_identity": ready_dealer, "ready_sub": ready_sub, "ready_empty": ready(),
+    "ready_dup_names": ready((b"socket-type", b"PUB"), (b"Socket-Type", b"SUB")),
+    "ready_value_2g": cmd(b"READY", b"\x01X\x7f\xff\xff\xff"), "ready_value_4g": cmd(b"READY", b"\x01X\xff\xff\xff\xff"),
+    "error": cmd(b"ERROR", b"\x0bbad request"), "error_invalid_utf8": cmd(b"ERROR", b"\x04\xff\xfe\xc3("),
+    "ping": cmd(b"PING", b"\x00\x64ctx"), "ping_long_ctx": cmd(b"PING", b"\x01\x00" + b"c" * 40), "pong": cmd(b"PONG", b"ctx"),
+    "subscribe": cmd(b"SUBSCRIBE", b"topic"), "subscribe_empty": cmd(b"SUBSCRIBE"), "cancel": cmd(b"CANCEL", b"topic"),
+    "unknown": cmd(b"HELLO", b"\x00\x01"), "legacy_subscribe": b"\x01topic", "legacy_cancel": b"\x00",
+    "libzmq_ready_dealer": cap["libzmq_dealer_to_router"][66:66 + 50],
+}
+metadata = {
+    "socket_type_identity": ready_dealer[6:], "empty": b"", "resource": prop(b"Socket-Type", b"PUB") + prop(b"Resource", b"/x"),
+    "dup_names": prop(b"a", b"1") + prop(b"A", b"2"), "len_2g": b"\x01X\x7f\xff\xff\xff", "len_4g": b"\x01X\xff\xff\xff\xff",
+    "bad_name": prop(b"a b", b""), "long_name": prop(b"n" * 255, b"v" * 300),
+}
+short = frame(b"hello", more=True) + frame(b"world")
+long_ = frame(b"L" * 300, more=True) + frame(b"s", long=True)
+streams = {
+    "short_multipart": short, "long_frames": long_, "commands": frame(ready_sub, cmd=True) + frame(cmd(b"PING", b"\x00\x10"), cmd=True) + frame(cmd(b"SUBSCRIBE", b"t"), cmd=True),
+    "empty_frames": frame(b"", True) + frame(b""), "size_2pow63": b"\x02\x80\0\0\0\0\0\0\0body", "size_2pow63_minus1": b"\x03\x7f\xff\xff\xff\xff\xff\xff\xffbody",
+    "reserved_flags": b"\x08\x00", "command_with_more": b"\x05\x00", "truncated_long": b"\x02\0\0\0\0\0\0\x01",
+    "libzmq_dealer_frames": cap["libzmq_dealer_to_router"][64:], "libzmq_pair_ping": cap["libzmq_pair_heartbeat"][64:],
+}
+# decoder inputs: 9 control bytes (limit mode, limit/seed bytes) + stream.
+decoder = {}
+for i, (n, s) in enumerate(streams.items()):
+    decoder[n + "_nolimit"] = bytes([0, i, 1, 2, 3, 4, 5, 6, 7]) + s
+    decoder[n + "_max255"] = bytes([1, 255, 9, 8, 7, 6, 5, 4, 3]) + s
+    decoder[n + "_max64k"] = bytes([2, i, 3, 1, 4, 1, 5, 9, 2]) + s
+decoder["size_2pow63_max1m"] = bytes([3, 0, 0, 0x10, 0, 0, 0, 0, 0]) + streams["size_2pow63"]
+more_chain = {"mixed_sizes": b"\x01\x02\x03\x04\x05\x06\x07\x08\x00\x01\x55\x56\xff", "empty_frames": b"\0" * 8 + b"\0", "default_sizes": b"seedseed"}
+# handshake inputs: 4 control bytes (our config, extra, prepend-greeting bit, other end's config) + peer bytes.
+DEALER, ROUTER, PAIR, SUB, PUB, REP = 5, 6, 0, 2, 1, 4
+handshake = {
+    "router_vs_libzmq_dealer": bytes([ROUTER, 3, 0, DEALER]) + cap["libzmq_dealer_to_router"],
+    "pub_vs_libzmq_sub": bytes([PUB, 0, 0, SUB]) + cap["libzmq_sub_to_pub"],
+    "pair_vs_libzmq_pair_ping": bytes([PAIR, 0, 0, PAIR]) + cap["libzmq_pair_heartbeat"],
+    "pub_vs_libzmq_rep_refusing": bytes([PUB, 0, 0, REP]) + cap["libzmq_rep_bad_type"],
+    "dealer_ready_only": bytes([DEALER, 2, 1, ROUTER]) + frame(ready((b"Socket-Type", b"ROUTER")), cmd=True),
+    "dealer_identity_meta": bytes([DEALER | 0x50, 20, 1, DEALER]) + frame(ready_dealer, cmd=True),
+    "sub_error": bytes([SUB, 0, 1, PUB]) + frame(cmd(b"ERROR", b"\x04nope"), cmd=True),
+    "pub_message_first": bytes([PUB, 0, 1, SUB]) + frame(b"hi"),
+    "pair_ping_first": bytes([PAIR, 0, 1, PAIR]) + frame(cmd(b"PING", b"\x00\x01"), cmd=True),
+    "max_tiny": bytes([PAIR | 0x20, 1, 1, PAIR | 0x20]) + frame(ready((b"Socket-Type", b"PAIR")), cmd=True),
+    "plain_config": bytes([PAIR | 0x80, 0x80, 0, PAIR]) + greeting(mech=b"PLAIN"),
+    "mechanism_mismatch": bytes([PAIR, 0, 0, PAIR]) + greeting(mech=b"CURVE"),
+    "huge_frame_in_handshake": bytes([PAIR, 0, 1, PAIR]) + b"\x06\x7f\xff\xff\xff\xff\xff\xff\xff",
+    "zmtp20_peer": bytes([PAIR, 0, 0, PAIR]) + greeting(major=1, minor=5),
+    "identity_300": bytes([ROUTER, 0, 1, DEALER]) + frame(ready((b"Socket-Type", b"DEALER"), (b"Identity", b"i" * 300)), cmd=True),
+}
+for target, files in [("greeting", greetings), ("command", commands), ("metadata", metadata), ("decoder", decoder), ("decoder_more_chain", more_chain), ("handshake", handshake)]:
+    d = os.path.join(C, target)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    for n, data in files.items():
+        open(os.path.join(d, n), "wb").write(data)
