@@ -27,7 +27,10 @@
 //! - `pattern`: what each socket type does with its pipes (one file per type);
 //! - `socket` / `context` / `sockets`: the public API (the typed sockets in `sockets`);
 //! - `poll` / `proxy`: waiting on many sockets and descriptors at once, and the built-in proxy;
-//! - `monitor`: socket events ([`SocketBase::monitor`], libzmq's `zmq_socket_monitor`).
+//! - `monitor`: socket events ([`SocketBase::monitor`], libzmq's `zmq_socket_monitor`);
+//! - `adapters`: the futures `Stream`/`Sink` over a socket ([`RecvStream`], [`SendSink`]).
+
+#![forbid(unsafe_code)]
 
 mod adapters;
 mod context;
