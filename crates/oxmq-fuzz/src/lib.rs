@@ -503,19 +503,8 @@ fn metadata_inner(data: &[u8]) {
 // Handshake
 // ---------------------------------------------------------------------------
 
-const SOCKET_TYPES: [SocketType; 11] = [
-    SocketType::Pair,
-    SocketType::Pub,
-    SocketType::Sub,
-    SocketType::Req,
-    SocketType::Rep,
-    SocketType::Dealer,
-    SocketType::Router,
-    SocketType::Pull,
-    SocketType::Push,
-    SocketType::XPub,
-    SocketType::XSub,
-];
+/// Every type that speaks ZMTP (all but STREAM, the last of `SocketType::ALL`).
+const SOCKET_TYPES: &[SocketType] = SocketType::ALL.split_last().expect("not empty").1;
 
 fn config_from(ctl: u8, extra: u8) -> HandshakeConfig {
     let mut cfg = HandshakeConfig::new(SOCKET_TYPES[usize::from(ctl) % SOCKET_TYPES.len()]);

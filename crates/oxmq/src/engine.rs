@@ -89,7 +89,7 @@ pub(crate) enum End {
 
 /// Closes a pipe created for one connection, and tells the socket, however the engine ends
 /// (including being aborted).
-struct ConnectionPipe {
+pub(crate) struct ConnectionPipe {
     pipe: Pipe,
     socket: Arc<SocketShared>,
 }
@@ -125,7 +125,32 @@ pub(crate) async fn run(mut rd: Reader, mut wr: Writer, cfg: &EngineConfig, atta
     let routing_id = cfg.routing_id_override.clone().or(peer.identity);
     let info = PeerInfo { routing_id };
     let subscriptions = Subscriptions::new(cfg.socket_type, peer.version);
-    let (pipe, signal, _guard) = match attach {
+    let (pipe, signal, _guard) = connection_pipe(attach, cfg, info);
+    cfg.socket.monitor.emit(Event::HandshakeSucceeded, 0, &cfg.endpoint);
+    let owed: Mutex<Owed> = Mutex::new(Owed::default());
+    let alive = Liveness::default();
+    let end = tokio::select! {
+        end = read_loop(rd, rbuf, &pipe, &signal, &owed, &alive, cfg, subscriptions) => end,
+        end = write_loop(wr, &pipe, &signal, &owed, subscriptions) => end,
+        end = heartbeat::run(hb, &alive, &owed, &signal), if hb.is_some() => end,
+    };
+    // A message half-received when the connection died is never delivered.
+    pipe.out.rollback_partial();
+    match &end {
+        End::Protocol(why) => tracing::warn!("{}: closing connection: {why}", cfg.endpoint),
+        other => tracing::debug!("{}: connection ended: {other:?}", cfg.endpoint),
+    }
+    end
+}
+
+/// The engine's end of the pipe to the socket, its signal, and (for a pipe made for this
+/// connection) the guard that closes it when the connection ends.
+pub(crate) fn connection_pipe(
+    attach: Attach<'_>,
+    cfg: &EngineConfig,
+    info: PeerInfo,
+) -> (Pipe, Arc<Signal>, Option<ConnectionPipe>) {
+    match attach {
         Attach::Existing { pipe, signal, hiccup } => {
             if let Some(socket) = hiccup {
                 socket.post(SocketCommand::Hiccup(pipe.id));
@@ -149,22 +174,7 @@ pub(crate) async fn run(mut rd: Reader, mut wr: Writer, cfg: &EngineConfig, atta
             let guard = ConnectionPipe { pipe: ours.clone(), socket: socket.clone() };
             (ours, signal, Some(guard))
         }
-    };
-    cfg.socket.monitor.emit(Event::HandshakeSucceeded, 0, &cfg.endpoint);
-    let owed: Mutex<Owed> = Mutex::new(Owed::default());
-    let alive = Liveness::default();
-    let end = tokio::select! {
-        end = read_loop(rd, rbuf, &pipe, &signal, &owed, &alive, cfg, subscriptions) => end,
-        end = write_loop(wr, &pipe, &signal, &owed, subscriptions) => end,
-        end = heartbeat::run(hb, &alive, &owed, &signal), if hb.is_some() => end,
-    };
-    // A message half-received when the connection died is never delivered.
-    pipe.out.rollback_partial();
-    match &end {
-        End::Protocol(why) => tracing::warn!("{}: closing connection: {why}", cfg.endpoint),
-        other => tracing::debug!("{}: connection ended: {other:?}", cfg.endpoint),
     }
-    end
 }
 
 /// Completes once the socket no longer wants this connection: it was closed and, for a pipe

@@ -18,16 +18,14 @@
 //! a reset (what the peer sends meanwhile is dropped).
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::engine::{self, Attach, End, EngineConfig, Reader, Writer};
-use crate::pipe::{self, Msg, PeerInfo, Pipe, PushError};
+use crate::pipe::{Msg, PeerInfo, Pipe, PushError};
 use crate::signal::Signal;
-use crate::socket::{Command as SocketCommand, SocketShared};
 
 /// Room the reader makes for one read.
 const READ_CHUNK: usize = 64 * 1024;
@@ -39,37 +37,9 @@ const WRITE_BATCH: usize = 512 * 1024;
 /// to close its side before the connection is closed all the same.
 const CLOSE_DRAIN: Duration = Duration::from_secs(2);
 
-/// Closes a pipe created for one connection, and tells the socket, however the engine ends
-/// (including being aborted).
-struct ConnectionPipe {
-    pipe: Pipe,
-    socket: Arc<SocketShared>,
-}
-
-impl Drop for ConnectionPipe {
-    fn drop(&mut self) {
-        self.pipe.close();
-        self.socket.post(SocketCommand::Detach(self.pipe.id));
-    }
-}
-
 pub(crate) async fn run(rd: Reader, wr: Writer, cfg: &EngineConfig, attach: Attach<'_>) -> End {
-    let (pipe, signal, guard) = match attach {
-        Attach::Existing { pipe, signal, .. } => (pipe.clone(), signal.clone(), None),
-        Attach::New(socket) => {
-            let signal = Arc::new(Signal::new());
-            let (theirs, ours) = Pipe::pair(
-                socket.signal.clone(),
-                signal.clone(),
-                pipe::hwm(cfg.options.sndhwm),
-                pipe::hwm(cfg.options.rcvhwm),
-            );
-            let info = PeerInfo { routing_id: cfg.routing_id_override.clone() };
-            socket.post(SocketCommand::Attach(theirs, info, None));
-            let guard = ConnectionPipe { pipe: ours.clone(), socket: socket.clone() };
-            (ours, signal, Some(guard))
-        }
-    };
+    let info = PeerInfo { routing_id: cfg.routing_id_override.clone() };
+    let (pipe, signal, guard) = engine::connection_pipe(attach, cfg, info);
     let notify = cfg.options.stream_notify;
     let mut rd = rd;
     let end = tokio::select! {
