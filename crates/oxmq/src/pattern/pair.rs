@@ -52,6 +52,13 @@ impl Pattern for Pair {
                 self.more_out = more;
                 Ok(())
             }
+            // The peer went away mid-message (its detach is on the way): the rest of the
+            // message goes with it, and the next one waits for a new peer.
+            Err(PushError::Closed(_)) if self.more_out => {
+                self.more_out = false;
+                self.dropping = more;
+                Ok(())
+            }
             Err(PushError::Full(m) | PushError::Closed(m)) => Err(SendError::Again(m)),
         }
     }
@@ -74,5 +81,36 @@ impl Pattern for Pair {
     fn has_out(&mut self, _: &Options) -> bool {
         // Mid-message the other frames are always taken (or dropped with their gone peer).
         self.dropping || self.more_out || self.pipe.as_ref().is_some_and(|p| !self.detached && p.out.can_push())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signal::Signal;
+    use std::sync::Arc;
+
+    fn pipe() -> (Pipe, Pipe) {
+        Pipe::pair(Arc::new(Signal::new()), Arc::new(Signal::new()), 0, 0)
+    }
+
+    #[test]
+    fn a_peer_gone_mid_message_takes_the_rest_of_it_and_not_the_next_message() {
+        let opts = Options::default();
+        let mut pair = Pair::default();
+        let (a, peer_a) = pipe();
+        let aid = a.id;
+        assert!(pair.attach(a, PeerInfo::default(), &opts));
+        pair.send(Msg::new("1a", true), &opts).unwrap();
+        // The peer closes before its detach is processed.
+        peer_a.close();
+        assert!(pair.send(Msg::new("1b", true), &opts).is_ok(), "the rest of the message is dropped");
+        assert!(pair.send(Msg::new("1c", false), &opts).is_ok());
+        pair.detach(aid, &opts);
+        let (b, peer_b) = pipe();
+        assert!(pair.attach(b, PeerInfo::default(), &opts));
+        pair.send(Msg::new("2", false), &opts).unwrap();
+        assert_eq!(peer_b.inp.pop().map(|m| m.data), Some("2".into()), "the next message reaches the new peer");
+        assert!(peer_b.inp.pop().is_none());
     }
 }
