@@ -418,15 +418,22 @@ fn read_v1(reader: &Pair) -> (u16, u32, String) {
     (event, value, String::from_utf8(frames[1].to_vec()).unwrap())
 }
 
+/// A PULL monitored for every event through `zmq_socket_monitor`'s PAIR at a fresh inproc
+/// endpoint, and a PAIR reading it (RCVTIMEO 5 s); also that endpoint.
+fn pull_with_monitor_reader(ctx: &Context, tag: &str) -> (Pull, Pair, String) {
+    let pull = Pull::new(ctx).unwrap();
+    let mep = inproc_endpoint(tag);
+    pull.monitor_endpoint(&mep, EventMask::ALL.bits()).unwrap();
+    let reader = Pair::new(ctx).unwrap();
+    reader.set_rcvtimeo(5000).unwrap();
+    reader.connect(&mep).unwrap();
+    (pull, reader, mep)
+}
+
 #[test]
 fn monitor_endpoint_publishes_libzmq_v1_frames_on_a_pair() {
     let ctx = Context::new();
-    let pull = Pull::new(&ctx).unwrap();
-    let mep = inproc_endpoint("zmq-monitor");
-    pull.monitor_endpoint(&mep, EventMask::ALL.bits()).unwrap();
-    let reader = Pair::new(&ctx).unwrap();
-    reader.set_rcvtimeo(5000).unwrap();
-    reader.connect(&mep).unwrap();
+    let (pull, reader, mep) = pull_with_monitor_reader(&ctx, "zmq-monitor");
 
     pull.bind("tcp://127.0.0.1:*").unwrap();
     let ep = pull.last_endpoint().unwrap();
@@ -473,12 +480,7 @@ fn monitor_endpoint_keeps_events_until_the_reader_connects() {
 #[test]
 fn closing_the_monitored_socket_sends_monitor_stopped_to_the_pair() {
     let ctx = Context::new();
-    let pull = Pull::new(&ctx).unwrap();
-    let mep = inproc_endpoint("closing");
-    pull.monitor_endpoint(&mep, EventMask::ALL.bits()).unwrap();
-    let reader = Pair::new(&ctx).unwrap();
-    reader.set_rcvtimeo(5000).unwrap();
-    reader.connect(&mep).unwrap();
+    let (pull, reader, _) = pull_with_monitor_reader(&ctx, "closing");
     pull.bind("tcp://127.0.0.1:*").unwrap();
     let ep = pull.last_endpoint().unwrap();
     drop(pull);
