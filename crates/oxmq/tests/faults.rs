@@ -111,27 +111,34 @@ fn ms(d: Duration) -> u128 {
 // A peer killed (SIGKILL) and restarted
 // ---------------------------------------------------------------------------
 
-/// PUSH (bound, here) to two PULL processes, A and B; B is SIGKILLed mid-stream and a new B
-/// started. Every message number is accounted for: received once by A, B or the new B, or
-/// lost with B, and the lost ones are all among those sent after B's last received message
-/// and before the PUSH reported B's connection gone, no more than can be queued to or in
-/// flight to one peer. A's stream goes on throughout; the new B gets messages.
-#[test]
-fn push_to_two_pulls_one_killed_and_restarted() {
-    const TEST: &str = "push_to_two_pulls_one_killed_and_restarted";
-    run_role_if_child();
+/// PUSH to two PULL processes, A and B; B is SIGKILLed mid-stream and a new B started (on
+/// B's endpoint when the PUSH connects). Every message number is accounted for: received
+/// once by A, B or the new B, or lost with B, and the lost ones are all among those sent after
+/// B's last received message and before the PUSH reported B's connection gone, no more than
+/// can be queued to or in flight to one peer. A's stream goes on throughout; the new B gets
+/// messages.
+fn push_to_two_pulls_one_killed_and_restarted(test: &str, push_binds: bool) {
     let ctx = Context::new();
     let push = Push::new(&ctx).unwrap();
     push.set_sndhwm(HWM).unwrap();
     push.set_linger(0).unwrap();
+    push.set_reconnect_ivl(50).unwrap();
     // A send blocked this long means the PUSH is stuck on the dead peer.
     push.set_sndtimeo(10_000).unwrap();
     let mon = push.monitor(Event::HandshakeSucceeded | Event::Disconnected).unwrap();
-    push.bind("tcp://127.0.0.1:*").unwrap();
-    let ep = push.last_endpoint().unwrap();
-    let role = format!("pull connect {ep} rcvhwm={HWM}");
-    let a = Proc::spawn("A", TEST, &role, None);
-    let mut b = Proc::spawn("B", TEST, &role, None);
+    let (a, mut b, role) = if push_binds {
+        push.bind("tcp://127.0.0.1:*").unwrap();
+        let role = format!("pull connect {} rcvhwm={HWM}", push.last_endpoint().unwrap());
+        (Proc::spawn("A", test, &role, None), Proc::spawn("B", test, &role, None), role)
+    } else {
+        let role = format!("pull bind tcp://127.0.0.1:* rcvhwm={HWM}");
+        let (a, b) = (Proc::spawn("A", test, &role, None), Proc::spawn("B", test, &role, None));
+        push.connect(&a.endpoint).unwrap();
+        push.connect(&b.endpoint).unwrap();
+        // The new B comes back on the same endpoint.
+        let role = format!("pull bind {} rcvhwm={HWM}", b.endpoint);
+        (a, b, role)
+    };
     expect_event(&mon, Event::HandshakeSucceeded, &[], LONG);
     expect_event(&mon, Event::HandshakeSucceeded, &[], LONG);
 
@@ -168,7 +175,7 @@ fn push_to_two_pulls_one_killed_and_restarted() {
     for _ in 0..500 {
         send(&mut n);
     }
-    let b2 = Proc::spawn("new B", TEST, &role, None);
+    let b2 = Proc::spawn("new B", test, &role, None);
     let t_restart = Instant::now();
     let n_restart = loop {
         send(&mut n);
@@ -217,9 +224,16 @@ fn push_to_two_pulls_one_killed_and_restarted() {
     assert!(lost.len() <= bound, "{} messages lost with B, more than the {bound} that can be in flight", lost.len());
     assert!(ga.iter().any(|&x| x > n_disc), "A's stream stopped");
     assert!(gb2.iter().any(|&x| x >= n_restart), "the new B got nothing sent after it connected");
+    let kept = gb2.iter().filter(|&&x| x < n_restart).count();
+    if !push_binds {
+        // zmq_setsockopt(3), ZMQ_IMMEDIATE: by default a connecting socket's queue to a peer
+        // survives the connection and fills while it is down.
+        assert!(kept > 0, "the connecting PUSH did not keep B's queue for the new B");
+    }
     eprintln!(
-        "faults: push->2 pull, 1 SIGKILL+restart: sent {end} x {MSG_SIZE} B; A got {}, B {} (last #{b_last}, killed after \
-         #{}), new B {}; lost {} (bound {bound}), all in flight to B; duplicates 0; DISCONNECTED {} ms after the kill",
+        "faults: push->2 pull (PUSH {}), 1 SIGKILL+restart: sent {end} x {MSG_SIZE} B; A got {}, B {} (last #{b_last}, killed after \
+         #{}), new B {} ({kept} of them queued before it connected); lost {} (bound {bound}), all in flight to B; duplicates 0; DISCONNECTED {} ms after the kill",
+        if push_binds { "binds" } else { "connects" },
         ga.len(),
         b_got.len(),
         killed_at - 1,
@@ -227,6 +241,19 @@ fn push_to_two_pulls_one_killed_and_restarted() {
         lost.len(),
         ms(t_disc - t_kill)
     );
+}
+
+#[test]
+fn push_binds_to_two_pulls_one_killed_and_restarted() {
+    run_role_if_child();
+    push_to_two_pulls_one_killed_and_restarted("push_binds_to_two_pulls_one_killed_and_restarted", true);
+}
+
+/// The connecting PUSH keeps B's queue while B is away: what waits there goes to the new B.
+#[test]
+fn push_connects_to_two_pulls_one_killed_and_restarted() {
+    run_role_if_child();
+    push_to_two_pulls_one_killed_and_restarted("push_connects_to_two_pulls_one_killed_and_restarted", false);
 }
 
 /// A DEALER client keeping up to 20 requests outstanding with a ROUTER echo server process,

@@ -57,6 +57,8 @@ impl NetPair {
         let [s, c] = [&pair.ns[0], &pair.ns[1]];
         let [ds, dc] = [&pair.dev[0], &pair.dev[1]];
         run(&["ip", "netns", "add", c])?;
+        // Running a program inside needs more rights than making the namespace.
+        run(&["ip", "netns", "exec", c, "true"])?;
         run(&["ip", "link", "add", "name", ds, "netns", s, "type", "veth", "peer", "name", dc, "netns", c])?;
         for (ns, dev, addr) in [(s, ds, pair.addr[0]), (c, dc, pair.addr[1])] {
             run(&["ip", "-n", ns, "addr", "add", &format!("{addr}/24"), "dev", dev])?;
