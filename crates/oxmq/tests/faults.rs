@@ -103,6 +103,26 @@ fn assert_increasing(name: &str, got: &[u64]) {
     }
 }
 
+/// An endpoint for a server that is killed and restarted on it. Its port is below the
+/// kernel's ephemeral range: while the server is down, its clients keep connecting to it, and
+/// a connection whose own (ephemeral) port happened to be the server's would connect to
+/// itself and hold the port the new server must bind. Free when probed.
+fn restartable_endpoint() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
+    let low: u32 = range.split_whitespace().next().and_then(|v| v.parse().ok()).unwrap_or(32768);
+    let span = low.saturating_sub(10_000).max(1000);
+    for _ in 0..1000 {
+        let n = std::process::id() + NEXT.fetch_add(1, Ordering::Relaxed) * 7;
+        let port = (10_000 + n % span) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return format!("tcp://127.0.0.1:{port}");
+        }
+    }
+    panic!("no free port below {low}");
+}
+
 fn ms(d: Duration) -> u128 {
     d.as_millis()
 }
@@ -131,8 +151,8 @@ fn push_to_two_pulls_one_killed_and_restarted(test: &str, push_binds: bool) {
         let role = format!("pull connect {} rcvhwm={HWM}", push.last_endpoint().unwrap());
         (Proc::spawn("A", test, &role, None), Proc::spawn("B", test, &role, None), role)
     } else {
-        let role = format!("pull bind tcp://127.0.0.1:* rcvhwm={HWM}");
-        let (a, b) = (Proc::spawn("A", test, &role, None), Proc::spawn("B", test, &role, None));
+        let a = Proc::spawn("A", test, &format!("pull bind tcp://127.0.0.1:* rcvhwm={HWM}"), None);
+        let b = Proc::spawn("B", test, &format!("pull bind {} rcvhwm={HWM}", restartable_endpoint()), None);
         push.connect(&a.endpoint).unwrap();
         push.connect(&b.endpoint).unwrap();
         // The new B comes back on the same endpoint.
@@ -268,10 +288,9 @@ fn dealer_resends_to_a_killed_and_restarted_router() {
     const N: u64 = 2000;
     const WINDOW: usize = 20;
     const RESEND_AFTER: Duration = Duration::from_millis(300);
-    let mut server = Proc::spawn("ROUTER", TEST, "router bind tcp://127.0.0.1:*", None);
-    // The restarted server binds the same port.
-    let ep = server.endpoint.clone();
+    let ep = restartable_endpoint();
     let role = format!("router bind {ep}");
+    let mut server = Proc::spawn("ROUTER", TEST, &role, None);
     let ctx = Context::new();
     let dealer = Dealer::new(&ctx).unwrap();
     dealer.set_linger(0).unwrap();
@@ -358,9 +377,8 @@ fn dealer_resends_to_a_killed_and_restarted_router() {
 fn lazy_pirate_clients_recover_from_a_killed_and_restarted_rep() {
     const TEST: &str = "lazy_pirate_clients_recover_from_a_killed_and_restarted_rep";
     run_role_if_child();
-    let mut server = Proc::spawn("REP", TEST, "rep bind tcp://127.0.0.1:*", None);
-    // The restarted server binds the same port.
-    let ep = server.endpoint.clone();
+    let ep = restartable_endpoint();
+    let mut server = Proc::spawn("REP", TEST, &format!("rep bind {ep}"), None);
     let classic = Proc::spawn("classic client", TEST, &format!("lpclient connect {ep} timeout=300"), None);
     let relaxed = Proc::spawn("relaxed client", TEST, &format!("lpclient connect {ep} timeout=300 relaxed=1"), None);
     let clients = [&classic, &relaxed];
