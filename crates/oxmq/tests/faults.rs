@@ -50,18 +50,12 @@ const LONG: Duration = Duration::from_secs(20);
 // Helpers
 // ---------------------------------------------------------------------------
 
-/// The next event on `mon`, which must be `want` (others in `skip` are passed over).
+/// Wait for the next event on `mon`, which must be `want`; returns when it was seen.
 #[track_caller]
-fn expect_event(mon: &Monitor, want: Event, skip: &[Event], limit: Duration) -> Instant {
-    let deadline = Instant::now() + limit;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let ev = mon.recv_timeout(left).unwrap_or_else(|| panic!("no {want:?} within {limit:?}"));
-        if ev.event == want {
-            return Instant::now();
-        }
-        assert!(skip.contains(&ev.event), "unexpected {:?} while waiting for {want:?}", ev.event);
-    }
+fn expect_event(mon: &Monitor, want: Event, limit: Duration) -> Instant {
+    let ev = mon.recv_timeout(limit).unwrap_or_else(|| panic!("no {want:?} within {limit:?}"));
+    assert_eq!(ev.event, want, "the next event");
+    Instant::now()
 }
 
 /// The most messages of `msg_size` bytes that can be queued to or in flight to one peer over
@@ -159,8 +153,8 @@ fn push_to_two_pulls_one_killed_and_restarted(test: &str, push_binds: bool) {
         let role = format!("pull bind {} rcvhwm={HWM}", b.endpoint);
         (a, b, role)
     };
-    expect_event(&mon, Event::HandshakeSucceeded, &[], LONG);
-    expect_event(&mon, Event::HandshakeSucceeded, &[], LONG);
+    expect_event(&mon, Event::HandshakeSucceeded, LONG);
+    expect_event(&mon, Event::HandshakeSucceeded, LONG);
 
     let mut n = 0u64;
     let send = |n: &mut u64| {
@@ -304,6 +298,7 @@ fn dealer_resends_to_a_killed_and_restarted_router() {
     let (mut t_kill, mut t_restart, mut t_recovered) = (None::<Instant>, None::<Instant>, None::<Instant>);
     let (mut outstanding_at_kill, mut acked_at_kill) = (0, 0);
     let start = Instant::now();
+    // `acked` holds only numbers sent (below N): the loop ends when every request is answered.
     while (acked.len() as u64) < N {
         assert!(
             start.elapsed() < Duration::from_secs(60),
@@ -354,7 +349,6 @@ fn dealer_resends_to_a_killed_and_restarted_router() {
             t_restart = Some(Instant::now());
         }
     }
-    assert!((0..N).all(|x| acked.contains(&x)));
     // With requests outstanding when the server died, some had to be sent again.
     assert!(
         outstanding_at_kill > 0 && resends > 0,
@@ -428,8 +422,8 @@ fn push_to_two_pulls_one_frozen_then_thawed() {
     let role = format!("pull connect {ep} rcvhwm={HWM}");
     let a = Proc::spawn("A", TEST, &role, None);
     let b = Proc::spawn("B", TEST, &role, None);
-    expect_event(&mon, Event::HandshakeSucceeded, &[], LONG);
-    expect_event(&mon, Event::HandshakeSucceeded, &[], LONG);
+    expect_event(&mon, Event::HandshakeSucceeded, LONG);
+    expect_event(&mon, Event::HandshakeSucceeded, LONG);
     let mut n = 0u64;
     let send = |n: &mut u64| {
         push.send(numbered(*n, MSG_SIZE)).unwrap_or_else(|e| panic!("send {n} (B frozen): {e:?}"));
@@ -502,18 +496,18 @@ fn heartbeat_detects_a_frozen_oxmq_peer_and_reconnects_after_the_thaw() {
     push.set_reconnect_ivl(RECONNECT_IVL).unwrap();
     let mon = push.monitor(Event::HandshakeSucceeded | Event::Disconnected).unwrap();
     push.connect(&pull.endpoint).unwrap();
-    expect_event(&mon, Event::HandshakeSucceeded, &[], LONG);
+    expect_event(&mon, Event::HandshakeSucceeded, LONG);
     push.send(numbered(0, 8)).unwrap();
     pull.wait_got("message 0", LONG, |g| g == [0]);
     pull.signal("STOP");
     let t_stop = Instant::now();
-    let t_detect = expect_event(&mon, Event::Disconnected, &[], LONG);
+    let t_detect = expect_event(&mon, Event::Disconnected, LONG);
     let detect = t_detect - t_stop;
     assert!(detect <= DETECT_LIMIT, "the frozen peer was noticed only after {detect:?}");
     std::thread::sleep(Duration::from_millis(300)); // some reconnection attempts while frozen
     pull.signal("CONT");
     let t_cont = Instant::now();
-    let t_back = expect_event(&mon, Event::HandshakeSucceeded, &[], LONG);
+    let t_back = expect_event(&mon, Event::HandshakeSucceeded, LONG);
     push.send(numbered(1, 8)).unwrap();
     pull.wait_got("message 1 after the reconnection", LONG, |g| g.len() >= 2);
     assert_eq!(pull.got(), [0, 1]);
