@@ -647,8 +647,8 @@ fn netns_cut_push_pull_delivers_after_restore_without_duplicates() {
         .collect();
     eprintln!(
         "faults: netns cut ({:?}), PUSH->PULL with heartbeats {HB_IVL}/{HB_TIMEOUT} ms: DISCONNECTED {} ms after the \
-         cut; reconnected {} ms after the restore; 300 sent (100 during the cut), {} received, lost {} (of those sent \
-         during the cut, into the dead connection), duplicates 0; restore at +{} ms, PULL events {pull_events:?}",
+         cut; reconnected {} ms after the restore; 300 sent (100 during the cut), {} received; {} of those sent during \
+         the cut (into the dead connection) not received by the time the last 100 were; duplicates 0; restore at +{} ms, PULL events {pull_events:?}",
         pair.cut_by,
         ms(detect),
         ms(t_back - t_restore),
