@@ -377,6 +377,32 @@ fn truncated_long_header_then_close_delivers_nothing() {
     assert!(is_again(&late), "got {late:?}");
 }
 
+#[test]
+fn messages_read_before_a_protocol_error_are_delivered() {
+    // Regression: whole messages that arrived in the same read as a protocol error were
+    // dropped with the connection. libzmq hands each message over as it decodes it, so those
+    // before the error are delivered; the message left open by the error is not.
+    let ctx = Context::new();
+    let (pull, ep) = bound_pull(&ctx);
+    let mut raw = RawPeer::connect(&ep);
+    raw.handshake("PUSH");
+    let bytes = [
+        frame(0, b"one"),
+        frame(FLAG_MORE, b"two-a"),
+        frame(0, b"two-b"),
+        frame(FLAG_MORE, b"open"),
+        vec![0xFF, 0xFF, 0xFF],
+        frame(0, b"after"),
+    ]
+    .concat();
+    let _ = raw.write(&bytes);
+    assert_eq!(pull.recv().unwrap(), "one");
+    assert_eq!(pull.recv_multipart().unwrap(), vec!["two-a", "two-b"]);
+    raw.expect_closed(CLOSE_WITHIN);
+    assert_pull_serves(&ctx, &pull, &ep);
+    assert!(pull.try_recv().is_err(), "nothing of the open message nor after the error");
+}
+
 // ---------------------------------------------------------------- heartbeats
 
 #[test]
