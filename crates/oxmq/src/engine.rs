@@ -324,29 +324,29 @@ async fn read_loop(
     let mut ttl_deadline: Option<Instant> = None;
     let mut reads = 0u64;
     loop {
-        // Decode every complete frame in the buffer.
-        loop {
+        // Decode every complete frame in the buffer, up to a protocol error if there is one.
+        let fatal = loop {
             match decoder.decode(&mut rbuf) {
                 Ok(Some(f)) if f.command => match on_command(&f.body, owed, signal, &mut ping_ttl) {
                     Ok(None) => {}
                     Ok(Some(sub)) if subscriptions.receives => {
                         if in_msg {
-                            return End::Protocol("a subscription command inside a multipart message".into());
+                            break Some(End::Protocol("a subscription command inside a multipart message".into()));
                         }
                         batch.push_back(Msg { data: sub, more: false });
                     }
                     // A subscription to a socket type that has no use for it.
                     Ok(Some(_)) => {}
-                    Err(end) => return end,
+                    Err(end) => break Some(end),
                 },
                 Ok(Some(f)) => {
                     in_msg = f.more;
                     batch.push_back(Msg { data: f.body, more: f.more });
                 }
-                Ok(None) => break,
-                Err(e) => return End::Protocol(e.to_string()),
+                Ok(None) => break None,
+                Err(e) => break Some(End::Protocol(e.to_string())),
             }
-        }
+        };
         if ping_ttl > 0 {
             // The peer's PING asks us to give up if nothing follows it within its TTL. (libzmq
             // starts the TTL at the PING and stops it at the next message decoded; here it
@@ -367,6 +367,12 @@ async fn read_loop(
                 signal.changed(seen).await;
                 alive.paused.store(false, Relaxed);
             }
+        }
+        // The messages decoded before a protocol error are whole and delivered (as libzmq,
+        // which pushes each message as it decodes it); a message left open by the error is
+        // rolled back when the engine ends.
+        if let Some(end) = fatal {
+            return end;
         }
         // Read more; room for the whole body of a large frame if one is in progress.
         let body = decoder.pending_body_len(&rbuf).min(MAX_RESERVE);
