@@ -2,7 +2,7 @@
 //! Twin: `zmq_conn_server`; the peers come from `zmtp_peers` (one process of raw
 //! connections, the same client for both).
 //!
-//! `conn_server <router|pub> <bind-to> <n>` binds the socket, notes its VmRSS, waits until
+//! `conn_server <router|pub> <bind-to> <n>` notes its VmRSS, binds the socket, waits until
 //! `n` handshakes have succeeded (socket monitor), waits for its VmRSS to settle (the last
 //! subscriptions, for PUB), and prints the growth per connection. Then it exits.
 
@@ -22,9 +22,10 @@ fn main() {
     let ctx = Context::new();
     let s = ctx.socket(ty).unwrap_or_else(|e| perf::fail("socket", e));
     let monitor = s.monitor(Event::HandshakeSucceeded).unwrap_or_else(|e| perf::fail("monitor", e));
-    s.bind(&bind_to).unwrap_or_else(|e| perf::fail("bind", e));
+    // Before binding: the peers connect as soon as the listener is up.
     std::thread::sleep(Duration::from_millis(100));
     let before = perf::vm_rss_kib(None).unwrap_or(0);
+    s.bind(&bind_to).unwrap_or_else(|e| perf::fail("bind", e));
 
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut seen = 0;

@@ -16,9 +16,10 @@ fn main() {
     let ctx = zmq::Context::new();
     let s = ctx.socket(ty).unwrap_or_else(|e| perf::fail("zmq_socket", e));
     let monitor = HandshakeMonitor::new(&ctx, &s, "server").unwrap_or_else(|e| perf::fail("zmq_socket_monitor", e));
-    s.bind(&bind_to).unwrap_or_else(|e| perf::fail("zmq_bind", e));
+    // Before binding: the peers connect as soon as the listener is up.
     std::thread::sleep(Duration::from_millis(100));
     let before = perf::vm_rss_kib(None).unwrap_or(0);
+    s.bind(&bind_to).unwrap_or_else(|e| perf::fail("zmq_bind", e));
 
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut seen = 0;
