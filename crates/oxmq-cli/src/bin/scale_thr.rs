@@ -7,24 +7,25 @@
 
 use oxmq::{Context, Error, Event, PollEvents, PollItem, Socket, SocketType};
 use oxmq_cli::{self as perf, Pattern, RecvCounter, Role, ScaleArgs};
-use std::time::{Duration, Instant};
+use std::sync::Barrier;
+use std::time::Instant;
 
 fn main() {
     let a = ScaleArgs::from_env(perf::SCALE_USAGE);
     perf::raise_nofile_limit();
     let ctx = Context::new();
     match a.role {
-        Role::One => one(&ctx, &a),
-        Role::Many => many(&ctx, &a),
+        Role::One => one(&ctx, &a, None),
+        Role::Many => many(&ctx, &a, None),
         Role::Both => {
+            // Bind, then connect every peer, then send: with inproc each connection is
+            // attached when connect returns, and there is no handshake to wait for.
+            let sync = std::sync::Arc::new(Barrier::new(2));
             let one_side = {
-                let (ctx, a) = (ctx.clone(), a.clone());
-                std::thread::spawn(move || one(&ctx, &a))
+                let (ctx, a, sync) = (ctx.clone(), a.clone(), sync.clone());
+                std::thread::spawn(move || one(&ctx, &a, Some(&sync)))
             };
-            // The binder must exist before inproc connects (oxmq allows either order,
-            // libzmq 4.3 too, but keep both tools identical).
-            std::thread::sleep(Duration::from_millis(50));
-            many(&ctx, &a);
+            many(&ctx, &a, Some(&sync));
             one_side.join().expect("one side");
         }
     }
@@ -37,7 +38,7 @@ fn msg(size: usize) -> Vec<u8> {
 }
 
 /// The single socket: binds; sends (PUSH, PUB) or receives (ROUTER).
-fn one(ctx: &Context, a: &ScaleArgs) {
+fn one(ctx: &Context, a: &ScaleArgs, sync: Option<&Barrier>) {
     let ty = match a.pattern {
         Pattern::Push => SocketType::Push,
         Pattern::Pub => SocketType::XPub,
@@ -50,6 +51,10 @@ fn one(ctx: &Context, a: &ScaleArgs) {
     }
     let monitor = s.monitor(Event::HandshakeSucceeded).unwrap_or_else(|e| perf::fail("monitor", e));
     s.bind(&a.endpoint).unwrap_or_else(|e| perf::fail("bind", e));
+    if let Some(b) = sync {
+        b.wait(); // bound
+        b.wait(); // every peer connected
+    }
 
     if a.one_receives() {
         let mut c = RecvCounter::new(a.total_received(), a.size);
@@ -65,7 +70,8 @@ fn one(ctx: &Context, a: &ScaleArgs) {
     // of them: PUB sees each subscription (XPUB_VERBOSE), PUSH each finished handshake.
     let deadline = Instant::now() + perf::SETUP_TIMEOUT;
     let mut seen = 0;
-    while seen < a.peers {
+    let wait_for_peers = a.pattern == Pattern::Pub || sync.is_none();
+    while wait_for_peers && seen < a.peers {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             perf::fail("setup", format!("only {seen} of {} peers arrived", a.peers));
@@ -91,7 +97,10 @@ fn one(ctx: &Context, a: &ScaleArgs) {
 }
 
 /// The `peers` sockets: connect; receive (PULL, SUB) or send (DEALER).
-fn many(ctx: &Context, a: &ScaleArgs) {
+fn many(ctx: &Context, a: &ScaleArgs, sync: Option<&Barrier>) {
+    if let Some(b) = sync {
+        b.wait(); // the one socket is bound
+    }
     let ty = match a.pattern {
         Pattern::Push => SocketType::Pull,
         Pattern::Pub => SocketType::Sub,
@@ -107,6 +116,9 @@ fn many(ctx: &Context, a: &ScaleArgs) {
             s
         })
         .collect();
+    if let Some(b) = sync {
+        b.wait(); // every peer connected
+    }
 
     if a.one_receives() {
         // Each DEALER sends its share; a full one is skipped until poll says it can take more.

@@ -3,7 +3,8 @@
 //! Patterns: one PUSH -> many PULL, one XPUB (XPUB_NODROP) -> many SUB, many DEALER -> one ROUTER.
 
 use oxmq_libzmq_perf::{self as perf, HandshakeMonitor, Pattern, RecvCounter, Role, ScaleArgs};
-use std::time::{Duration, Instant};
+use std::sync::Barrier;
+use std::time::Instant;
 
 fn main() {
     let a = ScaleArgs::from_env(&format!("zmq_{}", perf::SCALE_USAGE));
@@ -14,15 +15,17 @@ fn main() {
         perf::fail("arguments", "at most 1019 peers (libzmq's ZMQ_MAX_SOCKETS is 1023)");
     }
     match a.role {
-        Role::One => one(&ctx, &a),
-        Role::Many => many(&ctx, &a),
+        Role::One => one(&ctx, &a, None),
+        Role::Many => many(&ctx, &a, None),
         Role::Both => {
+            // Bind, then connect every peer, then send: with inproc each connection is
+            // attached when connect returns, and there is no handshake to wait for.
+            let sync = std::sync::Arc::new(Barrier::new(2));
             let one_side = {
-                let (ctx, a) = (ctx.clone(), a.clone());
-                std::thread::spawn(move || one(&ctx, &a))
+                let (ctx, a, sync) = (ctx.clone(), a.clone(), sync.clone());
+                std::thread::spawn(move || one(&ctx, &a, Some(&sync)))
             };
-            std::thread::sleep(Duration::from_millis(50));
-            many(&ctx, &a);
+            many(&ctx, &a, Some(&sync));
             one_side.join().expect("one side");
         }
     }
@@ -34,7 +37,7 @@ fn msg(size: usize) -> zmq::Message {
 }
 
 /// The single socket: binds; sends (PUSH, PUB) or receives (ROUTER).
-fn one(ctx: &zmq::Context, a: &ScaleArgs) {
+fn one(ctx: &zmq::Context, a: &ScaleArgs, sync: Option<&Barrier>) {
     let ty = match a.pattern {
         Pattern::Push => zmq::PUSH,
         Pattern::Pub => zmq::XPUB,
@@ -48,6 +51,10 @@ fn one(ctx: &zmq::Context, a: &ScaleArgs) {
     }
     let monitor = HandshakeMonitor::new(ctx, &s, "one").unwrap_or_else(|e| perf::fail("zmq_socket_monitor", e));
     s.bind(&a.endpoint).unwrap_or_else(|e| perf::fail("zmq_bind", e));
+    if let Some(b) = sync {
+        b.wait(); // bound
+        b.wait(); // every peer connected
+    }
 
     if a.one_receives() {
         let mut c = RecvCounter::new(a.total_received(), a.size);
@@ -68,7 +75,8 @@ fn one(ctx: &zmq::Context, a: &ScaleArgs) {
     // of them: PUB sees each subscription (XPUB_VERBOSE), PUSH each finished handshake.
     let deadline = Instant::now() + perf::SETUP_TIMEOUT;
     let mut seen = 0;
-    while seen < a.peers {
+    let wait_for_peers = a.pattern == Pattern::Pub || sync.is_none();
+    while wait_for_peers && seen < a.peers {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             perf::fail("setup", format!("only {seen} of {} peers arrived", a.peers));
@@ -94,7 +102,10 @@ fn one(ctx: &zmq::Context, a: &ScaleArgs) {
 }
 
 /// The `peers` sockets: connect; receive (PULL, SUB) or send (DEALER).
-fn many(ctx: &zmq::Context, a: &ScaleArgs) {
+fn many(ctx: &zmq::Context, a: &ScaleArgs, sync: Option<&Barrier>) {
+    if let Some(b) = sync {
+        b.wait(); // the one socket is bound
+    }
     let ty = match a.pattern {
         Pattern::Push => zmq::PULL,
         Pattern::Pub => zmq::SUB,
@@ -110,6 +121,9 @@ fn many(ctx: &zmq::Context, a: &ScaleArgs) {
             s
         })
         .collect();
+    if let Some(b) = sync {
+        b.wait(); // every peer connected
+    }
 
     if a.one_receives() {
         // Each DEALER sends its share; a full one is skipped until poll says it can take more.
