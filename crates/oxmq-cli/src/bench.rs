@@ -15,8 +15,27 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+const AFTER_HELP: &str = "\
+Examples:
+  oxmq bench --out BENCHMARKS-run.md                 # everything, ~8 min on 2 cores
+  oxmq bench --workloads thr,lat                     # the PUSH/PULL and REQ/REP tables, ~3.5 min
+  oxmq bench --workloads scale --peers 1,10,100      # how cost grows with peers
+  oxmq bench --quick                                 # smoke run of everything, ~15 s
+
+Regression check (oxmq's own figures against an earlier run of the same workloads; build
+each side with `cargo build --release -p oxmq-cli -p oxmq-libzmq-perf` before its run;
+--vs none skips the libzmq runs and halves the time):
+  git switch main       && target/release/oxmq bench --vs none --save-baseline main.json
+  git switch my-change  && target/release/oxmq bench --vs none --compare main.json --tolerance 10
+  --compare lists every figure (msg/s, µs, CPU s/1M, KiB) with its change and exits with
+  status 3 if any is worse than the baseline by more than --tolerance percent (1: a run
+  failed, 2: could not start). On a shared 2-core VM, keep the tolerance at 10% or more and
+  use the default 5 pairs. For changes to the ZMTP codec alone, the criterion benches are
+  the finer check: cargo bench -p oxmq-wire --bench codec -- --save-baseline main / --baseline main.";
+
 /// Options of `oxmq bench`.
 #[derive(Debug, Args)]
+#[command(after_help = AFTER_HELP)]
 pub struct BenchArgs {
     /// Runs per implementation and workload, oxmq and libzmq alternating
     /// (the order flips every other pair). Default 5, or 1 with --quick.
@@ -38,16 +57,20 @@ pub struct BenchArgs {
     /// Transports to measure.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Transport::Tcp, Transport::Ipc, Transport::Inproc])]
     pub transports: Vec<Transport>,
-    /// Workloads to measure (time of each in a full run, on the 2-core reference VM):
+    /// Workloads to measure (time of each in a full run of 5 pairs on the 2-core reference VM;
+    /// about 8 min for all of them, 15 s with --quick):
     /// thr: PUSH/PULL throughput (~3 min); lat: REQ/REP latency (~35 s);
-    /// raw: plain-TCP loopback ceiling, 1 MiB writes, vs oxmq's tcp 64 KiB row (~15 s; adds that row if missing);
-    /// pubsub: PUB/SUB throughput, 64 B and 1 KiB (~2 min);
-    /// scale: 1/10/100 peers for PUSH->PULLs, PUB->SUBs, DEALERs->ROUTER (~3 min);
+    /// raw: plain-TCP loopback ceiling, 1 MiB writes, vs the tcp 64 KiB PUSH/PULL row (~15 s; adds that row, ~40 s, if thr does not);
+    /// pubsub: PUB/SUB throughput, 64 B and 1 KiB over tcp, ipc, inproc (~75 s);
+    /// scale: 1/10/100 peers for PUSH->PULLs, PUB->SUBs, DEALERs->ROUTER (~95 s);
     /// hwm: messages a PUSH queues to a PULL that stopped reading (~30 s);
-    /// conns: ROUTER RSS per idle connection, 10,000 of them (~1 min);
-    /// subs: PUB RSS per subscriber, 1,000 of them (~20 s); mem: hwm, conns and subs.
+    /// conns: ROUTER RSS per idle connection, 10,000 of them (~35 s);
+    /// subs: PUB RSS per subscriber, 1,000 of them (~10 s); mem: hwm, conns and subs.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Kind::Thr, Kind::Lat, Kind::Raw, Kind::Pubsub, Kind::Scale, Kind::Mem])]
     pub workloads: Vec<Kind>,
+    /// Write and read size in bytes of the raw-TCP ceiling runs.
+    #[arg(long, default_value_t = RAW_CHUNK)]
+    pub raw_chunk: usize,
     /// Message sizes in bytes for the PUB/SUB throughput runs.
     #[arg(long, value_delimiter = ',', default_values_t = [64usize, 1024])]
     pub pubsub_sizes: Vec<usize>,
@@ -310,7 +333,6 @@ fn default_count(kind: Kind, transport: Transport, size: usize) -> usize {
         (Thr, Inproc, 65536) => 300_000,
         (Lat, Tcp | Ipc, 64) => 75_000,
         (Lat, Inproc, 64) => 500_000,
-        (Raw, _, _) => 3000,
         (Pubsub, Tcp | Ipc, 64) => 6_000_000,
         (Pubsub, Inproc, 64) => 3_000_000,
         (Pubsub, _, 1024) => 1_500_000,
@@ -445,8 +467,10 @@ fn plan_workloads(args: &BenchArgs) -> Vec<Workload> {
                         count(Kind::Thr, Transport::Tcp, 65536),
                     ));
                 }
-                let n = ((default_count(kind, Transport::Tcp, RAW_CHUNK) as f64 * scale).round() as usize).max(50);
-                workloads.push(Workload::new(kind, Transport::Tcp, RAW_CHUNK, n));
+                // About 3 GiB at the default 1 MiB.
+                let chunk = args.raw_chunk.max(1);
+                let n = ((3000.0 * RAW_CHUNK as f64 / chunk as f64 * scale).round() as usize).max(50);
+                workloads.push(Workload::new(kind, Transport::Tcp, chunk, n));
             }
             Kind::Pubsub => {
                 for &transport in &args.transports {
@@ -1058,7 +1082,7 @@ fn render(plan: &Plan, results: &Results, durations: &Durations) -> String {
             out,
             "\nThe PUB is an XPUB with XPUB_NODROP (blocks at the HWM instead of dropping, so every message \
              arrives and the count is exact) and XPUB_VERBOSE (it waits for the subscription before sending); \
-             the SUB binds nothing, the PUB binds. tcp/ipc: PUB on core 0, SUB on core 1; inproc: two threads, unpinned."
+             the PUB binds, the SUB connects. tcp/ipc: PUB on core 0, SUB on core 1; inproc: two threads, unpinned."
         );
     }
     render_table(
@@ -1213,10 +1237,13 @@ fn render_raw(out: &mut String, vs: bool, results: &Results) {
     }
     let _ = writeln!(
         out,
-        "\nRaw: `tcp_local_thr`/`tcp_remote_thr`, plain std TCP over 127.0.0.1, {} chunks of 1 MiB written \
-         with one write each and read with 1 MiB reads, reader on core 0, writer on core 1 (as local_thr/remote_thr); \
-         the 64 KiB figures are the PUSH/PULL tcp 64 KiB row of this run (payload bytes, frame headers not counted).",
-        rw.count
+        "\nRaw: `tcp_local_thr`/`tcp_remote_thr`, plain std TCP over 127.0.0.1, {} chunks of {} written \
+         with one write each and read with reads of that size, reader on core 0, writer on core 1 (as \
+         local_thr/remote_thr); the 64 KiB figures are the PUSH/PULL tcp 64 KiB row of this run (payload bytes, \
+         frame headers not counted). Above 100% means this chunk size is not the loopback's best \
+         (try --raw-chunk).",
+        rw.count,
+        fmt_size(rw.size)
     );
 }
 
