@@ -659,6 +659,11 @@ fn variants(plan: &Plan, w: &Workload) -> Vec<Variant> {
     v
 }
 
+/// The name of who runs `w`: an implementation, a mixed pair, or neither (raw TCP).
+fn variant_name(w: &Workload, var: Variant) -> String {
+    if w.shared() { "plain TCP".into() } else { var.name() }
+}
+
 /// A progress bar for run `n` of `total` (1-based), with the time left estimated from the
 /// runs done so far: `[######..............]  12/60  eta 2m10s`.
 fn progress(n: usize, total: usize, elapsed: Duration) -> String {
@@ -700,7 +705,7 @@ fn execute(plan: &Plan) -> (Results, Durations) {
                     "{} {:<18} {:<13} pair {}/{} ... ",
                     progress(n, total, started.elapsed()),
                     w.label(),
-                    var.name(),
+                    variant_name(w, var),
                     pair + 1,
                     plan.pairs
                 );
@@ -710,6 +715,7 @@ fn execute(plan: &Plan) -> (Results, Durations) {
                             Kind::Lat => format!("{:.2} us", s.value),
                             Kind::Hwm => format!("{} queued, rss +{} KiB", s.value, s.extra.unwrap_or(0.0)),
                             Kind::Conns | Kind::Subs => format!("{:.2} KiB/conn", s.value),
+                            Kind::Raw => format!("{} Gb/s", gbits(s.value * w.size as f64)),
                             _ => format!("{} msg/s", fmt_rate(s.value)),
                         };
                         eprintln!(
@@ -1120,11 +1126,11 @@ fn render(plan: &Plan, results: &Results, durations: &Durations) -> String {
     for (w, cells) in results {
         for (cell, var) in cells.iter().zip(variants(plan, w)) {
             for f in &cell.failures {
-                notes.push(format!("- **FAILED** {} {}:\n```\n{}\n```", w.label(), var.name(), f.trim_end()));
+                notes.push(format!("- **FAILED** {} {}:\n```\n{}\n```", w.label(), variant_name(w, var), f.trim_end()));
             }
             for s in &cell.samples {
                 if let Some(n) = &s.note {
-                    notes.push(format!("- warning, {} {}: {n}", w.label(), var.name()));
+                    notes.push(format!("- warning, {} {}: {n}", w.label(), variant_name(w, var)));
                 }
             }
         }
