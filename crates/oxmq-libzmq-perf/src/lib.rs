@@ -39,6 +39,9 @@ impl HandshakeMonitor {
         let ep = format!("inproc://monitor-{name}");
         s.monitor(&ep, zmq::SocketEvent::HANDSHAKE_SUCCEEDED as i32)?;
         let pair = ctx.socket(zmq::PAIR)?;
+        // RCVHWM 0 makes the inproc pipe from the monitor unbounded, so that no event is
+        // dropped while thousands of handshakes complete.
+        pair.set_rcvhwm(0)?;
         pair.connect(&ep)?;
         Ok(HandshakeMonitor { pair })
     }
