@@ -98,3 +98,188 @@ pub fn print_lat_result(roundtrips: usize, elapsed: Duration) {
     let latency = elapsed.as_secs_f64() * 1_000_000.0 / (2.0 * roundtrips.max(1) as f64);
     println!("average latency: {latency:.3} [us]");
 }
+
+/// The resident set size (`VmRSS` of `/proc/<pid>/status`) of process `pid`
+/// (`None`: this process), in KiB.
+pub fn vm_rss_kib(pid: Option<u32>) -> Option<u64> {
+    let path = match pid {
+        Some(p) => format!("/proc/{p}/status"),
+        None => "/proc/self/status".to_string(),
+    };
+    parse_vm_rss(&std::fs::read_to_string(path).ok()?)
+}
+
+/// The `VmRSS:` figure of a `/proc/<pid>/status` text, in KiB.
+pub fn parse_vm_rss(status: &str) -> Option<u64> {
+    status.lines().find_map(|l| l.strip_prefix("VmRSS:")?.trim().strip_suffix("kB")?.trim().parse().ok())
+}
+
+/// Raises the soft limit on open files to the hard limit (the memory tools hold
+/// thousands of connections). Returns the new soft limit.
+pub fn raise_nofile_limit() -> u64 {
+    // SAFETY: rlimit is a plain C struct; both calls get a pointer to a live local.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 0;
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let want = libc::rlimit { rlim_cur: lim.rlim_max, rlim_max: lim.rlim_max };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &want) == 0 {
+                lim = want;
+            }
+        }
+        lim.rlim_cur as u64
+    }
+}
+
+/// Prints the result lines of the memory tools: `<what>: <value> [<unit>]`.
+pub fn print_figure(what: &str, value: impl Display, unit: &str) {
+    println!("{what}: {value} [{unit}]");
+}
+
+/// Finds a `<key> <number> <unit>` line (as the perf tools print them) in `text`.
+pub fn parse_figure(text: &str, key: &str, unit: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.trim().strip_prefix(key)?.trim().strip_suffix(unit)?.trim().parse::<f64>().ok())
+}
+
+/// Which side of a throughput run a `scale_thr` process plays, and the pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The single socket (it binds).
+    One,
+    /// The `peers` sockets (they connect), all in this process and one context.
+    Many,
+    /// Both, in two threads of this process (for inproc).
+    Both,
+}
+
+/// The socket pattern of a `scale_thr` run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pattern {
+    /// One PUSH sends, the peers are PULLs.
+    Push,
+    /// One XPUB (XPUB_NODROP, XPUB_VERBOSE: a PUB that blocks instead of dropping and sees
+    /// every subscription) sends, the peers are SUBs subscribed to everything.
+    Pub,
+    /// The peers are DEALERs that send, the one socket is a ROUTER.
+    Router,
+}
+
+/// The arguments of `scale_thr`.
+#[derive(Debug, Clone)]
+pub struct ScaleArgs {
+    pub role: Role,
+    pub pattern: Pattern,
+    pub endpoint: String,
+    pub peers: usize,
+    pub size: usize,
+    /// Messages received in all (for PUB: by all subscribers together; the PUB sends count/peers).
+    pub count: usize,
+}
+
+pub const SCALE_USAGE: &str =
+    "scale_thr <one|many|both> <push|pub|router> <endpoint> <peers> <message-size> <message-count>";
+
+impl ScaleArgs {
+    /// Reads the arguments of `scale_thr` (exits with the usage on error).
+    pub fn from_env(usage: &str) -> ScaleArgs {
+        let [role, pattern, endpoint, peers, size, count] = args::<6>(usage);
+        let role = match role.as_str() {
+            "one" => Role::One,
+            "many" => Role::Many,
+            "both" => Role::Both,
+            _ => fail("arguments", format!("role must be one, many or both, not {role:?}")),
+        };
+        let pattern = match pattern.as_str() {
+            "push" => Pattern::Push,
+            "pub" => Pattern::Pub,
+            "router" => Pattern::Router,
+            _ => fail("arguments", format!("pattern must be push, pub or router, not {pattern:?}")),
+        };
+        let peers = number(&peers, "peer count").max(1);
+        let size = number(&size, "message size");
+        let count = number(&count, "message count").max(peers);
+        ScaleArgs { role, pattern, endpoint, peers, size, count }
+    }
+
+    /// Whether the single socket is the receiving side.
+    pub fn one_receives(&self) -> bool {
+        self.pattern == Pattern::Router
+    }
+
+    /// How many messages each sending socket sends.
+    pub fn sends_per_sender(&self) -> usize {
+        match self.pattern {
+            Pattern::Push => self.count,
+            Pattern::Pub | Pattern::Router => self.count / self.peers,
+        }
+    }
+
+    /// How many messages the receiving side counts in all.
+    pub fn total_received(&self) -> usize {
+        match self.pattern {
+            Pattern::Push => self.count,
+            Pattern::Pub | Pattern::Router => self.count / self.peers * self.peers,
+        }
+    }
+}
+
+/// Deadline for setting up a run (connections, subscriptions) before a tool gives up.
+pub const SETUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Counts received messages over many sockets: the clock starts at the first one.
+#[derive(Debug)]
+pub struct RecvCounter {
+    pub want: usize,
+    pub size: usize,
+    pub got: usize,
+    pub start: Option<Instant>,
+}
+
+impl RecvCounter {
+    pub fn new(want: usize, size: usize) -> RecvCounter {
+        RecvCounter { want, size, got: 0, start: None }
+    }
+    /// Records one received message of `len` bytes.
+    pub fn record(&mut self, len: usize) {
+        check_size(len, self.size);
+        if self.start.is_none() {
+            self.start = Some(Instant::now());
+        }
+        self.got += 1;
+    }
+    pub fn done(&self) -> bool {
+        self.got >= self.want
+    }
+    /// Prints the result like `local_thr` (the first message starts the clock).
+    pub fn print(&self) {
+        let elapsed = self.start.map(|s| s.elapsed()).unwrap_or_default();
+        print_thr_header(self.size, self.got);
+        print_thr_result(self.size, self.got, elapsed);
+    }
+}
+
+/// This process's VmRSS once it has stopped changing: read every 100 ms until two readings
+/// agree (at most 3 s).
+pub fn settled_rss() -> u64 {
+    let mut last = vm_rss_kib(None).unwrap_or(0);
+    for _ in 0..30 {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = vm_rss_kib(None).unwrap_or(0);
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    last
+}
+
+/// Prints the result lines of `conn_server`.
+pub fn print_conn_result(connections: usize, before_kib: u64, after_kib: u64) {
+    print_figure("connections", connections, "conn");
+    print_figure("rss before", before_kib, "KiB");
+    print_figure("rss after", after_kib, "KiB");
+    let per = after_kib.saturating_sub(before_kib) as f64 / connections.max(1) as f64;
+    print_figure("rss per connection", format!("{per:.2}"), "KiB");
+}

@@ -99,8 +99,9 @@ Examples:
     Proxy(ProxyArgs),
     /// Print a socket's connection events (libzmq's socket monitor) as they happen.
     Monitor(MonitorArgs),
-    /// Run the perf tools of oxmq and libzmq side by side (throughput and
-    /// latency over tcp, ipc and inproc) and print a markdown table.
+    /// Run the perf tools of oxmq and libzmq side by side (throughput, latency, the raw-TCP
+    /// ceiling, PUB/SUB, scaling with peers, memory) and print markdown tables; save or
+    /// compare a baseline of oxmq's figures (the regression check).
     ///
     /// Build the tools first:
     /// cargo build --release -p oxmq-cli -p oxmq-libzmq-perf

@@ -15,7 +15,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a tool may keep running after its peer failed.
 const AFTER_FAILURE: Duration = Duration::from_secs(2);
 /// How long a tool may keep running after its peer finished successfully.
-const AFTER_SUCCESS: Duration = Duration::from_secs(15);
+pub const AFTER_SUCCESS: Duration = Duration::from_secs(15);
 
 /// One tool invocation.
 #[derive(Debug, Clone)]
@@ -269,7 +269,16 @@ impl Running {
 /// its successful peer by 15 s, is killed too, and so is every process still
 /// running 15 s after one of them printed `result_marker` (the result line):
 /// the measurement is done, only the shutdown hangs.
-pub fn run_group(cmds: &[ToolCmd], ready: &Ready, result_marker: &str, timeout: Duration) -> GroupOutcome {
+///
+/// `after_success` replaces those 15 s (the perf tools use [`AFTER_SUCCESS`]; a tool that
+/// only ends when killed, a sink or a client holding connections, gets a short one).
+pub fn run_group(
+    cmds: &[ToolCmd],
+    ready: &Ready,
+    result_marker: &str,
+    timeout: Duration,
+    after_success: Duration,
+) -> GroupOutcome {
     let mut problems = Vec::new();
     let mut running: Vec<Running> = Vec::new();
     let start = Instant::now();
@@ -314,11 +323,11 @@ pub fn run_group(cmds: &[ToolCmd], ready: &Ready, result_marker: &str, timeout: 
             break;
         }
         if let Some((at, ok)) = first_end {
-            let grace = if ok { AFTER_SUCCESS } else { AFTER_FAILURE };
+            let grace = if ok { after_success } else { AFTER_FAILURE };
             if at.elapsed() > grace {
                 let names = kill_rest(&mut running);
                 problems.push(if ok {
-                    format!("{names} still running {} s after the measurement finished; killed", grace.as_secs())
+                    format!("{names} still running {:.1} s after the measurement finished; killed", grace.as_secs_f64())
                 } else {
                     format!("killed {names} after its peer failed")
                 });
