@@ -119,3 +119,15 @@ fn a_polled_pub_reads_a_subscriber_past_its_hwm() {
     let run = run_engine(&setup, &stream);
     assert!(matches!(run.end, Some(EngineEnd::Disconnected(_))), "{:?} after {:?}", run.end, run.elapsed);
 }
+
+/// Found by libFuzzer: a PUSH with RCVHWM 1 gets one whole message and the start of a second
+/// from its peer. A PUSH never receives, so the pipe stays full and the engine waits for room
+/// for good: designed backpressure (as libzmq's), which the entry point must accept rather
+/// than report as a hang (it accepted it only for more than RCVHWM whole messages).
+#[test]
+fn a_push_pushed_back_by_a_partial_message_stalls_by_design() {
+    let (setup, stream) = seed("push_hwm1_partial_message_fuzzed");
+    let m = model(&setup, &stream);
+    assert_eq!((m.messages.len(), m.partial, setup.hwm), (1, true, 1));
+    assert!(run_engine(&setup, &stream).end.is_none(), "the PUSH's engine was expected to wait for room");
+}
