@@ -34,10 +34,11 @@ built=$(date +%s)
 for t in "${targets[@]}"; do
     mkdir -p "corpus/$t"
     echo "ci-fuzz: $t for ${seconds}s"
-    # -timeout: one input taking over 10 s is a hang; -rss_limit_mb: the engine target
+    # -max_len: libFuzzer would otherwise cap inputs at the largest seed; -timeout: one input
+    # taking over 10 s is a hang; -rss_limit_mb: the engine target
     # legitimately reserves up to 16 MiB per connection, far below this.
     if ! cargo fuzz run -s "$sanitizer" "$t" "corpus/$t" "../corpus/$t" -- \
-        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=1024 -print_final_stats=1; then
+        -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=1024 -print_final_stats=1; then
         echo "ci-fuzz: $t FAILED (input saved under fuzz/artifacts/$t/)" >&2
         exit 1
     fi

@@ -2,7 +2,7 @@
 //! machinery made reachable from outside, unchanged. Not an API: no stability, no docs on
 //! docs.rs, and nothing here is compiled without the feature.
 //!
-//! - [`run_engine`]: the real connection engine ([`crate::engine::run`]) over any byte stream,
+//! - [`run_engine`]: the real connection engine (`engine::run`) over any byte stream,
 //!   attached to a socket as an accepted connection is (a pipe made after the handshake);
 //! - [`socket_seq`] / [`socket_changed`]: wait for the socket's signal, as its own async
 //!   receive does, so a driver can drain a socket that cannot receive (PUB) with
@@ -64,7 +64,7 @@ pub async fn socket_changed(socket: &SocketBase, seen: u64) {
     socket.signal().changed(seen).await
 }
 
-/// A parsed endpoint ([`crate::transport::endpoint`]'s, made public).
+/// A parsed endpoint (`transport::endpoint`'s, made public).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParsedEndpoint {
     /// `host` is `*`, an IP literal (IPv6 without brackets) or a host name; port 0 = any.
