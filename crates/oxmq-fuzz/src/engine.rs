@@ -216,7 +216,7 @@ pub fn model(setup: &EngineSetup, stream: &[u8]) -> Model {
 }
 
 /// What one run of the engine gave.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct EngineRun {
     /// `None`: still running when the virtual time limit passed.
     pub end: Option<EngineEnd>,
@@ -224,8 +224,13 @@ pub struct EngineRun {
     pub received: Vec<Vec<Bytes>>,
     /// Every byte the engine wrote to the peer.
     pub output: Vec<u8>,
-    /// Messages the driver sent (REQ requests, REP replies, an XSUB subscription).
+    /// Messages the driver sent (REQ requests, REP replies, an XSUB subscription, the
+    /// [`our_message`] of a PAIR, DEALER, PUSH or ROUTER).
     pub sent: usize,
+    /// Their bytes.
+    pub sent_bytes: usize,
+    /// [`our_message`] went out (as ROUTER: to the peer).
+    pub announced: bool,
     /// Virtual time the run took.
     pub elapsed: Duration,
 }
@@ -254,11 +259,23 @@ fn socket_for(setup: &EngineSetup) -> Socket {
     s
 }
 
+/// What a PAIR, DEALER or PUSH sends once its peer is there, and a ROUTER sends to its peer
+/// (after the routing id) once it heard from it: three frames, the middle one, with a duplex
+/// buffer of 1 KiB or more, large enough to be written from its own buffer (the engine's
+/// vectored write path). Through smaller buffers it is short: 20 KB a byte at a time would
+/// make the run slow and show nothing new.
+pub fn our_message(setup: &EngineSetup) -> Vec<Bytes> {
+    let middle = if setup.duplex_buf >= 1024 { 20_000 } else { 100 };
+    vec![Bytes::from_static(b"head"), Bytes::from(vec![b'b'; middle]), Bytes::from_static(b"tail")]
+}
+
 /// The application side: take every message the socket has (non-blocking), answer REQ/REP
 /// the way an application would, so that the socket keeps reading.
 struct Driver {
     received: Vec<Vec<Bytes>>,
     sent: usize,
+    sent_bytes: usize,
+    announced: bool,
     /// REQ: a request is out and its reply not yet in.
     req_waiting: bool,
     xsub_subscribed: bool,
@@ -269,7 +286,19 @@ impl Driver {
     fn request(&mut self, s: &Socket) {
         if s.send("q").is_ok() {
             self.sent += 1;
+            self.sent_bytes += 1;
             self.req_waiting = true;
+        }
+    }
+
+    /// Send [`our_message`], after `envelope` (a ROUTER's routing id).
+    fn announce(&mut self, s: &Socket, setup: &EngineSetup, envelope: Option<&Bytes>) {
+        let msg: Vec<Bytes> = envelope.cloned().into_iter().chain(our_message(setup)).collect();
+        let len = msg.iter().map(Bytes::len).sum::<usize>();
+        if s.send_multipart(msg).is_ok() {
+            self.sent += 1;
+            self.sent_bytes += len;
+            self.announced = true;
         }
     }
 
@@ -279,6 +308,9 @@ impl Driver {
         if t == SocketType::Req && !self.req_waiting {
             self.request(s);
         }
+        if matches!(t, SocketType::Pair | SocketType::Dealer | SocketType::Push) && !self.announced {
+            self.announce(s, setup, None);
+        }
         if t == SocketType::XSub && setup.subscribe_all && !self.xsub_subscribed && s.send(&b"\x01"[..]).is_ok() {
             self.sent += 1;
             self.xsub_subscribed = true;
@@ -287,9 +319,13 @@ impl Driver {
         for _ in 0..100_000 {
             let Ok(msg) = s.recv_multipart() else { return };
             assert!(!msg.is_empty(), "an empty multipart message");
+            if t == SocketType::Router && !self.announced {
+                self.announce(s, setup, msg.first());
+            }
             self.received.push(msg);
             if t == SocketType::Rep && s.send("r").is_ok() {
                 self.sent += 1;
+                self.sent_bytes += 1;
             }
             if t == SocketType::Req {
                 self.req_waiting = false;
@@ -329,7 +365,14 @@ pub fn run_engine(setup: &EngineSetup, stream: &[u8]) -> EngineRun {
                 }
             };
             let engine = fuzzing::run_engine(&socket, ord, owr, "tcp://fuzz.peer:1");
-            let mut driver = Driver { received: Vec::new(), sent: 0, req_waiting: false, xsub_subscribed: false };
+            let mut driver = Driver {
+                received: Vec::new(),
+                sent: 0,
+                sent_bytes: 0,
+                announced: false,
+                req_waiting: false,
+                xsub_subscribed: false,
+            };
             let drive = async {
                 loop {
                     let seen = fuzzing::socket_seq(&socket);
@@ -349,7 +392,15 @@ pub fn run_engine(setup: &EngineSetup, stream: &[u8]) -> EngineRun {
                 Some((end, (), output)) => (Some(end), output),
                 None => (None, Vec::new()),
             };
-            EngineRun { end, received: driver.received, output, sent: driver.sent, elapsed }
+            EngineRun {
+                end,
+                received: driver.received,
+                output,
+                sent: driver.sent,
+                sent_bytes: driver.sent_bytes,
+                announced: driver.announced,
+                elapsed,
+            }
         })
     });
     drop(socket);
@@ -449,13 +500,31 @@ pub fn check_run(setup: &EngineSetup, stream: &[u8], m: &Model, run: &EngineRun)
         assert!(n > 0, "{t:?}: the engine wrote no greeting");
         assert_eq!(Greeting::check_prefix(&run.output[..n]), Ok(()), "{t:?}: the engine's greeting is invalid");
         let pings = if setup.heartbeat { 2 + run.elapsed.as_millis() as usize / 100 } else { 0 };
-        let allowance = 1024 + setup.routing_id.as_ref().map_or(0, Bytes::len) + 32 * (run.sent + pings);
+        let allowance =
+            1024 + setup.routing_id.as_ref().map_or(0, Bytes::len) + 32 * (run.sent + pings) + run.sent_bytes;
         assert!(
             run.output.len() <= allowance + stream.len(),
             "{t:?}: the engine wrote {} bytes for {} bytes of input",
             run.output.len(),
             stream.len()
         );
+        // What the socket sent went out whole before the peer's EOF (which comes only once
+        // everything is quiet) on a connection that ended cleanly.
+        if run.announced && m.end == ModelEnd::Eof {
+            let mut out = BytesMut::from(&run.output[Greeting::LEN..]);
+            let mut d = Decoder::new(None);
+            let (mut msgs, mut cur) = (Vec::new(), Vec::new());
+            while let Some(f) = d.decode(&mut out).expect("the engine's own frames") {
+                if !f.command {
+                    cur.push(f.body);
+                    if !f.more {
+                        msgs.push(std::mem::take(&mut cur));
+                    }
+                }
+            }
+            assert!(cur.is_empty() && out.is_empty(), "{t:?}: the engine's output ends inside a frame or message");
+            assert!(msgs.contains(&our_message(setup)), "{t:?}: the message the socket sent did not go out");
+        }
     } else {
         assert!(run.output.is_empty(), "STREAM: nothing was sent, yet the engine wrote");
     }

@@ -35,6 +35,8 @@ fn pair_delivers_every_message_then_sees_eof() {
     let run = run_engine(&setup, &stream);
     assert!(matches!(run.end, Some(EngineEnd::Disconnected(_))), "{:?}", run.end);
     assert_eq!(run.received, msgs(&[&[b"a", b"bb", b""], &[&[b'L'; 300]]]));
+    // The PAIR's own three-frame message (20 KB in the middle) went out before the EOF.
+    assert!(run.announced && run.output.len() > 20_000, "{} bytes out", run.output.len());
     // Our greeting, READY, and the PONG for the PING (its context echoed).
     assert!(run.output.windows(8).any(|w| w == b"\x04PONGctx"), "no PONG in {:?}", run.output);
 }
@@ -47,6 +49,8 @@ fn router_gets_the_libzmq_dealers_message_under_its_identity() {
     assert_eq!(run.received.len(), 1);
     let m = &run.received[0];
     assert_eq!((&m[0][..], &m[1][..], &m[2][..], m[3].len()), (&b"dealer-id"[..], &b""[..], &b"hello"[..], 1000));
+    // The ROUTER answered it, routed by that id.
+    assert!(run.announced && run.output.len() > 20_000, "{} bytes out", run.output.len());
 }
 
 #[test]
@@ -102,6 +106,13 @@ fn the_checks_catch_a_wrong_delivery() {
     // The model disagrees with a run of a different input: the comparison must panic.
     let (setup, stream) = seed("pair_messages_and_ping");
     let run = run_engine(&setup, &stream);
+    // Nor does a lost outgoing message.
+    let mut cut = run.output.clone();
+    cut.truncate(cut.len() - 10);
+    let lost = oxmq_fuzz::engine::EngineRun { output: cut, ..run.clone() };
+    let m = model(&setup, &stream);
+    let r = std::panic::catch_unwind(|| oxmq_fuzz::engine::check_run(&setup, &stream, &m, &lost));
+    assert!(r.is_err(), "a cut outgoing message went unnoticed");
     let mut other = stream.clone();
     other.extend_from_slice(b"\x00\x05extra");
     let m = model(&setup, &other);
