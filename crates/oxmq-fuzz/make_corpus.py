@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Writes the seed corpus (corpus/<target>/*) from RFC 23/37 layouts and the
-libzmq captures in captures/ (made by captures/capture_libzmq.py with pyzmq,
-libzmq 4.3.5). Re-run after changing a target's input layout."""
-import os, shutil
+libzmq captures in captures/ (recorded from pyzmq's libzmq 4.3.5, and checked
+against it, by tests/libzmq_captures.rs). Re-run after changing a target's
+input layout or re-recording the captures."""
+import os
 HERE = os.path.dirname(os.path.abspath(__file__))
 C = os.path.join(HERE, "corpus")
 
@@ -78,9 +79,65 @@ handshake = {
     "zmtp20_peer": bytes([PAIR, 0, 0, PAIR]) + greeting(major=1, minor=5),
     "identity_300": bytes([ROUTER, 0, 1, DEALER]) + frame(ready((b"Socket-Type", b"DEALER"), (b"Identity", b"i" * 300)), cmd=True),
 }
-for target, files in [("greeting", greetings), ("command", commands), ("metadata", metadata), ("decoder", decoder), ("decoder_more_chain", more_chain), ("handshake", handshake)]:
+# engine inputs: 4 control bytes (socket type index in SocketType::ALL, option bits, parameter,
+# duplex buffer size) + the peer's bytes. Bit 0x20 puts a valid greeting + READY from a compatible
+# type in front, so most seeds get past the handshake and then send valid or invalid traffic.
+T = {n: i for i, n in enumerate(["PAIR", "PUB", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PULL", "PUSH", "XPUB", "XSUB", "STREAM"])}
+P = 0x20  # prelude bit
+def hs(peer_type, *props, minor=1):
+    return greeting(minor=minor) + frame(ready((b"Socket-Type", peer_type), *props), cmd=True)
+msg = lambda *parts: b"".join(frame(p, more=i < len(parts) - 1) for i, p in enumerate(parts))
+command = lambda name, data=b"": frame(cmd(name, data), cmd=True)
+engine = {
+    "router_libzmq_dealer": bytes([T["ROUTER"], 0, 0, 255]) + cap["libzmq_dealer_to_router"],
+    "pub_libzmq_sub": bytes([T["PUB"], 0, 0, 255]) + cap["libzmq_sub_to_pub"],
+    "pair_libzmq_pair_heartbeat": bytes([T["PAIR"], 0, 0, 3]) + cap["libzmq_pair_heartbeat"],
+    "req_libzmq_rep_refusing": bytes([T["REQ"], 0, 0, 255]) + cap["libzmq_rep_bad_type"],
+    "pair_messages_and_ping": bytes([T["PAIR"], P, 0, 255]) + msg(b"a", b"bb", b"") + command(b"PING", b"\x00\x0actx") + msg(b"L" * 300),
+    "pull_small_duplex": bytes([T["PULL"], P, 0, 0]) + msg(b"one") + msg(b"two", b"parts") + msg(b"x" * 1000),
+    "pull_hwm1": bytes([T["PULL"], P | 0x02, 0, 4]) + b"".join(msg(bytes([i])) for i in range(20)),
+    "dealer_envelope": bytes([T["DEALER"], P, 0, 255]) + msg(b"", b"hello") + msg(b"", b"world"),
+    "router_identity": bytes([T["ROUTER"], 0, 0, 255]) + hs(b"DEALER", (b"Identity", b"peer-1")) + msg(b"", b"req"),
+    "router_zero_identity": bytes([T["ROUTER"], 0, 0, 255]) + hs(b"DEALER", (b"Identity", b"\x00abc")) + msg(b"m"),
+    "rep_requests": bytes([T["REP"], P, 0, 255]) + msg(b"", b"q1") + msg(b"no-delimiter") + msg(b"id", b"", b"q2"),
+    "req_replies": bytes([T["REQ"], P, 0, 255]) + msg(b"", b"r1") + msg(b"bad") + msg(b"", b"r2"),
+    "sub_all": bytes([T["SUB"], P, 0, 255]) + msg(b"topic", b"data") + msg(b"other"),
+    "sub_none": bytes([T["SUB"], P | 0x80, 0, 255]) + msg(b"topic", b"data"),
+    "xsub_messages": bytes([T["XSUB"], P, 0, 255]) + msg(b"topic") + command(b"PING", b"\x00\x00"),
+    "xpub_subscriptions": bytes([T["XPUB"], P, 0, 255]) + command(b"SUBSCRIBE", b"a") + command(b"SUBSCRIBE", b"a") + command(b"CANCEL", b"a") + msg(b"\x01b") + msg(b"plain"),
+    "pub_zmtp30_subscriptions": bytes([T["PUB"], P | 0x40, 0, 255]) + msg(b"\x01topic") + msg(b"\x00topic"),
+    "pub_subscribe_inside_message": bytes([T["PUB"], P, 0, 255]) + frame(b"part", more=True) + command(b"SUBSCRIBE", b"t"),
+    "push_hwm1_flood": bytes([T["PUSH"], P | 0x02, 0, 255]) + b"".join(msg(bytes([i])) for i in range(50)),
+    "pub_hwm1_flood": bytes([T["PUB"], P | 0x02, 0, 255]) + b"".join(msg(bytes([i])) for i in range(50)),
+    "push_gets_messages": bytes([T["PUSH"], P, 0, 255]) + msg(b"unexpected"),
+    "stream_http": bytes([T["STREAM"], 0, 0, 2]) + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+    "pair_error_command": bytes([T["PAIR"], P, 0, 255]) + msg(b"before") + command(b"ERROR", b"\x04nope"),
+    "pair_second_ready": bytes([T["PAIR"], P, 0, 255]) + command(b"READY", prop(b"Socket-Type", b"PAIR")),
+    "pair_reserved_flags": bytes([T["PAIR"], P, 0, 255]) + msg(b"ok") + b"\x08\x00",
+    "pair_over_maxmsgsize": bytes([T["PAIR"], P | 0x01, 10, 255]) + msg(b"x" * 40) + msg(b"y" * 41),
+    "pair_huge_header": bytes([T["PAIR"], P, 0, 255]) + b"\x02\x00\x00\x00\x00\x01\x00\x00\x00partial",
+    "pair_huge_header_slow": bytes([T["PAIR"], P, 0, 0]) + b"\x02\x00\x00\x01\x00\x00\x00\x00\x00" + b"b" * 300,
+    "pair_truncated_message": bytes([T["PAIR"], P, 0, 255]) + msg(b"whole") + frame(b"first", more=True),
+    "pair_heartbeat_ping_ttl": bytes([T["PAIR"], P | 0x08, 0, 255]) + command(b"PING", b"\x00\x64" + b"c" * 16) + command(b"PONG"),
+    "dealer_conflate": bytes([T["DEALER"], P | 0x10, 0, 255]) + msg(b"1") + msg(b"2") + msg(b"3"),
+    "rep_routing_id": bytes([T["REP"], P | 0x04, 7, 255]) + msg(b"", b"q"),
+    "pair_incompatible_type": bytes([T["PAIR"], 0, 0, 255]) + hs(b"PUB"),
+    "pair_eof_in_greeting": bytes([T["PAIR"], 0, 0, 255]) + greeting()[:20],
+    "sub_zmtp30": bytes([T["SUB"], 0, 0, 255]) + hs(b"PUB", minor=0) + msg(b"news"),
+}
+endpoint = {
+    "tcp_star": b"tcp://*:5555", "tcp_any_port": b"tcp://127.0.0.1:*", "tcp_ipv6": b"tcp://[::1]:80", "tcp_host": b"tcp://localhost:1",
+    "tcp_ipv6_unbracketed": b"tcp://::1:5", "tcp_source": b"tcp://a:1;b:2", "tcp_bad_port": b"tcp://h:99999", "tcp_plus_port": b"tcp://h:+5",
+    "tcp_unbalanced": b"tcp://[::1:5", "ipc_path": b"ipc:///tmp/a.sock", "ipc_abstract": b"ipc://@name", "ipc_wildcard": b"ipc://*",
+    "inproc": b"inproc://x", "inproc_empty": b"inproc://", "pgm": b"pgm://eth0;239.1.1.1:5555", "unknown": b"foo://x",
+    "invalid_utf8": b"tcp://\xff\xfe:1", "no_scheme": b"127.0.0.1:5555",
+}
+for target, files in [("greeting", greetings), ("command", commands), ("metadata", metadata), ("decoder", decoder), ("decoder_more_chain", more_chain), ("handshake", handshake), ("engine", engine), ("endpoint", endpoint)]:
     d = os.path.join(C, target)
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
+    os.makedirs(d, exist_ok=True)
+    # Inputs the fuzzer found (a crash once, now a regression seed) are named *_fuzzed and kept.
+    for n in os.listdir(d):
+        if not n.endswith("_fuzzed"):
+            os.remove(os.path.join(d, n))
     for n, data in files.items():
         open(os.path.join(d, n), "wb").write(data)

@@ -16,6 +16,12 @@
 //! longer, by libFuzzer through the cargo-fuzz targets in `fuzz/` (see
 //! README.md).
 
+pub mod endpoint;
+pub mod engine;
+
+pub use endpoint::endpoint;
+pub use engine::engine;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
@@ -90,14 +96,21 @@ pub fn alloc_bound(input_len: usize) -> usize {
     64 * 1024 + 8 * input_len
 }
 
+/// Runs `f` and returns its result with the largest single allocation this thread made
+/// meanwhile (0 if [`BoundedAlloc`] is not the global allocator).
+pub fn alloc_scope_unchecked<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    let outer = LARGEST.with(|l| l.replace(0));
+    let r = f();
+    let largest = LARGEST.with(|l| l.replace(outer.max(l.get())));
+    (r, largest)
+}
+
 /// Runs `f` and asserts that, if [`BoundedAlloc`] is the global allocator,
 /// no single allocation made by this thread during `f` was larger than
 /// [`alloc_bound`]`(input_len)`. Returns the largest allocation seen (0 if
 /// the allocator is not installed).
 pub fn alloc_scope<R>(input_len: usize, f: impl FnOnce() -> R) -> (R, usize) {
-    let outer = LARGEST.with(|l| l.replace(0));
-    let r = f();
-    let largest = LARGEST.with(|l| l.replace(outer.max(l.get())));
+    let (r, largest) = alloc_scope_unchecked(f);
     assert!(
         largest <= alloc_bound(input_len),
         "an allocation of {largest} bytes for {input_len} bytes of input (bound {})",
@@ -682,4 +695,6 @@ pub const TARGETS: &[Target] = &[
     ("command", command),
     ("metadata", metadata),
     ("handshake", handshake),
+    ("engine", engine),
+    ("endpoint", endpoint),
 ];

@@ -374,11 +374,8 @@ async fn read_loop(
         if let Some(end) = fatal {
             return end;
         }
-        // Read more; room for the whole body of a large frame if one is in progress.
-        let body = decoder.pending_body_len(&rbuf).min(MAX_RESERVE);
-        if rbuf.capacity() - rbuf.len() < body.max(READ_CHUNK / 4) {
-            rbuf.reserve(body.max(READ_CHUNK));
-        }
+        let pending = decoder.pending_body_len(&rbuf);
+        make_room(&mut rbuf, pending);
         let read = match ttl_deadline.take() {
             None => rd.read_buf(&mut rbuf).await,
             Some(deadline) => match tokio::time::timeout_at(deadline, rd.read_buf(&mut rbuf)).await {
@@ -394,6 +391,18 @@ async fn read_loop(
             }
             Err(e) => return End::Disconnected(e.to_string()),
         }
+    }
+}
+
+/// Make room in the read buffer for the next read: for the whole body of a large frame in
+/// progress (`pending_body` bytes still to come), else for a read chunk. A body over
+/// [`MAX_RESERVE`] gets no reservation of its own and the buffer grows with the bytes that
+/// arrive: reserving `MAX_RESERVE` for it on every read that left less room than that made the
+/// buffer double past `MAX_RESERVE` on a length field alone.
+fn make_room(rbuf: &mut BytesMut, pending_body: usize) {
+    let body = if pending_body > MAX_RESERVE { 0 } else { pending_body };
+    if rbuf.capacity() - rbuf.len() < body.max(READ_CHUNK / 4) {
+        rbuf.reserve(body.max(READ_CHUNK));
     }
 }
 
@@ -531,4 +540,37 @@ pub(crate) async fn write_chunks(wr: &mut Writer, chunks: &mut VecDeque<Bytes>) 
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A header declaring a body of 2^48 bytes (or just over MAX_RESERVE), the body then
+    /// trickling in a byte per read: the buffer grows with what arrives, never to twice the
+    /// reservation cap (it reached 32 MiB from the header alone).
+    #[test]
+    fn a_huge_declared_body_reserves_nothing_past_the_cap() {
+        for declared in [1usize << 48, MAX_RESERVE + 50_000] {
+            let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+            rbuf.extend_from_slice(&[0x02, 0, 0, 0, 0, 0, 0, 0, 0]);
+            for got in 0..100_000 {
+                make_room(&mut rbuf, declared - got);
+                rbuf.extend_from_slice(b"x");
+                // Room for what arrived and, once the rest fits under the cap, for the rest.
+                let bound = if declared - got > MAX_RESERVE { 2 * READ_CHUNK } else { MAX_RESERVE + 2 * READ_CHUNK };
+                assert!(rbuf.capacity() <= bound, "capacity {} after {got} bytes", rbuf.capacity());
+            }
+        }
+        // A body within the cap is reserved whole, once.
+        let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+        make_room(&mut rbuf, 1 << 20);
+        let cap = rbuf.capacity();
+        assert!(cap >= 1 << 20);
+        for got in 0..1000 {
+            rbuf.extend_from_slice(b"x");
+            make_room(&mut rbuf, (1 << 20) - got - 1);
+        }
+        assert_eq!(rbuf.capacity(), cap);
+    }
 }

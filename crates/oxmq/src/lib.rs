@@ -37,6 +37,9 @@ mod context;
 mod engine;
 mod error;
 mod frame;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod heartbeat;
 mod monitor;
 mod options;

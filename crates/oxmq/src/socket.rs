@@ -935,6 +935,14 @@ impl SocketBase {
     }
 }
 
+#[cfg(feature = "fuzzing")]
+impl SocketBase {
+    /// What an engine for this socket is configured from (for [`crate::fuzzing::run_engine`]).
+    pub(crate) fn engine_parts(&self) -> (Arc<SocketShared>, Options) {
+        (self.shared.clone(), self.core.lock().options.clone())
+    }
+}
+
 impl AsRef<SocketBase> for SocketBase {
     fn as_ref(&self) -> &SocketBase {
         self

@@ -1044,3 +1044,38 @@ fn thousands_of_dropped_connections_leak_no_fds_and_balance_their_events() {
     let back = eventually(Duration::from_secs(5), || (open_fds() == baseline).then_some(()));
     assert!(back.is_some(), "ROUTER: {} fds open, {baseline} before the churn", open_fds());
 }
+
+/// A PUB that is polled (EVENTS) but has not sent anything yet keeps reading its subscribers:
+/// a peer sending it far more than RCVHWM messages, then a PING, gets its PONG. (The PUB read
+/// its pipes only when sending, so the connection stopped at the HWM for good; libzmq's
+/// EVENTS takes the messages in.) Found by the engine fuzz target (crates/oxmq-fuzz).
+#[test]
+fn a_polled_pub_keeps_reading_a_flooding_subscriber() {
+    let ctx = Context::new();
+    let publisher = oxmq::Pub::new(&ctx).unwrap();
+    publisher.set_rcvhwm(1).unwrap();
+    publisher.bind("tcp://127.0.0.1:*").unwrap();
+    let mut peer = RawPeer::connect(&publisher.last_endpoint().unwrap());
+    peer.handshake("SUB");
+    let mut writer = peer.stream.try_clone().unwrap();
+    // 2 MB: far more than one read of the engine, so the PING comes in a later read.
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let body = vec![b'm'; 1024];
+        for _ in 0..2000 {
+            if writer.write_all(&frame(0, &body)).is_err() {
+                return;
+            }
+        }
+        let _ = writer.write_all(&ping(0, b"p"));
+    });
+    peer.stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let pong = std::thread::spawn(move || peer.read_frame());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !pong.is_finished() && std::time::Instant::now() < deadline {
+        let _ = publisher.events().unwrap();
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let f = pong.join().expect("no PONG within 20 s: the PUB stopped reading its subscriber");
+    assert_eq!(f.command_name(), Some("PONG"), "{f:?}");
+}

@@ -197,7 +197,12 @@ impl Pattern for XPub {
 
     /// Always (a full subscriber misses the message), except with XPUB_NODROP: then only when
     /// every subscriber has room, as which ones a message goes to is not known before it is.
+    ///
+    /// Asking also takes in what the peers sent (as libzmq's EVENTS does): a PUB that is polled
+    /// but has not sent yet must still read its subscribers, or more than RCVHWM messages from
+    /// one of them stop its connection for good.
     fn has_out(&mut self, opts: &Options) -> bool {
+        self.drain(opts);
         !opts.xpub_nodrop || self.dist.pipes().all(|p| p.out.can_push() || p.out.is_reader_closed())
     }
 
