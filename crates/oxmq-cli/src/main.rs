@@ -1,5 +1,5 @@
 //! `oxmq`: command-line front end. Messaging commands (`send`, `recv`, `pub`, `sub`, `req`,
-//! `rep`, `proxy`, `monitor`) live in `cmd/`; `oxmq bench` compares oxmq with libzmq.
+//! `rep`, `proxy`, `monitor`, `soak`) live in `cmd/`; `oxmq bench` compares oxmq with libzmq.
 
 mod bench;
 mod cmd;
@@ -99,6 +99,18 @@ Examples:
     Proxy(ProxyArgs),
     /// Print a socket's connection events (libzmq's socket monitor) as they happen.
     Monitor(MonitorArgs),
+    /// Load and soak run: a PUSH -> workers -> PULL pipeline with random stalls (every
+    /// message must arrive exactly once, memory must stay under a bound from the HWMs), then
+    /// connect/disconnect churn (memory and descriptors must stay flat).
+    #[command(after_help = "\
+Examples:
+  oxmq soak --messages 10000000 --transport tcp      # then 10000 churn cycles
+  oxmq soak --duration 2h --report-secs 60 --cycles 100000
+  oxmq soak --phase pipeline --transport inproc --workers 8 --max-size 65536
+  oxmq soak --phase churn --cycles 100000 --json
+
+Exit 0 if every check passed, 4 with the reasons on stderr if one failed.")]
+    Soak(cmd::soak::SoakArgs),
     /// Run the perf tools of oxmq and libzmq side by side (throughput, latency, the raw-TCP
     /// ceiling, PUB/SUB, scaling with peers, memory) and print markdown tables; save or
     /// compare a baseline of oxmq's figures (the regression check).
@@ -119,6 +131,7 @@ fn main() -> ExitCode {
         Command::Rep(a) => ("rep", cmd::reqrep::rep(a)),
         Command::Proxy(a) => ("proxy", cmd::proxy::proxy(a)),
         Command::Monitor(a) => ("monitor", cmd::monitor::monitor(a)),
+        Command::Soak(a) => ("soak", cmd::soak::soak(a)),
         Command::Bench(args) => {
             return match bench::run(args) {
                 Ok(0) => ExitCode::SUCCESS,

@@ -2,7 +2,8 @@
 //! - `send_recv`: `send`, `recv` and their `pub` / `sub` shorthands;
 //! - `reqrep`: `req` and `rep` (echo, or `--exec CMD`);
 //! - `proxy`: `proxy FRONT BACK [--capture SPEC]`;
-//! - `monitor`: print a socket's connection events.
+//! - `monitor`: print a socket's connection events;
+//! - `soak`: a load and soak run of the library (pipeline with stalls, connect/disconnect churn).
 //!
 //! Shared pieces: `spec` parses socket types and `TYPE@ENDPOINT` specs, `format` reads input
 //! messages and prints received ones, and this file holds the exit codes, the common
@@ -13,6 +14,7 @@ pub mod monitor;
 pub mod proxy;
 pub mod reqrep;
 pub mod send_recv;
+pub mod soak;
 pub mod spec;
 
 use clap::Args;
@@ -46,7 +48,9 @@ Exit codes:
   2  usage or setup error: bad arguments, unknown socket type, a type that cannot do what
      the command needs, bad endpoint, bind or connect failure
   3  failure while running: a send or receive failed, --exec could not be run, stdin or
-     stdout failed";
+     stdout failed
+  4  soak: a check failed (messages lost, duplicated or corrupt, memory over its bound or
+     growing, descriptors left open, a request without its reply)";
 
 impl Exit {
     pub fn timed_out(message: impl Into<String>) -> Exit {
