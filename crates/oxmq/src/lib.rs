@@ -41,6 +41,8 @@ mod frame;
 #[doc(hidden)]
 pub mod fuzzing;
 mod heartbeat;
+#[cfg(all(test, oxmq_loom))]
+mod loom_models;
 mod monitor;
 mod options;
 mod pattern;
@@ -52,6 +54,7 @@ mod signal;
 mod socket;
 mod sockets;
 mod stream_engine;
+mod sync;
 mod transport;
 
 pub use adapters::{RecvStream, SendSink};

@@ -17,9 +17,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
-use parking_lot::Mutex;
 
 use crate::signal::Signal;
+use crate::sync::Mutex;
 
 /// One frame of a message, as it moves through pipes.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,20 +9,28 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::Ordering::SeqCst;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
-use parking_lot::{Condvar, Mutex};
+use crate::sync::{AtomicU64, AtomicUsize, Condvar, Mutex};
 
 /// How many times a blocking waiter re-checks before sleeping (roughly a microsecond), or 0
 /// if this process may use only one CPU.
+#[cfg(not(oxmq_loom))]
 fn spin_rounds() -> u32 {
     static ROUNDS: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     *ROUNDS.get_or_init(|| match std::thread::available_parallelism() {
         Ok(n) if n.get() > 1 => 200,
         _ => 0,
     })
+}
+
+/// Under loom, one round: the models still take the path where the spin sees the change, and
+/// an unbounded spin would only multiply the interleavings loom has to explore.
+#[cfg(oxmq_loom)]
+fn spin_rounds() -> u32 {
+    1
 }
 
 #[derive(Default)]
@@ -40,7 +48,8 @@ pub(crate) struct Signal {
 /// and a poll on the same socket), and withdrawing one must not withdraw the others.
 pub(crate) type WakerKey = u64;
 
-static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
+/// A std atomic even under loom (see `crate::sync`): it only hands out distinct keys.
+static NEXT_KEY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Signal {
     pub fn new() -> Signal {
@@ -155,6 +164,18 @@ impl Signal {
     }
 }
 
+/// For the loom models' "nothing left behind" checks.
+#[cfg(all(test, oxmq_loom))]
+impl Signal {
+    pub fn waiter_count(&self) -> usize {
+        self.waiters.load(SeqCst)
+    }
+
+    pub fn stored_wakers(&self) -> usize {
+        self.wakers.lock().len()
+    }
+}
+
 pub(crate) struct Changed<'a> {
     signal: &'a Signal,
     seen: u64,
@@ -178,7 +199,9 @@ impl Drop for Changed<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    // std's, not `crate::sync`'s: these flags are test scaffolding, not code under test.
     use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
     use std::time::Duration;
 
     #[test]
@@ -206,7 +229,7 @@ mod tests {
         assert!(s.wait(seen, Some(Instant::now())));
     }
 
-    struct Flag(std::sync::atomic::AtomicUsize);
+    struct Flag(AtomicUsize);
     impl std::task::Wake for Flag {
         fn wake(self: Arc<Self>) {
             self.0.fetch_add(1, SeqCst);

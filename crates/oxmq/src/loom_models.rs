@@ -1,0 +1,291 @@
+//! loom models of the wake-up code: the real [`Signal`] and [`Queue`], built over loom's
+//! mutex, condvar and atomics (see `crate::sync`), run under every interleaving loom explores
+//! (within `LOOM_MAX_PREEMPTIONS`). Run them with `scripts/loom.sh`; they exist only under
+//! `--cfg oxmq_loom`.
+//!
+//! A lost wake-up shows up as a deadlock, which loom reports: every wait here is untimed (loom
+//! has no clock, and `sync::Condvar::wait_until` never times out under it), so no model can
+//! pass by timing out. Each waiter follows the protocol the sockets follow: read the signal's
+//! `seq`, check the condition, wait only if it is not met.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::SeqCst;
+use std::task::{Context, Wake, Waker};
+
+use bytes::Bytes;
+use loom::sync::atomic::AtomicBool;
+use loom::thread;
+
+use crate::pipe::{Msg, Pipe, PushError, Queue};
+use crate::signal::Signal;
+
+fn m(s: &'static str, more: bool) -> Msg {
+    Msg::new(Bytes::from_static(s.as_bytes()), more)
+}
+
+/// Counts wakes; a plain std atomic, since it is scaffolding, not code under test.
+#[derive(Default)]
+struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+impl Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+/// Block on `signal` until `cond` holds, the way a blocking socket call does.
+fn wait_for(signal: &Signal, mut cond: impl FnMut() -> bool) {
+    loop {
+        let seen = signal.seq();
+        if cond() {
+            return;
+        }
+        assert!(signal.wait(seen, None), "an untimed wait returned false");
+    }
+}
+
+/// Whatever a blocked `wait` and the notifier do in between, the notification is not lost:
+/// the waiter returns.
+#[test]
+fn notify_racing_a_blocking_wait_is_not_lost() {
+    loom::model(|| {
+        let s = Arc::new(Signal::new());
+        let ready = Arc::new(AtomicBool::new(false));
+        let t = {
+            let (s, ready) = (s.clone(), ready.clone());
+            thread::spawn(move || {
+                ready.store(true, SeqCst);
+                s.notify();
+            })
+        };
+        wait_for(&s, || ready.load(SeqCst));
+        t.join().unwrap();
+    });
+}
+
+/// One notify wakes every thread blocked on the signal, not just one of them (a socket's
+/// signal can have a blocked caller and a poller on it at once).
+#[test]
+fn notify_wakes_every_blocked_waiter() {
+    loom::model(|| {
+        let s = Arc::new(Signal::new());
+        let ready = Arc::new(AtomicBool::new(false));
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let (s, ready) = (s.clone(), ready.clone());
+                thread::spawn(move || wait_for(&s, || ready.load(SeqCst)))
+            })
+            .collect();
+        ready.store(true, SeqCst);
+        s.notify();
+        for t in waiters {
+            t.join().unwrap();
+        }
+    });
+}
+
+/// An async waiter (the `Changed` future) whose waker registration races the notify is woken,
+/// and once it has completed no waker is left stored.
+#[test]
+fn async_waiter_racing_notify_is_woken_and_leaves_no_waker() {
+    loom::model(|| {
+        let s = Arc::new(Signal::new());
+        let ready = Arc::new(AtomicBool::new(false));
+        let t = {
+            let (s, ready) = (s.clone(), ready.clone());
+            thread::spawn(move || {
+                ready.store(true, SeqCst);
+                s.notify();
+            })
+        };
+        // loom's block_on parks on loom's scheduler: a waker that is never woken is a deadlock.
+        loom::future::block_on(async {
+            loop {
+                let seen = s.seq();
+                if ready.load(SeqCst) {
+                    break;
+                }
+                s.changed(seen).await;
+            }
+        });
+        t.join().unwrap();
+        assert_eq!(s.waiter_count(), 0);
+        assert_eq!(s.stored_wakers(), 0);
+    });
+}
+
+/// A pending `Changed` dropped while a notify runs (a timed-out async recv): whichever of the
+/// two gets to the waker first, nothing is left behind (no stored waker, no waiter count, no
+/// clone of the task's waker).
+#[test]
+fn unregister_racing_notify_leaves_nothing_behind() {
+    loom::model(|| {
+        let s = Arc::new(Signal::new());
+        let flag = Arc::new(CountingWaker::default());
+        let t = {
+            let s = s.clone();
+            thread::spawn(move || s.notify())
+        };
+        {
+            let waker = Waker::from(flag.clone());
+            let mut cx = Context::from_waker(&waker);
+            let mut f = Box::pin(s.changed(s.seq()));
+            let _ = f.as_mut().poll(&mut cx);
+            drop(f);
+        }
+        t.join().unwrap();
+        assert_eq!(s.waiter_count(), 0);
+        assert_eq!(s.stored_wakers(), 0);
+        assert_eq!(Arc::strong_count(&flag), 1, "a clone of the waker is still held");
+    });
+}
+
+/// A reader racing a writer sees only whole multipart messages: once it has the first frame of
+/// a message the rest is already there (it never waits mid-message), in order.
+#[test]
+fn pipe_reader_sees_only_whole_messages() {
+    loom::model(|| {
+        let (w, r) = (Arc::new(Signal::new()), Arc::new(Signal::new()));
+        let q = Arc::new(Queue::new(0, w, r.clone()));
+        let t = {
+            let q = q.clone();
+            thread::spawn(move || {
+                q.push(m("a", true)).unwrap();
+                q.push(m("b", false)).unwrap();
+                let mut batch: VecDeque<Msg> = [m("c", true), m("d", false)].into_iter().collect();
+                assert!(q.push_batch(&mut batch));
+                assert!(batch.is_empty());
+            })
+        };
+        let mut got = Vec::new();
+        while got.len() < 4 {
+            let mut frame = None;
+            wait_for(&r, || {
+                frame = q.pop();
+                frame.is_some()
+            });
+            let mut frame = frame.expect("woken with a frame");
+            loop {
+                let more = frame.more;
+                got.push(frame);
+                if !more {
+                    break;
+                }
+                frame = q.pop().expect("the rest of a message is there with its first frame");
+            }
+        }
+        assert_eq!(got, [m("a", true), m("b", false), m("c", true), m("d", false)]);
+        t.join().unwrap();
+    });
+}
+
+/// A writer that found the queue full is woken when the reader drains it to the low-water
+/// mark (HWM 2, LWM 1): no lost wake-up between "full" and the drain.
+#[test]
+fn full_writer_is_woken_at_the_low_water_mark() {
+    loom::model(|| {
+        let (w, r) = (Arc::new(Signal::new()), Arc::new(Signal::new()));
+        let q = Arc::new(Queue::new(2, w.clone(), r.clone()));
+        q.push(m("1", false)).unwrap();
+        q.push(m("2", false)).unwrap();
+        let t = {
+            let q = q.clone();
+            thread::spawn(move || {
+                let mut msg = Some(m("3", false));
+                wait_for(&w, || match q.push(msg.take().expect("not sent yet")) {
+                    Ok(()) => true,
+                    Err(PushError::Full(back)) => {
+                        msg = Some(back);
+                        false
+                    }
+                    Err(PushError::Closed(_)) => unreachable!("the reader stays"),
+                });
+            })
+        };
+        for want in ["1", "2", "3"] {
+            let mut frame = None;
+            wait_for(&r, || {
+                frame = q.pop();
+                frame.is_some()
+            });
+            assert_eq!(frame.unwrap(), m(want, false));
+        }
+        t.join().unwrap();
+    });
+}
+
+/// The writer abandons a message mid-way and closes while the reader reads: the reader gets
+/// the complete message, never the partial one, and learns that the writer is gone (it is
+/// woken for the close, so it does not sleep forever on a finished queue).
+#[test]
+fn close_writer_racing_the_reader() {
+    loom::model(|| {
+        let (w, r) = (Arc::new(Signal::new()), Arc::new(Signal::new()));
+        let q = Arc::new(Queue::new(0, w, r.clone()));
+        q.push(m("x", false)).unwrap();
+        let t = {
+            let q = q.clone();
+            thread::spawn(move || {
+                q.push(m("partial", true)).unwrap();
+                q.close_writer();
+            })
+        };
+        let mut got = Vec::new();
+        wait_for(&r, || {
+            while let Some(frame) = q.pop() {
+                got.push(frame);
+            }
+            q.is_finished()
+        });
+        assert_eq!(got, [m("x", false)]);
+        t.join().unwrap();
+    });
+}
+
+/// An inproc pipe is handed to its binder (`rebind_signal`, on the binder's own thread, as
+/// `transport::inproc` does) while the peer pushes into it; the binder then reads, waiting on
+/// its new signal. Either the push came first and the binder finds the message, or the push
+/// sees the new signal and its wake-up reaches the binder: never the old signal with the
+/// binder asleep on the new one and a message queued.
+#[test]
+fn rebind_signal_racing_a_push_does_not_strand_the_reader() {
+    loom::model(|| {
+        let (old, peer, new) = (Arc::new(Signal::new()), Arc::new(Signal::new()), Arc::new(Signal::new()));
+        let (end, peer_end) = Pipe::pair(old, peer, 0, 0);
+        let writer = thread::spawn(move || peer_end.out.push(m("hello", false)).unwrap());
+        end.rebind_signal(new.clone());
+        let mut frame = None;
+        wait_for(&new, || {
+            frame = end.inp.pop();
+            frame.is_some()
+        });
+        assert_eq!(frame.unwrap(), m("hello", false));
+        writer.join().unwrap();
+    });
+}
+
+/// A writer blocked on a full queue is woken when the reader goes away, and its push then
+/// fails as closed.
+#[test]
+fn close_reader_wakes_a_blocked_writer() {
+    loom::model(|| {
+        let (w, r) = (Arc::new(Signal::new()), Arc::new(Signal::new()));
+        let q = Arc::new(Queue::new(1, w.clone(), r));
+        q.push(m("1", false)).unwrap();
+        let t = {
+            let q = q.clone();
+            thread::spawn(move || q.close_reader())
+        };
+        let mut msg = Some(m("2", false));
+        wait_for(&w, || match q.push(msg.take().expect("not sent yet")) {
+            Ok(()) => unreachable!("the queue is full until the reader closes it"),
+            Err(PushError::Full(back)) => {
+                msg = Some(back);
+                false
+            }
+            Err(PushError::Closed(_)) => true,
+        });
+        t.join().unwrap();
+    });
+}

@@ -1,0 +1,151 @@
+//! The synchronisation primitives of the wake-up code ([`crate::signal`], [`crate::pipe`]), one
+//! name for two builds:
+//! - normally parking_lot's `Mutex`/`Condvar` and std's atomics, re-exported as they are (no
+//!   wrapper, no cost);
+//! - under `--cfg oxmq_loom` (scripts/loom.sh), loom's, wrapped in the small part of
+//!   parking_lot's API that the code uses, so that the loom models in `loom_models` run the
+//!   real `Signal` and `Queue` under loom's scheduler rather than a copy of them.
+//!
+//! The cfg is `oxmq_loom`, not `loom`: tokio changes itself under `cfg(loom)` (it drops `net`),
+//! and this crate would not build.
+//!
+//! Only what can race in those two modules goes through here. Statics that hand out ids
+//! (`NEXT_KEY`, `NEXT_PIPE_ID`) stay std atomics: loom's cannot be `static`, and a counter
+//! that only has to be unique is not what the models check. `Arc` stays std's: its count is
+//! not under test either.
+
+#[cfg(not(oxmq_loom))]
+pub(crate) use parking_lot::{Condvar, Mutex};
+#[cfg(not(oxmq_loom))]
+pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize};
+
+#[cfg(oxmq_loom)]
+pub(crate) use self::model::{AtomicU64, AtomicUsize, Condvar, Mutex};
+
+#[cfg(oxmq_loom)]
+mod model {
+    use std::ops::{Deref, DerefMut};
+    use std::sync::atomic::Ordering;
+    use std::time::Instant;
+
+    use loom::sync::atomic::fence;
+
+    /// loom's atomics, with `SeqCst` made to mean what it means in Rust.
+    ///
+    /// loom regards a `SeqCst` access as `AcqRel` (its README lists this as unsupported, with
+    /// false alarms as the result), but it does model `fence(SeqCst)`. `Signal` relies on
+    /// `SeqCst` accesses for its store-buffering handshake (the notifier bumps `seq` then
+    /// reads `waiters`; the waiter bumps `waiters` then reads `seq`: one must see the other),
+    /// which loom alone would report as a lost wake-up that real hardware and the language's
+    /// memory model rule out. So here each `SeqCst` access is the `AcqRel`-strength access with
+    /// a `SeqCst` fence on either side, which gives loom the single total order. Weaker
+    /// orderings pass through unchanged, so weakening an ordering in `signal.rs` is still a
+    /// bug loom can find. The fences also order neighbouring weaker accesses, which a real
+    /// `SeqCst` access does not; the modelled code has none (every atomic access in
+    /// `signal.rs` is `SeqCst`, and `pipe.rs` uses only its mutex).
+    macro_rules! seqcst_atomic {
+        ($name:ident, $int:ty) => {
+            #[derive(Default)]
+            pub(crate) struct $name(loom::sync::atomic::$name);
+
+            impl $name {
+                pub fn load(&self, order: Ordering) -> $int {
+                    match order {
+                        Ordering::SeqCst => {
+                            fence(Ordering::SeqCst);
+                            let v = self.0.load(Ordering::Acquire);
+                            fence(Ordering::SeqCst);
+                            v
+                        }
+                        _ => self.0.load(order),
+                    }
+                }
+
+                pub fn fetch_add(&self, v: $int, order: Ordering) -> $int {
+                    seqcst_rmw(order, |o| self.0.fetch_add(v, o))
+                }
+
+                #[allow(dead_code, reason = "not every counter counts down")]
+                pub fn fetch_sub(&self, v: $int, order: Ordering) -> $int {
+                    seqcst_rmw(order, |o| self.0.fetch_sub(v, o))
+                }
+            }
+        };
+    }
+
+    fn seqcst_rmw<T>(order: Ordering, op: impl FnOnce(Ordering) -> T) -> T {
+        match order {
+            Ordering::SeqCst => {
+                fence(Ordering::SeqCst);
+                let v = op(Ordering::AcqRel);
+                fence(Ordering::SeqCst);
+                v
+            }
+            _ => op(order),
+        }
+    }
+
+    seqcst_atomic!(AtomicU64, u64);
+    seqcst_atomic!(AtomicUsize, usize);
+
+    /// loom's mutex with parking_lot's `lock` (no poisoning to unwrap).
+    #[derive(Default)]
+    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+
+    impl<T> Mutex<T> {
+        pub fn new(value: T) -> Mutex<T> {
+            Mutex(loom::sync::Mutex::new(value))
+        }
+
+        pub fn lock(&self) -> MutexGuard<'_, T> {
+            MutexGuard(Some(self.0.lock().expect("loom mutex poisoned")))
+        }
+    }
+
+    /// Holds the guard in an `Option` so that [`Condvar::wait`] can take it by `&mut`, as
+    /// parking_lot's does, and hand it to loom's by value. Always `Some` outside that call.
+    pub(crate) struct MutexGuard<'a, T>(Option<loom::sync::MutexGuard<'a, T>>);
+
+    impl<T> Deref for MutexGuard<'_, T> {
+        type Target = T;
+        fn deref(&self) -> &T {
+            self.0.as_ref().expect("guard present")
+        }
+    }
+
+    impl<T> DerefMut for MutexGuard<'_, T> {
+        fn deref_mut(&mut self) -> &mut T {
+            self.0.as_mut().expect("guard present")
+        }
+    }
+
+    #[derive(Default)]
+    pub(crate) struct Condvar(loom::sync::Condvar);
+
+    pub(crate) struct WaitTimeoutResult(bool);
+
+    impl WaitTimeoutResult {
+        pub fn timed_out(&self) -> bool {
+            self.0
+        }
+    }
+
+    impl Condvar {
+        pub fn notify_all(&self) {
+            self.0.notify_all();
+        }
+
+        pub fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
+            let inner = guard.0.take().expect("guard present");
+            guard.0 = Some(self.0.wait(inner).expect("loom mutex poisoned"));
+        }
+
+        /// loom has no clock: this waits like [`wait`](Condvar::wait) and never times out, so
+        /// a model that loses a wake-up deadlocks (which loom reports) instead of passing by a
+        /// timeout.
+        pub fn wait_until<T>(&self, guard: &mut MutexGuard<'_, T>, _deadline: Instant) -> WaitTimeoutResult {
+            self.wait(guard);
+            WaitTimeoutResult(false)
+        }
+    }
+}
