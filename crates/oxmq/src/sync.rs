@@ -36,13 +36,15 @@ mod model {
     /// false alarms as the result), but it does model `fence(SeqCst)`. `Signal` relies on
     /// `SeqCst` accesses for its store-buffering handshake (the notifier bumps `seq` then
     /// reads `waiters`; the waiter bumps `waiters` then reads `seq`: one must see the other),
-    /// which loom alone would report as a lost wake-up that real hardware and the language's
-    /// memory model rule out. So here each `SeqCst` access is the `AcqRel`-strength access with
-    /// a `SeqCst` fence on either side, which gives loom the single total order. Weaker
-    /// orderings pass through unchanged, so weakening an ordering in `signal.rs` is still a
-    /// bug loom can find. The fences also order neighbouring weaker accesses, which a real
-    /// `SeqCst` access does not; the modelled code has none (every atomic access in
-    /// `signal.rs` is `SeqCst`, and `pipe.rs` uses only its mutex).
+    /// which loom alone reports as a lost wake-up that the language's memory model rules out.
+    /// So here a `SeqCst` access is a `SeqCst` fence followed by the access at `Acquire` /
+    /// `AcqRel` (the "leading fence" way of building sequentially consistent accesses out of
+    /// fences), which gives loom the total order between two `SeqCst` accesses.
+    ///
+    /// What this can hide: the fence also orders whatever came before it, so an access made
+    /// weaker than `SeqCst` is still checked when it is the *second* of a pair (weaken the
+    /// `waiters` load in `notify` and loom finds the lost wake-up) but not when it is the
+    /// first. Weaker orderings otherwise pass through unchanged.
     macro_rules! seqcst_atomic {
         ($name:ident, $int:ty) => {
             #[derive(Default)]
@@ -53,9 +55,7 @@ mod model {
                     match order {
                         Ordering::SeqCst => {
                             fence(Ordering::SeqCst);
-                            let v = self.0.load(Ordering::Acquire);
-                            fence(Ordering::SeqCst);
-                            v
+                            self.0.load(Ordering::Acquire)
                         }
                         _ => self.0.load(order),
                     }
@@ -77,9 +77,7 @@ mod model {
         match order {
             Ordering::SeqCst => {
                 fence(Ordering::SeqCst);
-                let v = op(Ordering::AcqRel);
-                fence(Ordering::SeqCst);
-                v
+                op(Ordering::AcqRel)
             }
             _ => op(order),
         }
