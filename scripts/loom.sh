@@ -30,11 +30,12 @@ mapfile -t models < <(run "$filter" -- --list 2>/dev/null | sed -n 's/: test$//p
 failed=()
 start=$SECONDS
 for m in "${models[@]}"; do
-  if run "$m" -- --exact >/dev/null 2>"$CARGO_TARGET_DIR/loom-last.err"; then
+  if run "$m" -- --exact >"$CARGO_TARGET_DIR/loom-last.log" 2>&1; then
     echo "ok      $m"
   else
     echo "FAILED  $m"
-    grep -E "panicked at|deadlock|assert" "$CARGO_TARGET_DIR/loom-last.err" | head -4 | sed 's/^/        /'
+    # The first panic and its message (loom's "deadlock; threads = ..." or the assertion).
+    awk '/panicked at/ && !n++ { print; getline; print }' "$CARGO_TARGET_DIR/loom-last.log" | sed 's/^/        /'
     failed+=("$m")
   fi
 done
