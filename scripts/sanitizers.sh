@@ -17,7 +17,8 @@
 #   meaningless, and at their speed it runs for many minutes.
 # The interop tests (pyzmq peers in child processes) and faults.rs (network namespaces) run:
 # only the oxmq side is instrumented, which is the side under test.
-# Measured under TSan (2 cores, cold, including the build-std build): 12 min, no TSan report;
+# Measured under TSan (2 cores, cold, including the build-std build): 528 tests in about 14 min,
+# 527 passed, no TSan report;
 # one timing failure, interop_pubsub's pub_drops_for_frozen_subscriber_tcp hitting the 30 s
 # test watchdog at TSan's speed.
 # Needs: rustup toolchain nightly with rust-src (installed here if missing).
