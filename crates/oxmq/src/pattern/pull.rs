@@ -24,7 +24,7 @@ impl Pattern for Pull {
         Err(not_supported(SocketType::Pull, "send").into())
     }
     fn recv(&mut self, _: &Options) -> Result<Msg, Error> {
-        self.fq.recv().map(|(m, _)| m).ok_or(Error::Again)
+        self.fq.recv().map(|(m, _)| m).ok_or_else(|| Error::Again)
     }
     fn has_in(&mut self, _: &Options) -> bool {
         self.fq.has_in()
