@@ -86,13 +86,17 @@ impl Frame {
     }
 }
 
-/// A parsed frame header.
-#[derive(Debug, Clone, Copy)]
-struct Header {
-    more: bool,
-    command: bool,
-    header_len: usize,
-    body_len: usize,
+/// A parsed frame header (see [`Decoder::peek_header`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameHeader {
+    /// More frames of the same message follow.
+    pub more: bool,
+    /// A command frame.
+    pub command: bool,
+    /// Bytes of the header itself (2 or 9).
+    pub header_len: usize,
+    /// Bytes of the body, as declared (already checked against the size limits).
+    pub body_len: usize,
 }
 
 /// Incremental ZMTP 3.x frame decoder.
@@ -165,7 +169,16 @@ impl Decoder {
         }
     }
 
-    fn header(&self, buf: &[u8]) -> Result<Option<Header>, WireError> {
+    /// The header of the frame at the front of `buf`, checked as [`Decoder::decode`] checks
+    /// it (`Ok(None)` until it is complete). `buf` is not changed: a caller that reads a large
+    /// body into a buffer of its own advances past the header itself. As with
+    /// [`Decoder::pending_body_len`], `body_len` can be huge when there is no limit: cap any
+    /// reservation made from it.
+    pub fn peek_header(&self, buf: &[u8]) -> Result<Option<FrameHeader>, WireError> {
+        self.header(buf)
+    }
+
+    fn header(&self, buf: &[u8]) -> Result<Option<FrameHeader>, WireError> {
         let Some(&f) = buf.first() else {
             return Ok(None);
         };
@@ -194,7 +207,7 @@ impl Decoder {
             return Err(WireError::FrameTooLarge { size, max });
         }
         let body_len = usize::try_from(size).map_err(|_| WireError::FrameTooLarge { size, max: usize::MAX as u64 })?;
-        Ok(Some(Header { more, command, header_len, body_len }))
+        Ok(Some(FrameHeader { more, command, header_len, body_len }))
     }
 }
 
@@ -231,6 +244,21 @@ mod tests {
             assert_eq!(d.decode(&mut buf).unwrap(), Some(f));
             assert!(buf.is_empty());
         }
+    }
+
+    #[test]
+    fn peek_header_reads_without_consuming_and_checks_like_decode() {
+        let mut buf = BytesMut::new();
+        encode_frame_header(true, false, 70_000, &mut buf);
+        let d = Decoder::new(Some(100_000));
+        assert_eq!(d.peek_header(&buf[..8]), Ok(None));
+        let want = FrameHeader { more: true, command: false, header_len: 9, body_len: 70_000 };
+        assert_eq!(d.peek_header(&buf), Ok(Some(want)));
+        assert_eq!(buf.len(), 9);
+        assert_eq!(
+            Decoder::new(Some(69_999)).peek_header(&buf),
+            Err(WireError::FrameTooLarge { size: 70_000, max: 69_999 })
+        );
     }
 
     #[test]
