@@ -44,8 +44,9 @@ pub(crate) type Writer = Box<dyn AsyncWrite + Unpin + Send>;
 
 /// Bodies at least this large are written from their own buffer instead of being copied.
 const LARGE_BODY: usize = 16 * 1024;
-/// How much the writer takes from the pipe per write.
-const WRITE_BATCH: usize = 512 * 1024;
+/// How much the writer takes from the pipe per write: large messages go out 16 x 64 KiB per
+/// writev.
+const WRITE_BATCH: usize = 1024 * 1024;
 /// Read buffer growth step.
 const READ_CHUNK: usize = 64 * 1024;
 /// Frames whose body is at least this large, and still mostly to come, are read straight
@@ -592,7 +593,7 @@ async fn write_loop(
 /// Write every chunk, with as few calls as the kernel allows.
 pub(crate) async fn write_chunks(wr: &mut Writer, chunks: &mut VecDeque<Bytes>) -> std::io::Result<()> {
     while !chunks.is_empty() {
-        let slices: Vec<IoSlice<'_>> = chunks.iter().take(64).map(|c| IoSlice::new(c)).collect();
+        let slices: Vec<IoSlice<'_>> = chunks.iter().take(128).map(|c| IoSlice::new(c)).collect();
         let mut n = wr.write_vectored(&slices).await?;
         if n == 0 {
             return Err(std::io::ErrorKind::WriteZero.into());
