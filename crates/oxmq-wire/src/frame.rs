@@ -1,6 +1,6 @@
 //! ZMTP 3.x framing: frame headers and the incremental frame decoder.
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use crate::WireError;
 
@@ -31,21 +31,14 @@ pub fn frame_header_len(len: usize) -> usize {
 /// `more` and `command` must not both be set (ZMTP forbids MORE on commands);
 /// this function encodes what it is given.
 pub fn encode_frame_header(more: bool, command: bool, len: usize, out: &mut BytesMut) {
-    let mut f = 0u8;
-    if more {
-        f |= flags::MORE;
-    }
-    if command {
-        f |= flags::COMMAND;
-    }
+    let f = u8::from(more) * flags::MORE | u8::from(command) * flags::COMMAND;
     if len > 255 {
-        out.reserve(9);
-        out.put_u8(f | flags::LONG);
-        out.put_u64(len as u64);
+        // Built on the stack and appended at once: one capacity check, not one per field.
+        let mut h = [f | flags::LONG; 9];
+        h[1..].copy_from_slice(&(len as u64).to_be_bytes());
+        out.extend_from_slice(&h);
     } else {
-        out.reserve(2);
-        out.put_u8(f);
-        out.put_u8(len as u8);
+        out.extend_from_slice(&[f, len as u8]);
     }
 }
 
