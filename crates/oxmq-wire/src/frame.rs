@@ -31,7 +31,7 @@ pub fn frame_header_len(len: usize) -> usize {
 /// `more` and `command` must not both be set (ZMTP forbids MORE on commands);
 /// this function encodes what it is given.
 pub fn encode_frame_header(more: bool, command: bool, len: usize, out: &mut BytesMut) {
-    let f = u8::from(more) * flags::MORE | u8::from(command) * flags::COMMAND;
+    let f = (u8::from(more) * flags::MORE) | (u8::from(command) * flags::COMMAND);
     if len > 255 {
         // Built on the stack and appended at once: one capacity check, not one per field.
         let mut h = [f | flags::LONG; 9];
