@@ -1,6 +1,6 @@
 //! ZMTP 3.x framing: frame headers and the incremental frame decoder.
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use crate::WireError;
 
@@ -31,21 +31,14 @@ pub fn frame_header_len(len: usize) -> usize {
 /// `more` and `command` must not both be set (ZMTP forbids MORE on commands);
 /// this function encodes what it is given.
 pub fn encode_frame_header(more: bool, command: bool, len: usize, out: &mut BytesMut) {
-    let mut f = 0u8;
-    if more {
-        f |= flags::MORE;
-    }
-    if command {
-        f |= flags::COMMAND;
-    }
+    let f = (u8::from(more) * flags::MORE) | (u8::from(command) * flags::COMMAND);
     if len > 255 {
-        out.reserve(9);
-        out.put_u8(f | flags::LONG);
-        out.put_u64(len as u64);
+        // Built on the stack and appended at once: one capacity check, not one per field.
+        let mut h = [f | flags::LONG; 9];
+        h[1..].copy_from_slice(&(len as u64).to_be_bytes());
+        out.extend_from_slice(&h);
     } else {
-        out.reserve(2);
-        out.put_u8(f);
-        out.put_u8(len as u8);
+        out.extend_from_slice(&[f, len as u8]);
     }
 }
 
@@ -86,13 +79,17 @@ impl Frame {
     }
 }
 
-/// A parsed frame header.
-#[derive(Debug, Clone, Copy)]
-struct Header {
-    more: bool,
-    command: bool,
-    header_len: usize,
-    body_len: usize,
+/// A parsed frame header (see [`Decoder::peek_header`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameHeader {
+    /// More frames of the same message follow.
+    pub more: bool,
+    /// A command frame.
+    pub command: bool,
+    /// Bytes of the header itself (2 or 9).
+    pub header_len: usize,
+    /// Bytes of the body, as declared (already checked against the size limits).
+    pub body_len: usize,
 }
 
 /// Incremental ZMTP 3.x frame decoder.
@@ -165,7 +162,16 @@ impl Decoder {
         }
     }
 
-    fn header(&self, buf: &[u8]) -> Result<Option<Header>, WireError> {
+    /// The header of the frame at the front of `buf`, checked as [`Decoder::decode`] checks
+    /// it (`Ok(None)` until it is complete). `buf` is not changed: a caller that reads a large
+    /// body into a buffer of its own advances past the header itself. As with
+    /// [`Decoder::pending_body_len`], `body_len` can be huge when there is no limit: cap any
+    /// reservation made from it.
+    pub fn peek_header(&self, buf: &[u8]) -> Result<Option<FrameHeader>, WireError> {
+        self.header(buf)
+    }
+
+    fn header(&self, buf: &[u8]) -> Result<Option<FrameHeader>, WireError> {
         let Some(&f) = buf.first() else {
             return Ok(None);
         };
@@ -194,7 +200,7 @@ impl Decoder {
             return Err(WireError::FrameTooLarge { size, max });
         }
         let body_len = usize::try_from(size).map_err(|_| WireError::FrameTooLarge { size, max: usize::MAX as u64 })?;
-        Ok(Some(Header { more, command, header_len, body_len }))
+        Ok(Some(FrameHeader { more, command, header_len, body_len }))
     }
 }
 
@@ -231,6 +237,21 @@ mod tests {
             assert_eq!(d.decode(&mut buf).unwrap(), Some(f));
             assert!(buf.is_empty());
         }
+    }
+
+    #[test]
+    fn peek_header_reads_without_consuming_and_checks_like_decode() {
+        let mut buf = BytesMut::new();
+        encode_frame_header(true, false, 70_000, &mut buf);
+        let d = Decoder::new(Some(100_000));
+        assert_eq!(d.peek_header(&buf[..8]), Ok(None));
+        let want = FrameHeader { more: true, command: false, header_len: 9, body_len: 70_000 };
+        assert_eq!(d.peek_header(&buf), Ok(Some(want)));
+        assert_eq!(buf.len(), 9);
+        assert_eq!(
+            Decoder::new(Some(69_999)).peek_header(&buf),
+            Err(WireError::FrameTooLarge { size: 70_000, max: 69_999 })
+        );
     }
 
     #[test]

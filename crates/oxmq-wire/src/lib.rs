@@ -30,7 +30,7 @@ mod socket_type;
 
 pub use command::{Command, MAX_ERROR_REASON, MAX_PING_CONTEXT, names as command_names};
 pub use error::WireError;
-pub use frame::{Decoder, Frame, MAX_WIRE_FRAME_SIZE, encode_frame_header, flags, frame_header_len};
+pub use frame::{Decoder, Frame, FrameHeader, MAX_WIRE_FRAME_SIZE, encode_frame_header, flags, frame_header_len};
 pub use greeting::{Greeting, Mechanism};
 pub use handshake::{
     HANDSHAKE_MAX_FRAME_SIZE, Handshake, HandshakeConfig, HandshakeStatus, MAX_IDENTITY_LEN, PeerInfo,

@@ -22,9 +22,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use oxmq_wire::{
-    Command, Decoder, Handshake, HandshakeConfig, HandshakeStatus, Mechanism, Metadata, SocketType, WireError,
+    Command, Decoder, Frame, FrameHeader, Handshake, HandshakeConfig, HandshakeStatus, Mechanism, Metadata, SocketType,
+    WireError,
 };
 use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -43,10 +44,17 @@ pub(crate) type Writer = Box<dyn AsyncWrite + Unpin + Send>;
 
 /// Bodies at least this large are written from their own buffer instead of being copied.
 const LARGE_BODY: usize = 16 * 1024;
-/// How much the writer takes from the pipe per write.
-const WRITE_BATCH: usize = 512 * 1024;
+/// How much the writer takes from the pipe per write: large messages go out 16 x 64 KiB per
+/// writev.
+const WRITE_BATCH: usize = 1024 * 1024;
 /// Read buffer growth step.
 const READ_CHUNK: usize = 64 * 1024;
+/// Frames whose body is at least this large, and still mostly to come, are read straight
+/// into a buffer of their own of exactly the body's size: no copy through the read buffer.
+const DIRECT_BODY: usize = 32 * 1024;
+/// After such a frame, the next read into the read buffer takes at most this much, so that
+/// the next large frame's header arrives with little of its body (copied, then read direct).
+const AFTER_DIRECT_READ: usize = 4 * 1024;
 /// The most the reader reserves at once for a large frame's body (the buffer still grows as
 /// real bytes arrive; a length field alone never sizes an allocation past this).
 const MAX_RESERVE: usize = 16 * 1024 * 1024;
@@ -323,10 +331,18 @@ async fn read_loop(
     let mut ping_ttl = 0u16;
     let mut ttl_deadline: Option<Instant> = None;
     let mut reads = 0u64;
+    // A frame whose body was read into its own buffer, to hand over with the next batch.
+    let mut direct: Option<Frame> = None;
+    // The last read finished a direct body: keep the next read into `rbuf` short.
+    let mut after_direct = false;
     loop {
         // Decode every complete frame in the buffer, up to a protocol error if there is one.
         let fatal = loop {
-            match decoder.decode(&mut rbuf) {
+            let next = match direct.take() {
+                Some(f) => Ok(Some(f)),
+                None => decoder.decode(&mut rbuf),
+            };
+            match next {
                 Ok(Some(f)) if f.command => match on_command(&f.body, owed, signal, &mut ping_ttl) {
                     Ok(None) => {}
                     Ok(Some(sub)) if subscriptions.receives => {
@@ -374,23 +390,77 @@ async fn read_loop(
         if let Some(end) = fatal {
             return end;
         }
+        // `decode` stopped at an incomplete frame (or an empty buffer): its header, if whole,
+        // passed the checks already.
+        if let Ok(Some(h)) = decoder.peek_header(&rbuf)
+            && reads_direct(&h, rbuf.len())
+        {
+            let body = match read_body(&mut rd, &mut rbuf, h, &mut ttl_deadline, &mut reads, alive).await {
+                Ok(body) => body,
+                Err(end) => return end,
+            };
+            direct = Some(Frame { more: h.more, command: h.command, body });
+            after_direct = true;
+            continue;
+        }
         let pending = decoder.pending_body_len(&rbuf);
         make_room(&mut rbuf, pending);
-        let read = match ttl_deadline.take() {
-            None => rd.read_buf(&mut rbuf).await,
-            Some(deadline) => match tokio::time::timeout_at(deadline, rd.read_buf(&mut rbuf)).await {
-                Ok(read) => read,
-                Err(_) => return End::Disconnected("nothing received within the TTL of the peer's PING".into()),
-            },
-        };
-        match read {
-            Ok(0) => return End::Disconnected("peer closed the connection".into()),
+        let limit = if std::mem::take(&mut after_direct) { AFTER_DIRECT_READ } else { usize::MAX };
+        match read_some(&mut rd, &mut (&mut rbuf).limit(limit), &mut ttl_deadline).await {
             Ok(_) => {
                 reads += 1;
                 alive.reads.store(reads, Relaxed);
             }
-            Err(e) => return End::Disconnected(e.to_string()),
+            Err(end) => return end,
         }
+    }
+}
+
+/// Should the frame with header `h`, of which `buffered` bytes (header included) are in the
+/// read buffer, be read into a buffer of its own? When its body is large, within the
+/// reservation cap (a larger one grows with the bytes that arrive, in the read buffer), and
+/// mostly still to come (what is buffered is copied).
+fn reads_direct(h: &FrameHeader, buffered: usize) -> bool {
+    (DIRECT_BODY..=MAX_RESERVE).contains(&h.body_len) && buffered - h.header_len <= h.body_len / 2
+}
+
+/// Read the body of the frame whose header `h` starts `rbuf` into a buffer of exactly its
+/// size: the part already in `rbuf` is moved over, the rest is read straight into it (never
+/// past it: what follows belongs to the next frame).
+async fn read_body(
+    rd: &mut Reader,
+    rbuf: &mut BytesMut,
+    h: FrameHeader,
+    ttl_deadline: &mut Option<Instant>,
+    reads: &mut u64,
+    alive: &Liveness,
+) -> Result<Bytes, End> {
+    rbuf.advance(h.header_len);
+    let mut body = BytesMut::with_capacity(h.body_len);
+    body.extend_from_slice(rbuf);
+    rbuf.clear();
+    while body.len() < h.body_len {
+        let rest = h.body_len - body.len();
+        read_some(rd, &mut (&mut body).limit(rest), ttl_deadline).await?;
+        *reads += 1;
+        alive.reads.store(*reads, Relaxed);
+    }
+    Ok(body.freeze())
+}
+
+/// One read into `buf`, within the TTL of a peer's PING if one is running (a read ends it).
+async fn read_some<B: BufMut>(rd: &mut Reader, buf: &mut B, ttl_deadline: &mut Option<Instant>) -> Result<usize, End> {
+    let read = match ttl_deadline.take() {
+        None => rd.read_buf(buf).await,
+        Some(deadline) => match tokio::time::timeout_at(deadline, rd.read_buf(buf)).await {
+            Ok(read) => read,
+            Err(_) => return Err(End::Disconnected("nothing received within the TTL of the peer's PING".into())),
+        },
+    };
+    match read {
+        Ok(0) => Err(End::Disconnected("peer closed the connection".into())),
+        Ok(n) => Ok(n),
+        Err(e) => Err(End::Disconnected(e.to_string())),
     }
 }
 
@@ -523,7 +593,7 @@ async fn write_loop(
 /// Write every chunk, with as few calls as the kernel allows.
 pub(crate) async fn write_chunks(wr: &mut Writer, chunks: &mut VecDeque<Bytes>) -> std::io::Result<()> {
     while !chunks.is_empty() {
-        let slices: Vec<IoSlice<'_>> = chunks.iter().take(64).map(|c| IoSlice::new(c)).collect();
+        let slices: Vec<IoSlice<'_>> = chunks.iter().take(128).map(|c| IoSlice::new(c)).collect();
         let mut n = wr.write_vectored(&slices).await?;
         if n == 0 {
             return Err(std::io::ErrorKind::WriteZero.into());
@@ -549,6 +619,51 @@ mod tests {
     /// A header declaring a body of 2^48 bytes (or just over MAX_RESERVE), the body then
     /// trickling in a byte per read: the buffer grows with what arrives, never to twice the
     /// reservation cap (it reached 32 MiB from the header alone).
+    fn header(body_len: usize) -> [u8; 9] {
+        let mut h = [0x02u8; 9];
+        h[1..].copy_from_slice(&(body_len as u64).to_be_bytes());
+        h
+    }
+
+    /// A large body is read into a buffer of exactly its size, from what was buffered plus
+    /// reads that never take the next frame's bytes, which stay for the read buffer.
+    #[test]
+    fn a_direct_body_is_exact_and_leaves_the_next_frame_unread() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let len = 100_000;
+            let body: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let mut rbuf = BytesMut::new();
+            rbuf.extend_from_slice(&header(len));
+            rbuf.extend_from_slice(&body[..1000]);
+            // The rest of the body, then the next frame: all readable at once.
+            let mut rest = body[1000..].to_vec();
+            rest.extend_from_slice(&[0x00, 0x01, b'z']);
+            let mut rd: Reader = Box::new(std::io::Cursor::new(rest));
+            let h = Decoder::new(None).peek_header(&rbuf).unwrap().unwrap();
+            assert!(reads_direct(&h, rbuf.len()));
+            let (mut deadline, mut reads, alive) = (None, 0, Liveness::default());
+            let got = read_body(&mut rd, &mut rbuf, h, &mut deadline, &mut reads, &alive).await.unwrap();
+            assert_eq!(got, body);
+            assert!(rbuf.is_empty());
+            assert!(reads > 0);
+            let mut next = Vec::new();
+            rd.read_to_end(&mut next).await.unwrap();
+            assert_eq!(next, [0x00, 0x01, b'z']);
+        });
+    }
+
+    /// Only large bodies within the reservation cap, mostly still to come, are read direct.
+    #[test]
+    fn which_bodies_are_read_direct() {
+        let h = |body_len| FrameHeader { more: false, command: false, header_len: 9, body_len };
+        assert!(!reads_direct(&h(DIRECT_BODY - 1), 9));
+        assert!(reads_direct(&h(DIRECT_BODY), 9));
+        assert!(reads_direct(&h(MAX_RESERVE), 9 + 1000));
+        assert!(!reads_direct(&h(MAX_RESERVE + 1), 9), "grows with the bytes that arrive instead");
+        assert!(!reads_direct(&h(1 << 20), 9 + (1 << 19) + 1), "mostly buffered already");
+    }
+
     #[test]
     fn a_huge_declared_body_reserves_nothing_past_the_cap() {
         for declared in [1usize << 48, MAX_RESERVE + 50_000] {

@@ -257,22 +257,32 @@ impl Queue {
     pub fn pop_batch(&self, out: &mut VecDeque<Msg>, max_bytes: usize) -> usize {
         let (n, wake) = {
             let mut st = self.state.lock();
-            let mut n = 0;
+            // Where the batch ends: after the first whole message that reaches `max_bytes`, or
+            // after the last complete one. Only lengths are read here; the frames move below
+            // in bulk instead of one pop and push each.
+            let ready = st.complete_frames;
+            let mut n = ready;
             let mut bytes = 0;
-            while st.complete_frames > 0 {
-                let msg = st.frames.pop_front().expect("complete frames are queued");
-                st.complete_frames -= 1;
-                n += 1;
+            let mut msgs = 0;
+            for (i, msg) in st.frames.iter().take(ready).enumerate() {
                 bytes += msg.data.len();
-                let end = !msg.more;
-                out.push_back(msg);
-                if end {
-                    st.msgs -= 1;
+                if !msg.more {
+                    msgs += 1;
                     if bytes >= max_bytes {
+                        n = i + 1;
                         break;
                     }
                 }
             }
+            if n == st.frames.len() && out.is_empty() {
+                // Everything queued is taken (no partial message at the tail): swap the
+                // queues, so `out`'s spare capacity becomes the pipe's.
+                std::mem::swap(&mut st.frames, out);
+            } else {
+                out.extend(st.frames.drain(..n));
+            }
+            st.complete_frames -= n;
+            st.msgs -= msgs;
             let wake = if n > 0 { self.writer_may_go(&mut st) } else { None };
             (n, wake)
         };
@@ -504,6 +514,30 @@ mod tests {
         assert_eq!(q.pop_batch(&mut out, usize::MAX), 2);
         assert_eq!(out.len(), 2);
         assert_eq!(q.len(), 0);
+    }
+
+    #[test]
+    fn pop_batch_stops_after_the_message_that_reaches_the_byte_limit() {
+        let (q, _, _) = q(0);
+        for (s, more) in [("aa", true), ("bb", false), ("cc", false), ("dd", true), ("ee", false)] {
+            q.push(m(s, more)).unwrap();
+        }
+        let mut out = VecDeque::new();
+        // 3 bytes are reached inside the first message: it is taken whole, and nothing more.
+        assert_eq!(q.pop_batch(&mut out, 3), 2);
+        assert_eq!(out, [m("aa", true), m("bb", false)]);
+        assert_eq!(q.len(), 2);
+        // The rest, taken whole (the queue is swapped out), leaves a working, empty queue.
+        out.clear();
+        assert_eq!(q.pop_batch(&mut out, usize::MAX), 3);
+        assert_eq!(out, [m("cc", false), m("dd", true), m("ee", false)]);
+        assert_eq!(q.len(), 0);
+        assert!(q.pop().is_none());
+        q.push(m("f", true)).unwrap();
+        assert_eq!(q.pop_batch(&mut out, usize::MAX), 0, "a partial message is not taken");
+        q.push(m("g", false)).unwrap();
+        assert_eq!(q.pop().unwrap(), m("f", true));
+        assert_eq!(q.pop().unwrap(), m("g", false));
     }
 
     #[test]

@@ -54,9 +54,13 @@ impl FairQueue {
             }
             return Some((msg, id));
         }
+        // Visit every pipe once, starting at `current` (a wrap instead of a `%` per message).
         let mut i = 0;
+        let mut idx = self.current;
         while i < self.pipes.len() {
-            let idx = (self.current + i) % self.pipes.len();
+            if idx >= self.pipes.len() {
+                idx = 0;
+            }
             let e = &self.pipes[idx];
             if let Some(msg) = e.pipe.inp.pop() {
                 let id = e.pipe.id;
@@ -70,9 +74,11 @@ impl FairQueue {
             if e.detached {
                 self.current = idx;
                 self.remove(idx);
+                idx = self.current;
                 continue;
             }
             i += 1;
+            idx += 1;
         }
         None
     }
@@ -82,7 +88,7 @@ impl FairQueue {
         if self.pipes[i].detached && !self.pipes[i].pipe.inp.has_msg() {
             self.remove(i);
         } else {
-            self.current = (i + 1) % self.pipes.len();
+            self.current = next(i, self.pipes.len());
         }
     }
 
@@ -98,6 +104,12 @@ impl FairQueue {
             self.recv();
         }
     }
+}
+
+/// The index after `i` among `len` pipes, wrapping (a compare instead of a division).
+#[inline]
+pub(crate) fn next(i: usize, len: usize) -> usize {
+    if i + 1 >= len { 0 } else { i + 1 }
 }
 
 #[cfg(test)]
@@ -129,6 +141,26 @@ mod tests {
         for ((d, id), (wd, wid)) in order.iter().zip(want) {
             assert_eq!((d.as_ref(), *id), (wd.as_bytes(), wid));
         }
+    }
+
+    #[test]
+    fn a_pipe_after_a_removed_one_is_still_visited() {
+        // Removing a drained, detached pipe mid-scan must not skip the pipe that slides into
+        // its place (the scan used to jump past it and report nothing ready).
+        let mut fq = FairQueue::default();
+        let ends: Vec<(Pipe, Pipe)> = (0..4).map(|_| pipe()).collect();
+        for (ours, _) in &ends {
+            fq.attach(ours.clone());
+        }
+        let (b, pb) = &ends[1];
+        pb.out.push(Msg::new("old", false)).unwrap();
+        pb.close();
+        fq.detach(b.id);
+        assert_eq!(b.inp.pop().unwrap().data, "old", "drained behind the queue's back");
+        ends[2].1.out.push(Msg::new("c", false)).unwrap();
+        let (msg, id) = fq.recv().expect("c's message is found");
+        assert_eq!((msg.data.as_ref(), id), (&b"c"[..], ends[2].0.id));
+        assert_eq!(fq.pipes.len(), 3);
     }
 
     #[test]

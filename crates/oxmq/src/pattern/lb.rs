@@ -3,6 +3,7 @@
 use crate::pipe::{Msg, Pipe, PipeId, PushError};
 
 use super::SendError;
+use super::fq::next;
 
 #[derive(Default)]
 pub(crate) struct LoadBalancer {
@@ -65,7 +66,7 @@ impl LoadBalancer {
                 // Full, or the peer is gone (its detach command is on the way): try the next.
                 Err(PushError::Full(m) | PushError::Closed(m)) => {
                     msg = m;
-                    self.current = (i + 1) % self.pipes.len();
+                    self.current = next(i, self.pipes.len());
                 }
             }
         }
@@ -82,7 +83,7 @@ impl LoadBalancer {
     fn finish_part(&mut self, more: bool) {
         self.more = more;
         if !more && !self.pipes.is_empty() {
-            self.current = (self.current + 1) % self.pipes.len();
+            self.current = next(self.current, self.pipes.len());
         }
     }
 }

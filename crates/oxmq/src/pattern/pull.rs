@@ -24,7 +24,11 @@ impl Pattern for Pull {
         Err(not_supported(SocketType::Pull, "send").into())
     }
     fn recv(&mut self, _: &Options) -> Result<Msg, Error> {
-        self.fq.recv().map(|(m, _)| m).ok_or(Error::Again)
+        // A match, not ok_or(Error::Again): that builds and drops an Error per message.
+        match self.fq.recv() {
+            Some((m, _)) => Ok(m),
+            None => Err(Error::Again),
+        }
     }
     fn has_in(&mut self, _: &Options) -> bool {
         self.fq.has_in()

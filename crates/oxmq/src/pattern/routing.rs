@@ -130,7 +130,7 @@ impl RoutingTable {
             }
             return Ok(m);
         }
-        let (msg, from) = self.fq.recv().ok_or(Error::Again)?;
+        let Some((msg, from)) = self.fq.recv() else { return Err(Error::Again) };
         if self.more_in {
             self.more_in = msg.more;
             if !msg.more {

@@ -180,7 +180,7 @@ impl Pattern for XPub {
             return Err(Error::NotSupported("PUB sockets cannot receive".into()));
         }
         self.drain(opts);
-        let (msg, from) = self.inbox.pending.pop_front().ok_or(Error::Again)?;
+        let Some((msg, from)) = self.inbox.pending.pop_front() else { return Err(Error::Again) };
         if from.is_some() {
             self.inbox.last_pipe = from;
         }

@@ -128,7 +128,7 @@ impl Pattern for XSub {
             return Ok(m);
         }
         loop {
-            let (msg, _) = self.fq.recv().ok_or(Error::Again)?;
+            let Some((msg, _)) = self.fq.recv() else { return Err(Error::Again) };
             if self.more_in || self.wanted(&msg, opts) {
                 self.more_in = msg.more;
                 return Ok(msg);
