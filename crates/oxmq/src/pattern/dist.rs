@@ -5,13 +5,15 @@
 //! it never slows the others or blocks the sender. Frames are `Bytes`, so sending one message
 //! to many pipes shares its body instead of copying it.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use crate::pipe::{Msg, Pipe, PipeId};
 
 #[derive(Default)]
 pub(crate) struct Dist {
-    pipes: HashMap<PipeId, Pipe>,
+    /// Keyed by pipe id with a fast hasher: the ids are our own counters, and each message
+    /// looks its targets up here.
+    pipes: FxHashMap<PipeId, Pipe>,
     /// The pipes taking the current (or next) message.
     targets: Vec<PipeId>,
     /// Between a message's first and last frame.
@@ -42,7 +44,7 @@ impl Dist {
     }
 
     /// Choose the next message's targets: `f` fills the list (duplicates allowed).
-    pub fn select(&mut self, f: impl FnOnce(&HashMap<PipeId, Pipe>, &mut Vec<PipeId>)) {
+    pub fn select(&mut self, f: impl FnOnce(&FxHashMap<PipeId, Pipe>, &mut Vec<PipeId>)) {
         self.targets.clear();
         f(&self.pipes, &mut self.targets);
         self.targets.sort_unstable();
