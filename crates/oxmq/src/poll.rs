@@ -525,6 +525,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "Miri cannot call ppoll (a foreign function)")]
     fn wake_fd_becomes_readable_when_woken_and_drains() {
         let wake = Arc::new(WakeFd::new().unwrap());
         let waker = Waker::from(wake.clone());
