@@ -379,6 +379,7 @@ mod tests {
     proptest! {
         /// The trie answers as a plain list of topics does.
         #[test]
+        #[cfg_attr(miri, ignore = "proptest under Miri: no case finished in 4 min; the unit tests above run the same code")]
         fn matches_a_naive_model(
             ops in proptest::collection::vec((any::<bool>(), proptest::collection::vec(0u8..3, 0..4), 1u64..4), 0..60),
             probes in proptest::collection::vec(proptest::collection::vec(0u8..3, 0..6), 1..20),
