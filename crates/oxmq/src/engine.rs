@@ -10,6 +10,10 @@
 //!
 //! The engine wakes only on a pipe's state transitions ([`Signal`]), never per message.
 //!
+//! When the socket is done with the connection and everything queued is written, the writer
+//! shuts the sending side down and the engine drops what the peer still sends until the peer
+//! closes its side, for [`CLOSE_WAIT`] at most, and only then closes the connection.
+//!
 //! Heartbeats (ZMTP 3.1 PING/PONG): PINGs are always answered. With HEARTBEAT_IVL set, a third
 //! branch beside the two loops sends a PING every interval and closes the connection when
 //! nothing at all arrives within HEARTBEAT_TIMEOUT of one; a peer's PING with a TTL makes the
@@ -58,6 +62,22 @@ const AFTER_DIRECT_READ: usize = 4 * 1024;
 /// The most the reader reserves at once for a large frame's body (the buffer still grows as
 /// real bytes arrive; a length field alone never sizes an allocation past this).
 const MAX_RESERVE: usize = 16 * 1024 * 1024;
+/// After the socket is done with a connection and everything queued was written, how long
+/// the engine waits, its sending side shut down, for the peer to close its side before it
+/// closes the connection all the same.
+///
+/// Closing outright loses messages at a libzmq receiver: libzmq stops polling a connection
+/// for input while its pipe to the socket is full (RCVHWM), and when the other end of a unix
+/// socket is closed the kernel reports a hang-up (EPOLLHUP) on the survivor; libzmq's engine,
+/// woken by it with its input stopped, takes it for an error and drops the connection with
+/// our last messages still unread in the kernel's buffer. A shutdown for writing alone raises
+/// no hang-up: libzmq resumes reading once its socket drains the pipe, reads everything, sees
+/// the end of the stream and closes its side, which ends the wait. (Over tcp, closing with
+/// the peer's bytes unread in our buffer would also reset the connection.)
+///
+/// Bounded, so that a peer that never reads nor closes cannot hold `Context::term` forever
+/// with LINGER -1; with LINGER >= 0 the reaper ends the connection at LINGER in any case.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
 
 /// What an engine needs to know about its socket, fixed when the bind/connect was made.
 pub(crate) struct EngineConfig {
@@ -133,12 +153,12 @@ pub(crate) async fn run(mut rd: Reader, mut wr: Writer, cfg: &EngineConfig, atta
     let routing_id = cfg.routing_id_override.clone().or(peer.identity);
     let info = PeerInfo { routing_id };
     let subscriptions = Subscriptions::new(cfg.socket_type, peer.version);
-    let (pipe, signal, _guard) = connection_pipe(attach, cfg, info);
+    let (pipe, signal, guard) = connection_pipe(attach, cfg, info);
     cfg.socket.monitor.emit(Event::HandshakeSucceeded, 0, &cfg.endpoint);
     let owed: Mutex<Owed> = Mutex::new(Owed::default());
     let alive = Liveness::default();
     let end = tokio::select! {
-        end = read_loop(rd, rbuf, &pipe, &signal, &owed, &alive, cfg, subscriptions) => end,
+        end = read_loop(&mut rd, rbuf, &pipe, &signal, &owed, &alive, cfg, subscriptions) => end,
         end = write_loop(wr, &pipe, &signal, &owed, subscriptions) => end,
         end = heartbeat::run(hb, &alive, &owed, &signal), if hb.is_some() => end,
     };
@@ -148,7 +168,27 @@ pub(crate) async fn run(mut rd: Reader, mut wr: Writer, cfg: &EngineConfig, atta
         End::Protocol(why) => tracing::warn!("{}: closing connection: {why}", cfg.endpoint),
         other => tracing::debug!("{}: connection ended: {other:?}", cfg.endpoint),
     }
+    if matches!(end, End::Finished) {
+        // Everything was written and our side is shut down; the socket needs nothing more from
+        // this connection. Close it only once the peer has closed its side (see CLOSE_WAIT),
+        // dropping what it still sends.
+        drop(guard);
+        let waited = Instant::now();
+        let why = match tokio::time::timeout(CLOSE_WAIT, discard(&mut rd)).await {
+            Ok(Ok(())) => "the peer closed its side".to_string(),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("the peer did not close its side within {CLOSE_WAIT:?}"),
+        };
+        tracing::debug!("{}: closing after {:?}: {why}", cfg.endpoint, waited.elapsed());
+    }
     end
+}
+
+/// Read and drop until the peer's end of the stream.
+pub(crate) async fn discard(rd: &mut Reader) -> std::io::Result<()> {
+    let mut scratch = vec![0u8; 8 * 1024];
+    while rd.read(&mut scratch).await? > 0 {}
+    Ok(())
 }
 
 /// The engine's end of the pipe to the socket, its signal, and (for a pipe made for this
@@ -314,7 +354,7 @@ fn max_frame_size(o: &Options) -> Option<u64> {
 
 #[allow(clippy::too_many_arguments)]
 async fn read_loop(
-    mut rd: Reader,
+    rd: &mut Reader,
     mut rbuf: BytesMut,
     pipe: &Pipe,
     signal: &Signal,
@@ -395,7 +435,7 @@ async fn read_loop(
         if let Ok(Some(h)) = decoder.peek_header(&rbuf)
             && reads_direct(&h, rbuf.len())
         {
-            let body = match read_body(&mut rd, &mut rbuf, h, &mut ttl_deadline, &mut reads, alive).await {
+            let body = match read_body(rd, &mut rbuf, h, &mut ttl_deadline, &mut reads, alive).await {
                 Ok(body) => body,
                 Err(end) => return end,
             };
@@ -406,7 +446,7 @@ async fn read_loop(
         let pending = decoder.pending_body_len(&rbuf);
         make_room(&mut rbuf, pending);
         let limit = if std::mem::take(&mut after_direct) { AFTER_DIRECT_READ } else { usize::MAX };
-        match read_some(&mut rd, &mut (&mut rbuf).limit(limit), &mut ttl_deadline).await {
+        match read_some(rd, &mut (&mut rbuf).limit(limit), &mut ttl_deadline).await {
             Ok(_) => {
                 reads += 1;
                 alive.reads.store(reads, Relaxed);

@@ -23,7 +23,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::engine::{self, Attach, End, EngineConfig, Reader, Writer};
+use crate::engine::{self, Attach, End, EngineConfig, Reader, Writer, discard};
 use crate::pipe::{Msg, PeerInfo, Pipe, PushError};
 use crate::signal::Signal;
 
@@ -107,13 +107,6 @@ async fn discard_while_flushing(rd: &mut Reader) -> End {
         Ok(()) => std::future::pending().await,
         Err(e) => End::Disconnected(e.to_string()),
     }
-}
-
-/// Read and drop until the peer's end of the stream.
-async fn discard(rd: &mut Reader) -> std::io::Result<()> {
-    let mut scratch = vec![0u8; 8 * 1024];
-    while rd.read(&mut scratch).await? > 0 {}
-    Ok(())
 }
 
 async fn write_loop(mut wr: Writer, pipe: &Pipe, signal: &Signal) -> End {

@@ -1,11 +1,15 @@
 //! Closing a socket and terminating its context do not wait on peers that have nothing to
-//! receive.
+//! receive; once everything is written, a connection is shut down for writing and closed when
+//! the peer closes its side, or after a bounded wait if it never does.
+
+mod common;
 
 use std::io::Read;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use oxmq::{Context, Pull};
+use common::*;
+use oxmq::{Context, Pull, Push};
 
 #[test]
 fn term_does_not_wait_for_a_peer_stuck_in_its_handshake() {
@@ -41,5 +45,97 @@ fn a_reply_sent_just_before_the_peer_closes_is_delivered() {
         rep.send("pong").unwrap();
         drop(rep);
         assert_eq!(req.recv().unwrap(), "pong");
+    }
+}
+
+/// The engine's close-wait cap (engine.rs `CLOSE_WAIT`), and slack for a loaded machine.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
+const SLACK: Duration = Duration::from_secs(3);
+
+/// A PUSH (default LINGER -1) bound on tcp with a raw ZMTP PULL connected, which has read
+/// the `n` messages sent: the connection has nothing left to write.
+fn push_served_to_raw_pull(n: usize) -> (Context, Push, RawPeer) {
+    let ctx = Context::new();
+    let push = Push::new(&ctx).unwrap();
+    assert_eq!(push.linger().unwrap(), -1);
+    push.set_sndtimeo(5000).unwrap();
+    push.bind("tcp://127.0.0.1:*").unwrap();
+    let mut raw = RawPeer::connect(&push.last_endpoint().unwrap());
+    raw.handshake("PULL");
+    for i in 0..n {
+        push.send(format!("m{i}")).unwrap();
+    }
+    for i in 0..n {
+        assert_eq!(raw.read_frame().body, format!("m{i}").as_bytes());
+    }
+    (ctx, push, raw)
+}
+
+/// After close, the connection is only shut down for writing: the peer sees the end of the
+/// stream at once, and `term` waits for the peer to close its side, returning as soon as it
+/// does.
+#[test]
+fn term_waits_for_the_peer_to_close_after_the_end_of_stream() {
+    let (ctx, push, mut raw) = push_served_to_raw_pull(10);
+    drop(push);
+    let term = std::thread::spawn(move || ctx.term());
+    assert!(raw.expect_closed(SOON).is_empty(), "nothing after the messages but the end of the stream");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!term.is_finished(), "term returned with the peer's side still open: the connection was closed outright");
+    drop(raw);
+    let start = Instant::now();
+    assert!(within(SOON, move || term.join().unwrap()).is_some(), "term still waiting {SOON:?} after the peer closed");
+    assert!(start.elapsed() < SOON);
+}
+
+/// A peer that never closes its side holds `term` (LINGER -1) for the close-wait cap at
+/// most, and then the connection is closed.
+#[test]
+fn term_waits_at_most_the_cap_for_a_peer_that_never_closes() {
+    let (ctx, push, mut raw) = push_served_to_raw_pull(10);
+    drop(push);
+    let start = Instant::now();
+    let took = within(CLOSE_WAIT + SLACK, move || ctx.term());
+    assert!(took.is_some(), "term still waiting {:?} after close, for a peer that never closes", start.elapsed());
+    // The peer keeps its side open and reads nothing more: the engine ended the connection.
+    raw.expect_closed(SOON);
+}
+
+/// With LINGER set, the connection's wait for the peer to close ends at LINGER.
+#[test]
+fn linger_bounds_the_wait_for_the_peer_to_close() {
+    let (ctx, push, _raw) = push_served_to_raw_pull(10);
+    push.set_linger(300).unwrap();
+    drop(push);
+    let start = Instant::now();
+    ctx.term();
+    assert!(start.elapsed() < Duration::from_secs(2), "term took {:?} with LINGER 300 ms", start.elapsed());
+}
+
+/// An oxmq peer sees the end of the stream and closes its side, even with its socket open:
+/// `term` on the closing side returns at once, over tcp and ipc.
+#[test]
+fn an_oxmq_peer_releases_term_at_once() {
+    let (ipc, _path) = ipc_endpoint("close-wait");
+    for ep in ["tcp://127.0.0.1:*".to_string(), ipc] {
+        let ctx = Context::new();
+        let push = Push::new(&ctx).unwrap();
+        push.bind(&ep).unwrap();
+        let ep = push.last_endpoint().unwrap();
+        let other = Context::new();
+        let pull = Pull::new(&other).unwrap();
+        pull.set_rcvtimeo(5000).unwrap();
+        pull.connect(&ep).unwrap();
+        for i in 0..100 {
+            push.send(format!("m{i}")).unwrap();
+        }
+        for i in 0..100 {
+            assert_eq!(pull.recv().unwrap(), format!("m{i}").as_bytes(), "{ep}");
+        }
+        drop(push);
+        let start = Instant::now();
+        ctx.term();
+        assert!(start.elapsed() < SOON, "{ep}: term took {:?} with an oxmq peer", start.elapsed());
+        drop(pull);
     }
 }

@@ -21,6 +21,15 @@ fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
 
+/// Sockets open in this process.
+fn open_sockets() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|target| target.to_string_lossy().starts_with("socket:"))
+        .count()
+}
+
 #[test]
 fn out_of_fds_reports_accept_failed_and_the_listener_survives() {
     if !common_sem::in_a_process_of_its_own("out_of_fds_reports_accept_failed_and_the_listener_survives") {
@@ -33,6 +42,7 @@ fn out_of_fds_reports_accept_failed_and_the_listener_survives() {
         pull.monitor(Event::Accepted | Event::AcceptFailed | Event::HandshakeSucceeded | Event::Disconnected).unwrap();
     pull.bind("tcp://127.0.0.1:*").unwrap();
     let ep = pull.last_endpoint().unwrap();
+    let sockets = open_sockets();
     // A good peer before, so that everything the runtime creates lazily exists already.
     assert_pull_serves(&ctx, &pull, &ep);
     // ... and its connection closed on our side too (it would free a descriptor later).
@@ -40,6 +50,13 @@ fn out_of_fds_reports_accept_failed_and_the_listener_survives() {
         let ev = mon.recv_timeout(Duration::from_secs(5)).unwrap_or_else(|| panic!("no {want}"));
         assert_eq!(ev.event, want, "{ev:?}");
     }
+    // ... and on the good peer's side: it shuts its side down before it closes, so our
+    // DISCONNECTED (on its end of stream) can come before its descriptor is free.
+    assert!(
+        eventually(SOON, || (open_sockets() == sockets).then_some(())).is_some(),
+        "the good peer's connection still open on some side: {} sockets, {sockets} before",
+        open_sockets()
+    );
 
     // A low limit, then every descriptor under it taken.
     let limit = getrlimit(Resource::Nofile);
