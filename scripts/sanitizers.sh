@@ -21,6 +21,8 @@
 # 527 passed, no TSan report;
 # one timing failure, interop_pubsub's pub_drops_for_frozen_subscriber_tcp hitting the 30 s
 # test watchdog at TSan's speed.
+# Measured under ASan (warm): 537 tests pass in 97 s, no ASan or leak report, with the two
+# RSS-bound tests of ASAN_SKIP left out.
 # Needs: rustup toolchain nightly with rust-src (installed here if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,16 +40,23 @@ done
 run() {
   local san=$1
   local start=$SECONDS
+  local skip=()
+  [ "$san" = address ] && skip=("${ASAN_SKIP[@]}")
   echo "== $san sanitizer"
   RUSTFLAGS="-Zsanitizer=$san" RUSTDOCFLAGS="-Zsanitizer=$san" \
     CARGO_TARGET_DIR="target/san-$san" \
     cargo +nightly test -Zbuild-std --target "$target" -p oxmq --no-fail-fast "${test_args[@]}" \
-    2>&1 | tee "target/san-$san.log"
+    -- "${skip[@]}" 2>&1 | tee "target/san-$san.log"
   local rc=${PIPESTATUS[0]}
   echo "== $san: exit $rc in $((SECONDS - start)) s; $(grep -c 'WARNING: ThreadSanitizer\|ERROR: AddressSanitizer' "target/san-$san.log" || true) sanitizer reports"
   return "$rc"
 }
 
+# Tests that bound resident memory, left out under AddressSanitizer only: its quarantine of
+# freed memory makes their bound meaningless (the PING flood grew RSS by 77 MiB under ASan,
+# by nothing without it). TSan runs them.
+ASAN_SKIP=(--skip ping_flood_without_reading_pongs_does_not_grow_memory
+  --skip a_flood_of_unknown_and_unsolicited_commands_is_ignored)
 export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=0 second_deadlock_stack=1}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
 status=0
