@@ -45,6 +45,15 @@ fn wait_for(signal: &Signal, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// A thread that sets `ready`, then notifies `signal`: the change a waiter waits for.
+fn make_ready_and_notify(signal: &Arc<Signal>, ready: &Arc<AtomicBool>) -> thread::JoinHandle<()> {
+    let (s, ready) = (signal.clone(), ready.clone());
+    thread::spawn(move || {
+        ready.store(true, SeqCst);
+        s.notify();
+    })
+}
+
 /// Whatever a blocked `wait` and the notifier do in between, the notification is not lost:
 /// the waiter returns.
 #[test]
@@ -52,13 +61,7 @@ fn notify_racing_a_blocking_wait_is_not_lost() {
     loom::model(|| {
         let s = Arc::new(Signal::new());
         let ready = Arc::new(AtomicBool::new(false));
-        let t = {
-            let (s, ready) = (s.clone(), ready.clone());
-            thread::spawn(move || {
-                ready.store(true, SeqCst);
-                s.notify();
-            })
-        };
+        let t = make_ready_and_notify(&s, &ready);
         wait_for(&s, || ready.load(SeqCst));
         t.join().unwrap();
     });
@@ -92,13 +95,7 @@ fn async_waiter_racing_notify_is_woken_and_leaves_no_waker() {
     loom::model(|| {
         let s = Arc::new(Signal::new());
         let ready = Arc::new(AtomicBool::new(false));
-        let t = {
-            let (s, ready) = (s.clone(), ready.clone());
-            thread::spawn(move || {
-                ready.store(true, SeqCst);
-                s.notify();
-            })
-        };
+        let t = make_ready_and_notify(&s, &ready);
         // loom's block_on parks on loom's scheduler: a waker that is never woken is a deadlock.
         loom::future::block_on(async {
             loop {

@@ -1,5 +1,7 @@
 //! Fair queueing: take whole messages from each pipe in turn.
 
+use super::next;
+use crate::error::Error;
 use crate::pipe::{Msg, Pipe, PipeId};
 
 struct Entry {
@@ -38,6 +40,16 @@ impl FairQueue {
         }
         if self.current >= self.pipes.len() {
             self.current = 0;
+        }
+    }
+
+    /// [`FairQueue::recv`] for a pattern's `recv`: [`Error::Again`] when nothing is ready.
+    /// (A match, not `ok_or(Error::Again)`, which builds and drops an `Error` per message.)
+    #[inline]
+    pub fn recv_or_again(&mut self) -> Result<(Msg, PipeId), Error> {
+        match self.recv() {
+            Some(got) => Ok(got),
+            None => Err(Error::Again),
         }
     }
 
@@ -104,12 +116,6 @@ impl FairQueue {
             self.recv();
         }
     }
-}
-
-/// The index after `i` among `len` pipes, wrapping (a compare instead of a division).
-#[inline]
-pub(crate) fn next(i: usize, len: usize) -> usize {
-    if i + 1 >= len { 0 } else { i + 1 }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use crate::pipe::{Msg, Pipe, PipeId, PushError};
 
 use super::SendError;
-use super::fq::next;
+use super::next;
 
 #[derive(Default)]
 pub(crate) struct LoadBalancer {

@@ -31,6 +31,13 @@ pub(crate) use fq::FairQueue;
 pub(crate) use lb::LoadBalancer;
 pub(crate) use routing::RoutingTable;
 
+/// The index after `i` among `len` pipes, wrapping (a compare instead of a division per
+/// message): the round-robin step of [`FairQueue`] and [`LoadBalancer`].
+#[inline]
+fn next(i: usize, len: usize) -> usize {
+    if i + 1 >= len { 0 } else { i + 1 }
+}
+
 use std::sync::Arc;
 
 use bytes::Bytes;

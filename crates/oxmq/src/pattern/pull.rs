@@ -24,11 +24,7 @@ impl Pattern for Pull {
         Err(not_supported(SocketType::Pull, "send").into())
     }
     fn recv(&mut self, _: &Options) -> Result<Msg, Error> {
-        // A match, not ok_or(Error::Again): that builds and drops an Error per message.
-        match self.fq.recv() {
-            Some((m, _)) => Ok(m),
-            None => Err(Error::Again),
-        }
+        self.fq.recv_or_again().map(|(m, _)| m)
     }
     fn has_in(&mut self, _: &Options) -> bool {
         self.fq.has_in()

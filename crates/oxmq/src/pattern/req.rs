@@ -145,7 +145,7 @@ impl Pattern for Req {
         if !self.find_reply(opts) {
             return Err(Error::Again);
         }
-        let Some((msg, _)) = self.fq.recv() else { return Err(Error::Again) };
+        let (msg, _) = self.fq.recv_or_again()?;
         if !msg.more {
             self.receiving_reply = false;
             self.reply_begins = true;

@@ -130,7 +130,7 @@ impl RoutingTable {
             }
             return Ok(m);
         }
-        let Some((msg, from)) = self.fq.recv() else { return Err(Error::Again) };
+        let (msg, from) = self.fq.recv_or_again()?;
         if self.more_in {
             self.more_in = msg.more;
             if !msg.more {

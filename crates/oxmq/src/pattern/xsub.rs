@@ -128,7 +128,7 @@ impl Pattern for XSub {
             return Ok(m);
         }
         loop {
-            let Some((msg, _)) = self.fq.recv() else { return Err(Error::Again) };
+            let (msg, _) = self.fq.recv_or_again()?;
             if self.more_in || self.wanted(&msg, opts) {
                 self.more_in = msg.more;
                 return Ok(msg);
