@@ -14,12 +14,13 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 
 use crate::signal::Signal;
-use crate::sync::Mutex;
+use crate::sync::{AtomicBool, Mutex};
 
 /// One frame of a message, as it moves through pipes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,14 +55,16 @@ pub(crate) enum PushError {
     Closed(Msg),
 }
 
+/// The part of a queue both ends touch, under one lock: frames appended by the writer, not yet
+/// taken by the reader.
 struct State {
     frames: VecDeque<Msg>,
     /// Frames at the front that belong to complete messages: what the reader may take.
     complete_frames: usize,
-    /// Complete messages queued (the HWM count).
+    /// Complete messages not yet read: those in `frames`, plus those the reader has moved to
+    /// its [`ReaderCache`] and not yet reported read (the HWM count).
     msgs: usize,
     writer_in_msg: bool,
-    writer_blocked: bool,
     writer_closed: bool,
     reader_closed: bool,
     /// Woken when a complete message appears, or the writer closes.
@@ -72,13 +75,39 @@ struct State {
     lwm: usize,
     /// CONFLATE: keep only the newest complete message (no HWM).
     conflate: bool,
-    /// The reader has taken some but not all frames of the message at the front.
-    reader_in_msg: bool,
 }
+
+/// The reader's side: whole messages it has taken from [`State`] in one go, so that it locks
+/// the shared state once per batch rather than once per frame. Its reads are subtracted from
+/// the HWM count when the cache runs dry (so a reader that has read everything leaves the
+/// writer an empty queue), or earlier, at the low-water mark, when a writer waits for room. Only the reader locks this, so
+/// the lock is never contended and its cache line stays with the reader's core; the writer
+/// meanwhile appends to `State` without the reader's lock traffic bouncing that line away.
+#[derive(Default)]
+struct ReaderCache {
+    /// Frames of complete messages, in order.
+    frames: VecDeque<Msg>,
+    /// Messages read from `frames` but not yet subtracted from `State::msgs`: the HWM counts
+    /// a message until it is read, not until it is cached.
+    unreported: usize,
+    /// Reads after which a report can reach the low-water mark (assuming no more pushes;
+    /// pushes only raise it, so reporting then is at worst early, never late).
+    report_after: usize,
+}
+
+/// Keeps the reader's side on a cache line of its own, apart from the shared state.
+#[repr(align(128))]
+struct Padded<T>(T);
 
 /// A one-direction bounded queue of frames.
 pub(crate) struct Queue {
     state: Mutex<State>,
+    /// A writer was refused at the HWM and waits for the low-water mark. Written only under
+    /// `state`'s lock, where it is the truth; the reader also reads it without the lock after
+    /// each message it reads from its cache, as a hint to report its reads now rather than
+    /// when the cache runs dry. A stale hint only delays the wake-up to the next refill.
+    writer_blocked: AtomicBool,
+    cache: Padded<Mutex<ReaderCache>>,
 }
 
 /// libzmq's low-water mark: a blocked writer is woken once the queue drains to here, so it is
@@ -97,7 +126,6 @@ impl Queue {
                 complete_frames: 0,
                 msgs: 0,
                 writer_in_msg: false,
-                writer_blocked: false,
                 writer_closed: false,
                 reader_closed: false,
                 reader,
@@ -105,13 +133,19 @@ impl Queue {
                 hwm,
                 lwm: low_water_mark(hwm),
                 conflate: false,
-                reader_in_msg: false,
             }),
+            writer_blocked: AtomicBool::new(false),
+            cache: Padded(Mutex::new(ReaderCache::default())),
         }
     }
 
     fn is_full(&self, st: &State) -> bool {
         !st.conflate && !st.writer_in_msg && st.hwm > 0 && st.msgs >= st.hwm
+    }
+
+    /// Under `state`'s lock: note that the writer waits for room.
+    fn block_writer(&self) {
+        self.writer_blocked.store(true, Relaxed);
     }
 
     /// CONFLATE: from now on, a newly completed message replaces the older ones queued, and
@@ -126,8 +160,8 @@ impl Queue {
         let mut st = self.state.lock();
         st.hwm = hwm;
         st.lwm = low_water_mark(hwm);
-        if st.writer_blocked && !self.is_full(&st) {
-            st.writer_blocked = false;
+        if self.writer_blocked.load(Relaxed) && !self.is_full(&st) {
+            self.writer_blocked.store(false, Relaxed);
             let w = st.writer.clone();
             drop(st);
             w.notify();
@@ -147,7 +181,7 @@ impl Queue {
                 return Err(PushError::Closed(msg));
             }
             if self.is_full(&st) {
-                st.writer_blocked = true;
+                self.block_writer();
                 return Err(PushError::Full(msg));
             }
             Self::append(&mut st, msg).then(|| st.reader.clone())
@@ -170,7 +204,7 @@ impl Queue {
             let mut wake = false;
             while !batch.is_empty() {
                 if self.is_full(&st) {
-                    st.writer_blocked = true;
+                    self.block_writer();
                     break;
                 }
                 let msg = batch.pop_front().expect("non-empty");
@@ -201,15 +235,14 @@ impl Queue {
         was_empty
     }
 
-    /// CONFLATE: drop every complete message but the newest, except the rest of one the
-    /// reader is in the middle of.
+    /// CONFLATE: drop every complete message but the newest. (The rest of a message the
+    /// reader is in the middle of is in its cache, out of reach.)
     fn drop_older(st: &mut State) {
         let n = st.frames.len();
         let newest = (0..n - 1).rev().find(|&i| !st.frames[i].more).map_or(0, |i| i + 1);
-        let keep = if st.reader_in_msg { st.frames.iter().position(|m| !m.more).map_or(0, |i| i + 1) } else { 0 };
-        if keep < newest {
-            st.frames.drain(keep..newest);
-            st.msgs = 1 + (keep > 0) as usize;
+        if newest > 0 {
+            st.frames.drain(..newest);
+            st.msgs = 1;
             st.complete_frames = st.frames.len();
         }
     }
@@ -218,12 +251,12 @@ impl Queue {
     /// it drains to the low-water mark, exactly as if its push had failed: so a poller that
     /// found a socket not writable learns when it becomes writable.
     pub fn can_push(&self) -> bool {
-        let mut st = self.state.lock();
+        let st = self.state.lock();
         if st.reader_closed {
             return false;
         }
         if self.is_full(&st) {
-            st.writer_blocked = true;
+            self.block_writer();
             return false;
         }
         true
@@ -231,30 +264,78 @@ impl Queue {
 
     /// Take the next frame of a complete message.
     pub fn pop(&self) -> Option<Msg> {
-        let (msg, wake) = {
+        let mut cache = self.cache.0.lock();
+        if cache.frames.is_empty() {
+            self.refill(&mut cache);
+        }
+        let msg = cache.frames.pop_front()?;
+        if !msg.more {
+            cache.unreported += 1;
+        }
+        if cache.frames.is_empty() {
+            // Report now (whatever the reader has read, the writer sees as read once the cache
+            // is dry) and take the next batch under the same lock.
+            self.refill(&mut cache);
+        } else if cache.unreported >= cache.report_after && self.writer_blocked.load(Relaxed) {
+            let wake = self.report(&mut self.state.lock(), &mut cache);
+            if let Some(w) = wake {
+                w.notify();
+            }
+        }
+        Some(msg)
+    }
+
+    /// Under both locks: subtract the reader's reads from the HWM count. Returns the writer's
+    /// signal if a blocked writer may now go on.
+    fn report(&self, st: &mut State, cache: &mut ReaderCache) -> Option<Arc<Signal>> {
+        // Saturating only for CONFLATE, whose count `drop_older` resets and nothing bounds.
+        st.msgs = st.msgs.saturating_sub(std::mem::take(&mut cache.unreported));
+        cache.report_after = st.msgs.saturating_sub(st.lwm);
+        if self.writer_blocked.load(Relaxed) && st.msgs <= st.lwm {
+            self.writer_blocked.store(false, Relaxed);
+            return Some(st.writer.clone());
+        }
+        None
+    }
+
+    /// The cache is empty: report the reads and move every complete message from the shared
+    /// state into it (all of it: a reader that is behind catches up one lock at a time).
+    fn refill(&self, cache: &mut ReaderCache) {
+        let wake = {
             let mut st = self.state.lock();
-            if st.complete_frames == 0 {
-                return None;
+            let wake = self.report(&mut st, cache);
+            let ready = st.complete_frames;
+            if ready == st.frames.len() {
+                // No partial message at the tail: swap, so the cache's spare capacity becomes
+                // the writer's.
+                std::mem::swap(&mut st.frames, &mut cache.frames);
+            } else {
+                cache.frames.extend(st.frames.drain(..ready));
             }
-            let msg = st.frames.pop_front().expect("complete frames are queued");
-            st.complete_frames -= 1;
-            st.reader_in_msg = msg.more;
-            let mut wake = None;
-            if !msg.more {
-                st.msgs -= 1;
-                wake = self.writer_may_go(&mut st);
-            }
-            (msg, wake)
+            st.complete_frames = 0;
+            wake
         };
         if let Some(w) = wake {
             w.notify();
         }
-        Some(msg)
     }
 
     /// Move every frame of complete messages into `out`, up to roughly `max_bytes` of bodies
     /// (always whole messages, always at least one). Returns the number of frames moved.
     pub fn pop_batch(&self, out: &mut VecDeque<Msg>, max_bytes: usize) -> usize {
+        let mut cache = self.cache.0.lock();
+        if !cache.frames.is_empty() {
+            // Whoever reads in batches has not read frame by frame before; if it has, the
+            // cached messages go first, and the shared state waits for the next call.
+            let n = cache.frames.len();
+            cache.unreported += cache.frames.iter().filter(|m| !m.more).count();
+            out.extend(cache.frames.drain(..));
+            let wake = self.report(&mut self.state.lock(), &mut cache);
+            if let Some(w) = wake {
+                w.notify();
+            }
+            return n;
+        }
         let (n, wake) = {
             let mut st = self.state.lock();
             // Where the batch ends: after the first whole message that reaches `max_bytes`, or
@@ -282,8 +363,8 @@ impl Queue {
                 out.extend(st.frames.drain(..n));
             }
             st.complete_frames -= n;
-            st.msgs -= msgs;
-            let wake = if n > 0 { self.writer_may_go(&mut st) } else { None };
+            cache.unreported += msgs;
+            let wake = if n > 0 { self.report(&mut st, &mut cache) } else { None };
             (n, wake)
         };
         if let Some(w) = wake {
@@ -292,30 +373,24 @@ impl Queue {
         n
     }
 
-    /// The writer's signal, if a blocked writer may now go on.
-    fn writer_may_go(&self, st: &mut State) -> Option<Arc<Signal>> {
-        if st.writer_blocked && st.msgs <= st.lwm {
-            st.writer_blocked = false;
-            return Some(st.writer.clone());
-        }
-        None
-    }
-
     /// Is a complete message waiting?
     pub fn has_msg(&self) -> bool {
-        self.state.lock().complete_frames > 0
+        let cache = self.cache.0.lock();
+        !cache.frames.is_empty() || self.state.lock().complete_frames > 0
     }
 
     /// The writer went away and everything it completed has been read.
     pub fn is_finished(&self) -> bool {
+        let cache = self.cache.0.lock();
         let st = self.state.lock();
-        st.writer_closed && st.complete_frames == 0
+        cache.frames.is_empty() && st.writer_closed && st.complete_frames == 0
     }
 
-    /// Number of complete messages queued.
+    /// Number of complete messages queued and not yet read.
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.state.lock().msgs
+        let cache = self.cache.0.lock();
+        self.state.lock().msgs - cache.unreported
     }
 
     /// The writer is done: drop its partial message (if any), keep complete ones for the reader.
@@ -342,21 +417,26 @@ impl Queue {
 
     /// The reader is done: everything queued is dropped and further pushes fail.
     pub fn close_reader(&self) {
+        let mut cache = self.cache.0.lock();
+        cache.frames.clear();
+        cache.unreported = 0;
         let writer = {
             let mut st = self.state.lock();
             st.reader_closed = true;
             st.frames.clear();
             st.complete_frames = 0;
             st.msgs = 0;
+            self.writer_blocked.store(false, Relaxed);
             st.writer.clone()
         };
         writer.notify();
     }
 
     fn set_reader(&self, s: Arc<Signal>) {
+        let cache = self.cache.0.lock();
         let mut st = self.state.lock();
         st.reader = s.clone();
-        if st.complete_frames > 0 || st.writer_closed {
+        if !cache.frames.is_empty() || st.complete_frames > 0 || st.writer_closed {
             drop(st);
             s.notify();
         }
@@ -469,6 +549,44 @@ mod tests {
         assert_eq!(w.seq(), w0, "not yet at the low-water mark");
         q.pop();
         assert_eq!(w.seq(), w0 + 1, "woken at the low-water mark");
+    }
+
+    #[test]
+    fn a_reader_that_has_read_everything_leaves_the_writer_the_whole_hwm() {
+        let (q, _, _) = q(3);
+        for round in 0..3 {
+            for _ in 0..3 {
+                q.push(m("x", false)).unwrap();
+            }
+            assert!(matches!(q.push(m("over", false)), Err(PushError::Full(_))), "round {round}");
+            for _ in 0..3 {
+                assert_eq!(q.pop().unwrap(), m("x", false));
+            }
+            assert!(q.pop().is_none());
+            assert_eq!(q.len(), 0);
+        }
+    }
+
+    #[test]
+    fn a_waiting_writer_learns_of_cached_reads_at_the_low_water_mark() {
+        let (q, w, _) = q(4);
+        for _ in 0..4 {
+            q.push(m("x", false)).unwrap();
+        }
+        // The first read moves all four to the reader's cache. Like libzmq's reader, which
+        // tells the writer what it has read every low-water mark's worth, this one reports
+        // reads from its cache at the low-water mark (2), or when the cache is dry.
+        q.pop().unwrap();
+        assert_eq!(q.len(), 3);
+        assert!(matches!(q.push(m("y", false)), Err(PushError::Full(_))), "one read is not yet reported");
+        let w0 = w.seq();
+        q.pop().unwrap();
+        assert_eq!(w.seq(), w0 + 1, "woken at the low-water mark");
+        q.push(m("y", false)).unwrap();
+        q.push(m("z", false)).unwrap();
+        assert!(matches!(q.push(m("over", false)), Err(PushError::Full(_))));
+        let got: Vec<_> = std::iter::from_fn(|| q.pop()).map(|m| m.data).collect();
+        assert_eq!(got, ["x", "x", "y", "z"]);
     }
 
     #[test]

@@ -17,10 +17,13 @@
 #[cfg(not(oxmq_loom))]
 pub(crate) use parking_lot::{Condvar, Mutex};
 #[cfg(not(oxmq_loom))]
-pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 
 #[cfg(oxmq_loom)]
 pub(crate) use self::model::{AtomicU64, AtomicUsize, Condvar, Mutex};
+/// loom's own: the pipe uses it only `Relaxed`, which loom models as it is.
+#[cfg(oxmq_loom)]
+pub(crate) use loom::sync::atomic::AtomicBool;
 
 #[cfg(oxmq_loom)]
 mod model {
