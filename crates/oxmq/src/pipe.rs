@@ -11,6 +11,12 @@
 //!   message rolled back.
 //! - The reader is woken only when the queue goes from no complete message to one; a blocked
 //!   writer only when the queue drains to its low-water mark.
+//!
+//! The reader takes every complete message at once into a cache of its own and reads from
+//! there, so the lock both ends share is taken once per batch, not once per frame. Messages
+//! in that cache still count against the HWM until read; the reader reports its reads when the
+//! cache runs dry, or at the low-water mark when a writer waits (libzmq's reader likewise tells
+//! the writer what it has read once per low-water mark).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
