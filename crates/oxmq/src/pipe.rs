@@ -83,12 +83,9 @@ struct State {
     conflate: bool,
 }
 
-/// The reader's side: whole messages it has taken from [`State`] in one go, so that it locks
-/// the shared state once per batch rather than once per frame. Its reads are subtracted from
-/// the HWM count when the cache runs dry (so a reader that has read everything leaves the
-/// writer an empty queue), or earlier, at the low-water mark, when a writer waits for room. Only the reader locks this, so
-/// the lock is never contended and its cache line stays with the reader's core; the writer
-/// meanwhile appends to `State` without the reader's lock traffic bouncing that line away.
+/// The reader's side: whole messages it has taken from [`State`] in one go (see the module
+/// doc for when its reads are reported). Only the reader locks this, so the lock is never
+/// contended and its cache line stays with the reader's core.
 #[derive(Default)]
 struct ReaderCache {
     /// Frames of complete messages, in order.
@@ -283,12 +280,17 @@ impl Queue {
             // is dry) and take the next batch under the same lock.
             self.refill(&mut cache);
         } else if cache.unreported >= cache.report_after && self.writer_blocked.load(Relaxed) {
-            let wake = self.report(&mut self.state.lock(), &mut cache);
-            if let Some(w) = wake {
-                w.notify();
-            }
+            self.report_and_wake(&mut cache);
         }
         Some(msg)
+    }
+
+    /// [`report`](Self::report) under the shared lock, then wake the writer if it may go on.
+    fn report_and_wake(&self, cache: &mut ReaderCache) {
+        let wake = self.report(&mut self.state.lock(), cache);
+        if let Some(w) = wake {
+            w.notify();
+        }
     }
 
     /// Under both locks: subtract the reader's reads from the HWM count. Returns the writer's
@@ -331,15 +333,12 @@ impl Queue {
     pub fn pop_batch(&self, out: &mut VecDeque<Msg>, max_bytes: usize) -> usize {
         let mut cache = self.cache.0.lock();
         if !cache.frames.is_empty() {
-            // Whoever reads in batches has not read frame by frame before; if it has, the
-            // cached messages go first, and the shared state waits for the next call.
+            // Only if this queue was also read with `pop` (engines read with this alone): the
+            // cached messages go first, the shared state waits for the next call.
             let n = cache.frames.len();
             cache.unreported += cache.frames.iter().filter(|m| !m.more).count();
             out.extend(cache.frames.drain(..));
-            let wake = self.report(&mut self.state.lock(), &mut cache);
-            if let Some(w) = wake {
-                w.notify();
-            }
+            self.report_and_wake(&mut cache);
             return n;
         }
         let (n, wake) = {
