@@ -63,10 +63,22 @@ impl Dist {
 
     /// Send one frame to the targets chosen for its message. A target that refuses the first
     /// frame (full, or gone) is dropped from the message.
+    ///
+    /// The last target gets the frame itself, the others a clone: a clone of a body that is
+    /// not yet shared allocates its reference count, which a single subscriber never needs.
     pub fn send(&mut self, msg: Msg) {
         let more = msg.more;
         let pipes = &self.pipes;
-        self.targets.retain(|id| pipes.get(id).is_some_and(|p| p.out.push(msg.clone()).is_ok()));
+        let last = self.targets.len().saturating_sub(1);
+        let mut msg = Some(msg);
+        let mut i = 0;
+        // `retain` visits each target once, in order.
+        self.targets.retain(|id| {
+            let m = if i == last { msg.take() } else { msg.clone() };
+            i += 1;
+            let m = m.expect("the frame is taken by the last target only");
+            pipes.get(id).is_some_and(|p| p.out.push(m).is_ok())
+        });
         self.in_msg = more;
     }
 }
@@ -98,6 +110,28 @@ mod tests {
         assert_eq!(pa.inp.pop().unwrap().data, "0a");
         assert_eq!(pa.inp.pop().unwrap().data, "0b");
         assert!(pa.inp.pop().is_none(), "no tail of the dropped message");
+    }
+
+    /// The last target gets the frame itself and the others clones: all get the same frames,
+    /// also when the last one refuses it.
+    #[test]
+    fn every_target_gets_the_frames_whichever_is_last() {
+        let mut d = Dist::default();
+        let ends: Vec<_> = [0, 0, 1].into_iter().map(pipe).collect();
+        for (p, _) in &ends {
+            d.attach(p.clone());
+        }
+        let full = &ends[2].1;
+        for round in 0..2 {
+            d.select_all();
+            d.send(Msg::new(format!("{round}a"), true));
+            d.send(Msg::new(format!("{round}b"), false));
+        }
+        assert_eq!(full.inp.len(), 1, "the HWM 1 pipe took the first message only");
+        for (_, peer) in &ends[..2] {
+            let got: Vec<_> = std::iter::from_fn(|| peer.inp.pop()).map(|m| m.data).collect();
+            assert_eq!(got, ["0a", "0b", "1a", "1b"]);
+        }
     }
 
     #[test]
