@@ -553,7 +553,7 @@ pub fn run(args: &BenchArgs) -> Result<i32, String> {
         (
             true,
             "throughput: binder (local_thr) on core 0, connecter (remote_thr) on core 1; \
-             latency: both on core 0; inproc_thr unpinned, inproc_lat on core 0"
+             latency: both on core 0; inproc_thr receiving thread on core 0, sending thread on core 1; inproc_lat on core 0"
                 .to_string(),
         )
     };
@@ -751,7 +751,7 @@ fn tool(plan: &Plan, imp: Impl, name: &str, args: Vec<String>, cpus: Option<&'st
         Impl::Libzmq => plan.libzmq_dir.as_ref().unwrap_or(&plan.oxmq_dir),
     };
     let file = format!("{}{name}", imp.prefix());
-    ToolCmd { name: file.clone(), program: dir.join(file), args, cpus: if plan.pin { cpus } else { None } }
+    ToolCmd { name: file.clone(), program: dir.join(file), args, cpus: if plan.pin { cpus } else { None }, env: vec![] }
 }
 
 /// A tool that is the same for both implementations (in the oxmq directory).
@@ -761,6 +761,7 @@ fn shared_tool(plan: &Plan, name: &str, args: Vec<String>, cpus: Option<&'static
         program: plan.oxmq_dir.join(name),
         args,
         cpus: if plan.pin { cpus } else { None },
+        env: vec![],
     }
 }
 
@@ -806,7 +807,15 @@ fn commands(plan: &Plan, w: &Workload, var: Variant, endpoint: String) -> (Vec<T
     let count = w.count.to_string();
     let quick_end = Duration::from_millis(300);
     match (w.kind, w.transport) {
-        (Kind::Thr, Transport::Inproc) => (vec![tool(plan, imp, "inproc_thr", vec![size, count], None)], THR_SPEC),
+        (Kind::Thr, Transport::Inproc) => {
+            let mut cmd = tool(plan, imp, "inproc_thr", vec![size, count], None);
+            if plan.pin {
+                // Like local_thr / remote_thr: the receiving thread on core 0, the sending one
+                // on core 1 (unpinned, the two threads' rate varied by up to 4x run to run).
+                cmd.env = vec![("PERF_PIN_RECV", "0"), ("PERF_PIN_SEND", "1")];
+            }
+            (vec![cmd], THR_SPEC)
+        }
         (Kind::Lat, Transport::Inproc) => (vec![tool(plan, imp, "inproc_lat", vec![size, count], Some("0"))], LAT_SPEC),
         (Kind::Thr, _) => (
             vec![
@@ -1379,6 +1388,30 @@ mod tests {
     fn progress_bar_fills_and_estimates_what_is_left() {
         assert_eq!(progress(1, 4, Duration::ZERO), "[....................]   1/4      eta ?");
         assert_eq!(progress(3, 4, Duration::from_secs(120)), "[##########..........]   3/4  eta 2m00s");
+    }
+
+    /// Pinned, inproc_thr gets its two threads pinned (by variable: taskset pins a process),
+    /// and the command line printed with the results says how; unpinned, nothing is set.
+    #[test]
+    fn inproc_thr_threads_are_pinned_like_the_process_pairs() {
+        let plan = |pin| Plan {
+            oxmq_dir: PathBuf::from("/ox"),
+            libzmq_dir: Some(PathBuf::from("/lz")),
+            pairs: 1,
+            pin,
+            pin_note: String::new(),
+            cross: false,
+            timeout: Duration::from_secs(1),
+            workloads: vec![],
+        };
+        let w = Workload::new(Kind::Thr, Transport::Inproc, 64, 1000);
+        let (cmds, _) = commands(&plan(true), &w, Variant::LIBZMQ, String::new());
+        assert_eq!(cmds.len(), 1);
+        assert_eq!(cmds[0].env, [("PERF_PIN_RECV", "0"), ("PERF_PIN_SEND", "1")]);
+        assert_eq!(cmds[0].display(), "PERF_PIN_RECV=0 PERF_PIN_SEND=1 /lz/zmq_inproc_thr 64 1000");
+        let (cmds, _) = commands(&plan(false), &w, Variant::OXMQ, String::new());
+        assert!(cmds[0].env.is_empty() && cmds[0].cpus.is_none());
+        assert_eq!(cmds[0].display(), "/ox/inproc_thr 64 1000");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Shared argument parsing and result printing for the oxmq perf tools
-//! (`local_thr`, `remote_thr`, `local_lat`, `remote_lat`, `inproc_thr`, `inproc_lat`).
+//! (`local_thr`, `remote_thr`, `local_lat`, `remote_lat`, `inproc_thr`, `inproc_lat`, and the
+//! ceilings without ZeroMQ: `tcp_local_thr`/`tcp_remote_thr`, `inproc_ceiling`).
 //!
 //! They mirror libzmq's `perf/` programs: same arguments, same output
 //! lines, same measurement window, so that they pair with the libzmq tools of
@@ -131,6 +132,32 @@ pub fn raise_nofile_limit() -> u64 {
         }
         lim.rlim_cur as u64
     }
+}
+
+/// Pins the calling thread to `core` when the environment variable `var`
+/// names one (the two-thread inproc tools: the receiving thread and the
+/// sending thread each get their own variable). Unset: the thread is left to
+/// the scheduler.
+pub fn pin_thread_from_env(var: &str) {
+    let Ok(core) = std::env::var(var) else { return };
+    let core: usize = core.trim().parse().unwrap_or_else(|_| fail(var, format!("not a core number: {core:?}")));
+    pin_thread(core).unwrap_or_else(|e| fail("sched_setaffinity", e));
+}
+
+/// Pins the calling thread to `core`.
+pub fn pin_thread(core: usize) -> std::io::Result<()> {
+    if core >= 8 * std::mem::size_of::<libc::cpu_set_t>() {
+        return Err(std::io::Error::other(format!("core {core} out of range")));
+    }
+    // SAFETY: cpu_set_t is a plain C bit set and all-zero is its empty value; CPU_SET writes
+    // inside the local set (core is below its size, checked above), and
+    // sched_setaffinity(0, ...) reads it, for the calling thread only.
+    let r = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(core, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
+    };
+    if r == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
 }
 
 /// Prints the result lines of the memory tools: `<what>: <value> [<unit>]`.

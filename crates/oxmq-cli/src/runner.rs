@@ -26,12 +26,18 @@ pub struct ToolCmd {
     pub args: Vec<String>,
     /// `taskset -c <cpus>` list, or `None` to run unpinned.
     pub cpus: Option<&'static str>,
+    /// Environment variables to set (the inproc tools pin each of their two threads by
+    /// [`pin_thread_from_env`](crate::pin_thread_from_env), which `taskset` cannot do).
+    pub env: Vec<(&'static str, &'static str)>,
 }
 
 impl ToolCmd {
     /// The command line as a user would type it.
     pub fn display(&self) -> String {
         let mut s = String::new();
+        for (k, v) in &self.env {
+            s.push_str(&format!("{k}={v} "));
+        }
         if let Some(c) = self.cpus {
             s.push_str(&format!("taskset -c {c} "));
         }
@@ -185,7 +191,11 @@ impl Running {
             }
             None => Command::new(&cmd.program),
         };
-        c.args(&cmd.args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.envs(cmd.env.iter().copied())
+            .args(&cmd.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = c.spawn()?;
         let pid = libc::pid_t::try_from(child.id()).map_err(io::Error::other)?;
         let out = Arc::new(Mutex::new(Vec::new()));

@@ -18,6 +18,7 @@ fn tools_print_usage_on_bad_arguments() {
         (env!("CARGO_BIN_EXE_remote_lat"), "usage: remote_lat <connect-to>"),
         (env!("CARGO_BIN_EXE_inproc_thr"), "usage: inproc_thr <message-size>"),
         (env!("CARGO_BIN_EXE_inproc_lat"), "usage: inproc_lat <message-size>"),
+        (env!("CARGO_BIN_EXE_inproc_ceiling"), "usage: inproc_ceiling <message-size>"),
         (env!("CARGO_BIN_EXE_scale_thr"), "usage: scale_thr <one|many|both>"),
         (env!("CARGO_BIN_EXE_hwm_fill"), "usage: hwm_fill <pull|push>"),
         (env!("CARGO_BIN_EXE_conn_server"), "usage: conn_server <router|pub>"),
@@ -52,6 +53,44 @@ fn inproc_tools_print_libzmq_format() {
     assert_eq!(lines[0], "message size: 64 [B]");
     assert_eq!(lines[1], "roundtrip count: 500");
     assert!(lines[2].starts_with("average latency: ") && lines[2].ends_with(" [us]"));
+}
+
+/// The inproc tools pin their threads by variable (`oxmq bench` sets them); core 0 exists on
+/// every machine. A variable that names no core is an error, not silently unpinned.
+#[test]
+fn inproc_tools_pin_their_threads_by_variable() {
+    let run = |tool: &str, args: &[&str], send_core: &str| {
+        Command::new(tool).args(args).env("PERF_PIN_RECV", "0").env("PERF_PIN_SEND", send_core).output().expect("run")
+    };
+    let ceiling = env!("CARGO_BIN_EXE_inproc_ceiling");
+    for (tool, args) in [
+        (env!("CARGO_BIN_EXE_inproc_thr"), &["64", "2000"][..]),
+        (ceiling, &["64", "2000", "fresh"][..]),
+        (ceiling, &["64", "2000", "static"][..]),
+    ] {
+        let out = run(tool, args, "0");
+        assert!(out.status.success(), "{tool} {args:?}: {out:?}");
+        let s = String::from_utf8_lossy(&out.stdout);
+        assert!(oxmq_cli::parse_figure(&s, "mean throughput:", "[msg/s]").is_some_and(|v| v > 0.0), "{s}");
+        let out = run(tool, args, "core one");
+        assert!(!out.status.success(), "{tool}: {out:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("not a core number"), "{out:?}");
+    }
+    let out = Command::new(ceiling).args(["64", "10", "shared"]).output().expect("run");
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("fresh or static"), "{out:?}");
+}
+
+#[test]
+fn pin_thread_sets_the_threads_affinity() {
+    std::thread::spawn(|| {
+        oxmq_cli::pin_thread(0).expect("core 0 exists");
+        let status = std::fs::read_to_string("/proc/thread-self/status").expect("thread status");
+        let allowed = status.lines().find_map(|l| l.strip_prefix("Cpus_allowed_list:")).expect("affinity line");
+        assert_eq!(allowed.trim(), "0");
+        assert!(oxmq_cli::pin_thread(1 << 20).is_err(), "no such core");
+    })
+    .join()
+    .unwrap();
 }
 
 #[test]

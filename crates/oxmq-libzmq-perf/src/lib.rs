@@ -3,8 +3,8 @@
 //! identically and pair across processes in either direction.
 
 pub use oxmq_cli::{
-    args, check_size, fail, number, print_lat_header, print_lat_result, print_thr_header, print_thr_result,
-    time_receives, time_roundtrips,
+    args, check_size, fail, number, pin_thread_from_env, print_lat_header, print_lat_result, print_thr_header,
+    print_thr_result, time_receives, time_roundtrips,
 };
 
 pub use oxmq_cli::{

@@ -10,12 +10,14 @@ fn main() {
     let size = perf::number(&size, "message size");
     let count = perf::number(&count, "message count").max(1);
 
+    perf::pin_thread_from_env("PERF_PIN_RECV");
     let ctx = Context::new();
     let s = ctx.socket(SocketType::Pull).unwrap_or_else(|e| perf::fail("socket", e));
     s.bind("inproc://thr_test").unwrap_or_else(|e| perf::fail("bind", e));
 
     let worker_ctx = ctx.clone();
     let worker = thread::spawn(move || {
+        perf::pin_thread_from_env("PERF_PIN_SEND");
         let s = worker_ctx.socket(SocketType::Push).unwrap_or_else(|e| perf::fail("socket", e));
         s.connect("inproc://thr_test").unwrap_or_else(|e| perf::fail("connect", e));
         for _ in 0..count {

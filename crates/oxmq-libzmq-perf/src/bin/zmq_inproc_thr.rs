@@ -8,12 +8,14 @@ fn main() {
     let size = perf::number(&size, "message size");
     let count = perf::number(&count, "message count").max(1);
 
+    perf::pin_thread_from_env("PERF_PIN_RECV");
     let ctx = zmq::Context::new();
     let s = ctx.socket(zmq::PULL).unwrap_or_else(|e| perf::fail("zmq_socket", e));
     s.bind("inproc://thr_test").unwrap_or_else(|e| perf::fail("zmq_bind", e));
 
     let worker_ctx = ctx.clone();
     let worker = thread::spawn(move || {
+        perf::pin_thread_from_env("PERF_PIN_SEND");
         let s = worker_ctx.socket(zmq::PUSH).unwrap_or_else(|e| perf::fail("zmq_socket", e));
         s.connect("inproc://thr_test").unwrap_or_else(|e| perf::fail("zmq_connect", e));
         for _ in 0..count {
