@@ -9,24 +9,31 @@
 //!   remaining frames always are, so a multipart message is never split by the HWM.
 //! - A reader sees only complete messages. A writer that goes away mid-message has its partial
 //!   message rolled back.
-//! - The reader is woken only when the queue goes from no complete message to one; a blocked
-//!   writer only when the queue drains to its low-water mark.
+//! - The reader is woken only when a message completes while it is idle (it last found
+//!   nothing); a blocked writer only when the queue drains to its low-water mark.
 //!
-//! The reader takes every complete message at once into a cache of its own and reads from
-//! there, so the lock both ends share is taken once per batch, not once per frame. Messages
-//! in that cache still count against the HWM until read; the reader reports its reads when the
-//! cache runs dry, or at the low-water mark when a writer waits (libzmq's reader likewise tells
-//! the writer what it has read once per low-water mark).
+//! How the two ends stay off each other's cache lines (the lock they share is what inproc
+//! throughput was spent on):
+//! - The writer appends under the shared lock. The reader takes every complete message at once
+//!   into a cache of its own and reads from there: one shared lock per batch, not per frame.
+//! - The HWM count is exact without that lock: the writer counts messages completed, the
+//!   reader publishes a count of messages read (an atomic on its own line). The writer looks
+//!   at the reader's count only when its own figures say the queue is full, and a refused
+//!   writer and a reader that has just read meet in a `SeqCst` handshake, so neither can miss
+//!   the other.
+//! - A reader that found nothing marks itself idle, and notes a counter the writer bumps when
+//!   it wakes an idle reader. Until the counter moves, the reader (polling, or fair-queueing
+//!   over many pipes) knows there is nothing without taking the lock away from the writer.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
+use std::sync::atomic::Ordering::SeqCst;
 
 use bytes::Bytes;
 
 use crate::signal::Signal;
-use crate::sync::{AtomicBool, Mutex};
+use crate::sync::{AtomicBool, AtomicU64, Mutex};
 
 /// One frame of a message, as it moves through pipes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +50,8 @@ impl Msg {
 
 pub(crate) type PipeId = u64;
 
-static NEXT_PIPE_ID: AtomicU64 = AtomicU64::new(1);
+/// A std atomic even under loom (see `crate::sync`): it only hands out distinct ids.
+static NEXT_PIPE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// What a socket knows about the peer at the other end of a pipe.
 #[derive(Debug, Clone, Default)]
@@ -61,16 +69,25 @@ pub(crate) enum PushError {
     Closed(Msg),
 }
 
-/// The part of a queue both ends touch, under one lock: frames appended by the writer, not yet
-/// taken by the reader.
+/// The part of a queue the writer works in, under one lock: frames appended and not yet taken
+/// by the reader, and the writer's side of the HWM count.
 struct State {
     frames: VecDeque<Msg>,
     /// Frames at the front that belong to complete messages: what the reader may take.
     complete_frames: usize,
-    /// Complete messages not yet read: those in `frames`, plus those the reader has moved to
-    /// its [`ReaderCache`] and not yet reported read (the HWM count).
-    msgs: usize,
+    /// Complete messages ever appended, and ever dropped unread (CONFLATE). With the reader's
+    /// count of messages read ([`ReaderSide::read`]), these give the HWM count: messages
+    /// complete and not yet read, wherever they are (here or in the reader's cache).
+    appended: u64,
+    dropped: u64,
+    /// The writer's last look at [`ReaderSide::read`]: it looks again only when this says the
+    /// queue is full, so it does not pull the reader's cache line over for every message.
+    read_seen: u64,
     writer_in_msg: bool,
+    /// The reader last found no complete message, so it may be waiting for one: the writer
+    /// wakes it with the next one. (Not "the queue was empty": a reader busy with its cache
+    /// needs no wake-up.)
+    reader_idle: bool,
     writer_closed: bool,
     reader_closed: bool,
     /// Woken when a complete message appears, or the writer closes.
@@ -83,34 +100,67 @@ struct State {
     conflate: bool,
 }
 
-/// The reader's side: whole messages it has taken from [`State`] in one go (see the module
-/// doc for when its reads are reported). Only the reader locks this, so the lock is never
-/// contended and its cache line stays with the reader's core.
+impl State {
+    /// Complete messages not yet read, as far as the writer knows.
+    fn unread(&self) -> u64 {
+        self.appended - self.dropped - self.read_seen
+    }
+}
+
+/// The reader's cache: whole messages it took from [`State`] in one go, so that it takes the
+/// writer's lock once per batch rather than once per frame. Only the reader locks this, so the
+/// lock is never contended.
 #[derive(Default)]
 struct ReaderCache {
     /// Frames of complete messages, in order.
     frames: VecDeque<Msg>,
-    /// Messages read from `frames` but not yet subtracted from `State::msgs`: the HWM counts
-    /// a message until it is read, not until it is cached.
-    unreported: usize,
-    /// Reads after which a report can reach the low-water mark (assuming no more pushes;
-    /// pushes only raise it, so reporting then is at worst early, never late).
-    report_after: usize,
+    /// This side's copy of [`ReaderSide::read`].
+    read: u64,
+    /// While a writer waits, the read count below which it cannot have drained to the
+    /// low-water mark yet (so the reader need not lock to check). Pushes only raise the true
+    /// value, so this is at worst early, never late.
+    wake_at: u64,
+    /// Set when the reader last found nothing and marked itself idle: the value of
+    /// [`Queue::woken`] then. While `woken` still has it, the writer has completed nothing
+    /// since, and the reader can say "nothing" without the writer's lock.
+    idle_at: Option<u64>,
 }
 
-/// Keeps the reader's side on a cache line of its own, apart from the shared state.
+/// What the reader writes, on cache lines of its own, apart from the writer's.
 #[repr(align(128))]
-struct Padded<T>(T);
+struct ReaderSide {
+    cache: Mutex<ReaderCache>,
+    /// Complete messages read, ever. Stored after every message read; the writer reads it only
+    /// when the queue looks full.
+    read: AtomicU64,
+}
 
 /// A one-direction bounded queue of frames.
 pub(crate) struct Queue {
     state: Mutex<State>,
-    /// A writer was refused at the HWM and waits for the low-water mark. Written only under
-    /// `state`'s lock, where it is the truth; the reader also reads it without the lock after
-    /// each message it reads from its cache, as a hint to report its reads now rather than
-    /// when the cache runs dry. A stale hint only delays the wake-up to the next refill.
-    writer_blocked: AtomicBool,
-    cache: Padded<Mutex<ReaderCache>>,
+    /// A writer was refused at the HWM and waits for the low-water mark. Set by the writer,
+    /// which then looks at [`ReaderSide::read`] again; the reader stores `read`, then looks at
+    /// this. (Both `SeqCst`: of two such store-then-load pairs, one sees the other's store, so
+    /// a read that the refused writer missed is one whose reader sees it waiting.) Cleared
+    /// under `state`'s lock by whoever wakes the writer.
+    writer_blocked: Padded<AtomicBool>,
+    /// Counts the writer's wake-ups of an idle reader (bumped under `state`'s lock, before the
+    /// notify). A reader that finds it unchanged since it went idle knows, without the lock,
+    /// that nothing was completed since: so a reader polling an empty queue reads this line
+    /// instead of taking the writer's lock away from it for every look.
+    woken: Padded<AtomicU64>,
+    reader_side: ReaderSide,
+}
+
+/// Keeps a field on cache lines of its own.
+#[repr(align(128))]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 /// libzmq's low-water mark: a blocked writer is woken once the queue drains to here, so it is
@@ -127,8 +177,11 @@ impl Queue {
             state: Mutex::new(State {
                 frames: VecDeque::new(),
                 complete_frames: 0,
-                msgs: 0,
+                appended: 0,
+                dropped: 0,
+                read_seen: 0,
                 writer_in_msg: false,
+                reader_idle: true,
                 writer_closed: false,
                 reader_closed: false,
                 reader,
@@ -137,18 +190,36 @@ impl Queue {
                 lwm: low_water_mark(hwm),
                 conflate: false,
             }),
-            writer_blocked: AtomicBool::new(false),
-            cache: Padded(Mutex::new(ReaderCache::default())),
+            writer_blocked: Padded(AtomicBool::new(false)),
+            woken: Padded(AtomicU64::new(0)),
+            reader_side: ReaderSide { cache: Mutex::new(ReaderCache::default()), read: AtomicU64::new(0) },
         }
     }
 
-    fn is_full(&self, st: &State) -> bool {
-        !st.conflate && !st.writer_in_msg && st.hwm > 0 && st.msgs >= st.hwm
+    /// Is the queue at its HWM (at a message boundary)? Looks at the reader's count only if
+    /// the writer's last look says so.
+    fn is_full(&self, st: &mut State) -> bool {
+        if st.conflate || st.writer_in_msg || st.hwm == 0 || st.unread() < st.hwm as u64 {
+            return false;
+        }
+        st.read_seen = self.reader_side.read.load(SeqCst);
+        st.unread() >= st.hwm as u64
     }
 
-    /// Under `state`'s lock: note that the writer waits for room.
-    fn block_writer(&self) {
-        self.writer_blocked.store(true, Relaxed);
+    /// Under `state`'s lock: if the queue is full, note that the writer waits for room (it is
+    /// woken at the low-water mark) and return true.
+    fn refuse(&self, st: &mut State) -> bool {
+        if !self.is_full(st) {
+            return false;
+        }
+        self.writer_blocked.store(true, SeqCst);
+        // Look again after saying so: a read this misses is one whose reader sees the flag.
+        st.read_seen = self.reader_side.read.load(SeqCst);
+        if st.unread() < st.hwm as u64 {
+            self.writer_blocked.store(false, SeqCst);
+            return false;
+        }
+        true
     }
 
     /// CONFLATE: from now on, a newly completed message replaces the older ones queued, and
@@ -163,8 +234,8 @@ impl Queue {
         let mut st = self.state.lock();
         st.hwm = hwm;
         st.lwm = low_water_mark(hwm);
-        if self.writer_blocked.load(Relaxed) && !self.is_full(&st) {
-            self.writer_blocked.store(false, Relaxed);
+        if self.writer_blocked.load(SeqCst) && !self.is_full(&mut st) {
+            self.writer_blocked.store(false, SeqCst);
             let w = st.writer.clone();
             drop(st);
             w.notify();
@@ -183,11 +254,10 @@ impl Queue {
             if st.reader_closed {
                 return Err(PushError::Closed(msg));
             }
-            if self.is_full(&st) {
-                self.block_writer();
+            if self.refuse(&mut st) {
                 return Err(PushError::Full(msg));
             }
-            Self::append(&mut st, msg).then(|| st.reader.clone())
+            self.append(&mut st, msg).then(|| st.reader.clone())
         };
         if let Some(r) = wake {
             r.notify();
@@ -206,12 +276,11 @@ impl Queue {
             }
             let mut wake = false;
             while !batch.is_empty() {
-                if self.is_full(&st) {
-                    self.block_writer();
+                if self.refuse(&mut st) {
                     break;
                 }
                 let msg = batch.pop_front().expect("non-empty");
-                wake |= Self::append(&mut st, msg);
+                wake |= self.append(&mut st, msg);
             }
             wake.then(|| st.reader.clone())
         };
@@ -221,21 +290,25 @@ impl Queue {
         true
     }
 
-    /// Returns true if the reader must be woken (the first complete message appeared).
-    fn append(st: &mut State, msg: Msg) -> bool {
+    /// Returns true if the reader must be woken (a complete message appeared for an idle
+    /// reader).
+    fn append(&self, st: &mut State, msg: Msg) -> bool {
         let more = msg.more;
         st.frames.push_back(msg);
         st.writer_in_msg = more;
         if more {
             return false;
         }
-        st.msgs += 1;
-        let was_empty = st.complete_frames == 0;
+        st.appended += 1;
         st.complete_frames = st.frames.len();
         if st.conflate {
             Self::drop_older(st);
         }
-        was_empty
+        let wake = std::mem::take(&mut st.reader_idle);
+        if wake {
+            self.woken.fetch_add(1, SeqCst);
+        }
+        wake
     }
 
     /// CONFLATE: drop every complete message but the newest. (The rest of a message the
@@ -244,8 +317,7 @@ impl Queue {
         let n = st.frames.len();
         let newest = (0..n - 1).rev().find(|&i| !st.frames[i].more).map_or(0, |i| i + 1);
         if newest > 0 {
-            st.frames.drain(..newest);
-            st.msgs = 1;
+            st.dropped += st.frames.drain(..newest).filter(|m| !m.more).count() as u64;
             st.complete_frames = st.frames.len();
         }
     }
@@ -254,94 +326,94 @@ impl Queue {
     /// it drains to the low-water mark, exactly as if its push had failed: so a poller that
     /// found a socket not writable learns when it becomes writable.
     pub fn can_push(&self) -> bool {
-        let st = self.state.lock();
-        if st.reader_closed {
-            return false;
-        }
-        if self.is_full(&st) {
-            self.block_writer();
-            return false;
-        }
-        true
+        let mut st = self.state.lock();
+        !st.reader_closed && !self.refuse(&mut st)
     }
 
     /// Take the next frame of a complete message.
     pub fn pop(&self) -> Option<Msg> {
-        let mut cache = self.cache.0.lock();
+        let mut cache = self.reader_side.cache.lock();
         if cache.frames.is_empty() {
+            if self.still_idle(&cache) {
+                return None;
+            }
             self.refill(&mut cache);
         }
         let msg = cache.frames.pop_front()?;
         if !msg.more {
-            cache.unreported += 1;
-        }
-        if cache.frames.is_empty() {
-            // Report now (whatever the reader has read, the writer sees as read once the cache
-            // is dry) and take the next batch under the same lock.
-            self.refill(&mut cache);
-        } else if cache.unreported >= cache.report_after && self.writer_blocked.load(Relaxed) {
-            self.report_and_wake(&mut cache);
+            self.count_read(&mut cache, 1);
         }
         Some(msg)
     }
 
-    /// [`report`](Self::report) under the shared lock, then wake the writer if it may go on.
-    fn report_and_wake(&self, cache: &mut ReaderCache) {
-        let wake = self.report(&mut self.state.lock(), cache);
-        if let Some(w) = wake {
-            w.notify();
+    /// The reader has read `n` more whole messages: publish the count, and wake a writer that
+    /// waits for the low-water mark if it has been reached.
+    fn count_read(&self, cache: &mut ReaderCache, n: u64) {
+        cache.read += n;
+        self.reader_side.read.store(cache.read, SeqCst);
+        if cache.read < cache.wake_at || !self.writer_blocked.load(SeqCst) {
+            return;
         }
-    }
-
-    /// Under both locks: subtract the reader's reads from the HWM count. Returns the writer's
-    /// signal if a blocked writer may now go on.
-    fn report(&self, st: &mut State, cache: &mut ReaderCache) -> Option<Arc<Signal>> {
-        // Saturating only for CONFLATE, whose count `drop_older` resets and nothing bounds.
-        st.msgs = st.msgs.saturating_sub(std::mem::take(&mut cache.unreported));
-        cache.report_after = st.msgs.saturating_sub(st.lwm);
-        if self.writer_blocked.load(Relaxed) && st.msgs <= st.lwm {
-            self.writer_blocked.store(false, Relaxed);
-            return Some(st.writer.clone());
-        }
-        None
-    }
-
-    /// The cache is empty: report the reads and move every complete message from the shared
-    /// state into it (all of it: a reader that is behind catches up one lock at a time).
-    fn refill(&self, cache: &mut ReaderCache) {
         let wake = {
             let mut st = self.state.lock();
-            let wake = self.report(&mut st, cache);
-            let ready = st.complete_frames;
-            if ready == st.frames.len() {
-                // No partial message at the tail: swap, so the cache's spare capacity becomes
-                // the writer's.
-                std::mem::swap(&mut st.frames, &mut cache.frames);
+            st.read_seen = cache.read;
+            if st.unread() <= st.lwm as u64 && self.writer_blocked.load(SeqCst) {
+                self.writer_blocked.store(false, SeqCst);
+                Some(st.writer.clone())
             } else {
-                cache.frames.extend(st.frames.drain(..ready));
+                cache.wake_at = st.appended - st.dropped - st.lwm as u64;
+                None
             }
-            st.complete_frames = 0;
-            wake
         };
         if let Some(w) = wake {
             w.notify();
         }
     }
 
+    /// Under both locks: the reader found nothing (or something); an idle reader is woken by
+    /// the writer's next complete message.
+    fn set_idle(&self, st: &mut State, cache: &mut ReaderCache, nothing: bool) {
+        st.reader_idle = nothing;
+        cache.idle_at = nothing.then(|| self.woken.load(SeqCst));
+    }
+
+    /// Without the writer's lock: the reader went idle and the writer has completed nothing
+    /// since. (A stale "unchanged" is harmless: the wake-up that follows the change moves the
+    /// socket's signal, and a waiter that read the signal before looking looks again.)
+    fn still_idle(&self, cache: &ReaderCache) -> bool {
+        cache.idle_at.is_some_and(|at| at == self.woken.load(SeqCst))
+    }
+
+    /// The cache is empty: move every complete message from the writer's side into it (all of
+    /// it: a reader that is behind catches up one lock at a time).
+    fn refill(&self, cache: &mut ReaderCache) {
+        let mut st = self.state.lock();
+        let ready = st.complete_frames;
+        self.set_idle(&mut st, cache, ready == 0);
+        if ready == st.frames.len() {
+            // No partial message at the tail: swap, so the cache's spare capacity becomes the
+            // writer's.
+            std::mem::swap(&mut st.frames, &mut cache.frames);
+        } else {
+            cache.frames.extend(st.frames.drain(..ready));
+        }
+        st.complete_frames = 0;
+    }
+
     /// Move every frame of complete messages into `out`, up to roughly `max_bytes` of bodies
     /// (always whole messages, always at least one). Returns the number of frames moved.
     pub fn pop_batch(&self, out: &mut VecDeque<Msg>, max_bytes: usize) -> usize {
-        let mut cache = self.cache.0.lock();
+        let mut cache = self.reader_side.cache.lock();
         if !cache.frames.is_empty() {
-            // Only if this queue was also read with `pop` (engines read with this alone): the
-            // cached messages go first, the shared state waits for the next call.
+            // Whoever reads in batches has not read frame by frame before; if it has, the
+            // cached messages go first, and the writer's side waits for the next call.
             let n = cache.frames.len();
-            cache.unreported += cache.frames.iter().filter(|m| !m.more).count();
+            let msgs = cache.frames.iter().filter(|m| !m.more).count() as u64;
             out.extend(cache.frames.drain(..));
-            self.report_and_wake(&mut cache);
+            self.count_read(&mut cache, msgs);
             return n;
         }
-        let (n, wake) = {
+        let (n, msgs) = {
             let mut st = self.state.lock();
             // Where the batch ends: after the first whole message that reaches `max_bytes`, or
             // after the last complete one. Only lengths are read here; the frames move below
@@ -368,25 +440,33 @@ impl Queue {
                 out.extend(st.frames.drain(..n));
             }
             st.complete_frames -= n;
-            cache.unreported += msgs;
-            let wake = if n > 0 { self.report(&mut st, &mut cache) } else { None };
-            (n, wake)
+            self.set_idle(&mut st, &mut cache, n == 0);
+            (n, msgs)
         };
-        if let Some(w) = wake {
-            w.notify();
+        if msgs > 0 {
+            self.count_read(&mut cache, msgs);
         }
         n
     }
 
     /// Is a complete message waiting?
     pub fn has_msg(&self) -> bool {
-        let cache = self.cache.0.lock();
-        !cache.frames.is_empty() || self.state.lock().complete_frames > 0
+        let mut cache = self.reader_side.cache.lock();
+        if !cache.frames.is_empty() {
+            return true;
+        }
+        if self.still_idle(&cache) {
+            return false;
+        }
+        let mut st = self.state.lock();
+        let nothing = st.complete_frames == 0;
+        self.set_idle(&mut st, &mut cache, nothing);
+        !nothing
     }
 
     /// The writer went away and everything it completed has been read.
     pub fn is_finished(&self) -> bool {
-        let cache = self.cache.0.lock();
+        let cache = self.reader_side.cache.lock();
         let st = self.state.lock();
         cache.frames.is_empty() && st.writer_closed && st.complete_frames == 0
     }
@@ -394,8 +474,9 @@ impl Queue {
     /// Number of complete messages queued and not yet read.
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        let cache = self.cache.0.lock();
-        self.state.lock().msgs - cache.unreported
+        let cache = self.reader_side.cache.lock();
+        let st = self.state.lock();
+        (st.appended - st.dropped - cache.read) as usize
     }
 
     /// The writer is done: drop its partial message (if any), keep complete ones for the reader.
@@ -422,23 +503,22 @@ impl Queue {
 
     /// The reader is done: everything queued is dropped and further pushes fail.
     pub fn close_reader(&self) {
-        let mut cache = self.cache.0.lock();
+        let mut cache = self.reader_side.cache.lock();
         cache.frames.clear();
-        cache.unreported = 0;
         let writer = {
             let mut st = self.state.lock();
             st.reader_closed = true;
+            st.dropped = st.appended - cache.read;
             st.frames.clear();
             st.complete_frames = 0;
-            st.msgs = 0;
-            self.writer_blocked.store(false, Relaxed);
+            self.writer_blocked.store(false, SeqCst);
             st.writer.clone()
         };
         writer.notify();
     }
 
     fn set_reader(&self, s: Arc<Signal>) {
-        let cache = self.cache.0.lock();
+        let cache = self.reader_side.cache.lock();
         let mut st = self.state.lock();
         st.reader = s.clone();
         if !cache.frames.is_empty() || st.complete_frames > 0 || st.writer_closed {
@@ -573,25 +653,62 @@ mod tests {
     }
 
     #[test]
-    fn a_waiting_writer_learns_of_cached_reads_at_the_low_water_mark() {
+    fn the_hwm_counts_messages_cached_by_the_reader_until_they_are_read() {
+        let (q, _, _) = q(4);
+        for _ in 0..4 {
+            q.push(m("x", false)).unwrap();
+        }
+        // The first read moves all four to the reader's cache; three are still unread.
+        q.pop().unwrap();
+        assert_eq!(q.len(), 3);
+        q.push(m("y", false)).unwrap_or_else(|_| panic!("room for the one read"));
+        assert!(matches!(q.push(m("z", false)), Err(PushError::Full(_))));
+        let got: Vec<_> = std::iter::from_fn(|| q.pop()).map(|m| m.data).collect();
+        assert_eq!(got, ["x", "x", "x", "y"]);
+    }
+
+    #[test]
+    fn a_waiting_writer_is_woken_at_the_low_water_mark_while_the_reader_has_cached_messages() {
         let (q, w, _) = q(4);
         for _ in 0..4 {
             q.push(m("x", false)).unwrap();
         }
-        // The first read moves all four to the reader's cache. Like libzmq's reader, which
-        // tells the writer what it has read every low-water mark's worth, this one reports
-        // reads from its cache at the low-water mark (2), or when the cache is dry.
-        q.pop().unwrap();
-        assert_eq!(q.len(), 3);
-        assert!(matches!(q.push(m("y", false)), Err(PushError::Full(_))), "one read is not yet reported");
+        q.pop().unwrap(); // all four move to the reader's cache; one is read
+        q.push(m("y", false)).unwrap();
+        assert!(matches!(q.push(m("z", false)), Err(PushError::Full(_))));
         let w0 = w.seq();
         q.pop().unwrap();
-        assert_eq!(w.seq(), w0 + 1, "woken at the low-water mark");
-        q.push(m("y", false)).unwrap();
+        assert_eq!(w.seq(), w0, "3 unread: above the low-water mark (2)");
+        q.pop().unwrap();
+        assert_eq!(w.seq(), w0 + 1, "woken at the low-water mark, one x still cached");
         q.push(m("z", false)).unwrap();
-        assert!(matches!(q.push(m("over", false)), Err(PushError::Full(_))));
         let got: Vec<_> = std::iter::from_fn(|| q.pop()).map(|m| m.data).collect();
-        assert_eq!(got, ["x", "x", "y", "z"]);
+        assert_eq!(got, ["x", "y", "z"]);
+    }
+
+    /// The reader is woken when a message completes while it is idle, once: not for every
+    /// message, and not while it still has messages to read.
+    #[test]
+    fn only_an_idle_reader_is_woken() {
+        let (q, _, r) = q(0);
+        let r0 = r.seq();
+        q.push(m("a", true)).unwrap();
+        assert_eq!(r.seq(), r0, "not for a partial message");
+        q.push(m("b", false)).unwrap();
+        assert_eq!(r.seq(), r0 + 1, "a fresh queue's reader is idle");
+        q.push(m("c", false)).unwrap();
+        assert_eq!(r.seq(), r0 + 1, "it has not looked since");
+        assert!(q.has_msg());
+        q.pop().unwrap();
+        q.push(m("d", false)).unwrap();
+        assert_eq!(r.seq(), r0 + 1, "it found messages: not idle");
+        let got: Vec<_> = std::iter::from_fn(|| q.pop()).map(|m| m.data).collect();
+        assert_eq!(got, ["b", "c", "d"]);
+        assert!(!q.has_msg(), "idle, and says so without the writer's lock");
+        q.push(m("e", false)).unwrap();
+        assert_eq!(r.seq(), r0 + 2, "found nothing: idle, woken by the next message");
+        assert!(q.has_msg());
+        assert_eq!(q.pop().unwrap().data, "e");
     }
 
     #[test]

@@ -20,10 +20,7 @@ pub(crate) use parking_lot::{Condvar, Mutex};
 pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 
 #[cfg(oxmq_loom)]
-pub(crate) use self::model::{AtomicU64, AtomicUsize, Condvar, Mutex};
-/// loom's own: the pipe uses it only `Relaxed`, which loom models as it is.
-#[cfg(oxmq_loom)]
-pub(crate) use loom::sync::atomic::AtomicBool;
+pub(crate) use self::model::{AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex};
 
 #[cfg(oxmq_loom)]
 mod model {
@@ -54,6 +51,11 @@ mod model {
             pub(crate) struct $name(loom::sync::atomic::$name);
 
             impl $name {
+                #[allow(dead_code, reason = "not every atomic is made outside a Default")]
+                pub fn new(v: $int) -> $name {
+                    $name(loom::sync::atomic::$name::new(v))
+                }
+
                 pub fn load(&self, order: Ordering) -> $int {
                     match order {
                         Ordering::SeqCst => {
@@ -64,6 +66,24 @@ mod model {
                     }
                 }
 
+                #[allow(dead_code, reason = "not every atomic is stored to")]
+                pub fn store(&self, v: $int, order: Ordering) {
+                    match order {
+                        // A store has no acquire half: the fence, then a release store.
+                        Ordering::SeqCst => {
+                            fence(Ordering::SeqCst);
+                            self.0.store(v, Ordering::Release);
+                            fence(Ordering::SeqCst);
+                        }
+                        _ => self.0.store(v, order),
+                    }
+                }
+            }
+        };
+        ($name:ident, $int:ty, counter) => {
+            seqcst_atomic!($name, $int);
+
+            impl $name {
                 pub fn fetch_add(&self, v: $int, order: Ordering) -> $int {
                     seqcst_rmw(order, |o| self.0.fetch_add(v, o))
                 }
@@ -86,8 +106,9 @@ mod model {
         }
     }
 
-    seqcst_atomic!(AtomicU64, u64);
-    seqcst_atomic!(AtomicUsize, usize);
+    seqcst_atomic!(AtomicU64, u64, counter);
+    seqcst_atomic!(AtomicUsize, usize, counter);
+    seqcst_atomic!(AtomicBool, bool);
 
     /// loom's mutex with parking_lot's `lock` (no poisoning to unwrap).
     #[derive(Default)]
