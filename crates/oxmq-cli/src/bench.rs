@@ -553,7 +553,7 @@ pub fn run(args: &BenchArgs) -> Result<i32, String> {
         (
             true,
             "throughput: binder (local_thr) on core 0, connecter (remote_thr) on core 1; \
-             latency: both on core 0; inproc_thr receiving thread on core 0, sending thread on core 1; inproc_lat on core 0"
+             latency: both on core 0; inproc_thr and scale_thr (inproc): receiving thread on core 0, sending thread on core 1; inproc_lat on core 0"
                 .to_string(),
         )
     };
@@ -800,6 +800,10 @@ const THR_SPEC: OutputSpec = OutputSpec {
     killed_at_end: false,
 };
 
+/// The two threads of an inproc tool (`inproc_thr`, `scale_thr both`), pinned like the
+/// process pairs: receiving on core 0, sending on core 1 (taskset pins whole processes).
+const INPROC_PIN: [(&str, &str); 2] = [("PERF_PIN_RECV", "0"), ("PERF_PIN_SEND", "1")];
+
 /// The processes of one run of `w` by `var`, and how to read them.
 fn commands(plan: &Plan, w: &Workload, var: Variant, endpoint: String) -> (Vec<ToolCmd>, OutputSpec) {
     let (imp, remote) = (var.local, var.remote);
@@ -810,9 +814,8 @@ fn commands(plan: &Plan, w: &Workload, var: Variant, endpoint: String) -> (Vec<T
         (Kind::Thr, Transport::Inproc) => {
             let mut cmd = tool(plan, imp, "inproc_thr", vec![size, count], None);
             if plan.pin {
-                // Like local_thr / remote_thr: the receiving thread on core 0, the sending one
-                // on core 1 (unpinned, the two threads' rate varied by up to 4x run to run).
-                cmd.env = vec![("PERF_PIN_RECV", "0"), ("PERF_PIN_SEND", "1")];
+                // Unpinned, single runs varied by up to 4x.
+                cmd.env = INPROC_PIN.to_vec();
             }
             (vec![cmd], THR_SPEC)
         }
@@ -845,7 +848,11 @@ fn commands(plan: &Plan, w: &Workload, var: Variant, endpoint: String) -> (Vec<T
                 vec![role.to_string(), pattern.clone(), endpoint, peers.clone(), size.clone(), count.clone()]
             };
             let cmds = if transport == Transport::Inproc {
-                vec![tool(plan, imp, "scale_thr", args("both", "inproc://scale_thr".into()), None)]
+                let mut cmd = tool(plan, imp, "scale_thr", args("both", "inproc://scale_thr".into()), None);
+                if plan.pin {
+                    cmd.env = INPROC_PIN.to_vec();
+                }
+                vec![cmd]
             } else {
                 vec![
                     tool(plan, imp, "scale_thr", args("one", endpoint.clone()), Some("0")),
@@ -1097,7 +1104,7 @@ fn render(plan: &Plan, results: &Results, durations: &Durations) -> String {
             out,
             "\nThe PUB is an XPUB with XPUB_NODROP (blocks at the HWM instead of dropping, so every message \
              arrives and the count is exact) and XPUB_VERBOSE (it waits for the subscription before sending); \
-             the PUB binds, the SUB connects. tcp/ipc: PUB on core 0, SUB on core 1; inproc: two threads, unpinned."
+             the PUB binds, the SUB connects. tcp/ipc: PUB on core 0, SUB on core 1; inproc: SUB's thread on core 0, PUB's on core 1."
         );
     }
     render_table(
@@ -1390,10 +1397,10 @@ mod tests {
         assert_eq!(progress(3, 4, Duration::from_secs(120)), "[##########..........]   3/4  eta 2m00s");
     }
 
-    /// Pinned, inproc_thr gets its two threads pinned (by variable: taskset pins a process),
+    /// Pinned, the inproc tools get their two threads pinned (by variable: taskset pins a process),
     /// and the command line printed with the results says how; unpinned, nothing is set.
     #[test]
-    fn inproc_thr_threads_are_pinned_like_the_process_pairs() {
+    fn inproc_threads_are_pinned_like_the_process_pairs() {
         let plan = |pin| Plan {
             oxmq_dir: PathBuf::from("/ox"),
             libzmq_dir: Some(PathBuf::from("/lz")),
@@ -1412,6 +1419,15 @@ mod tests {
         let (cmds, _) = commands(&plan(false), &w, Variant::OXMQ, String::new());
         assert!(cmds[0].env.is_empty() && cmds[0].cpus.is_none());
         assert_eq!(cmds[0].display(), "/ox/inproc_thr 64 1000");
+
+        let mut w = Workload::new(Kind::Pubsub, Transport::Inproc, 64, 1000);
+        w.pattern = Some(Pattern::Pub);
+        let (cmds, _) = commands(&plan(true), &w, Variant::OXMQ, String::new());
+        assert_eq!(cmds.len(), 1, "one process, both sides");
+        assert_eq!(
+            cmds[0].display(),
+            "PERF_PIN_RECV=0 PERF_PIN_SEND=1 /ox/scale_thr both pub inproc://scale_thr 1 64 1000"
+        );
     }
 
     #[test]

@@ -235,6 +235,12 @@ impl ScaleArgs {
         self.pattern == Pattern::Router
     }
 
+    /// `both`: pin the calling thread, which runs the single socket (`one: true`) or the
+    /// peers, from `PERF_PIN_RECV` or `PERF_PIN_SEND` by the side it is on, as `inproc_thr`.
+    pub fn pin_side(&self, one: bool) {
+        pin_thread_from_env(if one == self.one_receives() { "PERF_PIN_RECV" } else { "PERF_PIN_SEND" });
+    }
+
     /// How many messages each sending socket sends.
     pub fn sends_per_sender(&self) -> usize {
         match self.pattern {

@@ -65,6 +65,8 @@ fn inproc_tools_pin_their_threads_by_variable() {
     let ceiling = env!("CARGO_BIN_EXE_inproc_ceiling");
     for (tool, args) in [
         (env!("CARGO_BIN_EXE_inproc_thr"), &["64", "2000"][..]),
+        (env!("CARGO_BIN_EXE_scale_thr"), &["both", "pub", "inproc://pin", "2", "64", "2000"][..]),
+        (env!("CARGO_BIN_EXE_scale_thr"), &["both", "router", "inproc://pin", "2", "64", "2000"][..]),
         (ceiling, &["64", "2000", "fresh"][..]),
         (ceiling, &["64", "2000", "static"][..]),
     ] {

@@ -23,8 +23,12 @@ fn main() {
             let sync = std::sync::Arc::new(Barrier::new(2));
             let one_side = {
                 let (ctx, a, sync) = (ctx.clone(), a.clone(), sync.clone());
-                std::thread::spawn(move || one(&ctx, &a, Some(&sync)))
+                std::thread::spawn(move || {
+                    a.pin_side(true);
+                    one(&ctx, &a, Some(&sync))
+                })
             };
+            a.pin_side(false);
             many(&ctx, &a, Some(&sync));
             one_side.join().expect("one side");
         }
