@@ -7,7 +7,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::pipe::{Msg, Pipe, PipeId};
+use crate::pipe::{Msg, Pipe, PipeId, PushError};
 
 #[derive(Default)]
 pub(crate) struct Dist {
@@ -56,9 +56,27 @@ impl Dist {
         self.select(|pipes, t| t.extend(pipes.keys()));
     }
 
-    /// Would every target take a new message now (XPUB_NODROP)?
-    pub fn targets_have_room(&self) -> bool {
-        self.targets.iter().all(|id| self.pipes.get(id).is_none_or(|p| p.out.can_push() || p.out.is_reader_closed()))
+    /// XPUB_NODROP: send a message's first frame to every target, or, if one of them is full,
+    /// to none and hand it back. (A pipe whose reader is gone counts as having room: it is
+    /// dropped from the message, as [`send`](Self::send) drops it.)
+    pub fn send_first_to_all_or_none(&mut self, msg: Msg) -> Result<(), Msg> {
+        if let [id] = self.targets[..] {
+            // One target: its push is the room check, under one lock instead of two.
+            let more = msg.more;
+            match self.pipes.get(&id).map(|p| p.out.push(msg)) {
+                Some(Err(PushError::Full(msg))) => return Err(msg),
+                Some(Ok(())) => {}
+                None | Some(Err(PushError::Closed(_))) => self.targets.clear(),
+            }
+            self.in_msg = more;
+            return Ok(());
+        }
+        let room = |id: &PipeId| self.pipes.get(id).is_none_or(|p| p.out.can_push() || p.out.is_reader_closed());
+        if !self.targets.iter().all(room) {
+            return Err(msg);
+        }
+        self.send(msg);
+        Ok(())
     }
 
     /// Send one frame to the targets chosen for its message. A target that refuses the first
@@ -132,6 +150,45 @@ mod tests {
             let got: Vec<_> = std::iter::from_fn(|| peer.inp.pop()).map(|m| m.data).collect();
             assert_eq!(got, ["0a", "0b", "1a", "1b"]);
         }
+    }
+
+    /// XPUB_NODROP: a full target refuses the whole message for everyone, with one target (its
+    /// push is the check) and with several (each is asked first); a target whose reader is
+    /// gone is dropped from the message instead.
+    #[test]
+    fn nodrop_sends_to_all_targets_or_none() {
+        let mut d = Dist::default();
+        let (a, pa) = pipe(1);
+        d.attach(a);
+        d.select_all();
+        d.send_first_to_all_or_none(Msg::new("1", false)).unwrap();
+        d.select_all();
+        let back = d.send_first_to_all_or_none(Msg::new("2", false)).expect_err("a is full");
+        assert_eq!(back.data, "2", "handed back");
+        assert!(!d.in_message());
+
+        let (b, pb) = pipe(0);
+        d.attach(b);
+        d.select_all();
+        assert!(d.send_first_to_all_or_none(Msg::new("2", false)).is_err(), "a is still full");
+        assert_eq!(pb.inp.len(), 0, "so b did not get it either");
+        assert_eq!(pa.inp.pop().unwrap().data, "1");
+        d.select_all();
+        d.send_first_to_all_or_none(Msg::new("2a", true)).unwrap();
+        d.send(Msg::new("2b", false));
+        for p in [&pa, &pb] {
+            let got: Vec<_> = std::iter::from_fn(|| p.inp.pop()).map(|m| m.data).collect();
+            assert_eq!(got, ["2a", "2b"]);
+        }
+
+        let (c, pc) = pipe(1);
+        let cid = c.id;
+        d.attach(c);
+        pc.close();
+        d.select(|_, t| t.push(cid));
+        d.send_first_to_all_or_none(Msg::new("3a", true)).expect("a closed reader is not full");
+        d.send(Msg::new("3b", false));
+        assert!(!d.in_message());
     }
 
     #[test]

@@ -167,8 +167,8 @@ impl Pattern for XPub {
                     targets.extend(pipes.keys().filter(|id| matched.binary_search(id).is_err()));
                 }
             });
-            if opts.xpub_nodrop && !self.dist.targets_have_room() {
-                return Err(SendError::Again(msg));
+            if opts.xpub_nodrop {
+                return self.dist.send_first_to_all_or_none(msg).map_err(SendError::Again);
             }
         }
         self.dist.send(msg);
