@@ -357,10 +357,14 @@ impl Queue {
         let wake = {
             let mut st = self.state.lock();
             st.read_seen = cache.read;
-            if st.unread() <= st.lwm as u64 && self.writer_blocked.load(SeqCst) {
+            if !self.writer_blocked.load(SeqCst) {
+                // Woken meanwhile (a new HWM, or the reader closing).
+                None
+            } else if st.unread() <= st.lwm as u64 {
                 self.writer_blocked.store(false, SeqCst);
                 Some(st.writer.clone())
             } else {
+                // unread > lwm, so this cannot go below zero.
                 cache.wake_at = st.appended - st.dropped - st.lwm as u64;
                 None
             }
