@@ -59,23 +59,37 @@ impl Dist {
     /// XPUB_NODROP: send a message's first frame to every target, or, if one of them is full,
     /// to none and hand it back. (A pipe whose reader is gone counts as having room: it is
     /// dropped from the message, as [`send`](Self::send) drops it.)
+    ///
+    /// Every target but one is asked first; the remaining one is pushed to first, its push
+    /// being its own room check (one lock instead of two), and only then the others.
     pub fn send_first_to_all_or_none(&mut self, msg: Msg) -> Result<(), Msg> {
-        if let [id] = self.targets[..] {
-            // One target: its push is the room check, under one lock instead of two.
-            let more = msg.more;
-            match self.pipes.get(&id).map(|p| p.out.push(msg)) {
-                Some(Err(PushError::Full(msg))) => return Err(msg),
-                Some(Ok(())) => {}
-                None | Some(Err(PushError::Closed(_))) => self.targets.clear(),
-            }
-            self.in_msg = more;
+        let Some(first) = self.targets.pop() else {
+            self.in_msg = msg.more;
             return Ok(());
-        }
+        };
         let room = |id: &PipeId| self.pipes.get(id).is_none_or(|p| p.out.can_push() || p.out.is_reader_closed());
         if !self.targets.iter().all(room) {
+            self.targets.push(first);
             return Err(msg);
         }
-        self.send(msg);
+        let rest = (!self.targets.is_empty()).then(|| msg.clone());
+        let more = msg.more;
+        let taken = match self.pipes.get(&first).map(|p| p.out.push(msg)) {
+            Some(Err(PushError::Full(msg))) => {
+                self.targets.push(first);
+                return Err(msg);
+            }
+            Some(Ok(())) => true,
+            None | Some(Err(PushError::Closed(_))) => false,
+        };
+        if let Some(rest) = rest {
+            self.send(rest);
+        }
+        if taken {
+            // Back at the end: the targets stay sorted.
+            self.targets.push(first);
+        }
+        self.in_msg = more;
         Ok(())
     }
 
@@ -189,6 +203,23 @@ mod tests {
         d.send_first_to_all_or_none(Msg::new("3a", true)).expect("a closed reader is not full");
         d.send(Msg::new("3b", false));
         assert!(!d.in_message());
+
+        // The target pushed to first (the one not asked) is full: nobody gets the message.
+        let mut d = Dist::default();
+        let (x, px) = pipe(0);
+        let (y, py) = pipe(1);
+        assert!(x.id < y.id, "y is last in the sorted targets");
+        d.attach(x);
+        d.attach(y);
+        d.select(|_, t| t.push(py.id));
+        d.send_first_to_all_or_none(Msg::new("fill", false)).unwrap();
+        d.select_all();
+        assert_eq!(d.send_first_to_all_or_none(Msg::new("4", false)).expect_err("y is full").data, "4");
+        assert_eq!(px.inp.len(), 0, "x was not sent what y refused");
+        assert_eq!(py.inp.pop().unwrap().data, "fill");
+        d.select_all();
+        d.send_first_to_all_or_none(Msg::new("4", false)).unwrap();
+        assert_eq!((px.inp.len(), py.inp.len()), (1, 1));
     }
 
     #[test]
