@@ -14,8 +14,8 @@ cd "$(dirname "$0")/.."
 bin=target/release
 rounds=${1:-5}
 shift || true
-sizes=("${@:-64 1024}")
-read -r -a sizes <<<"${sizes[*]}"
+[ $# -gt 0 ] || set -- 64 1024
+sizes=("$@")
 export PERF_PIN_RECV=0 PERF_PIN_SEND=1
 
 count_for() { if [ "$1" -le 1024 ]; then echo 3000000; else echo 300000; fi; }
