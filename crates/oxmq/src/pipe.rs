@@ -48,6 +48,13 @@ impl Msg {
     }
 }
 
+/// A frame's body, without its MORE flag (the receive calls that return whole messages).
+impl From<Msg> for Bytes {
+    fn from(m: Msg) -> Bytes {
+        m.data
+    }
+}
+
 pub(crate) type PipeId = u64;
 
 /// A std atomic even under loom (see `crate::sync`): it only hands out distinct ids.

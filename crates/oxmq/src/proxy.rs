@@ -171,7 +171,7 @@ fn forward(
         if !same && !to.events()?.contains(PollEvents::OUT) {
             return Ok(Stop::Output);
         }
-        let mut rest = Vec::new();
+        let mut rest: Vec<Msg> = Vec::new();
         let Some(first) = from.try_recv_parts(Some(&mut rest))? else { return Ok(Stop::Input) };
         received.add(&first, &rest);
         if let Some(capture) = capture {
@@ -194,7 +194,7 @@ enum Command {
 /// Read one command from the control socket, if one is there, and answer it as
 /// `zmq_proxy_steerable` does.
 fn read_command(control: &SocketBase, stats: &Stats) -> Result<Option<Command>> {
-    let mut rest = Vec::new();
+    let mut rest: Vec<Bytes> = Vec::new();
     let Some(first) = control.try_recv_parts(Some(&mut rest))? else { return Ok(None) };
     let cmd = match first.data.as_ref() {
         b"PAUSE" => Command::Pause,

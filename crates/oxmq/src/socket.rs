@@ -514,12 +514,12 @@ impl SocketBase {
     /// Receive one frame; [`rcvmore`](Self::rcvmore) then tells whether more frames of the
     /// same message follow.
     pub(crate) fn recv(&self) -> Result<Bytes> {
-        self.recv_parts(None, true).map(|m| m.data)
+        self.recv_parts(NO_REST, true).map(|m| m.data)
     }
 
     /// Receive one frame without blocking: [`Error::Again`] if none is ready.
     pub(crate) fn try_recv(&self) -> Result<Bytes> {
-        self.recv_parts(None, false).map(|m| m.data)
+        self.recv_parts(NO_REST, false).map(|m| m.data)
     }
 
     /// Receive a whole multipart message (or the rest of one whose first frames were taken
@@ -532,7 +532,7 @@ impl SocketBase {
 
     /// Async [`recv`](Self::recv). Dropping the future before it completes takes nothing.
     pub(crate) async fn recv_async(&self) -> Result<Bytes> {
-        self.recv_parts_async(None).await.map(|m| m.data)
+        self.recv_parts_async(NO_REST).await.map(|m| m.data)
     }
 
     /// Async [`recv_multipart`](Self::recv_multipart). Dropping the future before it completes
@@ -550,7 +550,7 @@ impl SocketBase {
 
     /// One attempt: the next frame and, given `rest`, every remaining frame of its message
     /// appended there; `Ok(None)` when nothing is ready.
-    pub(crate) fn try_recv_parts(&self, mut rest: Option<&mut Vec<Msg>>) -> Result<Option<Msg>> {
+    pub(crate) fn try_recv_parts<T: From<Msg>>(&self, mut rest: Option<&mut Vec<T>>) -> Result<Option<Msg>> {
         self.check_term()?;
         let mut core = self.core.lock();
         core.process_commands(&self.shared);
@@ -566,14 +566,14 @@ impl SocketBase {
             while more {
                 let m = core.pattern.recv(&core.options)?;
                 more = m.more;
-                rest.push(m);
+                rest.push(m.into());
             }
         }
         core.rcvmore = more;
         Ok(Some(first))
     }
 
-    fn recv_parts(&self, mut rest: Option<&mut Vec<Msg>>, block: bool) -> Result<Msg> {
+    fn recv_parts(&self, mut rest: Option<&mut Vec<Bytes>>, block: bool) -> Result<Msg> {
         let mut deadline: Option<Option<Instant>> = None;
         loop {
             let seen = self.shared.signal.seq();
@@ -585,7 +585,7 @@ impl SocketBase {
         }
     }
 
-    async fn recv_parts_async(&self, mut rest: Option<&mut Vec<Msg>>) -> Result<Msg> {
+    async fn recv_parts_async(&self, mut rest: Option<&mut Vec<Bytes>>) -> Result<Msg> {
         loop {
             let seen = self.shared.signal.seq();
             if let Some(first) = self.try_recv_parts(rest.as_deref_mut())? {
@@ -785,8 +785,15 @@ where
     Ok((first, rest))
 }
 
-pub(crate) fn frames(first: Msg, rest: Vec<Msg>) -> Vec<Bytes> {
-    std::iter::once(first).chain(rest).map(|m| m.data).collect()
+/// For a receive of one frame: no place for the rest of its message.
+const NO_REST: Option<&mut Vec<Bytes>> = None;
+
+/// A received message's frames in one `Vec`: the rest were gathered in `rest`, so the first goes
+/// in front (a shift of a few pointers in the allocation that already holds them, rather than a
+/// second `Vec`).
+pub(crate) fn frames(first: Msg, mut rest: Vec<Bytes>) -> Vec<Bytes> {
+    rest.insert(0, first.data);
+    rest
 }
 
 macro_rules! int_options {

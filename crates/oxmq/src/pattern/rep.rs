@@ -4,7 +4,7 @@
 //! put in front of the reply, which goes back to the peer the request came from. Requests
 //! without a delimiter are dropped. A reply whose peer is gone or full is dropped.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use super::{FairQueue, Pattern, SendError};
 use crate::error::Error;
@@ -13,7 +13,7 @@ use crate::pipe::{Msg, PeerInfo, Pipe, PipeId};
 
 pub(crate) struct Rep {
     fq: FairQueue,
-    pipes: HashMap<PipeId, Pipe>,
+    pipes: FxHashMap<PipeId, Pipe>,
     sending_reply: bool,
     request_begins: bool,
     envelope: Vec<Msg>,
@@ -26,7 +26,7 @@ impl Default for Rep {
     fn default() -> Self {
         Rep {
             fq: FairQueue::default(),
-            pipes: HashMap::new(),
+            pipes: FxHashMap::default(),
             sending_reply: false,
             request_begins: true,
             envelope: Vec::new(),

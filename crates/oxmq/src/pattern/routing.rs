@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 
 use bytes::{BufMut, Bytes, BytesMut};
+use rustc_hash::FxHashMap;
 
 use super::FairQueue;
 use crate::error::Error;
@@ -16,10 +17,13 @@ use crate::pipe::{Msg, Pipe, PipeId};
 
 pub(crate) struct RoutingTable {
     fq: FairQueue,
+    /// Keyed by what peers announce, so std's keyed hash (an id chosen to collide costs the
+    /// peer nothing else).
     by_id: HashMap<Bytes, Pipe>,
-    ids: HashMap<PipeId, Bytes>,
+    /// Keyed by our own pipe ids, looked up for every message received: a cheap hash.
+    ids: FxHashMap<PipeId, Bytes>,
     /// Detached pipes whose last messages are still to be read.
-    draining: HashMap<PipeId, Pipe>,
+    draining: FxHashMap<PipeId, Pipe>,
     next_id: u32,
     /// The first frame of a received message (and its pipe), held back while the routing id
     /// is returned.
@@ -33,8 +37,8 @@ impl Default for RoutingTable {
         RoutingTable {
             fq: FairQueue::default(),
             by_id: HashMap::new(),
-            ids: HashMap::new(),
-            draining: HashMap::new(),
+            ids: FxHashMap::default(),
+            draining: FxHashMap::default(),
             next_id: {
                 use std::hash::{BuildHasher, RandomState};
                 RandomState::new().hash_one(0u8) as u32
