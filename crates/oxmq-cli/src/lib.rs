@@ -47,6 +47,20 @@ pub fn check_size(got: usize, want: usize) {
     }
 }
 
+/// A fresh body of `size` zero bytes for one message, made as the libzmq tools make theirs:
+/// `malloc`, then `memset` (`zmq_msg_init_size`, then rust-zmq's `Message::with_size` zeroing).
+///
+/// Not `vec![0; size]`: that is `calloc`, and glibc's `calloc` (2.36 here) skips the
+/// per-thread cache that `malloc` takes from, so it locks the allocator's arena for every
+/// message. A tool that sends from one thread and frees on another would then measure that
+/// lock, and not the same work as libzmq's tool.
+#[allow(clippy::slow_vector_initialization, reason = "the lint's `vec![0; n]` is the calloc avoided here")]
+pub fn zeroed_body(size: usize) -> Vec<u8> {
+    let mut body = Vec::with_capacity(size);
+    body.resize(size, 0);
+    body
+}
+
 /// Receive `count` messages with `recv` (which returns each one's size), checking their size.
 /// As in libzmq's `local_thr`, the clock starts once the first message has arrived.
 pub fn time_receives(size: usize, count: usize, mut recv: impl FnMut() -> usize) -> Duration {

@@ -38,7 +38,7 @@ fn main() {
             let mut last_progress = Instant::now();
             while last_progress.elapsed() < Duration::from_millis(500) {
                 loop {
-                    match s.try_send(vec![0u8; size], false) {
+                    match s.try_send(perf::zeroed_body(size), false) {
                         Ok(()) => {
                             queued += 1;
                             last_progress = Instant::now();

@@ -4,7 +4,7 @@
 //! crossbeam's design, with room for 1000 messages like the pipe's default HWM. Prints
 //! `inproc_thr`'s lines.
 //!
-//! `<bodies>`: `fresh` allocates each body as `inproc_thr` does (`vec![0; size]`, freed by the
+//! `<bodies>`: `fresh` allocates each body as `inproc_thr` does (`zeroed_body`, freed by the
 //! receiver); `static` sends a view of one static buffer (no allocation at all), which leaves
 //! the cost of the queue and the two threads alone.
 //!
@@ -34,7 +34,7 @@ fn main() {
     let worker = thread::spawn(move || {
         perf::pin_thread_from_env("PERF_PIN_SEND");
         for _ in 0..count {
-            let body = if fresh { Bytes::from(vec![0u8; size]) } else { Bytes::from_static(&ZEROS[..size]) };
+            let body = if fresh { Bytes::from(perf::zeroed_body(size)) } else { Bytes::from_static(&ZEROS[..size]) };
             tx.send(body).unwrap_or_else(|e| perf::fail("send", e));
         }
     });

@@ -21,7 +21,7 @@ fn main() {
         let s = worker_ctx.socket(SocketType::Push).unwrap_or_else(|e| perf::fail("socket", e));
         s.connect("inproc://thr_test").unwrap_or_else(|e| perf::fail("connect", e));
         for _ in 0..count {
-            s.send(vec![0u8; size]).unwrap_or_else(|e| perf::fail("send", e));
+            s.send(perf::zeroed_body(size)).unwrap_or_else(|e| perf::fail("send", e));
         }
     });
 

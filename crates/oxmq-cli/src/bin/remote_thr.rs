@@ -16,7 +16,7 @@ fn main() {
     for _ in 0..count {
         // One fresh zero-filled buffer per message, like the libzmq tool
         // (zmq_msg_init_size per message; rust-zmq zero-fills it).
-        s.send(vec![0u8; size]).unwrap_or_else(|e| perf::fail("send", e));
+        s.send(perf::zeroed_body(size)).unwrap_or_else(|e| perf::fail("send", e));
     }
     // LINGER defaults to -1: closing waits until every queued message has
     // been handed to the peer.

@@ -38,7 +38,7 @@ fn main() {
 
 fn msg(size: usize) -> Vec<u8> {
     // One fresh zero-filled buffer per message, like remote_thr.
-    vec![0u8; size]
+    perf::zeroed_body(size)
 }
 
 /// The single socket: binds; sends (PUSH, PUB) or receives (ROUTER).
