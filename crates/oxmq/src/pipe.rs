@@ -337,6 +337,14 @@ impl Queue {
         !st.reader_closed && !self.refuse(&mut st)
     }
 
+    /// Was the writer refused at the HWM and not yet woken (the queue has not drained to the
+    /// low-water mark)? Without the lock: a writer that spreads messages over many queues
+    /// passes such a queue by until its wake-up comes, as libzmq's load balancer deactivates a
+    /// full pipe until the reader reactivates it, instead of being refused again by each.
+    pub fn waits_for_room(&self) -> bool {
+        self.writer_blocked.load(SeqCst)
+    }
+
     /// Take the next frame of a complete message.
     pub fn pop(&self) -> Option<Msg> {
         let mut cache = self.reader_side.cache.lock();
