@@ -2,7 +2,9 @@
 //!
 //! The set is chosen at a message's first frame; a pipe that is full then (at its HWM) is
 //! left out of the whole message, which is PUB's promise: a slow subscriber loses messages,
-//! it never slows the others or blocks the sender. Frames are `Bytes`, so sending one message
+//! it never slows the others or blocks the sender. A pipe that refused a message is left out,
+//! without a look at its queue, until it has drained to its low-water mark (libzmq's
+//! deactivated pipe): a slow subscriber costs the sender a flag read per message. Frames are `Bytes`, so sending one message
 //! to many pipes shares its body instead of copying it.
 
 use rustc_hash::FxHashMap;
@@ -67,8 +69,9 @@ impl Dist {
             self.in_msg = msg.more;
             return Ok(());
         };
+        let waits = |id: &PipeId| self.pipes.get(id).is_some_and(|p| p.out.waits_for_room());
         let room = |id: &PipeId| self.pipes.get(id).is_none_or(|p| p.out.can_push() || p.out.is_reader_closed());
-        if !self.targets.iter().all(room) {
+        if waits(&first) || self.targets.iter().any(waits) || !self.targets.iter().all(room) {
             self.targets.push(first);
             return Err(msg);
         }
@@ -94,13 +97,17 @@ impl Dist {
     }
 
     /// Send one frame to the targets chosen for its message. A target that refuses the first
-    /// frame (full, or gone) is dropped from the message.
+    /// frame (full, or gone), or still waits for room since it last refused one, is dropped
+    /// from the message.
     ///
     /// The last target gets the frame itself, the others a clone: a clone of a body that is
     /// not yet shared allocates its reference count, which a single subscriber never needs.
     pub fn send(&mut self, msg: Msg) {
         let more = msg.more;
         let pipes = &self.pipes;
+        if !self.in_msg {
+            self.targets.retain(|id| pipes.get(id).is_some_and(|p| !p.out.waits_for_room()));
+        }
         let last = self.targets.len().saturating_sub(1);
         let mut msg = Some(msg);
         let mut i = 0;
@@ -142,6 +149,38 @@ mod tests {
         assert_eq!(pa.inp.pop().unwrap().data, "0a");
         assert_eq!(pa.inp.pop().unwrap().data, "0b");
         assert!(pa.inp.pop().is_none(), "no tail of the dropped message");
+    }
+
+    /// A pipe that refused a message misses every message until it drains to its low-water
+    /// mark, even when a read has made room for one before that (libzmq's deactivated pipe);
+    /// NODROP waits for it the same way.
+    #[test]
+    fn a_pipe_that_refused_is_left_out_until_its_low_water_mark() {
+        let mut d = Dist::default();
+        let (a, pa) = pipe(4); // low-water mark 2
+        let (b, pb) = pipe(0);
+        d.attach(a.clone());
+        d.attach(b);
+        let send = |d: &mut Dist, text: &str| {
+            d.select_all();
+            d.send(Msg::new(text.to_string(), false));
+        };
+        for i in 0..5 {
+            send(&mut d, &format!("{i}"));
+        }
+        assert_eq!((pa.inp.len(), pb.inp.len()), (4, 5), "a refused the fifth");
+        pa.inp.pop().unwrap();
+        send(&mut d, "5");
+        assert_eq!(pa.inp.len(), 3, "room for one, but a is still above its low-water mark");
+        d.select_all();
+        assert!(d.send_first_to_all_or_none(Msg::new("x", false)).is_err(), "NODROP waits for a");
+        assert_eq!(pb.inp.len(), 6, "and b did not get it either");
+        pa.inp.pop().unwrap();
+        assert!(!a.out.waits_for_room(), "drained to the mark: the writer is woken");
+        send(&mut d, "6");
+        assert_eq!((pa.inp.len(), pb.inp.len()), (3, 7));
+        let got: Vec<_> = std::iter::from_fn(|| pa.inp.pop()).map(|m| m.data).collect();
+        assert_eq!(got, ["2", "3", "6"]);
     }
 
     /// The last target gets the frame itself and the others clones: all get the same frames,
