@@ -214,8 +214,17 @@ impl Queue {
     }
 
     /// Under `state`'s lock: if the queue is full, note that the writer waits for room (it is
-    /// woken at the low-water mark) and return true.
+    /// woken at the low-water mark) and return true. A writer refused once is refused until
+    /// that wake-up, even if a read has made some room before it: libzmq's pipe, deactivated
+    /// when full until its reader reactivates it. So a writer that tries again without waiting
+    /// (a load balancer over many pipes, a PUB over many subscribers, `try_send` in a loop) is
+    /// told "full" by a flag, not by the lock and the reader's count each time. (A refusal
+    /// happens at a message boundary, and no message starts while the flag is set, so the
+    /// flag never refuses the rest of a message.)
     fn refuse(&self, st: &mut State) -> bool {
+        if self.waits_for_room() {
+            return true;
+        }
         if !self.is_full(st) {
             return false;
         }
@@ -256,6 +265,10 @@ impl Queue {
 
     /// Append one frame. Fails if the queue is at its HWM at a message boundary, or closed.
     pub fn push(&self, msg: Msg) -> Result<(), PushError> {
+        if self.waits_for_room() {
+            // Refused until the low-water mark (see `refuse`): no need for the lock to say so.
+            return Err(PushError::Full(msg));
+        }
         let wake = {
             let mut st = self.state.lock();
             if st.reader_closed {
@@ -333,14 +346,16 @@ impl Queue {
     /// it drains to the low-water mark, exactly as if its push had failed: so a poller that
     /// found a socket not writable learns when it becomes writable.
     pub fn can_push(&self) -> bool {
+        if self.waits_for_room() {
+            return false;
+        }
         let mut st = self.state.lock();
         !st.reader_closed && !self.refuse(&mut st)
     }
 
     /// Was the writer refused at the HWM and not yet woken (the queue has not drained to the
-    /// low-water mark)? Without the lock: a writer that spreads messages over many queues
-    /// passes such a queue by until its wake-up comes, as libzmq's load balancer deactivates a
-    /// full pipe until the reader reactivates it, instead of being refused again by each.
+    /// low-water mark, the HWM has not changed, the reader has not gone)? Until then every
+    /// push is refused (see `refuse`); this says so without the lock.
     pub fn waits_for_room(&self) -> bool {
         self.writer_blocked.load(SeqCst)
     }
@@ -816,6 +831,43 @@ mod tests {
         assert_eq!(q.pop().unwrap(), m("a2", false), "the message being read is kept whole");
         assert_eq!(q.pop().unwrap(), m("c", false));
         assert!(q.pop().is_none());
+    }
+
+    /// A refused writer stays refused until the wake-up at the low-water mark, though a read
+    /// made room before it; a new HWM or the reader going away ends the wait too.
+    #[test]
+    fn a_refused_writer_is_refused_until_the_low_water_mark() {
+        let (q, w, _) = q(4); // low-water mark 2
+        for _ in 0..4 {
+            q.push(m("x", false)).unwrap();
+        }
+        assert!(matches!(q.push(m("5", true)), Err(PushError::Full(_))));
+        q.pop();
+        assert_eq!(q.len(), 3, "room for one");
+        assert!(q.waits_for_room());
+        assert!(matches!(q.push(m("5", true)), Err(PushError::Full(_))), "still above the mark");
+        assert!(!q.can_push());
+        let mut batch: VecDeque<Msg> = [m("5", false)].into_iter().collect();
+        assert!(q.push_batch(&mut batch));
+        assert_eq!(batch.len(), 1, "the batch waits too");
+        let w0 = w.seq();
+        q.pop();
+        assert_eq!(w.seq(), w0 + 1, "woken at the mark");
+        assert!(!q.waits_for_room());
+        q.push(m("5a", true)).unwrap();
+        q.push(m("5b", false)).unwrap();
+        q.push(m("6", false)).unwrap();
+        assert!(q.push(m("7", false)).is_err(), "full again at 4");
+
+        // A higher HWM ends the wait at once.
+        q.set_hwm(8);
+        assert!(!q.waits_for_room());
+        q.push(m("7", false)).unwrap();
+        // So does the reader going away: the writer then learns that.
+        q.set_hwm(5);
+        assert!(q.push(m("8", false)).is_err());
+        q.close_reader();
+        assert!(matches!(q.push(m("8", false)), Err(PushError::Closed(_))));
     }
 
     #[test]

@@ -2,10 +2,10 @@
 //!
 //! The set is chosen at a message's first frame; a pipe that is full then (at its HWM) is
 //! left out of the whole message, which is PUB's promise: a slow subscriber loses messages,
-//! it never slows the others or blocks the sender. A pipe that refused a message is left out,
-//! without a look at its queue, until it has drained to its low-water mark (libzmq's
-//! deactivated pipe): a slow subscriber costs the sender a flag read per message. Frames are `Bytes`, so sending one message
-//! to many pipes shares its body instead of copying it.
+//! it never slows the others or blocks the sender. A pipe that refused a message keeps
+//! refusing until it has drained to its low-water mark (the pipe's rule, libzmq's deactivated
+//! pipe), so a slow subscriber costs the sender a flag read per message. Frames are `Bytes`, so
+//! sending one message to many pipes shares its body instead of copying it.
 
 use rustc_hash::FxHashMap;
 
@@ -69,9 +69,8 @@ impl Dist {
             self.in_msg = msg.more;
             return Ok(());
         };
-        let waits = |id: &PipeId| self.pipes.get(id).is_some_and(|p| p.out.waits_for_room());
         let room = |id: &PipeId| self.pipes.get(id).is_none_or(|p| p.out.can_push() || p.out.is_reader_closed());
-        if waits(&first) || self.targets.iter().any(waits) || !self.targets.iter().all(room) {
+        if !self.targets.iter().all(room) {
             self.targets.push(first);
             return Err(msg);
         }
@@ -106,6 +105,8 @@ impl Dist {
         let more = msg.more;
         let pipes = &self.pipes;
         if !self.in_msg {
+            // A target still waiting for room would refuse the frame: leave it out before
+            // cloning the frame for it.
             self.targets.retain(|id| pipes.get(id).is_some_and(|p| !p.out.waits_for_room()));
         }
         let last = self.targets.len().saturating_sub(1);

@@ -1,9 +1,9 @@
 //! Load balancing: each message goes to the next pipe, in turn, that has room.
 //!
-//! A pipe that refused a message because it was full is passed by, without a look at its
-//! queue, until it has drained to its low-water mark and woken this socket: libzmq's
-//! deactivated pipe. With many peers at their HWM, a send then costs a flag read per full pipe
-//! instead of a refused push.
+//! A pipe that refused a message because it was full keeps refusing, by a flag and without its
+//! lock, until it has drained to its low-water mark and woken this socket (the pipe's rule,
+//! libzmq's deactivated pipe): with many peers at their HWM a send costs a flag read per full
+//! pipe.
 
 use crate::pipe::{Msg, Pipe, PipeId, PushError};
 
@@ -62,19 +62,18 @@ impl LoadBalancer {
         let mut msg = msg;
         for _ in 0..self.pipes.len() {
             let i = self.current;
-            let pipe = &self.pipes[i];
-            if !pipe.out.waits_for_room() {
-                match pipe.out.push(msg) {
-                    Ok(()) => {
-                        let id = pipe.id;
-                        self.finish_part(more);
-                        return Ok(id);
-                    }
-                    // Full, or the peer is gone (its detach command is on the way): try the next.
-                    Err(PushError::Full(m) | PushError::Closed(m)) => msg = m,
+            match self.pipes[i].out.push(msg) {
+                Ok(()) => {
+                    let id = self.pipes[i].id;
+                    self.finish_part(more);
+                    return Ok(id);
+                }
+                // Full, or the peer is gone (its detach command is on the way): try the next.
+                Err(PushError::Full(m) | PushError::Closed(m)) => {
+                    msg = m;
+                    self.current = next(i, self.pipes.len());
                 }
             }
-            self.current = next(i, self.pipes.len());
         }
         Err(SendError::Again(msg))
     }
@@ -82,9 +81,8 @@ impl LoadBalancer {
     /// Would [`send`](Self::send) accept a message now: some pipe has room (or a message is
     /// under way, whose other frames are always accepted)?
     pub fn has_out(&self) -> bool {
-        // Every pipe asked says "full" (and arranges a wake-up) before this answers false; one
-        // passed by already has its wake-up arranged.
-        self.more || self.dropping || self.pipes.iter().any(|p| !p.out.waits_for_room() && p.out.can_push())
+        // Every pipe asked says "full" (and arranges a wake-up) before this answers false.
+        self.more || self.dropping || self.pipes.iter().any(|p| p.out.can_push())
     }
 
     fn finish_part(&mut self, more: bool) {
@@ -134,8 +132,7 @@ mod tests {
         assert_eq!((pa.inp.len(), pb.inp.len()), (4, 8));
         assert!(a.out.waits_for_room());
         assert!(lb.has_out(), "b has room");
-        // One read makes room in a, but it is still above its low-water mark: a stays passed
-        // by (a refused push would say the same, but would take a's lock to say it).
+        // One read makes room in a, but it is still above its low-water mark: a keeps refusing.
         pa.inp.pop().unwrap();
         assert!(a.out.waits_for_room());
         for i in 0..4u8 {

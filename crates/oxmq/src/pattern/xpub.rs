@@ -203,10 +203,7 @@ impl Pattern for XPub {
     /// one of them stop its connection for good.
     fn has_out(&mut self, opts: &Options) -> bool {
         self.drain(opts);
-        // As the send decides: a pipe still waiting for room since it refused a message (its
-        // wake-up is arranged) counts as full.
-        !opts.xpub_nodrop
-            || self.dist.pipes().all(|p| !p.out.waits_for_room() && (p.out.can_push() || p.out.is_reader_closed()))
+        !opts.xpub_nodrop || self.dist.pipes().all(|p| p.out.can_push() || p.out.is_reader_closed())
     }
 
     fn subscribe(&mut self, topic: &[u8], on: bool, opts: &Options) -> Result<(), Error> {
