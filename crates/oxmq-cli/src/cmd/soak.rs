@@ -26,7 +26,7 @@ use clap::{Args, ValueEnum};
 use oxmq::{Bytes, Context, Error, Socket, SocketType};
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release};
 use std::time::{Duration, Instant};
 
 /// Exit code: the soak ran, and a check failed (messages lost, duplicated or corrupt, memory
@@ -487,6 +487,22 @@ fn bound_socket(
     Ok((s, resolved))
 }
 
+/// How far the producer has got, as the sink reads it. The producer always leaves DONE or
+/// FAILED behind (FAILED also when it panics), so the sink never has to guess from the
+/// thread having ended: a thread that has just said DONE and returned is not a failure.
+const RUNNING: u8 = 0;
+const DONE: u8 = 1;
+const FAILED: u8 = 2;
+
+/// Sets the producer's state to FAILED if it is still RUNNING when the thread unwinds.
+struct FailedUnlessDone(Arc<AtomicU8>);
+
+impl Drop for FailedUnlessDone {
+    fn drop(&mut self) {
+        let _ = self.0.compare_exchange(RUNNING, FAILED, Release, Relaxed);
+    }
+}
+
 /// Phase A.
 pub fn pipeline(a: &SoakArgs, seed: u64) -> Result<PipelineReport, Exit> {
     let ctx = Context::new();
@@ -550,7 +566,7 @@ pub fn pipeline(a: &SoakArgs, seed: u64) -> Result<PipelineReport, Exit> {
     let pool: Bytes = (0..pool_len).map(|_| rng.next() as u8).collect::<Vec<u8>>().into();
     let mut window = Window::new();
     let sent = Arc::new(AtomicU64::new(0));
-    let done = Arc::new(AtomicBool::new(false));
+    let state = Arc::new(AtomicU8::new(RUNNING));
     let sampler = Sampler::start();
     let baseline_kib = status_kib("VmRSS");
     let computed = MemoryBound::new(a, baseline_kib);
@@ -562,11 +578,12 @@ pub fn pipeline(a: &SoakArgs, seed: u64) -> Result<PipelineReport, Exit> {
     let (min, max) = (a.min_size as u64, a.max_size as u64);
     let body_bytes = Arc::new(AtomicU64::new(0));
     let producer_thread = {
-        let (sent, done, stop, body_bytes) = (sent.clone(), done.clone(), stop.clone(), body_bytes.clone());
+        let (sent, state, stop, body_bytes) = (sent.clone(), state.clone(), stop.clone(), body_bytes.clone());
         let mut rng = rng.clone();
         // The thread hands its socket back: closing it here would drop what is still queued
         // (LINGER 0) before the sink has it.
         std::thread::spawn(move || -> (Result<(), String>, Socket) {
+            let _on_panic = FailedUnlessDone(state.clone());
             let mut seq = 0u64;
             let mut bytes = 0u64;
             let result = 'send: loop {
@@ -595,7 +612,7 @@ pub fn pipeline(a: &SoakArgs, seed: u64) -> Result<PipelineReport, Exit> {
             };
             sent.store(seq, Relaxed);
             body_bytes.store(bytes, Relaxed);
-            done.store(true, Relaxed);
+            state.store(if result.is_ok() { DONE } else { FAILED }, Release);
             (result, producer)
         })
     };
@@ -624,18 +641,21 @@ pub fn pipeline(a: &SoakArgs, seed: u64) -> Result<PipelineReport, Exit> {
                 break;
             }
         }
-        if done.load(Relaxed) {
-            let total = sent.load(Relaxed);
-            if window.base() >= total || last_arrival.elapsed() >= a.drain_timeout {
+        match state.load(Acquire) {
+            DONE => {
+                let total = sent.load(Relaxed);
+                if window.base() >= total || last_arrival.elapsed() >= a.drain_timeout {
+                    break;
+                }
+            }
+            // Its error (or panic) is collected below.
+            FAILED => break,
+            _ if last_arrival.elapsed() >= a.drain_timeout => {
+                // The producer is still trying, and nothing gets through.
+                stuck = true;
                 break;
             }
-        } else if producer_thread.is_finished() {
-            // It ended without saying done: it failed (its error is collected below).
-            break;
-        } else if last_arrival.elapsed() >= a.drain_timeout {
-            // The producer is still trying, and nothing gets through.
-            stuck = true;
-            break;
+            _ => {}
         }
         if progress.due() {
             let secs = start.elapsed().as_secs_f64();
