@@ -46,6 +46,7 @@ pub mod opt {
     pub const HEARTBEAT_TTL: i32 = 76;
     pub const HEARTBEAT_TIMEOUT: i32 = 77;
     pub const XPUB_VERBOSER: i32 = 78;
+    pub const CONNECT_TIMEOUT: i32 = 79;
     pub const STREAM_NOTIFY: i32 = 73;
 }
 
@@ -65,6 +66,9 @@ pub(crate) struct Options {
     pub immediate: bool,
     pub maxmsgsize: i64,
     pub handshake_ivl: i32,
+    /// CONNECT_TIMEOUT in ms: give up a tcp connect attempt after this long (0 = the
+    /// kernel's own limit).
+    pub connect_timeout: i32,
     pub tcp_keepalive: i32,
     pub tcp_keepalive_cnt: i32,
     pub tcp_keepalive_idle: i32,
@@ -111,6 +115,7 @@ impl Default for Options {
             immediate: false,
             maxmsgsize: -1,
             handshake_ivl: 30_000,
+            connect_timeout: 0,
             tcp_keepalive: -1,
             tcp_keepalive_cnt: -1,
             tcp_keepalive_idle: -1,

@@ -649,6 +649,7 @@ impl SocketBase {
                     o.maxmsgsize = n;
                 }
                 opt::HANDSHAKE_IVL => o.handshake_ivl = check_non_negative("HANDSHAKE_IVL", raw_i32(id, v)?)?,
+                opt::CONNECT_TIMEOUT => o.connect_timeout = check_non_negative("CONNECT_TIMEOUT", raw_i32(id, v)?)?,
                 opt::TCP_KEEPALIVE => {
                     let n = raw_i32(id, v)?;
                     if !(-1..=1).contains(&n) {
@@ -741,6 +742,7 @@ impl SocketBase {
             opt::IMMEDIATE => flag(o.immediate),
             opt::MAXMSGSIZE => Ok(o.maxmsgsize.to_ne_bytes().to_vec()),
             opt::HANDSHAKE_IVL => int(o.handshake_ivl),
+            opt::CONNECT_TIMEOUT => int(o.connect_timeout),
             opt::TCP_KEEPALIVE => int(o.tcp_keepalive),
             opt::TCP_KEEPALIVE_CNT => int(o.tcp_keepalive_cnt),
             opt::TCP_KEEPALIVE_IDLE => int(o.tcp_keepalive_idle),
@@ -850,6 +852,10 @@ int_options! {
     set_backlog, backlog, opt::BACKLOG;
     /// HANDSHAKE_IVL in ms: a peer must finish its handshake in this time (0 = no limit).
     set_handshake_ivl, handshake_ivl, opt::HANDSHAKE_IVL;
+    /// CONNECT_TIMEOUT in ms: a tcp connect that has not completed in this time is given up
+    /// and retried after RECONNECT_IVL, as a refused one is (0 = wait as long as the kernel
+    /// does, which can be minutes when the peer's host drops the attempt).
+    set_connect_timeout, connect_timeout, opt::CONNECT_TIMEOUT;
     /// TCP_KEEPALIVE: -1 system default, 0 off, 1 on.
     set_tcp_keepalive, tcp_keepalive, opt::TCP_KEEPALIVE;
     /// TCP_KEEPALIVE_CNT (-1 = system default).

@@ -58,6 +58,15 @@ fn int_options() -> Vec<IntOpt> {
         ),
         o("BACKLOG", opt::BACKLOG, SocketBase::set_backlog, SocketBase::backlog, 100, 17, -1),
         o("HANDSHAKE_IVL", opt::HANDSHAKE_IVL, SocketBase::set_handshake_ivl, SocketBase::handshake_ivl, 30000, 0, -1),
+        o(
+            "CONNECT_TIMEOUT",
+            opt::CONNECT_TIMEOUT,
+            SocketBase::set_connect_timeout,
+            SocketBase::connect_timeout,
+            0,
+            250,
+            -1,
+        ),
         o("TCP_KEEPALIVE", opt::TCP_KEEPALIVE, SocketBase::set_tcp_keepalive, SocketBase::tcp_keepalive, -1, 1, -2),
         o(
             "TCP_KEEPALIVE_CNT",

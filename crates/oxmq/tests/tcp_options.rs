@@ -1,10 +1,13 @@
-//! TCP socket settings reach the kernel socket of each connection.
+//! TCP socket settings reach the kernel socket of each connection, and CONNECT_TIMEOUT gives
+//! up connects that hang.
 
-use std::io::Read;
-use std::net::TcpListener;
+use std::io::{ErrorKind, Read};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use oxmq::{Context, Push};
+use oxmq::{Context, Event, EventMask, Monitor, Push};
+
+const EINPROGRESS: u32 = 115;
 
 /// The timer kind `/proc/net/tcp` shows for the connection whose local port is `port`
 /// (0 none, 1 retransmit, 2 keepalive), once the connection is established.
@@ -74,4 +77,74 @@ fn bind_by_host_name_reports_the_resolved_address() {
     push.connect(&ep).unwrap();
     push.send("by name").unwrap();
     assert_eq!(pull.recv().unwrap(), "by name");
+}
+
+/// A listener whose accept queue is full, with what holds the queue: the kernel drops any
+/// further SYN, so a connect to it neither completes nor fails, but retransmits its SYN for
+/// minutes. None if this kernel does not make a connect hang that way.
+fn hanging_listener() -> Option<(socket2::Socket, Vec<TcpStream>, SocketAddr)> {
+    use socket2::{Domain, Socket, Type};
+    let listener = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    listener.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into()).unwrap();
+    // A backlog of 0: Linux queues one connection and drops SYNs from then on.
+    listener.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap().as_socket().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        match TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
+            Ok(s) => held.push(s),
+            Err(e) if e.kind() == ErrorKind::TimedOut || e.kind() == ErrorKind::WouldBlock => {
+                return Some((listener, held, addr));
+            }
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// The next monitor event, skipping none; it must come within 5 s.
+fn next_event(mon: &Monitor) -> (Event, u32) {
+    let ev = mon.recv_timeout(Duration::from_secs(5)).expect("a monitor event within 5 s");
+    (ev.event, ev.value)
+}
+
+#[test]
+fn connect_timeout_gives_up_a_hanging_connect_and_retries_until_it_completes() {
+    let Some((listener, held, addr)) = hanging_listener() else {
+        eprintln!("skipped: this kernel does not leave a connect to a full accept queue hanging");
+        return;
+    };
+    let ep = format!("tcp://{addr}");
+    let ctx = Context::new();
+    let timed = Push::new(&ctx).unwrap();
+    timed.set_linger(0).unwrap();
+    timed.set_reconnect_ivl(50).unwrap();
+    timed.set_connect_timeout(100).unwrap();
+    let mon = timed.monitor(EventMask::ALL).unwrap();
+    // The control: the default (0) waits on the kernel, which retransmits for minutes.
+    let untimed = Push::new(&ctx).unwrap();
+    untimed.set_linger(0).unwrap();
+    untimed.set_reconnect_ivl(50).unwrap();
+    let control = untimed.monitor(EventMask::ALL).unwrap();
+    timed.connect(&ep).unwrap();
+    untimed.connect(&ep).unwrap();
+    // Each attempt is given up after 100 ms and retried RECONNECT_IVL later, like a refused one.
+    for _ in 0..3 {
+        assert_eq!(next_event(&mon), (Event::ConnectDelayed, EINPROGRESS));
+        assert_eq!(next_event(&mon), (Event::ConnectRetried, 50));
+    }
+    assert_eq!(next_event(&control), (Event::ConnectDelayed, EINPROGRESS));
+    assert!(control.try_recv().is_none(), "without CONNECT_TIMEOUT the attempt is still waiting");
+    // Close the control (its SYN_SENT socket goes with it) and make room in the queue: the
+    // next attempt completes.
+    drop((untimed, control));
+    let (first, _) = listener.accept().unwrap();
+    loop {
+        match next_event(&mon).0 {
+            Event::ConnectDelayed | Event::ConnectRetried => {}
+            Event::Connected => break,
+            other => panic!("unexpected {other} before CONNECTED"),
+        }
+    }
+    drop((first, held));
 }

@@ -1,6 +1,7 @@
 //! TCP: listeners and connections, with libzmq's socket settings.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockRef, Socket as RawSocket, TcpKeepalive, Type};
 use tokio::net::{TcpListener, TcpStream};
@@ -44,7 +45,17 @@ pub(crate) async fn connect(host: &str, port: u16, opts: &Options) -> std::io::R
     };
     let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, format!("{host}: no address"));
     for a in addrs {
-        match TcpStream::connect(a).await {
+        let attempt = TcpStream::connect(a);
+        let result = match opts.connect_timeout {
+            0 => attempt.await,
+            ms => tokio::time::timeout(Duration::from_millis(ms as u64), attempt).await.unwrap_or_else(|_| {
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("{a}: CONNECT_TIMEOUT ({ms} ms) expired"),
+                ))
+            }),
+        };
+        match result {
             Ok(s) => {
                 configure(&s, opts);
                 return Ok(s);
