@@ -102,7 +102,7 @@ fn hanging_listener() -> Option<(socket2::Socket, Vec<TcpStream>, SocketAddr)> {
     None
 }
 
-/// The next monitor event, skipping none; it must come within 5 s.
+/// The next monitor event and its value, which must come within 5 s.
 fn next_event(mon: &Monitor) -> (Event, u32) {
     let ev = mon.recv_timeout(Duration::from_secs(5)).expect("a monitor event within 5 s");
     (ev.event, ev.value)
