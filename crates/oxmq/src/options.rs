@@ -66,7 +66,7 @@ pub(crate) struct Options {
     pub immediate: bool,
     pub maxmsgsize: i64,
     pub handshake_ivl: i32,
-    /// CONNECT_TIMEOUT in ms: give up a tcp connect attempt after this long (0 = the
+    /// CONNECT_TIMEOUT in ms: give up a tcp connect to one address after this long (0 = the
     /// kernel's own limit).
     pub connect_timeout: i32,
     pub tcp_keepalive: i32,

@@ -854,7 +854,8 @@ int_options! {
     set_handshake_ivl, handshake_ivl, opt::HANDSHAKE_IVL;
     /// CONNECT_TIMEOUT in ms: a tcp connect that has not completed in this time is given up
     /// and retried after RECONNECT_IVL, as a refused one is (0 = wait as long as the kernel
-    /// does, which can be minutes when the peer's host drops the attempt).
+    /// does, which can be minutes when the peer's host drops the attempt). A host name with
+    /// several addresses gets this long for each address it tries.
     set_connect_timeout, connect_timeout, opt::CONNECT_TIMEOUT;
     /// TCP_KEEPALIVE: -1 system default, 0 off, 1 on.
     set_tcp_keepalive, tcp_keepalive, opt::TCP_KEEPALIVE;

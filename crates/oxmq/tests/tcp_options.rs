@@ -93,7 +93,7 @@ fn hanging_listener() -> Option<(socket2::Socket, Vec<TcpStream>, SocketAddr)> {
     for _ in 0..8 {
         match TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
             Ok(s) => held.push(s),
-            Err(e) if e.kind() == ErrorKind::TimedOut || e.kind() == ErrorKind::WouldBlock => {
+            Err(e) if e.kind() == ErrorKind::TimedOut => {
                 return Some((listener, held, addr));
             }
             Err(_) => return None,
