@@ -7,11 +7,8 @@ use std::sync::{Arc, Weak};
 
 use parking_lot::{Condvar, Mutex};
 
-use crate::error::Result;
-use crate::socket::SocketShared;
-use crate::sockets::Socket;
+use crate::socket::mailbox::SocketShared;
 use crate::transport::inproc::InprocRegistry;
-use oxmq_wire::SocketType;
 
 /// A handle on an oxmq context. Clones share it; it ends when the last clone and the last
 /// socket are gone (waiting, like `term`, for lingering messages to be flushed).
@@ -123,11 +120,6 @@ impl Context {
                 inproc: InprocRegistry::default(),
             }),
         }
-    }
-
-    /// Create a socket of type `t`.
-    pub fn socket(&self, t: SocketType) -> Result<Socket> {
-        Socket::new(self, t)
     }
 
     /// Terminate the context: every blocking call on its sockets returns

@@ -54,8 +54,22 @@ pub enum Error {
     Io(#[from] io::Error),
 }
 
-/// libzmq's own errno values for the errors POSIX does not have.
-mod zmq_errno {
+/// The errno values libzmq reports, in calls ([`Error::errno`]) and in monitor events: POSIX's
+/// (Linux numbering) and libzmq's own for the errors POSIX does not have. The one table.
+pub(crate) mod errno {
+    pub const ENOENT: i32 = 2;
+    pub const EIO: i32 = 5;
+    pub const EAGAIN: i32 = 11;
+    pub const EINVAL: i32 = 22;
+    pub const EPIPE: i32 = 32;
+    pub const EMSGSIZE: i32 = 90;
+    pub const EPROTONOSUPPORT: i32 = 93;
+    pub const ENOTSUP: i32 = 95;
+    pub const EADDRINUSE: i32 = 98;
+    pub const EADDRNOTAVAIL: i32 = 99;
+    pub const EHOSTUNREACH: i32 = 113;
+    pub const EINPROGRESS: i32 = 115;
+    /// libzmq's base for its own errno values.
     const HAUSNUMERO: i32 = 156_384_712;
     pub const EFSM: i32 = HAUSNUMERO + 51;
     pub const ENOCOMPATPROTO: i32 = HAUSNUMERO + 52;
@@ -66,19 +80,19 @@ impl Error {
     /// The errno libzmq would set for this error.
     pub fn errno(&self) -> i32 {
         match self {
-            Error::Again => 11,                 // EAGAIN
-            Error::State(_) => zmq_errno::EFSM, // EFSM
-            Error::ContextTerminated => zmq_errno::ETERM,
-            Error::HostUnreachable => 113, // EHOSTUNREACH
-            Error::AddrInUse(_) => 98,     // EADDRINUSE
-            Error::AddrNotAvailable(_) => 99,
-            Error::InvalidEndpoint(_) | Error::InvalidArgument(_) => 22, // EINVAL
-            Error::ProtocolNotSupported(_) => 93,                        // EPROTONOSUPPORT
-            Error::IncompatibleProtocol(_) => zmq_errno::ENOCOMPATPROTO,
-            Error::MessageTooLarge => 90,    // EMSGSIZE
-            Error::NotSupported(_) => 95,    // ENOTSUP
-            Error::EndpointNotFound(_) => 2, // ENOENT
-            Error::Io(e) => e.raw_os_error().unwrap_or(5),
+            Error::Again => errno::EAGAIN,
+            Error::State(_) => errno::EFSM,
+            Error::ContextTerminated => errno::ETERM,
+            Error::HostUnreachable => errno::EHOSTUNREACH,
+            Error::AddrInUse(_) => errno::EADDRINUSE,
+            Error::AddrNotAvailable(_) => errno::EADDRNOTAVAIL,
+            Error::InvalidEndpoint(_) | Error::InvalidArgument(_) => errno::EINVAL,
+            Error::ProtocolNotSupported(_) => errno::EPROTONOSUPPORT,
+            Error::IncompatibleProtocol(_) => errno::ENOCOMPATPROTO,
+            Error::MessageTooLarge => errno::EMSGSIZE,
+            Error::NotSupported(_) => errno::ENOTSUP,
+            Error::EndpointNotFound(_) => errno::ENOENT,
+            Error::Io(e) => e.raw_os_error().unwrap_or(errno::EIO),
         }
     }
 }

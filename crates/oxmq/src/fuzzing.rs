@@ -2,8 +2,9 @@
 //! machinery made reachable from outside, unchanged. Not an API: no stability, no docs on
 //! docs.rs, and nothing here is compiled without the feature.
 //!
-//! - [`run_engine`]: the real connection engine (`engine::run`) over any byte stream,
-//!   attached to a socket as an accepted connection is (a pipe made after the handshake);
+//! - [`run_engine`]: the real connection (`session::connection::serve`: handshake, attach,
+//!   engine) over any byte stream, as an accepted connection is (a pipe made after the
+//!   handshake);
 //! - [`socket_seq`] / [`socket_changed`]: wait for the socket's signal, as its own async
 //!   receive does, so a driver can drain a socket that cannot receive (PUB) with
 //!   [`SocketBase::events`];
@@ -14,9 +15,11 @@ use std::path::PathBuf;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::engine::{self, Attach, End, EngineConfig};
+use crate::engine::{End, EngineConfig};
 use crate::error::Result;
+use crate::session::connection::{EndpointConfig, serve};
 use crate::socket::SocketBase;
+use crate::transport::Connection;
 use crate::transport::endpoint::{self, Endpoint, IpcAddr};
 
 /// How [`run_engine`] ended (the engine's own reasons, made public).
@@ -38,14 +41,13 @@ where
     W: AsyncWrite + Unpin + Send + 'static,
 {
     let (shared, options) = socket.engine_parts();
-    let cfg = EngineConfig {
-        socket: shared.clone(),
-        socket_type: shared.socket_type,
-        options,
-        endpoint: endpoint.to_string(),
+    let ep = EndpointConfig {
+        engine: EngineConfig { socket_type: shared.socket_type, options, endpoint: endpoint.to_string() },
+        socket: shared,
         routing_id_override: None,
     };
-    match engine::run(Box::new(rd), Box::new(wr), &cfg, Attach::New(&shared)).await {
+    let conn = Connection { rd: Box::new(rd), wr: Box::new(wr), fd: 0 };
+    match serve(conn, &ep, None).await {
         End::Protocol(why) => EngineEnd::Protocol(why),
         End::Disconnected(why) => EngineEnd::Disconnected(why),
         End::Finished => EngineEnd::Finished,

@@ -40,7 +40,6 @@ mod frame;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-mod heartbeat;
 #[cfg(all(test, oxmq_loom))]
 mod loom_models;
 mod monitor;
@@ -52,8 +51,6 @@ mod proxy;
 mod session;
 mod signal;
 mod socket;
-mod sockets;
-mod stream_engine;
 mod sync;
 mod transport;
 
@@ -62,10 +59,10 @@ pub use bytes::Bytes;
 pub use context::Context;
 pub use error::{Error, Result};
 pub use frame::IntoFrame;
-pub use monitor::{Event, EventMask, Monitor, MonitorEvent, protocol_error};
+pub use monitor::{Event, EventMask, MonitorEvent, protocol_error};
 pub use options::opt;
 pub use oxmq_wire::SocketType;
 pub use poll::{PollEvents, PollItem, poll, poll_async};
 pub use proxy::{proxy, proxy_steerable};
-pub use socket::SocketBase;
-pub use sockets::{Dealer, Pair, Pub, Pull, Push, Rep, Req, Router, Socket, Stream, Sub, XPub, XSub};
+pub use socket::typed::{Dealer, Pair, Pub, Pull, Push, Rep, Req, Router, Socket, Stream, Sub, XPub, XSub};
+pub use socket::{Monitor, SocketBase};

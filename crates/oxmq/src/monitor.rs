@@ -5,11 +5,10 @@
 //! that costs one atomic load. A monitored socket's events go into a bounded queue
 //! ([`MonitorQueue`]) that is never waited on by the I/O side: when the reader falls
 //! [`QUEUE_CAPACITY`] events behind, further events are dropped (and counted), as a libzmq
-//! monitor PAIR at its high-water mark would drop them. The queue is read either through a
-//! [`Monitor`] handle ([`SocketBase::monitor`](crate::SocketBase::monitor)) or, for
-//! `zmq_socket_monitor`'s wire format, by a task that sends each event as two frames from an
-//! internal PAIR socket bound to an inproc endpoint
-//! ([`SocketBase::monitor_endpoint`](crate::SocketBase::monitor_endpoint)).
+//! monitor PAIR at its high-water mark would drop them. This module is the vocabulary (events,
+//! masks, libzmq's values), the queue and the [`MonitorSlot`] the I/O side reports to; the
+//! reading side, the [`Monitor`](crate::Monitor) handle and `zmq_socket_monitor`'s forwarding
+//! PAIR, lives with the socket (`socket::monitor`).
 //!
 //! Which events fire, in which order and with which values follows libzmq 4.3 (checked against
 //! it through pyzmq). Where oxmq knows more than libzmq says, it says it: every failed
@@ -19,17 +18,14 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::ops::BitOr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use oxmq_wire::WireError;
 use parking_lot::Mutex;
 
 use crate::signal::Signal;
-use crate::socket::SocketShared;
-use crate::sockets::Pair;
 
 /// Events a monitor holds before it drops new ones (libzmq's default SNDHWM for its monitor
 /// PAIR socket).
@@ -287,16 +283,6 @@ impl MonitorEvent {
     }
 }
 
-/// The errno values libzmq reports in events (Linux numbering, as [`Error::errno`]).
-///
-/// [`Error::errno`]: crate::Error::errno
-pub(crate) mod errno {
-    pub const EIO: i32 = 5;
-    pub const EAGAIN: i32 = 11;
-    pub const EPIPE: i32 = 32;
-    pub const EINPROGRESS: i32 = 115;
-}
-
 /// The event and value that report a handshake refused for `e`: libzmq's code where libzmq
 /// reports one, the nearest code otherwise (libzmq's NULL mechanism reports some of these
 /// failures, e.g. an incompatible socket type, with DISCONNECTED alone).
@@ -337,7 +323,7 @@ struct QueueState {
 }
 
 impl MonitorQueue {
-    fn new(mask: EventMask) -> MonitorQueue {
+    pub fn new(mask: EventMask) -> MonitorQueue {
         MonitorQueue { mask, state: Mutex::new(QueueState::default()), signal: Signal::new() }
     }
 
@@ -356,19 +342,39 @@ impl MonitorQueue {
         self.signal.notify();
     }
 
-    fn stop(&self) {
+    pub fn stop(&self) {
         self.state.lock().stopped = true;
         self.signal.notify();
     }
 
     /// The next event, or whether monitoring has stopped (when there is none).
-    fn pop(&self) -> Result<MonitorEvent, bool> {
+    pub fn pop(&self) -> Result<MonitorEvent, bool> {
         let mut st = self.state.lock();
         st.events.pop_front().ok_or(st.stopped)
     }
+
+    /// Notified on every event and when monitoring stops.
+    pub fn signal(&self) -> &Signal {
+        &self.signal
+    }
+
+    /// The events this queue takes.
+    pub fn mask(&self) -> EventMask {
+        self.mask
+    }
+
+    /// Has monitoring stopped? Events that happened before may still be waiting.
+    pub fn is_stopped(&self) -> bool {
+        self.state.lock().stopped
+    }
+
+    /// How many events were dropped because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.state.lock().dropped
+    }
 }
 
-/// Where a socket's events go: nowhere, or one monitor's queue. Lives in [`SocketShared`] so
+/// Where a socket's events go: nowhere, or one monitor's queue. Lives in the socket's mailbox so
 /// that the I/O side can report events.
 #[derive(Default)]
 pub(crate) struct MonitorSlot {
@@ -400,7 +406,7 @@ impl MonitorSlot {
 
     /// Monitor into `queue` from now on; a monitor already there is stopped first (and told
     /// with MONITOR_STOPPED, as libzmq does).
-    fn start(&self, queue: Arc<MonitorQueue>) {
+    pub fn start(&self, queue: Arc<MonitorQueue>) {
         let mut slot = self.queue.lock();
         if let Some(old) = slot.take() {
             stop_queue(&old, true);
@@ -419,7 +425,7 @@ impl MonitorSlot {
     }
 
     /// Stop monitoring into `queue` (its reader went away), if it is still the one in use.
-    fn detach(&self, queue: &Arc<MonitorQueue>) {
+    pub fn detach(&self, queue: &Arc<MonitorQueue>) {
         let mut slot = self.queue.lock();
         if slot.as_ref().is_some_and(|q| Arc::ptr_eq(q, queue)) {
             self.mask.store(0, Ordering::Relaxed);
@@ -433,141 +439,6 @@ fn stop_queue(q: &MonitorQueue, tell: bool) {
         q.push(MonitorEvent { event: Event::MonitorStopped, value: 0, endpoint: String::new() });
     }
     q.stop();
-}
-
-/// The reading end of a socket monitor (see [`SocketBase::monitor`](crate::SocketBase::monitor)).
-///
-/// Events queue here in the order they happened, up to 1000; past that, new events are
-/// dropped (see [`dropped`](Self::dropped)) rather than slowing the socket down. Monitoring
-/// stops when the socket is closed, when another monitor replaces this one, when
-/// [`SocketBase::stop_monitor`](crate::SocketBase::stop_monitor) is called (each of which
-/// sends [`Event::MonitorStopped`] if it was asked for), or when this handle is dropped.
-/// Once stopped and read to the end, the receive calls return `None`.
-pub struct Monitor {
-    queue: Arc<MonitorQueue>,
-    socket: Weak<SocketShared>,
-}
-
-impl Monitor {
-    /// Monitor `socket`'s events in `mask`, replacing any monitor it has.
-    pub(crate) fn start(socket: &Arc<SocketShared>, mask: EventMask) -> Monitor {
-        let queue = Arc::new(MonitorQueue::new(mask));
-        socket.monitor.start(queue.clone());
-        Monitor { queue, socket: Arc::downgrade(socket) }
-    }
-
-    /// The next event, waiting for it; `None` once monitoring has stopped and every event
-    /// has been read.
-    pub fn recv(&self) -> Option<MonitorEvent> {
-        self.recv_until(None)
-    }
-
-    /// The next event, waiting at most `timeout`; `None` on timeout, or once monitoring has
-    /// stopped and every event has been read (see [`is_stopped`](Self::is_stopped)).
-    pub fn recv_timeout(&self, timeout: Duration) -> Option<MonitorEvent> {
-        self.recv_until(Some(Instant::now() + timeout))
-    }
-
-    /// The next event if one is waiting.
-    pub fn try_recv(&self) -> Option<MonitorEvent> {
-        self.queue.pop().ok()
-    }
-
-    fn recv_until(&self, deadline: Option<Instant>) -> Option<MonitorEvent> {
-        loop {
-            let seen = self.queue.signal.seq();
-            match self.queue.pop() {
-                Ok(ev) => return Some(ev),
-                Err(true) => return None,
-                Err(false) => {}
-            }
-            if !self.queue.signal.wait(seen, deadline) {
-                return self.queue.pop().ok();
-            }
-        }
-    }
-
-    /// The next event, awaiting it (any executor); `None` once monitoring has stopped and
-    /// every event has been read. Dropping the future takes no event.
-    pub async fn recv_async(&self) -> Option<MonitorEvent> {
-        loop {
-            let seen = self.queue.signal.seq();
-            match self.queue.pop() {
-                Ok(ev) => return Some(ev),
-                Err(true) => return None,
-                Err(false) => {}
-            }
-            self.queue.signal.changed(seen).await;
-        }
-    }
-
-    /// Completes once monitoring has stopped (events may still be waiting to be read).
-    async fn stopped(&self) {
-        loop {
-            let seen = self.queue.signal.seq();
-            if self.is_stopped() {
-                return;
-            }
-            self.queue.signal.changed(seen).await;
-        }
-    }
-
-    /// Has monitoring stopped? Events that happened before may still be waiting.
-    pub fn is_stopped(&self) -> bool {
-        self.queue.state.lock().stopped
-    }
-
-    /// How many events were dropped because 1000 were already waiting.
-    pub fn dropped(&self) -> u64 {
-        self.queue.state.lock().dropped
-    }
-
-    /// The events this monitor was asked for.
-    pub fn events(&self) -> EventMask {
-        self.queue.mask
-    }
-}
-
-impl Drop for Monitor {
-    fn drop(&mut self) {
-        if let Some(socket) = self.socket.upgrade() {
-            socket.monitor.detach(&self.queue);
-        }
-        self.queue.stop();
-    }
-}
-
-impl fmt::Debug for Monitor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Monitor").field("events", &self.queue.mask).field("stopped", &self.is_stopped()).finish()
-    }
-}
-
-/// Send every event of `monitor` from `pair` (bound to the monitor's inproc endpoint) in
-/// libzmq's version-1 format, until monitoring stops. An event that cannot be sent yet (no
-/// reader connected, or the reader's queue full) waits in the monitor's queue, never in the
-/// socket's I/O.
-pub(crate) async fn forward(monitor: Monitor, pair: Arc<Pair>) {
-    while let Some(ev) = monitor.recv_async().await {
-        let frames = ev.to_frames();
-        tokio::select! {
-            sent = pair.send_multipart_async(frames.clone()) => {
-                if sent.is_err() {
-                    return; // the context was terminated
-                }
-            }
-            () = monitor.stopped() => {
-                // Monitoring ended (MONITOR_STOPPED is queued) while the reader is not taking
-                // events: give each remaining event one try (the PAIR's SNDTIMEO is 0), as
-                // libzmq's PAIR with LINGER 0 would.
-                let _ = pair.send_multipart(frames);
-                while let Some(ev) = monitor.try_recv() {
-                    let _ = pair.send_multipart(ev.to_frames());
-                }
-                return;
-            }
-        }
-    }
 }
 
 #[cfg(test)]

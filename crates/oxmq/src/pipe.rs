@@ -566,13 +566,6 @@ impl Queue {
     }
 }
 
-/// Does a socket of type `t` with options `o` conflate its queues? libzmq applies CONFLATE to
-/// the types whose messages are independent updates.
-pub(crate) fn conflates(t: oxmq_wire::SocketType, o: &crate::options::Options) -> bool {
-    use oxmq_wire::SocketType::*;
-    o.conflate && matches!(t, Dealer | Pull | Push | Pub | Sub)
-}
-
 /// One end of a bidirectional pipe: `out` is written by this end, `inp` read by it.
 #[derive(Clone)]
 pub(crate) struct Pipe {

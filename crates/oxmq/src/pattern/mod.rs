@@ -127,10 +127,16 @@ pub(crate) fn not_supported(t: SocketType, what: &str) -> Error {
     Error::NotSupported(format!("{} sockets cannot {what}", t.as_str()))
 }
 
+/// Does a socket of type `t` with options `o` conflate its queues? libzmq applies CONFLATE to
+/// the types whose messages are independent updates.
+pub(crate) fn conflates(t: SocketType, o: &Options) -> bool {
+    use SocketType::*;
+    o.conflate && matches!(t, Dealer | Pull | Push | Pub | Sub)
+}
+
 /// PROBE_ROUTER: a DEALER/REQ/ROUTER sends an empty message to each new peer so the ROUTER
-/// at the other end learns its routing id at once. Whoever creates a pipe calls this on the
-/// socket's end (engine after the handshake, connect for its early pipe, inproc for both
-/// ends), so the probe leaves at once rather than at the socket's next call.
+/// at the other end learns its routing id at once. The session sends it when it attaches a
+/// peer (`session::attach`), so the probe leaves at once rather than at the socket's next call.
 pub(crate) fn send_probe(pipe: &Pipe, opts: &Options) {
     // Only ROUTER, DEALER and REQ accept the option (see `SocketBase::set_option_raw`).
     if opts.probe_router {

@@ -1,6 +1,6 @@
 //! ZMTP 3.1 heartbeats of one connection (HEARTBEAT_IVL, HEARTBEAT_TIMEOUT, HEARTBEAT_TTL).
 //!
-//! The engine ([`crate::engine`]) runs [`run`] as a third branch beside its read and write
+//! The ZMTP engine ([`super::zmtp`]) runs [`run`] as a third branch beside its read and write
 //! loops, only when HEARTBEAT_IVL is set: it asks the writer for a PING every interval
 //! ([`Owed`]) and ends the connection when the reader reports nothing received
 //! ([`Liveness`]) within HEARTBEAT_TIMEOUT of one. The reader answers the peer's PINGs with
@@ -14,7 +14,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio::time::Instant;
 
-use crate::engine::End;
+use super::End;
 use crate::options::Options;
 use crate::signal::Signal;
 

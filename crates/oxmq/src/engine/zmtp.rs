@@ -1,6 +1,8 @@
-//! The engine: drives one ZMTP session over one byte stream.
+//! The ZMTP engine (libzmq's "stream engine"): drives one ZMTP connection over one byte
+//! stream, from the greeting to the end.
 //!
-//! After the handshake ([`oxmq_wire::Handshake`]), two loops run in one task:
+//! [`handshake`] exchanges greetings and the mechanism's commands ([`oxmq_wire::Handshake`]).
+//! Then [`run`] runs two loops in one task:
 //! - the reader reads in large chunks, decodes every complete frame in the buffer, and hands
 //!   them to the socket's pipe in one batch; at the pipe's HWM it stops reading (TCP pushes
 //!   back on the peer) until the socket drains the pipe to its low-water mark;
@@ -11,40 +13,39 @@
 //! The engine wakes only on a pipe's state transitions ([`Signal`]), never per message.
 //!
 //! When the socket is done with the connection and everything queued is written, the writer
-//! shuts the sending side down and the engine drops what the peer still sends until the peer
-//! closes its side, for [`CLOSE_WAIT`] at most, and only then closes the connection.
+//! shuts the sending side down; [`close_wait`] then drops what the peer still sends until the
+//! peer closes its side, for [`CLOSE_WAIT`] at most.
 //!
 //! Heartbeats (ZMTP 3.1 PING/PONG): PINGs are always answered. With HEARTBEAT_IVL set, a third
 //! branch beside the two loops sends a PING every interval and closes the connection when
 //! nothing at all arrives within HEARTBEAT_TIMEOUT of one; a peer's PING with a TTL makes the
 //! reader close the connection if its next read brings nothing within that TTL. Without
 //! HEARTBEAT_IVL there is no timer at all, and the reader's only extra work is counting reads.
+//!
+//! The engine knows nothing of sockets: the session ([`crate::session`]) attaches the peer
+//! between the handshake and the run, and reports to the monitor.
 
 use std::collections::VecDeque;
-use std::io::IoSlice;
-use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use oxmq_wire::{
-    Command, Decoder, Frame, FrameHeader, Handshake, HandshakeConfig, HandshakeStatus, Mechanism, Metadata, SocketType,
-    WireError,
+    Command, Decoder, Frame, FrameHeader, Handshake, HandshakeConfig, HandshakeStatus, Mechanism, Metadata, PeerInfo,
+    SocketType, WireError,
 };
 use parking_lot::Mutex;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
-use crate::heartbeat::{self, Heartbeat, Liveness, Owed};
+use super::heartbeat::{self, Heartbeat, Liveness, Owed};
+use super::{End, EngineConfig, discard, write_chunks};
+use crate::error::errno;
 use crate::monitor::{self, Event};
 use crate::options::Options;
-use crate::pattern::send_probe;
-use crate::pipe::{self, Msg, PeerInfo, Pipe};
+use crate::pipe::{Msg, Pipe};
 use crate::signal::Signal;
-use crate::socket::{Command as SocketCommand, SocketShared};
-
-pub(crate) type Reader = Box<dyn AsyncRead + Unpin + Send>;
-pub(crate) type Writer = Box<dyn AsyncWrite + Unpin + Send>;
+use crate::transport::{Reader, Writer};
 
 /// Bodies at least this large are written from their own buffer instead of being copied.
 const LARGE_BODY: usize = 16 * 1024;
@@ -79,88 +80,47 @@ const MAX_RESERVE: usize = 16 * 1024 * 1024;
 /// with LINGER -1; with LINGER >= 0 the reaper ends the connection at LINGER in any case.
 const CLOSE_WAIT: Duration = Duration::from_secs(5);
 
-/// What an engine needs to know about its socket, fixed when the bind/connect was made.
-pub(crate) struct EngineConfig {
-    /// The socket, to report monitor events to.
-    pub socket: Arc<SocketShared>,
-    pub socket_type: SocketType,
-    pub options: Options,
-    pub endpoint: String,
-    /// The routing id this side gives the peer (CONNECT_ROUTING_ID), instead of the one the
-    /// peer announces.
-    pub routing_id_override: Option<Bytes>,
+/// A completed handshake: the peer, and what it sent after its last handshake command.
+pub(crate) struct Handshaken {
+    pub peer: PeerInfo,
+    rbuf: BytesMut,
 }
 
-/// How the engine's pipe to the socket comes about.
-pub(crate) enum Attach<'a> {
-    /// The socket already holds the pipe (a connect that queues before its peer exists); the
-    /// engine uses the other end, and the pipe outlives the connection. `hiccup` is the socket
-    /// to tell when this is not the pipe's first connection: the new peer knows nothing of
-    /// what was sent before (a SUB re-sends its subscriptions).
-    Existing { pipe: &'a Pipe, signal: &'a Arc<Signal>, hiccup: Option<&'a SocketShared> },
-    /// Create a pipe once the handshake is done, hand it to the socket, and end it with the
-    /// connection.
-    New(&'a Arc<SocketShared>),
+/// A failed handshake: the monitor event and value that report it, and how the connection
+/// ends.
+pub(crate) struct HandshakeFailure {
+    pub event: Event,
+    pub value: u32,
+    pub end: End,
 }
 
-/// Why an engine stopped.
-#[derive(Debug)]
-#[allow(dead_code)] // the reasons are read through Debug, in the logs
-pub(crate) enum End {
-    /// The peer broke the protocol (or is of an incompatible type): not worth reconnecting to.
-    Protocol(String),
-    /// The connection closed or failed: reconnect.
-    Disconnected(String),
-    /// The socket closed the pipe and everything queued was written.
-    Finished,
-}
-
-/// Closes a pipe created for one connection, and tells the socket, however the engine ends
-/// (including being aborted).
-pub(crate) struct ConnectionPipe {
-    pipe: Pipe,
-    socket: Arc<SocketShared>,
-}
-
-impl Drop for ConnectionPipe {
-    fn drop(&mut self) {
-        self.pipe.close();
-        self.socket.post(SocketCommand::Detach(self.pipe.id));
-    }
-}
-
-pub(crate) async fn run(mut rd: Reader, mut wr: Writer, cfg: &EngineConfig, attach: Attach<'_>) -> End {
-    if cfg.socket_type == SocketType::Stream {
-        // STREAM peers speak no ZMTP at all.
-        return crate::stream_engine::run(rd, wr, cfg, attach).await;
-    }
-    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
-    let handshaken = tokio::select! {
-        r = handshake(&mut rd, &mut wr, &mut rbuf, cfg) => r,
-        () = unwanted(&attach) => Err(End::Finished),
-    };
-    let peer = match handshaken {
-        Ok(p) => p,
-        Err(end) => {
-            match &end {
-                End::Protocol(why) => tracing::warn!("{}: handshake refused: {why}", cfg.endpoint),
-                other => tracing::debug!("{}: handshake ended: {other:?}", cfg.endpoint),
-            }
-            return end;
-        }
-    };
+/// Run the connection after its handshake until it ends: the peer's messages into `pipe`,
+/// the socket's messages from it, `signal` waking the engine on the pipe's changes.
+pub(crate) async fn run(
+    rd: &mut Reader,
+    wr: Writer,
+    pipe: &Pipe,
+    signal: &Signal,
+    cfg: &EngineConfig,
+    handshaken: Handshaken,
+) -> End {
+    let Handshaken { peer, rbuf } = handshaken;
     let hb = Heartbeat::new(&cfg.options, peer.version);
-    let routing_id = cfg.routing_id_override.clone().or(peer.identity);
-    let info = PeerInfo { routing_id };
     let subscriptions = Subscriptions::new(cfg.socket_type, peer.version);
-    let (pipe, signal, guard) = connection_pipe(attach, cfg, info);
-    cfg.socket.monitor.emit(Event::HandshakeSucceeded, 0, &cfg.endpoint);
     let owed: Mutex<Owed> = Mutex::new(Owed::default());
     let alive = Liveness::default();
+    let reader = Reading {
+        decoder: Decoder::new(max_frame_size(&cfg.options)),
+        pipe,
+        signal,
+        owed: &owed,
+        alive: &alive,
+        subscriptions,
+    };
     let end = tokio::select! {
-        end = read_loop(&mut rd, rbuf, &pipe, &signal, &owed, &alive, cfg, subscriptions) => end,
-        end = write_loop(wr, &pipe, &signal, &owed, subscriptions) => end,
-        end = heartbeat::run(hb, &alive, &owed, &signal), if hb.is_some() => end,
+        end = reader.run(rd, rbuf) => end,
+        end = write_loop(wr, pipe, signal, &owed, subscriptions) => end,
+        end = heartbeat::run(hb, &alive, &owed, signal), if hb.is_some() => end,
     };
     // A message half-received when the connection died is never delivered.
     pipe.out.rollback_partial();
@@ -168,92 +128,46 @@ pub(crate) async fn run(mut rd: Reader, mut wr: Writer, cfg: &EngineConfig, atta
         End::Protocol(why) => tracing::warn!("{}: closing connection: {why}", cfg.endpoint),
         other => tracing::debug!("{}: connection ended: {other:?}", cfg.endpoint),
     }
-    if matches!(end, End::Finished) {
-        // Everything was written and our side is shut down; the socket needs nothing more from
-        // this connection. Close it only once the peer has closed its side (see CLOSE_WAIT),
-        // dropping what it still sends.
-        drop(guard);
-        let waited = Instant::now();
-        let why = match tokio::time::timeout(CLOSE_WAIT, discard(&mut rd)).await {
-            Ok(Ok(())) => "the peer closed its side".to_string(),
-            Ok(Err(e)) => e.to_string(),
-            Err(_) => format!("the peer did not close its side within {CLOSE_WAIT:?}"),
-        };
-        tracing::debug!("{}: closing after {:?}: {why}", cfg.endpoint, waited.elapsed());
-    }
     end
 }
 
-/// Read and drop until the peer's end of the stream.
-pub(crate) async fn discard(rd: &mut Reader) -> std::io::Result<()> {
-    let mut scratch = vec![0u8; 8 * 1024];
-    while rd.read(&mut scratch).await? > 0 {}
-    Ok(())
+/// After [`End::Finished`] (everything was written and our side is shut down) and once the
+/// socket has let go of the pipe: close only once the peer has closed its side, dropping what
+/// it still sends, for [`CLOSE_WAIT`] at most.
+pub(crate) async fn close_wait(rd: &mut Reader, endpoint: &str) {
+    let waited = Instant::now();
+    let why = match tokio::time::timeout(CLOSE_WAIT, discard(rd)).await {
+        Ok(Ok(())) => "the peer closed its side".to_string(),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => format!("the peer did not close its side within {CLOSE_WAIT:?}"),
+    };
+    tracing::debug!("{endpoint}: closing after {:?}: {why}", waited.elapsed());
 }
 
-/// The engine's end of the pipe to the socket, its signal, and (for a pipe made for this
-/// connection) the guard that closes it when the connection ends.
-pub(crate) fn connection_pipe(
-    attach: Attach<'_>,
+/// Exchange greetings and the mechanism's handshake commands, within HANDSHAKE_IVL.
+pub(crate) async fn handshake(
+    rd: &mut Reader,
+    wr: &mut Writer,
     cfg: &EngineConfig,
-    info: PeerInfo,
-) -> (Pipe, Arc<Signal>, Option<ConnectionPipe>) {
-    match attach {
-        Attach::Existing { pipe, signal, hiccup } => {
-            if let Some(socket) = hiccup {
-                socket.post(SocketCommand::Hiccup(pipe.id));
-            }
-            (pipe.clone(), signal.clone(), None)
+) -> Result<Handshaken, HandshakeFailure> {
+    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+    let peer = exchange(rd, wr, &mut rbuf, cfg).await.map_err(|e| {
+        let failure = e.report();
+        match &failure.end {
+            End::Protocol(why) => tracing::warn!("{}: handshake refused: {why}", cfg.endpoint),
+            other => tracing::debug!("{}: handshake ended: {other:?}", cfg.endpoint),
         }
-        Attach::New(socket) => {
-            let signal = Arc::new(Signal::new());
-            let (theirs, ours) = Pipe::pair(
-                socket.signal.clone(),
-                signal.clone(),
-                pipe::hwm(cfg.options.sndhwm),
-                pipe::hwm(cfg.options.rcvhwm),
-            );
-            if pipe::conflates(cfg.socket_type, &cfg.options) {
-                ours.set_conflate();
-            }
-            // The probe leaves now, not when the socket next processes its mailbox.
-            send_probe(&theirs, &cfg.options);
-            socket.post(SocketCommand::Attach(theirs, info, None));
-            let guard = ConnectionPipe { pipe: ours.clone(), socket: socket.clone() };
-            (ours, signal, Some(guard))
-        }
-    }
+        failure
+    })?;
+    Ok(Handshaken { peer, rbuf })
 }
 
-/// Completes once the socket no longer wants this connection: it was closed and, for a pipe
-/// that outlives connections, everything queued on it has been sent.
-pub(crate) async fn unwanted(attach: &Attach<'_>) {
-    loop {
-        match attach {
-            Attach::Existing { pipe, signal, .. } => {
-                let seen = signal.seq();
-                if pipe.inp.is_finished() {
-                    return;
-                }
-                signal.changed(seen).await;
-            }
-            Attach::New(socket) => {
-                let seen = socket.signal.seq();
-                if socket.is_closed() {
-                    return;
-                }
-                socket.signal.changed(seen).await;
-            }
-        }
-    }
-}
-
-async fn handshake(
+async fn exchange(
     rd: &mut Reader,
     wr: &mut Writer,
     rbuf: &mut BytesMut,
     cfg: &EngineConfig,
-) -> Result<oxmq_wire::PeerInfo, End> {
+) -> Result<PeerInfo, HandshakeError> {
     let mut hs = Handshake::new(HandshakeConfig {
         socket_type: cfg.socket_type,
         identity: cfg.options.routing_id.clone(),
@@ -295,7 +209,7 @@ async fn handshake(
             }
         }
     };
-    let result = if cfg.options.handshake_ivl > 0 {
+    if cfg.options.handshake_ivl > 0 {
         let limit = Duration::from_millis(cfg.options.handshake_ivl as u64);
         match tokio::time::timeout(limit, exchange).await {
             Ok(r) => r,
@@ -303,8 +217,7 @@ async fn handshake(
         }
     } else {
         exchange.await
-    };
-    result.map_err(|e| e.report(cfg))
+    }
 }
 
 /// Why a handshake failed.
@@ -318,9 +231,8 @@ enum HandshakeError {
 }
 
 impl HandshakeError {
-    /// Report the failure to the monitor, and say how the connection ends.
-    fn report(self, cfg: &EngineConfig) -> End {
-        use monitor::errno;
+    /// The monitor event that reports the failure, and how the connection ends.
+    fn report(self) -> HandshakeFailure {
         let (event, value, end) = match self {
             HandshakeError::Io(e) => {
                 let errno = e.raw_os_error().unwrap_or(errno::EIO) as u32;
@@ -343,8 +255,7 @@ impl HandshakeError {
                 (event, value, End::Protocol(e.to_string()))
             }
         };
-        cfg.socket.monitor.emit(event, value, &cfg.endpoint);
-        end
+        HandshakeFailure { event, value, end }
     }
 }
 
@@ -352,106 +263,113 @@ fn max_frame_size(o: &Options) -> Option<u64> {
     (o.maxmsgsize >= 0).then_some(o.maxmsgsize as u64)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn read_loop(
-    rd: &mut Reader,
-    mut rbuf: BytesMut,
-    pipe: &Pipe,
-    signal: &Signal,
-    owed: &Mutex<Owed>,
-    alive: &Liveness,
-    cfg: &EngineConfig,
+/// The reading half of a running connection: what it decodes with, where the peer's messages
+/// go, and what it shares with the writer and the heartbeat.
+struct Reading<'a> {
+    decoder: Decoder,
+    /// The peer's messages go into `pipe.out`; `signal` wakes the reader when it has room.
+    pipe: &'a Pipe,
+    signal: &'a Signal,
+    /// PONGs owed to the peer, for the writer.
+    owed: &'a Mutex<Owed>,
+    /// What the heartbeat learns of the peer from the reader.
+    alive: &'a Liveness,
     subscriptions: Subscriptions,
-) -> End {
-    let mut decoder = Decoder::new(max_frame_size(&cfg.options));
-    let mut batch: VecDeque<Msg> = VecDeque::new();
-    // Inside a multipart message (its next frame is not a message's first).
-    let mut in_msg = false;
-    // The TTL (deciseconds) of a PING just received, and the deadline it sets for the next read.
-    let mut ping_ttl = 0u16;
-    let mut ttl_deadline: Option<Instant> = None;
-    let mut reads = 0u64;
-    // A frame whose body was read into its own buffer, to hand over with the next batch.
-    let mut direct: Option<Frame> = None;
-    // The last read finished a direct body: keep the next read into `rbuf` short.
-    let mut after_direct = false;
-    loop {
-        // Decode every complete frame in the buffer, up to a protocol error if there is one.
-        let fatal = loop {
-            let next = match direct.take() {
-                Some(f) => Ok(Some(f)),
-                None => decoder.decode(&mut rbuf),
-            };
-            match next {
-                Ok(Some(f)) if f.command => match on_command(&f.body, owed, signal, &mut ping_ttl) {
-                    Ok(None) => {}
-                    Ok(Some(sub)) if subscriptions.receives => {
-                        if in_msg {
-                            break Some(End::Protocol("a subscription command inside a multipart message".into()));
+}
+
+impl Reading<'_> {
+    /// Read, decode and hand over until the connection ends.
+    async fn run(self, rd: &mut Reader, mut rbuf: BytesMut) -> End {
+        let Reading { mut decoder, pipe, signal, owed, alive, subscriptions } = self;
+        let mut batch: VecDeque<Msg> = VecDeque::new();
+        // Inside a multipart message (its next frame is not a message's first).
+        let mut in_msg = false;
+        // The TTL (deciseconds) of a PING just received, and the deadline it sets for the next read.
+        let mut ping_ttl = 0u16;
+        let mut ttl_deadline: Option<Instant> = None;
+        let mut reads = 0u64;
+        // A frame whose body was read into its own buffer, to hand over with the next batch.
+        let mut direct: Option<Frame> = None;
+        // The last read finished a direct body: keep the next read into `rbuf` short.
+        let mut after_direct = false;
+        loop {
+            // Decode every complete frame in the buffer, up to a protocol error if there is one.
+            let fatal = loop {
+                let next = match direct.take() {
+                    Some(f) => Ok(Some(f)),
+                    None => decoder.decode(&mut rbuf),
+                };
+                match next {
+                    Ok(Some(f)) if f.command => match on_command(&f.body, owed, signal, &mut ping_ttl) {
+                        Ok(None) => {}
+                        Ok(Some(sub)) if subscriptions.receives => {
+                            if in_msg {
+                                break Some(End::Protocol("a subscription command inside a multipart message".into()));
+                            }
+                            batch.push_back(Msg { data: sub, more: false });
                         }
-                        batch.push_back(Msg { data: sub, more: false });
+                        // A subscription to a socket type that has no use for it.
+                        Ok(Some(_)) => {}
+                        Err(end) => break Some(end),
+                    },
+                    Ok(Some(f)) => {
+                        in_msg = f.more;
+                        batch.push_back(Msg { data: f.body, more: f.more });
                     }
-                    // A subscription to a socket type that has no use for it.
-                    Ok(Some(_)) => {}
-                    Err(end) => break Some(end),
-                },
-                Ok(Some(f)) => {
-                    in_msg = f.more;
-                    batch.push_back(Msg { data: f.body, more: f.more });
+                    Ok(None) => break None,
+                    Err(e) => break Some(End::Protocol(e.to_string())),
                 }
-                Ok(None) => break None,
-                Err(e) => break Some(End::Protocol(e.to_string())),
-            }
-        };
-        if ping_ttl > 0 {
-            // The peer's PING asks us to give up if nothing follows it within its TTL. (libzmq
-            // starts the TTL at the PING and stops it at the next message decoded; here it
-            // starts after the batch that held the PING and any read stops it: the same for a
-            // peer that pings once per interval, and no per-message work.)
-            ttl_deadline = Some(Instant::now() + Duration::from_millis(u64::from(ping_ttl) * 100));
-            ping_ttl = 0;
-        }
-        // Hand them over, waiting for room at the HWM.
-        while !batch.is_empty() {
-            let seen = signal.seq();
-            if !pipe.out.push_batch(&mut batch) {
-                // The socket is gone; drain the peer until the writer ends the connection.
-                break;
-            }
-            if !batch.is_empty() {
-                alive.paused.store(true, Relaxed);
-                signal.changed(seen).await;
-                alive.paused.store(false, Relaxed);
-            }
-        }
-        // The messages decoded before a protocol error are whole and delivered (as libzmq,
-        // which pushes each message as it decodes it); a message left open by the error is
-        // rolled back when the engine ends.
-        if let Some(end) = fatal {
-            return end;
-        }
-        // `decode` stopped at an incomplete frame (or an empty buffer): its header, if whole,
-        // passed the checks already.
-        if let Ok(Some(h)) = decoder.peek_header(&rbuf)
-            && reads_direct(&h, rbuf.len())
-        {
-            let body = match read_body(rd, &mut rbuf, h, &mut ttl_deadline, &mut reads, alive).await {
-                Ok(body) => body,
-                Err(end) => return end,
             };
-            direct = Some(Frame { more: h.more, command: h.command, body });
-            after_direct = true;
-            continue;
-        }
-        let pending = decoder.pending_body_len(&rbuf);
-        make_room(&mut rbuf, pending);
-        let limit = if std::mem::take(&mut after_direct) { AFTER_DIRECT_READ } else { usize::MAX };
-        match read_some(rd, &mut (&mut rbuf).limit(limit), &mut ttl_deadline).await {
-            Ok(_) => {
-                reads += 1;
-                alive.reads.store(reads, Relaxed);
+            if ping_ttl > 0 {
+                // The peer's PING asks us to give up if nothing follows it within its TTL. (libzmq
+                // starts the TTL at the PING and stops it at the next message decoded; here it
+                // starts after the batch that held the PING and any read stops it: the same for a
+                // peer that pings once per interval, and no per-message work.)
+                ttl_deadline = Some(Instant::now() + Duration::from_millis(u64::from(ping_ttl) * 100));
+                ping_ttl = 0;
             }
-            Err(end) => return end,
+            // Hand them over, waiting for room at the HWM.
+            while !batch.is_empty() {
+                let seen = signal.seq();
+                if !pipe.out.push_batch(&mut batch) {
+                    // The socket is gone; drain the peer until the writer ends the connection.
+                    break;
+                }
+                if !batch.is_empty() {
+                    alive.paused.store(true, Relaxed);
+                    signal.changed(seen).await;
+                    alive.paused.store(false, Relaxed);
+                }
+            }
+            // The messages decoded before a protocol error are whole and delivered (as libzmq,
+            // which pushes each message as it decodes it); a message left open by the error is
+            // rolled back when the engine ends.
+            if let Some(end) = fatal {
+                return end;
+            }
+            // `decode` stopped at an incomplete frame (or an empty buffer): its header, if whole,
+            // passed the checks already.
+            if let Ok(Some(h)) = decoder.peek_header(&rbuf)
+                && reads_direct(&h, rbuf.len())
+            {
+                let body = match read_body(rd, &mut rbuf, h, &mut ttl_deadline, &mut reads, alive).await {
+                    Ok(body) => body,
+                    Err(end) => return end,
+                };
+                direct = Some(Frame { more: h.more, command: h.command, body });
+                after_direct = true;
+                continue;
+            }
+            let pending = decoder.pending_body_len(&rbuf);
+            make_room(&mut rbuf, pending);
+            let limit = if std::mem::take(&mut after_direct) { AFTER_DIRECT_READ } else { usize::MAX };
+            match read_some(rd, &mut (&mut rbuf).limit(limit), &mut ttl_deadline).await {
+                Ok(_) => {
+                    reads += 1;
+                    alive.reads.store(reads, Relaxed);
+                }
+                Err(end) => return end,
+            }
         }
     }
 }
@@ -628,28 +546,6 @@ async fn write_loop(
             return End::Disconnected(e.to_string());
         }
     }
-}
-
-/// Write every chunk, with as few calls as the kernel allows.
-pub(crate) async fn write_chunks(wr: &mut Writer, chunks: &mut VecDeque<Bytes>) -> std::io::Result<()> {
-    while !chunks.is_empty() {
-        let slices: Vec<IoSlice<'_>> = chunks.iter().take(128).map(|c| IoSlice::new(c)).collect();
-        let mut n = wr.write_vectored(&slices).await?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
-        while n > 0 {
-            let front = chunks.front_mut().expect("written bytes come from queued chunks");
-            if n >= front.len() {
-                n -= front.len();
-                chunks.pop_front();
-            } else {
-                front.advance(n);
-                n = 0;
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

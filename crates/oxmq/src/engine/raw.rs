@@ -23,9 +23,10 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::engine::{self, Attach, End, EngineConfig, Reader, Writer, discard};
-use crate::pipe::{Msg, PeerInfo, Pipe, PushError};
+use super::{End, EngineConfig, discard, write_chunks};
+use crate::pipe::{Msg, Pipe, PushError};
 use crate::signal::Signal;
+use crate::transport::{Reader, Writer};
 
 /// Room the reader makes for one read.
 const READ_CHUNK: usize = 64 * 1024;
@@ -37,28 +38,35 @@ const WRITE_BATCH: usize = 512 * 1024;
 /// to close its side before the connection is closed all the same.
 const CLOSE_DRAIN: Duration = Duration::from_secs(2);
 
-pub(crate) async fn run(rd: Reader, wr: Writer, cfg: &EngineConfig, attach: Attach<'_>) -> End {
-    let info = PeerInfo { routing_id: cfg.routing_id_override.clone() };
-    let (pipe, signal, guard) = engine::connection_pipe(attach, cfg, info);
+/// Run the connection until it ends: what the peer sends into `pipe`, what the socket sends
+/// out of it. `own_pipe`: the pipe was made for this connection (it ends with it), rather than
+/// held by the socket across reconnections.
+pub(crate) async fn run(
+    rd: &mut Reader,
+    wr: Writer,
+    pipe: &Pipe,
+    signal: &Signal,
+    cfg: &EngineConfig,
+    own_pipe: bool,
+) -> End {
     let notify = cfg.options.stream_notify;
-    let mut rd = rd;
     let end = tokio::select! {
-        end = read_loop(&mut rd, &pipe, &signal, notify) => end,
-        end = write_loop(wr, &pipe, &signal) => end,
+        end = read_loop(rd, pipe, signal, notify) => end,
+        end = write_loop(wr, pipe, signal) => end,
     };
     tracing::debug!("{}: raw connection ended: {end:?}", cfg.endpoint);
     if matches!(end, End::Finished) {
         // Closing a socket with unread bytes in it makes the kernel reset the connection,
         // and the reset can destroy what the peer had not read yet of our last bytes. Our side
         // is shut down now, so a peer that sees the end closes too: wait for that, a while.
-        let _ = tokio::time::timeout(CLOSE_DRAIN, discard(&mut rd)).await;
+        let _ = tokio::time::timeout(CLOSE_DRAIN, discard(rd)).await;
     }
-    if guard.is_some() {
+    if own_pipe {
         // The peer's id stops routing before the socket can see the disconnection.
         pipe.inp.close_reader();
     }
     if notify && matches!(end, End::Disconnected(_)) {
-        push_waiting(&pipe, &signal, Msg::new(Bytes::new(), false)).await;
+        push_waiting(pipe, signal, Msg::new(Bytes::new(), false)).await;
     }
     end
 }
@@ -125,7 +133,7 @@ async fn write_loop(mut wr: Writer, pipe: &Pipe, signal: &Signal) -> End {
             continue;
         }
         chunks.extend(batch.drain(..).map(|m| m.data).filter(|d| !d.is_empty()));
-        if let Err(e) = engine::write_chunks(&mut wr, &mut chunks).await {
+        if let Err(e) = write_chunks(&mut wr, &mut chunks).await {
             return End::Disconnected(e.to_string());
         }
     }

@@ -8,10 +8,11 @@ use std::ops::Deref;
 use bytes::Bytes;
 use oxmq_wire::SocketType;
 
+use super::SocketBase;
 use crate::context::Context;
 use crate::error::Result;
 use crate::frame::IntoFrame;
-use crate::socket::SocketBase;
+use crate::options::opt;
 
 macro_rules! sends {
     ($t:ty) => {
@@ -93,11 +94,11 @@ macro_rules! subscribes {
             /// Subscribe to messages whose first frame starts with `topic` (empty: every
             /// message). SUB only, or XPUB with XPUB_MANUAL (for the last subscriber heard).
             pub fn subscribe(&self, topic: impl AsRef<[u8]>) -> Result<()> {
-                self.set_option_raw(crate::opt::SUBSCRIBE, topic.as_ref())
+                self.set_option_raw(opt::SUBSCRIBE, topic.as_ref())
             }
             /// Cancel one [`subscribe`](Self::subscribe) of `topic`.
             pub fn unsubscribe(&self, topic: impl AsRef<[u8]>) -> Result<()> {
-                self.set_option_raw(crate::opt::UNSUBSCRIBE, topic.as_ref())
+                self.set_option_raw(opt::UNSUBSCRIBE, topic.as_ref())
             }
         }
     };
@@ -118,6 +119,13 @@ macro_rules! deref_base {
             }
         }
     };
+}
+
+impl Context {
+    /// Create a socket of type `t`.
+    pub fn socket(&self, t: SocketType) -> Result<Socket> {
+        Socket::new(self, t)
+    }
 }
 
 /// A socket whose type is chosen at run time. Calls its type does not support return

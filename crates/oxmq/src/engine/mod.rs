@@ -1,0 +1,72 @@
+//! Engines: what runs over one tcp or ipc connection once it is made.
+//!
+//! - [`zmtp`]: the ZMTP engine (libzmq's "stream engine"): greeting, mechanism handshake,
+//!   then messages, commands and heartbeats ([`heartbeat`]);
+//! - [`raw`]: the raw engine of STREAM sockets, whose peers speak no ZMTP.
+//!
+//! An engine moves bytes between a connection and one end of a pipe; it knows nothing of
+//! sockets, sessions or monitors. The session ([`crate::session`]) picks the engine for the
+//! socket type, attaches the peer and reports events. This file holds what both engines share.
+
+mod heartbeat;
+pub(crate) mod raw;
+pub(crate) mod zmtp;
+
+use std::collections::VecDeque;
+use std::io::IoSlice;
+
+use bytes::{Buf, Bytes};
+use oxmq_wire::SocketType;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::options::Options;
+use crate::transport::{Reader, Writer};
+
+/// What an engine needs to know about its socket, fixed when the bind/connect was made.
+pub(crate) struct EngineConfig {
+    pub socket_type: SocketType,
+    pub options: Options,
+    /// The endpoint, for the logs.
+    pub endpoint: String,
+}
+
+/// Why an engine stopped.
+#[derive(Debug)]
+#[allow(dead_code)] // the reasons are read through Debug, in the logs
+pub(crate) enum End {
+    /// The peer broke the protocol (or is of an incompatible type): not worth reconnecting to.
+    Protocol(String),
+    /// The connection closed or failed: reconnect.
+    Disconnected(String),
+    /// The socket closed the pipe and everything queued was written.
+    Finished,
+}
+
+/// Read and drop until the peer's end of the stream.
+pub(crate) async fn discard(rd: &mut Reader) -> std::io::Result<()> {
+    let mut scratch = vec![0u8; 8 * 1024];
+    while rd.read(&mut scratch).await? > 0 {}
+    Ok(())
+}
+
+/// Write every chunk, with as few calls as the kernel allows.
+pub(crate) async fn write_chunks(wr: &mut Writer, chunks: &mut VecDeque<Bytes>) -> std::io::Result<()> {
+    while !chunks.is_empty() {
+        let slices: Vec<IoSlice<'_>> = chunks.iter().take(128).map(|c| IoSlice::new(c)).collect();
+        let mut n = wr.write_vectored(&slices).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while n > 0 {
+            let front = chunks.front_mut().expect("written bytes come from queued chunks");
+            if n >= front.len() {
+                n -= front.len();
+                chunks.pop_front();
+            } else {
+                front.advance(n);
+                n = 0;
+            }
+        }
+    }
+    Ok(())
+}

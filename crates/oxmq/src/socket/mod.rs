@@ -1,0 +1,541 @@
+//! The socket layer: the public API, and the core that turns a pattern's "would block" into
+//! waiting.
+//!
+//! The socket's state lives in [`Core`] behind a mutex that is never held while waiting, so a
+//! `Socket` may be shared between threads (`Send + Sync`); the I/O side talks to it only
+//! through pipes and its [`mailbox`] (new peer, peer gone), both of which wake the socket's
+//! one [`Signal`](crate::signal::Signal).
+//!
+//! - this file: [`SocketBase`] (bind, connect, send, receive, close) and its [`Core`];
+//! - [`mailbox`]: what the I/O side shares with the socket (low: sessions import it);
+//! - [`sockopt`]: options by libzmq id, their validation, and the typed setters;
+//! - [`monitor`]: the [`Monitor`](crate::Monitor) handle and `zmq_socket_monitor`'s PAIR;
+//! - [`typed`]: the typed sockets ([`crate::Push`], ...) and [`crate::Socket`].
+
+pub(crate) mod mailbox;
+mod monitor;
+mod sockopt;
+pub(crate) mod typed;
+
+pub use monitor::Monitor;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+
+use bytes::Bytes;
+use oxmq_wire::SocketType;
+use parking_lot::Mutex;
+
+use crate::context::{Context, Registry};
+use crate::error::{Error, Result};
+use crate::frame::IntoFrame;
+use crate::options::{self, Options};
+use crate::pattern::{self, Pattern, SendError};
+use crate::pipe::{Msg, PeerInfo, Pipe, PipeId};
+use crate::poll::events::PollEvents;
+use crate::session::{self, Bound};
+use crate::signal::Signal;
+use crate::socket::mailbox::{Command, SocketShared, tell_closed};
+use crate::socket::typed::Pair;
+
+/// A socket's state, owned by whoever holds its lock.
+pub(crate) struct Core {
+    pub pattern: Box<dyn Pattern>,
+    pub options: Options,
+    /// Every attached pipe, to close them when the socket closes; with the inproc peer socket
+    /// to tell when this socket closes the pipe (an engine learns it from the pipe itself).
+    pipes: HashMap<PipeId, (Pipe, Option<Weak<SocketShared>>)>,
+    endpoints: Vec<Bound>,
+    last_endpoint: String,
+    rcvmore: bool,
+    /// The PAIR socket of [`SocketBase::monitor_endpoint`] and the endpoint it is bound to.
+    monitor_pair: Option<(Arc<Pair>, String)>,
+}
+
+impl Core {
+    /// Act on what the I/O side posted since the last call (one atomic load when nothing).
+    #[inline]
+    fn process_commands(&mut self, shared: &SocketShared) {
+        if let Some(cmds) = shared.take_mail() {
+            self.run_commands(cmds);
+        }
+    }
+
+    fn run_commands(&mut self, cmds: Vec<Command>) {
+        for cmd in cmds {
+            match cmd {
+                Command::Attach(pipe, peer, inproc_peer) => {
+                    self.attach(pipe, peer, inproc_peer);
+                }
+                Command::Detach(id) => {
+                    if self.pipes.remove(&id).is_some() {
+                        self.pattern.detach(id, &self.options);
+                    }
+                }
+                Command::InprocPeer(id, peer) => {
+                    if let Some(entry) = self.pipes.get_mut(&id) {
+                        entry.1 = Some(peer);
+                    }
+                }
+                Command::Hiccup(id) => {
+                    if self.pipes.contains_key(&id) {
+                        self.pattern.hiccup(id);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Hand a peer's pipe to the pattern; if it refuses it, the pipe is closed.
+    fn attach(&mut self, pipe: Pipe, peer: PeerInfo, inproc_peer: Option<Weak<SocketShared>>) {
+        if self.pattern.attach(pipe.clone(), peer, &self.options) {
+            // As libzmq does, a STREAM socket's ROUTING_ID reports the id it generated last, so
+            // the id of a connect's peer can be read right after `connect`.
+            if let Some(id) = self.pattern.take_generated_routing_id() {
+                self.options.routing_id = Some(id);
+            }
+            self.pipes.insert(pipe.id, (pipe, inproc_peer));
+        } else {
+            pipe.close();
+            tell_closed(pipe.id, inproc_peer.as_ref());
+        }
+    }
+
+    /// This socket is done with a pipe (disconnect, unbind): close it and tell the peer.
+    fn detach(&mut self, id: PipeId) {
+        if let Some((p, inproc_peer)) = self.pipes.remove(&id) {
+            p.close();
+            tell_closed(id, inproc_peer.as_ref());
+            self.pattern.detach(id, &self.options);
+        }
+    }
+
+    fn close_all(&mut self) {
+        for (id, (pipe, inproc_peer)) in self.pipes.drain() {
+            pipe.close();
+            tell_closed(id, inproc_peer.as_ref());
+        }
+    }
+}
+
+/// What every socket has, whatever its type: bind, connect, options, close.
+///
+/// [`Socket`](crate::Socket) and the typed sockets ([`crate::Push`], [`crate::Req`], ...) dereference to it
+/// and add the send and receive calls their type allows. All methods take `&self`; a socket
+/// may be used from several threads, though, as with libzmq, one thread per socket is the
+/// usual design. Dropping the socket closes it: queued outgoing messages are still flushed
+/// for up to LINGER milliseconds (forever by default).
+pub struct SocketBase {
+    core: Mutex<Core>,
+    shared: Arc<SocketShared>,
+    id: u64,
+    ctx: Context,
+}
+
+impl SocketBase {
+    /// A new socket of type `t` in `ctx`.
+    pub(crate) fn new(ctx: &Context, t: SocketType) -> Result<SocketBase> {
+        if ctx.is_terminated() {
+            return Err(Error::ContextTerminated);
+        }
+        let signal = Arc::new(Signal::new());
+        let pattern = pattern::for_type(t, &signal);
+        let shared = Arc::new(SocketShared::new(t, signal));
+        let registry = &ctx.inner.registry;
+        let id = registry.next_socket_id();
+        registry.add(id, &shared);
+        Ok(SocketBase {
+            core: Mutex::new(Core {
+                pattern,
+                options: Options::default(),
+                pipes: HashMap::new(),
+                endpoints: Vec::new(),
+                last_endpoint: String::new(),
+                rcvmore: false,
+                monitor_pair: None,
+            }),
+            shared,
+            id,
+            ctx: ctx.clone(),
+        })
+    }
+
+    /// The socket's type.
+    pub fn socket_type(&self) -> SocketType {
+        self.shared.socket_type
+    }
+
+    /// The signal woken on every change that may make the socket readable or writable.
+    pub(crate) fn signal(&self) -> &Signal {
+        &self.shared.signal
+    }
+
+    /// Is the socket readable ([`PollEvents::IN`]: a receive would return a message now) and
+    /// writable ([`PollEvents::OUT`]: a message sent now would not block)? The option
+    /// ZMQ_EVENTS; the answer [`poll`](crate::poll()) waits on.
+    ///
+    /// Exact, and follows the socket type's state: a REQ is writable only when it may send a
+    /// request (and a peer has room) and readable only when that request's reply has arrived; a
+    /// REP the other way round; a PUSH, DEALER or PAIR with no peer is not writable; a ROUTER is
+    /// always writable (it drops what it cannot route), with ROUTER_MANDATORY when some peer
+    /// has room. A socket that cannot receive (or send) at all is never readable (writable).
+    pub fn events(&self) -> Result<PollEvents> {
+        self.check_term()?;
+        let mut core = self.core.lock();
+        core.process_commands(&self.shared);
+        let core = &mut *core;
+        let mut ev = PollEvents::empty();
+        if core.pattern.has_in(&core.options) {
+            ev |= PollEvents::IN;
+        }
+        if core.pattern.has_out(&core.options) {
+            ev |= PollEvents::OUT;
+        }
+        Ok(ev)
+    }
+
+    fn check_term(&self) -> Result<()> {
+        if self.ctx.is_terminated() { Err(Error::ContextTerminated) } else { Ok(()) }
+    }
+
+    fn registry(&self) -> &Arc<Registry> {
+        &self.ctx.inner.registry
+    }
+
+    /// Accept connections on `endpoint` (`tcp://*:5555`, `tcp://127.0.0.1:*`, `ipc:///path`,
+    /// `ipc://@abstract`, `inproc://name`).
+    pub fn bind(&self, endpoint: &str) -> Result<()> {
+        self.check_term()?;
+        let mut core = self.core.lock();
+        let bound = session::bind(&self.ctx, &self.shared, &core.options, endpoint)?;
+        // Peers already waiting (inproc connects made before this bind) are attached now.
+        core.process_commands(&self.shared);
+        core.last_endpoint = bound.resolved.clone();
+        core.endpoints.push(bound);
+        Ok(())
+    }
+
+    /// Connect to `endpoint`, now and again whenever the connection is lost. The peer need
+    /// not exist yet: messages queue until it does (unless IMMEDIATE is set).
+    pub fn connect(&self, endpoint: &str) -> Result<()> {
+        self.check_term()?;
+        let mut core = self.core.lock();
+        let bound = session::connect(&self.ctx, &self.shared, &core.options, endpoint)?;
+        // The pipe of a connect that queues before its peer exists (and an inproc peer's) is
+        // attached now, so the next call sees it.
+        core.process_commands(&self.shared);
+        if let Some(id) = bound.pipe()
+            && !core.pipes.contains_key(&id)
+            && self.shared.socket_type == SocketType::Stream
+        {
+            // The pattern refused it: it already has a peer under this CONNECT_ROUTING_ID
+            // (libzmq asserts). (A PAIR refusing a second peer is no error: its connecter
+            // gives up by itself.)
+            let linger = options::ms(core.options.linger);
+            bound.shutdown(&self.ctx, &self.shared, linger);
+            let id = core.options.connect_routing_id.take().unwrap_or_default();
+            return Err(Error::InvalidArgument(format!(
+                "{endpoint:?}: CONNECT_ROUTING_ID {id:?} already names a peer of this socket"
+            )));
+        }
+        core.options.connect_routing_id = None;
+        core.last_endpoint = bound.resolved.clone();
+        core.endpoints.push(bound);
+        Ok(())
+    }
+
+    /// Stop accepting on an endpoint given to [`bind`](Self::bind) (or the endpoint it resolved
+    /// to, as LAST_ENDPOINT reports it), closing the connections accepted there.
+    pub fn unbind(&self, endpoint: &str) -> Result<()> {
+        self.remove_endpoint(endpoint, true)
+    }
+
+    /// Stop connecting to an endpoint given to [`connect`](Self::connect).
+    pub fn disconnect(&self, endpoint: &str) -> Result<()> {
+        self.remove_endpoint(endpoint, false)
+    }
+
+    fn remove_endpoint(&self, endpoint: &str, bound: bool) -> Result<()> {
+        self.check_term()?;
+        let mut core = self.core.lock();
+        let i = core
+            .endpoints
+            .iter()
+            .position(|b| b.is_listener() == bound && b.matches(endpoint))
+            .ok_or_else(|| Error::EndpointNotFound(endpoint.to_string()))?;
+        let b = core.endpoints.remove(i);
+        if let Some(id) = b.pipe() {
+            core.detach(id);
+        }
+        b.shutdown(&self.ctx, &self.shared, options::ms(core.options.linger));
+        Ok(())
+    }
+
+    /// The endpoint of the last bind or connect, with wildcards resolved
+    /// (e.g. `tcp://127.0.0.1:41345` after binding `tcp://127.0.0.1:*`).
+    pub fn last_endpoint(&self) -> Result<String> {
+        self.check_term()?;
+        Ok(self.core.lock().last_endpoint.clone())
+    }
+
+    // ---- sending ----
+    //
+    // Every send and receive goes through one attempt that moves a whole message (or one
+    // frame, for the frame-by-frame calls) under one lock: once a message's first frame is
+    // accepted its other frames always are, and a reader only ever sees complete messages. So
+    // a socket shared between threads never interleaves two messages' frames, and an async
+    // call that is dropped has moved a whole message or nothing. Blocking calls wait on the
+    // socket's signal with SNDTIMEO/RCVTIMEO; async calls await the same signal.
+
+    /// Send `data` as the last (or only) frame of a message.
+    pub(crate) fn send(&self, data: impl IntoFrame) -> Result<()> {
+        self.send_parts(Msg::new(data.into_frame(), false), Vec::new(), true)
+    }
+
+    /// Send `data` as a frame that more frames of the same message follow.
+    pub(crate) fn send_more(&self, data: impl IntoFrame) -> Result<()> {
+        self.send_parts(Msg::new(data.into_frame(), true), Vec::new(), true)
+    }
+
+    /// Send a frame without blocking: [`Error::Again`] if it cannot be queued now.
+    pub(crate) fn try_send(&self, data: impl IntoFrame, more: bool) -> Result<()> {
+        self.send_parts(Msg::new(data.into_frame(), more), Vec::new(), false)
+    }
+
+    /// Send a whole multipart message. Messages are atomic: a peer receives all of it or none.
+    pub(crate) fn send_multipart<I, T>(&self, parts: I) -> Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: IntoFrame,
+    {
+        let (first, rest) = message(parts)?;
+        self.send_parts(first, rest, true)
+    }
+
+    /// Async [`send`](Self::send): completes once the frame is queued.
+    pub(crate) async fn send_async(&self, data: impl IntoFrame) -> Result<()> {
+        self.send_parts_async(Msg::new(data.into_frame(), false), Vec::new()).await
+    }
+
+    /// Async [`send_multipart`](Self::send_multipart). Dropping the future before it completes
+    /// sends none of the message.
+    pub(crate) async fn send_multipart_async<I, T>(&self, parts: I) -> Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: IntoFrame,
+    {
+        let (first, rest) = message(parts)?;
+        self.send_parts_async(first, rest).await
+    }
+
+    /// One attempt to send `first` and then `rest` (empty for a single frame, so no
+    /// allocation): `Ok(None)` when sent, the frames handed back when it would block.
+    #[inline]
+    pub(crate) fn try_send_parts(&self, first: Msg, rest: Vec<Msg>) -> Result<Option<(Msg, Vec<Msg>)>> {
+        self.check_term()?;
+        let mut core = self.core.lock();
+        core.process_commands(&self.shared);
+        let core = &mut *core;
+        match core.pattern.send(first, &core.options) {
+            Ok(()) => {}
+            Err(SendError::Again(m)) => return Ok(Some((m, rest))),
+            Err(SendError::Fatal(e)) => return Err(e),
+        }
+        // The rest of a started message is always accepted (or dropped with it, if its peer
+        // went away meanwhile).
+        for m in rest {
+            if let Err(SendError::Fatal(e)) = core.pattern.send(m, &core.options) {
+                return Err(e);
+            }
+        }
+        Ok(None)
+    }
+
+    #[inline]
+    pub(crate) fn send_parts(&self, first: Msg, rest: Vec<Msg>, block: bool) -> Result<()> {
+        let mut parts = (first, rest);
+        let mut deadline: Option<Option<Instant>> = None;
+        loop {
+            let seen = self.shared.signal.seq();
+            match self.try_send_parts(parts.0, parts.1)? {
+                None => return Ok(()),
+                Some(p) => parts = p,
+            }
+            let timeo = self.core.lock().options.sndtimeo;
+            self.wait(seen, block, timeo, &mut deadline)?;
+        }
+    }
+
+    async fn send_parts_async(&self, first: Msg, rest: Vec<Msg>) -> Result<()> {
+        let mut parts = (first, rest);
+        loop {
+            let seen = self.shared.signal.seq();
+            match self.try_send_parts(parts.0, parts.1)? {
+                None => return Ok(()),
+                Some(p) => parts = p,
+            }
+            self.shared.signal.changed(seen).await;
+        }
+    }
+
+    /// Wait for the socket's signal to move past `seen`, within SNDTIMEO/RCVTIMEO `timeo`.
+    fn wait(&self, seen: u64, block: bool, timeo: i32, deadline: &mut Option<Option<Instant>>) -> Result<()> {
+        if !block || timeo == 0 {
+            return Err(Error::Again);
+        }
+        let deadline = *deadline.get_or_insert_with(|| options::ms(timeo).map(|d| Instant::now() + d));
+        if self.shared.signal.wait(seen, deadline) { Ok(()) } else { Err(Error::Again) }
+    }
+
+    // ---- receiving ----
+
+    /// Receive one frame; [`rcvmore`](Self::rcvmore) then tells whether more frames of the
+    /// same message follow.
+    pub(crate) fn recv(&self) -> Result<Bytes> {
+        self.recv_parts(NO_REST, true).map(|m| m.data)
+    }
+
+    /// Receive one frame without blocking: [`Error::Again`] if none is ready.
+    pub(crate) fn try_recv(&self) -> Result<Bytes> {
+        self.recv_parts(NO_REST, false).map(|m| m.data)
+    }
+
+    /// Receive a whole multipart message (or the rest of one whose first frames were taken
+    /// with [`recv`](Self::recv)).
+    pub(crate) fn recv_multipart(&self) -> Result<Vec<Bytes>> {
+        let mut rest = Vec::new();
+        let first = self.recv_parts(Some(&mut rest), true)?;
+        Ok(frames(first, rest))
+    }
+
+    /// Async [`recv`](Self::recv). Dropping the future before it completes takes nothing.
+    pub(crate) async fn recv_async(&self) -> Result<Bytes> {
+        self.recv_parts_async(NO_REST).await.map(|m| m.data)
+    }
+
+    /// Async [`recv_multipart`](Self::recv_multipart). Dropping the future before it completes
+    /// takes nothing.
+    pub(crate) async fn recv_multipart_async(&self) -> Result<Vec<Bytes>> {
+        let mut rest = Vec::new();
+        let first = self.recv_parts_async(Some(&mut rest)).await?;
+        Ok(frames(first, rest))
+    }
+
+    /// After a receive: do more frames of the same message follow?
+    pub(crate) fn rcvmore(&self) -> bool {
+        self.core.lock().rcvmore
+    }
+
+    /// One attempt: the next frame and, given `rest`, every remaining frame of its message
+    /// appended there; `Ok(None)` when nothing is ready.
+    pub(crate) fn try_recv_parts<T: From<Msg>>(&self, mut rest: Option<&mut Vec<T>>) -> Result<Option<Msg>> {
+        self.check_term()?;
+        let mut core = self.core.lock();
+        core.process_commands(&self.shared);
+        let core = &mut *core;
+        let first = match core.pattern.recv(&core.options) {
+            Ok(m) => m,
+            Err(Error::Again) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut more = first.more;
+        if let Some(rest) = rest.as_mut() {
+            // The rest of a message is queued once its first frame is readable.
+            while more {
+                let m = core.pattern.recv(&core.options)?;
+                more = m.more;
+                rest.push(m.into());
+            }
+        }
+        core.rcvmore = more;
+        Ok(Some(first))
+    }
+
+    fn recv_parts(&self, mut rest: Option<&mut Vec<Bytes>>, block: bool) -> Result<Msg> {
+        let mut deadline: Option<Option<Instant>> = None;
+        loop {
+            let seen = self.shared.signal.seq();
+            if let Some(first) = self.try_recv_parts(rest.as_deref_mut())? {
+                return Ok(first);
+            }
+            let timeo = self.core.lock().options.rcvtimeo;
+            self.wait(seen, block, timeo, &mut deadline)?;
+        }
+    }
+
+    async fn recv_parts_async(&self, mut rest: Option<&mut Vec<Bytes>>) -> Result<Msg> {
+        loop {
+            let seen = self.shared.signal.seq();
+            if let Some(first) = self.try_recv_parts(rest.as_deref_mut())? {
+                return Ok(first);
+            }
+            self.shared.signal.changed(seen).await;
+        }
+    }
+}
+
+/// The frames of a message to send, as its first frame and the rest; MORE on all but the last.
+pub(crate) fn message<I, T>(parts: I) -> Result<(Msg, Vec<Msg>)>
+where
+    I: IntoIterator<Item = T>,
+    T: IntoFrame,
+{
+    let mut it = parts.into_iter().map(|p| Msg::new(p.into_frame(), true));
+    let first = it.next().ok_or_else(|| Error::InvalidArgument("a message needs at least one frame".into()))?;
+    let mut rest: Vec<Msg> = it.collect();
+    match rest.last_mut() {
+        Some(last) => last.more = false,
+        None => return Ok((Msg { more: false, ..first }, rest)),
+    }
+    Ok((first, rest))
+}
+
+/// For a receive of one frame: no place for the rest of its message.
+const NO_REST: Option<&mut Vec<Bytes>> = None;
+
+/// A received message's frames in one `Vec`: the rest were gathered in `rest`, so the first goes
+/// in front (a shift of a few pointers in the allocation that already holds them, rather than a
+/// second `Vec`).
+pub(crate) fn frames(first: Msg, mut rest: Vec<Bytes>) -> Vec<Bytes> {
+    rest.insert(0, first.data);
+    rest
+}
+
+#[cfg(feature = "fuzzing")]
+impl SocketBase {
+    /// What an engine for this socket is configured from (for [`crate::fuzzing::run_engine`]).
+    pub(crate) fn engine_parts(&self) -> (Arc<SocketShared>, Options) {
+        (self.shared.clone(), self.core.lock().options.clone())
+    }
+}
+
+impl AsRef<SocketBase> for SocketBase {
+    fn as_ref(&self) -> &SocketBase {
+        self
+    }
+}
+
+impl Drop for SocketBase {
+    fn drop(&mut self) {
+        let mut core = self.core.lock();
+        let pending = self.shared.close();
+        // Connections still in their handshake give up.
+        self.shared.signal.notify();
+        // Pipes handed over before the close flag was set are closed like the others.
+        core.run_commands(pending);
+        core.close_all();
+        let endpoints = std::mem::take(&mut core.endpoints);
+        let linger = options::ms(core.options.linger);
+        let monitor_pair = core.monitor_pair.take();
+        drop(core);
+        // Lingering starts before the socket leaves the registry, so `term` never sees neither.
+        session::linger_and_reap(&self.ctx, &self.shared, endpoints, linger);
+        // After the listeners' CLOSED events, as libzmq.
+        self.shared.monitor.stop(true);
+        if let Some((pair, endpoint)) = monitor_pair {
+            let _ = pair.unbind(&endpoint);
+        }
+        self.registry().closed(self.id);
+    }
+}

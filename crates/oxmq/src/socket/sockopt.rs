@@ -1,0 +1,338 @@
+//! Socket options through the socket: by libzmq's numeric id (`zmq_setsockopt` /
+//! `zmq_getsockopt`, with their validation and errors) and as typed setters and getters.
+//!
+//! The values themselves and their defaults are [`crate::options::Options`]; this is the
+//! plumbing from a call to them.
+
+use bytes::Bytes;
+use oxmq_wire::SocketType;
+
+use super::SocketBase;
+use crate::error::{Error, Result};
+use crate::options::{self, Options, opt};
+
+impl SocketBase {
+    fn with_options<T>(&self, f: impl FnOnce(&mut Options) -> Result<T>) -> Result<T> {
+        f(&mut self.core.lock().options)
+    }
+
+    /// Set an option by libzmq's numeric id (see [`crate::opt`]), with the value encoded as
+    /// `zmq_setsockopt` takes it (native-endian ints).
+    pub fn set_option_raw(&self, id: i32, v: &[u8]) -> Result<()> {
+        use options::{check_ms, check_non_negative, check_routing_id, raw_bool, raw_i32, raw_i64};
+        self.check_term()?;
+        let t = self.shared.socket_type;
+        if id == opt::SUBSCRIBE || id == opt::UNSUBSCRIBE {
+            // Not a setting but an action of the pattern's.
+            let mut core = self.core.lock();
+            core.process_commands(&self.shared);
+            let core = &mut *core;
+            return core.pattern.subscribe(v, id == opt::SUBSCRIBE, &core.options);
+        }
+        // Options of one socket type's behaviour: EINVAL on other types, and (as libzmq's
+        // socket types read them) any value >= 0, non-zero meaning on.
+        let type_flag = |name: &str, types: &[SocketType]| -> Result<bool> {
+            if !types.contains(&t) {
+                return Err(Error::InvalidArgument(format!("{name} does not apply to {} sockets", t.as_str())));
+            }
+            let n = raw_i32(id, v)?;
+            if n < 0 {
+                return Err(Error::InvalidArgument(format!("{name} must be >= 0, got {n}")));
+            }
+            Ok(n != 0)
+        };
+        self.with_options(|o| {
+            match id {
+                opt::SNDHWM => o.sndhwm = check_non_negative("SNDHWM", raw_i32(id, v)?)?,
+                opt::RCVHWM => o.rcvhwm = check_non_negative("RCVHWM", raw_i32(id, v)?)?,
+                opt::SNDTIMEO => o.sndtimeo = check_ms("SNDTIMEO", raw_i32(id, v)?)?,
+                opt::RCVTIMEO => o.rcvtimeo = check_ms("RCVTIMEO", raw_i32(id, v)?)?,
+                opt::LINGER => o.linger = check_ms("LINGER", raw_i32(id, v)?)?,
+                opt::ROUTING_ID => o.routing_id = Some(check_routing_id("ROUTING_ID", v)?),
+                opt::CONNECT_ROUTING_ID => o.connect_routing_id = Some(check_routing_id("CONNECT_ROUTING_ID", v)?),
+                opt::RECONNECT_IVL => o.reconnect_ivl = check_ms("RECONNECT_IVL", raw_i32(id, v)?)?,
+                opt::RECONNECT_IVL_MAX => {
+                    o.reconnect_ivl_max = check_non_negative("RECONNECT_IVL_MAX", raw_i32(id, v)?)?
+                }
+                opt::BACKLOG => o.backlog = check_non_negative("BACKLOG", raw_i32(id, v)?)?,
+                opt::IMMEDIATE => o.immediate = raw_bool(id, v)?,
+                opt::MAXMSGSIZE => {
+                    let n = raw_i64(id, v)?;
+                    if n < -1 {
+                        return Err(Error::InvalidArgument(format!("MAXMSGSIZE must be -1 or >= 0, got {n}")));
+                    }
+                    o.maxmsgsize = n;
+                }
+                opt::HANDSHAKE_IVL => o.handshake_ivl = check_non_negative("HANDSHAKE_IVL", raw_i32(id, v)?)?,
+                opt::CONNECT_TIMEOUT => o.connect_timeout = check_non_negative("CONNECT_TIMEOUT", raw_i32(id, v)?)?,
+                opt::TCP_KEEPALIVE => {
+                    let n = raw_i32(id, v)?;
+                    if !(-1..=1).contains(&n) {
+                        return Err(Error::InvalidArgument(format!("TCP_KEEPALIVE must be -1, 0 or 1, got {n}")));
+                    }
+                    o.tcp_keepalive = n;
+                }
+                opt::TCP_KEEPALIVE_CNT => o.tcp_keepalive_cnt = check_ms("TCP_KEEPALIVE_CNT", raw_i32(id, v)?)?,
+                opt::TCP_KEEPALIVE_IDLE => o.tcp_keepalive_idle = check_ms("TCP_KEEPALIVE_IDLE", raw_i32(id, v)?)?,
+                opt::TCP_KEEPALIVE_INTVL => o.tcp_keepalive_intvl = check_ms("TCP_KEEPALIVE_INTVL", raw_i32(id, v)?)?,
+                opt::IPV6 => o.ipv6 = raw_bool(id, v)?,
+                opt::ROUTER_MANDATORY => o.router_mandatory = type_flag("ROUTER_MANDATORY", &[SocketType::Router])?,
+                opt::PROBE_ROUTER => {
+                    o.probe_router =
+                        type_flag("PROBE_ROUTER", &[SocketType::Router, SocketType::Dealer, SocketType::Req])?
+                }
+                opt::REQ_RELAXED => o.req_relaxed = type_flag("REQ_RELAXED", &[SocketType::Req])?,
+                opt::REQ_CORRELATE => o.req_correlate = type_flag("REQ_CORRELATE", &[SocketType::Req])?,
+                opt::CONFLATE => o.conflate = raw_bool(id, v)?,
+                opt::INVERT_MATCHING => o.invert_matching = raw_bool(id, v)?,
+                // XPUB's options apply to PUB too (libzmq's PUB is an XPUB).
+                opt::XPUB_VERBOSE => {
+                    o.xpub_verbose_subs = type_flag("XPUB_VERBOSE", &[SocketType::XPub, SocketType::Pub])?;
+                    o.xpub_verbose_unsubs = false;
+                }
+                opt::XPUB_VERBOSER => {
+                    o.xpub_verbose_subs = type_flag("XPUB_VERBOSER", &[SocketType::XPub, SocketType::Pub])?;
+                    o.xpub_verbose_unsubs = o.xpub_verbose_subs;
+                }
+                opt::XPUB_MANUAL => o.xpub_manual = type_flag("XPUB_MANUAL", &[SocketType::XPub])?,
+                opt::XPUB_NODROP => o.xpub_nodrop = type_flag("XPUB_NODROP", &[SocketType::XPub, SocketType::Pub])?,
+                opt::XPUB_WELCOME_MSG => {
+                    if !matches!(t, SocketType::XPub | SocketType::Pub) {
+                        return Err(Error::InvalidArgument(format!(
+                            "XPUB_WELCOME_MSG does not apply to {} sockets",
+                            t.as_str()
+                        )));
+                    }
+                    o.xpub_welcome_msg = (!v.is_empty()).then(|| Bytes::copy_from_slice(v));
+                }
+                opt::HEARTBEAT_IVL => o.heartbeat_ivl = check_non_negative("HEARTBEAT_IVL", raw_i32(id, v)?)?,
+                opt::HEARTBEAT_TIMEOUT => o.heartbeat_timeout = check_ms("HEARTBEAT_TIMEOUT", raw_i32(id, v)?)?,
+                opt::HEARTBEAT_TTL => {
+                    // Sent to peers in deciseconds as a u16.
+                    let n = raw_i32(id, v)?;
+                    if !(0..=u16::MAX as i32 * 100).contains(&n) {
+                        return Err(Error::InvalidArgument(format!("HEARTBEAT_TTL must be 0 to 6553500 ms, got {n}")));
+                    }
+                    o.heartbeat_ttl = n / 100 * 100;
+                }
+                opt::STREAM_NOTIFY => {
+                    // libzmq takes exactly 0 or 1 here, and only on STREAM sockets.
+                    if t != SocketType::Stream {
+                        return Err(Error::InvalidArgument(format!(
+                            "STREAM_NOTIFY does not apply to {} sockets",
+                            t.as_str()
+                        )));
+                    }
+                    o.stream_notify = raw_bool(id, v)?;
+                }
+                opt::TYPE | opt::RCVMORE | opt::LAST_ENDPOINT | opt::EVENTS => {
+                    return Err(Error::InvalidArgument(format!("option {id} is read-only")));
+                }
+                _ => return Err(Error::InvalidArgument(format!("unknown or unsupported socket option {id}"))),
+            }
+            Ok(())
+        })
+    }
+
+    /// Get an option by libzmq's numeric id, encoded as `zmq_getsockopt` returns it.
+    pub fn get_option_raw(&self, id: i32) -> Result<Vec<u8>> {
+        if id == opt::EVENTS {
+            return Ok(i32::from(self.events()?.bits()).to_ne_bytes().to_vec());
+        }
+        self.check_term()?;
+        let core = self.core.lock();
+        let o = &core.options;
+        let int = |v: i32| Ok(v.to_ne_bytes().to_vec());
+        let flag = |v: bool| int(v as i32);
+        match id {
+            opt::SNDHWM => int(o.sndhwm),
+            opt::RCVHWM => int(o.rcvhwm),
+            opt::SNDTIMEO => int(o.sndtimeo),
+            opt::RCVTIMEO => int(o.rcvtimeo),
+            opt::LINGER => int(o.linger),
+            opt::ROUTING_ID => Ok(o.routing_id.as_deref().unwrap_or_default().to_vec()),
+            opt::RECONNECT_IVL => int(o.reconnect_ivl),
+            opt::RECONNECT_IVL_MAX => int(o.reconnect_ivl_max),
+            opt::BACKLOG => int(o.backlog),
+            opt::IMMEDIATE => flag(o.immediate),
+            opt::MAXMSGSIZE => Ok(o.maxmsgsize.to_ne_bytes().to_vec()),
+            opt::HANDSHAKE_IVL => int(o.handshake_ivl),
+            opt::CONNECT_TIMEOUT => int(o.connect_timeout),
+            opt::TCP_KEEPALIVE => int(o.tcp_keepalive),
+            opt::TCP_KEEPALIVE_CNT => int(o.tcp_keepalive_cnt),
+            opt::TCP_KEEPALIVE_IDLE => int(o.tcp_keepalive_idle),
+            opt::TCP_KEEPALIVE_INTVL => int(o.tcp_keepalive_intvl),
+            opt::IPV6 => flag(o.ipv6),
+            opt::ROUTER_MANDATORY => flag(o.router_mandatory),
+            opt::PROBE_ROUTER => flag(o.probe_router),
+            opt::REQ_RELAXED => flag(o.req_relaxed),
+            opt::REQ_CORRELATE => flag(o.req_correlate),
+            opt::CONFLATE => flag(o.conflate),
+            opt::INVERT_MATCHING => flag(o.invert_matching),
+            opt::HEARTBEAT_IVL => int(o.heartbeat_ivl),
+            opt::HEARTBEAT_TTL => int(o.heartbeat_ttl),
+            opt::HEARTBEAT_TIMEOUT => int(o.heartbeat_timeout),
+            opt::STREAM_NOTIFY => flag(o.stream_notify),
+            opt::TYPE => int(self.shared.socket_type.zmq_type()),
+            opt::RCVMORE => flag(core.rcvmore),
+            opt::LAST_ENDPOINT => {
+                // zmq_getsockopt returns it NUL-terminated.
+                let mut v = core.last_endpoint.clone().into_bytes();
+                v.push(0);
+                Ok(v)
+            }
+            _ => Err(Error::InvalidArgument(format!("unknown or unsupported socket option {id}"))),
+        }
+    }
+}
+
+macro_rules! int_options {
+    ($($(#[$doc:meta])* $set:ident, $get:ident, $id:expr;)*) => {
+        impl SocketBase {
+            $(
+                $(#[$doc])*
+                pub fn $set(&self, v: i32) -> Result<()> {
+                    self.set_option_raw($id, &v.to_ne_bytes())
+                }
+                $(#[$doc])*
+                pub fn $get(&self) -> Result<i32> {
+                    let v = self.get_option_raw($id)?;
+                    Ok(i32::from_ne_bytes(v[..4].try_into().expect("4 bytes")))
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! bool_options {
+    ($($(#[$doc:meta])* $set:ident, $get:ident, $id:expr;)*) => {
+        impl SocketBase {
+            $(
+                $(#[$doc])*
+                pub fn $set(&self, on: bool) -> Result<()> {
+                    self.set_option_raw($id, &(on as i32).to_ne_bytes())
+                }
+                $(#[$doc])*
+                pub fn $get(&self) -> Result<bool> {
+                    Ok(self.get_option_raw($id)?[0] != 0)
+                }
+            )*
+        }
+    };
+}
+
+int_options! {
+    /// SNDHWM: outgoing messages queued per peer before sends block or drop (0 = no limit).
+    set_sndhwm, sndhwm, opt::SNDHWM;
+    /// RCVHWM: incoming messages queued per peer before the peer is pushed back (0 = no limit).
+    set_rcvhwm, rcvhwm, opt::RCVHWM;
+    /// SNDTIMEO in ms: how long a send blocks before `Error::Again` (-1 = forever).
+    set_sndtimeo, sndtimeo, opt::SNDTIMEO;
+    /// RCVTIMEO in ms: how long a receive blocks before `Error::Again` (-1 = forever).
+    set_rcvtimeo, rcvtimeo, opt::RCVTIMEO;
+    /// LINGER in ms: how long queued messages are still flushed after close (-1 = forever).
+    set_linger, linger, opt::LINGER;
+    /// RECONNECT_IVL in ms between reconnection attempts (-1 = never reconnect).
+    set_reconnect_ivl, reconnect_ivl, opt::RECONNECT_IVL;
+    /// RECONNECT_IVL_MAX in ms: the interval doubles per failed attempt up to this (0 = fixed).
+    set_reconnect_ivl_max, reconnect_ivl_max, opt::RECONNECT_IVL_MAX;
+    /// BACKLOG: pending connections the listener queues.
+    set_backlog, backlog, opt::BACKLOG;
+    /// HANDSHAKE_IVL in ms: a peer must finish its handshake in this time (0 = no limit).
+    set_handshake_ivl, handshake_ivl, opt::HANDSHAKE_IVL;
+    /// CONNECT_TIMEOUT in ms: a tcp connect that has not completed in this time is given up
+    /// and retried after RECONNECT_IVL, as a refused one is (0 = wait as long as the kernel
+    /// does, which can be minutes when the peer's host drops the attempt). A host name with
+    /// several addresses gets this long for each address it tries.
+    set_connect_timeout, connect_timeout, opt::CONNECT_TIMEOUT;
+    /// TCP_KEEPALIVE: -1 system default, 0 off, 1 on.
+    set_tcp_keepalive, tcp_keepalive, opt::TCP_KEEPALIVE;
+    /// TCP_KEEPALIVE_CNT (-1 = system default).
+    set_tcp_keepalive_cnt, tcp_keepalive_cnt, opt::TCP_KEEPALIVE_CNT;
+    /// TCP_KEEPALIVE_IDLE in seconds (-1 = system default).
+    set_tcp_keepalive_idle, tcp_keepalive_idle, opt::TCP_KEEPALIVE_IDLE;
+    /// TCP_KEEPALIVE_INTVL in seconds (-1 = system default).
+    set_tcp_keepalive_intvl, tcp_keepalive_intvl, opt::TCP_KEEPALIVE_INTVL;
+    /// HEARTBEAT_IVL in ms: send a ZMTP PING this often (0 = no heartbeats).
+    set_heartbeat_ivl, heartbeat_ivl, opt::HEARTBEAT_IVL;
+    /// HEARTBEAT_TTL in ms (rounded down to 100 ms), sent in each PING: how long the peer
+    /// should wait for traffic from us after a PING before giving up on the connection.
+    set_heartbeat_ttl, heartbeat_ttl, opt::HEARTBEAT_TTL;
+    /// HEARTBEAT_TIMEOUT in ms: close the connection when nothing arrives this long after a
+    /// PING (-1 = HEARTBEAT_IVL, 0 = never). The connection is then reconnected as usual.
+    set_heartbeat_timeout, heartbeat_timeout, opt::HEARTBEAT_TIMEOUT;
+}
+
+bool_options! {
+    /// IMMEDIATE: queue messages only to peers whose connection is complete.
+    set_immediate, immediate, opt::IMMEDIATE;
+    /// IPV6: bind `*` to IPv6 (dual-stack) and resolve host names to IPv6 too.
+    set_ipv6, ipv6, opt::IPV6;
+    /// ROUTER_MANDATORY: report unroutable messages (`HostUnreachable`, `Again`) instead of dropping them.
+    set_router_mandatory, router_mandatory, opt::ROUTER_MANDATORY;
+    /// PROBE_ROUTER: send an empty message to each new peer so a ROUTER learns our routing id.
+    set_probe_router, probe_router, opt::PROBE_ROUTER;
+    /// REQ_RELAXED: a REQ may send a new request before the reply to the last one.
+    set_req_relaxed, req_relaxed, opt::REQ_RELAXED;
+    /// REQ_CORRELATE: a REQ tags requests with an id and accepts only the matching reply.
+    set_req_correlate, req_correlate, opt::REQ_CORRELATE;
+    /// CONFLATE: keep only the latest message in each queue (single-frame messages only).
+    set_conflate, conflate, opt::CONFLATE;
+    /// INVERT_MATCHING: PUB/XPUB send to the subscribers that do *not* match, SUB receives
+    /// the messages that match none of its topics.
+    set_invert_matching, invert_matching, opt::INVERT_MATCHING;
+    /// STREAM_NOTIFY (STREAM only, on by default): receive `[id, ""]` when a peer connects and
+    /// when it disconnects.
+    set_stream_notify, stream_notify, opt::STREAM_NOTIFY;
+}
+
+impl SocketBase {
+    /// XPUB_VERBOSE (PUB, XPUB): pass every subscription to the application, not only new
+    /// topics.
+    pub fn set_xpub_verbose(&self, on: bool) -> Result<()> {
+        self.set_option_raw(opt::XPUB_VERBOSE, &(on as i32).to_ne_bytes())
+    }
+    /// XPUB_VERBOSER (PUB, XPUB): pass every subscription and every cancel to the application.
+    pub fn set_xpub_verboser(&self, on: bool) -> Result<()> {
+        self.set_option_raw(opt::XPUB_VERBOSER, &(on as i32).to_ne_bytes())
+    }
+    /// XPUB_MANUAL (XPUB): the application decides subscriptions, with SUBSCRIBE/UNSUBSCRIBE
+    /// for the peer whose subscription it received last.
+    pub fn set_xpub_manual(&self, on: bool) -> Result<()> {
+        self.set_option_raw(opt::XPUB_MANUAL, &(on as i32).to_ne_bytes())
+    }
+    /// XPUB_NODROP (PUB, XPUB): a send to a full subscriber waits (or fails with
+    /// `Error::Again`) instead of dropping the message.
+    pub fn set_xpub_nodrop(&self, on: bool) -> Result<()> {
+        self.set_option_raw(opt::XPUB_NODROP, &(on as i32).to_ne_bytes())
+    }
+    /// XPUB_WELCOME_MSG (PUB, XPUB): a message sent to each new subscriber (empty: none).
+    pub fn set_xpub_welcome_msg(&self, msg: &[u8]) -> Result<()> {
+        self.set_option_raw(opt::XPUB_WELCOME_MSG, msg)
+    }
+}
+
+impl SocketBase {
+    /// MAXMSGSIZE in bytes: a peer sending a larger frame is disconnected (-1 = no limit).
+    pub fn set_maxmsgsize(&self, v: i64) -> Result<()> {
+        self.set_option_raw(opt::MAXMSGSIZE, &v.to_ne_bytes())
+    }
+    /// MAXMSGSIZE in bytes.
+    pub fn maxmsgsize(&self) -> Result<i64> {
+        self.check_term()?;
+        Ok(self.core.lock().options.maxmsgsize)
+    }
+    /// ROUTING_ID: the identity this socket announces to its peers (1-255 bytes).
+    pub fn set_routing_id(&self, id: &[u8]) -> Result<()> {
+        self.set_option_raw(opt::ROUTING_ID, id)
+    }
+    /// ROUTING_ID.
+    pub fn routing_id(&self) -> Result<Vec<u8>> {
+        self.get_option_raw(opt::ROUTING_ID)
+    }
+    /// CONNECT_ROUTING_ID: the routing id this ROUTER or STREAM gives the peer of the next
+    /// `connect`.
+    pub fn set_connect_routing_id(&self, id: &[u8]) -> Result<()> {
+        self.set_option_raw(opt::CONNECT_ROUTING_ID, id)
+    }
+}
