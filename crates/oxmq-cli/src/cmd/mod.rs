@@ -1,4 +1,4 @@
-//! The messaging commands of `oxmq` (everything but `bench`), one file per command family:
+//! The messaging commands of `oxmq` (everything but `bench`), one module per command family:
 //! - `send_recv`: `send`, `recv` and their `pub` / `sub` shorthands;
 //! - `reqrep`: `req` and `rep` (echo, or `--exec CMD`);
 //! - `proxy`: `proxy FRONT BACK [--capture SPEC]`;

@@ -1,0 +1,333 @@
+//! What a run measures: the workloads (kind, transport, size, count) chosen from the options,
+//! the implementations that run each side (`Variant`), and the `Plan` that holds them with
+//! the tool directories, pinning and timeout.
+
+use super::units::fmt_size;
+use super::{BenchArgs, Kind, Transport};
+use oxmq_cli::Pattern;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub(super) fn pattern_name(p: Pattern) -> &'static str {
+    match p {
+        Pattern::Push => "push",
+        Pattern::Pub => "pub",
+        Pattern::Router => "router",
+    }
+}
+
+/// The chunk size of the raw-TCP runs.
+pub(super) const RAW_CHUNK: usize = 1 << 20;
+/// SNDHWM and RCVHWM of the hwm runs.
+pub(super) const HWM: usize = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Impl {
+    Oxmq,
+    Libzmq,
+}
+
+impl Impl {
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Impl::Oxmq => "oxmq",
+            Impl::Libzmq => "libzmq",
+        }
+    }
+    pub(super) fn prefix(self) -> &'static str {
+        match self {
+            Impl::Oxmq => "",
+            Impl::Libzmq => "zmq_",
+        }
+    }
+}
+
+/// Which implementation runs each side: the binder (`local_*`, or the whole
+/// inproc tool) and the connecter (`remote_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Variant {
+    pub(super) local: Impl,
+    pub(super) remote: Impl,
+}
+
+impl Variant {
+    pub(super) const OXMQ: Variant = Variant { local: Impl::Oxmq, remote: Impl::Oxmq };
+    pub(super) const LIBZMQ: Variant = Variant { local: Impl::Libzmq, remote: Impl::Libzmq };
+
+    fn name(self) -> String {
+        if self.local == self.remote {
+            self.local.name().to_string()
+        } else {
+            format!("{}+{}", self.local.name(), self.remote.name())
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Workload {
+    pub(super) kind: Kind,
+    pub(super) transport: Transport,
+    pub(super) size: usize,
+    /// Messages (roundtrips for lat, 1 MiB chunks for raw, connections for conns/subs).
+    pub(super) count: usize,
+    /// The pattern of pubsub and scale runs.
+    pub(super) pattern: Option<Pattern>,
+    /// Peers of scale runs (1 for pubsub).
+    pub(super) peers: usize,
+}
+
+impl Workload {
+    pub(super) fn new(kind: Kind, transport: Transport, size: usize, count: usize) -> Workload {
+        Workload { kind, transport, size, count, pattern: None, peers: 1 }
+    }
+
+    pub(super) fn label(&self) -> String {
+        match self.kind {
+            Kind::Scale => {
+                format!("scale {} x{} {}", self.pattern.map_or("?", pattern_name), self.peers, fmt_size(self.size))
+            }
+            Kind::Conns | Kind::Subs => format!("{} {}", self.kind.name(), self.count),
+            Kind::Raw => format!("raw tcp {}", fmt_size(self.size)),
+            _ => format!("{} {} {}", self.kind.name(), self.transport.name(), fmt_size(self.size)),
+        }
+    }
+
+    /// Whether only one implementation runs (the raw-TCP ceiling).
+    pub(super) fn shared(&self) -> bool {
+        self.kind == Kind::Raw
+    }
+}
+
+/// Message counts tuned so that one libzmq run lasts ~1.5 s on the 2-core
+/// reference VM (measured with the oxmq-libzmq-perf tools).
+fn default_count(kind: Kind, transport: Transport, size: usize) -> usize {
+    use Kind::*;
+    use Transport::*;
+    match (kind, transport, size) {
+        (Thr, Tcp | Ipc, 64) => 10_000_000,
+        (Thr, Tcp | Ipc, 1024) => 2_000_000,
+        (Thr, Tcp, 65536) => 75_000,
+        (Thr, Ipc, 65536) => 20_000,
+        (Thr, Inproc, 64) => 5_000_000,
+        (Thr, Inproc, 1024) => 4_000_000,
+        (Thr, Inproc, 65536) => 300_000,
+        (Lat, Tcp | Ipc, 64) => 75_000,
+        (Lat, Inproc, 64) => 500_000,
+        (Pubsub, Tcp | Ipc, 64) => 6_000_000,
+        (Pubsub, Inproc, 64) => 3_000_000,
+        (Pubsub, _, 1024) => 1_500_000,
+        (Hwm | Conns | Subs | Mem, _, _) => 1,
+        (Scale, _, _) => 5_000_000,
+        _ => {
+            // A rough cost model for other sizes: fixed cost + bytes / bandwidth.
+            let s = size as f64;
+            let per = match (kind, transport) {
+                (Thr, Tcp) => 150e-9 + s / 2.5e9,
+                (Thr, Ipc) => 150e-9 + s / 0.8e9,
+                (Thr, Inproc) => 300e-9 + s / 15e9,
+                (Lat, Tcp | Ipc) => 19e-6 + 2.0 * s / 1e9,
+                (Lat, Inproc) => 4e-6 + 2.0 * s / 5e9,
+                (Pubsub, Tcp) => 170e-9 + s / 2.5e9,
+                (Pubsub, Ipc) => 170e-9 + s / 0.8e9,
+                (Pubsub, Inproc) => 330e-9 + s / 15e9,
+                _ => 1e-6,
+            };
+            round2(1.5 / per).max(1000.0) as usize
+        }
+    }
+}
+
+/// Rounds to two significant digits.
+fn round2(x: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    let m = 10f64.powi(x.log10().floor() as i32 - 1);
+    (x / m).round() * m
+}
+
+pub(super) struct Plan {
+    pub(super) oxmq_dir: PathBuf,
+    pub(super) libzmq_dir: Option<PathBuf>,
+    pub(super) pairs: usize,
+    pub(super) pin: bool,
+    pub(super) pin_note: String,
+    pub(super) cross: bool,
+    pub(super) timeout: Duration,
+    pub(super) workloads: Vec<Workload>,
+}
+
+/// The workloads of a run, in order, from the options.
+pub(super) fn plan_workloads(args: &BenchArgs) -> Vec<Workload> {
+    let scale = if args.quick { args.scale / 50.0 } else { args.scale };
+    let count =
+        |kind, transport, size| ((default_count(kind, transport, size) as f64 * scale).round() as usize).max(1000);
+    let mut kinds: Vec<Kind> = Vec::new();
+    for &k in &args.workloads {
+        let expanded: &[Kind] = if k == Kind::Mem { &[Kind::Hwm, Kind::Conns, Kind::Subs] } else { &[k] };
+        for &k in expanded {
+            if !kinds.contains(&k) {
+                kinds.push(k);
+            }
+        }
+    }
+    // The raw ceiling is read against oxmq's tcp 64 KiB throughput.
+    let needs_thr_64k = kinds.contains(&Kind::Raw)
+        && !(kinds.contains(&Kind::Thr) && args.sizes.contains(&65536) && args.transports.contains(&Transport::Tcp));
+    let mut workloads = Vec::new();
+    for kind in kinds {
+        match kind {
+            Kind::Thr | Kind::Lat => {
+                let sizes = if kind == Kind::Thr { &args.sizes } else { &args.lat_sizes };
+                for &transport in &args.transports {
+                    for &size in sizes {
+                        workloads.push(Workload::new(kind, transport, size, count(kind, transport, size)));
+                    }
+                }
+            }
+            Kind::Raw => {
+                if needs_thr_64k {
+                    workloads.push(Workload::new(
+                        Kind::Thr,
+                        Transport::Tcp,
+                        65536,
+                        count(Kind::Thr, Transport::Tcp, 65536),
+                    ));
+                }
+                // About 3 GiB at the default 1 MiB.
+                let chunk = args.raw_chunk.max(1);
+                let n = ((3000.0 * RAW_CHUNK as f64 / chunk as f64 * scale).round() as usize).max(50);
+                workloads.push(Workload::new(kind, Transport::Tcp, chunk, n));
+            }
+            Kind::Pubsub => {
+                for &transport in &args.transports {
+                    for &size in &args.pubsub_sizes {
+                        let mut w = Workload::new(kind, transport, size, count(kind, transport, size));
+                        w.pattern = Some(Pattern::Pub);
+                        workloads.push(w);
+                    }
+                }
+            }
+            Kind::Scale => {
+                for pattern in [Pattern::Push, Pattern::Pub, Pattern::Router] {
+                    for &peers in &args.peers {
+                        let peers = peers.max(1);
+                        // A multiple of the peers, so that every sender has the same share.
+                        // More peers, fewer messages (100 peers run at about half the rate of 1).
+                        let base = count(kind, Transport::Tcp, args.scale_size);
+                        let base = if peers > 10 { base / 2 } else { base };
+                        let n = base.div_ceil(peers) * peers;
+                        let mut w = Workload::new(kind, Transport::Tcp, args.scale_size, n);
+                        w.pattern = Some(pattern);
+                        w.peers = peers;
+                        workloads.push(w);
+                    }
+                }
+            }
+            Kind::Hwm => {
+                for &size in &args.hwm_sizes {
+                    workloads.push(Workload::new(kind, Transport::Tcp, size, HWM));
+                }
+            }
+            Kind::Conns => {
+                let n = args.conns.unwrap_or(if args.quick { 500 } else { 10_000 }).max(1);
+                workloads.push(Workload::new(kind, Transport::Tcp, 0, n));
+            }
+            Kind::Subs => {
+                let n = args.subs.unwrap_or(if args.quick { 100 } else { 1000 }).max(1);
+                workloads.push(Workload::new(kind, Transport::Tcp, 0, n));
+            }
+            Kind::Mem => {}
+        }
+    }
+    workloads
+}
+
+/// The variants run for a workload; cells are indexed like this list:
+/// oxmq first, then libzmq, then the mixed pairs.
+pub(super) fn variants(plan: &Plan, w: &Workload) -> Vec<Variant> {
+    let mut v = vec![Variant::OXMQ];
+    if plan.libzmq_dir.is_some() && !w.shared() {
+        v.push(Variant::LIBZMQ);
+        if plan.cross && w.transport != Transport::Inproc && matches!(w.kind, Kind::Thr | Kind::Lat) {
+            v.push(Variant { local: Impl::Oxmq, remote: Impl::Libzmq });
+            v.push(Variant { local: Impl::Libzmq, remote: Impl::Oxmq });
+        }
+    }
+    v
+}
+
+/// The name of who runs `w`: an implementation, a mixed pair, or neither (raw TCP).
+pub(super) fn variant_name(w: &Workload, var: Variant) -> String {
+    if w.shared() { "plain TCP".into() } else { var.name() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_reasonable() {
+        assert_eq!(default_count(Kind::Thr, Transport::Tcp, 64), 10_000_000);
+        let c = default_count(Kind::Thr, Transport::Tcp, 4096);
+        assert!((100_000..10_000_000).contains(&c), "{c}");
+        assert_eq!(round2(123_456.0), 120_000.0);
+    }
+
+    fn args(cli: &[&str]) -> BenchArgs {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            bench: BenchArgs,
+        }
+        <Cli as clap::Parser>::parse_from(std::iter::once("bench").chain(cli.iter().copied())).bench
+    }
+
+    fn labels(ws: &[Workload]) -> Vec<String> {
+        ws.iter().map(Workload::label).collect()
+    }
+
+    #[test]
+    fn mem_selects_the_three_memory_workloads() {
+        let ws = plan_workloads(&args(&["--workloads", "mem,hwm", "--hwm-sizes", "64"]));
+        assert_eq!(labels(&ws), ["hwm tcp 64 B", "conns 10000", "subs 1000"]);
+        let ws = plan_workloads(&args(&["--workloads", "conns,subs", "--quick"]));
+        assert_eq!(labels(&ws), ["conns 500", "subs 100"]);
+        let ws = plan_workloads(&args(&["--workloads", "conns", "--conns", "7"]));
+        assert_eq!(ws[0].count, 7);
+    }
+
+    #[test]
+    fn raw_brings_the_tcp_64k_row_it_is_read_against() {
+        let ws = plan_workloads(&args(&["--workloads", "raw"]));
+        assert_eq!(labels(&ws), ["thr tcp 64 KiB", "raw tcp 1024 KiB"]);
+        assert_eq!(ws[1].count, 3000);
+        // Not twice when thr has it already.
+        let ws = plan_workloads(&args(&["--workloads", "thr,raw", "--transports", "tcp", "--sizes", "65536"]));
+        assert_eq!(labels(&ws), ["thr tcp 64 KiB", "raw tcp 1024 KiB"]);
+    }
+
+    #[test]
+    fn scale_counts_are_a_multiple_of_the_peers() {
+        let ws = plan_workloads(&args(&["--workloads", "scale", "--peers", "1,7,100", "--scale", "0.001"]));
+        assert_eq!(ws.len(), 9);
+        for w in &ws {
+            assert_eq!(w.count % w.peers, 0, "{}: {}", w.label(), w.count);
+            assert!(w.count >= 1000, "{}: {}", w.label(), w.count);
+        }
+        assert_eq!(labels(&ws)[..3], ["scale push x1 64 B", "scale push x7 64 B", "scale push x100 64 B"]);
+        let ws = plan_workloads(&args(&["--workloads", "pubsub", "--transports", "tcp,inproc"]));
+        assert_eq!(labels(&ws), ["pubsub tcp 64 B", "pubsub tcp 1 KiB", "pubsub inproc 64 B", "pubsub inproc 1 KiB"]);
+        assert!(ws.iter().all(|w| w.pattern == Some(Pattern::Pub) && w.peers == 1));
+    }
+
+    #[test]
+    fn default_run_has_every_workload() {
+        let ws = plan_workloads(&args(&[]));
+        for kind in [Kind::Thr, Kind::Lat, Kind::Raw, Kind::Pubsub, Kind::Scale, Kind::Hwm, Kind::Conns, Kind::Subs] {
+            assert!(ws.iter().any(|w| w.kind == kind), "{kind:?} missing");
+        }
+        // The tcp 64 KiB row comes from thr itself.
+        assert_eq!(ws.iter().filter(|w| w.label() == "thr tcp 64 KiB").count(), 1);
+    }
+}

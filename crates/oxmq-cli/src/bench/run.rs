@@ -1,0 +1,398 @@
+//! Running the perf tools: finding them, the processes of one run of a workload and how to
+//! read their output, and every run of a plan with its progress on stderr.
+
+use super::plan::{HWM, Impl, Plan, Variant, Workload, pattern_name, variant_name, variants};
+use super::results::{Cell, Durations, Results, Sample};
+use super::units::{fmt_rate, gbits};
+use super::{Kind, Transport};
+use crate::runner::{self, Ready, ToolCmd};
+use oxmq_cli::Pattern;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The tools each implementation has (libzmq's with the `zmq_` prefix).
+const TOOLS: [&str; 9] = [
+    "local_thr",
+    "remote_thr",
+    "local_lat",
+    "remote_lat",
+    "inproc_thr",
+    "inproc_lat",
+    "scale_thr",
+    "hwm_fill",
+    "conn_server",
+];
+/// Tools that are the same for both implementations (plain TCP, raw ZMTP): oxmq-cli's.
+const SHARED_TOOLS: [&str; 3] = ["tcp_local_thr", "tcp_remote_thr", "zmtp_peers"];
+
+/// Finds the tools of one implementation, or says what is missing.
+pub(super) fn find_tools(dir: &Path, imp: Impl) -> Result<(), String> {
+    let shared: &[&str] = if imp == Impl::Oxmq { &SHARED_TOOLS } else { &[] };
+    let missing: Vec<String> = TOOLS
+        .iter()
+        .map(|t| format!("{}{t}", imp.prefix()))
+        .chain(shared.iter().map(|t| t.to_string()))
+        .filter(|t| !dir.join(t).is_file())
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} perf tools not found in {} (missing: {})", imp.name(), dir.display(), missing.join(", ")))
+    }
+}
+
+pub(super) const BUILD_OXMQ: &str = "build them with: cargo build --release -p oxmq-cli";
+pub(super) const BUILD_LIBZMQ: &str = "build them with: cargo build --release -p oxmq-libzmq-perf \
+     (needs the system libzmq: apt-get install libzmq3-dev pkg-config)";
+
+/// A progress bar for run `n` of `total` (1-based), with the time left estimated from the
+/// runs done so far: `[######..............]  12/60  eta 2m10s`.
+fn progress(n: usize, total: usize, elapsed: Duration) -> String {
+    const WIDTH: usize = 20;
+    let done = n.saturating_sub(1);
+    let filled = (done * WIDTH).checked_div(total).unwrap_or(WIDTH);
+    let bar: String = "#".repeat(filled) + &".".repeat(WIDTH - filled);
+    let eta = if done == 0 {
+        "eta ?".to_string()
+    } else {
+        let left = elapsed.as_secs_f64() / done as f64 * (total - done) as f64;
+        format!("eta {}m{:02}s", left as u64 / 60, left as u64 % 60)
+    };
+    format!("[{bar}] {n:>3}/{total} {eta:>10}")
+}
+
+pub(super) fn execute(plan: &Plan) -> (Results, Durations) {
+    let total: usize = plan.workloads.iter().map(|w| variants(plan, w).len() * plan.pairs).sum();
+    let mut n = 0;
+    let started = Instant::now();
+    let mut results = Vec::new();
+    let mut durations: Durations = Vec::new();
+    for w in &plan.workloads {
+        let w_started = Instant::now();
+        let vars = variants(plan, w);
+        let mut cells: Vec<Cell> = vars.iter().map(|_| Cell::default()).collect();
+        for pair in 0..plan.pairs {
+            let mut order: Vec<usize> = (0..vars.len()).collect();
+            if pair % 2 == 1 {
+                order.reverse();
+            }
+            for i in order {
+                n += 1;
+                let var = vars[i];
+                eprint!(
+                    "{} {:<18} {:<13} pair {}/{} ... ",
+                    progress(n, total, started.elapsed()),
+                    w.label(),
+                    variant_name(w, var),
+                    pair + 1,
+                    plan.pairs
+                );
+                match run_once(plan, w, var) {
+                    Ok(s) => {
+                        let v = match w.kind {
+                            Kind::Lat => format!("{:.2} us", s.value),
+                            Kind::Hwm => format!("{} queued, rss +{} KiB", s.value, s.extra.unwrap_or(0.0)),
+                            Kind::Conns | Kind::Subs => format!("{:.2} KiB/conn", s.value),
+                            Kind::Raw => format!("{} Gb/s", gbits(s.value * w.size as f64)),
+                            _ => format!("{} msg/s", fmt_rate(s.value)),
+                        };
+                        eprintln!(
+                            "{v}, cpu {:.2} s{}",
+                            s.cpu,
+                            s.note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default()
+                        );
+                        cells[i].samples.push(s);
+                    }
+                    Err(e) => {
+                        eprintln!("FAILED");
+                        for line in e.lines() {
+                            eprintln!("        {line}");
+                        }
+                        cells[i].failures.push(e);
+                    }
+                }
+            }
+        }
+        results.push((*w, cells));
+        match durations.iter_mut().find(|(k, _)| *k == w.kind) {
+            Some((_, d)) => *d += w_started.elapsed(),
+            None => durations.push((w.kind, w_started.elapsed())),
+        }
+    }
+    eprintln!("done in {:.0} s", started.elapsed().as_secs_f64());
+    (results, durations)
+}
+
+fn tool(plan: &Plan, imp: Impl, name: &str, args: Vec<String>, cpus: Option<&'static str>) -> ToolCmd {
+    let dir = match imp {
+        Impl::Oxmq => &plan.oxmq_dir,
+        Impl::Libzmq => plan.libzmq_dir.as_ref().unwrap_or(&plan.oxmq_dir),
+    };
+    let file = format!("{}{name}", imp.prefix());
+    ToolCmd { name: file.clone(), program: dir.join(file), args, cpus: if plan.pin { cpus } else { None }, env: vec![] }
+}
+
+/// A tool that is the same for both implementations (in the oxmq directory).
+fn shared_tool(plan: &Plan, name: &str, args: Vec<String>, cpus: Option<&'static str>) -> ToolCmd {
+    ToolCmd {
+        name: name.to_string(),
+        program: plan.oxmq_dir.join(name),
+        args,
+        cpus: if plan.pin { cpus } else { None },
+        env: vec![],
+    }
+}
+
+/// Removes an ipc socket file when dropped.
+struct IpcFile(Option<PathBuf>);
+
+impl Drop for IpcFile {
+    fn drop(&mut self) {
+        if let Some(p) = &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// What to read from a run's output, and how to end it.
+struct OutputSpec {
+    /// The figure: `<key> <number> <unit>`.
+    key: &'static str,
+    unit: &'static str,
+    /// A second figure.
+    extra: Option<(&'static str, &'static str)>,
+    /// The line that says the measurement is done (the last one printed).
+    marker: &'static str,
+    /// How long the other processes may run once one has finished or printed the marker.
+    after_success: Duration,
+    /// One tool (a sink or a client holding connections) only ends when killed.
+    killed_at_end: bool,
+}
+
+const THR_SPEC: OutputSpec = OutputSpec {
+    key: "mean throughput:",
+    unit: "[msg/s]",
+    extra: None,
+    marker: "mean throughput:",
+    after_success: runner::AFTER_SUCCESS,
+    killed_at_end: false,
+};
+
+/// The two threads of an inproc tool (`inproc_thr`, `scale_thr both`), pinned like the
+/// process pairs: receiving on core 0, sending on core 1 (taskset pins whole processes).
+const INPROC_PIN: [(&str, &str); 2] = [("PERF_PIN_RECV", "0"), ("PERF_PIN_SEND", "1")];
+
+/// The processes of one run of `w` by `var`, and how to read them.
+fn commands(plan: &Plan, w: &Workload, var: Variant, endpoint: String) -> (Vec<ToolCmd>, OutputSpec) {
+    let (imp, remote) = (var.local, var.remote);
+    let size = w.size.to_string();
+    let count = w.count.to_string();
+    let quick_end = Duration::from_millis(300);
+    match (w.kind, w.transport) {
+        (Kind::Thr, Transport::Inproc) => {
+            let mut cmd = tool(plan, imp, "inproc_thr", vec![size, count], None);
+            if plan.pin {
+                // Unpinned, single runs varied by up to 4x.
+                cmd.env = INPROC_PIN.to_vec();
+            }
+            (vec![cmd], THR_SPEC)
+        }
+        (Kind::Lat, Transport::Inproc) => (vec![tool(plan, imp, "inproc_lat", vec![size, count], Some("0"))], LAT_SPEC),
+        (Kind::Thr, _) => (
+            vec![
+                tool(plan, imp, "local_thr", vec![endpoint.clone(), size.clone(), count.clone()], Some("0")),
+                tool(plan, remote, "remote_thr", vec![endpoint, size, count], Some("1")),
+            ],
+            THR_SPEC,
+        ),
+        (Kind::Lat, _) => (
+            vec![
+                tool(plan, imp, "local_lat", vec![endpoint.clone(), size.clone(), count.clone()], Some("0")),
+                tool(plan, remote, "remote_lat", vec![endpoint, size, count], Some("0")),
+            ],
+            LAT_SPEC,
+        ),
+        (Kind::Raw, _) => (
+            vec![
+                shared_tool(plan, "tcp_local_thr", vec![endpoint.clone(), size.clone(), count.clone()], Some("0")),
+                shared_tool(plan, "tcp_remote_thr", vec![endpoint, size, count], Some("1")),
+            ],
+            THR_SPEC,
+        ),
+        (Kind::Pubsub | Kind::Scale, transport) => {
+            let pattern = pattern_name(w.pattern.unwrap_or(Pattern::Pub)).to_string();
+            let peers = w.peers.to_string();
+            let args = |role: &str, endpoint: String| {
+                vec![role.to_string(), pattern.clone(), endpoint, peers.clone(), size.clone(), count.clone()]
+            };
+            let cmds = if transport == Transport::Inproc {
+                let mut cmd = tool(plan, imp, "scale_thr", args("both", "inproc://scale_thr".into()), None);
+                if plan.pin {
+                    cmd.env = INPROC_PIN.to_vec();
+                }
+                vec![cmd]
+            } else {
+                vec![
+                    tool(plan, imp, "scale_thr", args("one", endpoint.clone()), Some("0")),
+                    tool(plan, imp, "scale_thr", args("many", endpoint), Some("1")),
+                ]
+            };
+            (cmds, THR_SPEC)
+        }
+        (Kind::Hwm, _) => {
+            let args = |role: &str| vec![role.to_string(), endpoint.clone(), HWM.to_string(), size.clone()];
+            (
+                vec![
+                    tool(plan, imp, "hwm_fill", args("pull"), Some("0")),
+                    tool(plan, imp, "hwm_fill", args("push"), Some("1")),
+                ],
+                OutputSpec {
+                    key: "queued:",
+                    unit: "[msg]",
+                    extra: Some(("sender rss growth:", "[KiB]")),
+                    marker: "sender rss growth:",
+                    after_success: quick_end,
+                    killed_at_end: true,
+                },
+            )
+        }
+        (Kind::Conns | Kind::Subs | Kind::Mem, _) => {
+            let (server, client) = if w.kind == Kind::Subs { ("pub", "sub") } else { ("router", "dealer") };
+            (
+                vec![
+                    tool(plan, imp, "conn_server", vec![server.into(), endpoint.clone(), count.clone()], Some("0")),
+                    shared_tool(plan, "zmtp_peers", vec![endpoint, count, client.into()], Some("1")),
+                ],
+                OutputSpec {
+                    key: "rss per connection:",
+                    unit: "[KiB]",
+                    extra: None,
+                    marker: "rss per connection:",
+                    after_success: quick_end,
+                    killed_at_end: true,
+                },
+            )
+        }
+    }
+}
+
+const LAT_SPEC: OutputSpec = OutputSpec {
+    key: "average latency:",
+    unit: "[us]",
+    extra: None,
+    marker: "average latency:",
+    after_success: runner::AFTER_SUCCESS,
+    killed_at_end: false,
+};
+
+fn run_once(plan: &Plan, w: &Workload, var: Variant) -> Result<Sample, String> {
+    static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let mut ipc = IpcFile(None);
+    let (endpoint, ready) = match w.transport {
+        Transport::Tcp => {
+            let port = runner::free_tcp_port().map_err(|e| format!("no free tcp port: {e}"))?;
+            (format!("tcp://127.0.0.1:{port}"), Ready::TcpListen(port))
+        }
+        Transport::Ipc => {
+            let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let path = std::env::temp_dir().join(format!("oxmq-bench-{}-{seq}.sock", std::process::id()));
+            let _ = std::fs::remove_file(&path);
+            ipc.0 = Some(path.clone());
+            (format!("ipc://{}", path.display()), Ready::IpcPath(path))
+        }
+        Transport::Inproc => (String::new(), Ready::Now),
+    };
+    let (cmds, spec) = commands(plan, w, var, endpoint);
+    let outcome = runner::run_group(&cmds, &ready, spec.marker, plan.timeout, spec.after_success);
+    let (key, unit) = (spec.key, spec.unit);
+    let from = |key: &str, unit: &str| {
+        outcome.procs.iter().find_map(|p| {
+            if !p.success && !p.killed {
+                return None;
+            }
+            oxmq_cli::parse_figure(&p.stdout, key, unit)
+        })
+    };
+    let value = from(key, unit);
+    let extra = spec.extra.and_then(|(k, u)| from(k, u));
+    let cpu: f64 = outcome.procs.iter().map(|p| p.cpu.as_secs_f64()).sum();
+    let failed_procs: Vec<&runner::Finished> = outcome.procs.iter().filter(|p| !p.success).collect();
+
+    match value {
+        Some(value) if failed_procs.iter().all(|p| p.killed) => {
+            // A tool that holds its side open until killed is killed once the other is done.
+            let note = (!outcome.problems.is_empty() && !spec.killed_at_end).then(|| outcome.problems.join("; "));
+            Ok(Sample { value, cpu, extra, note })
+        }
+        _ => {
+            let mut msg = String::new();
+            for p in &outcome.problems {
+                let _ = writeln!(msg, "{p}");
+            }
+            for p in &outcome.procs {
+                if p.success && value.is_some() {
+                    continue;
+                }
+                let _ = writeln!(msg, "{} ({}, after {:.1} s)", p.name, p.status, p.wall.as_secs_f64());
+                for (what, text) in [("stdout", &p.stdout), ("stderr", &p.stderr)] {
+                    let lines: Vec<&str> = text.lines().collect();
+                    let tail = &lines[lines.len().saturating_sub(6)..];
+                    for l in tail {
+                        let _ = writeln!(msg, "  {what}: {l}");
+                    }
+                }
+            }
+            if value.is_none() && msg.is_empty() {
+                let _ = writeln!(msg, "no \"{key} ... {unit}\" line in the output");
+            }
+            let cmdlines: Vec<String> = cmds.iter().map(ToolCmd::display).collect();
+            let _ = write!(msg, "command: {}", cmdlines.join("  &  "));
+            Err(msg)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_bar_fills_and_estimates_what_is_left() {
+        assert_eq!(progress(1, 4, Duration::ZERO), "[....................]   1/4      eta ?");
+        assert_eq!(progress(3, 4, Duration::from_secs(120)), "[##########..........]   3/4  eta 2m00s");
+    }
+
+    /// Pinned, the inproc tools get their two threads pinned (by variable: taskset pins a process),
+    /// and the command line printed with the results says how; unpinned, nothing is set.
+    #[test]
+    fn inproc_threads_are_pinned_like_the_process_pairs() {
+        let plan = |pin| Plan {
+            oxmq_dir: PathBuf::from("/ox"),
+            libzmq_dir: Some(PathBuf::from("/lz")),
+            pairs: 1,
+            pin,
+            pin_note: String::new(),
+            cross: false,
+            timeout: Duration::from_secs(1),
+            workloads: vec![],
+        };
+        let w = Workload::new(Kind::Thr, Transport::Inproc, 64, 1000);
+        let (cmds, _) = commands(&plan(true), &w, Variant::LIBZMQ, String::new());
+        assert_eq!(cmds.len(), 1);
+        assert_eq!(cmds[0].env, [("PERF_PIN_RECV", "0"), ("PERF_PIN_SEND", "1")]);
+        assert_eq!(cmds[0].display(), "PERF_PIN_RECV=0 PERF_PIN_SEND=1 /lz/zmq_inproc_thr 64 1000");
+        let (cmds, _) = commands(&plan(false), &w, Variant::OXMQ, String::new());
+        assert!(cmds[0].env.is_empty() && cmds[0].cpus.is_none());
+        assert_eq!(cmds[0].display(), "/ox/inproc_thr 64 1000");
+
+        let mut w = Workload::new(Kind::Pubsub, Transport::Inproc, 64, 1000);
+        w.pattern = Some(Pattern::Pub);
+        let (cmds, _) = commands(&plan(true), &w, Variant::OXMQ, String::new());
+        assert_eq!(cmds.len(), 1, "one process, both sides");
+        assert_eq!(
+            cmds[0].display(),
+            "PERF_PIN_RECV=0 PERF_PIN_SEND=1 /ox/scale_thr both pub inproc://scale_thr 1 64 1000"
+        );
+    }
+}
