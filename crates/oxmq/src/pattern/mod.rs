@@ -63,6 +63,49 @@ impl From<Error> for SendError {
     }
 }
 
+/// Where the frames of a message being sent go, for the types whose first frames pick its
+/// peer (ROUTER and STREAM by routing id, REP by the request's envelope).
+#[derive(Default)]
+pub(crate) enum Outgoing {
+    /// No message in progress: the next frame starts one.
+    #[default]
+    Idle,
+    /// The rest of this message goes to this pipe.
+    To(Pipe),
+    /// The rest of this message is dropped (its peer is unknown, full or gone).
+    Dropped,
+}
+
+impl Outgoing {
+    /// Mid-way through a message?
+    pub fn in_progress(&self) -> bool {
+        !matches!(self, Outgoing::Idle)
+    }
+
+    /// The pipe `id` is gone: a message in progress to it is dropped from now on.
+    pub fn detach(&mut self, id: PipeId) {
+        if let Outgoing::To(p) = self
+            && p.id == id
+        {
+            *self = Outgoing::Dropped;
+        }
+    }
+
+    /// One more frame of the message in progress: pushed to its pipe (if that refuses it, the
+    /// rest of the message is dropped), or dropped. The last frame ends the message.
+    pub fn push(&mut self, msg: Msg) {
+        let more = msg.more;
+        if let Outgoing::To(p) = self
+            && p.out.push(msg).is_err()
+        {
+            *self = Outgoing::Dropped;
+        }
+        if !more {
+            *self = Outgoing::Idle;
+        }
+    }
+}
+
 /// The behaviour of one socket type.
 pub(crate) trait Pattern: Send {
     /// A peer's pipe is ready. Returns false if the pattern refuses it (PAIR already has a

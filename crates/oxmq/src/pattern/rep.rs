@@ -6,7 +6,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{FairQueue, Pattern, SendError};
+use super::{FairQueue, Outgoing, Pattern, SendError};
 use crate::error::Error;
 use crate::options::Options;
 use crate::pipe::{Msg, PeerInfo, Pipe, PipeId};
@@ -18,8 +18,8 @@ pub(crate) struct Rep {
     request_begins: bool,
     envelope: Vec<Msg>,
     reply_pipe: Option<PipeId>,
-    /// Mid-reply; `None` inside means the reply is being dropped.
-    reply_out: Option<Option<Pipe>>,
+    /// Where the rest of the reply being sent goes, once its first frame is sent.
+    reply_out: Outgoing,
 }
 
 impl Default for Rep {
@@ -31,7 +31,7 @@ impl Default for Rep {
             request_begins: true,
             envelope: Vec::new(),
             reply_pipe: None,
-            reply_out: None,
+            reply_out: Outgoing::Idle,
         }
     }
 }
@@ -86,22 +86,20 @@ impl Pattern for Rep {
             return Err(Error::State("REP: receive a request before sending a reply").into());
         }
         let more = msg.more;
-        let out = self.reply_out.get_or_insert_with(|| {
+        if !self.reply_out.in_progress() {
             let pipe = self.reply_pipe.and_then(|id| self.pipes.get(&id)).filter(|p| p.out.can_push());
-            if let Some(p) = pipe {
-                for frame in self.envelope.drain(..) {
-                    let _ = p.out.push(frame);
+            self.reply_out = match pipe {
+                Some(p) => {
+                    for frame in self.envelope.drain(..) {
+                        let _ = p.out.push(frame);
+                    }
+                    Outgoing::To(p.clone())
                 }
-            }
-            pipe.cloned()
-        });
-        if let Some(p) = out {
-            if p.out.push(msg).is_err() {
-                *out = None;
-            }
+                None => Outgoing::Dropped,
+            };
         }
+        self.reply_out.push(msg);
         if !more {
-            self.reply_out = None;
             self.sending_reply = false;
             self.envelope.clear();
         }

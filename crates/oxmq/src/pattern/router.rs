@@ -7,7 +7,7 @@
 //! unknown or full peer are dropped, or, with ROUTER_MANDATORY, refused with
 //! `HostUnreachable` / `Again`.
 
-use super::{Pattern, RoutingTable, SendError};
+use super::{Outgoing, Pattern, RoutingTable, SendError};
 use crate::error::Error;
 use crate::options::Options;
 use crate::pipe::{Msg, PeerInfo, Pipe, PipeId};
@@ -15,8 +15,8 @@ use crate::pipe::{Msg, PeerInfo, Pipe, PipeId};
 #[derive(Default)]
 pub(crate) struct Router {
     table: RoutingTable,
-    /// Mid-way through sending a message; `None` inside means it is being dropped.
-    out: Option<Option<Pipe>>,
+    /// Where the rest of the message being sent goes, once its routing id frame is sent.
+    out: Outgoing,
 }
 
 impl Pattern for Router {
@@ -30,42 +30,29 @@ impl Pattern for Router {
     }
 
     fn detach(&mut self, id: PipeId, _: &Options) {
-        if let Some(Some(p)) = &self.out {
-            if p.id == id {
-                self.out = Some(None);
-            }
-        }
+        self.out.detach(id);
         self.table.detach(id);
     }
 
     fn send(&mut self, msg: Msg, opts: &Options) -> Result<(), SendError> {
-        let Some(out) = &mut self.out else {
+        if !self.out.in_progress() {
             // The first frame names the peer.
             if !msg.more {
                 return Ok(()); // A lone routing id frame is not a message: ignored, as libzmq does.
             }
-            let target = match self.table.get(&msg.data) {
+            self.out = match self.table.get(&msg.data) {
                 // The peer is gone (its detach is on the way): as if unknown.
                 Some(p) if p.out.is_reader_closed() && opts.router_mandatory => {
                     return Err(Error::HostUnreachable.into());
                 }
-                Some(p) if p.out.can_push() => Some(p.clone()),
+                Some(p) if p.out.can_push() => Outgoing::To(p.clone()),
                 Some(_) if opts.router_mandatory => return Err(SendError::Again(msg)),
                 None if opts.router_mandatory => return Err(Error::HostUnreachable.into()),
-                _ => None,
+                _ => Outgoing::Dropped,
             };
-            self.out = Some(target);
             return Ok(());
-        };
-        let more = msg.more;
-        if let Some(p) = out {
-            if p.out.push(msg).is_err() {
-                *out = None;
-            }
         }
-        if !more {
-            self.out = None;
-        }
+        self.out.push(msg);
         Ok(())
     }
 
@@ -81,6 +68,6 @@ impl Pattern for Router {
         // Messages to unknown or full peers are dropped, so a ROUTER is always writable; with
         // ROUTER_MANDATORY (as libzmq) when some peer has room, as the destination is not known
         // before the message is. Mid-message, the other frames are always taken.
-        self.out.is_some() || !opts.router_mandatory || self.table.pipes().any(|p| p.out.can_push())
+        self.out.in_progress() || !opts.router_mandatory || self.table.pipes().any(|p| p.out.can_push())
     }
 }

@@ -19,7 +19,7 @@
 
 use bytes::Bytes;
 
-use super::{Pattern, RoutingTable, SendError};
+use super::{Outgoing, Pattern, RoutingTable, SendError};
 use crate::error::Error;
 use crate::options::Options;
 use crate::pipe::{Msg, PeerInfo, Pipe, PipeId};
@@ -27,9 +27,9 @@ use crate::pipe::{Msg, PeerInfo, Pipe, PipeId};
 #[derive(Default)]
 pub(crate) struct Stream {
     table: RoutingTable,
-    /// A routing id frame was sent: the peer its data frame goes to (`None` inside: the peer
-    /// went away meanwhile, the data frame is dropped).
-    out: Option<Option<Pipe>>,
+    /// Where the data frame goes once a routing id frame was sent: to that peer, or dropped
+    /// (the peer went away meanwhile).
+    out: Outgoing,
     /// The id generated for the last peer attached, until the socket takes it.
     generated: Option<Bytes>,
 }
@@ -53,30 +53,29 @@ impl Pattern for Stream {
     }
 
     fn detach(&mut self, id: PipeId, _: &Options) {
-        if let Some(Some(p)) = &self.out {
-            if p.id == id {
-                self.out = Some(None);
-            }
-        }
+        self.out.detach(id);
         self.table.detach(id);
     }
 
     fn send(&mut self, msg: Msg, _: &Options) -> Result<(), SendError> {
-        let Some(target) = self.out.take() else {
-            if !msg.more {
+        // Taken: the data frame ends the message, whatever its MORE says.
+        let pipe = match std::mem::take(&mut self.out) {
+            Outgoing::To(pipe) => pipe,
+            Outgoing::Dropped => return Ok(()),
+            Outgoing::Idle => {
+                if !msg.more {
+                    return Ok(());
+                }
+                self.out = match self.table.get(&msg.data) {
+                    // A peer whose connection ended (its detach is on the way) is as good as unknown.
+                    Some(p) if p.out.is_reader_closed() => return Err(Error::HostUnreachable.into()),
+                    Some(p) if !p.out.can_push() => return Err(SendError::Again(msg)),
+                    Some(p) => Outgoing::To(p.clone()),
+                    None => return Err(Error::HostUnreachable.into()),
+                };
                 return Ok(());
             }
-            let pipe = match self.table.get(&msg.data) {
-                // A peer whose connection ended (its detach is on the way) is as good as unknown.
-                Some(p) if p.out.is_reader_closed() => return Err(Error::HostUnreachable.into()),
-                Some(p) if !p.out.can_push() => return Err(SendError::Again(msg)),
-                Some(p) => p.clone(),
-                None => return Err(Error::HostUnreachable.into()),
-            };
-            self.out = Some(Some(pipe));
-            return Ok(());
         };
-        let Some(pipe) = target else { return Ok(()) };
         if msg.data.is_empty() {
             // Close the connection: the engine writes what is queued, then closes it. What the
             // peer sent and was not read yet is dropped, and its id is unknown from now on.

@@ -355,7 +355,7 @@ impl SocketBase {
     #[inline]
     pub(crate) fn send_parts(&self, first: Msg, rest: Vec<Msg>, block: bool) -> Result<()> {
         let mut parts = (first, rest);
-        let mut deadline: Option<Option<Instant>> = None;
+        let mut deadline = Deadline::NotYet;
         loop {
             let seen = self.shared.signal.seq();
             match self.try_send_parts(parts.0, parts.1)? {
@@ -380,12 +380,11 @@ impl SocketBase {
     }
 
     /// Wait for the socket's signal to move past `seen`, within SNDTIMEO/RCVTIMEO `timeo`.
-    fn wait(&self, seen: u64, block: bool, timeo: i32, deadline: &mut Option<Option<Instant>>) -> Result<()> {
+    fn wait(&self, seen: u64, block: bool, timeo: i32, deadline: &mut Deadline) -> Result<()> {
         if !block || timeo == 0 {
             return Err(Error::Again);
         }
-        let deadline = *deadline.get_or_insert_with(|| options::ms(timeo).map(|d| Instant::now() + d));
-        if self.shared.signal.wait(seen, deadline) { Ok(()) } else { Err(Error::Again) }
+        if self.shared.signal.wait(seen, deadline.get(timeo)) { Ok(()) } else { Err(Error::Again) }
     }
 
     // ---- receiving ----
@@ -453,7 +452,7 @@ impl SocketBase {
     }
 
     fn recv_parts(&self, mut rest: Option<&mut Vec<Bytes>>, block: bool) -> Result<Msg> {
-        let mut deadline: Option<Option<Instant>> = None;
+        let mut deadline = Deadline::NotYet;
         loop {
             let seen = self.shared.signal.seq();
             if let Some(first) = self.try_recv_parts(rest.as_deref_mut())? {
@@ -471,6 +470,34 @@ impl SocketBase {
                 return Ok(first);
             }
             self.shared.signal.changed(seen).await;
+        }
+    }
+}
+
+/// When a blocking send or receive gives up, set at its first wait from SNDTIMEO/RCVTIMEO.
+#[derive(Clone, Copy)]
+enum Deadline {
+    /// Not computed yet: the call has not waited so far.
+    NotYet,
+    /// No timeout: wait as long as it takes.
+    Never,
+    /// Give up at this instant.
+    At(Instant),
+}
+
+impl Deadline {
+    /// The instant to give up at (`None`: never), computed from the timeout `timeo` (ms, -1
+    /// for none) the first time.
+    fn get(&mut self, timeo: i32) -> Option<Instant> {
+        if let Deadline::NotYet = self {
+            *self = match options::ms(timeo) {
+                Some(d) => Deadline::At(Instant::now() + d),
+                None => Deadline::Never,
+            };
+        }
+        match *self {
+            Deadline::At(t) => Some(t),
+            Deadline::NotYet | Deadline::Never => None,
         }
     }
 }
