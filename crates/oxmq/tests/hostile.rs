@@ -4,7 +4,6 @@
 //! still serves a well-behaved oxmq peer that connects afterwards.
 
 mod common;
-mod common_sem;
 
 use std::io::Write;
 use std::net::Shutdown;
@@ -597,14 +596,11 @@ fn ping_flood_without_reading_pongs_does_not_grow_memory() {
 const EAGAIN: u32 = 11;
 const EPIPE: u32 = 32;
 
-/// How long a monitor event that must come may take.
-const EVENT_WITHIN: Duration = Duration::from_secs(5);
-
 /// The events up to and including the first `event`; panics if it does not come.
 fn events_until(mon: &Monitor, event: Event) -> Vec<MonitorEvent> {
     let mut seen = Vec::new();
     loop {
-        match mon.recv_timeout(EVENT_WITHIN) {
+        match mon.recv_timeout(SOON) {
             Some(ev) => {
                 let done = ev.event == event;
                 seen.push(ev);
@@ -612,7 +608,7 @@ fn events_until(mon: &Monitor, event: Event) -> Vec<MonitorEvent> {
                     return seen;
                 }
             }
-            None => panic!("no {event} within {EVENT_WITHIN:?}; saw {seen:?}"),
+            None => panic!("no {event} within {SOON:?}; saw {seen:?}"),
         }
     }
 }
@@ -767,7 +763,7 @@ fn a_flood_of_unknown_and_unsolicited_commands_is_ignored() {
     // connection. Where libzmq differs on purpose: it hands SUBSCRIBE/CANCEL to a PULL
     // application as messages ("\x09SUBSCRIBE...") - oxmq drops them, as PUSH/PULL has no
     // subscriptions. Memory stays flat: nothing of the flood is kept.
-    if !common_sem::in_a_process_of_its_own("a_flood_of_unknown_and_unsolicited_commands_is_ignored") {
+    if !common::in_a_process_of_its_own("a_flood_of_unknown_and_unsolicited_commands_is_ignored") {
         return; // it measures resident memory: alone in its process
     }
     let ctx = Context::new();
@@ -994,7 +990,7 @@ fn churn(mon: &Monitor, ep: &str, peer_type: &str, n: usize) -> usize {
 
 #[test]
 fn thousands_of_dropped_connections_leak_no_fds_and_balance_their_events() {
-    if !common_sem::in_a_process_of_its_own("thousands_of_dropped_connections_leak_no_fds_and_balance_their_events") {
+    if !common::in_a_process_of_its_own("thousands_of_dropped_connections_leak_no_fds_and_balance_their_events") {
         return; // it counts the process's file descriptors: alone in its process
     }
     const N: usize = 3000;
@@ -1011,7 +1007,7 @@ fn thousands_of_dropped_connections_leak_no_fds_and_balance_their_events() {
     assert_pull_serves(&ctx, &pull, &ep);
     // The good peer's connection, made and ended by assert_pull_serves, balances too.
     let mut tally = Tally::default();
-    assert!(tally.until(&mon, EVENT_WITHIN, |t| t.accepted == 1 && t.disconnected == 1), "{tally:?}");
+    assert!(tally.until(&mon, SOON, |t| t.accepted == 1 && t.disconnected == 1), "{tally:?}");
     let back = eventually(Duration::from_secs(5), || (open_fds() == baseline).then_some(()));
     assert!(back.is_some(), "PULL: {} fds open, {baseline} before the churn", open_fds());
     drop(pull);
@@ -1040,7 +1036,7 @@ fn thousands_of_dropped_connections_leak_no_fds_and_balance_their_events() {
         assert_eq!(dealer.recv().unwrap(), "welcome");
     }
     let mut tally = Tally::default();
-    assert!(tally.until(&mon, EVENT_WITHIN, |t| t.accepted == 1 && t.disconnected == 1), "{tally:?}");
+    assert!(tally.until(&mon, SOON, |t| t.accepted == 1 && t.disconnected == 1), "{tally:?}");
     let back = eventually(Duration::from_secs(5), || (open_fds() == baseline).then_some(()));
     assert!(back.is_some(), "ROUTER: {} fds open, {baseline} before the churn", open_fds());
 }

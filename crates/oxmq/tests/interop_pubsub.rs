@@ -38,6 +38,7 @@
 //! test, and the subscriber must get exactly the expected messages before the
 //! fence (messages on one connection stay in order).
 
+mod common;
 #[macro_use]
 mod interop;
 
@@ -130,9 +131,9 @@ impl Subscriber<'_> {
             Subscriber::Oxmq(s) => {
                 let mut msgs = Vec::new();
                 loop {
-                    let Some(msg) = oxmq_try_recv(s, OX_TIMEOUT_MS) else {
+                    let Some(msg) = oxmq_try_recv(s, TIMEO_MS) else {
                         panic!(
-                            "oxmq {:?}: fence {:?} not received within {OX_TIMEOUT_MS} ms; got before it: {:?}",
+                            "oxmq {:?}: fence {:?} not received within {TIMEO_MS} ms; got before it: {:?}",
                             s.socket_type(),
                             fence.escape_ascii().to_string(),
                             msgs.iter().map(|m: &Vec<String>| render_msg(m)).collect::<Vec<_>>()
@@ -384,10 +385,10 @@ interop_matrix!(
 /// The next message on an oxmq XPUB must be the subscription message `want`.
 #[track_caller]
 fn expect_xpub_msg(xpub: &Socket, want: &[u8], context: &str) {
-    match oxmq_try_recv(xpub, OX_TIMEOUT_MS) {
+    match oxmq_try_recv(xpub, TIMEO_MS) {
         Some(got) => assert_oxmq_got(&got, &m(&[want]), context),
         None => {
-            panic!("{context}: oxmq XPUB got nothing within {OX_TIMEOUT_MS} ms, expected {}", render(&describe(want)))
+            panic!("{context}: oxmq XPUB got nothing within {TIMEO_MS} ms, expected {}", render(&describe(want)))
         }
     }
 }
@@ -397,12 +398,12 @@ fn expect_xpub_msg(xpub: &Socket, want: &[u8], context: &str) {
 #[track_caller]
 fn expect_xpub_msgs_any_order(xpub: &Socket, want: &[&[u8]], context: &str) {
     let mut got: Vec<String> = (0..want.len())
-        .map(|i| match oxmq_try_recv(xpub, OX_TIMEOUT_MS) {
+        .map(|i| match oxmq_try_recv(xpub, TIMEO_MS) {
             Some(msg) if msg.len() == 1 => describe(&msg[0]),
             Some(msg) => {
                 panic!("{context}: a subscription message has one frame, got {:?}", render_msg(&describe_msg(&msg)))
             }
-            None => panic!("{context}: got {i} of {} messages within {OX_TIMEOUT_MS} ms", want.len()),
+            None => panic!("{context}: got {i} of {} messages within {TIMEO_MS} ms", want.len()),
         })
         .collect();
     let mut want: Vec<String> = want.iter().map(|w| describe(w)).collect();
@@ -570,21 +571,6 @@ fn xpub_verboser_passes_every_cancel() {
 // Reconnects: subscriptions are re-sent, publishers pick up new subscribers
 // ---------------------------------------------------------------------------
 
-/// An endpoint a restarted peer can bind again (a free tcp port, or an ipc
-/// path removed at the end).
-fn fixed_endpoint(t: Transport) -> (String, Option<IpcFile>) {
-    match t {
-        Transport::Ipc => {
-            let f = IpcFile::new();
-            (f.endpoint(), Some(f))
-        }
-        Transport::Tcp => {
-            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            (format!("tcp://127.0.0.1:{}", probe.local_addr().unwrap().port()), None)
-        }
-    }
-}
-
 /// The oxmq socket binds or connects; returns the peer's bind/connect args.
 fn wire_up(ox: &Socket, t: Transport, side: Side) -> (Vec<String>, Option<IpcFile>) {
     match side {
@@ -727,6 +713,7 @@ fn slow_subscriber(t: Transport) {
     let kernel = match t {
         Transport::Tcp => proc_max("/proc/sys/net/ipv4/tcp_wmem", 4 << 20) + 2 * 65536,
         Transport::Ipc => proc_max("/proc/sys/net/core/wmem_default", 1 << 20),
+        Transport::Inproc => unreachable!("{INPROC_TO_LIBZMQ}"),
     };
     let capacity = HWM as usize * SIZE + kernel + (1 << 20);
     let total = (3 * capacity / SIZE).div_ceil(CHUNK) * CHUNK;

@@ -3,6 +3,7 @@
 //! ipc, peer restarts, PROBE_ROUTER and refusal of incompatible socket types.
 //! The harness (`Peer`, `Link`, `interop_matrix!`) is in `interop/mod.rs`.
 
+mod common;
 #[macro_use]
 mod interop;
 
@@ -161,14 +162,14 @@ fn router_from_dealer(t: Transport, side: Side) {
 
 /// Sends with ROUTER_MANDATORY, retrying while the peer is not known yet.
 fn oxmq_send_when_routable(s: &Socket, msg: &[Part], context: &str) {
-    let deadline = Instant::now() + POLL_DEADLINE;
+    let deadline = Instant::now() + SOON;
     loop {
         match s.send_multipart(frames(msg)) {
             Ok(()) => return,
             Err(oxmq::Error::HostUnreachable | oxmq::Error::Again) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(5)); // bounded polling
             }
-            Err(e) => panic!("{context}: oxmq ROUTER could not route to the peer within {POLL_DEADLINE:?}: {e:?}"),
+            Err(e) => panic!("{context}: oxmq ROUTER could not route to the peer within {SOON:?}: {e:?}"),
         }
     }
 }
@@ -337,7 +338,7 @@ fn reconnects_after_peer_restart(transport: Transport) {
     // Messages sent while oxmq has not noticed the restart may be lost, so
     // keep sending numbered messages until one arrives (bounded by a deadline).
     ox.set_sndtimeo(100).unwrap();
-    let deadline = Instant::now() + POLL_DEADLINE;
+    let deadline = Instant::now() + SOON;
     let mut sent = Vec::new();
     loop {
         let msg = format!("after restart {}", sent.len());
@@ -355,7 +356,7 @@ fn reconnects_after_peer_restart(transport: Transport) {
         }
         assert!(
             Instant::now() < deadline,
-            "{name}: no message reached the restarted peer within {POLL_DEADLINE:?} ({} sent); \
+            "{name}: no message reached the restarted peer within {SOON:?} ({} sent); \
              oxmq did not reconnect",
             sent.len()
         );
@@ -398,7 +399,7 @@ fn router_accepts_restarted_peer_with_same_routing_id() {
         // new connection could race the old one's teardown, and a live
         // duplicate routing id is refused - by libzmq too.)
         router.set_router_mandatory(true).unwrap();
-        let deadline = Instant::now() + POLL_DEADLINE;
+        let deadline = Instant::now() + SOON;
         loop {
             match router.send_multipart([&b"py"[..], b"to the dead peer"]) {
                 Err(oxmq::Error::HostUnreachable) => break,
@@ -406,7 +407,7 @@ fn router_accepts_restarted_peer_with_same_routing_id() {
                     std::thread::sleep(Duration::from_millis(5)); // bounded polling
                 }
                 other => {
-                    panic!("oxmq ROUTER still routes to a killed peer after {POLL_DEADLINE:?} (last send: {other:?})")
+                    panic!("oxmq ROUTER still routes to a killed peer after {SOON:?} (last send: {other:?})")
                 }
             }
         }

@@ -2,11 +2,11 @@
 //! typed and the raw calls with libzmq's ids, invalid values, and the options whose effect is
 //! easy to observe; and endpoint strings (zmq_tcp(7), zmq_ipc(7), zmq_inproc(7)).
 
-mod common_sem;
+mod common;
 
 use std::time::{Duration, Instant};
 
-use common_sem::{
+use common::{
     QUIET_MS, Transport, bind, expect_msg, expect_nothing, have_ipv6_loopback, recv_msg, socket, unique_name,
 };
 use oxmq::{Context, Error, Socket, SocketBase, SocketType, opt};

@@ -2,12 +2,12 @@
 //! test_req_*, test_router_*, test_probe_router, test_connect_rid and test_hwm tests), over
 //! inproc, tcp and ipc.
 
-mod common_sem;
+mod common;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use common_sem::{
+use common::{
     QUIET_MS, TRANSPORTS, Transport, bind, count_until_full, drain, expect_msg, expect_nothing, recv_msg,
     send_when_routable, show, socket, unique_name,
 };
@@ -1147,7 +1147,7 @@ fn router_mandatory_reports_a_peer_that_left_as_unreachable(tr: Transport) {
     // A send to a peer that is gone must not block (libzmq: EHOSTUNREACH, not EAGAIN);
     // the timeout only keeps a failure from hanging the test.
     router.set_sndtimeo(100).unwrap();
-    let gone = common_sem::retry_until(Duration::from_secs(3), || match router.send_multipart(["known", "x"]) {
+    let gone = common::eventually(Duration::from_secs(3), || match router.send_multipart(["known", "x"]) {
         Err(Error::HostUnreachable) => Some(()),
         Ok(()) | Err(Error::Again) => None,
         Err(e) => panic!("{tr:?}: {e:?}"),
@@ -1271,7 +1271,7 @@ fn pair_accepts_a_new_peer_once_the_first_has_left(tr: Transport) {
     let second = socket(&ctx, Pair);
     second.connect(&ep).unwrap();
     // The second peer is let in once the first one's departure is noticed.
-    let reached = common_sem::retry_until(Duration::from_secs(3), || {
+    let reached = common::eventually(Duration::from_secs(3), || {
         let _ = second.try_send("second", false);
         a.try_recv().ok()
     });
@@ -1303,7 +1303,7 @@ fn router_accepts_a_routing_id_again_once_its_peer_has_left(tr: Transport) {
     again.set_routing_id(b"known").unwrap();
     again.connect(&router.last_endpoint().unwrap()).unwrap();
     again.send("back").unwrap();
-    let m = common_sem::retry_until(Duration::from_secs(3), || {
+    let m = common::eventually(Duration::from_secs(3), || {
         let m = router.try_recv().ok()?;
         let rest = std::iter::from_fn(|| router.rcvmore().then(|| router.recv().unwrap()));
         Some(std::iter::once(m).chain(rest).collect::<Vec<_>>())

@@ -4,16 +4,16 @@
 //! has subscribed to yet, so tests first wait until the subscription is known: an XPUB sees
 //! it arrive; a PUB publishes a probe until the subscriber gets one.
 
-mod common_sem;
+mod common;
 
 use std::time::Duration;
 
-use common_sem::*;
+use common::*;
 use oxmq::{Context, Error, Socket, SocketType};
 
 /// Publish `probe` until `sub` receives it, then drain: the subscription for it has arrived.
 fn await_subscription(publisher: &Socket, sub: &Socket, probe: &[u8]) {
-    let got = retry_until(Duration::from_secs(5), || {
+    let got = eventually(SOON, || {
         publisher.send(probe.to_vec()).unwrap();
         sub.recv_multipart_timeout(10)
     });
@@ -258,7 +258,7 @@ fn invert_matching_on_both_ends() {
     sub.subscribe("skip").unwrap();
     sub.connect(&ep).unwrap();
     // An inverted SUB receives what matches none of its topics.
-    let got = retry_until(Duration::from_secs(5), || {
+    let got = eventually(SOON, || {
         publisher.send("probe").unwrap();
         sub.recv_multipart_timeout(10)
     });
@@ -399,7 +399,7 @@ fn conflate_keeps_only_the_latest_message() {
         publisher.send(format!("{i}")).unwrap();
     }
     // The last one arrives; whatever arrived before it was replaced while unread.
-    let last = retry_until(Duration::from_secs(5), || {
+    let last = eventually(SOON, || {
         let m = sub.recv_multipart_timeout(100)?;
         (m[0].as_ref() == b"99").then_some(())
     });

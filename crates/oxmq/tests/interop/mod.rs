@@ -17,7 +17,8 @@
 //!   (`<scenario>::{tcp,ipc}_oxmq_{binds,connects}`).
 //!
 //! Used by `interop_pyzmq.rs` (socket patterns), `interop_pubsub.rs` and the
-//! other `interop_*.rs` test crates (`mod interop;`).
+//! other `interop_*.rs` test crates (`mod common; mod interop;`: the timeouts
+//! and `Transport` are the suite's common ones).
 #![allow(dead_code)] // each test crate uses a different subset
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -36,10 +37,10 @@ use oxmq::{Bytes, Context, Socket, SocketType};
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Upper bound for a whole test, in case an oxmq call blocks forever.
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// SNDTIMEO/RCVTIMEO for the oxmq sockets under test.
-pub const OX_TIMEOUT_MS: i32 = 5000;
-/// Deadline for "wait until it works" polling loops.
-pub const POLL_DEADLINE: Duration = Duration::from_secs(5);
+// SNDTIMEO/RCVTIMEO of the oxmq sockets under test and the deadline of "wait until it works"
+// loops are the suite's common ones.
+#[allow(unused_imports)] // not every test crate uses each
+pub use crate::common::{SOON, TIMEO_MS, Transport};
 
 pub const PEER_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/zmq_peer.py");
 pub const PROXY_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/zmq_proxy.py");
@@ -636,8 +637,8 @@ pub fn assert_oxmq_got(got: &[Bytes], expected: &[Part], context: &str) {
 pub fn oxmq_socket(ctx: &Context, t: SocketType) -> Socket {
     let s = ctx.socket(t).unwrap_or_else(|e| panic!("oxmq: cannot create {t:?} socket: {e:?}"));
     s.set_linger(0).unwrap();
-    s.set_sndtimeo(OX_TIMEOUT_MS).unwrap();
-    s.set_rcvtimeo(OX_TIMEOUT_MS).unwrap();
+    s.set_sndtimeo(TIMEO_MS).unwrap();
+    s.set_rcvtimeo(TIMEO_MS).unwrap();
     s
 }
 
@@ -658,7 +659,7 @@ pub fn oxmq_recv(s: &Socket) -> Vec<Bytes> {
 pub fn oxmq_try_recv(s: &Socket, timeout_ms: i32) -> Option<Vec<Bytes>> {
     s.set_rcvtimeo(timeout_ms).unwrap();
     let r = s.recv_multipart();
-    s.set_rcvtimeo(OX_TIMEOUT_MS).unwrap();
+    s.set_rcvtimeo(TIMEO_MS).unwrap();
     match r {
         Ok(msg) => Some(msg),
         Err(oxmq::Error::Again) => None,
@@ -675,24 +676,21 @@ pub fn assert_oxmq_nothing_queued(s: &Socket, context: &str) {
         Ok(frame) => panic!("{context}: oxmq delivered a frame it must not have: {}", describe(&frame)),
         Err(e) => panic!("{context}: non-blocking recv should say Again, got {e:?}"),
     }
-    s.set_rcvtimeo(OX_TIMEOUT_MS).unwrap();
+    s.set_rcvtimeo(TIMEO_MS).unwrap();
 }
 
 // ---------------------------------------------------------------------------
 // Link: one oxmq socket <-> one peer
 // ---------------------------------------------------------------------------
 
-#[derive(Clone, Copy, Debug)]
-pub enum Transport {
-    Tcp,
-    Ipc,
-}
-
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Side {
     OxmqBinds,
     OxmqConnects,
 }
+
+/// Why no interop test runs over [`Transport::Inproc`].
+pub const INPROC_TO_LIBZMQ: &str = "a libzmq peer runs in another process: no inproc to it";
 
 /// Removes an ipc socket file when the test ends.
 pub struct IpcFile(pub PathBuf);
@@ -712,6 +710,19 @@ impl IpcFile {
 impl Drop for IpcFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// An endpoint a restarted peer can bind again (a free tcp port, or an ipc
+/// path removed at the end).
+pub fn fixed_endpoint(t: Transport) -> (String, Option<IpcFile>) {
+    match t {
+        Transport::Ipc => {
+            let f = IpcFile::new();
+            (f.endpoint(), Some(f))
+        }
+        Transport::Tcp => (crate::common::free_tcp_endpoint(), None),
+        Transport::Inproc => unreachable!("{INPROC_TO_LIBZMQ}"),
     }
 }
 
@@ -739,9 +750,10 @@ pub fn link(
     let ox = oxmq_socket(&ctx, ox_type);
     setup(&ox);
     let ipc = matches!(transport, Transport::Ipc).then(IpcFile::new);
-    let local = match &ipc {
-        Some(f) => f.endpoint(),
-        None => "tcp://127.0.0.1:*".to_string(),
+    let local = match (transport, &ipc) {
+        (Transport::Ipc, Some(f)) => f.endpoint(),
+        (Transport::Tcp, _) => "tcp://127.0.0.1:*".to_string(),
+        _ => unreachable!("{INPROC_TO_LIBZMQ}"),
     };
     let mut args: Vec<String> = peer_args.iter().map(|a| a.to_string()).collect();
     let peer = match side {
