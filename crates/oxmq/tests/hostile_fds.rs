@@ -9,16 +9,12 @@ mod common;
 use std::fs::File;
 use std::time::{Duration, Instant};
 
+use common::hostile::open_fds;
 use common::*;
 use oxmq::{Context, Event, Pull};
 use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
 
 const EMFILE: i32 = 24;
-
-/// File descriptors open in this process.
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
 
 /// Sockets open in this process.
 fn open_sockets() -> usize {

@@ -7,6 +7,7 @@
 
 #![allow(dead_code, unused_imports)] // each test binary uses its own subset
 
+pub mod hostile;
 pub mod raw;
 
 use std::net::TcpListener;
