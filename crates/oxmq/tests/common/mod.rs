@@ -146,6 +146,33 @@ pub fn wait_thread_asleep(tid: &str, within: Duration) -> bool {
 
 // ---------------------------------------------------------------- good oxmq peers
 
+/// A PULL with RCVTIMEO set, bound to `endpoint`.
+pub fn pull_bound(ctx: &Context, endpoint: &str) -> Pull {
+    let pull = Pull::new(ctx).unwrap();
+    pull.set_rcvtimeo(TIMEO_MS).unwrap();
+    pull.bind(endpoint).unwrap();
+    pull
+}
+
+/// A PUSH with LINGER 0 (so an unsent message never holds up the end of a test).
+pub fn push_linger0(ctx: &Context) -> Push {
+    let push = Push::new(ctx).unwrap();
+    push.set_linger(0).unwrap();
+    push
+}
+
+/// Send numbered messages until one arrives at `pull` (each receive waits `step_ms`), for at
+/// most `within`. Returns the first message received.
+pub fn send_until_received(push: &Push, pull: &Pull, within: Duration, step_ms: i32) -> Option<String> {
+    pull.set_rcvtimeo(step_ms).unwrap();
+    let mut i = 0;
+    eventually(within, || {
+        i += 1;
+        let _ = push.try_send(format!("probe-{i}"), false);
+        pull.recv().ok().map(|m| String::from_utf8(m.to_vec()).unwrap())
+    })
+}
+
 /// Prove a bound PULL still serves: a fresh oxmq PUSH connects to `endpoint` and a message it
 /// sends arrives.
 pub fn assert_pull_serves(ctx: &Context, pull: &Pull, endpoint: &str) {
