@@ -520,7 +520,7 @@ fn tcp_wildcard_address_and_port() {
 #[test]
 fn tcp_ipv6_loopback() {
     if !have_ipv6_loopback() {
-        println!("skipped: this machine has no IPv6 loopback ([::1] cannot be bound)");
+        common::skip("this machine has no IPv6 loopback ([::1] cannot be bound)");
         return;
     }
     let ctx = Context::new();
@@ -536,7 +536,7 @@ fn tcp_ipv6_loopback() {
 #[test]
 fn tcp_wildcard_with_ipv6_accepts_both_families() {
     if !have_ipv6_loopback() {
-        println!("skipped: this machine has no IPv6 loopback ([::1] cannot be bound)");
+        common::skip("this machine has no IPv6 loopback ([::1] cannot be bound)");
         return;
     }
     let ctx = Context::new();

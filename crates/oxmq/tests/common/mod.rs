@@ -60,6 +60,37 @@ impl Transport {
     }
 }
 
+// ---------------------------------------------------------------- skipped checks
+
+/// Where [`skip`] appends its lines: `skipped.txt` in cargo's scratch directory for integration
+/// tests (`<target dir>/tmp`), which `.ci/run` empties before `cargo test` and prints after it.
+pub fn skipped_file() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("skipped.txt")
+}
+
+/// Say that the calling test checks nothing (or less) because this machine lacks something
+/// (`reason`), as `SKIPPED <binary>::<test>: <reason>`.
+///
+/// `cargo test` captures what a passing test prints, `eprintln!` included (the capture is of
+/// the print macros on the test's thread; locking `std::io::stderr()` is captured too), so a
+/// line printed here alone would never show in CI's log. The line therefore also goes to the
+/// file [`skipped_file`], appended (whole lines, so concurrent tests and test processes do not
+/// interleave), and `.ci/run` prints that file once `cargo test` has finished, passed or not.
+pub fn skip(reason: &str) {
+    use std::io::Write;
+    let exe = std::env::current_exe().ok();
+    let binary = exe.as_ref().and_then(|p| p.file_stem()).map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    // cargo names a test binary `<file>-<hash>`.
+    let binary = binary.rsplit_once('-').map_or(binary.as_str(), |(name, _)| name).to_string();
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    let line = format!("SKIPPED {binary}::{test}: {reason}\n");
+    eprint!("{line}");
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(skipped_file());
+    if let Err(e) = file.and_then(|mut f| f.write_all(line.as_bytes())) {
+        eprintln!("(cannot record the skip in {}: {e})", skipped_file().display());
+    }
+}
+
 // ---------------------------------------------------------------- endpoints
 
 /// A tcp port that was free a moment ago (bound by a std listener on :0, then released).

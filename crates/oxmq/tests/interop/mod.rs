@@ -65,7 +65,7 @@ pub fn peer_available() -> bool {
     match check {
         Ok(_) => true,
         Err(why) if std::env::var("OXMQ_SKIP_INTEROP").as_deref() == Ok("1") => {
-            eprintln!("skipping libzmq interop test because OXMQ_SKIP_INTEROP=1 ({why})");
+            crate::common::skip(&format!("libzmq interop test: OXMQ_SKIP_INTEROP=1 ({why})"));
             false
         }
         Err(why) => panic!(
