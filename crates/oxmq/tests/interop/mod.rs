@@ -4,8 +4,9 @@
 //! docstring there for its line protocol) and talks to it over stdin/stdout;
 //! some tests also use `tests/peers/zmtp_raw_peer.py`, a hand-written ZMTP
 //! client that can lie about its socket type.
-//! If python3 or pyzmq is missing the tests FAIL, telling you to
-//! `pip install pyzmq`; set `OXMQ_SKIP_INTEROP=1` to skip them instead.
+//! If python3 or pyzmq is missing, or pyzmq runs another libzmq than
+//! 4.3.5 (`LIBZMQ_VERSION`), the tests FAIL, telling you to
+//! `pip install pyzmq==26.4.0`; set `OXMQ_SKIP_INTEROP=1` to skip them instead.
 //!
 //! Layout:
 //! * `Peer`: the driver for one python process (reader thread + channel,
@@ -16,7 +17,7 @@
 //!   `fn(Transport, Side)`, into four tests each
 //!   (`<scenario>::{tcp,ipc}_oxmq_{binds,connects}`).
 //!
-//! Used by `interop_pyzmq.rs` (socket patterns), `interop_pubsub.rs` and the
+//! Used by `interop_pyzmq.rs` (socket patterns), `interop_pubsub_*.rs` and the
 //! other `interop_*.rs` test crates (`mod common; mod interop;`: the timeouts
 //! and `Transport` are the suite's common ones).
 #![allow(dead_code)] // each test crate uses a different subset
@@ -50,27 +51,47 @@ pub const RAW_PEER_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pe
 // Availability of python3 + pyzmq
 // ---------------------------------------------------------------------------
 
-/// True if the tests can run. Panics (test failure) when the peer cannot run,
-/// unless OXMQ_SKIP_INTEROP=1, in which case it says why and returns false.
-pub fn peer_available() -> bool {
-    static CHECK: OnceLock<Result<String, String>> = OnceLock::new();
-    let check = CHECK.get_or_init(|| {
-        let probe = "import zmq; print(zmq.zmq_version())";
-        match Command::new("python3").args(["-c", probe]).output() {
-            Ok(o) if o.status.success() => Ok(String::from_utf8_lossy(&o.stdout).trim().to_string()),
-            Ok(o) => Err(format!("`python3 -c 'import zmq'` failed: {}", String::from_utf8_lossy(&o.stderr).trim())),
-            Err(e) => Err(format!("cannot run python3: {e}")),
+/// The libzmq the interop tests are written against (README.md says so): pyzmq 26.4.0's wheel
+/// bundles it, and `.ci/run` installs that pyzmq.
+pub const LIBZMQ_VERSION: &str = "4.3.5";
+
+/// Whether the python peer can run with the libzmq this suite is written against, checked once
+/// per test binary: `Err` says why not.
+fn peer_check() -> &'static Result<(), String> {
+    static CHECK: OnceLock<Result<(), String>> = OnceLock::new();
+    CHECK.get_or_init(|| {
+        let probe = "import zmq; print(zmq.zmq_version(), zmq.__version__)";
+        let out = match Command::new("python3").args(["-c", probe]).output() {
+            Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+            Ok(o) => {
+                return Err(format!("`python3 -c 'import zmq'` failed: {}", String::from_utf8_lossy(&o.stderr).trim()));
+            }
+            Err(e) => return Err(format!("cannot run python3: {e}")),
+        };
+        match out.split_whitespace().collect::<Vec<_>>()[..] {
+            [libzmq, _] if libzmq == LIBZMQ_VERSION => Ok(()),
+            [libzmq, pyzmq] => Err(format!(
+                "pyzmq {pyzmq} runs libzmq {libzmq}, but these tests are written against libzmq {LIBZMQ_VERSION} \
+                 (`pip install pyzmq==26.4.0`, whose wheel bundles it, as .ci/run does)"
+            )),
+            _ => Err(format!("cannot read the libzmq and pyzmq versions from {out:?}")),
         }
-    });
-    match check {
-        Ok(_) => true,
+    })
+}
+
+/// True if the tests can run. Panics (test failure) when the peer cannot run or runs another
+/// libzmq than [`LIBZMQ_VERSION`], unless OXMQ_SKIP_INTEROP=1, in which case it says why and
+/// returns false.
+pub fn peer_available() -> bool {
+    match peer_check() {
+        Ok(()) => true,
         Err(why) if std::env::var("OXMQ_SKIP_INTEROP").as_deref() == Ok("1") => {
             crate::common::skip(&format!("libzmq interop test: OXMQ_SKIP_INTEROP=1 ({why})"));
             false
         }
         Err(why) => panic!(
             "libzmq interop peer unavailable: {why}\n\
-             Run `pip install pyzmq` (CI installs it), or set OXMQ_SKIP_INTEROP=1 to skip these tests."
+             Run `pip install pyzmq==26.4.0` (CI installs it), or set OXMQ_SKIP_INTEROP=1 to skip these tests."
         ),
     }
 }
@@ -154,6 +175,9 @@ impl Peer {
 
     /// Starts `python3 -u <script> <args...>` with piped stdio.
     pub fn start(script: &str, args: &[String], what: String) -> Peer {
+        if let Err(why) = peer_check() {
+            panic!("cannot start {what}: {why}");
+        }
         let mut child = Command::new("python3")
             .arg("-u")
             .arg(script)
