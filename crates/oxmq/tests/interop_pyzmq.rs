@@ -1,6 +1,7 @@
 //! Interop tests: oxmq against libzmq 4.x, driven through pyzmq: the
-//! socket patterns (PAIR, PUSH/PULL, REQ/REP, DEALER/ROUTER) over tcp and
-//! ipc, peer restarts, PROBE_ROUTER and refusal of incompatible socket types.
+//! socket patterns (PAIR, PUSH/PULL, REQ/REP, DEALER/ROUTER, DEALER/DEALER)
+//! over tcp and ipc, STREAM to STREAM over tcp, peer restarts, PROBE_ROUTER
+//! and refusal of incompatible socket types.
 //! The harness (`Peer`, `Link`, `interop_matrix!`) is in `interop/mod.rs`.
 
 mod common;
@@ -160,6 +161,29 @@ fn router_from_dealer(t: Transport, side: Side) {
     }
 }
 
+/// DEALER <-> DEALER: no envelope either way. Each side sends every sample
+/// (multipart, empty frames first/middle/last, the short/long frame boundary)
+/// back to back before the other reads, so the messages must arrive whole, in
+/// order and with exactly their frames; a marker message then must be the very
+/// next thing each side receives (nothing extra was delivered).
+fn dealer_dealer(t: Transport, side: Side) {
+    let mut l = link(t, side, SocketType::Dealer, |_| {}, "DEALER", &[]);
+    let msgs = samples();
+    let marker = m(&[b"marker", b"end"]);
+    for msg in msgs.iter().chain([&marker]) {
+        oxmq_send(&l.ox, msg);
+    }
+    for msg in msgs.iter().chain([&marker]) {
+        assert_peer_got(&l.peer.recv(), msg, &format!("{}, oxmq -> libzmq", l.name));
+    }
+    for msg in msgs.iter().chain([&marker]) {
+        l.peer.send(msg);
+    }
+    for msg in msgs.iter().chain([&marker]) {
+        assert_oxmq_got(&oxmq_recv(&l.ox), msg, &format!("{}, libzmq -> oxmq", l.name));
+    }
+}
+
 /// Sends with ROUTER_MANDATORY, retrying while the peer is not known yet.
 fn oxmq_send_when_routable(s: &Socket, msg: &[Part], context: &str) {
     let deadline = Instant::now() + SOON;
@@ -258,6 +282,7 @@ interop_matrix!(
     dealer_to_router,
     router_from_dealer,
     router_router,
+    dealer_dealer,
     message_sizes,
     burst,
 );
@@ -591,4 +616,138 @@ fn helper_encodings_match_known_vectors() {
         assert_eq!(pattern(size, seed as u32), slow(size, seed), "pattern({size}, {seed})");
     }
     assert_eq!(pattern(300, 1)[249..253], [(249 * 131 + 29) as u8, (250 * 131 + 29) as u8, 17 + 29, 131 + 17 + 29]);
+}
+
+// ---------------------------------------------------------------------------
+// STREAM <-> STREAM: raw TCP between oxmq and libzmq
+// ---------------------------------------------------------------------------
+//
+// Both sides are STREAM sockets with STREAM_NOTIFY on (the default of both):
+// each gets [id, ""] when the connection is up, raw bytes arrive as
+// [id, bytes] (TCP may split or join them, so the bytes are collected until
+// the expected length and then compared exactly), and [id, ""] sent closes
+// the connection, which the other side sees as its own [id, ""].
+
+/// Which side ends the STREAM connection by sending [id, ""].
+#[derive(Clone, Copy, Debug)]
+enum Closer {
+    Oxmq,
+    Libzmq,
+}
+
+/// The frames of a message the peer printed (every frame here is small
+/// enough to be printed whole).
+fn peer_frames(described: &[String]) -> Vec<Vec<u8>> {
+    described
+        .iter()
+        .map(|d| unbase64(d.strip_prefix("b64:").unwrap_or_else(|| panic!("a small frame, got {d}"))))
+        .collect()
+}
+
+/// The connection's [id, ""] notification on oxmq's STREAM; returns the id.
+#[track_caller]
+fn oxmq_stream_notification(ox: &Socket, what: &str) -> Vec<u8> {
+    let got = oxmq_recv(ox);
+    assert!(
+        got.len() == 2 && !got[0].is_empty() && got[1].is_empty(),
+        "{what}: expected [id, \"\"] on oxmq's STREAM, got {:?}",
+        describe_msg(&got).iter().map(|d| render(d)).collect::<Vec<_>>()
+    );
+    got[0].to_vec()
+}
+
+/// The connection's [id, ""] notification on libzmq's STREAM; returns the id.
+#[track_caller]
+fn peer_stream_notification(peer: &mut Peer, what: &str) -> Vec<u8> {
+    let got = peer_frames(&peer.recv());
+    assert!(
+        got.len() == 2 && !got[0].is_empty() && got[1].is_empty(),
+        "{what}: expected [id, \"\"] on libzmq's STREAM, got {got:?}"
+    );
+    got[0].clone()
+}
+
+/// Bytes that oxmq's STREAM receives from connection `id`, message by message
+/// ([id, bytes] each), until `len` bytes have come.
+#[track_caller]
+fn oxmq_stream_bytes(ox: &Socket, id: &[u8], len: usize, what: &str) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    while bytes.len() < len {
+        let got = oxmq_recv(ox);
+        assert_eq!(got.len(), 2, "{what}: a STREAM message is [id, bytes]");
+        assert_eq!(got[0].as_ref(), id, "{what}: the bytes came from another connection");
+        assert!(!got[1].is_empty(), "{what}: [id, \"\"] (a disconnect) after {} of {len} bytes", bytes.len());
+        bytes.extend_from_slice(&got[1]);
+    }
+    bytes
+}
+
+/// Bytes that libzmq's STREAM receives from connection `id`, until `len`.
+#[track_caller]
+fn peer_stream_bytes(peer: &mut Peer, id: &[u8], len: usize, what: &str) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    while bytes.len() < len {
+        let got = peer_frames(&peer.recv());
+        assert_eq!(got.len(), 2, "{what}: a STREAM message is [id, bytes]");
+        assert_eq!(got[0], id, "{what}: the bytes came from another connection");
+        assert!(!got[1].is_empty(), "{what}: [id, \"\"] (a disconnect) after {} of {len} bytes", bytes.len());
+        bytes.extend_from_slice(&got[1]);
+    }
+    bytes
+}
+
+/// oxmq STREAM <-> libzmq STREAM over tcp: connect notifications on both
+/// sides, raw bytes each way (exact bytes, two sends each way so a second
+/// message on the connection is checked too), then `closer` closes with
+/// [id, ""] and the other side must get [id, ""] as the next message.
+fn stream_stream(side: Side, closer: Closer) {
+    let mut l = link(Transport::Tcp, side, SocketType::Stream, |_| {}, "STREAM", &[]);
+    let name = format!("{}, {closer:?} closes", l.name);
+    let ox_id = oxmq_stream_notification(&l.ox, &format!("{name}: connect"));
+    let py_id = peer_stream_notification(&mut l.peer, &format!("{name}: connect"));
+
+    for round in 0..2u32 {
+        let to_py = pattern(300 + round as usize * 400, round);
+        oxmq_send(&l.ox, &[Part::Data(ox_id.clone()), Part::Data(to_py.clone())]);
+        let got = peer_stream_bytes(&mut l.peer, &py_id, to_py.len(), &format!("{name}: oxmq -> libzmq"));
+        assert!(got == to_py, "{name}: libzmq got other bytes than oxmq sent (round {round})");
+
+        let to_ox = pattern(500 + round as usize * 300, 10 + round);
+        l.peer.send(&[Part::Data(py_id.clone()), Part::Data(to_ox.clone())]);
+        let got = oxmq_stream_bytes(&l.ox, &ox_id, to_ox.len(), &format!("{name}: libzmq -> oxmq"));
+        assert!(got == to_ox, "{name}: oxmq got other bytes than libzmq sent (round {round})");
+    }
+
+    match closer {
+        Closer::Oxmq => {
+            oxmq_send(&l.ox, &[Part::Data(ox_id.clone()), Part::Data(Vec::new())]);
+            let got = peer_frames(&l.peer.recv());
+            assert_eq!(got, [py_id, Vec::new()], "{name}: libzmq's disconnect notification");
+        }
+        Closer::Libzmq => {
+            l.peer.send(&[Part::Data(py_id.clone()), Part::Data(Vec::new())]);
+            let got: Vec<Vec<u8>> = oxmq_recv(&l.ox).iter().map(|f| f.to_vec()).collect();
+            assert_eq!(got, [ox_id, Vec::new()], "{name}: oxmq's disconnect notification");
+        }
+    }
+}
+
+#[test]
+fn stream_stream_tcp_oxmq_binds_oxmq_closes() {
+    run_test(|| stream_stream(Side::OxmqBinds, Closer::Oxmq));
+}
+
+#[test]
+fn stream_stream_tcp_oxmq_binds_libzmq_closes() {
+    run_test(|| stream_stream(Side::OxmqBinds, Closer::Libzmq));
+}
+
+#[test]
+fn stream_stream_tcp_oxmq_connects_oxmq_closes() {
+    run_test(|| stream_stream(Side::OxmqConnects, Closer::Oxmq));
+}
+
+#[test]
+fn stream_stream_tcp_oxmq_connects_libzmq_closes() {
+    run_test(|| stream_stream(Side::OxmqConnects, Closer::Libzmq));
 }
