@@ -417,6 +417,8 @@ fn maxmsgsize_drops_an_oversized_message_and_its_connection() {
         offender.send(vec![1u8; 1000]).unwrap();
         assert_eq!(recv_msg(&pull), vec![vec![1u8; 1000]], "{tr:?}: exactly MAXMSGSIZE is allowed");
         offender.send(vec![2u8; 1001]).unwrap();
+        // No marker: the oversized message ends the offender's connection, and one on another
+        // connection is not ordered after it (the polite peer below checks the rest).
         expect_nothing(&pull, QUIET_MS);
 
         // A well-behaved peer is still served.

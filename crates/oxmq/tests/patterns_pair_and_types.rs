@@ -55,6 +55,8 @@ fn pair_accepts_only_one_peer() {
         }
         first.send("first again").unwrap();
         expect_msg(&a, &["first again"]);
+        // No marker: a wrongly accepted second peer would talk on its own connection, which
+        // nothing first sends is ordered after, and `second` has no peer to send it one.
         expect_nothing(&second, QUIET_MS);
         expect_nothing(&a, QUIET_MS);
     }
@@ -193,5 +195,6 @@ fn incompatible_socket_types_do_not_talk() {
     let pair = socket(&ctx, Pair);
     pair.connect(&ep).unwrap();
     let _ = pair.try_send("wrong type", false);
+    // No marker: the refused peer has no pipe a marker could follow.
     expect_nothing(&pull, QUIET_MS);
 }

@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use common::{
-    QUIET_MS, TRANSPORTS, Transport, bind, count_until_full, drain, expect_msg, expect_nothing, recv_msg,
-    send_when_routable, show, socket, unique_name,
+    QUIET_MS, TRANSPORTS, Transport, bind, count_until_full, drain, expect_msg, expect_nothing, expect_nothing_before,
+    recv_msg, send_when_routable, show, socket, unique_name,
 };
 use oxmq::{Bytes, Context, Error, SocketType};
 
@@ -81,6 +81,11 @@ fn pull_fair_queues_one_message_from_each_push_in_turn() {
     assert_eq!(take3(), want("first"));
     assert_eq!(take3(), want("second"));
     expect_nothing(&pull, QUIET_MS);
+    // A marker from each PUSH (a PULL fair-queues between them): the next three.
+    for (k, p) in pushes.iter().enumerate() {
+        p.send(format!("marker-{k}")).unwrap();
+    }
+    assert_eq!(take3(), want("marker"));
 }
 
 #[test]
@@ -534,7 +539,10 @@ fn inproc_names_belong_to_their_context() {
     pull2.bind(&name).unwrap();
     let push2 = socket(&ctx2, Push);
     push2.connect(&name).unwrap();
+    let push1 = socket(&ctx1, Push);
+    push1.connect(&name).unwrap();
     push2.send("ctx2").unwrap();
     expect_msg(&pull2, &["ctx2"]);
-    expect_nothing(&pull1, QUIET_MS);
+    // ctx1's own PUSH to the name: its message must be the first pull1 gets.
+    expect_nothing_before(&pull1, || push1.send("ctx1").unwrap(), &["ctx1"]);
 }

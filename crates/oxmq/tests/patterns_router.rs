@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::{
-    QUIET_MS, TRANSPORTS, Transport, bind, count_until_full, drain, expect_msg, expect_nothing, recv_msg,
-    send_when_routable, show, socket,
+    QUIET_MS, TRANSPORTS, Transport, bind, count_until_full, drain, expect_msg, expect_nothing, expect_nothing_before,
+    recv_msg, send_when_routable, show, socket,
 };
 use oxmq::{Bytes, Context, Error, SocketType};
 
@@ -85,6 +85,8 @@ fn router_replies_reach_the_right_dealer_among_several() {
         for (k, d) in dealers.iter().enumerate() {
             expect_msg(d, &[format!("for {k}")]);
             expect_nothing(d, 20);
+            router.send_multipart([format!("dealer-{k}"), "marker".to_string()]).unwrap();
+            expect_msg(d, &["marker"]);
         }
     }
 }
@@ -108,6 +110,8 @@ fn router_refuses_a_second_peer_with_the_same_routing_id() {
         expect_msg(&first, &["to first"]);
         first.send("first again").unwrap();
         expect_msg(&router, &["same", "first again"]);
+        // No marker: a wrongly accepted "second" would come on second's own connection, which
+        // nothing sent on first's is ordered after, and second has no peer to send it one.
         expect_nothing(&router, QUIET_MS);
         expect_nothing(&second, 20);
     }
@@ -154,7 +158,7 @@ fn router_ignores_a_lone_routing_id_frame() {
     router.send("unknown").unwrap();
     router.send_multipart(["known", "real"]).unwrap();
     expect_msg(&dealer, &["real"]);
-    expect_nothing(&dealer, QUIET_MS);
+    expect_nothing_before(&dealer, || router.send_multipart(["known", "marker"]).unwrap(), &["marker"]);
 }
 
 /// A ROUTER with one DEALER ("known") it has heard from.
@@ -178,7 +182,7 @@ fn router_silently_drops_messages_to_unknown_ids() {
         router.send_multipart(["unknown", "a", "b", "c"]).unwrap();
         router.send_multipart(["known", "delivered"]).unwrap();
         expect_msg(&dealer, &["delivered"]);
-        expect_nothing(&dealer, QUIET_MS);
+        expect_nothing_before(&dealer, || router.send_multipart(["known", "marker"]).unwrap(), &["marker"]);
     }
 }
 
@@ -200,7 +204,8 @@ fn router_drops_messages_to_a_full_peer_without_blocking() {
     }
     expect_msg(&dealer, &["0"]);
     expect_msg(&dealer, &["1"]);
-    expect_nothing(&dealer, QUIET_MS);
+    // Room again: a marker must come next, so 2..4 were dropped, not kept.
+    expect_nothing_before(&dealer, || router.send_multipart(["D", "marker"]).unwrap(), &["marker"]);
 }
 
 #[test]
@@ -215,7 +220,7 @@ fn router_mandatory_refuses_unknown_ids_with_host_unreachable() {
         // The refused message left nothing behind: the next one starts with a routing id.
         router.send_multipart(["known", "ok"]).unwrap();
         expect_msg(&dealer, &["ok"]);
-        expect_nothing(&dealer, QUIET_MS);
+        expect_nothing_before(&dealer, || router.send_multipart(["known", "marker"]).unwrap(), &["marker"]);
     }
 }
 
@@ -292,7 +297,7 @@ fn probe_router_announces_the_dealer_with_an_empty_message() {
         router.send_multipart(["X", "Hello"]).unwrap();
         expect_msg(&dealer, &["Hello"]);
         // The probe is for the ROUTER only: the DEALER itself receives nothing more.
-        expect_nothing(&dealer, QUIET_MS);
+        expect_nothing_before(&dealer, || router.send_multipart(["X", "marker"]).unwrap(), &["marker"]);
     }
 }
 

@@ -297,6 +297,17 @@ pub fn expect_nothing(s: &Socket, ms: i32) {
     }
 }
 
+/// "Nothing (more) arrives on `s`": nothing within [`QUIET_MS`], and then a marker, sent by
+/// `send_marker` on the same path as whatever must not arrive (so the pattern delivers it after
+/// anything sent before it), must be the very next message. The quiet window alone proves
+/// little (an unwanted message may just be late); the marker does.
+#[track_caller]
+pub fn expect_nothing_before<B: AsRef<[u8]>>(s: &Socket, send_marker: impl FnOnce(), marker: &[B]) {
+    expect_nothing(s, QUIET_MS);
+    send_marker();
+    expect_msg(s, marker);
+}
+
 /// Send `parts` from a ROUTER with ROUTER_MANDATORY set, retrying while the peer (the first
 /// frame) is not yet known (`HostUnreachable`), for at most a few seconds.
 #[track_caller]
