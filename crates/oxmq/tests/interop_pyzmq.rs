@@ -644,50 +644,25 @@ fn peer_frames(described: &[String]) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// The connection's [id, ""] notification on oxmq's STREAM; returns the id.
-#[track_caller]
-fn oxmq_stream_notification(ox: &Socket, what: &str) -> Vec<u8> {
-    let got = oxmq_recv(ox);
-    assert!(
-        got.len() == 2 && !got[0].is_empty() && got[1].is_empty(),
-        "{what}: expected [id, \"\"] on oxmq's STREAM, got {:?}",
-        describe_msg(&got).iter().map(|d| render(d)).collect::<Vec<_>>()
-    );
-    got[0].to_vec()
+/// The frames of the next message on oxmq's STREAM.
+fn oxmq_frames(ox: &Socket) -> Vec<Vec<u8>> {
+    oxmq_recv(ox).iter().map(|f| f.to_vec()).collect()
 }
 
-/// The connection's [id, ""] notification on libzmq's STREAM; returns the id.
+/// A connection's [id, ""] notification (the next message, `got`); returns the id.
 #[track_caller]
-fn peer_stream_notification(peer: &mut Peer, what: &str) -> Vec<u8> {
-    let got = peer_frames(&peer.recv());
-    assert!(
-        got.len() == 2 && !got[0].is_empty() && got[1].is_empty(),
-        "{what}: expected [id, \"\"] on libzmq's STREAM, got {got:?}"
-    );
+fn stream_notification(got: Vec<Vec<u8>>, what: &str) -> Vec<u8> {
+    assert!(got.len() == 2 && !got[0].is_empty() && got[1].is_empty(), "{what}: expected [id, \"\"], got {got:?}");
     got[0].clone()
 }
 
-/// Bytes that oxmq's STREAM receives from connection `id`, message by message
-/// ([id, bytes] each), until `len` bytes have come.
+/// Bytes that a STREAM receives from connection `id`, message by message
+/// ([id, bytes] each, from `next`), until `len` bytes have come.
 #[track_caller]
-fn oxmq_stream_bytes(ox: &Socket, id: &[u8], len: usize, what: &str) -> Vec<u8> {
+fn stream_bytes(mut next: impl FnMut() -> Vec<Vec<u8>>, id: &[u8], len: usize, what: &str) -> Vec<u8> {
     let mut bytes = Vec::new();
     while bytes.len() < len {
-        let got = oxmq_recv(ox);
-        assert_eq!(got.len(), 2, "{what}: a STREAM message is [id, bytes]");
-        assert_eq!(got[0].as_ref(), id, "{what}: the bytes came from another connection");
-        assert!(!got[1].is_empty(), "{what}: [id, \"\"] (a disconnect) after {} of {len} bytes", bytes.len());
-        bytes.extend_from_slice(&got[1]);
-    }
-    bytes
-}
-
-/// Bytes that libzmq's STREAM receives from connection `id`, until `len`.
-#[track_caller]
-fn peer_stream_bytes(peer: &mut Peer, id: &[u8], len: usize, what: &str) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    while bytes.len() < len {
-        let got = peer_frames(&peer.recv());
+        let got = next();
         assert_eq!(got.len(), 2, "{what}: a STREAM message is [id, bytes]");
         assert_eq!(got[0], id, "{what}: the bytes came from another connection");
         assert!(!got[1].is_empty(), "{what}: [id, \"\"] (a disconnect) after {} of {len} bytes", bytes.len());
@@ -703,18 +678,18 @@ fn peer_stream_bytes(peer: &mut Peer, id: &[u8], len: usize, what: &str) -> Vec<
 fn stream_stream(side: Side, closer: Closer) {
     let mut l = link(Transport::Tcp, side, SocketType::Stream, |_| {}, "STREAM", &[]);
     let name = format!("{}, {closer:?} closes", l.name);
-    let ox_id = oxmq_stream_notification(&l.ox, &format!("{name}: connect"));
-    let py_id = peer_stream_notification(&mut l.peer, &format!("{name}: connect"));
+    let ox_id = stream_notification(oxmq_frames(&l.ox), &format!("{name}: connect, oxmq's STREAM"));
+    let py_id = stream_notification(peer_frames(&l.peer.recv()), &format!("{name}: connect, libzmq's STREAM"));
 
     for round in 0..2u32 {
         let to_py = pattern(300 + round as usize * 400, round);
         oxmq_send(&l.ox, &[Part::Data(ox_id.clone()), Part::Data(to_py.clone())]);
-        let got = peer_stream_bytes(&mut l.peer, &py_id, to_py.len(), &format!("{name}: oxmq -> libzmq"));
+        let got = stream_bytes(|| peer_frames(&l.peer.recv()), &py_id, to_py.len(), &format!("{name}: oxmq -> libzmq"));
         assert!(got == to_py, "{name}: libzmq got other bytes than oxmq sent (round {round})");
 
         let to_ox = pattern(500 + round as usize * 300, 10 + round);
         l.peer.send(&[Part::Data(py_id.clone()), Part::Data(to_ox.clone())]);
-        let got = oxmq_stream_bytes(&l.ox, &ox_id, to_ox.len(), &format!("{name}: libzmq -> oxmq"));
+        let got = stream_bytes(|| oxmq_frames(&l.ox), &ox_id, to_ox.len(), &format!("{name}: libzmq -> oxmq"));
         assert!(got == to_ox, "{name}: oxmq got other bytes than libzmq sent (round {round})");
     }
 
@@ -726,8 +701,7 @@ fn stream_stream(side: Side, closer: Closer) {
         }
         Closer::Libzmq => {
             l.peer.send(&[Part::Data(py_id.clone()), Part::Data(Vec::new())]);
-            let got: Vec<Vec<u8>> = oxmq_recv(&l.ox).iter().map(|f| f.to_vec()).collect();
-            assert_eq!(got, [ox_id, Vec::new()], "{name}: oxmq's disconnect notification");
+            assert_eq!(oxmq_frames(&l.ox), [ox_id, Vec::new()], "{name}: oxmq's disconnect notification");
         }
     }
 }
