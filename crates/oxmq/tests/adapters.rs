@@ -1,7 +1,7 @@
 //! The futures `Stream`/`Sink` adapters, and async use at scale: many sockets in one tokio
 //! runtime need no thread each.
 
-mod common_sem;
+mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -101,7 +101,7 @@ fn threads() -> usize {
 #[test]
 fn thousands_of_sockets_in_one_runtime_need_no_thread_each() {
     // The other tests here start threads of their own: count in a process of its own.
-    if !common_sem::in_a_process_of_its_own("thousands_of_sockets_in_one_runtime_need_no_thread_each") {
+    if !common::in_a_process_of_its_own("thousands_of_sockets_in_one_runtime_need_no_thread_each") {
         return;
     }
     const PAIRS: usize = 2000;

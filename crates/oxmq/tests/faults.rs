@@ -19,6 +19,7 @@
 //! prints a `faults:` line with what it measured (figures for RELIABILITY.md); see them with
 //! `cargo test -p oxmq --test faults -- --nocapture`.
 
+mod common;
 #[path = "faults/netns.rs"]
 mod netns;
 #[path = "faults/peer.rs"]
@@ -528,7 +529,7 @@ fn net_pair() -> Option<NetPair> {
     match NetPair::create() {
         Ok(p) => Some(p),
         Err(why) => {
-            eprintln!("skipped: this test needs root and `ip netns` to cut a network: {why}");
+            common::skip(&format!("this test needs root and `ip netns` to cut a network: {why}"));
             None
         }
     }

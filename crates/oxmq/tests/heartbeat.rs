@@ -11,9 +11,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use oxmq::{Context, Event, EventMask, Monitor, Pub, Pull, Push, Sub};
 
-/// Long enough for anything that should happen.
-const WAIT: Duration = Duration::from_secs(5);
-
 /// The next frame from oxmq, which must be a PING; returns its TTL and context.
 fn read_ping(raw: &mut RawPeer) -> (u16, Vec<u8>) {
     let f = raw.read_frame();
@@ -36,7 +33,7 @@ fn heartbeating_pull(ctx: &Context, ivl: i32, timeout: i32, ttl: i32) -> (Pull, 
 }
 
 fn expect_disconnected(mon: &Monitor, ep: &str) {
-    let ev = mon.recv_timeout(WAIT).expect("a DISCONNECTED event");
+    let ev = mon.recv_timeout(SOON).expect("a DISCONNECTED event");
     assert_eq!((ev.event, ev.endpoint.as_str()), (Event::Disconnected, ep));
 }
 
@@ -68,7 +65,7 @@ fn unanswered_pings_close_the_connection_after_the_timeout() {
     let handshaken = Instant::now();
     read_ping(&mut raw);
     // The raw peer reads oxmq's PINGs but never answers.
-    raw.expect_closed(WAIT);
+    raw.expect_closed(SOON);
     let (since_connect, since_handshake) = (connected.elapsed(), handshaken.elapsed());
     let (ivl, timeout) = (Duration::from_millis(ivl as u64), Duration::from_millis(timeout as u64));
     // The timeout starts with the first PING, one interval after the handshake.
@@ -99,7 +96,7 @@ fn answered_pings_keep_an_idle_connection_until_the_answers_stop() {
     assert_eq!(pull.recv().unwrap(), "still here");
     // Now stop answering.
     let silent = Instant::now();
-    raw.expect_closed(WAIT);
+    raw.expect_closed(SOON);
     assert!(silent.elapsed() < Duration::from_millis(5 * 150), "closed only after {:?}", silent.elapsed());
     expect_disconnected(&mon, &ep);
 }
@@ -127,12 +124,12 @@ fn connecter_reconnects_after_a_heartbeat_timeout() {
     let accepted = Instant::now();
     first.handshake("PULL");
     read_ping(&mut first);
-    first.expect_closed(WAIT);
+    first.expect_closed(SOON);
     let elapsed = accepted.elapsed();
     assert!(elapsed >= Duration::from_millis(200), "closed after only {elapsed:?} (interval + timeout is 200 ms)");
     assert!(elapsed < Duration::from_millis(5 * 200), "closed only after {elapsed:?}");
 
-    let listener = within(WAIT, move || {
+    let listener = within(SOON, move || {
         let peer = accept(&listener);
         (listener, peer)
     });
@@ -175,7 +172,7 @@ fn peer_ping_ttl_closes_a_connection_that_goes_silent() {
     raw.write(&ping(3, b"ctx")).unwrap();
     let pong = raw.read_frame();
     assert_eq!(pong.body, b"\x04PONGctx", "the PONG echoes the PING's context: {pong:?}");
-    raw.expect_closed(WAIT);
+    raw.expect_closed(SOON);
     let elapsed = pinged.elapsed();
     assert!(elapsed >= Duration::from_millis(300), "closed after only {elapsed:?} (TTL 300 ms)");
     assert!(elapsed < Duration::from_millis(5 * 300), "closed only after {elapsed:?}");
@@ -233,7 +230,7 @@ fn heartbeats_run_beside_pub_sub_traffic_between_oxmq_peers() {
     sub.connect(&ep).unwrap();
     sub.subscribe("").unwrap();
     // Until the subscription has arrived, the publisher drops messages.
-    eventually(WAIT, || {
+    eventually(SOON, || {
         publisher.send_multipart(["warmup", "x"]).unwrap();
         sub.try_recv().ok().map(|_| ())
     })

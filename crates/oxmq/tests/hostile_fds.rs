@@ -5,21 +5,16 @@
 //! It lowers the process's fd limit and fills it, so it runs alone in a process of its own.
 
 mod common;
-mod common_sem;
 
 use std::fs::File;
 use std::time::{Duration, Instant};
 
+use common::hostile::open_fds;
 use common::*;
 use oxmq::{Context, Event, Pull};
 use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
 
 const EMFILE: i32 = 24;
-
-/// File descriptors open in this process.
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
 
 /// Sockets open in this process.
 fn open_sockets() -> usize {
@@ -32,7 +27,7 @@ fn open_sockets() -> usize {
 
 #[test]
 fn out_of_fds_reports_accept_failed_and_the_listener_survives() {
-    if !common_sem::in_a_process_of_its_own("out_of_fds_reports_accept_failed_and_the_listener_survives") {
+    if !common::in_a_process_of_its_own("out_of_fds_reports_accept_failed_and_the_listener_survives") {
         return;
     }
     let ctx = Context::new();
@@ -81,10 +76,10 @@ fn out_of_fds_reports_accept_failed_and_the_listener_survives() {
 
     // While out of descriptors, the accept loop retries at a gentle pace, not in a spin. (The
     // second is the interval measured, not a wait for an event.)
-    let cpu_before = common_sem::process_cpu();
+    let cpu_before = common::process_cpu();
     let t = Instant::now();
     std::thread::sleep(Duration::from_secs(1));
-    let cpu = common_sem::process_cpu() - cpu_before;
+    let cpu = common::process_cpu() - cpu_before;
     let wall = t.elapsed();
     let mut retries = 0;
     while let Some(ev) = mon.try_recv() {

@@ -10,6 +10,7 @@
 //! half-closes (shutdown for writing) once everything is written, and keeps
 //! reading until the peer closes its side. Harness: `interop/mod.rs`.
 
+mod common;
 #[macro_use]
 mod interop;
 

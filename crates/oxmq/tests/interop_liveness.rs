@@ -10,6 +10,7 @@
 //! The event sequences expected are libzmq 4.3.5's own in the same
 //! scenarios (checked with a pyzmq socket monitor). Harness: `interop/mod.rs`.
 
+mod common;
 #[macro_use]
 mod interop;
 
@@ -161,16 +162,7 @@ fn monitor_sees_peer_come_and_go(t: Transport, side: Side, wire: bool) {
             (args(&["--connect", &ep]), ep, ipc)
         }
         Side::OxmqConnects => {
-            let (ep, ipc) = match t {
-                Transport::Ipc => {
-                    let f = IpcFile::new();
-                    (f.endpoint(), Some(f))
-                }
-                Transport::Tcp => {
-                    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-                    (format!("tcp://127.0.0.1:{}", probe.local_addr().unwrap().port()), None)
-                }
-            };
+            let (ep, ipc) = fixed_endpoint(t);
             ox.connect(&ep).unwrap();
             (args(&["--bind", &ep]), ep, ipc)
         }
@@ -232,16 +224,7 @@ fn heartbeat_detects_frozen_peer(t: Transport, by_ttl: bool) {
     }
     let events = Events::start(&ctx, &push, false);
     let mut seen = Vec::new();
-    let (ep, _ipc) = match t {
-        Transport::Ipc => {
-            let f = IpcFile::new();
-            (f.endpoint(), Some(f))
-        }
-        Transport::Tcp => {
-            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            (format!("tcp://127.0.0.1:{}", probe.local_addr().unwrap().port()), None)
-        }
-    };
+    let (ep, _ipc) = fixed_endpoint(t);
     let mut peer_args = args(&["--bind", &ep]);
     if by_ttl {
         peer_args.extend(args(&["--sockopt", "HEARTBEAT_IVL=100", "--sockopt", "HEARTBEAT_TTL=500"]));

@@ -10,6 +10,7 @@
 //! `zmq_proxy_steerable` in a python thread (`peers/zmq_proxy.py`).
 //! Harness: `interop/mod.rs`.
 
+mod common;
 mod interop;
 
 use std::collections::BTreeMap;
@@ -183,7 +184,7 @@ fn oxmq_pubsub_through_libzmq_proxy() {
             for (k, (s, fence)) in subs.iter().zip(fences).enumerate() {
                 let mut got = Vec::new();
                 loop {
-                    let msg = oxmq_try_recv(s, OX_TIMEOUT_MS).unwrap_or_else(|| panic!("{what}: SUB {k}: no fence"));
+                    let msg = oxmq_try_recv(s, TIMEO_MS).unwrap_or_else(|| panic!("{what}: SUB {k}: no fence"));
                     if msg[0].as_ref() == fence {
                         break;
                     }

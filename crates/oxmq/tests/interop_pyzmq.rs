@@ -1,8 +1,10 @@
 //! Interop tests: oxmq against libzmq 4.x, driven through pyzmq: the
-//! socket patterns (PAIR, PUSH/PULL, REQ/REP, DEALER/ROUTER) over tcp and
-//! ipc, peer restarts, PROBE_ROUTER and refusal of incompatible socket types.
+//! socket patterns (PAIR, PUSH/PULL, REQ/REP, DEALER/ROUTER, DEALER/DEALER)
+//! over tcp and ipc, STREAM to STREAM over tcp, peer restarts, PROBE_ROUTER
+//! and refusal of incompatible socket types.
 //! The harness (`Peer`, `Link`, `interop_matrix!`) is in `interop/mod.rs`.
 
+mod common;
 #[macro_use]
 mod interop;
 
@@ -159,16 +161,39 @@ fn router_from_dealer(t: Transport, side: Side) {
     }
 }
 
+/// DEALER <-> DEALER: no envelope either way. Each side sends every sample
+/// (multipart, empty frames first/middle/last, the short/long frame boundary)
+/// back to back before the other reads, so the messages must arrive whole, in
+/// order and with exactly their frames; a marker message then must be the very
+/// next thing each side receives (nothing extra was delivered).
+fn dealer_dealer(t: Transport, side: Side) {
+    let mut l = link(t, side, SocketType::Dealer, |_| {}, "DEALER", &[]);
+    let msgs = samples();
+    let marker = m(&[b"marker", b"end"]);
+    for msg in msgs.iter().chain([&marker]) {
+        oxmq_send(&l.ox, msg);
+    }
+    for msg in msgs.iter().chain([&marker]) {
+        assert_peer_got(&l.peer.recv(), msg, &format!("{}, oxmq -> libzmq", l.name));
+    }
+    for msg in msgs.iter().chain([&marker]) {
+        l.peer.send(msg);
+    }
+    for msg in msgs.iter().chain([&marker]) {
+        assert_oxmq_got(&oxmq_recv(&l.ox), msg, &format!("{}, libzmq -> oxmq", l.name));
+    }
+}
+
 /// Sends with ROUTER_MANDATORY, retrying while the peer is not known yet.
 fn oxmq_send_when_routable(s: &Socket, msg: &[Part], context: &str) {
-    let deadline = Instant::now() + POLL_DEADLINE;
+    let deadline = Instant::now() + SOON;
     loop {
         match s.send_multipart(frames(msg)) {
             Ok(()) => return,
             Err(oxmq::Error::HostUnreachable | oxmq::Error::Again) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(5)); // bounded polling
             }
-            Err(e) => panic!("{context}: oxmq ROUTER could not route to the peer within {POLL_DEADLINE:?}: {e:?}"),
+            Err(e) => panic!("{context}: oxmq ROUTER could not route to the peer within {SOON:?}: {e:?}"),
         }
     }
 }
@@ -257,6 +282,7 @@ interop_matrix!(
     dealer_to_router,
     router_from_dealer,
     router_router,
+    dealer_dealer,
     message_sizes,
     burst,
 );
@@ -337,7 +363,7 @@ fn reconnects_after_peer_restart(transport: Transport) {
     // Messages sent while oxmq has not noticed the restart may be lost, so
     // keep sending numbered messages until one arrives (bounded by a deadline).
     ox.set_sndtimeo(100).unwrap();
-    let deadline = Instant::now() + POLL_DEADLINE;
+    let deadline = Instant::now() + SOON;
     let mut sent = Vec::new();
     loop {
         let msg = format!("after restart {}", sent.len());
@@ -355,7 +381,7 @@ fn reconnects_after_peer_restart(transport: Transport) {
         }
         assert!(
             Instant::now() < deadline,
-            "{name}: no message reached the restarted peer within {POLL_DEADLINE:?} ({} sent); \
+            "{name}: no message reached the restarted peer within {SOON:?} ({} sent); \
              oxmq did not reconnect",
             sent.len()
         );
@@ -398,7 +424,7 @@ fn router_accepts_restarted_peer_with_same_routing_id() {
         // new connection could race the old one's teardown, and a live
         // duplicate routing id is refused - by libzmq too.)
         router.set_router_mandatory(true).unwrap();
-        let deadline = Instant::now() + POLL_DEADLINE;
+        let deadline = Instant::now() + SOON;
         loop {
             match router.send_multipart([&b"py"[..], b"to the dead peer"]) {
                 Err(oxmq::Error::HostUnreachable) => break,
@@ -406,7 +432,7 @@ fn router_accepts_restarted_peer_with_same_routing_id() {
                     std::thread::sleep(Duration::from_millis(5)); // bounded polling
                 }
                 other => {
-                    panic!("oxmq ROUTER still routes to a killed peer after {POLL_DEADLINE:?} (last send: {other:?})")
+                    panic!("oxmq ROUTER still routes to a killed peer after {SOON:?} (last send: {other:?})")
                 }
             }
         }
@@ -590,4 +616,112 @@ fn helper_encodings_match_known_vectors() {
         assert_eq!(pattern(size, seed as u32), slow(size, seed), "pattern({size}, {seed})");
     }
     assert_eq!(pattern(300, 1)[249..253], [(249 * 131 + 29) as u8, (250 * 131 + 29) as u8, 17 + 29, 131 + 17 + 29]);
+}
+
+// ---------------------------------------------------------------------------
+// STREAM <-> STREAM: raw TCP between oxmq and libzmq
+// ---------------------------------------------------------------------------
+//
+// Both sides are STREAM sockets with STREAM_NOTIFY on (the default of both):
+// each gets [id, ""] when the connection is up, raw bytes arrive as
+// [id, bytes] (TCP may split or join them, so the bytes are collected until
+// the expected length and then compared exactly), and [id, ""] sent closes
+// the connection, which the other side sees as its own [id, ""].
+
+/// Which side ends the STREAM connection by sending [id, ""].
+#[derive(Clone, Copy, Debug)]
+enum Closer {
+    Oxmq,
+    Libzmq,
+}
+
+/// The frames of a message the peer printed (every frame here is small
+/// enough to be printed whole).
+fn peer_frames(described: &[String]) -> Vec<Vec<u8>> {
+    described
+        .iter()
+        .map(|d| unbase64(d.strip_prefix("b64:").unwrap_or_else(|| panic!("a small frame, got {d}"))))
+        .collect()
+}
+
+/// The frames of the next message on oxmq's STREAM.
+fn oxmq_frames(ox: &Socket) -> Vec<Vec<u8>> {
+    oxmq_recv(ox).iter().map(|f| f.to_vec()).collect()
+}
+
+/// A connection's [id, ""] notification (the next message, `got`); returns the id.
+#[track_caller]
+fn stream_notification(got: Vec<Vec<u8>>, what: &str) -> Vec<u8> {
+    assert!(got.len() == 2 && !got[0].is_empty() && got[1].is_empty(), "{what}: expected [id, \"\"], got {got:?}");
+    got[0].clone()
+}
+
+/// Bytes that a STREAM receives from connection `id`, message by message
+/// ([id, bytes] each, from `next`), until `len` bytes have come.
+#[track_caller]
+fn stream_bytes(mut next: impl FnMut() -> Vec<Vec<u8>>, id: &[u8], len: usize, what: &str) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    while bytes.len() < len {
+        let got = next();
+        assert_eq!(got.len(), 2, "{what}: a STREAM message is [id, bytes]");
+        assert_eq!(got[0], id, "{what}: the bytes came from another connection");
+        assert!(!got[1].is_empty(), "{what}: [id, \"\"] (a disconnect) after {} of {len} bytes", bytes.len());
+        bytes.extend_from_slice(&got[1]);
+    }
+    bytes
+}
+
+/// oxmq STREAM <-> libzmq STREAM over tcp: connect notifications on both
+/// sides, raw bytes each way (exact bytes, two sends each way so a second
+/// message on the connection is checked too), then `closer` closes with
+/// [id, ""] and the other side must get [id, ""] as the next message.
+fn stream_stream(side: Side, closer: Closer) {
+    let mut l = link(Transport::Tcp, side, SocketType::Stream, |_| {}, "STREAM", &[]);
+    let name = format!("{}, {closer:?} closes", l.name);
+    let ox_id = stream_notification(oxmq_frames(&l.ox), &format!("{name}: connect, oxmq's STREAM"));
+    let py_id = stream_notification(peer_frames(&l.peer.recv()), &format!("{name}: connect, libzmq's STREAM"));
+
+    for round in 0..2u32 {
+        let to_py = pattern(300 + round as usize * 400, round);
+        oxmq_send(&l.ox, &[Part::Data(ox_id.clone()), Part::Data(to_py.clone())]);
+        let got = stream_bytes(|| peer_frames(&l.peer.recv()), &py_id, to_py.len(), &format!("{name}: oxmq -> libzmq"));
+        assert!(got == to_py, "{name}: libzmq got other bytes than oxmq sent (round {round})");
+
+        let to_ox = pattern(500 + round as usize * 300, 10 + round);
+        l.peer.send(&[Part::Data(py_id.clone()), Part::Data(to_ox.clone())]);
+        let got = stream_bytes(|| oxmq_frames(&l.ox), &ox_id, to_ox.len(), &format!("{name}: libzmq -> oxmq"));
+        assert!(got == to_ox, "{name}: oxmq got other bytes than libzmq sent (round {round})");
+    }
+
+    match closer {
+        Closer::Oxmq => {
+            oxmq_send(&l.ox, &[Part::Data(ox_id.clone()), Part::Data(Vec::new())]);
+            let got = peer_frames(&l.peer.recv());
+            assert_eq!(got, [py_id, Vec::new()], "{name}: libzmq's disconnect notification");
+        }
+        Closer::Libzmq => {
+            l.peer.send(&[Part::Data(py_id.clone()), Part::Data(Vec::new())]);
+            assert_eq!(oxmq_frames(&l.ox), [ox_id, Vec::new()], "{name}: oxmq's disconnect notification");
+        }
+    }
+}
+
+#[test]
+fn stream_stream_tcp_oxmq_binds_oxmq_closes() {
+    run_test(|| stream_stream(Side::OxmqBinds, Closer::Oxmq));
+}
+
+#[test]
+fn stream_stream_tcp_oxmq_binds_libzmq_closes() {
+    run_test(|| stream_stream(Side::OxmqBinds, Closer::Libzmq));
+}
+
+#[test]
+fn stream_stream_tcp_oxmq_connects_oxmq_closes() {
+    run_test(|| stream_stream(Side::OxmqConnects, Closer::Oxmq));
+}
+
+#[test]
+fn stream_stream_tcp_oxmq_connects_libzmq_closes() {
+    run_test(|| stream_stream(Side::OxmqConnects, Closer::Libzmq));
 }

@@ -5,9 +5,9 @@
 //! Both tests read the process's RSS, which other tests running in the same process would
 //! disturb, so each runs again in a process of its own (`in_a_process_of_its_own`).
 
-mod common_sem;
+mod common;
 
-use common_sem::in_a_process_of_its_own;
+use common::in_a_process_of_its_own;
 use oxmq::{Bytes, Context, Error, Socket, SocketType};
 use std::time::{Duration, Instant};
 

@@ -11,17 +11,14 @@ use std::time::{Duration, Instant};
 use common::*;
 use oxmq::{Context, Error, Event, EventMask, Monitor, MonitorEvent, Pair, Pull, Push, Stream, protocol_error};
 
-/// Long enough for anything that should happen.
-const WAIT: Duration = Duration::from_secs(5);
-
 const EINPROGRESS: u32 = 115;
 const EADDRINUSE: u32 = 98;
 const EAGAIN: u32 = 11;
 const EPIPE: u32 = 32;
 
-/// The next event, which must come within [`WAIT`].
+/// The next event, which must come within [`SOON`].
 fn next(mon: &Monitor) -> MonitorEvent {
-    mon.recv_timeout(WAIT).unwrap_or_else(|| panic!("no monitor event within {WAIT:?}"))
+    mon.recv_timeout(SOON).unwrap_or_else(|| panic!("no monitor event within {SOON:?}"))
 }
 
 /// The next event, which must be `event` on `endpoint`; returns its value.
@@ -77,7 +74,7 @@ fn connection_lifecycle(bind_endpoint: &str, tcp: bool) {
     // DISCONNECTED for a connection it closed, only the end of monitoring (as libzmq).
     drop(push);
     assert_eq!(expect(&cmon, Event::MonitorStopped, ""), 0);
-    assert_eq!(cmon.recv_timeout(WAIT), None, "a stopped monitor ends");
+    assert_eq!(cmon.recv_timeout(SOON), None, "a stopped monitor ends");
     assert!(cmon.is_stopped());
     assert_eq!(expect(&smon, Event::Disconnected, &ep), accepted_fd, "DISCONNECTED names the accepted connection's fd");
 
@@ -128,7 +125,7 @@ fn only_the_requested_events_are_reported() {
     expect(&mon, Event::HandshakeSucceeded, &ep);
     pull.stop_monitor().unwrap();
     // MONITOR_STOPPED was not asked for: the monitor just ends.
-    assert_eq!(mon.recv_timeout(WAIT), None);
+    assert_eq!(mon.recv_timeout(SOON), None);
     assert!(mon.is_stopped());
 }
 
@@ -202,7 +199,7 @@ fn connect_before_listener_retries_with_backoff_then_connects() {
     }
     let pull = Pull::new(&ctx).unwrap();
     pull.bind(&ep).unwrap();
-    let deadline = Instant::now() + WAIT;
+    let deadline = Instant::now() + SOON;
     loop {
         let ev = next(&mon);
         assert_eq!(ev.endpoint, ep);
@@ -211,7 +208,7 @@ fn connect_before_listener_retries_with_backoff_then_connects() {
             Event::Connected => break,
             other => panic!("unexpected {other} before CONNECTED"),
         }
-        assert!(Instant::now() < deadline, "no CONNECTED within {WAIT:?} of the listener appearing");
+        assert!(Instant::now() < deadline, "no CONNECTED within {SOON:?} of the listener appearing");
     }
     assert_eq!(expect(&mon, Event::HandshakeSucceeded, &ep), 0);
 }
@@ -291,7 +288,7 @@ fn mechanism_mismatch_is_a_protocol_failure() {
     g[12..32].fill(0);
     g[12..17].copy_from_slice(b"PLAIN");
     raw.write(&g).unwrap();
-    raw.expect_closed(WAIT);
+    raw.expect_closed(SOON);
     let fd = expect(&mon, Event::Accepted, &ep);
     assert_eq!(expect(&mon, Event::HandshakeFailedProtocol, &ep), protocol_error::ZMTP_MECHANISM_MISMATCH);
     assert_eq!(expect(&mon, Event::Disconnected, &ep), fd);
@@ -317,7 +314,7 @@ fn a_zap_status_in_the_peers_error_is_an_authentication_failure() {
     let mut raw = RawPeer::connect(&ep);
     raw.write(&greeting()).unwrap();
     raw.write(&command("ERROR", b"\x03400")).unwrap();
-    raw.expect_closed(WAIT);
+    raw.expect_closed(SOON);
     let fd = expect(&mon, Event::Accepted, &ep);
     assert_eq!(expect(&mon, Event::HandshakeFailedAuth, &ep), 400);
     assert_eq!(expect(&mon, Event::Disconnected, &ep), fd);
@@ -355,7 +352,7 @@ fn handshake_timeout_is_a_failure_without_detail() {
     // libzmq's value for an expired HANDSHAKE_IVL.
     assert_eq!(expect(&mon, Event::HandshakeFailedNoDetail, &ep), EAGAIN);
     assert_eq!(expect(&mon, Event::Disconnected, &ep), fd);
-    raw.expect_closed(WAIT);
+    raw.expect_closed(SOON);
 }
 
 #[test]
@@ -396,12 +393,12 @@ fn recv_async_delivers_events() {
         // A dropped receive takes nothing.
         assert!(tokio::time::timeout(Duration::from_millis(20), mon.recv_async()).await.is_err());
         pull.bind("tcp://127.0.0.1:*").unwrap();
-        let ev = tokio::time::timeout(WAIT, mon.recv_async()).await.expect("an event").expect("not stopped");
+        let ev = tokio::time::timeout(SOON, mon.recv_async()).await.expect("an event").expect("not stopped");
         assert_eq!((ev.event, ev.endpoint), (Event::Listening, pull.last_endpoint().unwrap()));
         pull.stop_monitor().unwrap();
-        let ev = tokio::time::timeout(WAIT, mon.recv_async()).await.unwrap().unwrap();
+        let ev = tokio::time::timeout(SOON, mon.recv_async()).await.unwrap().unwrap();
         assert_eq!(ev.event, Event::MonitorStopped);
-        assert_eq!(tokio::time::timeout(WAIT, mon.recv_async()).await.unwrap(), None);
+        assert_eq!(tokio::time::timeout(SOON, mon.recv_async()).await.unwrap(), None);
     });
 }
 

@@ -2,7 +2,7 @@
 //! `poll` over sockets and file descriptors (zmq_poll): which items it reports, timeouts,
 //! wake-ups from other threads, no busy waiting, no missed wake-up.
 
-mod common_sem;
+mod common;
 
 use std::io::Write;
 use std::os::fd::AsFd;
@@ -10,8 +10,10 @@ use std::os::unix::net::UnixStream;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common_sem::{Transport, bind, expect_msg, in_a_process_of_its_own, process_cpu, show, unique_name};
-use oxmq::{Context, Error, PollEvents, PollItem, Socket, SocketBase, SocketType, opt, poll, poll_async};
+use common::{
+    QUIET, SOON, Transport, bind, expect_msg, in_a_process_of_its_own, process_cpu, show, socket, unique_name,
+};
+use oxmq::{Context, Error, PollEvents, PollItem, SocketBase, SocketType, opt, poll, poll_async};
 
 use SocketType::{Dealer, Pair, Pull, Push, Rep, Req, Router};
 
@@ -20,19 +22,7 @@ const OUT: PollEvents = PollEvents::OUT;
 const NONE: PollEvents = PollEvents::empty();
 const BOTH: PollEvents = PollEvents::IN.union(PollEvents::OUT);
 
-/// How long something that should happen may take, on a loaded machine.
-const LONG: Duration = Duration::from_secs(10);
-/// How long to watch for something that should not happen.
-const SHORT: Duration = Duration::from_millis(200);
-
 const TRANSPORTS: [Transport; 2] = [Transport::Inproc, Transport::Tcp];
-
-fn socket(ctx: &Context, t: SocketType) -> Socket {
-    let s = ctx.socket(t).unwrap();
-    s.set_rcvtimeo(LONG.as_millis() as i32).unwrap();
-    s.set_linger(0).unwrap();
-    s
-}
 
 /// The socket's events, checked against the raw ZMQ_EVENTS option on the way.
 #[track_caller]
@@ -43,11 +33,11 @@ fn events(s: &SocketBase) -> PollEvents {
     ev
 }
 
-/// Poll one socket for `want` until it shows it (or fail after [`LONG`]).
+/// Poll one socket for `want` until it shows it (or fail after [`SOON`]).
 #[track_caller]
 fn wait_for(s: &SocketBase, want: PollEvents) {
     let mut items = [PollItem::socket(s, want)];
-    let n = poll(&mut items, Some(LONG)).unwrap();
+    let n = poll(&mut items, Some(SOON)).unwrap();
     assert_eq!((n, items[0].revents()), (1, want), "waited for {want:?} on a {:?}", s.socket_type());
 }
 
@@ -131,7 +121,7 @@ fn req_is_readable_only_for_the_reply_to_its_current_request() {
         |to: &[oxmq::Bytes], body: &'static str| to[..3].iter().cloned().chain([body.into()]).collect::<Vec<_>>();
     router.send_multipart(reply(&first, "stale")).unwrap();
     let mut items = [PollItem::socket(&req, IN)];
-    assert_eq!(poll(&mut items, Some(SHORT)).unwrap(), 0, "a stale reply is not readable");
+    assert_eq!(poll(&mut items, Some(QUIET)).unwrap(), 0, "a stale reply is not readable");
     router.send_multipart(reply(&second, "fresh")).unwrap();
     wait_for(&req, IN);
     assert_eq!(req.recv().unwrap(), "fresh");
@@ -145,7 +135,7 @@ fn rep_is_not_readable_for_a_request_without_an_envelope() {
     dealer.connect(&bind(&rep, Transport::Inproc)).unwrap();
     dealer.send("no delimiter").unwrap();
     let mut items = [PollItem::socket(&rep, IN)];
-    assert_eq!(poll(&mut items, Some(SHORT)).unwrap(), 0, "REP drops a request without a delimiter");
+    assert_eq!(poll(&mut items, Some(QUIET)).unwrap(), 0, "REP drops a request without a delimiter");
     dealer.send_multipart(["", "ok"]).unwrap();
     wait_for(&rep, IN);
     assert_eq!(rep.recv().unwrap(), "ok");
@@ -201,7 +191,7 @@ fn a_full_push_is_not_writable_and_a_poll_wakes_when_the_peer_drains_it() {
                 Ok(()) => sent += 1,
                 Err(Error::Again) => {
                     let mut items = [PollItem::socket(&push, OUT)];
-                    if poll(&mut items, Some(SHORT)).unwrap() == 0 {
+                    if poll(&mut items, Some(QUIET)).unwrap() == 0 {
                         break;
                     }
                 }
@@ -213,13 +203,13 @@ fn a_full_push_is_not_writable_and_a_poll_wakes_when_the_peer_drains_it() {
         std::thread::scope(|s| {
             s.spawn(|| {
                 let mut items = [PollItem::socket(&push, OUT)];
-                done_tx.send(poll(&mut items, Some(2 * LONG)).map(|n| (n, items[0].revents()))).unwrap();
+                done_tx.send(poll(&mut items, Some(2 * SOON)).map(|n| (n, items[0].revents()))).unwrap();
             });
             std::thread::sleep(Duration::from_millis(50));
             for i in 0..sent {
                 assert!(pull.recv().unwrap() == msg(i), "{tr:?}: message {i}");
             }
-            let r = done_rx.recv_timeout(LONG).unwrap_or_else(|_| panic!("{tr:?}: poll for OUT never woke"));
+            let r = done_rx.recv_timeout(SOON).unwrap_or_else(|_| panic!("{tr:?}: poll for OUT never woke"));
             assert_eq!(r.unwrap(), (1, OUT), "{tr:?}");
         });
     }
@@ -252,14 +242,14 @@ fn a_push_filled_exactly_to_its_hwm_wakes_a_poll_for_out_when_drained() {
             let mut items = [PollItem::socket(&push, OUT)];
             // Longer than the wait below, so a missed wake fails the test rather than being
             // found by the last check at the timeout.
-            done_tx.send(poll(&mut items, Some(2 * LONG)).map(|n| (n, items[0].revents()))).unwrap();
+            done_tx.send(poll(&mut items, Some(2 * SOON)).map(|n| (n, items[0].revents()))).unwrap();
         });
         let mut items = [PollItem::socket(&push, OUT)];
-        assert_eq!(poll(&mut items, Some(SHORT)).unwrap(), 0, "full");
+        assert_eq!(poll(&mut items, Some(QUIET)).unwrap(), 0, "full");
         for _ in 0..capacity {
             assert_eq!(pull.recv().unwrap(), "again");
         }
-        let woke = done_rx.recv_timeout(LONG).expect("the poll for OUT woke when the PULL drained");
+        let woke = done_rx.recv_timeout(SOON).expect("the poll for OUT woke when the PULL drained");
         assert_eq!(woke.unwrap(), (1, OUT));
     });
 }
@@ -357,13 +347,13 @@ fn timeouts_are_honoured_with_sockets_and_with_fds() {
     assert!(matches!(poll(&mut none, None), Err(Error::InvalidArgument(_))));
 }
 
-/// Run `f` on a thread; fail if it has not returned within [`LONG`].
+/// Run `f` on a thread; fail if it has not returned within [`SOON`].
 fn within_long<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || tx.send(f()).unwrap());
-    match rx.recv_timeout(LONG) {
+    match rx.recv_timeout(SOON) {
         Ok(v) => v,
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: still blocked after {LONG:?}"),
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: still blocked after {SOON:?}"),
         Err(mpsc::RecvTimeoutError::Disconnected) => panic!("{what}: the thread panicked"),
     }
 }
@@ -429,7 +419,7 @@ fn fd_items_are_level_triggered_like_poll() {
         a.write_all(b"!").unwrap();
         a
     });
-    assert_eq!(poll(&mut items, Some(LONG)).unwrap(), 1);
+    assert_eq!(poll(&mut items, Some(SOON)).unwrap(), 1);
     assert_eq!(items[0].revents(), IN);
     // Still readable: nothing was read.
     assert_eq!(poll(&mut items, Some(Duration::ZERO)).unwrap(), 1);
@@ -441,7 +431,7 @@ fn fd_items_are_level_triggered_like_poll() {
     // The peer hanging up is reported as ERR, asked for or not (as zmq_poll).
     drop(a);
     let mut items = [PollItem::fd(b.as_fd(), NONE)];
-    assert_eq!(poll(&mut items, Some(LONG)).unwrap(), 1);
+    assert_eq!(poll(&mut items, Some(SOON)).unwrap(), 1);
     assert!(items[0].revents().contains(PollEvents::ERR), "{:?}", items[0].revents());
 }
 
@@ -454,11 +444,11 @@ fn sockets_and_fds_in_one_poll() {
     let (mut a, b) = UnixStream::pair().unwrap();
     let mut items = [PollItem::socket(&pull, IN), PollItem::fd(b.as_fd(), IN)];
     a.write_all(b"x").unwrap();
-    assert_eq!(poll(&mut items, Some(LONG)).unwrap(), 1);
+    assert_eq!(poll(&mut items, Some(SOON)).unwrap(), 1);
     assert!(!items[0].is_readable() && items[1].is_readable());
     push.send("m").unwrap();
     wait_for(&pull, IN);
-    assert_eq!(poll(&mut items, Some(LONG)).unwrap(), 2, "both ready, both reported");
+    assert_eq!(poll(&mut items, Some(SOON)).unwrap(), 2, "both ready, both reported");
     assert!(items[0].is_readable() && items[1].is_readable());
 }
 
@@ -529,7 +519,7 @@ fn no_wake_up_is_missed_under_stress() {
                         _ => (0..rng.next() % 2000).for_each(|_| std::hint::spin_loop()),
                     }
                     push.send(format!("{i}")).unwrap();
-                    if ack_rx.recv_timeout(LONG).is_err() {
+                    if ack_rx.recv_timeout(SOON).is_err() {
                         break; // the poller gave up: its assertion says why
                     }
                 }
@@ -544,8 +534,8 @@ fn no_wake_up_is_missed_under_stress() {
                 // A missed wake-up shows as a poll that runs to its timeout (whose last check
                 // then finds the message).
                 let t = Instant::now();
-                let n = poll(&mut items, Some(LONG)).unwrap();
-                assert!(t.elapsed() < LONG && n == 1, "{tr:?} (fd: {with_fd}): a missed wake-up for message {i}");
+                let n = poll(&mut items, Some(SOON)).unwrap();
+                assert!(t.elapsed() < SOON && n == 1, "{tr:?} (fd: {with_fd}): a missed wake-up for message {i}");
                 assert!(items[1].is_readable());
                 // Readable means a receive succeeds at once.
                 assert_eq!(pull.try_recv().unwrap(), format!("{i}"), "{tr:?}");
@@ -565,13 +555,13 @@ async fn poll_async_waits_for_any_socket_and_is_cancel_safe() {
     bind(&pulls[0], Transport::Tcp);
     let mut items = [PollItem::socket(&pulls[0], IN), PollItem::socket(&pulls[1], IN)];
     // Nothing yet: a timed-out (dropped) wait takes nothing.
-    assert!(tokio::time::timeout(SHORT, poll_async(&mut items)).await.is_err());
+    assert!(tokio::time::timeout(QUIET, poll_async(&mut items)).await.is_err());
     let sender = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(50));
         push.send("async").unwrap();
         push
     });
-    let n = tokio::time::timeout(LONG, poll_async(&mut items)).await.expect("woken").unwrap();
+    let n = tokio::time::timeout(SOON, poll_async(&mut items)).await.expect("woken").unwrap();
     assert_eq!((n, items[0].revents(), items[1].revents()), (1, NONE, IN));
     assert_eq!(pulls[1].recv_async().await.unwrap(), "async");
     drop(sender.join().unwrap());

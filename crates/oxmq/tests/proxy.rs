@@ -2,30 +2,20 @@
 //! streamer with a capture socket, back-pressure through a full backend, and the PAUSE,
 //! RESUME, STATISTICS and TERMINATE commands on REP and PAIR control sockets.
 
-mod common_sem;
+mod common;
 
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common_sem::{Transport, bind, expect_msg, in_a_process_of_its_own, process_cpu, unique_name};
+use common::{
+    QUIET_MS, SOON, TIMEO_MS, Transport, bind, expect_msg, in_a_process_of_its_own, process_cpu, socket, unique_name,
+};
 use oxmq::{Context, Error, Result, Socket, SocketType};
 
 use SocketType::{Dealer, Pair, Pull, Push, Rep, Req, Router};
 
-/// How long something that should happen may take, on a loaded machine.
-const LONG: Duration = Duration::from_secs(10);
-/// How long to watch for something that should not happen.
-const SHORT: Duration = Duration::from_millis(200);
-
 const TRANSPORTS: [Transport; 2] = [Transport::Inproc, Transport::Tcp];
-
-fn socket(ctx: &Context, t: SocketType) -> Socket {
-    let s = ctx.socket(t).unwrap();
-    s.set_rcvtimeo(LONG.as_millis() as i32).unwrap();
-    s.set_linger(0).unwrap();
-    s
-}
 
 /// A proxy running on its own thread; its result arrives on the channel.
 struct Running {
@@ -40,10 +30,10 @@ impl Running {
         Running { result, thread }
     }
 
-    /// The proxy's result, which must come within [`LONG`].
+    /// The proxy's result, which must come within [`SOON`].
     #[track_caller]
     fn finish(self) -> Result<()> {
-        let r = self.result.recv_timeout(LONG).expect("the proxy did not return");
+        let r = self.result.recv_timeout(SOON).expect("the proxy did not return");
         self.thread.join().unwrap();
         r
     }
@@ -62,7 +52,7 @@ fn term(ctx: Context) {
         ctx.term();
         tx.send(()).unwrap();
     });
-    rx.recv_timeout(LONG).expect("Context::term did not return");
+    rx.recv_timeout(SOON).expect("Context::term did not return");
 }
 
 #[test]
@@ -233,7 +223,7 @@ fn a_full_backend_pushes_back_loses_nothing_and_stops_nothing_else() {
             let m = worker.recv_multipart().unwrap_or_else(|e| panic!("{tr:?}: message {i} of {accepted}: {e}"));
             assert_eq!(m[0], format!("{i}"), "{tr:?}");
         }
-        worker.set_rcvtimeo(SHORT.as_millis() as i32).unwrap();
+        worker.set_rcvtimeo(QUIET_MS).unwrap();
         assert!(matches!(worker.recv(), Err(Error::Again)), "{tr:?}: more than was sent");
         steer.send("TERMINATE").unwrap();
         proxy.finish().unwrap();
@@ -291,9 +281,9 @@ fn steerable_pause_resume_statistics_terminate_with_a_rep_control_socket() {
         for i in 5..8 {
             producer.send_multipart(msg(i)).unwrap();
         }
-        consumer.set_rcvtimeo(SHORT.as_millis() as i32).unwrap();
+        consumer.set_rcvtimeo(QUIET_MS).unwrap();
         assert!(matches!(consumer.recv(), Err(Error::Again)), "{tr:?}: forwarded while paused");
-        consumer.set_rcvtimeo(LONG.as_millis() as i32).unwrap();
+        consumer.set_rcvtimeo(TIMEO_MS).unwrap();
         // 5 messages of 2 frames, 3 + 7 bytes each, in at the frontend and out at the backend.
         assert_eq!(statistics(&steer), [10, 50, 0, 0, 0, 0, 10, 50], "{tr:?}");
         command("RESUME");
@@ -347,7 +337,7 @@ fn steerable_statistics_count_frames_and_bytes_both_ways_with_a_pair_control_soc
         steer.send("RESUME").unwrap();
         steer.send("TERMINATE").unwrap();
         proxy.finish().unwrap();
-        steer.set_rcvtimeo(SHORT.as_millis() as i32).unwrap();
+        steer.set_rcvtimeo(QUIET_MS).unwrap();
         assert!(matches!(steer.recv(), Err(Error::Again)), "{tr:?}: a PAIR control socket got an answer");
         drop((client, worker, steer));
         term(ctx);

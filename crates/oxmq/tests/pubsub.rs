@@ -4,16 +4,16 @@
 //! has subscribed to yet, so tests first wait until the subscription is known: an XPUB sees
 //! it arrive; a PUB publishes a probe until the subscriber gets one.
 
-mod common_sem;
+mod common;
 
 use std::time::Duration;
 
-use common_sem::*;
+use common::*;
 use oxmq::{Context, Error, Socket, SocketType};
 
 /// Publish `probe` until `sub` receives it, then drain: the subscription for it has arrived.
 fn await_subscription(publisher: &Socket, sub: &Socket, probe: &[u8]) {
-    let got = retry_until(Duration::from_secs(5), || {
+    let got = eventually(SOON, || {
         publisher.send(probe.to_vec()).unwrap();
         sub.recv_multipart_timeout(10)
     });
@@ -58,7 +58,7 @@ fn sub_receives_only_its_topics_on_every_transport() {
         expect_msg(&sub, &["weather.1"]);
         expect_msg(&sub, &["weather.2"]);
         expect_msg(&sub, &["weather.3", "part two"]);
-        expect_nothing(&sub, QUIET_MS);
+        expect_nothing_before(&sub, || publisher.send("weather.marker").unwrap(), &["weather.marker"]);
     }
 }
 
@@ -81,7 +81,7 @@ fn xpub_sees_subscriptions_and_cancels() {
         xpub.send("b1").unwrap();
         xpub.send("a1").unwrap();
         expect_msg(&sub, &["b1"]);
-        expect_nothing(&sub, QUIET_MS);
+        expect_nothing_before(&sub, || xpub.send("b marker").unwrap(), &["b marker"]);
         // The subscriber leaving cancels its topics.
         drop(sub);
         expect_msg(&xpub, &[b"\x00b"]);
@@ -122,7 +122,14 @@ fn xpub_verbose_passes_repeated_subscriptions_and_verboser_repeated_cancels() {
     expect_msg(&quiet, &[b"\x00u"]);
     s4.unsubscribe("t").unwrap();
     expect_msg(&quiet, &[b"\x00t"]);
+    // Markers on both subscribers' connections (an XPUB fair-queues between them): each
+    // subscription to a new topic must be the next thing its connection delivers.
     expect_nothing(&quiet, QUIET_MS);
+    s3.subscribe("m3").unwrap();
+    s4.subscribe("m4").unwrap();
+    let mut got = [recv_msg(&quiet), recv_msg(&quiet)];
+    got.sort();
+    assert_eq!(show(&got.concat()), ["\x01m3", "\x01m4"], "the markers, and nothing before them");
 
     // XPUB_VERBOSE alone: repeated subscriptions, but only the last cancel.
     let verbose = socket(&ctx, SocketType::XPub);
@@ -136,7 +143,7 @@ fn xpub_verbose_passes_repeated_subscriptions_and_verboser_repeated_cancels() {
     expect_msg(&verbose, &[b"\x01v"]);
     expect_msg(&verbose, &[b"\x01v"]);
     s5.unsubscribe("v").unwrap();
-    expect_nothing(&verbose, QUIET_MS);
+    expect_nothing_before(&verbose, || s5.subscribe("m5").unwrap(), &[b"\x01m5"]);
     s6.unsubscribe("v").unwrap();
     expect_msg(&verbose, &[b"\x00v"]);
 }
@@ -153,6 +160,7 @@ fn xpub_manual_lets_the_application_decide_what_a_subscriber_gets() {
     expect_msg(&xpub, &[b"\x01asked"]);
     // Nothing is subscribed until the application says so...
     xpub.send("asked 1").unwrap();
+    // (The marker: "given 1" below, sent after it, must be the next message.)
     expect_nothing(&sub, QUIET_MS);
     // ...and it may subscribe the peer to something else entirely (the SUB still filters on
     // its own topics, so it subscribes to that too, which the XPUB sees first).
@@ -165,7 +173,10 @@ fn xpub_manual_lets_the_application_decide_what_a_subscriber_gets() {
     expect_nothing(&sub, QUIET_MS);
     xpub.unsubscribe("given").unwrap();
     xpub.send("given 2").unwrap();
-    expect_nothing(&sub, QUIET_MS);
+    sub.subscribe("marker").unwrap();
+    expect_msg(&xpub, &[b"\x01marker"]);
+    xpub.subscribe("marker").unwrap();
+    expect_nothing_before(&sub, || xpub.send("marker").unwrap(), &["marker"]);
     // Without XPUB_MANUAL, SUBSCRIBE is refused on an XPUB.
     let plain = socket(&ctx, SocketType::XPub);
     assert!(matches!(plain.subscribe("x"), Err(Error::InvalidArgument(_))));
@@ -258,7 +269,7 @@ fn invert_matching_on_both_ends() {
     sub.subscribe("skip").unwrap();
     sub.connect(&ep).unwrap();
     // An inverted SUB receives what matches none of its topics.
-    let got = retry_until(Duration::from_secs(5), || {
+    let got = eventually(SOON, || {
         publisher.send("probe").unwrap();
         sub.recv_multipart_timeout(10)
     });
@@ -267,7 +278,7 @@ fn invert_matching_on_both_ends() {
     publisher.send("skip this").unwrap();
     publisher.send("keep this").unwrap();
     expect_msg(&sub, &["keep this"]);
-    expect_nothing(&sub, QUIET_MS);
+    expect_nothing_before(&sub, || publisher.send("marker").unwrap(), &["marker"]);
     assert!(sub.invert_matching().unwrap());
 }
 
@@ -314,6 +325,18 @@ fn many_subscribers_with_overlapping_topics_each_get_exactly_their_matches() {
         }
         expect_nothing(s, 50);
     }
+    // Markers: a topic of each subscriber's own, known to the XPUB before it publishes them;
+    // each must be the next message its subscriber gets.
+    for (k, s) in subs.iter().enumerate() {
+        s.subscribe(format!("~m{k}~")).unwrap();
+        expect_msg(&xpub, &[format!("\x01~m{k}~")]);
+    }
+    for k in 0..subs.len() {
+        xpub.send(format!("~m{k}~")).unwrap();
+    }
+    for (k, s) in subs.iter().enumerate() {
+        expect_msg(s, &[format!("~m{k}~")]);
+    }
 }
 
 #[test]
@@ -331,7 +354,7 @@ fn xsub_subscribes_by_message_and_sends_other_messages_upstream() {
     xpub.send("other").unwrap();
     // XSUB does not filter: the publisher did.
     expect_msg(&xsub, &["news!"]);
-    expect_nothing(&xsub, QUIET_MS);
+    expect_nothing_before(&xsub, || xpub.send("news marker").unwrap(), &["news marker"]);
     xsub.send(b"\x00news".to_vec()).unwrap();
     expect_msg(&xpub, &[b"\x00news"]);
     assert!(matches!(xsub.subscribe("x"), Err(Error::InvalidArgument(_))));
@@ -367,7 +390,7 @@ fn subscriptions_are_sent_again_after_the_publisher_restarts() {
     publisher.send("t after").unwrap();
     publisher.send("u after").unwrap();
     expect_msg(&sub, &["t after"]);
-    expect_nothing(&sub, QUIET_MS);
+    expect_nothing_before(&sub, || publisher.send("t marker").unwrap(), &["t marker"]);
 }
 
 #[test]
@@ -399,10 +422,10 @@ fn conflate_keeps_only_the_latest_message() {
         publisher.send(format!("{i}")).unwrap();
     }
     // The last one arrives; whatever arrived before it was replaced while unread.
-    let last = retry_until(Duration::from_secs(5), || {
+    let last = eventually(SOON, || {
         let m = sub.recv_multipart_timeout(100)?;
         (m[0].as_ref() == b"99").then_some(())
     });
     assert!(last.is_some(), "the latest message arrives");
-    expect_nothing(&sub, QUIET_MS);
+    expect_nothing_before(&sub, || publisher.send("marker").unwrap(), &["marker"]);
 }

@@ -5,19 +5,16 @@
 //! closes a connection; unknown ids are `HostUnreachable`; a connect keeps its peer's id across
 //! reconnections.
 
+mod common;
+
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::{QUIET, QUIET_MS, SOON, TIMEO_MS};
 use oxmq::{Bytes, Context, Error, SocketType, Stream};
-
-/// RCVTIMEO/SNDTIMEO for anything that should happen: generous, a failure costs only time.
-const TIMEO_MS: i32 = 5000;
-const TIMEO: Duration = Duration::from_millis(TIMEO_MS as u64);
-/// How long to wait before concluding that nothing is coming.
-const QUIET_MS: i32 = 300;
 
 fn stream(ctx: &Context) -> Stream {
     let s = Stream::new(ctx).unwrap();
@@ -36,8 +33,8 @@ fn bind_tcp(s: &Stream) -> String {
 /// A std client connected to `addr`, with read and write timeouts.
 fn client(addr: &str) -> TcpStream {
     let c = TcpStream::connect(addr).unwrap();
-    c.set_read_timeout(Some(TIMEO)).unwrap();
-    c.set_write_timeout(Some(TIMEO)).unwrap();
+    c.set_read_timeout(Some(SOON)).unwrap();
+    c.set_write_timeout(Some(SOON)).unwrap();
     c
 }
 
@@ -231,7 +228,7 @@ fn no_notifications_with_stream_notify_off() {
     // The peer is gone all the same.
     let start = Instant::now();
     while !matches!(send(&server, &id, b"x"), Err(Error::HostUnreachable)) {
-        assert!(start.elapsed() < TIMEO, "the disconnected peer's id still routes");
+        assert!(start.elapsed() < SOON, "the disconnected peer's id still routes");
         thread::sleep(Duration::from_millis(5));
     }
 }
@@ -269,7 +266,7 @@ fn raw_server() -> (TcpListener, String) {
     (l, addr)
 }
 
-/// Accept one connection within [`TIMEO`].
+/// Accept one connection within [`SOON`].
 fn accept(l: &TcpListener) -> TcpStream {
     l.set_nonblocking(true).unwrap();
     let start = Instant::now();
@@ -277,11 +274,11 @@ fn accept(l: &TcpListener) -> TcpStream {
         match l.accept() {
             Ok((s, _)) => {
                 s.set_nonblocking(false).unwrap();
-                s.set_read_timeout(Some(TIMEO)).unwrap();
-                s.set_write_timeout(Some(TIMEO)).unwrap();
+                s.set_read_timeout(Some(SOON)).unwrap();
+                s.set_write_timeout(Some(SOON)).unwrap();
                 return s;
             }
-            Err(e) if e.kind() == ErrorKind::WouldBlock && start.elapsed() < TIMEO => {
+            Err(e) if e.kind() == ErrorKind::WouldBlock && start.elapsed() < SOON => {
                 thread::sleep(Duration::from_millis(2));
             }
             Err(e) => panic!("no connection came: {e}"),
@@ -388,7 +385,7 @@ fn closing_a_connect_peer_ends_that_connection_for_good() {
     assert!(matches!(send(&s, &id, b"x"), Err(Error::HostUnreachable)));
     // No reconnection (many reconnect intervals pass).
     listener.set_nonblocking(true).unwrap();
-    thread::sleep(Duration::from_millis(QUIET_MS as u64));
+    thread::sleep(QUIET);
     assert!(listener.accept().is_err(), "the STREAM connected again after closing the connection");
     expect_nothing(&s);
 }
@@ -533,7 +530,7 @@ fn stream_over_ipc() {
     let _ = std::fs::remove_file(&path);
     server.bind(&format!("ipc://{}", path.display())).unwrap();
     let mut c = UnixStream::connect(&path).unwrap();
-    c.set_read_timeout(Some(TIMEO)).unwrap();
+    c.set_read_timeout(Some(SOON)).unwrap();
     let id = expect_notification(&server);
     c.write_all(b"over ipc").unwrap();
     assert_eq!(recv_bytes(&server, &id, 8), b"over ipc");
@@ -604,6 +601,6 @@ fn immediate_connect_has_a_peer_only_while_connected() {
     drop(second);
     // Closed by the socket: not made again.
     listener.set_nonblocking(true).unwrap();
-    thread::sleep(Duration::from_millis(QUIET_MS as u64));
+    thread::sleep(QUIET);
     assert!(listener.accept().is_err(), "connected again after the socket closed the connection");
 }

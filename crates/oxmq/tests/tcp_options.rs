@@ -1,6 +1,8 @@
 //! TCP socket settings reach the kernel socket of each connection, and CONNECT_TIMEOUT gives
 //! up connects that hang.
 
+mod common;
+
 use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
@@ -50,7 +52,7 @@ fn connection_timer(setup: impl Fn(&Push)) -> Option<u8> {
 #[test]
 fn tcp_keepalive_turns_on_the_kernel_keepalive_timer() {
     if !std::path::Path::new("/proc/net/tcp").exists() {
-        eprintln!("skipped: no /proc/net/tcp to read socket timers from (not Linux)");
+        common::skip("no /proc/net/tcp to read socket timers from (not Linux)");
         return;
     }
     let on = connection_timer(|s| {
@@ -111,7 +113,7 @@ fn next_event(mon: &Monitor) -> (Event, u32) {
 #[test]
 fn connect_timeout_gives_up_a_hanging_connect_and_retries_until_it_completes() {
     let Some((listener, held, addr)) = hanging_listener() else {
-        eprintln!("skipped: this kernel does not leave a connect to a full accept queue hanging");
+        common::skip("this kernel does not leave a connect to a full accept queue hanging");
         return;
     };
     let ep = format!("tcp://{addr}");

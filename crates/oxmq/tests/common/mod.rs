@@ -1,21 +1,95 @@
-//! Helpers shared by the integration tests: unique endpoints, bounded waiting, and a tiny
-//! hand-written ZMTP 3.1 peer over a raw `TcpStream` (greeting, READY, frames) for talking to
-//! oxmq byte by byte.
+//! Helpers shared by the integration tests: the timeouts, the transports, unique endpoints,
+//! bounded waiting, sockets configured for tests, message assertions, and (in [`raw`]) a tiny
+//! hand-written ZMTP 3.1 peer over a raw `TcpStream` for talking to oxmq byte by byte.
+//!
+//! Every socket made here has a receive timeout, so a missing message fails the test instead of
+//! hanging it, and LINGER 0, so a test never waits on its context to flush.
 
-#![allow(dead_code)] // each test binary uses its own subset
+#![allow(dead_code, unused_imports)] // each test binary uses its own subset
 
-use std::io::{ErrorKind, Read, Write};
-use std::net::{TcpListener, TcpStream};
+pub mod hostile;
+pub mod raw;
+
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use oxmq::{Context, Error, Pull, Push, Rep, Req};
+use oxmq::{Bytes, Context, Error, Pull, Push, Rep, Req, Socket, SocketBase, SocketType};
 
-/// Generous bound for anything that should happen "soon" on loopback.
-pub const SOON: Duration = Duration::from_millis(1500);
-/// RCVTIMEO/SNDTIMEO in ms for a receive that must succeed.
-pub const TIMEO_MS: i32 = 1500;
+pub use raw::*;
+
+// ---------------------------------------------------------------- timeouts
+
+/// Bound on anything that must happen: a receive or send that must succeed, a connection that
+/// must close, a thread that must wake. A passing test never waits it out (only a failing one
+/// does), so it is generous: CI shares 2 cores between builds and a loopback round trip there
+/// can stall for a second.
+pub const SOON: Duration = Duration::from_secs(5);
+/// [`SOON`] in milliseconds, for RCVTIMEO/SNDTIMEO.
+pub const TIMEO_MS: i32 = SOON.as_millis() as i32;
+/// How long to watch for something that must NOT happen. Every passing test waits it out, so it
+/// is short; a quiet window alone proves little (the unwanted message may just be late), so a
+/// test follows it with a marker that must be the next thing to arrive wherever its pattern
+/// allows one.
+pub const QUIET: Duration = Duration::from_millis(200);
+/// [`QUIET`] in milliseconds, for RCVTIMEO.
+pub const QUIET_MS: i32 = QUIET.as_millis() as i32;
+
+// ---------------------------------------------------------------- transports
+
+/// The transports a test can run over. The libzmq interop tests use Tcp and Ipc only (their
+/// peer is another process).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    Inproc,
+    Tcp,
+    Ipc,
+}
+
+pub const TRANSPORTS: [Transport; 3] = [Transport::Inproc, Transport::Tcp, Transport::Ipc];
+
+impl Transport {
+    /// A fresh endpoint of this transport to bind to (a wildcard port for tcp).
+    pub fn bind_endpoint(self) -> String {
+        match self {
+            Transport::Inproc => format!("inproc://{}", unique_name("inproc")),
+            Transport::Tcp => "tcp://127.0.0.1:*".to_string(),
+            Transport::Ipc => format!("ipc://@{}", unique_name("ipc")),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- skipped checks
+
+/// Where [`skip`] appends its lines: `skipped.txt` in cargo's scratch directory for integration
+/// tests (`<target dir>/tmp`), which `.ci/run` empties before `cargo test` and prints after it.
+pub fn skipped_file() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("skipped.txt")
+}
+
+/// Say that the calling test checks nothing (or less) because this machine lacks something
+/// (`reason`), as `SKIPPED <binary>::<test>: <reason>`.
+///
+/// `cargo test` captures what a passing test prints, `eprintln!` included (the capture is of
+/// the print macros on the test's thread; locking `std::io::stderr()` is captured too), so a
+/// line printed here alone would never show in CI's log. The line therefore also goes to the
+/// file [`skipped_file`], appended (whole lines, so concurrent tests and test processes do not
+/// interleave), and `.ci/run` prints that file once `cargo test` has finished, passed or not.
+pub fn skip(reason: &str) {
+    use std::io::Write;
+    let exe = std::env::current_exe().ok();
+    let binary = exe.as_ref().and_then(|p| p.file_stem()).map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    // cargo names a test binary `<file>-<hash>`.
+    let binary = binary.rsplit_once('-').map_or(binary.as_str(), |(name, _)| name).to_string();
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    let line = format!("SKIPPED {binary}::{test}: {reason}\n");
+    eprint!("{line}");
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(skipped_file());
+    if let Err(e) = file.and_then(|mut f| f.write_all(line.as_bytes())) {
+        eprintln!("(cannot record the skip in {}: {e})", skipped_file().display());
+    }
+}
 
 // ---------------------------------------------------------------- endpoints
 
@@ -33,6 +107,11 @@ pub fn free_tcp_endpoint() -> String {
 fn unique() -> u64 {
     static N: AtomicU64 = AtomicU64::new(0);
     N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A name no other test (or test process) uses.
+pub fn unique_name(tag: &str) -> String {
+    format!("oxmq-t-{}-{tag}-{}", std::process::id(), unique())
 }
 
 /// A fresh ipc socket path (not created) and its endpoint.
@@ -98,6 +177,33 @@ pub fn wait_thread_asleep(tid: &str, within: Duration) -> bool {
 
 // ---------------------------------------------------------------- good oxmq peers
 
+/// A PULL with RCVTIMEO set, bound to `endpoint`.
+pub fn pull_bound(ctx: &Context, endpoint: &str) -> Pull {
+    let pull = Pull::new(ctx).unwrap();
+    pull.set_rcvtimeo(TIMEO_MS).unwrap();
+    pull.bind(endpoint).unwrap();
+    pull
+}
+
+/// A PUSH with LINGER 0 (so an unsent message never holds up the end of a test).
+pub fn push_linger0(ctx: &Context) -> Push {
+    let push = Push::new(ctx).unwrap();
+    push.set_linger(0).unwrap();
+    push
+}
+
+/// Send numbered messages until one arrives at `pull` (each receive waits `step_ms`), for at
+/// most `within`. Returns the first message received.
+pub fn send_until_received(push: &Push, pull: &Pull, within: Duration, step_ms: i32) -> Option<String> {
+    pull.set_rcvtimeo(step_ms).unwrap();
+    let mut i = 0;
+    eventually(within, || {
+        i += 1;
+        let _ = push.try_send(format!("probe-{i}"), false);
+        pull.recv().ok().map(|m| String::from_utf8(m.to_vec()).unwrap())
+    })
+}
+
 /// Prove a bound PULL still serves: a fresh oxmq PUSH connects to `endpoint` and a message it
 /// sends arrives.
 pub fn assert_pull_serves(ctx: &Context, pull: &Pull, endpoint: &str) {
@@ -140,239 +246,138 @@ pub fn is_term<T: std::fmt::Debug>(r: &Result<T, Error>) -> bool {
     matches!(r, Err(Error::ContextTerminated))
 }
 
-// ---------------------------------------------------------------- raw ZMTP
+// ---------------------------------------------------------------- sockets and messages
 
-pub const FLAG_MORE: u8 = 0x01;
-pub const FLAG_LONG: u8 = 0x02;
-pub const FLAG_COMMAND: u8 = 0x04;
-
-/// A ZMTP 3.1 NULL greeting, as libzmq sends it (as-server 0).
-pub fn greeting() -> [u8; 64] {
-    let mut g = [0u8; 64];
-    g[0] = 0xFF;
-    g[8] = 0x01;
-    g[9] = 0x7F;
-    g[10] = 3;
-    g[11] = 1;
-    g[12..16].copy_from_slice(b"NULL");
-    g
+/// A socket with RCVTIMEO [`TIMEO_MS`] and LINGER 0.
+pub fn socket(ctx: &Context, t: SocketType) -> Socket {
+    let s = ctx.socket(t).unwrap_or_else(|e| panic!("cannot create a {t:?} socket: {e}"));
+    s.set_rcvtimeo(TIMEO_MS).unwrap();
+    s.set_linger(0).unwrap();
+    s
 }
 
-/// One frame, with a short or long header as its size needs.
-pub fn frame(flags: u8, body: &[u8]) -> Vec<u8> {
-    let mut f = Vec::with_capacity(body.len() + 9);
-    if body.len() > 255 {
-        f.push(flags | FLAG_LONG);
-        f.extend_from_slice(&(body.len() as u64).to_be_bytes());
-    } else {
-        f.push(flags);
-        f.push(body.len() as u8);
+/// Bind `s` to a fresh endpoint of `tr`; returns the endpoint peers connect to.
+pub fn bind(s: &SocketBase, tr: Transport) -> String {
+    let ep = tr.bind_endpoint();
+    s.bind(&ep).unwrap_or_else(|e| panic!("bind {ep}: {e}"));
+    s.last_endpoint().unwrap()
+}
+
+/// A message's frames as lossy strings, for readable assertion failures.
+pub fn show<B: AsRef<[u8]>>(parts: &[B]) -> Vec<String> {
+    parts.iter().map(|p| String::from_utf8_lossy(p.as_ref()).into_owned()).collect()
+}
+
+/// Receive one whole message (within the socket's RCVTIMEO).
+pub fn recv_msg(s: &Socket) -> Vec<Bytes> {
+    s.recv_multipart().unwrap_or_else(|e| panic!("expected a message, got {e:?}"))
+}
+
+/// Receive one whole message and check its frames.
+#[track_caller]
+pub fn expect_msg<B: AsRef<[u8]>>(s: &Socket, want: &[B]) {
+    let got = s.recv_multipart().unwrap_or_else(|e| panic!("expected {:?}, got {e:?}", show(want)));
+    assert_eq!(show(&got), show(want), "received message");
+    let got: Vec<&[u8]> = got.iter().map(|b| b.as_ref()).collect();
+    let want: Vec<&[u8]> = want.iter().map(|b| b.as_ref()).collect();
+    assert_eq!(got, want, "received bytes");
+}
+
+/// Check that no message arrives within `ms` (the socket's RCVTIMEO is restored after).
+#[track_caller]
+pub fn expect_nothing(s: &Socket, ms: i32) {
+    let saved = s.rcvtimeo().unwrap();
+    s.set_rcvtimeo(ms).unwrap();
+    let r = s.recv_multipart();
+    s.set_rcvtimeo(saved).unwrap();
+    match r {
+        Err(Error::Again) => {}
+        Ok(m) => panic!("expected no message, got {:?}", show(&m)),
+        Err(e) => panic!("expected Again, got {e:?}"),
     }
-    f.extend_from_slice(body);
-    f
 }
 
-/// A command frame: name-length, name, data.
-pub fn command(name: &str, data: &[u8]) -> Vec<u8> {
-    let mut body = vec![name.len() as u8];
-    body.extend_from_slice(name.as_bytes());
-    body.extend_from_slice(data);
-    frame(FLAG_COMMAND, &body)
+/// "Nothing (more) arrives on `s`": nothing within [`QUIET_MS`], and then a marker, sent by
+/// `send_marker` on the same path as whatever must not arrive (so the pattern delivers it after
+/// anything sent before it), must be the very next message. The quiet window alone proves
+/// little (an unwanted message may just be late); the marker does.
+#[track_caller]
+pub fn expect_nothing_before<B: AsRef<[u8]>>(s: &Socket, send_marker: impl FnOnce(), marker: &[B]) {
+    expect_nothing(s, QUIET_MS);
+    send_marker();
+    expect_msg(s, marker);
 }
 
-/// A READY command with the given properties (name-len u8, name, value-len u32 BE, value).
-pub fn ready(props: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut data = Vec::new();
-    for (name, value) in props {
-        data.push(name.len() as u8);
-        data.extend_from_slice(name.as_bytes());
-        data.extend_from_slice(&(value.len() as u32).to_be_bytes());
-        data.extend_from_slice(value);
-    }
-    command("READY", &data)
-}
-
-/// READY with just a Socket-Type.
-pub fn ready_as(socket_type: &str) -> Vec<u8> {
-    ready(&[("Socket-Type", socket_type.as_bytes())])
-}
-
-/// A PING command (TTL in deciseconds, then the context).
-pub fn ping(ttl: u16, context: &[u8]) -> Vec<u8> {
-    let mut data = ttl.to_be_bytes().to_vec();
-    data.extend_from_slice(context);
-    command("PING", &data)
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawFrame {
-    pub flags: u8,
-    pub body: Vec<u8>,
-}
-
-impl RawFrame {
-    pub fn is_command(&self) -> bool {
-        self.flags & FLAG_COMMAND != 0
-    }
-
-    /// The command name, if this is a command frame.
-    pub fn command_name(&self) -> Option<&str> {
-        if !self.is_command() {
-            return None;
+/// Send `parts` from a ROUTER with ROUTER_MANDATORY set, retrying while the peer (the first
+/// frame) is not yet known (`HostUnreachable`), for at most a few seconds.
+#[track_caller]
+pub fn send_when_routable<B: AsRef<[u8]>>(router: &Socket, parts: &[B]) {
+    assert!(router.router_mandatory().unwrap(), "needs ROUTER_MANDATORY to see unroutable peers");
+    let mut last = None;
+    let sent = eventually(SOON, || match router.send_multipart(parts.iter().map(|p| p.as_ref().to_vec())) {
+        Ok(()) => Some(()),
+        Err(Error::HostUnreachable) => None,
+        Err(e) => {
+            last = Some(format!("{e:?}"));
+            Some(())
         }
-        let n = *self.body.first()? as usize;
-        std::str::from_utf8(self.body.get(1..1 + n)?).ok()
-    }
-
-    /// The command data after the name.
-    pub fn command_data(&self) -> &[u8] {
-        let n = self.body[0] as usize;
-        &self.body[1 + n..]
-    }
-
-    /// The properties of a READY command.
-    pub fn properties(&self) -> Vec<(String, Vec<u8>)> {
-        let mut out = Vec::new();
-        let mut d = self.command_data();
-        while !d.is_empty() {
-            let n = d[0] as usize;
-            let name = String::from_utf8_lossy(&d[1..1 + n]).into_owned();
-            d = &d[1 + n..];
-            let len = u32::from_be_bytes(d[..4].try_into().unwrap()) as usize;
-            out.push((name, d[4..4 + len].to_vec()));
-            d = &d[4 + len..];
-        }
-        out
-    }
+    });
+    assert!(sent.is_some(), "peer {:?} never became routable", show(&parts[..1]));
+    assert!(last.is_none(), "send failed: {last:?}");
 }
 
-/// Split a byte stream (after the greeting) into complete frames; a trailing partial frame is
-/// ignored.
-pub fn parse_frames(mut b: &[u8]) -> Vec<RawFrame> {
-    let mut out = Vec::new();
-    while let Some(&flags) = b.first() {
-        let (hdr, len) = if flags & FLAG_LONG != 0 {
-            if b.len() < 9 {
-                break;
-            }
-            (9, u64::from_be_bytes(b[1..9].try_into().unwrap()) as usize)
-        } else {
-            if b.len() < 2 {
-                break;
-            }
-            (2, b[1] as usize)
-        };
-        if b.len() < hdr + len {
-            break;
-        }
-        out.push(RawFrame { flags, body: b[hdr..hdr + len].to_vec() });
-        b = &b[hdr + len..];
-    }
-    out
-}
-
-/// A hand-driven ZMTP peer on a raw TCP connection.
-pub struct RawPeer {
-    pub stream: TcpStream,
-}
-
-impl RawPeer {
-    /// Connect to a `tcp://` endpoint; reads time out after 2 s.
-    pub fn connect(endpoint: &str) -> RawPeer {
-        let stream = TcpStream::connect(tcp_addr(endpoint)).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-        stream.set_nodelay(true).unwrap();
-        RawPeer { stream }
-    }
-
-    /// Write bytes; errors are returned, not fatal (the other side may have closed already).
-    pub fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.stream.write_all(bytes)
-    }
-
-    pub fn read_exact(&mut self, n: usize) -> Vec<u8> {
-        let mut b = vec![0u8; n];
-        self.stream.read_exact(&mut b).unwrap_or_else(|e| panic!("reading {n} bytes from oxmq: {e}"));
-        b
-    }
-
-    /// Read oxmq's 64-byte greeting and check it is ZMTP 3.1 NULL.
-    pub fn read_greeting(&mut self) -> Vec<u8> {
-        let g = self.read_exact(64);
-        assert_eq!(&g[..12], &[0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, 3, 1], "oxmq's greeting signature and version");
-        assert_eq!(&g[12..16], b"NULL");
-        g
-    }
-
-    /// Read one frame.
-    pub fn read_frame(&mut self) -> RawFrame {
-        let h = self.read_exact(2);
-        let flags = h[0];
-        let len = if flags & FLAG_LONG != 0 {
-            let mut l = vec![h[1]];
-            l.extend(self.read_exact(7));
-            u64::from_be_bytes(l.try_into().unwrap()) as usize
-        } else {
-            h[1] as usize
-        };
-        let body = self.read_exact(len);
-        RawFrame { flags, body }
-    }
-
-    /// Full NULL handshake as `socket_type`: send our greeting and READY, read oxmq's greeting
-    /// and READY. Returns oxmq's READY properties.
-    pub fn handshake(&mut self, socket_type: &str) -> Vec<(String, Vec<u8>)> {
-        self.write(&greeting()).unwrap();
-        self.write(&ready_as(socket_type)).unwrap();
-        self.read_greeting();
-        let r = self.read_frame();
-        assert_eq!(r.command_name(), Some("READY"), "oxmq's first command is READY: {r:?}");
-        r.properties()
-    }
-
-    /// The rest of a handshake whose greeting from oxmq was already read: send our greeting
-    /// and READY, read oxmq's READY.
-    pub fn handshake_after_greeting(&mut self, socket_type: &str) -> Vec<(String, Vec<u8>)> {
-        self.stream.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-        self.write(&greeting()).unwrap();
-        self.write(&ready_as(socket_type)).unwrap();
-        let r = self.read_frame();
-        assert_eq!(r.command_name(), Some("READY"), "oxmq's first command is READY: {r:?}");
-        r.properties()
-    }
-
-    /// Read until oxmq closes the connection (EOF or reset) and return everything read;
-    /// panics if it is still open after `within`.
-    pub fn expect_closed(&mut self, within: Duration) -> Vec<u8> {
-        let deadline = Instant::now() + within;
-        let mut got = Vec::new();
-        let mut buf = [0u8; 4096];
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                panic!("oxmq did not close the connection within {within:?} (read {} bytes)", got.len());
-            }
-            self.stream.set_read_timeout(Some(left)).unwrap();
-            match self.stream.read(&mut buf) {
-                Ok(0) => return got,
-                Ok(n) => got.extend_from_slice(&buf[..n]),
-                Err(e) if matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted) => {
-                    return got;
-                }
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    panic!("oxmq did not close the connection within {within:?} (read {} bytes)", got.len())
-                }
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => panic!("unexpected read error: {e}"),
-            }
+/// Count the messages `send` accepts before it reports `Again`, up to `max`.
+pub fn count_until_full(max: usize, mut send: impl FnMut() -> oxmq::Result<()>) -> usize {
+    for n in 0..max {
+        match send() {
+            Ok(()) => {}
+            Err(Error::Again) => return n,
+            Err(e) => panic!("send {n} failed: {e:?}"),
         }
     }
+    max
+}
 
-    /// True if nothing arrives and the connection stays open for `quiet`.
-    pub fn stays_open_and_silent(&mut self, quiet: Duration) -> bool {
-        self.stream.set_read_timeout(Some(quiet)).unwrap();
-        let mut b = [0u8; 1];
-        let r = self.stream.read(&mut b);
-        matches!(r, Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut))
+/// Receive (without blocking) until nothing is left; returns how many messages there were.
+pub fn drain(s: &Socket) -> usize {
+    let mut n = 0;
+    while s.try_recv().is_ok() {
+        while s.rcvmore() {
+            s.try_recv().unwrap();
+        }
+        n += 1;
     }
+    n
+}
+
+/// Is there an IPv6 loopback to test with?
+pub fn have_ipv6_loopback() -> bool {
+    std::net::TcpListener::bind("[::1]:0").is_ok()
+}
+
+/// CPU time used by the whole process so far.
+pub fn process_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+const OWN_PROCESS: &str = "OXMQ_TEST_OWN_PROCESS";
+
+/// For a test that measures the process's CPU time, which the other tests running in the same
+/// process would disturb: in the test binary as run by cargo, run `test` again alone in a
+/// child process, check that it passed, and return false; in that child, return true (the
+/// test goes on and measures).
+pub fn in_a_process_of_its_own(test: &str) -> bool {
+    if std::env::var_os(OWN_PROCESS).is_some() {
+        return true;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(OWN_PROCESS, "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "child failed:\n{text}");
+    assert!(text.contains("1 passed"), "the child did not run the test:\n{text}");
+    false
 }

@@ -1,6 +1,6 @@
 //! Peer processes for the fault tests: the test binary run again, alone, with
 //! `OXMQ_FAULTS_ROLE` naming what the process is (the pattern of
-//! `common_sem::in_a_process_of_its_own`). A process can then be SIGKILLed, SIGSTOPped or put in
+//! `common::in_a_process_of_its_own`). A process can then be SIGKILLed, SIGSTOPped or put in
 //! a network namespace, which threads in the test process cannot.
 //!
 //! Child side ([`run_role_if_child`]): the role is `KIND MODE ENDPOINT [option=value ...]`,

@@ -4,8 +4,9 @@
 //! docstring there for its line protocol) and talks to it over stdin/stdout;
 //! some tests also use `tests/peers/zmtp_raw_peer.py`, a hand-written ZMTP
 //! client that can lie about its socket type.
-//! If python3 or pyzmq is missing the tests FAIL, telling you to
-//! `pip install pyzmq`; set `OXMQ_SKIP_INTEROP=1` to skip them instead.
+//! If python3 or pyzmq is missing, or pyzmq runs another libzmq than
+//! 4.3.5 (`LIBZMQ_VERSION`), the tests FAIL, telling you to
+//! `pip install pyzmq==26.4.0`; set `OXMQ_SKIP_INTEROP=1` to skip them instead.
 //!
 //! Layout:
 //! * `Peer`: the driver for one python process (reader thread + channel,
@@ -16,8 +17,9 @@
 //!   `fn(Transport, Side)`, into four tests each
 //!   (`<scenario>::{tcp,ipc}_oxmq_{binds,connects}`).
 //!
-//! Used by `interop_pyzmq.rs` (socket patterns), `interop_pubsub.rs` and the
-//! other `interop_*.rs` test crates (`mod interop;`).
+//! Used by `interop_pyzmq.rs` (socket patterns), `interop_pubsub_*.rs` and the
+//! other `interop_*.rs` test crates (`mod common; mod interop;`: the timeouts
+//! and `Transport` are the suite's common ones).
 #![allow(dead_code)] // each test crate uses a different subset
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -36,10 +38,10 @@ use oxmq::{Bytes, Context, Socket, SocketType};
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Upper bound for a whole test, in case an oxmq call blocks forever.
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// SNDTIMEO/RCVTIMEO for the oxmq sockets under test.
-pub const OX_TIMEOUT_MS: i32 = 5000;
-/// Deadline for "wait until it works" polling loops.
-pub const POLL_DEADLINE: Duration = Duration::from_secs(5);
+// SNDTIMEO/RCVTIMEO of the oxmq sockets under test and the deadline of "wait until it works"
+// loops are the suite's common ones.
+#[allow(unused_imports)] // not every test crate uses each
+pub use crate::common::{SOON, TIMEO_MS, Transport};
 
 pub const PEER_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/zmq_peer.py");
 pub const PROXY_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/zmq_proxy.py");
@@ -49,27 +51,47 @@ pub const RAW_PEER_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pe
 // Availability of python3 + pyzmq
 // ---------------------------------------------------------------------------
 
-/// True if the tests can run. Panics (test failure) when the peer cannot run,
-/// unless OXMQ_SKIP_INTEROP=1, in which case it says why and returns false.
-pub fn peer_available() -> bool {
-    static CHECK: OnceLock<Result<String, String>> = OnceLock::new();
-    let check = CHECK.get_or_init(|| {
-        let probe = "import zmq; print(zmq.zmq_version())";
-        match Command::new("python3").args(["-c", probe]).output() {
-            Ok(o) if o.status.success() => Ok(String::from_utf8_lossy(&o.stdout).trim().to_string()),
-            Ok(o) => Err(format!("`python3 -c 'import zmq'` failed: {}", String::from_utf8_lossy(&o.stderr).trim())),
-            Err(e) => Err(format!("cannot run python3: {e}")),
+/// The libzmq the interop tests are written against (README.md says so): pyzmq 26.4.0's wheel
+/// bundles it, and `.ci/run` installs that pyzmq.
+pub const LIBZMQ_VERSION: &str = "4.3.5";
+
+/// Whether the python peer can run with the libzmq this suite is written against, checked once
+/// per test binary: `Err` says why not.
+fn peer_check() -> &'static Result<(), String> {
+    static CHECK: OnceLock<Result<(), String>> = OnceLock::new();
+    CHECK.get_or_init(|| {
+        let probe = "import zmq; print(zmq.zmq_version(), zmq.__version__)";
+        let out = match Command::new("python3").args(["-c", probe]).output() {
+            Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+            Ok(o) => {
+                return Err(format!("`python3 -c 'import zmq'` failed: {}", String::from_utf8_lossy(&o.stderr).trim()));
+            }
+            Err(e) => return Err(format!("cannot run python3: {e}")),
+        };
+        match out.split_whitespace().collect::<Vec<_>>()[..] {
+            [libzmq, _] if libzmq == LIBZMQ_VERSION => Ok(()),
+            [libzmq, pyzmq] => Err(format!(
+                "pyzmq {pyzmq} runs libzmq {libzmq}, but these tests are written against libzmq {LIBZMQ_VERSION} \
+                 (`pip install pyzmq==26.4.0`, whose wheel bundles it, as .ci/run does)"
+            )),
+            _ => Err(format!("cannot read the libzmq and pyzmq versions from {out:?}")),
         }
-    });
-    match check {
-        Ok(_) => true,
+    })
+}
+
+/// True if the tests can run. Panics (test failure) when the peer cannot run or runs another
+/// libzmq than [`LIBZMQ_VERSION`], unless OXMQ_SKIP_INTEROP=1, in which case it says why and
+/// returns false.
+pub fn peer_available() -> bool {
+    match peer_check() {
+        Ok(()) => true,
         Err(why) if std::env::var("OXMQ_SKIP_INTEROP").as_deref() == Ok("1") => {
-            eprintln!("skipping libzmq interop test because OXMQ_SKIP_INTEROP=1 ({why})");
+            crate::common::skip(&format!("libzmq interop test: OXMQ_SKIP_INTEROP=1 ({why})"));
             false
         }
         Err(why) => panic!(
             "libzmq interop peer unavailable: {why}\n\
-             Run `pip install pyzmq` (CI installs it), or set OXMQ_SKIP_INTEROP=1 to skip these tests."
+             Run `pip install pyzmq==26.4.0` (CI installs it), or set OXMQ_SKIP_INTEROP=1 to skip these tests."
         ),
     }
 }
@@ -153,6 +175,9 @@ impl Peer {
 
     /// Starts `python3 -u <script> <args...>` with piped stdio.
     pub fn start(script: &str, args: &[String], what: String) -> Peer {
+        if let Err(why) = peer_check() {
+            panic!("cannot start {what}: {why}");
+        }
         let mut child = Command::new("python3")
             .arg("-u")
             .arg(script)
@@ -636,8 +661,8 @@ pub fn assert_oxmq_got(got: &[Bytes], expected: &[Part], context: &str) {
 pub fn oxmq_socket(ctx: &Context, t: SocketType) -> Socket {
     let s = ctx.socket(t).unwrap_or_else(|e| panic!("oxmq: cannot create {t:?} socket: {e:?}"));
     s.set_linger(0).unwrap();
-    s.set_sndtimeo(OX_TIMEOUT_MS).unwrap();
-    s.set_rcvtimeo(OX_TIMEOUT_MS).unwrap();
+    s.set_sndtimeo(TIMEO_MS).unwrap();
+    s.set_rcvtimeo(TIMEO_MS).unwrap();
     s
 }
 
@@ -658,7 +683,7 @@ pub fn oxmq_recv(s: &Socket) -> Vec<Bytes> {
 pub fn oxmq_try_recv(s: &Socket, timeout_ms: i32) -> Option<Vec<Bytes>> {
     s.set_rcvtimeo(timeout_ms).unwrap();
     let r = s.recv_multipart();
-    s.set_rcvtimeo(OX_TIMEOUT_MS).unwrap();
+    s.set_rcvtimeo(TIMEO_MS).unwrap();
     match r {
         Ok(msg) => Some(msg),
         Err(oxmq::Error::Again) => None,
@@ -675,24 +700,21 @@ pub fn assert_oxmq_nothing_queued(s: &Socket, context: &str) {
         Ok(frame) => panic!("{context}: oxmq delivered a frame it must not have: {}", describe(&frame)),
         Err(e) => panic!("{context}: non-blocking recv should say Again, got {e:?}"),
     }
-    s.set_rcvtimeo(OX_TIMEOUT_MS).unwrap();
+    s.set_rcvtimeo(TIMEO_MS).unwrap();
 }
 
 // ---------------------------------------------------------------------------
 // Link: one oxmq socket <-> one peer
 // ---------------------------------------------------------------------------
 
-#[derive(Clone, Copy, Debug)]
-pub enum Transport {
-    Tcp,
-    Ipc,
-}
-
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Side {
     OxmqBinds,
     OxmqConnects,
 }
+
+/// Why no interop test runs over [`Transport::Inproc`].
+pub const INPROC_TO_LIBZMQ: &str = "a libzmq peer runs in another process: no inproc to it";
 
 /// Removes an ipc socket file when the test ends.
 pub struct IpcFile(pub PathBuf);
@@ -712,6 +734,19 @@ impl IpcFile {
 impl Drop for IpcFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// An endpoint a restarted peer can bind again (a free tcp port, or an ipc
+/// path removed at the end).
+pub fn fixed_endpoint(t: Transport) -> (String, Option<IpcFile>) {
+    match t {
+        Transport::Ipc => {
+            let f = IpcFile::new();
+            (f.endpoint(), Some(f))
+        }
+        Transport::Tcp => (crate::common::free_tcp_endpoint(), None),
+        Transport::Inproc => unreachable!("{INPROC_TO_LIBZMQ}"),
     }
 }
 
@@ -739,9 +774,10 @@ pub fn link(
     let ox = oxmq_socket(&ctx, ox_type);
     setup(&ox);
     let ipc = matches!(transport, Transport::Ipc).then(IpcFile::new);
-    let local = match &ipc {
-        Some(f) => f.endpoint(),
-        None => "tcp://127.0.0.1:*".to_string(),
+    let local = match (transport, &ipc) {
+        (Transport::Ipc, Some(f)) => f.endpoint(),
+        (Transport::Tcp, _) => "tcp://127.0.0.1:*".to_string(),
+        _ => unreachable!("{INPROC_TO_LIBZMQ}"),
     };
     let mut args: Vec<String> = peer_args.iter().map(|a| a.to_string()).collect();
     let peer = match side {
