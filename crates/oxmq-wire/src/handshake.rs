@@ -4,52 +4,15 @@
 use bytes::{Buf, Bytes, BytesMut};
 
 use crate::mechanism::{self, MechanismHandshake, MechanismStatus};
+use crate::metadata::MAX_IDENTITY_LEN;
 use crate::metadata::names::{IDENTITY, SOCKET_TYPE};
-use crate::{Command, Decoder, Greeting, Mechanism, Metadata, SocketType, WireError};
+use crate::{Command, Decoder, Greeting, HandshakeConfig, Metadata, SocketType, WireError};
 
 /// Largest handshake command frame we accept (further bounded by the
 /// configured `max_frame_size`). READY commands are normally well under
 /// 1 KiB; this leaves room for generous user metadata without letting a
 /// peer make us buffer without bound before it is authenticated.
 pub const HANDSHAKE_MAX_FRAME_SIZE: u64 = 64 * 1024;
-
-/// Longest identity (routing id) ZMTP allows.
-pub const MAX_IDENTITY_LEN: usize = 255;
-
-/// Configuration of one side of a handshake.
-#[derive(Debug, Clone)]
-pub struct HandshakeConfig {
-    /// Our socket type, announced as `Socket-Type` and checked against the
-    /// peer's.
-    pub socket_type: SocketType,
-    /// Our identity (routing id), at most 255 bytes. Announced as `Identity`
-    /// only if `socket_type.sends_identity()` (REQ, DEALER, ROUTER), with an
-    /// empty value when `None`, as libzmq does.
-    pub identity: Option<Bytes>,
-    /// Extra properties (by convention `X-...`) appended to our READY.
-    /// Properties named `Socket-Type` or `Identity` are ignored.
-    pub metadata: Metadata,
-    /// Largest frame accepted (`None`: unlimited). During the handshake the
-    /// limit is additionally capped at [`HANDSHAKE_MAX_FRAME_SIZE`].
-    pub max_frame_size: Option<u64>,
-    /// Security mechanism. Only [`Mechanism::Null`] is implemented; the
-    /// others fail with [`WireError::UnknownMechanism`].
-    pub mechanism: Mechanism,
-}
-
-impl HandshakeConfig {
-    /// A NULL-mechanism configuration with no identity, no extra metadata
-    /// and no frame size limit.
-    pub fn new(socket_type: SocketType) -> HandshakeConfig {
-        HandshakeConfig {
-            socket_type,
-            identity: None,
-            metadata: Metadata::new(),
-            max_frame_size: None,
-            mechanism: Mechanism::Null,
-        }
-    }
-}
 
 /// What we learned about the peer in a successful handshake.
 #[derive(Debug, Clone, PartialEq, Eq)]

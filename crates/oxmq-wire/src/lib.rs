@@ -20,6 +20,7 @@
 pub use bytes;
 
 mod command;
+mod config;
 mod error;
 mod frame;
 mod greeting;
@@ -29,11 +30,10 @@ pub mod metadata;
 mod socket_type;
 
 pub use command::{Command, MAX_ERROR_REASON, MAX_PING_CONTEXT, names as command_names};
+pub use config::HandshakeConfig;
 pub use error::WireError;
 pub use frame::{Decoder, Frame, FrameHeader, MAX_WIRE_FRAME_SIZE, encode_frame_header, flags, frame_header_len};
 pub use greeting::{Greeting, Mechanism};
-pub use handshake::{
-    HANDSHAKE_MAX_FRAME_SIZE, Handshake, HandshakeConfig, HandshakeStatus, MAX_IDENTITY_LEN, PeerInfo,
-};
-pub use metadata::Metadata;
+pub use handshake::{HANDSHAKE_MAX_FRAME_SIZE, Handshake, HandshakeStatus, PeerInfo};
+pub use metadata::{MAX_IDENTITY_LEN, Metadata};
 pub use socket_type::SocketType;

@@ -8,6 +8,9 @@ use crate::WireError;
 /// Largest metadata value allowed by ZMTP (2^31 - 1 bytes).
 pub const MAX_VALUE_LEN: usize = i32::MAX as usize;
 
+/// Longest identity (routing id, the `Identity` property) ZMTP allows.
+pub const MAX_IDENTITY_LEN: usize = 255;
+
 /// Well-known property names.
 pub mod names {
     /// The sender's socket type.

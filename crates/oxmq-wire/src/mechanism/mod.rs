@@ -55,7 +55,7 @@ pub(crate) fn our_metadata(cfg: &HandshakeConfig) -> Result<Metadata, WireError>
     md.try_insert(SOCKET_TYPE, cfg.socket_type.as_str())?;
     if cfg.socket_type.sends_identity() {
         let id = cfg.identity.clone().unwrap_or_default();
-        if id.len() > crate::handshake::MAX_IDENTITY_LEN {
+        if id.len() > crate::metadata::MAX_IDENTITY_LEN {
             return Err(WireError::InvalidMetadata(format!(
                 "our identity is {} bytes; ZMTP allows at most 255",
                 id.len()
