@@ -3,7 +3,7 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use crate::mechanism::{self, MechanismHandshake, MechanismStatus};
+use crate::mechanism::{self, Codec, MechanismHandshake, MechanismStatus};
 use crate::metadata::MAX_IDENTITY_LEN;
 use crate::metadata::names::{IDENTITY, SOCKET_TYPE};
 use crate::{Command, Decoder, Greeting, HandshakeConfig, Metadata, SocketType, WireError};
@@ -70,6 +70,9 @@ pub struct Handshake {
     greeting_sent: bool,
     peer_greeting: Option<Greeting>,
     decoder: Decoder,
+    /// The traffic codec the mechanism handed over on completion, until
+    /// [`Handshake::take_codec`] takes it.
+    codec: Option<Codec>,
 }
 
 impl Handshake {
@@ -82,7 +85,14 @@ impl Handshake {
             Ok(()) => State::Greeting { buf: [0; Greeting::LEN], filled: 0 },
             Err(e) => State::Failed(e),
         };
-        Handshake { cfg, state, greeting_sent: false, peer_greeting: None, decoder: Decoder::new(Some(limit)) }
+        Handshake {
+            cfg,
+            state,
+            greeting_sent: false,
+            peer_greeting: None,
+            decoder: Decoder::new(Some(limit)),
+            codec: None,
+        }
     }
 
     /// Like [`Handshake::new`], but reports configuration errors at once.
@@ -177,8 +187,9 @@ impl Handshake {
                     }
                     match mech.on_command(frame.body, out)? {
                         MechanismStatus::Handshaking => {}
-                        MechanismStatus::Ready(md) => {
+                        MechanismStatus::Ready(md, codec) => {
                             let info = self.peer_info(md, out)?;
+                            self.codec = Some(codec);
                             self.state = State::Done(info);
                         }
                     }
@@ -235,6 +246,12 @@ impl Handshake {
     /// The peer's decoded greeting, once received and accepted.
     pub fn peer_greeting(&self) -> Option<&Greeting> {
         self.peer_greeting.as_ref()
+    }
+
+    /// The codec that carries traffic from now on, once the handshake is
+    /// done (`None` before, and after it was taken).
+    pub(crate) fn take_codec(&mut self) -> Option<Codec> {
+        self.codec.take()
     }
 
     /// Whether the handshake completed successfully.

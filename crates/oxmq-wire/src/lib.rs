@@ -2,13 +2,16 @@
 //! (RFC 23 for ZMTP 3.0, RFC 37 for ZMTP 3.1).
 //!
 //! Bytes in, events and bytes out: this crate has no sockets, threads,
-//! async runtime or clocks. It provides
-//! - the 64-byte [`Greeting`] and [`Mechanism`] names,
-//! - framing: [`encode_frame_header`] and the incremental [`Decoder`],
-//! - [`Command`]s (READY, ERROR, PING, PONG, SUBSCRIBE, CANCEL, unknown),
-//! - connection [`Metadata`],
-//! - the [`Handshake`] state machine (greeting exchange + NULL mechanism),
-//! - [`SocketType`] names, libzmq numbers and the compatibility table.
+//! async runtime or clocks (instants are always passed in). It provides
+//! - [`Transmit`], encoded bytes waiting to be written, large bodies
+//!   chained without a copy for vectored writes,
+//! - the building blocks it is made of, usable on their own:
+//!   - the 64-byte [`Greeting`] and [`Mechanism`] names,
+//!   - framing: [`encode_frame_header`] and the incremental [`Decoder`],
+//!   - [`Command`]s (READY, ERROR, PING, PONG, SUBSCRIBE, CANCEL, unknown),
+//!   - connection [`Metadata`],
+//!   - the [`Handshake`] state machine (greeting exchange + NULL mechanism),
+//!   - [`SocketType`] names, libzmq numbers and the compatibility table.
 //!
 //! We speak ZMTP 3.1, talk to 3.0 peers, and refuse ZMTP 1.0/2.0 peers
 //! (libzmq before 4.0) with [`WireError::BadSignature`] or
@@ -28,6 +31,7 @@ mod handshake;
 mod mechanism;
 pub mod metadata;
 mod socket_type;
+mod transmit;
 
 pub use command::{Command, MAX_ERROR_REASON, MAX_PING_CONTEXT, names as command_names};
 pub use config::HandshakeConfig;
@@ -37,3 +41,4 @@ pub use greeting::{Greeting, Mechanism};
 pub use handshake::{HANDSHAKE_MAX_FRAME_SIZE, Handshake, HandshakeStatus, PeerInfo};
 pub use metadata::{MAX_IDENTITY_LEN, Metadata};
 pub use socket_type::SocketType;
+pub use transmit::Transmit;

@@ -1,17 +1,43 @@
-//! Security mechanism handshakes (the part of the ZMTP handshake that comes
-//! after the greeting exchange).
+//! Security mechanisms: the part of the ZMTP handshake that comes after the
+//! greeting exchange, and what happens to every frame after it.
 //!
-//! Each mechanism is a small state machine behind [`MechanismHandshake`]:
-//! it is started once the peer's greeting has been accepted, then fed the
-//! peer's handshake commands one at a time until it yields the peer's
-//! metadata. Only NULL exists today; PLAIN and CURVE will be further
-//! implementations (CURVE will additionally need to wrap traffic frames
-//! after the handshake, which will be exposed through [`crate::PeerInfo`]
-//! or a codec object when it is added).
+//! A mechanism has two halves:
+//! - a handshake, a small state machine behind [`MechanismHandshake`] (boxed:
+//!   it runs once per connection, off the hot path). It is started once the
+//!   peer's greeting has been accepted, then fed the peer's handshake
+//!   commands one at a time until it yields the peer's metadata and
+//! - the [`FrameCodec`] that then carries traffic: how each frame we send is
+//!   put on the wire and how each frame received is taken off it. NULL (and
+//!   PLAIN) pass frames through untouched, bodies included (zero copy);
+//!   CURVE will box each frame in a `MESSAGE` command whose encrypted
+//!   payload starts with the frame's flags (MORE, COMMAND). The codecs are
+//!   the variants of [`Codec`], an enum, so that the connection dispatches
+//!   once per batch ([`Codec`] is matched, then a loop monomorphized for that
+//!   codec runs over the frames) and never per frame.
+//!
+//! Only NULL exists today. PLAIN and CURVE slot in as further
+//! [`MechanismHandshake`] implementations and [`Codec`] variants.
+//!
+//! # Extension point: ZAP
+//!
+//! A PLAIN or CURVE server asks a ZAP handler (RFC 27) whether the client's
+//! credentials are acceptable, and must not send its WELCOME/READY before
+//! the answer. That answer comes from outside the connection, later. The
+//! plan, not implemented yet:
+//! - `MechanismStatus` gains `AwaitingZap(ZapRequest)`: the mechanism has
+//!   consumed the command that carried the credentials and waits;
+//! - the handshake stops consuming input while a request is outstanding
+//!   (the peer sends nothing more until our answer anyway) and reports it;
+//! - [`crate::Connection`] exposes the request to its driver (an accessor
+//!   next to `is_established`, polled after `input`), which sends it to the
+//!   ZAP handler and later calls a `zap_reply(reply, now)` entry that hands
+//!   the reply to the mechanism (`on_zap_reply`, appending WELCOME/READY or
+//!   ERROR to the handshake output) and resumes decoding whatever input is
+//!   buffered. The handshake deadline keeps running meanwhile.
 
 use bytes::{Bytes, BytesMut};
 
-use crate::{HandshakeConfig, Mechanism, Metadata, WireError};
+use crate::{Command, Frame, HandshakeConfig, Mechanism, Metadata, Transmit, WireError};
 
 pub(crate) mod null;
 
@@ -23,8 +49,8 @@ pub(crate) enum MechanismStatus {
     #[allow(dead_code)]
     Handshaking,
     /// The mechanism handshake is complete (both sides sent their final
-    /// command); this is the peer's metadata.
-    Ready(Metadata),
+    /// command): the peer's metadata, and the codec for the traffic.
+    Ready(Metadata, Codec),
 }
 
 /// One side of a security mechanism handshake.
@@ -35,6 +61,44 @@ pub(crate) trait MechanismHandshake: Send + std::fmt::Debug {
 
     /// Process one command frame body from the peer, appending any reply.
     fn on_command(&mut self, body: Bytes, out: &mut BytesMut) -> Result<MechanismStatus, WireError>;
+}
+
+/// A frame to send, as the connection hands it to a [`FrameCodec`].
+#[derive(Debug)]
+pub(crate) enum OutFrame {
+    /// A message frame.
+    Message {
+        /// The body, never copied by codecs that leave it in the clear when
+        /// it is large (see [`Transmit::ZERO_COPY_MIN`]).
+        body: Bytes,
+        /// More frames of the same message follow.
+        more: bool,
+    },
+    /// A command (PING, PONG, SUBSCRIBE, CANCEL after the handshake).
+    Command(Command),
+}
+
+/// How one mechanism carries frames after its handshake.
+///
+/// Batches: [`FrameCodec::encode_batch`] takes every frame of one write at
+/// once (the connection builds them lazily, so that nothing is collected);
+/// [`FrameCodec::decode`] is called for each frame in a loop that the
+/// connection monomorphizes per codec, so it inlines like a batch call.
+pub(crate) trait FrameCodec {
+    /// Appends the wire form of `frames` to `tx`.
+    fn encode_batch<I: Iterator<Item = OutFrame>>(&mut self, frames: I, tx: &mut Transmit);
+
+    /// The frame that a frame received on the wire carries (NULL: itself).
+    /// An error is a protocol violation (e.g. a frame that fails to decrypt).
+    fn decode(&mut self, wire: Frame) -> Result<Frame, WireError>;
+}
+
+/// The traffic codec of the mechanism a connection negotiated: one variant
+/// per mechanism, so that choosing the codec costs one match per batch.
+#[derive(Debug)]
+pub(crate) enum Codec {
+    /// NULL: frames go on the wire as they are.
+    Null(null::NullCodec),
 }
 
 /// Creates the mechanism state machine for `cfg`, or fails with
@@ -55,7 +119,7 @@ pub(crate) fn our_metadata(cfg: &HandshakeConfig) -> Result<Metadata, WireError>
     md.try_insert(SOCKET_TYPE, cfg.socket_type.as_str())?;
     if cfg.socket_type.sends_identity() {
         let id = cfg.identity.clone().unwrap_or_default();
-        if id.len() > crate::metadata::MAX_IDENTITY_LEN {
+        if id.len() > crate::MAX_IDENTITY_LEN {
             return Err(WireError::InvalidMetadata(format!(
                 "our identity is {} bytes; ZMTP allows at most 255",
                 id.len()

@@ -3,8 +3,8 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::{MechanismHandshake, MechanismStatus};
-use crate::{Command, HandshakeConfig, WireError};
+use super::{Codec, FrameCodec, MechanismHandshake, MechanismStatus, OutFrame};
+use crate::{Command, Frame, HandshakeConfig, Transmit, WireError};
 
 /// NULL mechanism state.
 #[derive(Debug)]
@@ -38,12 +38,35 @@ impl MechanismHandshake for NullMechanism {
     fn on_command(&mut self, body: Bytes, _out: &mut BytesMut) -> Result<MechanismStatus, WireError> {
         debug_assert!(self.ready_sent);
         match Command::parse(&body)? {
-            Command::Ready(md) => Ok(MechanismStatus::Ready(md)),
+            Command::Ready(md) => Ok(MechanismStatus::Ready(md, Codec::Null(NullCodec))),
             Command::Error(reason) => Err(WireError::PeerError(reason)),
             other => Err(WireError::UnexpectedCommand(format!(
                 "{} during the NULL handshake (expected READY or ERROR)",
                 String::from_utf8_lossy(other.name())
             ))),
         }
+    }
+}
+
+/// NULL traffic: every frame goes on the wire as it is, its body untouched
+/// (copied into the write buffer when small, queued as its own chunk when
+/// large), and comes off the wire as it is.
+#[derive(Debug, Default)]
+pub(crate) struct NullCodec;
+
+impl FrameCodec for NullCodec {
+    #[inline]
+    fn encode_batch<I: Iterator<Item = OutFrame>>(&mut self, frames: I, tx: &mut Transmit) {
+        for frame in frames {
+            match frame {
+                OutFrame::Message { body, more } => tx.push_frame(more, false, body),
+                OutFrame::Command(cmd) => cmd.encode(tx.tail_mut()),
+            }
+        }
+    }
+
+    #[inline]
+    fn decode(&mut self, wire: Frame) -> Result<Frame, WireError> {
+        Ok(wire)
     }
 }

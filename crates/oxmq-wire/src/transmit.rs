@@ -1,0 +1,186 @@
+//! [`Transmit`]: encoded bytes waiting to be written, as a chain of chunks.
+
+use std::collections::VecDeque;
+use std::io::IoSlice;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::frame::encode_frame_header;
+
+/// Encoded bytes waiting to be written to the peer.
+///
+/// Small frames are copied into one growing buffer; a body of
+/// [`Transmit::ZERO_COPY_MIN`] bytes or more is not copied but queued as its
+/// own `Bytes` chunk after the bytes before it, for a vectored write. The
+/// driver owns the `Transmit` (so that a write in flight does not borrow the
+/// [`Connection`](crate::Connection)), fills it with
+/// [`Connection::encode`](crate::Connection::encode), and drains it through
+/// [`Buf`]: [`Buf::chunks_vectored`] gives the `IoSlice`s for a
+/// `write_vectored` call, [`Buf::advance`] drops what was written,
+/// [`Buf::has_remaining`] says whether anything is left. Reuse it across
+/// writes: its buffer's capacity is kept.
+#[derive(Debug, Default)]
+pub struct Transmit {
+    /// Finished chunks, in order, all before `tail`; never empty ones.
+    chunks: VecDeque<Bytes>,
+    /// Total length of `chunks`.
+    chunked: usize,
+    /// The chunk being filled (headers, small bodies, commands).
+    tail: BytesMut,
+}
+
+impl Transmit {
+    /// Bodies at least this large are queued as their own chunk instead of
+    /// being copied (the engine's historical `LARGE_BODY`).
+    pub const ZERO_COPY_MIN: usize = 16 * 1024;
+
+    /// An empty transmit buffer.
+    pub fn new() -> Transmit {
+        Transmit::default()
+    }
+
+    /// An empty transmit buffer whose copy buffer starts with `capacity` bytes.
+    pub fn with_capacity(capacity: usize) -> Transmit {
+        Transmit { tail: BytesMut::with_capacity(capacity), ..Transmit::default() }
+    }
+
+    /// Nothing is waiting to be written.
+    pub fn is_empty(&self) -> bool {
+        self.chunked == 0 && self.tail.is_empty()
+    }
+
+    /// Bytes waiting to be written (the same as [`Buf::remaining`]).
+    pub fn len(&self) -> usize {
+        self.chunked + self.tail.len()
+    }
+
+    /// Chunks waiting (large bodies count one each, and the copy buffer one if
+    /// not empty): how many `IoSlice`s a vectored write of everything needs.
+    pub fn chunk_count(&self) -> usize {
+        self.chunks.len() + usize::from(!self.tail.is_empty())
+    }
+
+    /// Drops everything not written yet.
+    pub fn clear(&mut self) {
+        self.chunks.clear();
+        self.chunked = 0;
+        self.tail.clear();
+    }
+
+    /// The copy buffer, to append small encoded pieces to.
+    pub(crate) fn tail_mut(&mut self) -> &mut BytesMut {
+        &mut self.tail
+    }
+
+    /// Appends a whole frame: its header, then its body, copied if small, else
+    /// queued as its own chunk.
+    #[inline]
+    pub(crate) fn push_frame(&mut self, more: bool, command: bool, body: Bytes) {
+        encode_frame_header(more, command, body.len(), &mut self.tail);
+        if body.len() >= Self::ZERO_COPY_MIN {
+            self.push_chunk(body);
+        } else {
+            self.tail.extend_from_slice(&body);
+        }
+    }
+
+    /// Queues `chunk` after everything so far, without copying it.
+    pub(crate) fn push_chunk(&mut self, chunk: Bytes) {
+        if !self.tail.is_empty() {
+            let head = self.tail.split().freeze();
+            self.chunked += head.len();
+            self.chunks.push_back(head);
+        }
+        if !chunk.is_empty() {
+            self.chunked += chunk.len();
+            self.chunks.push_back(chunk);
+        }
+    }
+}
+
+impl Buf for Transmit {
+    fn remaining(&self) -> usize {
+        self.len()
+    }
+
+    fn chunk(&self) -> &[u8] {
+        self.chunks.front().map_or(&self.tail[..], |c| &c[..])
+    }
+
+    fn advance(&mut self, mut cnt: usize) {
+        while cnt > 0 {
+            let Some(front) = self.chunks.front_mut() else {
+                assert!(cnt <= self.tail.len(), "advanced past the end of a Transmit");
+                self.tail.advance(cnt);
+                return;
+            };
+            let n = cnt.min(front.len());
+            front.advance(n);
+            self.chunked -= n;
+            cnt -= n;
+            if front.is_empty() {
+                self.chunks.pop_front();
+            }
+        }
+    }
+
+    fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        let tail = (!self.tail.is_empty()).then_some(&self.tail[..]);
+        let all = self.chunks.iter().map(|c| &c[..]).chain(tail);
+        let mut n = 0;
+        for (slot, chunk) in dst.iter_mut().zip(all) {
+            *slot = IoSlice::new(chunk);
+            n += 1;
+        }
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_bodies_are_copied_large_ones_chained() {
+        let mut tx = Transmit::new();
+        let big = Bytes::from(vec![7u8; Transmit::ZERO_COPY_MIN]);
+        tx.push_frame(true, false, Bytes::from_static(b"ab"));
+        tx.push_frame(false, false, big.clone());
+        tx.push_frame(false, false, Bytes::from_static(b"c"));
+        assert_eq!(tx.chunk_count(), 3);
+        assert_eq!(tx.len(), 4 + 9 + big.len() + 3);
+        let mut io = [IoSlice::new(&[]); 8];
+        assert_eq!(tx.chunks_vectored(&mut io), 3);
+        assert_eq!(&io[0][..], b"\x01\x02ab\x02\x00\x00\x00\x00\x00\x00\x40\x00");
+        assert_eq!(io[1].as_ptr(), big.as_ptr(), "the large body is not copied");
+        assert_eq!(&io[2][..], b"\x00\x01c");
+    }
+
+    #[test]
+    fn advance_across_chunks() {
+        let mut tx = Transmit::new();
+        let big = Bytes::from(vec![1u8; Transmit::ZERO_COPY_MIN + 10]);
+        tx.push_frame(false, false, big.clone());
+        tx.push_frame(false, false, Bytes::from_static(b"xyz"));
+        let total = tx.len();
+        let all = {
+            let mut v = Vec::new();
+            let mut probe = Transmit::new();
+            probe.push_frame(false, false, big);
+            probe.push_frame(false, false, Bytes::from_static(b"xyz"));
+            while probe.has_remaining() {
+                let n = probe.chunk().len().min(1000);
+                v.extend_from_slice(&probe.chunk()[..n]);
+                probe.advance(n);
+            }
+            v
+        };
+        assert_eq!(all.len(), total);
+        tx.advance(5);
+        tx.advance(total - 7);
+        assert_eq!(tx.chunk(), &all[total - 2..]);
+        tx.advance(2);
+        assert!(tx.is_empty());
+        assert_eq!(tx.chunk_count(), 0);
+    }
+}
