@@ -3,6 +3,11 @@
 //!
 //! Bytes in, events and bytes out: this crate has no sockets, threads,
 //! async runtime or clocks (instants are always passed in). It provides
+//! - [`Connection`], a whole ZMTP connection as a state machine: handshake,
+//!   then messages in and out, commands, heartbeats and their timeouts, the
+//!   peer's PING TTL, MAXMSGSIZE, HANDSHAKE_IVL. An engine only moves bytes
+//!   between a socket and it, and calls its timers: see [`connection`] for
+//!   the driving loop,
 //! - [`Transmit`], encoded bytes waiting to be written, large bodies
 //!   chained without a copy for vectored writes,
 //! - the building blocks it is made of, usable on their own:
@@ -24,6 +29,7 @@ pub use bytes;
 
 mod command;
 mod config;
+pub mod connection;
 mod error;
 mod frame;
 mod greeting;
@@ -35,6 +41,7 @@ mod transmit;
 
 pub use command::{Command, MAX_ERROR_REASON, MAX_PING_CONTEXT, names as command_names};
 pub use config::HandshakeConfig;
+pub use connection::{Connection, ConnectionConfig, ConnectionError, ErrorKind, Heartbeat, Message};
 pub use error::WireError;
 pub use frame::{Decoder, Frame, FrameHeader, MAX_WIRE_FRAME_SIZE, encode_frame_header, flags, frame_header_len};
 pub use greeting::{Greeting, Mechanism};
