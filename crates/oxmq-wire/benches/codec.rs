@@ -9,16 +9,18 @@
 //!
 //! Byte throughputs count wire bytes (frame headers + bodies), so the 0-byte
 //! rows measure header handling alone. See BENCHMARKS.md, "Codec
-//! micro-benchmarks".
+//! micro-benchmarks". The `connection` group runs the same batches through
+//! `Connection` (the sans-IO state machine) instead of the bare codec.
 
 use std::collections::VecDeque;
 use std::hint::black_box;
+use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use oxmq_wire::{
-    Command, Decoder, Frame, Handshake, HandshakeConfig, HandshakeStatus, Metadata, SocketType, encode_frame_header,
-    frame_header_len,
+    Command, Connection, ConnectionConfig, Decoder, Frame, Greeting, Handshake, HandshakeConfig, HandshakeStatus,
+    Mechanism, Message, Metadata, SocketType, Transmit, encode_frame_header, frame_header_len,
 };
 
 /// Message sizes, and how many frames of each one iteration encodes or
@@ -216,6 +218,64 @@ fn handshake(c: &mut Criterion) {
     g.finish();
 }
 
+/// A PAIR connection established with a scripted PAIR peer (greeting +
+/// READY), what it owed taken.
+fn established_connection() -> Connection {
+    let now = Instant::now();
+    let mut conn = Connection::new(ConnectionConfig::new(SocketType::Pair), now).expect("valid config");
+    let mut peer = BytesMut::from(&Greeting::ours(Mechanism::Null, false).encode()[..]);
+    let mut md = Metadata::new();
+    md.insert("Socket-Type", &b"PAIR"[..]);
+    Command::Ready(md).encode(&mut peer);
+    conn.input(now, &mut peer, &mut Vec::new()).expect("handshake");
+    assert!(conn.is_established());
+    conn.poll_transmit(&mut Transmit::new());
+    conn
+}
+
+/// The same batches as `encode` and `decode`, through [`Connection`]: what
+/// the state machine adds to the bare codec (subscription checks, command
+/// dispatch, the batch sink).
+fn connection(c: &mut Criterion) {
+    let mut g = c.benchmark_group("connection");
+    for (size, count) in SIZES {
+        let msgs: Vec<Message> =
+            messages(&[size], count).into_iter().map(|(body, more)| Message { body, more }).collect();
+        let image = wire(&messages(&[size], count));
+        g.throughput(Throughput::Bytes(image.len() as u64));
+        let mut conn = established_connection();
+        let mut tx = Transmit::with_capacity(image.len());
+        // Owned messages, drained as the engine drains its batch (cloning
+        // them in the timed loop would measure two atomic operations each).
+        g.bench_with_input(BenchmarkId::new("encode", size), &msgs, |b, msgs| {
+            b.iter_batched_ref(
+                || msgs.clone(),
+                |batch| {
+                    conn.encode(batch.drain(..), &mut tx);
+                    black_box(&tx);
+                    tx.clear();
+                },
+                BatchSize::LargeInput,
+            )
+        });
+        let mut conn = established_connection();
+        let mut batch: VecDeque<Message> = VecDeque::with_capacity(count);
+        let now = Instant::now();
+        g.bench_with_input(BenchmarkId::new("decode", size), &image, |b, image| {
+            b.iter_batched_ref(
+                || BytesMut::from(&image[..]),
+                |buf| {
+                    conn.input(now, buf, &mut batch).expect("valid frames");
+                    assert_eq!(batch.len(), count);
+                    batch.clear();
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    g.finish();
+}
+
 // Sanity: the frames the decode benchmarks produce are the ones encoded.
 fn check_roundtrip() {
     let msgs = messages(&[5, 0, 300], 3);
@@ -234,6 +294,7 @@ fn all(c: &mut Criterion) {
     multipart(c);
     command_parse(c);
     handshake(c);
+    connection(c);
 }
 
 criterion_group!(benches, all);

@@ -30,6 +30,7 @@ pub fn frame_header_len(len: usize) -> usize {
 ///
 /// `more` and `command` must not both be set (ZMTP forbids MORE on commands);
 /// this function encodes what it is given.
+#[inline]
 pub fn encode_frame_header(more: bool, command: bool, len: usize, out: &mut BytesMut) {
     let f = (u8::from(more) * flags::MORE) | (u8::from(command) * flags::COMMAND);
     if len > 255 {

@@ -41,7 +41,7 @@ mod transmit;
 
 pub use command::{Command, MAX_ERROR_REASON, MAX_PING_CONTEXT, names as command_names};
 pub use config::HandshakeConfig;
-pub use connection::{Connection, ConnectionConfig, ConnectionError, ErrorKind, Heartbeat, Message};
+pub use connection::{Connection, ConnectionConfig, ConnectionError, ErrorKind, Heartbeat, Message, MessageSink};
 pub use error::WireError;
 pub use frame::{Decoder, Frame, FrameHeader, MAX_WIRE_FRAME_SIZE, encode_frame_header, flags, frame_header_len};
 pub use greeting::{Greeting, Mechanism};

@@ -389,7 +389,11 @@ fn peer_error_second_ready_and_malformed_commands_end_the_connection() {
     ];
     for (input, is) in cases {
         let mut c = established(config(SocketType::Pair), SocketType::Pair, 1, t0);
+        // A PONG owed when the connection fails is not sent.
+        let input = [ping(0, b"owed"), input].concat();
         let e = feed(&mut c, t0, &input).unwrap_err();
+        assert!(!c.wants_transmit());
+        assert!(sent(&mut c).is_empty());
         assert!(is(&e) && e.is_protocol(), "{e}");
         assert_eq!(c.error(), Some(&e));
         assert_eq!(c.peek_header(&message(b"x", false)), None);
