@@ -28,7 +28,7 @@ use oxmq_wire::{
 /// the 2-byte header, 1 KiB and 64 KiB the 9-byte one.
 const SIZES: [(usize, usize); 4] = [(0, 1000), (64, 1000), (1024, 256), (64 * 1024, 4)];
 
-/// The engine's threshold (crates/oxmq/src/engine.rs `LARGE_BODY`): from
+/// The engine's threshold (crates/oxmq/src/engine/zmtp.rs `LARGE_BODY`): from
 /// this size on, bodies are written from their own buffers, not copied.
 const LARGE_BODY: usize = 16 * 1024;
 

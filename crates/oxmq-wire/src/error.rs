@@ -1,6 +1,7 @@
 //! The single error type of the wire layer.
 
-use crate::{Mechanism, SocketType};
+use crate::mechanism::name::Mechanism;
+use crate::socket_type::SocketType;
 
 /// Everything that can go wrong while decoding ZMTP bytes or running the
 /// handshake.

@@ -1,67 +1,7 @@
-//! The fixed 64-byte ZMTP 3.x greeting and the security mechanism names.
+//! The fixed 64-byte ZMTP 3.x greeting.
 
 use crate::WireError;
-
-/// A ZMTP security mechanism, as named in the greeting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mechanism {
-    /// No security (ZMTP 3.x NULL).
-    Null,
-    /// Clear-text user name and password (RFC 24).
-    Plain,
-    /// CurveZMQ (RFC 25/26).
-    Curve,
-}
-
-impl Mechanism {
-    /// The wire name: `"NULL"`, `"PLAIN"` or `"CURVE"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mechanism::Null => "NULL",
-            Mechanism::Plain => "PLAIN",
-            Mechanism::Curve => "CURVE",
-        }
-    }
-
-    /// Parses a mechanism name without padding (exact uppercase match).
-    pub fn from_name(name: &[u8]) -> Result<Mechanism, WireError> {
-        match name {
-            b"NULL" => Ok(Mechanism::Null),
-            b"PLAIN" => Ok(Mechanism::Plain),
-            b"CURVE" => Ok(Mechanism::Curve),
-            _ => Err(WireError::UnknownMechanism),
-        }
-    }
-
-    /// Parses the 20-byte NUL-padded mechanism field of a greeting.
-    ///
-    /// The name must be 1..=20 characters from `A-Z 0-9 - _ . +`, followed
-    /// only by NUL bytes; otherwise, or if the name is not one we know,
-    /// [`WireError::UnknownMechanism`].
-    pub fn from_field(field: &[u8; 20]) -> Result<Mechanism, WireError> {
-        let len = field.iter().position(|&b| b == 0).unwrap_or(field.len());
-        let (name, padding) = field.split_at(len);
-        let name_ok = name.iter().all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b"-_.+".contains(&b));
-        if !name_ok || padding.iter().any(|&b| b != 0) {
-            return Err(WireError::UnknownMechanism);
-        }
-        Mechanism::from_name(name)
-    }
-
-    /// The 20-byte NUL-padded mechanism field for a greeting.
-    pub fn to_field(self) -> [u8; 20] {
-        let mut field = [0u8; 20];
-        let name = self.as_str().as_bytes();
-        field[..name.len()].copy_from_slice(name);
-        field
-    }
-}
-
-impl std::fmt::Display for Mechanism {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::mechanism::name::Mechanism;
 
 /// The ZMTP 3.x greeting: 64 bytes made of a signature (`0xFF`, 8 padding
 /// bytes, `0x7F`), the version (major, minor), the mechanism (20 bytes, NUL
@@ -160,7 +100,7 @@ impl Greeting {
         Ok(Greeting {
             major: buf[MAJOR_POS],
             minor: buf[MINOR_POS],
-            mechanism: Mechanism::from_field(field)?,
+            mechanism: Mechanism::from_field(field).ok_or(WireError::UnknownMechanism)?,
             as_server: buf[AS_SERVER_POS] != 0,
         })
     }

@@ -18,17 +18,18 @@
 //! # Ok::<(), oxmq::Error>(())
 //! ```
 //!
-//! Where things live, layer by layer (each knows only the one below):
+//! Where things live, layer by layer from the bottom (ARCHITECTURE.md at the repository root
+//! has the map; a module imports only the layers below its own):
 //! - [`oxmq_wire`]: the ZMTP protocol as sans-IO state machines (bytes in, events out);
-//! - `transport`: endpoints, tcp/ipc listeners and connections, the inproc registry;
-//! - `engine`: drives one ZMTP session over one connection (`heartbeat`: its PINGs and
-//!   timeouts; `stream_engine`: a raw one, for STREAM); `session`: accept and reconnect;
-//! - `pipe`: the bounded queue between a socket and one peer;
+//! - `pipe`: the bounded queue between a socket and one peer; `monitor`: socket events;
 //! - `pattern`: what each socket type does with its pipes (one file per type);
-//! - `socket` / `context` / `sockets`: the public API (the typed sockets in `sockets`);
-//! - `poll` / `proxy`: waiting on many sockets and descriptors at once, and the built-in proxy;
-//! - `monitor`: socket events ([`SocketBase::monitor`], libzmq's `zmq_socket_monitor`);
-//! - `adapters`: the futures `Stream`/`Sink` over a socket ([`RecvStream`], [`SendSink`]).
+//! - `socket::mailbox`: the part of a socket the I/O side shares with it;
+//! - `transport`: endpoints, tcp/ipc listeners and connections, the inproc name table;
+//! - `engine`: drives one connection (`zmtp`, with `heartbeat`; `raw` for STREAM);
+//! - `session`: binds and connects, accept loops and reconnects, and attaching each peer;
+//! - `socket`: the public API ([`SocketBase`], the typed sockets, options, [`Monitor`]);
+//! - `poll` / `proxy` / `adapters`: waiting on many sockets, the built-in proxy, and the
+//!   futures `Stream`/`Sink` over a socket ([`RecvStream`], [`SendSink`]).
 
 #![forbid(unsafe_code)]
 

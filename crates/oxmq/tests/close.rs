@@ -48,7 +48,7 @@ fn a_reply_sent_just_before_the_peer_closes_is_delivered() {
     }
 }
 
-/// The engine's close-wait cap (engine.rs `CLOSE_WAIT`), and slack for a loaded machine.
+/// The engine's close-wait cap (engine/zmtp.rs `CLOSE_WAIT`), and slack for a loaded machine.
 const CLOSE_WAIT: Duration = Duration::from_secs(5);
 const SLACK: Duration = Duration::from_secs(3);
 

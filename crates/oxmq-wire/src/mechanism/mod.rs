@@ -39,6 +39,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::{Command, Frame, HandshakeConfig, Mechanism, Metadata, Transmit, WireError};
 
+pub(crate) mod name;
 pub(crate) mod null;
 
 /// Progress of a mechanism handshake after one command.
