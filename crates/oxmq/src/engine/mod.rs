@@ -1,14 +1,14 @@
 //! Engines: what runs over one tcp or ipc connection once it is made.
 //!
-//! - [`zmtp`]: the ZMTP engine (libzmq's "stream engine"): greeting, mechanism handshake,
-//!   then messages, commands and heartbeats ([`heartbeat`]);
+//! - [`zmtp`]: the ZMTP engine (libzmq's "stream engine"): it drives an
+//!   [`oxmq_wire::Connection`] (greeting, mechanism handshake, then messages, commands,
+//!   heartbeats) over a byte stream;
 //! - [`raw`]: the raw engine of STREAM sockets, whose peers speak no ZMTP.
 //!
 //! An engine moves bytes between a connection and one end of a pipe; it knows nothing of
 //! sockets, sessions or monitors. The session ([`crate::session`]) picks the engine for the
 //! socket type, attaches the peer and reports events. This file holds what both engines share.
 
-mod heartbeat;
 pub(crate) mod raw;
 pub(crate) mod zmtp;
 

@@ -71,7 +71,7 @@ pub(crate) async fn serve(conn: Connection, ep: &EndpointConfig, early: Option<E
             return failure.end;
         }
     };
-    let routing_id = ep.routing_id_override.clone().or(handshaken.peer.identity.clone());
+    let routing_id = ep.routing_id_override.clone().or(handshaken.peer().identity.clone());
     let (pipe, signal, guard) = peer_pipe(ep, early, routing_id);
     socket.monitor.emit(Event::HandshakeSucceeded, 0, &ep.engine.endpoint);
     let end = zmtp::run(&mut rd, wr, &pipe, &signal, &ep.engine, handshaken).await;
