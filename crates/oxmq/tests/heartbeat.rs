@@ -193,7 +193,7 @@ fn traffic_after_a_peer_ping_cancels_its_ttl() {
     raw.write(&frame(0, b"m")).unwrap();
     assert_eq!(pull.recv().unwrap(), "m");
     // Only a PING arms the TTL, and traffic after it cancels it: the connection stays.
-    assert!(raw.stays_open_and_silent(Duration::from_millis(400)), "closed despite traffic after the PING");
+    raw.expect_silent_before_pong(Duration::from_millis(400), "closed despite traffic after the PING");
     raw.write(&frame(0, b"n")).unwrap();
     assert_eq!(pull.recv().unwrap(), "n");
 }
