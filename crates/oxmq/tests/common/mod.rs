@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use oxmq::{Bytes, Context, Error, Pull, Push, Rep, Req, Socket, SocketBase, SocketType};
+use oxmq::{Bytes, Context, Error, Event, Monitor, Pull, Push, Rep, Req, Socket, SocketBase, SocketType};
 
 pub use raw::*;
 
@@ -324,6 +324,27 @@ pub fn expect_nothing_before<B: AsRef<[u8]>>(s: &impl Receiver, send_marker: imp
     expect_nothing(s, QUIET_MS);
     send_marker();
     expect_msg(s, marker);
+}
+
+/// [`expect_nothing_before`] for monitor events: no event within [`QUIET`], then a marker event
+/// must be the very next one: `s` binds a fresh loopback port and unbinds it, which reports
+/// LISTENING and CLOSED for that port (events queue in the order they happen). The monitor
+/// must be asked for one of the two at least.
+#[track_caller]
+pub fn expect_no_event_before(mon: &Monitor, s: &SocketBase) {
+    let marks = [Event::Listening, Event::Closed].into_iter().filter(|&e| mon.events().contains(e));
+    let marks: Vec<Event> = marks.collect();
+    assert!(!marks.is_empty(), "a marker needs a monitor asked for LISTENING or CLOSED");
+    if let Some(ev) = mon.recv_timeout(QUIET) {
+        panic!("expected no event, got {ev:?}");
+    }
+    s.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = s.last_endpoint().unwrap();
+    s.unbind(&ep).unwrap();
+    for want in marks {
+        let ev = mon.recv_timeout(SOON).unwrap_or_else(|| panic!("no marker {want} for {ep}"));
+        assert_eq!((ev.event, ev.endpoint.as_str()), (want, ep.as_str()), "the marker must be the next event");
+    }
 }
 
 /// Send `parts` from a ROUTER with ROUTER_MANDATORY set, retrying while the peer (the first
