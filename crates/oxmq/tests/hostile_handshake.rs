@@ -61,7 +61,7 @@ fn raw_peer_positive_control_delivers_messages() {
     raw.write(&frame(0, &[9u8; 300])).unwrap();
     assert_eq!(pull.recv_multipart().unwrap(), vec!["a", "b"]);
     assert_eq!(pull.recv().unwrap(), vec![9u8; 300]);
-    assert!(raw.stays_open_and_silent(Duration::from_millis(50)), "a good raw peer stays connected");
+    raw.expect_silent_before_pong(Duration::from_millis(50), "a good raw peer stays connected");
 }
 
 #[test]

@@ -9,7 +9,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::{
-    QUIET_MS, SOON, TIMEO_MS, Transport, bind, expect_msg, in_a_process_of_its_own, process_cpu, socket, unique_name,
+    QUIET_MS, SOON, TIMEO_MS, Transport, bind, expect_msg, expect_nothing_before, in_a_process_of_its_own, process_cpu,
+    socket, unique_name,
 };
 use oxmq::{Context, Error, Result, Socket, SocketType};
 
@@ -223,8 +224,8 @@ fn a_full_backend_pushes_back_loses_nothing_and_stops_nothing_else() {
             let m = worker.recv_multipart().unwrap_or_else(|e| panic!("{tr:?}: message {i} of {accepted}: {e}"));
             assert_eq!(m[0], format!("{i}"), "{tr:?}");
         }
-        worker.set_rcvtimeo(QUIET_MS).unwrap();
-        assert!(matches!(worker.recv(), Err(Error::Again)), "{tr:?}: more than was sent");
+        // The marker: one more message from the client, down the same pipes, comes next.
+        expect_nothing_before(&worker, || client.send("marker").unwrap(), &["marker"]);
         steer.send("TERMINATE").unwrap();
         proxy.finish().unwrap();
         drop((client, worker, steer));
@@ -281,6 +282,8 @@ fn steerable_pause_resume_statistics_terminate_with_a_rep_control_socket() {
         for i in 5..8 {
             producer.send_multipart(msg(i)).unwrap();
         }
+        // No marker through the proxy: paused, it forwards none, and once resumed 5..8 rightly
+        // come first. The STATISTICS reply below, asked after the window, shows none was taken.
         consumer.set_rcvtimeo(QUIET_MS).unwrap();
         assert!(matches!(consumer.recv(), Err(Error::Again)), "{tr:?}: forwarded while paused");
         consumer.set_rcvtimeo(TIMEO_MS).unwrap();
@@ -333,10 +336,14 @@ fn steerable_statistics_count_frames_and_bytes_both_ways_with_a_pair_control_soc
         // Requests ["c1", "", "hello"] (3 frames, 7 bytes) in at the frontend and out at the
         // backend; replies ["c1", "", "hi!"] (3 frames, 5 bytes) the other way.
         let (n, rq, rp) = (3 * N, 7 * N, 5 * N);
-        assert_eq!(statistics(&steer), [n, rq, n, rp, n, rp, n, rq], "{tr:?}");
+        let stats = [n, rq, n, rp, n, rp, n, rq];
+        assert_eq!(statistics(&steer), stats, "{tr:?}");
         steer.send("RESUME").unwrap();
+        // Nor to RESUME: the marker, a STATISTICS reply (the same counts), is the next message.
+        expect_nothing_before(&steer, || steer.send("STATISTICS").unwrap(), &stats.map(u64::to_ne_bytes));
         steer.send("TERMINATE").unwrap();
         proxy.finish().unwrap();
+        // No marker after TERMINATE: the proxy has returned, and its control socket with it.
         steer.set_rcvtimeo(QUIET_MS).unwrap();
         assert!(matches!(steer.recv(), Err(Error::Again)), "{tr:?}: a PAIR control socket got an answer");
         drop((client, worker, steer));

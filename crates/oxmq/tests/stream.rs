@@ -13,7 +13,7 @@ use std::os::unix::net::UnixStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{QUIET, QUIET_MS, SOON, TIMEO_MS};
+use common::{QUIET, QUIET_MS, SOON, TIMEO_MS, expect_nothing, expect_nothing_before};
 use oxmq::{Bytes, Context, Error, SocketType, Stream};
 
 fn stream(ctx: &Context) -> Stream {
@@ -69,17 +69,6 @@ fn recv_bytes(s: &Stream, id: &[u8], n: usize) -> Vec<u8> {
     got
 }
 
-#[track_caller]
-fn expect_nothing(s: &Stream) {
-    s.set_rcvtimeo(QUIET_MS).unwrap();
-    match s.recv_multipart() {
-        Err(Error::Again) => {}
-        Ok(m) => panic!("expected nothing, got {:?}", m.iter().map(|f| String::from_utf8_lossy(f)).collect::<Vec<_>>()),
-        Err(e) => panic!("expected Again, got {e:?}"),
-    }
-    s.set_rcvtimeo(TIMEO_MS).unwrap();
-}
-
 fn send(s: &Stream, id: &[u8], data: &[u8]) -> oxmq::Result<()> {
     s.send_multipart([id, data])
 }
@@ -117,8 +106,9 @@ fn http_client_gets_the_whole_response_then_eof() {
     send(&server, &id, b"").unwrap();
     assert_eq!(read_to_eof(&mut c), RESPONSE);
     // The socket closed the connection itself: no disconnection to report (libzmq's raw
-    // engine reports only what happens to the connection), and the id is gone.
-    expect_nothing(&server);
+    // engine reports only what happens to the connection), and the id is gone. No marker: the
+    // connection's pipe ended with it, and another connection's messages are not ordered after.
+    expect_nothing(&server, QUIET_MS);
     assert!(matches!(send(&server, &id, b"late"), Err(Error::HostUnreachable)));
 }
 
@@ -205,7 +195,9 @@ fn notifications_on_connect_and_disconnect_of_an_accepted_peer() {
     drop(c);
     assert_eq!(expect_notification(&server), id, "the disconnection names the same peer");
     assert!(matches!(send(&server, &id, b"gone?"), Err(Error::HostUnreachable)));
-    expect_nothing(&server);
+    // No marker: an accepted peer's pipe ends with its connection, and another connection's
+    // messages are not ordered after it.
+    expect_nothing(&server, QUIET_MS);
 }
 
 #[test]
@@ -224,7 +216,9 @@ fn no_notifications_with_stream_notify_off() {
     c.read_exact(&mut buf).unwrap();
     assert_eq!(&buf, b"pong");
     drop(c);
-    expect_nothing(&server);
+    // No marker: an accepted peer's pipe ends with its connection, and another connection's
+    // messages are not ordered after it.
+    expect_nothing(&server, QUIET_MS);
     // The peer is gone all the same.
     let start = Instant::now();
     while !matches!(send(&server, &id, b"x"), Err(Error::HostUnreachable)) {
@@ -286,6 +280,26 @@ fn accept(l: &TcpListener) -> TcpStream {
     }
 }
 
+/// The marker after a quiet window in which a closed connect must not have connected again:
+/// `s` connects to `listener` once more, under the id "marker", and the first connection the
+/// listener accepts after the window (the kernel queues them in order) must be that one: its
+/// byte arrives under "marker", with nothing from another id before it.
+#[track_caller]
+fn expect_next_connection_is_a_new_one(s: &Stream, listener: &TcpListener) {
+    s.set_connect_routing_id(b"marker").unwrap();
+    s.connect(&format!("tcp://{}", listener.local_addr().unwrap())).unwrap();
+    let mut conn = accept(listener);
+    conn.write_all(b"M").unwrap();
+    loop {
+        let (id, data) = recv(s);
+        assert_eq!(&id[..], b"marker", "the first connection accepted after the window is the marker's");
+        if !data.is_empty() {
+            assert_eq!(&data[..], b"M");
+            return;
+        }
+    }
+}
+
 #[test]
 fn connecting_stream_talks_both_ways_with_a_raw_server() {
     let ctx = Context::new();
@@ -340,7 +354,10 @@ fn connecting_stream_without_notifications_sees_only_data() {
     conn.write_all(b"banner").unwrap();
     assert_eq!(recv_bytes(&s, b"peer", 6), b"banner", "data first: no connect notification");
     drop(conn);
-    expect_nothing(&s);
+    // A connect's pipe outlives its connection: the reconnection's first byte, sent after any
+    // (wrong) disconnect notification of the first, must be the next message.
+    let mut again = accept(&listener);
+    expect_nothing_before(&s, || again.write_all(b"M").unwrap(), &[&b"peer"[..], b"M"]);
 }
 
 #[test]
@@ -387,7 +404,10 @@ fn closing_a_connect_peer_ends_that_connection_for_good() {
     listener.set_nonblocking(true).unwrap();
     thread::sleep(QUIET);
     assert!(listener.accept().is_err(), "the STREAM connected again after closing the connection");
-    expect_nothing(&s);
+    // No marker: the socket closed that connection's pipe, and another connection's messages
+    // are not ordered after it.
+    expect_nothing(&s, QUIET_MS);
+    expect_next_connection_is_a_new_one(&s, &listener);
 }
 
 // ================================================================ sending
@@ -480,7 +500,9 @@ fn closing_a_connection_writes_everything_queued_first() {
     c.write_all(b"more from the client").unwrap();
     // The client starts reading only now: the close waited for the 4 MiB.
     assert!(read_to_eof(&mut c) == data, "the data before the close arrived changed or cut");
-    expect_nothing(&server);
+    // No marker: the socket closed that connection's pipe, and another connection's messages
+    // are not ordered after it.
+    expect_nothing(&server, QUIET_MS);
 }
 
 #[test]
@@ -603,4 +625,5 @@ fn immediate_connect_has_a_peer_only_while_connected() {
     listener.set_nonblocking(true).unwrap();
     thread::sleep(QUIET);
     assert!(listener.accept().is_err(), "connected again after the socket closed the connection");
+    expect_next_connection_is_a_new_one(&s, &listener);
 }

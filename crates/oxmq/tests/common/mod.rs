@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use oxmq::{Bytes, Context, Error, Pull, Push, Rep, Req, Socket, SocketBase, SocketType};
+use oxmq::{Bytes, Context, Error, Event, Monitor, Pull, Push, Rep, Req, Socket, SocketBase, SocketType};
 
 pub use raw::*;
 
@@ -268,15 +268,33 @@ pub fn show<B: AsRef<[u8]>>(parts: &[B]) -> Vec<String> {
     parts.iter().map(|p| String::from_utf8_lossy(p.as_ref()).into_owned()).collect()
 }
 
+/// A socket the message helpers below receive from: the dynamic [`Socket`], or a STREAM test's
+/// `Stream` (add other typed sockets as tests need them).
+pub trait Receiver: std::ops::Deref<Target = SocketBase> {
+    /// Receive one whole message (within the socket's RCVTIMEO).
+    fn recv_message(&self) -> oxmq::Result<Vec<Bytes>>;
+}
+
+macro_rules! receivers {
+    ($($t:ty),*) => {$(
+        impl Receiver for $t {
+            fn recv_message(&self) -> oxmq::Result<Vec<Bytes>> {
+                self.recv_multipart()
+            }
+        }
+    )*};
+}
+receivers!(Socket, oxmq::Stream);
+
 /// Receive one whole message (within the socket's RCVTIMEO).
-pub fn recv_msg(s: &Socket) -> Vec<Bytes> {
-    s.recv_multipart().unwrap_or_else(|e| panic!("expected a message, got {e:?}"))
+pub fn recv_msg(s: &impl Receiver) -> Vec<Bytes> {
+    s.recv_message().unwrap_or_else(|e| panic!("expected a message, got {e:?}"))
 }
 
 /// Receive one whole message and check its frames.
 #[track_caller]
-pub fn expect_msg<B: AsRef<[u8]>>(s: &Socket, want: &[B]) {
-    let got = s.recv_multipart().unwrap_or_else(|e| panic!("expected {:?}, got {e:?}", show(want)));
+pub fn expect_msg<B: AsRef<[u8]>>(s: &impl Receiver, want: &[B]) {
+    let got = s.recv_message().unwrap_or_else(|e| panic!("expected {:?}, got {e:?}", show(want)));
     assert_eq!(show(&got), show(want), "received message");
     let got: Vec<&[u8]> = got.iter().map(|b| b.as_ref()).collect();
     let want: Vec<&[u8]> = want.iter().map(|b| b.as_ref()).collect();
@@ -285,10 +303,10 @@ pub fn expect_msg<B: AsRef<[u8]>>(s: &Socket, want: &[B]) {
 
 /// Check that no message arrives within `ms` (the socket's RCVTIMEO is restored after).
 #[track_caller]
-pub fn expect_nothing(s: &Socket, ms: i32) {
+pub fn expect_nothing(s: &impl Receiver, ms: i32) {
     let saved = s.rcvtimeo().unwrap();
     s.set_rcvtimeo(ms).unwrap();
-    let r = s.recv_multipart();
+    let r = s.recv_message();
     s.set_rcvtimeo(saved).unwrap();
     match r {
         Err(Error::Again) => {}
@@ -302,10 +320,31 @@ pub fn expect_nothing(s: &Socket, ms: i32) {
 /// anything sent before it), must be the very next message. The quiet window alone proves
 /// little (an unwanted message may just be late); the marker does.
 #[track_caller]
-pub fn expect_nothing_before<B: AsRef<[u8]>>(s: &Socket, send_marker: impl FnOnce(), marker: &[B]) {
+pub fn expect_nothing_before<B: AsRef<[u8]>>(s: &impl Receiver, send_marker: impl FnOnce(), marker: &[B]) {
     expect_nothing(s, QUIET_MS);
     send_marker();
     expect_msg(s, marker);
+}
+
+/// [`expect_nothing_before`] for monitor events: no event within [`QUIET`], then a marker event
+/// must be the very next one: `s` binds a fresh loopback port and unbinds it, which reports
+/// LISTENING and CLOSED for that port (events queue in the order they happen). The monitor
+/// must be asked for one of the two at least.
+#[track_caller]
+pub fn expect_no_event_before(mon: &Monitor, s: &SocketBase) {
+    let marks = [Event::Listening, Event::Closed].into_iter().filter(|&e| mon.events().contains(e));
+    let marks: Vec<Event> = marks.collect();
+    assert!(!marks.is_empty(), "a marker needs a monitor asked for LISTENING or CLOSED");
+    if let Some(ev) = mon.recv_timeout(QUIET) {
+        panic!("expected no event, got {ev:?}");
+    }
+    s.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = s.last_endpoint().unwrap();
+    s.unbind(&ep).unwrap();
+    for want in marks {
+        let ev = mon.recv_timeout(SOON).unwrap_or_else(|| panic!("no marker {want} for {ep}"));
+        assert_eq!((ev.event, ev.endpoint.as_str()), (want, ep.as_str()), "the marker must be the next event");
+    }
 }
 
 /// Send `parts` from a ROUTER with ROUTER_MANDATORY set, retrying while the peer (the first

@@ -240,4 +240,17 @@ impl RawPeer {
         let r = self.stream.read(&mut b);
         matches!(r, Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut))
     }
+
+    /// The raw-peer side of `expect_nothing_before`: the connection stays open and oxmq sends
+    /// nothing for `quiet` (else fail with `what`), and then a marker: a PING without TTL, whose
+    /// PONG must be the very next frame oxmq sends (the window alone proves little: an unwanted
+    /// frame may just be late). Any ZMTP 3.1 socket answers a PING, whatever its type.
+    #[track_caller]
+    pub fn expect_silent_before_pong(&mut self, quiet: Duration, what: &str) {
+        assert!(self.stays_open_and_silent(quiet), "{what}");
+        self.stream.set_read_timeout(Some(SOON)).unwrap();
+        self.write(&ping(0, b"marker")).unwrap();
+        let marker = parse_frames(&command("PONG", b"marker")).remove(0);
+        assert_eq!(self.read_frame(), marker, "{what}: the marker PONG must be the next frame");
+    }
 }
