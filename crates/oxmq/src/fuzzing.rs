@@ -46,7 +46,7 @@ where
         socket: shared,
         routing_id_override: None,
     };
-    let conn = Connection { rd: Box::new(rd), wr: Box::new(wr), fd: 0 };
+    let conn = Connection { rd: Box::new(rd), wr: Box::new(wr), fd: 0, peer_address: None };
     match serve(conn, &ep, None).await {
         End::Protocol(why) => EngineEnd::Protocol(why),
         End::Disconnected(why) => EngineEnd::Disconnected(why),

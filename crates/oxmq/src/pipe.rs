@@ -32,6 +32,7 @@ use std::sync::atomic::Ordering::SeqCst;
 
 use bytes::Bytes;
 
+use crate::properties::Properties;
 use crate::signal::Signal;
 use crate::sync::{AtomicBool, AtomicU64, Mutex};
 
@@ -572,6 +573,9 @@ pub(crate) struct Pipe {
     pub id: PipeId,
     pub out: Arc<Queue>,
     pub inp: Arc<Queue>,
+    /// The message properties of the connection behind the pipe (both ends share it; the I/O
+    /// side sets it per connection, the socket reads it only for a caller who asks).
+    properties: Arc<Mutex<Option<Properties>>>,
 }
 
 impl Pipe {
@@ -581,7 +585,21 @@ impl Pipe {
         let id = NEXT_PIPE_ID.fetch_add(1, Ordering::Relaxed);
         let a_to_b = Arc::new(Queue::new(a_to_b_hwm, a_signal.clone(), b_signal.clone()));
         let b_to_a = Arc::new(Queue::new(b_to_a_hwm, b_signal, a_signal));
-        (Pipe { id, out: a_to_b.clone(), inp: b_to_a.clone() }, Pipe { id, out: b_to_a, inp: a_to_b })
+        let properties = Arc::new(Mutex::new(None));
+        (
+            Pipe { id, out: a_to_b.clone(), inp: b_to_a.clone(), properties: properties.clone() },
+            Pipe { id, out: b_to_a, inp: a_to_b, properties },
+        )
+    }
+
+    /// The connection behind the pipe is now one with `properties` (or none).
+    pub fn set_properties(&self, properties: Option<Properties>) {
+        *self.properties.lock() = properties;
+    }
+
+    /// The properties of the connection behind the pipe.
+    pub fn properties(&self) -> Option<Properties> {
+        self.properties.lock().clone()
     }
 
     /// Make `signal` the one woken for this end (an inproc pipe created before its binder

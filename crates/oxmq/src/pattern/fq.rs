@@ -16,6 +16,10 @@ pub(crate) struct FairQueue {
     current: usize,
     /// In the middle of a message from `pipes[current]`.
     more: bool,
+    /// The pipe the last frame received came from.
+    last: Option<PipeId>,
+    /// That pipe, if its peer was gone and reading its last message removed it.
+    retired: Option<Pipe>,
 }
 
 impl FairQueue {
@@ -34,13 +38,27 @@ impl FairQueue {
     }
 
     fn remove(&mut self, i: usize) {
-        self.pipes.remove(i);
+        let gone = self.pipes.remove(i).pipe;
+        if self.last == Some(gone.id) {
+            self.retired = Some(gone);
+        }
         if i < self.current {
             self.current -= 1;
         }
         if self.current >= self.pipes.len() {
             self.current = 0;
         }
+    }
+
+    /// The pipe the last frame received came from (even if reading it removed that pipe).
+    pub fn last_peer(&self) -> Option<&Pipe> {
+        self.pipe(self.last?)
+    }
+
+    /// The pipe `id`, if it is one of ours or the one whose last message was read last.
+    pub fn pipe(&self, id: PipeId) -> Option<&Pipe> {
+        let live = self.pipes.iter().find(|e| e.pipe.id == id).map(|e| &e.pipe);
+        live.or(self.retired.as_ref().filter(|p| p.id == id))
     }
 
     /// [`FairQueue::recv`] for a pattern's `recv`: [`Error::Again`] when nothing is ready.
@@ -61,6 +79,7 @@ impl FairQueue {
             // A reader sees only complete messages, so the rest of this one is queued.
             let msg = e.pipe.inp.pop().expect("rest of a complete message");
             self.more = msg.more;
+            self.last = Some(id);
             if !msg.more {
                 self.advance();
             }
@@ -78,6 +97,7 @@ impl FairQueue {
                 let id = e.pipe.id;
                 self.current = idx;
                 self.more = msg.more;
+                self.last = Some(id);
                 if !msg.more {
                     self.advance();
                 }

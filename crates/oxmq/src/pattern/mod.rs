@@ -124,6 +124,12 @@ pub(crate) trait Pattern: Send {
     fn subscribe(&mut self, _topic: &[u8], _on: bool, _opts: &Options) -> Result<(), Error> {
         Err(Error::InvalidArgument("SUBSCRIBE/UNSUBSCRIBE apply to SUB and XPUB sockets only".into()))
     }
+    /// The pipe the frame received last came from, for its message's properties. Asked only
+    /// by callers who want them, right after a receive. (XPUB's subscription messages have
+    /// none.)
+    fn last_peer(&self) -> Option<&Pipe> {
+        None
+    }
     /// The routing id the pattern generated for the peer it attached last, once. STREAM
     /// reports it as the socket's ROUTING_ID, as libzmq does.
     fn take_generated_routing_id(&mut self) -> Option<Bytes> {

@@ -74,6 +74,10 @@ impl Pattern for Pair {
             }
         }
     }
+    fn last_peer(&self) -> Option<&Pipe> {
+        self.pipe.as_ref()
+    }
+
     fn has_in(&mut self, _: &Options) -> bool {
         // A detached peer's last messages are still readable.
         self.pipe.as_ref().is_some_and(|p| p.inp.has_msg())

@@ -26,6 +26,10 @@ impl Pattern for Pull {
     fn recv(&mut self, _: &Options) -> Result<Msg, Error> {
         self.fq.recv_or_again().map(|(m, _)| m)
     }
+    fn last_peer(&self) -> Option<&Pipe> {
+        self.fq.last_peer()
+    }
+
     fn has_in(&mut self, _: &Options) -> bool {
         self.fq.has_in()
     }

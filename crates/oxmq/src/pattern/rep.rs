@@ -121,6 +121,10 @@ impl Pattern for Rep {
         Ok(msg)
     }
 
+    fn last_peer(&self) -> Option<&Pipe> {
+        self.fq.last_peer()
+    }
+
     fn has_in(&mut self, _: &Options) -> bool {
         // Requests a recv would drop (no envelope) are dropped here first.
         !self.sending_reply && self.find_request()

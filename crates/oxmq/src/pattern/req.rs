@@ -153,6 +153,10 @@ impl Pattern for Req {
         Ok(msg)
     }
 
+    fn last_peer(&self) -> Option<&Pipe> {
+        self.fq.last_peer()
+    }
+
     fn has_in(&mut self, opts: &Options) -> bool {
         // Stale or foreign replies, which a recv would drop, are dropped here so that "readable"
         // means a reply is there.

@@ -119,6 +119,14 @@ impl RoutingTable {
         }
     }
 
+    /// The pipe the last frame received came from (a routing id frame's is its message's).
+    pub fn last_peer(&self) -> Option<&Pipe> {
+        match &self.pending {
+            Some((_, from)) => self.fq.pipe(*from),
+            None => self.fq.last_peer(),
+        }
+    }
+
     /// Is a frame ready to be read?
     pub fn has_in(&self) -> bool {
         self.pending.is_some() || self.fq.has_in()

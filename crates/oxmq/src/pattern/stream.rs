@@ -92,6 +92,10 @@ impl Pattern for Stream {
         self.table.recv()
     }
 
+    fn last_peer(&self) -> Option<&Pipe> {
+        self.table.last_peer()
+    }
+
     fn has_in(&mut self, _: &Options) -> bool {
         self.table.has_in()
     }

@@ -141,6 +141,10 @@ impl Pattern for XSub {
 
     /// Exact: a message that does not match is dropped here, and the first frame of one that
     /// does is kept for the next `recv`.
+    fn last_peer(&self) -> Option<&Pipe> {
+        self.fq.last_peer()
+    }
+
     fn has_in(&mut self, opts: &Options) -> bool {
         if self.more_in || self.prefetched.is_some() {
             return true;

@@ -63,17 +63,22 @@ pub(crate) fn new_pipe(local: &Arc<SocketShared>, opts: &Options, remote: &Remot
     (mine, theirs)
 }
 
-/// Hand `end` to the socket `to` (options `opts`) as a peer with `routing_id`; `inproc_peer`
-/// is the socket at the other end of an inproc pipe, told when this socket closes it.
+/// Hand `end` to the socket `to` (options `opts`) as the peer `peer`; `inproc_peer` is the
+/// socket at the other end of an inproc pipe, told when this socket closes it.
 pub(crate) fn attach(
     to: &SocketShared,
     opts: &Options,
     end: Pipe,
-    routing_id: Option<Bytes>,
+    peer: PeerInfo,
     inproc_peer: Option<Weak<SocketShared>>,
 ) {
     send_probe(&end, opts);
-    to.post(Command::Attach(end, PeerInfo { routing_id }, inproc_peer));
+    to.post(Command::Attach(end, peer, inproc_peer));
+}
+
+/// A peer known by its routing id (if any).
+pub(crate) fn named(routing_id: Option<Bytes>) -> PeerInfo {
+    PeerInfo { routing_id }
 }
 
 /// The I/O side's end of a tcp or ipc peer's pipe: closed, and the socket told, when this is
@@ -128,10 +133,10 @@ pub(crate) fn complete_inproc(name: &str, binder: &Side, p: PendingConnect) {
     match p.connector_end {
         Some(end) => {
             let routing_id = p.connect_routing_id.or(b.routing_id.clone());
-            attach(&connector.shared, c, end, routing_id, Some(binder_weak));
+            attach(&connector.shared, c, end, named(routing_id), Some(binder_weak));
         }
         None => connector.shared.post(Command::InprocPeer(p.binder_end.id, binder_weak)),
     }
     let routing_id = c.routing_id.clone();
-    attach(&binder.shared, b, p.binder_end, routing_id, Some(Arc::downgrade(&connector.shared)));
+    attach(&binder.shared, b, p.binder_end, named(routing_id), Some(Arc::downgrade(&connector.shared)));
 }

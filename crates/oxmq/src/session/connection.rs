@@ -19,11 +19,12 @@ use bytes::Bytes;
 use oxmq_wire::SocketType;
 
 use super::Tasks;
-use super::attach::{PeerGuard, Remote, attach, new_pipe};
+use super::attach::{PeerGuard, Remote, attach, named, new_pipe};
 use crate::engine::{End, EngineConfig, raw, zmtp};
 use crate::error::errno;
 use crate::monitor::Event;
-use crate::pipe::Pipe;
+use crate::pipe::{PeerInfo, Pipe};
+use crate::properties::Properties;
 use crate::signal::Signal;
 use crate::socket::mailbox::{Command, SocketShared};
 use crate::transport::{self, Connection, Listener, Target};
@@ -48,11 +49,12 @@ pub(crate) struct Early<'a> {
 /// Drive one connection until it ends: handshake (none for STREAM), attach the peer, run the
 /// engine, detach the peer.
 pub(crate) async fn serve(conn: Connection, ep: &EndpointConfig, early: Option<Early<'_>>) -> End {
-    let Connection { mut rd, mut wr, .. } = conn;
+    let Connection { mut rd, mut wr, peer_address, .. } = conn;
     let socket = &ep.socket;
     if socket.socket_type == SocketType::Stream {
         // STREAM peers speak no ZMTP at all: the peer is attached at once.
-        let (pipe, signal, guard) = peer_pipe(ep, early, ep.routing_id_override.clone());
+        let peer = named(ep.routing_id_override.clone());
+        let (pipe, signal, guard) = peer_pipe(ep, early, peer, None);
         let end = raw::run(&mut rd, wr, &pipe, &signal, &ep.engine, guard.is_some()).await;
         tracing::debug!("{}: raw connection ended: {end:?}", ep.engine.endpoint);
         return end;
@@ -71,8 +73,10 @@ pub(crate) async fn serve(conn: Connection, ep: &EndpointConfig, early: Option<E
             return failure.end;
         }
     };
-    let routing_id = ep.routing_id_override.clone().or(handshaken.peer().identity.clone());
-    let (pipe, signal, guard) = peer_pipe(ep, early, routing_id);
+    let announced = handshaken.peer();
+    let peer = named(ep.routing_id_override.clone().or(announced.identity.clone()));
+    let properties = Properties::new(announced.metadata.clone(), peer_address.as_deref());
+    let (pipe, signal, guard) = peer_pipe(ep, early, peer, Some(properties));
     socket.monitor.emit(Event::HandshakeSucceeded, 0, &ep.engine.endpoint);
     let end = zmtp::run(&mut rd, wr, &pipe, &signal, &ep.engine, handshaken).await;
     // The socket needs nothing more from this connection.
@@ -84,13 +88,16 @@ pub(crate) async fn serve(conn: Connection, ep: &EndpointConfig, early: Option<E
 }
 
 /// The engine's end of the peer's pipe and its signal: the early pipe's (telling the socket of
-/// a reconnection), or a new pipe attached now, with the guard that detaches it.
+/// a reconnection), or a new pipe attached now, with the guard that detaches it. The messages
+/// of this connection carry `properties` from now on.
 fn peer_pipe(
     ep: &EndpointConfig,
     early: Option<Early<'_>>,
-    routing_id: Option<Bytes>,
+    peer: PeerInfo,
+    properties: Option<Properties>,
 ) -> (Pipe, Arc<Signal>, Option<PeerGuard>) {
     if let Some(Early { guard, reconnected }) = early {
+        guard.pipe.set_properties(properties);
         if reconnected {
             ep.socket.post(Command::Hiccup(guard.pipe.id));
         }
@@ -99,7 +106,8 @@ fn peer_pipe(
     let signal = Arc::new(Signal::new());
     let opts = &ep.engine.options;
     let (theirs, ours) = new_pipe(&ep.socket, opts, &Remote::Engine(signal.clone()));
-    attach(&ep.socket, opts, theirs, routing_id, None);
+    ours.set_properties(properties);
+    attach(&ep.socket, opts, theirs, peer, None);
     (ours.clone(), signal.clone(), Some(PeerGuard::new(ours, signal, ep.socket.clone())))
 }
 

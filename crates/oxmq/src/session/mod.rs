@@ -28,7 +28,7 @@ use crate::socket::mailbox::SocketShared;
 use crate::transport::endpoint::{self, Endpoint, IpcAddr};
 use crate::transport::inproc::{Lookup, PendingConnect, Side};
 use crate::transport::{self, Target, ipc};
-use attach::{PeerGuard, Remote, attach, check_compatible, complete_inproc, new_pipe};
+use attach::{PeerGuard, Remote, attach, check_compatible, complete_inproc, named, new_pipe};
 use connection::EndpointConfig;
 
 /// The tasks started for one endpoint.
@@ -247,7 +247,7 @@ pub(crate) fn connect(ctx: &Context, shared: &Arc<SocketShared>, options: &Optio
     } else {
         let signal = Arc::new(Signal::new());
         let (mine, theirs) = new_pipe(shared, options, &Remote::Engine(signal.clone()));
-        attach(shared, options, mine, ep.routing_id_override.clone(), None);
+        attach(shared, options, mine, named(ep.routing_id_override.clone()), None);
         Some(PeerGuard::new(theirs, signal, shared.clone()))
     };
     let pipe = early.as_ref().map(|g| g.pipe.id);
@@ -277,16 +277,17 @@ fn connect_inproc(ctx: &Context, shared: &Arc<SocketShared>, options: &Options, 
             check_compatible(shared.socket_type, binder.shared.socket_type)?;
             let (mine, theirs) = new_pipe(shared, options, &Remote::Socket(&binder));
             let id = mine.id;
-            attach(&binder.shared, &binder.options, theirs, options.routing_id.clone(), Some(Arc::downgrade(shared)));
+            let theirs_peer = named(options.routing_id.clone());
+            attach(&binder.shared, &binder.options, theirs, theirs_peer, Some(Arc::downgrade(shared)));
             let routing_id = rid.or(binder.options.routing_id.clone());
-            attach(shared, options, mine, routing_id, Some(Arc::downgrade(&binder.shared)));
+            attach(shared, options, mine, named(routing_id), Some(Arc::downgrade(&binder.shared)));
             Ok(id)
         }
         Lookup::Queued => {
             let (mine, defer) = queued.expect("the pending connect was made");
             let id = mine.id;
             if !defer {
-                attach(shared, options, mine, None, None);
+                attach(shared, options, mine, named(None), None);
             }
             Ok(id)
         }

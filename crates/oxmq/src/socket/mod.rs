@@ -34,6 +34,7 @@ use crate::options::{self, Options};
 use crate::pattern::{self, Pattern, SendError};
 use crate::pipe::{Msg, PeerInfo, Pipe, PipeId};
 use crate::poll::events::PollEvents;
+use crate::properties::{Message, Properties};
 use crate::session::{self, Bound};
 use crate::signal::Signal;
 use crate::socket::mailbox::{Command, SocketShared, tell_closed};
@@ -410,15 +411,40 @@ impl SocketBase {
 
     /// Async [`recv`](Self::recv). Dropping the future before it completes takes nothing.
     pub(crate) async fn recv_async(&self) -> Result<Bytes> {
-        self.recv_parts_async(NO_REST).await.map(|m| m.data)
+        self.recv_parts_async(NO_REST, None).await.map(|m| m.data)
     }
 
     /// Async [`recv_multipart`](Self::recv_multipart). Dropping the future before it completes
     /// takes nothing.
     pub(crate) async fn recv_multipart_async(&self) -> Result<Vec<Bytes>> {
         let mut rest = Vec::new();
-        let first = self.recv_parts_async(Some(&mut rest)).await?;
+        let first = self.recv_parts_async(Some(&mut rest), None).await?;
         Ok(frames(first, rest))
+    }
+
+    /// Receive a whole message (or the rest of one whose first frames were taken with
+    /// [`recv`](Self::recv)) with the properties of the connection it came over.
+    pub(crate) fn recv_message(&self) -> Result<Message> {
+        self.recv_message_with(true)
+    }
+
+    /// [`recv_message`](Self::recv_message) without blocking: [`Error::Again`] if none is ready.
+    pub(crate) fn try_recv_message(&self) -> Result<Message> {
+        self.recv_message_with(false)
+    }
+
+    fn recv_message_with(&self, block: bool) -> Result<Message> {
+        let (mut rest, mut properties) = (Vec::new(), None);
+        let first = self.recv_parts_with(Some(&mut rest), Some(&mut properties), block)?;
+        Ok(Message::new(frames(first, rest), properties))
+    }
+
+    /// Async [`recv_message`](Self::recv_message). Dropping the future before it completes
+    /// takes nothing.
+    pub(crate) async fn recv_message_async(&self) -> Result<Message> {
+        let (mut rest, mut properties) = (Vec::new(), None);
+        let first = self.recv_parts_async(Some(&mut rest), Some(&mut properties)).await?;
+        Ok(Message::new(frames(first, rest), properties))
     }
 
     /// After a receive: do more frames of the same message follow?
@@ -428,7 +454,19 @@ impl SocketBase {
 
     /// One attempt: the next frame and, given `rest`, every remaining frame of its message
     /// appended there; `Ok(None)` when nothing is ready.
-    pub(crate) fn try_recv_parts<T: From<Msg>>(&self, mut rest: Option<&mut Vec<T>>) -> Result<Option<Msg>> {
+    #[inline]
+    pub(crate) fn try_recv_parts<T: From<Msg>>(&self, rest: Option<&mut Vec<T>>) -> Result<Option<Msg>> {
+        self.try_recv_with(rest, None)
+    }
+
+    /// [`try_recv_parts`](Self::try_recv_parts), and, given `properties`, the properties of
+    /// the connection the message came over put there (only callers who ask pay for it).
+    #[inline]
+    fn try_recv_with<T: From<Msg>>(
+        &self,
+        mut rest: Option<&mut Vec<T>>,
+        properties: Option<&mut Option<Properties>>,
+    ) -> Result<Option<Msg>> {
         self.check_term()?;
         let mut core = self.core.lock();
         core.process_commands(&self.shared);
@@ -438,6 +476,9 @@ impl SocketBase {
             Err(Error::Again) => return Ok(None),
             Err(e) => return Err(e),
         };
+        if let Some(props) = properties {
+            *props = core.pattern.last_peer().and_then(Pipe::properties);
+        }
         let mut more = first.more;
         if let Some(rest) = rest.as_mut() {
             // The rest of a message is queued once its first frame is readable.
@@ -451,11 +492,20 @@ impl SocketBase {
         Ok(Some(first))
     }
 
-    fn recv_parts(&self, mut rest: Option<&mut Vec<Bytes>>, block: bool) -> Result<Msg> {
+    fn recv_parts(&self, rest: Option<&mut Vec<Bytes>>, block: bool) -> Result<Msg> {
+        self.recv_parts_with(rest, None, block)
+    }
+
+    fn recv_parts_with(
+        &self,
+        mut rest: Option<&mut Vec<Bytes>>,
+        mut properties: Option<&mut Option<Properties>>,
+        block: bool,
+    ) -> Result<Msg> {
         let mut deadline = Deadline::NotYet;
         loop {
             let seen = self.shared.signal.seq();
-            if let Some(first) = self.try_recv_parts(rest.as_deref_mut())? {
+            if let Some(first) = self.try_recv_with(rest.as_deref_mut(), properties.as_deref_mut())? {
                 return Ok(first);
             }
             let timeo = self.core.lock().options.rcvtimeo;
@@ -463,10 +513,14 @@ impl SocketBase {
         }
     }
 
-    async fn recv_parts_async(&self, mut rest: Option<&mut Vec<Bytes>>) -> Result<Msg> {
+    async fn recv_parts_async(
+        &self,
+        mut rest: Option<&mut Vec<Bytes>>,
+        mut properties: Option<&mut Option<Properties>>,
+    ) -> Result<Msg> {
         loop {
             let seen = self.shared.signal.seq();
-            if let Some(first) = self.try_recv_parts(rest.as_deref_mut())? {
+            if let Some(first) = self.try_recv_with(rest.as_deref_mut(), properties.as_deref_mut())? {
                 return Ok(first);
             }
             self.shared.signal.changed(seen).await;

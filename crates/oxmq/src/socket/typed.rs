@@ -80,6 +80,22 @@ macro_rules! receives {
             pub async fn recv_multipart_async(&self) -> Result<Vec<Bytes>> {
                 self.0.recv_multipart_async().await
             }
+            /// Receive a whole message with the properties of the connection it came over
+            /// (`Socket-Type`, `Identity`, `Peer-Address`, `User-Id`, the peer's `X-`
+            /// properties; libzmq's `zmq_msg_gets`). Blocks, within RCVTIMEO.
+            pub fn recv_message(&self) -> Result<crate::Message> {
+                self.0.recv_message()
+            }
+            /// [`recv_message`](Self::recv_message) without blocking:
+            /// [`Error::Again`](crate::Error::Again) if no message is ready.
+            pub fn try_recv_message(&self) -> Result<crate::Message> {
+                self.0.try_recv_message()
+            }
+            /// [`recv_message`](Self::recv_message), awaiting it. Dropping the future before
+            /// it completes takes nothing.
+            pub async fn recv_message_async(&self) -> Result<crate::Message> {
+                self.0.recv_message_async().await
+            }
             /// After a receive: do more frames of the same message follow? (RCVMORE)
             pub fn rcvmore(&self) -> bool {
                 self.0.rcvmore()

@@ -117,3 +117,12 @@ pub(crate) async fn connect(addr: &IpcAddr) -> std::io::Result<UnixStream> {
         IpcAddr::Wildcard => Err(std::io::Error::other("ipc://* is for bind only")),
     }
 }
+
+/// libzmq's `Peer-Address` for an ipc peer: `localhost:<uid>:<gid>:<pid>` of the process at
+/// the other end (from SO_PEERCRED), or `localhost` when the kernel does not say.
+pub(crate) fn peer_address(s: &UnixStream) -> Option<String> {
+    Some(match s.peer_cred() {
+        Ok(c) => format!("localhost:{}:{}:{}", c.uid(), c.gid(), c.pid().unwrap_or(0)),
+        Err(_) => "localhost".to_string(),
+    })
+}

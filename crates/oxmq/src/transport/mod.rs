@@ -25,11 +25,30 @@ pub(crate) type Reader = Box<dyn AsyncRead + Unpin + Send>;
 /// The writing half of a connection.
 pub(crate) type Writer = Box<dyn AsyncWrite + Unpin + Send>;
 
-/// A new connection: its two halves and its file descriptor (the monitor's value for it).
+/// A new connection: its two halves, its file descriptor (the monitor's value for it) and
+/// the peer's address as libzmq's `Peer-Address` property gives it.
 pub(crate) struct Connection {
     pub rd: Reader,
     pub wr: Writer,
     pub fd: u32,
+    pub peer_address: Option<String>,
+}
+
+impl Connection {
+    fn tcp(s: tokio::net::TcpStream) -> Connection {
+        let fd = s.as_raw_fd() as u32;
+        // libzmq gives the IP address alone.
+        let peer_address = s.peer_addr().ok().map(|a| a.ip().to_string());
+        let (r, w) = s.into_split();
+        Connection { rd: Box::new(r), wr: Box::new(w), fd, peer_address }
+    }
+
+    fn ipc(s: tokio::net::UnixStream) -> Connection {
+        let fd = s.as_raw_fd() as u32;
+        let peer_address = ipc::peer_address(&s);
+        let (r, w) = s.into_split();
+        Connection { rd: Box::new(r), wr: Box::new(w), fd, peer_address }
+    }
 }
 
 /// A bound tcp or ipc endpoint, accepting connections.
@@ -79,16 +98,9 @@ impl Listener {
             Listener::Tcp(l) => {
                 let (s, _) = l.accept().await?;
                 tcp::configure(&s, opts);
-                let fd = s.as_raw_fd() as u32;
-                let (r, w) = s.into_split();
-                Connection { rd: Box::new(r), wr: Box::new(w), fd }
+                Connection::tcp(s)
             }
-            Listener::Ipc(l) => {
-                let (s, _) = l.accept().await?;
-                let fd = s.as_raw_fd() as u32;
-                let (r, w) = s.into_split();
-                Connection { rd: Box::new(r), wr: Box::new(w), fd }
-            }
+            Listener::Ipc(l) => Connection::ipc(l.accept().await?.0),
         })
     }
 }
@@ -96,17 +108,7 @@ impl Listener {
 /// Connect to `target` once.
 pub(crate) async fn open(target: &Target, opts: &Options) -> std::io::Result<Connection> {
     Ok(match target {
-        Target::Tcp { host, port } => {
-            let s = tcp::connect(host, *port, opts).await?;
-            let fd = s.as_raw_fd() as u32;
-            let (r, w) = s.into_split();
-            Connection { rd: Box::new(r), wr: Box::new(w), fd }
-        }
-        Target::Ipc(addr) => {
-            let s = ipc::connect(addr).await?;
-            let fd = s.as_raw_fd() as u32;
-            let (r, w) = s.into_split();
-            Connection { rd: Box::new(r), wr: Box::new(w), fd }
-        }
+        Target::Tcp { host, port } => Connection::tcp(tcp::connect(host, *port, opts).await?),
+        Target::Ipc(addr) => Connection::ipc(ipc::connect(addr).await?),
     })
 }
