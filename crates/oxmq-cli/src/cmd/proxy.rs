@@ -71,7 +71,7 @@ pub fn proxy(a: &ProxyArgs) -> CmdResult {
             return Err(Exit::setup(format!("the control socket must be a REP or PAIR, not {}", spec.ty)));
         }
     }
-    let ctx = Context::new();
+    let ctx = super::context();
     let frontend = open(&ctx, &a.frontend, "frontend", a.verbose)?;
     let backend = open(&ctx, &a.backend, "backend", a.verbose)?;
     let capture = a.capture.as_ref().map(|s| open(&ctx, s, "capture", a.verbose)).transpose()?;
