@@ -540,3 +540,15 @@ fn help_shows_the_new_commands_and_options_with_examples() {
         }
     }
 }
+
+#[test]
+fn proxy_sets_opt_on_its_frontend_and_backend() {
+    // An option the backend's type does not take names the socket and the option.
+    let o = run(&["proxy", "router@tcp://127.0.0.1:*", "dealer@tcp://127.0.0.1:*", "--opt", "router_mandatory=1"]);
+    assert_eq!(o.code, Some(2), "{o:?}");
+    assert!(
+        o.stderr.contains("backend: --opt router_mandatory=1: ROUTER_MANDATORY does not apply to DEALER"),
+        "{}",
+        o.stderr
+    );
+}
