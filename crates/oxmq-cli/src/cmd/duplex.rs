@@ -1,6 +1,6 @@
 //! `oxmq pair` and `oxmq dealer`: two-way sockets. The input messages are sent on one thread
-//! while every message received is printed on another, until the input has ended and as many
-//! messages have come back as were sent (or `--count` have come).
+//! while every message received is printed on another, until the input has all been sent and
+//! as many messages have come back as were sent (or `--count` have come).
 
 use super::format::{FORMAT_HELP, Format, Printer};
 use super::input::{Frames, IN_HELP, InputMode, messages};
@@ -32,8 +32,8 @@ pub struct DuplexArgs {
     /// received: the envelope a REP, or a ROUTER that reads `id, "", body`, expects.
     #[arg(long)]
     pub delimiter: bool,
-    /// Stop once N messages have been received [default: as many as were sent, once the
-    /// input has ended: one reply each].
+    /// Stop once the input has all been sent and N messages have been received [default: as
+    /// many as were sent: one reply each; 0: exit once the input is sent].
     #[arg(short = 'n', long, value_name = "N")]
     pub count: Option<u64>,
     /// Give up when nothing has been received for MS milliseconds while replies are still
@@ -140,7 +140,8 @@ fn receive(socket: &Socket, a: &DuplexArgs, printer: &Printer, shared: &Shared) 
     let mut stdout_open = true;
     loop {
         let done = shared.input_done.load(Ordering::SeqCst);
-        let want = a.count.or_else(|| done.then(|| shared.sent.load(Ordering::SeqCst)));
+        // Every input message goes out first; then N (or one reply each) must have come.
+        let want = done.then(|| a.count.unwrap_or_else(|| shared.sent.load(Ordering::SeqCst)));
         if want.is_some_and(|n| received >= n) {
             return Ok(());
         }
