@@ -130,22 +130,17 @@ pub fn parse_vm_rss(status: &str) -> Option<u64> {
 }
 
 /// Raises the soft limit on open files to the hard limit (the memory tools hold
-/// thousands of connections). Returns the new soft limit.
+/// thousands of connections). Returns the new soft limit (`u64::MAX`: unlimited).
 pub fn raise_nofile_limit() -> u64 {
-    // SAFETY: rlimit is a plain C struct; both calls get a pointer to a live local.
-    unsafe {
-        let mut lim: libc::rlimit = std::mem::zeroed();
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-            return 0;
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let lim = getrlimit(Resource::Nofile);
+    if lim.current != lim.maximum {
+        let want = rustix::process::Rlimit { current: lim.maximum, maximum: lim.maximum };
+        if setrlimit(Resource::Nofile, want).is_ok() {
+            return lim.maximum.unwrap_or(u64::MAX);
         }
-        if lim.rlim_cur < lim.rlim_max {
-            let want = libc::rlimit { rlim_cur: lim.rlim_max, rlim_max: lim.rlim_max };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &want) == 0 {
-                lim = want;
-            }
-        }
-        lim.rlim_cur as u64
     }
+    lim.current.unwrap_or(u64::MAX)
 }
 
 /// Pins the calling thread to `core` when the environment variable `var`
@@ -160,18 +155,14 @@ pub fn pin_thread_from_env(var: &str) {
 
 /// Pins the calling thread to `core`.
 pub fn pin_thread(core: usize) -> std::io::Result<()> {
-    if core >= 8 * std::mem::size_of::<libc::cpu_set_t>() {
+    use rustix::thread::{CpuSet, sched_setaffinity};
+    if core >= CpuSet::MAX_CPU {
         return Err(std::io::Error::other(format!("core {core} out of range")));
     }
-    // SAFETY: cpu_set_t is a plain C bit set and all-zero is its empty value; CPU_SET writes
-    // inside the local set (core is below its size, checked above), and
-    // sched_setaffinity(0, ...) reads it, for the calling thread only.
-    let r = unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(core, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
-    };
-    if r == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+    let mut set = CpuSet::new();
+    set.set(core);
+    // None: the calling thread.
+    sched_setaffinity(None, &set).map_err(std::io::Error::from)
 }
 
 /// Prints the result lines of the memory tools: `<what>: <value> [<unit>]`.

@@ -46,25 +46,19 @@ pub(super) const BUILD_OXMQ: &str = "build them with: cargo build --release -p o
 pub(super) const BUILD_LIBZMQ: &str = "build them with: cargo build --release -p oxmq-libzmq-perf \
      (needs the system libzmq: apt-get install libzmq3-dev pkg-config)";
 
-/// A progress bar for run `n` of `total` (1-based), with the time left estimated from the
-/// runs done so far: `[######..............]  12/60  eta 2m10s`.
-fn progress(n: usize, total: usize, elapsed: Duration) -> String {
-    const WIDTH: usize = 20;
-    let done = n.saturating_sub(1);
-    let filled = (done * WIDTH).checked_div(total).unwrap_or(WIDTH);
-    let bar: String = "#".repeat(filled) + &".".repeat(WIDTH - filled);
-    let eta = if done == 0 {
-        "eta ?".to_string()
-    } else {
-        let left = elapsed.as_secs_f64() / done as f64 * (total - done) as f64;
-        format!("eta {}m{:02}s", left as u64 / 60, left as u64 % 60)
-    };
-    format!("[{bar}] {n:>3}/{total} {eta:>10}")
+/// The bar of a bench run: `[######..............]  12/60  eta 2m10s  <the run>`, on a
+/// terminal only (indicatif hides it elsewhere); each run's result line is printed either way.
+fn progress_bar(total: usize) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("[{bar:20}] {pos:>3}/{len} eta {eta:>6}  {msg}") {
+        bar.set_style(style.progress_chars("#>."));
+    }
+    bar
 }
 
 pub(super) fn execute(plan: &Plan) -> (Results, Durations) {
     let total: usize = plan.workloads.iter().map(|w| variants(plan, w).len() * plan.pairs).sum();
-    let mut n = 0;
+    let bar = progress_bar(total);
     let started = Instant::now();
     let mut results = Vec::new();
     let mut durations: Durations = Vec::new();
@@ -78,17 +72,12 @@ pub(super) fn execute(plan: &Plan) -> (Results, Durations) {
                 order.reverse();
             }
             for i in order {
-                n += 1;
                 let var = vars[i];
-                eprint!(
-                    "{} {:<18} {:<13} pair {}/{} ... ",
-                    progress(n, total, started.elapsed()),
-                    w.label(),
-                    variant_name(w, var),
-                    pair + 1,
-                    plan.pairs
-                );
-                match run_once(plan, w, var) {
+                let run = format!("{:<18} {:<13} pair {}/{}", w.label(), variant_name(w, var), pair + 1, plan.pairs);
+                bar.set_message(run.clone());
+                let outcome = run_once(plan, w, var);
+                bar.inc(1);
+                match outcome {
                     Ok(s) => {
                         let v = match w.kind {
                             Kind::Lat => format!("{:.2} us", s.value),
@@ -97,18 +86,17 @@ pub(super) fn execute(plan: &Plan) -> (Results, Durations) {
                             Kind::Raw => format!("{} Gb/s", gbits(s.value * w.size as f64)),
                             _ => format!("{} msg/s", fmt_rate(s.value)),
                         };
-                        eprintln!(
-                            "{v}, cpu {:.2} s{}",
-                            s.cpu,
-                            s.note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default()
-                        );
+                        let note = s.note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
+                        bar.suspend(|| eprintln!("{run} ... {v}, cpu {:.2} s{note}", s.cpu));
                         cells[i].samples.push(s);
                     }
                     Err(e) => {
-                        eprintln!("FAILED");
-                        for line in e.lines() {
-                            eprintln!("        {line}");
-                        }
+                        bar.suspend(|| {
+                            eprintln!("{run} ... FAILED");
+                            for line in e.lines() {
+                                eprintln!("        {line}");
+                            }
+                        });
                         cells[i].failures.push(e);
                     }
                 }
@@ -120,6 +108,7 @@ pub(super) fn execute(plan: &Plan) -> (Results, Durations) {
             None => durations.push((w.kind, w_started.elapsed())),
         }
     }
+    bar.finish_and_clear();
     eprintln!("done in {:.0} s", started.elapsed().as_secs_f64());
     (results, durations)
 }
@@ -356,12 +345,6 @@ fn run_once(plan: &Plan, w: &Workload, var: Variant) -> Result<Sample, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn progress_bar_fills_and_estimates_what_is_left() {
-        assert_eq!(progress(1, 4, Duration::ZERO), "[....................]   1/4      eta ?");
-        assert_eq!(progress(3, 4, Duration::from_secs(120)), "[##########..........]   3/4  eta 2m00s");
-    }
 
     /// Pinned, the inproc tools get their two threads pinned (by variable: taskset pins a process),
     /// and the command line printed with the results says how; unpinned, nothing is set.

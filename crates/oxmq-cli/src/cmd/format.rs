@@ -1,8 +1,8 @@
-//! Messages in and out: where the messages to send come from (arguments or stdin lines, split
-//! into frames at `--separator`) and how received ones are printed (`--format`).
+//! How received messages are printed (`--format`), and splitting a message into frames at
+//! `--separator` (the messages to send come from `input`).
 
 use clap::ValueEnum;
-use std::io::{self, BufRead, Write};
+use std::io::{self, Write};
 
 /// The frame separator of printed messages when no `--separator` is given.
 pub const DEFAULT_SEPARATOR: &str = "\t";
@@ -17,12 +17,16 @@ pub enum Format {
     /// One JSON array per message: a frame that is UTF-8 is a string, any other is an object
     /// {"hex": "..."}, e.g. ["key",{"hex":"00ff"}]. The separator is not used.
     Json,
+    /// The frames' bytes as they are, nothing added: no newline, and no separator unless one
+    /// is given (for piping a binary message into a file).
+    Raw,
 }
 
 /// The `--format` help shared by the commands that print messages.
 pub const FORMAT_HELP: &str = "How to print each received message, one per line: \
 text (frames joined by the separator), hex (each frame in hex, joined by the separator) or \
-json (a JSON array of frames, each a string, or {\"hex\": \"...\"} for a frame that is not UTF-8)";
+json (a JSON array of frames, each a string, or {\"hex\": \"...\"} for a frame that is not UTF-8) \
+or raw (the frames' bytes unchanged, no newline: for piping into a file)";
 
 /// Appends the lowercase hex digits of `data` to `out`.
 pub fn hex_into(out: &mut Vec<u8>, data: &[u8]) {
@@ -54,6 +58,15 @@ pub fn json_string_into(out: &mut Vec<u8>, s: &str) {
 pub fn render<F: AsRef<[u8]>>(format: Format, sep: &[u8], frames: &[F]) -> Vec<u8> {
     let mut out = Vec::new();
     match format {
+        Format::Raw => {
+            for (i, f) in frames.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(sep);
+                }
+                out.extend_from_slice(f.as_ref());
+            }
+            return out;
+        }
         Format::Text | Format::Hex => {
             for (i, f) in frames.iter().enumerate() {
                 if i > 0 {
@@ -97,7 +110,8 @@ pub struct Printer {
 
 impl Printer {
     pub fn new(format: Format, separator: Option<&str>) -> Printer {
-        Printer { format, sep: separator.unwrap_or(DEFAULT_SEPARATOR).as_bytes().to_vec(), out: io::stdout() }
+        let default = if format == Format::Raw { "" } else { DEFAULT_SEPARATOR };
+        Printer { format, sep: separator.unwrap_or(default).as_bytes().to_vec(), out: io::stdout() }
     }
 
     /// Prints one message. A closed stdout (`| head -1`) is an `io::ErrorKind::BrokenPipe` error.
@@ -124,21 +138,6 @@ pub fn split_frames(msg: &[u8], sep: Option<&[u8]>) -> Vec<Vec<u8>> {
     frames
 }
 
-/// The messages to send: the arguments, or else stdin's lines (without their `\n`), read as
-/// they are needed. With `count`, at most `count` messages; with arguments, `count` may be
-/// larger than their number, and they are then sent over and over in turn.
-pub fn input_messages(args: &[String], count: Option<u64>) -> Box<dyn Iterator<Item = io::Result<Vec<u8>>>> {
-    let limit = usize::try_from(count.unwrap_or(u64::MAX)).unwrap_or(usize::MAX);
-    if args.is_empty() {
-        let lines = io::BufReader::new(io::stdin()).split(b'\n');
-        Box::new(lines.take(limit))
-    } else {
-        let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
-        let n = if count.is_some() { limit } else { args.len() };
-        Box::new(args.into_iter().cycle().take(n).map(Ok))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +148,7 @@ mod tests {
         assert_eq!(render(Format::Text, b"\t", &frames), b"id\t\thi\xff\n");
         assert_eq!(render(Format::Hex, b" ", &frames), b"6964  6869ff\n");
         assert_eq!(render(Format::Text, b"|", &[b"one"]), b"one\n");
+        assert_eq!(render(Format::Raw, b"", &frames), b"idhi\xff");
     }
 
     #[test]
@@ -168,15 +168,5 @@ mod tests {
         assert_eq!(split_frames(b"a::b", Some(b"::")), [&b"a"[..], b"b"]);
         assert_eq!(split_frames(b"a|b", None), [&b"a|b"[..]]);
         assert_eq!(split_frames(b"", Some(b"|")), [&b""[..]]);
-    }
-
-    #[test]
-    fn arguments_cycle_up_to_count() {
-        let args = vec!["x".to_string(), "y".to_string()];
-        let got: Vec<Vec<u8>> = input_messages(&args, Some(5)).map(Result::unwrap).collect();
-        assert_eq!(got, [b"x", b"y", b"x", b"y", b"x"]);
-        let got: Vec<Vec<u8>> = input_messages(&args, None).map(Result::unwrap).collect();
-        assert_eq!(got, [b"x", b"y"]);
-        assert_eq!(input_messages(&args, Some(1)).count(), 1);
     }
 }

@@ -1,25 +1,32 @@
 //! The messaging commands of `oxmq` (everything but `bench`), one module per command family:
 //! - `send_recv`: `send`, `recv` and their `pub` / `sub` shorthands;
-//! - `reqrep`: `req` and `rep` (echo, or `--exec CMD`);
+//! - `reqrep`: `req` (with lazy-pirate `--retries`), `rep` and `router` (echo, `--exec CMD`
+//!   or `--exec-raw CMD`);
+//! - `duplex`: `pair` and `dealer`, sending and receiving at the same time;
 //! - `proxy`: `proxy FRONT BACK [--capture SPEC]`;
 //! - `monitor`: print a socket's connection events;
 //! - `soak`: a load and soak run of the library (pipeline with stalls, connect/disconnect churn).
 //!
-//! Shared pieces: `spec` parses socket types and `TYPE@ENDPOINT` specs, `format` reads input
-//! messages and prints received ones, and this file holds the exit codes, the common
-//! arguments and the socket set-up.
+//! Shared pieces: `spec` parses socket types and `TYPE@ENDPOINT` specs, `input` reads the
+//! messages to send (`--in`), `format` prints received ones (`-f`), `sockopt` is `--opt
+//! NAME=VALUE` and `oxmq options`, `interrupt` handles SIGINT/SIGTERM, and this file holds the
+//! exit codes, the common arguments and the socket set-up.
 
+pub mod duplex;
 pub mod format;
+pub mod input;
+pub mod interrupt;
 pub mod monitor;
 pub mod proxy;
 pub mod reqrep;
 pub mod send_recv;
 pub mod soak;
+pub mod sockopt;
 pub mod spec;
 
 use clap::Args;
 use oxmq::{Context, Socket, SocketType};
-use std::time::Duration;
+use sockopt::{OPT_HELP, SockOpt, parse_opt};
 
 /// How a command ends when it does not succeed: an exit code and a message for stderr.
 #[derive(Debug)]
@@ -37,6 +44,8 @@ pub const SETUP: u8 = 2;
 /// Exit code: a send or receive failed while running, `--exec` could not be run, or input
 /// could not be read.
 pub const FAILED: u8 = 3;
+/// Exit code: `req --retries N`: a request still had no reply after N retries.
+pub const GAVE_UP: u8 = 5;
 
 /// The exit codes as `oxmq --help` documents them.
 pub const EXIT_CODES: &str = "\
@@ -45,12 +54,15 @@ Exit codes:
   1  timed out: a --timeout expired before --count messages (recv, sub, rep, monitor), before
      a reply (req), or while a send was blocked; recv without --count exits 1 only if
      nothing at all arrived
-  2  usage or setup error: bad arguments, unknown socket type, a type that cannot do what
-     the command needs, bad endpoint, bind or connect failure
+  2  usage or setup error: bad arguments, unknown socket type or --opt, a type that cannot
+     do what the command needs, bad endpoint, bind or connect failure, malformed --in input
   3  failure while running: a send or receive failed, --exec could not be run, stdin or
      stdout failed
   4  soak: a check failed (messages lost, duplicated or corrupt, memory over its bound or
-     growing, descriptors left open, a request without its reply)";
+     growing, descriptors left open, a request without its reply)
+  5  req --retries N: a request had no reply after N retries (the server is gone)
+  130, 143  interrupted by SIGINT (Ctrl-C) or SIGTERM: the sockets were closed and LINGER
+     delivered what they had accepted; a second signal exits at once";
 
 impl Exit {
     pub fn timed_out(message: impl Into<String>) -> Exit {
@@ -90,9 +102,13 @@ pub struct SocketArgs {
     #[arg(long, value_name = "ID")]
     pub routing_id: Option<String>,
     /// Print each bind and connect on stderr (`oxmq: bound ENDPOINT`, `oxmq: connected
-    /// ENDPOINT`). A bind to a wildcard port (`:*`, `:0`) is always printed.
+    /// ENDPOINT`), and the library's log lines (dropped connections, refused handshakes) at
+    /// debug level unless --log or RUST_LOG says otherwise. A bind to a wildcard port (`:*`,
+    /// `:0`) is always printed.
     #[arg(short = 'v', long)]
     pub verbose: bool,
+    #[arg(long = "opt", value_name = "NAME=VALUE", value_parser = parse_opt, help = OPT_HELP)]
+    pub opts: Vec<SockOpt>,
 }
 
 /// A `--timeout` in milliseconds as a socket option value (-1: none).
@@ -100,12 +116,7 @@ pub fn timeout_ms(timeout: Option<u32>) -> i32 {
     timeout.map_or(-1, |t| i32::try_from(t).unwrap_or(i32::MAX))
 }
 
-/// Sleeps `ms` milliseconds (nothing for 0).
-pub fn sleep_ms(ms: u64) {
-    if ms > 0 {
-        std::thread::sleep(Duration::from_millis(ms));
-    }
-}
+pub use interrupt::{context, sleep_ms};
 
 /// Turns a setup-time library error into exit code 2.
 pub fn setup_err(what: impl std::fmt::Display) -> impl FnOnce(oxmq::Error) -> Exit {
@@ -113,7 +124,8 @@ pub fn setup_err(what: impl std::fmt::Display) -> impl FnOnce(oxmq::Error) -> Ex
 }
 
 /// Creates a socket of type `ty`, sets the common options, lets `configure` set more (before
-/// any bind or connect, as subscriptions and timeouts should be), then binds and connects.
+/// any bind or connect, as subscriptions and timeouts should be), sets the `--opt`s (last, so
+/// that they override what the command chose), then binds and connects.
 pub fn open(
     ctx: &Context,
     ty: SocketType,
@@ -125,6 +137,7 @@ pub fn open(
         socket.set_routing_id(id.as_bytes()).map_err(setup_err(format_args!("bad --routing-id {id:?}")))?;
     }
     configure(&socket)?;
+    sockopt::apply(&socket, &args.opts)?;
     attach(&socket, &args.endpoints.bind, &args.endpoints.connect, args.verbose)?;
     Ok(socket)
 }

@@ -6,7 +6,7 @@ use super::send_recv::{stdout_closed, timed_out};
 use super::spec::parse_type;
 use super::{CmdResult, Exit, SocketArgs, open, setup_err};
 use clap::{Args, ValueEnum};
-use oxmq::{Context, Event, EventMask, MonitorEvent, SocketType};
+use oxmq::{Event, EventMask, MonitorEvent, SocketType};
 use std::io::Write;
 use std::time::Duration;
 
@@ -88,7 +88,7 @@ fn render(format: EventFormat, ev: &MonitorEvent) -> Vec<u8> {
 /// `oxmq monitor`.
 pub fn monitor(a: &MonitorArgs) -> CmdResult {
     let mask = if a.events.is_empty() { EventMask::ALL } else { a.events.iter().copied().collect() };
-    let ctx = Context::new();
+    let ctx = super::context();
     let mut monitor = None;
     let socket = open(&ctx, a.ty, &a.socket, |s| {
         s.set_linger(0).map_err(setup_err("cannot set LINGER"))?;
@@ -104,9 +104,16 @@ pub fn monitor(a: &MonitorArgs) -> CmdResult {
     let mut seen = 0u64;
     let stdout = std::io::stdout();
     while a.count.is_none_or(|n| seen < n) {
-        let ev = match timeout {
-            Some(t) => monitor.recv_timeout(t),
-            None => monitor.recv(),
+        // In slices, so that a signal is seen (a terminated context does not stop a monitor).
+        let started = std::time::Instant::now();
+        let ev = loop {
+            let left = timeout.map_or(Duration::MAX, |t| t.saturating_sub(started.elapsed()));
+            match monitor.recv_timeout(left.min(Duration::from_millis(100))) {
+                Some(ev) => break Some(ev),
+                None if left.is_zero() || monitor.is_stopped() => break None,
+                None if super::interrupt::interrupted() => return Ok(()),
+                None => {}
+            }
         };
         let Some(ev) = ev else {
             if monitor.is_stopped() {

@@ -1,6 +1,7 @@
 //! `oxmq proxy FRONTEND BACKEND [--capture SPEC] [--control SPEC]`: libzmq's `zmq_proxy`
 //! between two sockets given as czmq-style specs (`router@tcp://*:5559`).
 
+use super::sockopt::SockOpt;
 use super::spec::{SPEC_HELP, SocketSpec};
 use super::{CmdResult, Exit, attach, can_recv, can_send, setup_err};
 use clap::Args;
@@ -29,6 +30,10 @@ pub struct ProxyArgs {
     /// (`:*`) is always printed.
     #[arg(short = 'v', long)]
     pub verbose: bool,
+    /// Set a socket option (libzmq's name, as for the other commands) on the frontend and
+    /// the backend, e.g. --opt sndhwm=100000 --opt linger=0; repeatable.
+    #[arg(long = "opt", value_name = "NAME=VALUE", value_parser = super::sockopt::parse_opt)]
+    pub opts: Vec<super::sockopt::SockOpt>,
 }
 
 const PROXY_EXAMPLES: &str = "\
@@ -39,16 +44,18 @@ Examples:
   oxmq proxy 'router@tcp://*:5559' 'dealer@tcp://*:5560'     # request-reply broker
   oxmq proxy 'xsub@tcp://*:5557' 'xpub@tcp://*:5558'         # pub-sub forwarder
   oxmq proxy 'pull@tcp://*:5557' 'push@tcp://*:5558' --capture 'pub@tcp://*:5570'
+  oxmq proxy 'router@tcp://*:5559' 'dealer@tcp://*:5560' --opt sndhwm=100000 --opt rcvhwm=100000
   oxmq proxy 'router@ipc:///tmp/front' 'dealer>tcp://backend:5560' --control 'rep@ipc:///tmp/ctl'
   oxmq req -c ipc:///tmp/ctl TERMINATE                         # then: stop that proxy";
 
 /// Creates, binds and connects the socket `spec` describes (its role names it in errors).
-fn open(ctx: &Context, spec: &SocketSpec, role: &str, verbose: bool) -> Result<Socket, Exit> {
+fn open(ctx: &Context, spec: &SocketSpec, role: &str, verbose: bool, opts: &[SockOpt]) -> Result<Socket, Exit> {
     let ty = spec.ty;
     let socket = ctx.socket(ty).map_err(setup_err(format_args!("cannot create the {role} ({ty}) socket")))?;
     if ty == SocketType::Sub {
         socket.subscribe("").map_err(setup_err(format_args!("cannot subscribe the {role} socket")))?;
     }
+    super::sockopt::apply(&socket, opts).map_err(|e| Exit { message: format!("{role}: {}", e.message), ..e })?;
     attach(&socket, &spec.bind, &spec.connect, verbose)
         .map_err(|e| Exit { message: format!("{role}: {}", e.message), ..e })?;
     Ok(socket)
@@ -71,11 +78,11 @@ pub fn proxy(a: &ProxyArgs) -> CmdResult {
             return Err(Exit::setup(format!("the control socket must be a REP or PAIR, not {}", spec.ty)));
         }
     }
-    let ctx = Context::new();
-    let frontend = open(&ctx, &a.frontend, "frontend", a.verbose)?;
-    let backend = open(&ctx, &a.backend, "backend", a.verbose)?;
-    let capture = a.capture.as_ref().map(|s| open(&ctx, s, "capture", a.verbose)).transpose()?;
-    let control = a.control.as_ref().map(|s| open(&ctx, s, "control", a.verbose)).transpose()?;
+    let ctx = super::context();
+    let frontend = open(&ctx, &a.frontend, "frontend", a.verbose, &a.opts)?;
+    let backend = open(&ctx, &a.backend, "backend", a.verbose, &a.opts)?;
+    let capture = a.capture.as_ref().map(|s| open(&ctx, s, "capture", a.verbose, &[])).transpose()?;
+    let control = a.control.as_ref().map(|s| open(&ctx, s, "control", a.verbose, &[])).transpose()?;
     let result = match &control {
         Some(control) => oxmq::proxy_steerable(&frontend, &backend, capture.as_deref(), control),
         None => oxmq::proxy(&frontend, &backend, capture.as_deref()),

@@ -1,11 +1,12 @@
 //! `oxmq send` / `oxmq recv`, and their shorthands `oxmq pub` (send on a PUB socket) and
 //! `oxmq sub` (recv on a SUB socket).
 
-use super::format::{FORMAT_HELP, Format, Printer, input_messages, split_frames};
+use super::format::{FORMAT_HELP, Format, Printer};
+use super::input::{IN_HELP, InputMode, messages};
 use super::spec::parse_type;
-use super::{CmdResult, Exit, SocketArgs, can_recv, can_send, open, sleep_ms, timeout_ms};
+use super::{CmdResult, Exit, SocketArgs, can_recv, can_send, context, open, sleep_ms, timeout_ms};
 use clap::Args;
-use oxmq::{Context, SocketType};
+use oxmq::SocketType;
 
 /// Rejects an empty `--separator`.
 pub fn parse_separator(s: &str) -> Result<String, String> {
@@ -17,6 +18,8 @@ pub fn parse_separator(s: &str) -> Result<String, String> {
 pub struct SendOpts {
     #[command(flatten)]
     pub socket: SocketArgs,
+    #[arg(long = "in", value_enum, value_name = "MODE", default_value_t = InputMode::Lines, help = IN_HELP)]
+    pub input: InputMode,
     /// Split each message into frames at SEP (a multipart message); without it each message
     /// is one frame. E.g. -s '|' sends "a|b" as the frames "a" and "b".
     #[arg(short = 's', long, value_name = "SEP", value_parser = parse_separator)]
@@ -37,7 +40,7 @@ pub struct SendOpts {
     /// Wait MS milliseconds between two messages.
     #[arg(short = 'i', long, value_name = "MS", default_value_t = 0)]
     pub interval: u64,
-    /// The messages to send; none: read them from stdin, one per line.
+    /// The messages to send; none: read them from stdin (see --in).
     #[arg(value_name = "MESSAGE")]
     pub messages: Vec<String>,
 }
@@ -92,7 +95,8 @@ pub fn send(ty: SocketType, o: &SendOpts) -> CmdResult {
     if !can_send(ty) {
         return Err(Exit::setup(format!("a {ty} socket cannot send (use `oxmq recv` or `oxmq sub`)")));
     }
-    let ctx = Context::new();
+    let input = messages(o.input, &o.messages, o.separator.as_deref(), o.count)?;
+    let ctx = context();
     let socket = open(&ctx, ty, &o.socket, |s| {
         if o.timeout.is_some() {
             s.set_sndtimeo(timeout_ms(o.timeout)).map_err(super::setup_err("bad --timeout"))?;
@@ -101,14 +105,13 @@ pub fn send(ty: SocketType, o: &SendOpts) -> CmdResult {
         Ok(())
     })?;
     sleep_ms(o.delay);
-    let sep = o.separator.as_deref().map(str::as_bytes);
-    for (i, msg) in input_messages(&o.messages, o.count).enumerate() {
-        let msg = msg.map_err(|e| Exit::failed(format!("cannot read stdin: {e}")))?;
+    for (i, msg) in input.enumerate() {
+        let msg = msg?;
         if i > 0 {
             sleep_ms(o.interval);
         }
-        match socket.send_multipart(split_frames(&msg, sep)) {
-            Ok(()) => {}
+        match socket.send_multipart(msg) {
+            Ok(()) => super::interrupt::count_sent(),
             Err(oxmq::Error::Again) => {
                 return Err(Exit::timed_out(format!(
                     "timed out: message {} could not be sent within {} ms (no peer ready to take it)",
@@ -130,7 +133,7 @@ pub fn recv(ty: SocketType, o: &RecvOpts) -> CmdResult {
     if !o.subscribe.is_empty() && !matches!(ty, SocketType::Sub | SocketType::XSub) {
         return Err(Exit::setup(format!("--subscribe needs a SUB or XSUB socket, not {ty}")));
     }
-    let ctx = Context::new();
+    let ctx = context();
     let socket = open(&ctx, ty, &o.socket, |s| {
         s.set_linger(0).map_err(super::setup_err("cannot set LINGER"))?;
         s.set_rcvtimeo(timeout_ms(o.timeout)).map_err(super::setup_err("bad --timeout"))?;

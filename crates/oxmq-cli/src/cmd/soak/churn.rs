@@ -87,7 +87,7 @@ pub(super) fn churn(a: &SoakArgs) -> Result<ChurnReport, Exit> {
     let mut fds_max = fds_start;
     let mut failed = 0u64;
     let mut first_failure = None;
-    let mut progress = Progress::new(a.report_secs);
+    let mut progress = Progress::new(a.report_secs, a.cycles, "cycles");
     let start = Instant::now();
     for i in 0..a.cycles {
         if i == warmup && warmup > 0 {
@@ -112,13 +112,16 @@ pub(super) fn churn(a: &SoakArgs) -> Result<ChurnReport, Exit> {
             fds_max = fds_max.max(open_fds());
         }
         if progress.due() {
-            eprintln!(
-                "oxmq soak: churn {:.0}s: cycle {i} of {}, failed {failed}, rss {} (after warm-up {}), fds {}",
-                start.elapsed().as_secs_f64(),
-                a.cycles,
-                mib(status_kib("VmRSS")),
-                mib(rss_warmup),
-                open_fds()
+            progress.report(
+                i,
+                format!(
+                    "oxmq soak: churn {:.0}s: cycle {i} of {}, failed {failed}, rss {} (after warm-up {}), fds {}",
+                    start.elapsed().as_secs_f64(),
+                    a.cycles,
+                    mib(status_kib("VmRSS")),
+                    mib(rss_warmup),
+                    open_fds()
+                ),
             );
         }
     }

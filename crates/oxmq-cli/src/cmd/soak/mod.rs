@@ -155,16 +155,24 @@ fn parse_probability(s: &str) -> Result<f64, String> {
     }
 }
 
-/// Rate-limits the progress lines.
+/// The progress of a phase: an indicatif bar on a terminal (its message the latest status
+/// line), or, when stderr is not one (a log, CI), the status lines themselves, rate-limited.
 struct Progress {
     every: Duration,
     next: Instant,
+    bar: indicatif::ProgressBar,
 }
 
 impl Progress {
-    fn new(secs: f64) -> Progress {
+    /// `len`: how far the phase goes (messages, cycles, seconds), as the bar counts it.
+    fn new(secs: f64, len: u64, unit: &str) -> Progress {
         let every = Duration::try_from_secs_f64(secs.max(0.05)).unwrap_or(Duration::from_secs(10));
-        Progress { every, next: Instant::now() + every }
+        let bar = indicatif::ProgressBar::new(len);
+        let template = format!("[{{bar:20}}] {{pos}}/{{len}} {unit}, eta {{eta}}\n{{msg}}");
+        if let Ok(style) = indicatif::ProgressStyle::with_template(&template) {
+            bar.set_style(style.progress_chars("#>."));
+        }
+        Progress { every, next: Instant::now() + every, bar }
     }
     fn due(&mut self) -> bool {
         let now = Instant::now();
@@ -173,6 +181,21 @@ impl Progress {
         }
         self.next = now + self.every;
         true
+    }
+    /// Reports reaching `pos` with a status `line`.
+    fn report(&self, pos: u64, line: String) {
+        if self.bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            self.bar.set_position(pos);
+            self.bar.set_message(line);
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
     }
 }
 

@@ -195,7 +195,13 @@ pub(super) fn pipeline(a: &SoakArgs, seed: u64) -> Result<PipelineReport, Exit> 
 
     let mut sink_rng = Rng::new(seed ^ 0x5EED_51C4);
     let mut corrupt = 0u64;
-    let mut progress = Progress::new(a.report_secs);
+    // The bar counts messages received, or seconds with --duration.
+    let (len, unit) = match (a.messages, a.duration) {
+        (Some(n), _) => (n, "messages"),
+        (None, Some(d)) => (d.as_secs(), "s"),
+        (None, None) => (0, "messages"),
+    };
+    let mut progress = Progress::new(a.report_secs, len, unit);
     let mut last_arrival = Instant::now();
     let mut failure = None;
     let mut stuck = false;
@@ -235,7 +241,8 @@ pub(super) fn pipeline(a: &SoakArgs, seed: u64) -> Result<PipelineReport, Exit> 
         }
         if progress.due() {
             let secs = start.elapsed().as_secs_f64();
-            eprintln!(
+            let pos = if a.messages.is_some() { window.received } else { secs as u64 };
+            progress.report(pos, format!(
                 "oxmq soak: pipeline {secs:.0}s: sent {}, received {} ({:.0}/s), lost {}, duplicated {}, corrupt {corrupt}, rss {} (peak {}, bound {})",
                 sent.load(Relaxed),
                 window.received,
@@ -245,7 +252,7 @@ pub(super) fn pipeline(a: &SoakArgs, seed: u64) -> Result<PipelineReport, Exit> 
                 mib(sampler.last()),
                 mib(sampler.peak()),
                 mib(bound_kib),
-            );
+            ));
         }
     }
     let elapsed = start.elapsed();
