@@ -1,5 +1,6 @@
 //! Weather update client: a SUB socket subscribes to one zip code and averages the
-//! temperature over a number of updates from `wuserver`.
+//! temperature over a number of updates from `wuserver` (or the zguide's `wuserver.py`):
+//! `"<zipcode> <temperature> <relhumidity>"`, anything else is an error.
 //!
 //! Arguments: `[endpoint] [zipcode] [updates]` (default `tcp://localhost:5556`, `10001`, 100).
 
@@ -13,9 +14,10 @@ fn main() -> oxmq::Result<()> {
     println!("Collecting updates from weather server at {endpoint}...");
     let subscriber = oxmq::Sub::new(&ctx)?;
     subscriber.connect(&endpoint)?;
-    // The filter is a prefix of the message: "10001 " (with the space) so that zip code
-    // 100010 would not match too. The PUB side does the filtering: other updates never
-    // cross the network.
+    // The filter is a prefix of the message: "10001 " (with the space) so that an update for
+    // a longer zip code such as 100010 would not match too (wuclient.py subscribes to "10001";
+    // with five-digit zip codes the two match the same updates). The PUB side does the
+    // filtering: other updates never cross the network.
     let filter = format!("{zipcode} ");
     subscriber.subscribe(&filter)?;
 
@@ -24,8 +26,13 @@ fn main() -> oxmq::Result<()> {
         let update = subscriber.recv()?;
         let update = std::str::from_utf8(&update).expect("updates are text");
         assert!(update.starts_with(&filter), "update {update:?} does not match the filter");
-        let mut fields = update.split_whitespace().skip(1);
-        let temperature: i64 = fields.next().and_then(|t| t.parse().ok()).expect("a temperature");
+        // "<zipcode> <temperature> <relhumidity>", as the zguide's wuclient.py unpacks it.
+        let fields: Vec<&str> = update.split_whitespace().collect();
+        let [_zipcode, temperature, relhumidity] = fields[..] else {
+            panic!("update {update:?} is not \"<zipcode> <temperature> <relhumidity>\"")
+        };
+        let temperature: i64 = temperature.parse().expect("a temperature");
+        let _: i64 = relhumidity.parse().expect("a relative humidity");
         total_temp += temperature;
     }
     println!(

@@ -185,7 +185,7 @@ fn hello_world_req_rep() {
 #[test]
 fn weather_updates_pub_sub_with_a_topic_filter() {
     // Ten zip codes, so that one in ten updates is for the client's.
-    let _server = Example::start("wuserver", &["tcp://127.0.0.1:*", "10"]);
+    let _server = Example::start("wuserver", &["tcp://127.0.0.1:*", "10000-10009"]);
     let endpoint = _server.endpoint("wuserver publishing on");
     // The client checks that every update it gets is for its zip code.
     let out = Example::start("wuclient", &[&endpoint, "10003", "20"]).success();
