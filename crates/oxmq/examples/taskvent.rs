@@ -1,7 +1,9 @@
 //! Task ventilator: the first stage of a PUSH/PULL pipeline (with `taskwork` and `tasksink`).
 //!
-//! Sends a batch of tasks to the workers (PUSH distributes them round-robin among the
-//! connected workers) and tells the sink, on another PUSH, how many results to expect.
+//! Speaks as the zguide's `taskvent.py`: first a `"0"` to the sink (the batch starts), then
+//! each task to the workers as its workload in msec, a decimal string (`"37"`); PUSH
+//! distributes them round-robin among the connected workers. So it drives the zguide's
+//! Python workers and sink as well as `taskwork` and `tasksink`.
 //!
 //! Arguments: `[endpoint] [sink] [tasks] [workers] [max-ms]`: bind `endpoint` (default
 //! `tcp://*:5557`) for the workers, connect to the sink at `sink` (default
@@ -35,18 +37,19 @@ fn main() -> oxmq::Result<()> {
         monitor.recv().expect("the monitor stops only when the socket closes");
     }
 
-    // Tell the sink how many results this batch has.
-    sink.send(format!("BATCH {tasks}"))?;
+    println!("Sending tasks to workers...");
+    // The first message is "0" and signals the start of the batch.
+    sink.send("0")?;
 
     let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
     let mut total_msec = 0;
-    for task in 0..tasks {
+    for _ in 0..tasks {
         let workload = rng.below(max_ms) + 1;
         total_msec += workload;
         // Blocks only if every worker's queue is full (SNDHWM): back-pressure, no loss.
-        sender.send(format!("{task} {workload}"))?;
+        sender.send(workload.to_string())?;
     }
-    println!("Sent {tasks} tasks, total expected cost: {total_msec} msec");
+    println!("Sent {tasks} tasks, Total expected cost: {total_msec} msec");
     // Dropping the sockets (and the context) waits until the queued tasks are sent: LINGER is
     // infinite by default, so nothing is lost by exiting right away.
     Ok(())

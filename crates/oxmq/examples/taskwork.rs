@@ -1,6 +1,9 @@
 //! Task worker: the middle stage of the pipeline. Pulls tasks from `taskvent`, "works" (sleeps
 //! for the task's workload), pushes each result to `tasksink`, and stops when the sink
-//! broadcasts `KILL` on its control PUB socket (the zguide's `taskwork2`).
+//! broadcasts `KILL` on its control PUB socket: the zguide's `taskwork2.py`, message for
+//! message (a task is its workload in msec as a decimal string, the result is that same
+//! string, any message on the control socket stops the worker), so it works for the zguide's
+//! Python ventilator and sink as well as for `taskvent` and `tasksink`.
 //!
 //! Start as many workers as you like: the ventilator spreads the tasks among them.
 //!
@@ -38,13 +41,18 @@ fn main() -> oxmq::Result<()> {
         oxmq::poll(&mut items, None)?;
         if items[0].is_readable() {
             let task = receiver.recv()?;
-            let task = std::str::from_utf8(&task).expect("tasks are text");
-            let (number, workload) = task.split_once(' ').expect("a task is \"<number> <msec>\"");
-            std::thread::sleep(Duration::from_millis(workload.parse().expect("msec")));
-            sender.send(format!("RESULT {number} {name}"))?;
+            let workload: u64 = std::str::from_utf8(&task)
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or_else(|| panic!("a task is its workload in msec, not {task:?}"));
+            std::thread::sleep(Duration::from_millis(workload));
+            // The result is the task itself, as taskwork2.py sends it.
+            sender.send(task)?;
             done += 1;
         }
-        if items[1].is_readable() && controller.recv()? == "KILL" {
+        if items[1].is_readable() {
+            // The sink sends "KILL"; any message on this socket means stop.
+            controller.recv()?;
             break;
         }
     }
