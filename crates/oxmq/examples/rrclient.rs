@@ -1,5 +1,6 @@
 //! Request-reply client: a REQ socket connected to the broker's frontend (`rrbroker`) sends
-//! "Hello" requests; any worker behind the broker may answer.
+//! "Hello" requests; any worker behind the broker may answer ("World"), as the zguide's
+//! `rrclient.py` does.
 //!
 //! Arguments: `[frontend] [requests]` (default `tcp://localhost:5559`, 10 requests).
 

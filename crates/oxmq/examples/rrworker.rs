@@ -1,5 +1,6 @@
 //! Request-reply worker: a REP socket connected to the broker's backend (`rrbroker`) answers
-//! "Hello" with "World from <name>".
+//! each request with "World", as the zguide's `rrworker.py` does; the name it is given shows
+//! in its own output only, so that a run shows which worker served what.
 //!
 //! Arguments: `[backend] [name]` (default `tcp://localhost:5560`, the process id). Runs until
 //! killed.
@@ -18,7 +19,7 @@ fn main() -> oxmq::Result<()> {
         // The REP socket hides the envelope (the client's routing id) the broker added: we
         // see only the request, and the reply goes back along the same path.
         let request = responder.recv()?;
-        println!("Received request: {}", String::from_utf8_lossy(&request));
-        responder.send(format!("World from {name}"))?;
+        println!("{name}: Received request: {}", String::from_utf8_lossy(&request));
+        responder.send("World")?;
     }
 }

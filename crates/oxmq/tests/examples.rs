@@ -233,13 +233,16 @@ fn request_reply_broker_with_proxy() {
     let line = _broker.wait_for_line("rrbroker frontend");
     let words: Vec<&str> = line.split(' ').collect();
     let (frontend, backend) = (words[2].to_string(), words[4].to_string());
-    let _workers = [Example::start("rrworker", &[&backend, "w1"]), Example::start("rrworker", &[&backend, "w2"])];
+    let workers = [Example::start("rrworker", &[&backend, "w1"]), Example::start("rrworker", &[&backend, "w2"])];
     let mut clients = [Example::start("rrclient", &[&frontend, "10"]), Example::start("rrclient", &[&frontend, "10"])];
     for client in &mut clients {
         let out = client.success();
-        assert_eq!(count(&out, "[World from w"), 10, "{out}");
+        assert_eq!(count(&out, "[World]"), 10, "{out}");
         assert!(out.contains("rrclient done: 10 replies"), "{out}");
     }
+    // The workers served the 20 requests between them.
+    let served: usize = workers.iter().map(|w| count(&w.output(), ": Received request: Hello")).sum();
+    assert_eq!(served, 20, "{}\n{}", workers[0].output(), workers[1].output());
 }
 
 // ---------------------------------------------------------------- 5. pair over ipc
