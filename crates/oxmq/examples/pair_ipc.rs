@@ -8,11 +8,15 @@
 //! cargo run -p oxmq --example pair_ipc -- --role connect
 //! ```
 //!
-//! Arguments: `--role bind|connect [endpoint] [rounds]` (default `ipc:///tmp/oxmq-pair.ipc`,
-//! 5 rounds). On Linux, `ipc://@name` is an abstract socket: no file to clean up.
+//! Arguments: `--role bind|connect [endpoint] [rounds]` (default `ipc:///tmp/pair.ipc`, 1
+//! round). On Linux, `ipc://@name` is an abstract socket: no file to clean up.
 //!
-//! The connecting side says READY, then each round it sends "ping <n>" and the binding side
-//! answers "pong <n>"; the binding side ends with "DONE".
+//! The conversation is the pyzmq note's (`../shared/seeds/`, 000's PAIR): the binding side
+//! (process A) sends "Hello from A" and waits for an answer; the connecting side (process B)
+//! waits for it, then answers "Hello from B". With more rounds they do so again. So either
+//! role pairs with the note's Python program of the other. Start them in either order: A's
+//! first send blocks until B has connected (a bound PAIR with no peer has nowhere to queue a
+//! message; it does not drop it, whatever note 004 says), and B retries until A is bound.
 
 fn main() -> oxmq::Result<()> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -25,44 +29,38 @@ fn main() -> oxmq::Result<()> {
         _ => usage(),
     };
     let mut args = args.into_iter();
-    let endpoint = args.next().unwrap_or_else(|| "ipc:///tmp/oxmq-pair.ipc".to_string());
-    let rounds: u32 = args.next().map_or(5, |n| n.parse().expect("rounds: a number"));
+    let endpoint = args.next().unwrap_or_else(|| "ipc:///tmp/pair.ipc".to_string());
+    let rounds: u32 = args.next().map_or(1, |n| n.parse().expect("rounds: a number"));
 
     let ctx = oxmq::Context::new();
     let pair = oxmq::Pair::new(&ctx)?;
     match role.as_str() {
         "bind" => {
+            // Process A.
             pair.bind(&endpoint)?;
             println!("pair bound to {}", pair.last_endpoint()?);
-            let ready = pair.recv()?;
-            assert_eq!(ready, "READY");
-            println!("peer is ready");
             for _ in 0..rounds {
-                let ping = pair.recv()?;
-                let ping = String::from_utf8_lossy(&ping).into_owned();
-                println!("got {ping}");
-                pair.send(ping.replace("ping", "pong"))?;
+                pair.send("Hello from A")?;
+                let message = pair.recv()?;
+                println!("received: {}", String::from_utf8_lossy(&message));
+                assert_eq!(message, "Hello from B");
             }
-            pair.send("DONE")?;
         }
         "connect" => {
-            // The binder need not be up yet: the PAIR retries in the background and READY
-            // waits in its queue.
+            // Process B. The binder need not be up yet: the PAIR retries in the background.
             pair.connect(&endpoint)?;
-            pair.send("READY")?;
-            for n in 0..rounds {
-                pair.send(format!("ping {n}"))?;
-                let pong = pair.recv()?;
-                assert_eq!(pong, format!("pong {n}").as_str());
-                println!("got {}", String::from_utf8_lossy(&pong));
+            println!("pair connecting to {endpoint}");
+            for _ in 0..rounds {
+                let message = pair.recv()?;
+                println!("received: {}", String::from_utf8_lossy(&message));
+                assert_eq!(message, "Hello from A");
+                pair.send("Hello from B")?;
             }
-            assert_eq!(pair.recv()?, "DONE");
-            println!("peer is done");
         }
         _ => usage(),
     }
     println!("pair_ipc {role}: {rounds} rounds done");
-    // Dropping the socket waits for DONE to be sent (LINGER is infinite by default).
+    // Dropping the socket waits for the last message to be sent (LINGER is infinite by default).
     Ok(())
 }
 
