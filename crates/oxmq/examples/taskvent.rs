@@ -30,6 +30,10 @@ fn main() -> oxmq::Result<()> {
     println!("taskvent listening on {}", sender.last_endpoint()?);
 
     let sink = oxmq::Push::new(&ctx)?;
+    // IMMEDIATE: the "0" below waits for the connection to the sink instead of being queued
+    // before it, so that it reaches the sink ahead of the workers' first results (the zguide's
+    // tasksink.py takes whatever comes first for the start of the batch).
+    sink.set_immediate(true)?;
     sink.connect(&sink_endpoint)?;
 
     println!("Waiting for {workers} workers...");

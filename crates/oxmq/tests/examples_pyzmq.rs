@@ -1,14 +1,20 @@
-//! The examples against the pyzmq programs of the notes they show (`../shared/seeds/`): each
-//! example pairs with its Python counterpart, run as the note has it but for the endpoint (a
-//! free port instead of a fixed one), a bounded loop instead of `while True`, and the slips
-//! the seeds' README lists (marked `# test:` in the scripts below).
+//! The examples against pyzmq programs of the scenarios they show: each example pairs with its
+//! Python counterpart, in both directions where the scenario has two sides. The counterparts
+//! are the classic ZeroMQ guide's Python programs (hwserver.py, wuserver.py, taskvent.py,
+//! rrbroker.py, lpclient.py, ...) and the programs of the notes in `../shared/seeds/` (the
+//! image and PAIR programs of note 000), run as written but for the endpoint (a free port or
+//! an abstract ipc name instead of a fixed one), a bounded loop instead of `while True` where
+//! the program must end, shorter sleeps where the guide's would only slow the test, and the
+//! slips the seeds' README lists: every such change is marked `# test:` in the scripts below.
+//! Some add a check (`assert`, a total printed) so that a format the example got wrong fails
+//! the test instead of passing unnoticed.
 //!
 //! Needs python3 with pyzmq and numpy: without them the tests are skipped, saying so; in CI
 //! (`CI` set), where .ci/run installs them, their absence fails the tests instead.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -56,13 +62,22 @@ struct Running {
 }
 
 impl Running {
-    fn start(mut cmd: Command, what: &str) -> Running {
+    fn start(cmd: Command, what: &str) -> Running {
+        Running::start_fed(cmd, what, None)
+    }
+
+    /// As [`Running::start`], with `input` on its stdin (then closed) if given.
+    fn start_fed(mut cmd: Command, what: &str, input: Option<&str>) -> Running {
         let mut child = cmd
-            .stdin(Stdio::null())
+            .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+        if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+            // A few bytes: the pipe holds them, so this does not wait on the reader.
+            stdin.write_all(input.as_bytes()).unwrap_or_else(|e| panic!("cannot feed {what}: {e}"));
+        }
         let out = BufReader::new(child.stdout.take().unwrap());
         let (tx, lines) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -92,8 +107,23 @@ impl Running {
         }
     }
 
+    /// Waits until `n` of the lines it printed contain `text`.
+    fn wait_for_count(&mut self, text: &str, n: usize) {
+        while self.seen.iter().filter(|l| l.contains(text)).count() < n {
+            self.wait_for(text);
+        }
+    }
+
     /// Waits for the process to exit 0; returns all it printed.
-    fn success(mut self) -> String {
+    fn success(self) -> String {
+        let what = self.what.clone();
+        let (status, out) = self.finish();
+        assert!(status.success(), "{what} failed ({status}); it printed:\n{out}");
+        out
+    }
+
+    /// Waits for the process to exit; returns its status and all it printed.
+    fn finish(mut self) -> (ExitStatus, String) {
         let deadline = Instant::now() + DEADLINE;
         let status = loop {
             if let Some(s) = self.child.try_wait().unwrap() {
@@ -105,9 +135,7 @@ impl Running {
         while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
             self.seen.push(line);
         }
-        let out = self.seen.join("\n");
-        assert!(status.success(), "{} failed ({status}); it printed:\n{out}", self.what);
-        out
+        (status, self.seen.join("\n"))
     }
 }
 
@@ -120,9 +148,24 @@ impl Drop for Running {
 }
 
 fn python(script: &str, args: &[&str], what: &str) -> Running {
+    Running::start(python_command(script, args), what)
+}
+
+/// A python script with `input` on its stdin.
+fn python_fed(script: &str, args: &[&str], what: &str, input: &str) -> Running {
+    Running::start_fed(python_command(script, args), what, Some(input))
+}
+
+fn python_command(script: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new("python3");
     cmd.arg("-u").arg("-c").arg(script).args(args);
-    Running::start(cmd, what)
+    cmd
+}
+
+/// The word after `label` in `line` (an endpoint a program printed).
+fn word_after(line: &str, label: &str) -> String {
+    let mut words = line.split(' ').skip_while(|w| *w != label);
+    words.nth(1).unwrap_or_else(|| panic!("no word after {label:?} in {line:?}")).to_string()
 }
 
 fn rust_example(name: &str, args: &[&str]) -> Running {
@@ -247,4 +290,398 @@ fn image_client_talks_to_the_notes_python_server() {
     let out = server.success();
     assert_eq!(out.matches("recerved msg size: 1228808").count(), 3, "{out}");
     assert!(out.contains("[1 2 3 4]"), "the box as numpy reads it: {out}");
+}
+
+// ---------------------------------------------------------------- hello world
+
+/// The guide's hwserver.py.
+const HWSERVER_PY: &str = r#"
+#   Hello World server in Python
+#   Binds REP socket to tcp://*:5555
+#   Expects b"Hello" from client, replies with b"World"
+import sys  # test
+import time
+import zmq
+
+context = zmq.Context()
+socket = context.socket(zmq.REP)
+socket.bind("tcp://127.0.0.1:*")  # test: a free port, not tcp://*:5555
+print("hwserver.py bound to", socket.getsockopt(zmq.LAST_ENDPOINT).decode())  # test
+
+for _ in range(int(sys.argv[1])):  # test: N requests, not while True
+    #  Wait for next request from client
+    message = socket.recv()
+    print(f"Received request: {message}")
+
+    #  Do some 'work'
+    time.sleep(1)
+
+    #  Send reply back to client
+    socket.send(b"World")
+"#;
+
+/// The guide's hwclient.py.
+const HWCLIENT_PY: &str = r#"
+#   Hello World client in Python
+#   Connects REQ socket to tcp://localhost:5555
+#   Sends "Hello" to server, expects "World" back
+import sys  # test
+import zmq
+
+context = zmq.Context()
+
+#  Socket to talk to server
+print("Connecting to hello world server…")
+socket = context.socket(zmq.REQ)
+socket.connect(sys.argv[1])  # test: the server's endpoint, not tcp://localhost:5555
+
+#  Do 10 requests, waiting each time for a response
+for request in range(int(sys.argv[2])):  # test: N requests, not 10
+    print(f"Sending request {request} …")
+    socket.send(b"Hello")
+
+    #  Get the reply.
+    message = socket.recv()
+    print(f"Received reply {request} [ {message} ]")
+"#;
+
+#[test]
+fn hwserver_serves_the_python_hwclient() {
+    if !have_python("hwserver_serves_the_python_hwclient") {
+        return;
+    }
+    let mut server = rust_example("hwserver", &["tcp://127.0.0.1:*", "3"]);
+    let endpoint = word_after(&server.wait_for("hwserver listening on"), "on");
+    let client = python(HWCLIENT_PY, &[&endpoint, "3"], "hwclient.py").success();
+    assert_eq!(client.matches("[ b'World' ]").count(), 3, "{client}");
+    let out = server.success();
+    assert_eq!(out.matches("Received request: Hello").count(), 3, "{out}");
+}
+
+#[test]
+fn hwclient_talks_to_the_python_hwserver() {
+    if !have_python("hwclient_talks_to_the_python_hwserver") {
+        return;
+    }
+    let mut server = python(HWSERVER_PY, &["2"], "hwserver.py");
+    let endpoint = word_after(&server.wait_for("hwserver.py bound to"), "to");
+    let client = rust_example("hwclient", &[&endpoint, "2"]).success();
+    assert_eq!(client.matches(": World").count(), 2, "{client}");
+    let out = server.success();
+    assert_eq!(out.matches("Received request: b'Hello'").count(), 2, "{out}");
+}
+
+// ---------------------------------------------------------------- weather updates
+
+/// The guide's wuserver.py.
+const WUSERVER_PY: &str = r#"
+#   Weather update server
+#   Binds PUB socket to tcp://*:5556
+#   Publishes random weather updates
+from random import randrange
+import zmq
+
+context = zmq.Context()
+socket = context.socket(zmq.PUB)
+socket.bind("tcp://127.0.0.1:*")  # test: a free port, not tcp://*:5556
+print("wuserver.py publishing on", socket.getsockopt(zmq.LAST_ENDPOINT).decode())  # test
+
+while True:  # test: until the test kills it
+    zipcode = randrange(10000, 10010)  # test: ten zip codes, not randrange(1, 100000)
+    temperature = randrange(-80, 135)
+    relhumidity = randrange(10, 60)
+
+    socket.send_string("%05d %d %d" % (zipcode, temperature, relhumidity))
+"#;
+
+/// The guide's wuclient.py.
+const WUCLIENT_PY: &str = r#"
+#   Weather update client
+#   Connects SUB socket to tcp://localhost:5556
+#   Collects weather updates and finds avg temp in zipcode
+import sys
+import zmq
+
+#  Socket to talk to server
+context = zmq.Context()
+socket = context.socket(zmq.SUB)
+
+print("Collecting updates from weather server...")
+socket.connect(sys.argv[1])  # test: the server's endpoint, not tcp://localhost:5556
+
+# Subscribe to zipcode, default is NYC, 10001
+zip_filter = sys.argv[2] if len(sys.argv) > 2 else "10001"  # test: argv[1] is the endpoint
+socket.setsockopt_string(zmq.SUBSCRIBE, zip_filter)
+
+# Process 5 updates
+total_temp = 0
+for update_nbr in range(5):
+    string = socket.recv_string()
+    zipcode, temperature, relhumidity = string.split()
+    assert zipcode == zip_filter, string  # test: only the zip code subscribed to
+    total_temp += int(temperature)
+
+print(
+    f"Average temperature for zipcode '{zip_filter}' was "
+    f"{total_temp / (update_nbr + 1)} F"
+)
+"#;
+
+#[test]
+fn wuserver_publishes_to_the_python_wuclient() {
+    if !have_python("wuserver_publishes_to_the_python_wuclient") {
+        return;
+    }
+    // Ten zip codes, 10000 to 10009, until killed.
+    let mut server = rust_example("wuserver", &["tcp://127.0.0.1:*", "10000-10009"]);
+    let endpoint = word_after(&server.wait_for("wuserver publishing on"), "on");
+    let client = python(WUCLIENT_PY, &[&endpoint], "wuclient.py").success();
+    assert!(client.contains("Average temperature for zipcode '10001' was"), "{client}");
+}
+
+#[test]
+fn wuclient_subscribes_to_the_python_wuserver() {
+    if !have_python("wuclient_subscribes_to_the_python_wuserver") {
+        return;
+    }
+    let mut server = python(WUSERVER_PY, &[], "wuserver.py");
+    let endpoint = word_after(&server.wait_for("wuserver.py publishing on"), "on");
+    // wuclient fails on an update that is not "<zipcode> <temperature> <relhumidity>".
+    let client = rust_example("wuclient", &[&endpoint, "10003", "20"]).success();
+    assert!(client.contains("Average temperature for zipcode '10003' was"), "{client}");
+    assert!(client.contains("over 20 updates"), "{client}");
+}
+
+// ---------------------------------------------------------------- pipeline
+
+/// The guide's taskvent.py.
+const TASKVENT_PY: &str = r#"
+# Task ventilator
+# Binds PUSH socket to tcp://localhost:5557
+# Sends batch of tasks to workers via that socket
+import sys  # test
+import zmq
+import random
+import time
+
+context = zmq.Context()
+
+# Socket to send messages on
+sender = context.socket(zmq.PUSH)
+sender.bind("tcp://127.0.0.1:*")  # test: a free port, not tcp://*:5557
+print("taskvent.py bound to", sender.getsockopt(zmq.LAST_ENDPOINT).decode())  # test
+
+# Socket with direct access to the sink: used to synchronize start of batch
+sink = context.socket(zmq.PUSH)
+# test: IMMEDIATE, so that the "0" waits for the connection to the sink and arrives before
+# test: any result (the guide counts on a human pressing Enter long after all connected)
+sink.setsockopt(zmq.IMMEDIATE, 1)
+sink.connect(sys.argv[1])  # test: the sink's endpoint, not tcp://localhost:5558
+
+print("Press Enter when the workers are ready: ")
+_ = input()
+print("Sending tasks to workers...")
+
+# The first message is "0" and signals start of batch
+sink.send(b'0')
+
+# Initialize random number generator
+random.seed()
+
+# Send 100 tasks
+total_msec = 0
+for task_nbr in range(int(sys.argv[2])):  # test: N tasks, not 100
+    # Random workload from 1 to 100 msecs
+    workload = random.randint(1, 100)
+    total_msec += workload
+
+    sender.send_string(f"{workload}")
+
+print(f"Total expected cost: {total_msec} msec")
+
+# Give 0MQ time to deliver
+time.sleep(1)
+"#;
+
+/// The guide's taskwork2.py (the worker that stops on the sink's kill signal).
+const TASKWORK2_PY: &str = r#"
+# Task worker - design 2
+# Adds pub-sub flow to receive and respond to kill signal
+import sys
+import time
+import zmq
+
+context = zmq.Context()
+
+# Socket to receive messages on
+receiver = context.socket(zmq.PULL)
+receiver.connect(sys.argv[1])  # test: the ventilator's endpoint, not tcp://localhost:5557
+
+# Socket to send messages to
+sender = context.socket(zmq.PUSH)
+sender.connect(sys.argv[2])  # test: the sink's endpoint, not tcp://localhost:5558
+
+# Socket for control input
+controller = context.socket(zmq.SUB)
+controller.connect(sys.argv[3])  # test: the sink's control endpoint, not tcp://localhost:5559
+controller.setsockopt(zmq.SUBSCRIBE, b"")
+print("worker ready")  # test (no dot: the dots count the tasks)
+
+# Process messages from receiver and controller
+poller = zmq.Poller()
+poller.register(receiver, zmq.POLLIN)
+poller.register(controller, zmq.POLLIN)
+# Process messages from both sockets
+while True:
+    socks = dict(poller.poll())
+
+    if socks.get(receiver) == zmq.POLLIN:
+        message = receiver.recv_string()
+
+        # Process task
+        workload = int(message)  # Workload in msecs
+
+        # Do the work
+        time.sleep(workload / 1000.0)
+
+        # Send results to sink
+        sender.send_string(message)
+
+        # Simple progress indicator for the viewer
+        sys.stdout.write(".")
+        sys.stdout.flush()
+
+    # Any waiting controller command acts as 'KILL'
+    if socks.get(controller) == zmq.POLLIN:
+        break
+
+print(" killed")  # test
+
+# Finished
+receiver.close()
+sender.close()
+controller.close()
+context.term()
+"#;
+
+/// The guide's tasksink2.py (the sink that sends the kill signal).
+const TASKSINK2_PY: &str = r#"
+# Task sink - design 2
+# Adds pub-sub flow to send kill signal to workers
+import sys
+import time
+import zmq
+
+context = zmq.Context()
+
+# Socket to receive messages on
+receiver = context.socket(zmq.PULL)
+receiver.bind("tcp://127.0.0.1:*")  # test: a free port, not tcp://*:5558
+
+# Socket for worker control
+controller = context.socket(zmq.PUB)
+controller.bind("tcp://127.0.0.1:*")  # test: a free port, not tcp://*:5559
+print("tasksink2.py bound to", receiver.getsockopt(zmq.LAST_ENDPOINT).decode(),  # test
+      "control", controller.getsockopt(zmq.LAST_ENDPOINT).decode())  # test
+
+# Wait for start of batch
+start = receiver.recv()  # test: kept, to check it
+assert start == b"0", start  # test: the batch starts with "0"
+
+# Start our clock now
+tstart = time.time()
+
+# Process 100 confirmations
+returned = 0  # test
+for task_nbr in range(int(sys.argv[1])):  # test: N tasks, not 100
+    result = receiver.recv()  # test: kept, to check it
+    returned += int(result)  # test: each result is its task's workload, as taskwork2.py sends it
+    if task_nbr % 10 == 0:
+        sys.stdout.write(":")
+    else:
+        sys.stdout.write(".")
+    sys.stdout.flush()
+
+# Calculate and report duration of batch
+tend = time.time()
+tdiff = tend - tstart
+total_msec = tdiff * 1000
+print(f"Total elapsed time: {total_msec} msec")
+print(f"total workload {returned} msec")  # test
+
+# Send kill signal to workers
+controller.send(b"KILL")
+
+# Finished
+receiver.close()
+controller.close()
+context.term()
+"#;
+
+#[test]
+fn taskvent_and_tasksink_drive_python_workers() {
+    if !have_python("taskvent_and_tasksink_drive_python_workers") {
+        return;
+    }
+    let mut sink = rust_example("tasksink", &["tcp://127.0.0.1:*", "tcp://127.0.0.1:*", "20"]);
+    let line = sink.wait_for("tasksink listening on");
+    let (sink_endpoint, control_endpoint) = (word_after(&line, "on"), word_after(&line, "control"));
+    // 20 tasks of up to 30 ms, once both workers are connected.
+    let mut vent = rust_example("taskvent", &["tcp://127.0.0.1:*", &sink_endpoint, "20", "2", "30"]);
+    let vent_endpoint = word_after(&vent.wait_for("taskvent listening on"), "on");
+    let workers: Vec<Running> = (0..2)
+        .map(|_| python(TASKWORK2_PY, &[&vent_endpoint, &sink_endpoint, &control_endpoint], "taskwork2.py"))
+        .collect();
+
+    let out = vent.success();
+    let cost = word_after(out.lines().find(|l| l.contains("Total expected cost:")).expect(&out), "cost:");
+    // The workers sent back each task, its workload: the sink adds them up.
+    let out = sink.success();
+    assert!(out.contains(&format!("20 results received, total workload {cost} msec")), "{out}");
+    // The sink's KILL stopped both; between them they did the 20 tasks (a dot each).
+    let dots: usize = workers
+        .into_iter()
+        .map(|w| {
+            let out = w.success();
+            assert!(out.contains(" killed"), "{out}");
+            out.matches('.').count()
+        })
+        .sum();
+    assert_eq!(dots, 20);
+}
+
+#[test]
+fn taskwork_works_for_the_python_ventilator_and_sink() {
+    if !have_python("taskwork_works_for_the_python_ventilator_and_sink") {
+        return;
+    }
+    let mut sink = python(TASKSINK2_PY, &["20"], "tasksink2.py");
+    let line = sink.wait_for("tasksink2.py bound to");
+    let (sink_endpoint, control_endpoint) = (word_after(&line, "to"), word_after(&line, "control"));
+    let mut vent = python_fed(TASKVENT_PY, &[&sink_endpoint, "20"], "taskvent.py", "\n");
+    let vent_endpoint = word_after(&vent.wait_for("taskvent.py bound to"), "to");
+    let workers: Vec<Running> = ["w1", "w2"]
+        .iter()
+        .map(|name| {
+            let mut w = rust_example("taskwork", &[&vent_endpoint, &sink_endpoint, &control_endpoint, name]);
+            w.wait_for("ready");
+            w
+        })
+        .collect();
+
+    let out = vent.success();
+    let cost = word_after(out.lines().find(|l| l.contains("Total expected cost:")).expect(&out), "cost:");
+    // The sink checks that the batch starts with "0" and that each result is a workload.
+    let out = sink.success();
+    assert!(out.contains(&format!("total workload {cost} msec")), "{out}");
+    // Its KILL stopped both workers; between them they did the 20 tasks.
+    let done: u32 = workers
+        .into_iter()
+        .map(|w| {
+            let out = w.success();
+            let line = out.lines().find(|l| l.contains("killed after")).unwrap_or_else(|| panic!("{out}"));
+            word_after(line, "after").parse::<u32>().expect(line)
+        })
+        .sum();
+    assert_eq!(done, 20);
 }
