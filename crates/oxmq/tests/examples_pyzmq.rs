@@ -107,19 +107,18 @@ impl Running {
         }
     }
 
-    /// Waits until `n` of the lines it printed contain `text`.
-    fn wait_for_count(&mut self, text: &str, n: usize) {
-        while self.seen.iter().filter(|l| l.contains(text)).count() < n {
-            self.wait_for(text);
-        }
-    }
-
     /// Waits for the process to exit 0; returns all it printed.
     fn success(self) -> String {
         let what = self.what.clone();
         let (status, out) = self.finish();
         assert!(status.success(), "{what} failed ({status}); it printed:\n{out}");
         out
+    }
+
+    /// Kills a process that would run on (a server); returns all it printed.
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        self.finish().1
     }
 
     /// Waits for the process to exit; returns its status and all it printed.
@@ -684,4 +683,323 @@ fn taskwork_works_for_the_python_ventilator_and_sink() {
         })
         .sum();
     assert_eq!(done, 20);
+}
+
+// ---------------------------------------------------------------- broker
+
+/// The guide's rrclient.py.
+const RRCLIENT_PY: &str = r#"
+#   Request-reply client in Python
+#   Connects REQ socket to tcp://localhost:5559
+#   Sends "Hello" to server, expects "World" back
+import sys  # test
+import zmq
+
+#  Prepare our context and sockets
+context = zmq.Context()
+socket = context.socket(zmq.REQ)
+socket.connect(sys.argv[1])  # test: the broker's frontend, not tcp://localhost:5559
+
+#  Do 10 requests, waiting each time for a response
+for request in range(1, int(sys.argv[2]) + 1):  # test: N requests, not 10
+    socket.send(b"Hello")
+    message = socket.recv()
+    print(f"Received reply {request} [{message}]")
+"#;
+
+/// The guide's rrworker.py.
+const RRWORKER_PY: &str = r#"
+#   Request-reply service in Python
+#   Connects REP socket to tcp://localhost:5560
+#   Expects "Hello" from client, replies with "World"
+import sys  # test
+import zmq
+
+context = zmq.Context()
+socket = context.socket(zmq.REP)
+socket.connect(sys.argv[1])  # test: the broker's backend, not tcp://localhost:5560
+
+while True:
+    message = socket.recv()
+    print(f"Received request: {message}")
+    socket.send(b"World")
+"#;
+
+/// The guide's rrbroker.py.
+const RRBROKER_PY: &str = r#"
+# Simple request-reply broker
+import zmq
+
+# Prepare our context and sockets
+context = zmq.Context()
+frontend = context.socket(zmq.ROUTER)
+backend = context.socket(zmq.DEALER)
+frontend.bind("tcp://127.0.0.1:*")  # test: a free port, not tcp://*:5559
+backend.bind("tcp://127.0.0.1:*")  # test: a free port, not tcp://*:5560
+print("rrbroker.py frontend", frontend.getsockopt(zmq.LAST_ENDPOINT).decode(),  # test
+      "backend", backend.getsockopt(zmq.LAST_ENDPOINT).decode())  # test
+
+# Initialize poll set
+poller = zmq.Poller()
+poller.register(frontend, zmq.POLLIN)
+poller.register(backend, zmq.POLLIN)
+
+# Switch messages between sockets
+while True:
+    socks = dict(poller.poll())
+
+    if socks.get(frontend) == zmq.POLLIN:
+        message = frontend.recv_multipart()
+        backend.send_multipart(message)
+
+    if socks.get(backend) == zmq.POLLIN:
+        message = backend.recv_multipart()
+        frontend.send_multipart(message)
+"#;
+
+#[test]
+fn rrbroker_between_python_clients_and_workers() {
+    if !have_python("rrbroker_between_python_clients_and_workers") {
+        return;
+    }
+    let mut broker = rust_example("rrbroker", &["tcp://127.0.0.1:*", "tcp://127.0.0.1:*"]);
+    let line = broker.wait_for("rrbroker frontend");
+    let (frontend, backend) = (word_after(&line, "frontend"), word_after(&line, "backend"));
+    let workers: Vec<Running> = (0..2).map(|_| python(RRWORKER_PY, &[&backend], "rrworker.py")).collect();
+    let clients: Vec<Running> = (0..2).map(|_| python(RRCLIENT_PY, &[&frontend, "5"], "rrclient.py")).collect();
+    for client in clients {
+        let out = client.success();
+        assert_eq!(out.matches("[b'World']").count(), 5, "{out}");
+    }
+    // Every request reached a worker as the client sent it.
+    let served: usize = workers.into_iter().map(|w| w.stop().matches("Received request: b'Hello'").count()).sum();
+    assert_eq!(served, 10);
+}
+
+#[test]
+fn rrclient_and_rrworker_through_the_python_rrbroker() {
+    if !have_python("rrclient_and_rrworker_through_the_python_rrbroker") {
+        return;
+    }
+    let mut broker = python(RRBROKER_PY, &[], "rrbroker.py");
+    let line = broker.wait_for("rrbroker.py frontend");
+    let (frontend, backend) = (word_after(&line, "frontend"), word_after(&line, "backend"));
+    let workers: Vec<Running> = ["w1", "w2"].iter().map(|name| rust_example("rrworker", &[&backend, name])).collect();
+    let clients: Vec<Running> = (0..2).map(|_| rust_example("rrclient", &[&frontend, "5"])).collect();
+    for client in clients {
+        let out = client.success();
+        assert_eq!(out.matches("[World]").count(), 5, "{out}");
+    }
+    let served: usize = workers.into_iter().map(|w| w.stop().matches(": Received request: Hello").count()).sum();
+    assert_eq!(served, 10);
+}
+
+// ---------------------------------------------------------------- PAIR
+
+/// Note 000's PAIR, process A (the binding side).
+const NOTE_PAIR_A: &str = r#"
+import sys  # test
+import zmq
+
+context = zmq.Context()
+# 进程 A
+pair_a = context.socket(zmq.PAIR)
+# 还可以绑定网络通信，比如
+# pair_a.bind("tcp://*:15555")
+pair_a.bind(sys.argv[1])  # test: the test's endpoint, not ipc:///tmp/pair.ipc
+print("A bound")  # test
+pair_a.send(b"Hello from A")
+message = pair_a.recv()
+print("A received", message)  # test
+"#;
+
+/// Note 000's PAIR, process B (the connecting side).
+const NOTE_PAIR_B: &str = r#"
+import sys  # test
+import zmq
+
+context = zmq.Context()
+# 进程 B
+pair_b = context.socket(zmq.PAIR)
+# pair_b.connect("tcp://pair_a_ip:15555")
+pair_b.connect(sys.argv[1])  # test: the test's endpoint, not ipc:///tmp/pair.ipc
+message = pair_b.recv()
+print("B received", message)  # test
+pair_b.send(b"Hello from B")
+"#;
+
+fn pair_endpoint(who: &str) -> String {
+    format!("ipc://@oxmq-pyzmq-pair-{who}-{}", std::process::id())
+}
+
+#[test]
+fn pair_ipc_binds_for_the_notes_python_process_b() {
+    if !have_python("pair_ipc_binds_for_the_notes_python_process_b") {
+        return;
+    }
+    let endpoint = pair_endpoint("b");
+    let mut a = rust_example("pair_ipc", &["--role", "bind", &endpoint]);
+    a.wait_for("pair bound to");
+    let b = python(NOTE_PAIR_B, &[&endpoint], "the note's PAIR process B").success();
+    assert!(b.contains("B received b'Hello from A'"), "{b}");
+    let a = a.success();
+    assert!(a.contains("received: Hello from B"), "{a}");
+}
+
+#[test]
+fn pair_ipc_connects_to_the_notes_python_process_a() {
+    if !have_python("pair_ipc_connects_to_the_notes_python_process_a") {
+        return;
+    }
+    let endpoint = pair_endpoint("a");
+    let mut a = python(NOTE_PAIR_A, &[&endpoint], "the note's PAIR process A");
+    a.wait_for("A bound");
+    let b = rust_example("pair_ipc", &["--role", "connect", &endpoint]).success();
+    assert!(b.contains("received: Hello from A"), "{b}");
+    let a = a.success();
+    assert!(a.contains("A received b'Hello from B'"), "{a}");
+}
+
+// ---------------------------------------------------------------- lazy pirate
+
+/// The guide's lpclient.py.
+const LPCLIENT_PY: &str = r#"
+#
+#  Lazy Pirate client
+#  Use zmq_poll to do a safe request-reply
+#  To run, start lpserver and then randomly kill/restart it
+#
+#   Author: Daniel Lundin <dln(at)eintr(dot)org>
+#
+import itertools
+import logging
+import sys
+import zmq
+
+logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.INFO, stream=sys.stdout)  # test: stdout
+
+REQUEST_TIMEOUT = 1000  # test: 1 s, not 2.5
+REQUEST_RETRIES = 3
+SERVER_ENDPOINT = sys.argv[1]  # test: the server's endpoint, not tcp://localhost:5555
+
+context = zmq.Context()
+
+logging.info("Connecting to server…")
+client = context.socket(zmq.REQ)
+client.connect(SERVER_ENDPOINT)
+
+for sequence in range(1, int(sys.argv[2]) + 1):  # test: N requests, not itertools.count()
+    request = str(sequence).encode()
+    logging.info("Sending (%s)", request)
+    client.send(request)
+
+    retries_left = REQUEST_RETRIES
+    while True:
+        if (client.poll(REQUEST_TIMEOUT) & zmq.POLLIN) != 0:
+            reply = client.recv()
+            if int(reply) == sequence:
+                logging.info("Server replied OK (%s)", reply)
+                retries_left = REQUEST_RETRIES
+                break
+            else:
+                logging.error("Malformed reply from server: %s", reply)
+                continue
+
+        retries_left -= 1
+        logging.warning("No response from server")
+        # Socket is confused. Close and remove it.
+        client.setsockopt(zmq.LINGER, 0)
+        client.close()
+        if retries_left == 0:
+            logging.error("Server seems to be offline, abandoning")
+            sys.exit()
+
+        logging.info("Reconnecting to server…")
+        # Create new connection
+        client = context.socket(zmq.REQ)
+        client.connect(SERVER_ENDPOINT)
+        logging.info("Resending (%s)", request)
+        client.send(request)
+print("all replies received")  # test
+"#;
+
+/// The guide's lpserver.py.
+const LPSERVER_PY: &str = r#"
+#
+#  Lazy Pirate server
+#  Binds REQ socket to tcp://*:5555
+#  Like hwserver except:
+#   - echoes request as-is
+#   - randomly runs slowly, or exits to simulate a crash.
+#
+#   Author: Daniel Lundin <dln(at)eintr(dot)org>
+#
+from random import randint
+import itertools
+import logging
+import sys  # test
+import time
+import zmq
+
+logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.INFO, stream=sys.stdout)  # test: stdout
+
+CRASH_AT, SLOW_AT = int(sys.argv[1]), int(sys.argv[2])  # test: deterministic failures
+
+context = zmq.Context()
+server = context.socket(zmq.REP)
+server.bind("tcp://127.0.0.1:*")  # test: a free port, not tcp://*:5555
+print("lpserver.py bound to", server.getsockopt(zmq.LAST_ENDPOINT).decode())  # test
+
+for cycles in itertools.count():
+    request = server.recv()
+
+    # Simulate various problems, after a few cycles
+    if cycles == CRASH_AT:  # test: at cycle CRASH_AT, not cycles > 3 and randint(0, 3) == 0
+        logging.info("Simulating a crash")
+        break
+    elif cycles == SLOW_AT:  # test: at cycle SLOW_AT, not cycles > 3 and randint(0, 3) == 0
+        logging.info("Simulating CPU overload")
+        time.sleep(2)
+
+    logging.info("Normal request (%s)", request)
+    time.sleep(0.1)  # Do some heavy work  # test: 0.1 s, not 1
+    server.send(request)
+"#;
+
+#[test]
+fn lpclient_retries_against_the_python_lpserver() {
+    if !have_python("lpclient_retries_against_the_python_lpserver") {
+        return;
+    }
+    // Overloaded at the third request (2 s, twice the client's patience), gone at cycle 6.
+    let mut server = python(LPSERVER_PY, &["6", "2"], "lpserver.py");
+    let endpoint = word_after(&server.wait_for("lpserver.py bound to"), "to");
+    let (status, out) = rust_example("lpclient", &[&endpoint, "10", "--timeout", "1000", "--retries", "3"]).finish();
+    // The overloaded request was resent and answered; the crash left the client to give up.
+    for n in 1..=3 {
+        assert!(out.contains(&format!("I: server replied OK ({n})")), "{out}");
+    }
+    assert!(out.contains("W: no response from server, retrying (3)"), "{out}");
+    assert!(out.contains("E: server seems to be offline, abandoning"), "{out}");
+    assert!(!out.contains("malformed"), "{out}");
+    assert_eq!(status.code(), Some(1), "lpclient gives up with 1: {out}");
+    let out = server.success();
+    assert!(out.contains("INFO: Simulating CPU overload") && out.contains("INFO: Simulating a crash"), "{out}");
+    assert!(out.contains("INFO: Normal request (b'1')"), "the requests as lpclient.py sends them: {out}");
+}
+
+#[test]
+fn lpserver_answers_the_python_lpclient() {
+    if !have_python("lpserver_answers_the_python_lpclient") {
+        return;
+    }
+    // Every third request is lost with the server's socket ("a crash"), and answered when resent.
+    let mut server = rust_example("lpserver", &["tcp://127.0.0.1:*", "--drop-every", "3", "--slow-every", "0"]);
+    let endpoint = word_after(&server.wait_for("lpserver listening on"), "on");
+    let out = python(LPCLIENT_PY, &[&endpoint, "5"], "lpclient.py").success();
+    assert_eq!(out.matches("INFO: Server replied OK").count(), 5, "{out}");
+    assert!(out.contains("WARNING: No response from server"), "{out}");
+    assert!(out.contains("all replies received") && !out.contains("Malformed"), "{out}");
+    let out = server.stop();
+    assert!(out.contains("I: simulating a crash"), "{out}");
 }
