@@ -617,6 +617,12 @@ controller.close()
 context.term()
 "#;
 
+/// The total workload a ventilator printed ("Total expected cost: 1234 msec").
+fn expected_cost(vent_output: &str) -> String {
+    let line = vent_output.lines().find(|l| l.contains("Total expected cost:"));
+    word_after(line.unwrap_or_else(|| panic!("no total cost in:\n{vent_output}")), "cost:")
+}
+
 #[test]
 fn taskvent_and_tasksink_drive_python_workers() {
     if !have_python("taskvent_and_tasksink_drive_python_workers") {
@@ -633,7 +639,7 @@ fn taskvent_and_tasksink_drive_python_workers() {
         .collect();
 
     let out = vent.success();
-    let cost = word_after(out.lines().find(|l| l.contains("Total expected cost:")).expect(&out), "cost:");
+    let cost = expected_cost(&out);
     // The workers sent back each task, its workload: the sink adds them up.
     let out = sink.success();
     assert!(out.contains(&format!("20 results received, total workload {cost} msec")), "{out}");
@@ -669,7 +675,7 @@ fn taskwork_works_for_the_python_ventilator_and_sink() {
         .collect();
 
     let out = vent.success();
-    let cost = word_after(out.lines().find(|l| l.contains("Total expected cost:")).expect(&out), "cost:");
+    let cost = expected_cost(&out);
     // The sink checks that the batch starts with "0" and that each result is a workload.
     let out = sink.success();
     assert!(out.contains(&format!("total workload {cost} msec")), "{out}");
