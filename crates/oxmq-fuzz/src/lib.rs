@@ -18,9 +18,11 @@
 
 pub mod endpoint;
 pub mod engine;
+pub mod security;
 
 pub use endpoint::endpoint;
 pub use engine::engine;
+pub use security::{curve_message, curve_server, plain_server};
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -157,7 +159,7 @@ impl XorShift {
 /// Splits `data` into chunks whose sizes come from `rng`: mostly small
 /// (0..=8 bytes, including empty chunks), sometimes up to 300 bytes, so that
 /// every header byte boundary gets its turn.
-fn chunks<'a>(data: &'a [u8], rng: &mut XorShift) -> Vec<&'a [u8]> {
+pub(crate) fn chunks<'a>(data: &'a [u8], rng: &mut XorShift) -> Vec<&'a [u8]> {
     let mut out = Vec::new();
     let mut rest = data;
     // Bounded: every round either consumes a byte or is one of at most
@@ -183,7 +185,7 @@ fn chunks<'a>(data: &'a [u8], rng: &mut XorShift) -> Vec<&'a [u8]> {
     out
 }
 
-fn seed_from(bytes: &[u8]) -> u64 {
+pub(crate) fn seed_from(bytes: &[u8]) -> u64 {
     let mut s = [0u8; 8];
     let n = bytes.len().min(8);
     s[..n].copy_from_slice(&bytes[..n]);
@@ -191,7 +193,7 @@ fn seed_from(bytes: &[u8]) -> u64 {
 }
 
 /// Takes `n` control bytes from the front of `data` (zero-padded if short).
-fn split_control<const N: usize>(data: &[u8]) -> ([u8; N], &[u8]) {
+pub(crate) fn split_control<const N: usize>(data: &[u8]) -> ([u8; N], &[u8]) {
     let mut ctl = [0u8; N];
     let n = data.len().min(N);
     ctl[..n].copy_from_slice(&data[..n]);
@@ -715,4 +717,7 @@ pub const TARGETS: &[Target] = &[
     ("handshake", handshake),
     ("engine", engine),
     ("endpoint", endpoint),
+    ("plain_server", plain_server),
+    ("curve_server", curve_server),
+    ("curve_message", curve_message),
 ];

@@ -293,7 +293,8 @@ fn curve_pair() -> (Connection, Connection) {
     let mut server = Connection::new(sc, now).expect("valid config");
     let (mut to_client, mut to_server) = (BytesMut::new(), BytesMut::new());
     let mut tx = Transmit::new();
-    for _ in 0..4 {
+    // Greetings, HELLO, WELCOME, INITIATE, READY: one step each way per round.
+    for _ in 0..8 {
         client.poll_transmit(&mut tx);
         to_server.extend_from_slice(&transmitted(&mut tx));
         server.poll_transmit(&mut tx);

@@ -56,6 +56,8 @@ mod error;
 mod timers;
 
 #[cfg(test)]
+mod security_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::VecDeque;

@@ -49,8 +49,6 @@ pub(crate) mod libzmq_vectors;
 pub(crate) mod name;
 pub(crate) mod null;
 pub(crate) mod plain;
-#[cfg(test)]
-mod tests;
 
 /// Progress of a mechanism handshake after one command.
 #[derive(Debug)]

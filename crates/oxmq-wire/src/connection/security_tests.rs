@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, Bytes, BytesMut};
 use crypto_box::SalsaBox;
 
-use super::curve::{CurveClient, CurveServer};
-use super::curve_codec::{CurveCodec, Side, long_nonce, open, short_nonce};
-use super::libzmq_vectors as v;
-use super::{MechanismHandshake, MechanismStatus};
+use crate::mechanism::curve::{CurveClient, CurveServer};
+use crate::mechanism::curve_codec::{CurveCodec, Side, long_nonce, open, short_nonce};
+use crate::mechanism::libzmq_vectors as v;
+use crate::mechanism::{Codec, FrameCodec, MechanismHandshake, MechanismStatus, OutFrame};
 use crate::{
     Connection, ConnectionConfig, ConnectionError, CurveConfig, CurveKeyPair, CurveSecretKey, Frame, Heartbeat,
     MechanismConfig, Message, Metadata, PlainConfig, SocketType, Transmit, WireError, ZapConfig, ZapReply,
@@ -408,7 +408,7 @@ fn curve_client_refuses_bad_welcome_and_ready() {
 /// An INITIATE built by hand with the vouch `vouch_plain` (C' + S), for a
 /// server with `server` keys; returns the server's answer.
 fn initiate_with_vouch(vouch_for: impl FnOnce(&[u8; 32], &[u8; 32]) -> [u8; 64]) -> Result<MechanismStatus, WireError> {
-    use super::curve_codec::seal;
+    use crate::mechanism::curve_codec::seal;
     let server = CurveKeyPair::generate().unwrap();
     let client = CurveKeyPair::generate().unwrap();
     let eph = CurveKeyPair::generate().unwrap();
@@ -498,18 +498,16 @@ fn curve_message_rejections() {
 fn forged_message_does_not_move_the_sequence() {
     let (mut d, _, _, initiate) = hello_welcome_initiate();
     let mut out = BytesMut::new();
-    let MechanismStatus::Ready(_, super::Codec::Curve(mut server)) = d.server.on_command(initiate, &mut out).unwrap()
-    else {
+    let MechanismStatus::Ready(_, Codec::Curve(mut server)) = d.server.on_command(initiate, &mut out).unwrap() else {
         panic!("no ZAP: READY")
     };
-    let MechanismStatus::Ready(_, super::Codec::Curve(mut client)) = d.client.on_command(body(&out), &mut out).unwrap()
-    else {
+    let MechanismStatus::Ready(_, Codec::Curve(mut client)) = d.client.on_command(body(&out), &mut out).unwrap() else {
         panic!("READY completes the client")
     };
     let mut tx = Transmit::new();
-    super::FrameCodec::encode_batch(
+    FrameCodec::encode_batch(
         &mut client,
-        [super::OutFrame::Message { body: Bytes::from_static(b"x"), more: false }].into_iter(),
+        [OutFrame::Message { body: Bytes::from_static(b"x"), more: false }].into_iter(),
         &mut tx,
     );
     let wire = wire_frames(&drain(&mut tx)).remove(0);
@@ -661,7 +659,7 @@ fn libzmq_curve_server_replayed_to_our_client() {
     out.clear();
     assert!(matches!(ours.on_command(frames[0].body.clone(), &mut out).unwrap(), MechanismStatus::Handshaking));
     assert!(body(&out).starts_with(b"\x08INITIATE"));
-    let MechanismStatus::Ready(md, super::Codec::Curve(mut codec)) =
+    let MechanismStatus::Ready(md, Codec::Curve(mut codec)) =
         ours.on_command(frames[1].body.clone(), &mut out).unwrap()
     else {
         panic!("READY completes the client")
