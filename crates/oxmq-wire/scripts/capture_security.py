@@ -82,17 +82,23 @@ rust_bytes("CLIENT_EPHEMERAL_SECRET", CLIENT_EPH_SK); rust_bytes("SERVER_EPHEMER
 ctx = zmq.Context()
 
 # --- 1. A libzmq PLAIN client (DEALER) against our scripted PLAIN server. -------------
-lst = socket.socket(); lst.bind(("127.0.0.1", 0)); lst.listen(1)
-port = lst.getsockname()[1]
-c = ctx.socket(zmq.DEALER)
-c.plain_username = b"admin"; c.plain_password = b"secret"
-c.setsockopt(zmq.LINGER, 0)
-c.connect(f"tcp://127.0.0.1:{port}")
-c.send_multipart([b"hello", b"plain"])
-s, _ = lst.accept()
-s.sendall(greeting(b"PLAIN", 1))
-got = read_exact(s, 64)
-raw, _, hello = read_frame(s); got += raw
+def libzmq_client(mech, options, parts):
+    """A libzmq DEALER with `options` sending `parts` to a raw server socket: returns the
+    accepted socket, the client and the bytes read (greeting, HELLO) and HELLO's body."""
+    lst = socket.socket(); lst.bind(("127.0.0.1", 0)); lst.listen(1)
+    c = ctx.socket(zmq.DEALER)
+    for k, val in options.items():
+        setattr(c, k, val)
+    c.setsockopt(zmq.LINGER, 0)
+    c.connect(f"tcp://127.0.0.1:{lst.getsockname()[1]}")
+    c.send_multipart(parts)
+    s, _ = lst.accept()
+    s.sendall(greeting(mech, 1))
+    got = read_exact(s, 64)
+    raw, _, hello = read_frame(s)
+    return s, c, got + raw, hello
+
+s, c, got, hello = libzmq_client(b"PLAIN", {"plain_username": b"admin", "plain_password": b"secret"}, [b"hello", b"plain"])
 s.sendall(frame(b"\x07WELCOME"))
 raw, _, initiate = read_frame(s); got += raw
 s.sendall(frame(b"\x05READY" + md([(b"Socket-Type", b"ROUTER")])))
@@ -143,18 +149,9 @@ rust_bytes("CURVE_OUR_CLIENT_STREAM", sent)
 s.close(); srv.close()
 
 # --- 3. A libzmq CURVE client (DEALER) against our scripted CURVE server. -------------
-lst = socket.socket(); lst.bind(("127.0.0.1", 0)); lst.listen(1)
-port = lst.getsockname()[1]
-c = ctx.socket(zmq.DEALER)
-c.curve_serverkey = z85.encode(SERVER_PK)
-c.curve_publickey = z85.encode(CLIENT_PK); c.curve_secretkey = z85.encode(CLIENT_SK)
-c.setsockopt(zmq.LINGER, 0)
-c.connect(f"tcp://127.0.0.1:{port}")
-c.send_multipart([b"from", b"libzmq"])
-s, _ = lst.accept()
-s.sendall(greeting(b"CURVE", 1))
-got = read_exact(s, 64)
-raw, _, hello = read_frame(s); got += raw
+keys = {"curve_serverkey": z85.encode(SERVER_PK), "curve_publickey": z85.encode(CLIENT_PK),
+        "curve_secretkey": z85.encode(CLIENT_SK)}
+s, c, got, hello = libzmq_client(b"CURVE", keys, [b"from", b"libzmq"])
 c_eph = hello[80:112]
 cookie = b"\x66" * 96  # opaque to the client
 wplain = SERVER_EPH_PK + cookie
