@@ -167,7 +167,8 @@ pub fn model(setup: &EngineSetup, stream: &[u8]) -> Model {
     let mut input = BytesMut::from(stream);
     let mut out = BytesMut::new();
     match hs.input(&mut input, &mut out) {
-        Ok(HandshakeStatus::NeedMore) => return m,
+        // No ZAP is configured: AwaitingZap does not happen.
+        Ok(HandshakeStatus::NeedMore | HandshakeStatus::AwaitingZap) => return m,
         Err(_) => {
             m.end = ModelEnd::Protocol;
             return m;

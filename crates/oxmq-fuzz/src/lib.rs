@@ -18,18 +18,26 @@
 
 pub mod endpoint;
 pub mod engine;
+pub mod security;
 
 pub use endpoint::endpoint;
 pub use engine::engine;
+pub use security::{curve_message, curve_server, plain_server};
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use bytes::{Bytes, BytesMut};
 use oxmq_wire::{
-    Command, Decoder, Frame, Greeting, Handshake, HandshakeConfig, HandshakeStatus, Mechanism, Metadata, SocketType,
-    WireError,
+    Command, CurveConfig, CurveKeyPair, CurveSecretKey, Decoder, Frame, Greeting, Handshake, HandshakeConfig,
+    HandshakeStatus, Mechanism, MechanismConfig, Metadata, PlainConfig, SocketType, WireError,
 };
+
+/// The fixed CURVE key pair of the fuzz targets (both ends use it: the
+/// server's key is the client's).
+pub fn fuzz_keys() -> CurveKeyPair {
+    CurveKeyPair::from_secret(CurveSecretKey::from_bytes([7; 32]))
+}
 
 // ---------------------------------------------------------------------------
 // Allocation bound
@@ -151,7 +159,7 @@ impl XorShift {
 /// Splits `data` into chunks whose sizes come from `rng`: mostly small
 /// (0..=8 bytes, including empty chunks), sometimes up to 300 bytes, so that
 /// every header byte boundary gets its turn.
-fn chunks<'a>(data: &'a [u8], rng: &mut XorShift) -> Vec<&'a [u8]> {
+pub(crate) fn chunks<'a>(data: &'a [u8], rng: &mut XorShift) -> Vec<&'a [u8]> {
     let mut out = Vec::new();
     let mut rest = data;
     // Bounded: every round either consumes a byte or is one of at most
@@ -177,7 +185,7 @@ fn chunks<'a>(data: &'a [u8], rng: &mut XorShift) -> Vec<&'a [u8]> {
     out
 }
 
-fn seed_from(bytes: &[u8]) -> u64 {
+pub(crate) fn seed_from(bytes: &[u8]) -> u64 {
     let mut s = [0u8; 8];
     let n = bytes.len().min(8);
     s[..n].copy_from_slice(&bytes[..n]);
@@ -185,7 +193,7 @@ fn seed_from(bytes: &[u8]) -> u64 {
 }
 
 /// Takes `n` control bytes from the front of `data` (zero-padded if short).
-fn split_control<const N: usize>(data: &[u8]) -> ([u8; N], &[u8]) {
+pub(crate) fn split_control<const N: usize>(data: &[u8]) -> ([u8; N], &[u8]) {
     let mut ctl = [0u8; N];
     let n = data.len().min(N);
     ctl[..n].copy_from_slice(&data[..n]);
@@ -531,8 +539,18 @@ fn config_from(ctl: u8, extra: u8) -> HandshakeConfig {
         cfg.metadata.insert("X-Fuzz", Bytes::from(vec![b'm'; usize::from(extra)]));
     }
     if ctl & 0x80 != 0 && extra & 0x80 != 0 {
-        // Unimplemented mechanisms fail at construction.
-        cfg.mechanism = if extra & 1 == 0 { Mechanism::Plain } else { Mechanism::Curve };
+        let server = extra & 2 != 0;
+        cfg.mechanism = if extra & 1 == 0 {
+            MechanismConfig::Plain(if server { PlainConfig::server() } else { PlainConfig::client("user", "pass") })
+        } else {
+            let keys = fuzz_keys();
+            MechanismConfig::Curve(if server {
+                CurveConfig::server(keys)
+            } else {
+                let server_key = keys.public;
+                CurveConfig::client(keys, server_key)
+            })
+        };
     }
     cfg
 }
@@ -559,7 +577,7 @@ fn run_handshake(cfg: &HandshakeConfig, pieces: &[&[u8]], total: usize) -> HsOut
         fed += piece.len();
         result = hs.input(&mut input, &mut out);
         match &result {
-            Ok(HandshakeStatus::NeedMore) => assert!(!hs.is_done()),
+            Ok(HandshakeStatus::NeedMore | HandshakeStatus::AwaitingZap) => assert!(!hs.is_done()),
             Ok(HandshakeStatus::Done(_)) => {
                 assert!(hs.is_done());
                 // Done sticks and consumes nothing more.
@@ -659,7 +677,9 @@ fn handshake_pair(a_cfg: &HandshakeConfig, b_cfg: &HandshakeConfig, rng: &mut Xo
     }
     let valid = |c: &HandshakeConfig| Handshake::try_new(c.clone()).is_ok();
     let compatible = a_cfg.socket_type.is_compatible(b_cfg.socket_type);
-    if valid(a_cfg) && valid(b_cfg) && a_cfg.mechanism == b_cfg.mechanism && compatible {
+    let (am, bm) = (&a_cfg.mechanism, &b_cfg.mechanism);
+    let roles = am.name() == Mechanism::Null || am.is_server() != bm.is_server();
+    if valid(a_cfg) && valid(b_cfg) && am.name() == bm.name() && roles && compatible {
         // The frame limit is at most 64 KiB during the handshake, and each
         // config's READY is bounded; a tiny MAXMSGSIZE may refuse the peer's
         // READY, which is then the only allowed failure.
@@ -678,7 +698,7 @@ fn handshake_pair(a_cfg: &HandshakeConfig, b_cfg: &HandshakeConfig, rng: &mut Xo
                 assert!(a_cfg.max_frame_size.is_some() || b_cfg.max_frame_size.is_some());
             }
         }
-    } else if valid(a_cfg) && valid(b_cfg) && !compatible {
+    } else if valid(a_cfg) && valid(b_cfg) && am.name() == bm.name() && roles && !compatible {
         assert!(ra.is_err() && rb.is_err(), "incompatible types handshook: {ra:?} / {rb:?}");
     }
 }
@@ -697,4 +717,7 @@ pub const TARGETS: &[Target] = &[
     ("handshake", handshake),
     ("engine", engine),
     ("endpoint", endpoint),
+    ("plain_server", plain_server),
+    ("curve_server", curve_server),
+    ("curve_message", curve_message),
 ];

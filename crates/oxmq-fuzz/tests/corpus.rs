@@ -116,7 +116,12 @@ fn seeded_short_run_of_every_entry_point() {
         let own: Vec<Vec<u8>> = corpus(name).into_iter().map(|(_, d)| d).collect();
         let mut rng = XorShift::new(0x0A11_CE5E_ED00 + ti as u64);
         // The chain target streams 4 000 frames per input: fewer inputs.
-        let iterations = if *name == "decoder_more_chain" { ITERATIONS / 40 } else { ITERATIONS };
+        // CURVE targets run a key exchange per input.
+        let iterations = match *name {
+            "decoder_more_chain" => ITERATIONS / 40,
+            "curve_server" | "curve_message" => ITERATIONS / 25,
+            _ => ITERATIONS,
+        };
         for i in 0..iterations {
             let input = if i % 2 == 0 {
                 let base = if rng.below(4) == 0 { &pool[rng.below(pool.len())] } else { &own[rng.below(own.len())] };

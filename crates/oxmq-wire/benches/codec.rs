@@ -10,7 +10,9 @@
 //! Byte throughputs count wire bytes (frame headers + bodies), so the 0-byte
 //! rows measure header handling alone. See BENCHMARKS.md, "Codec
 //! micro-benchmarks". The `connection` group runs the same batches through
-//! `Connection` (the sans-IO state machine) instead of the bare codec.
+//! `Connection` (the sans-IO state machine) instead of the bare codec. The
+//! `curve` group boxes and unboxes single frames through two CURVE
+//! connections (throughput counts the frame's body bytes).
 
 use std::collections::VecDeque;
 use std::hint::black_box;
@@ -19,8 +21,9 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use oxmq_wire::{
-    Command, Connection, ConnectionConfig, Decoder, Frame, Greeting, Handshake, HandshakeConfig, HandshakeStatus,
-    Mechanism, Message, Metadata, SocketType, Transmit, encode_frame_header, frame_header_len,
+    Command, Connection, ConnectionConfig, CurveConfig, CurveKeyPair, Decoder, Frame, Greeting, Handshake,
+    HandshakeConfig, HandshakeStatus, Mechanism, MechanismConfig, Message, Metadata, SocketType, Transmit,
+    encode_frame_header, frame_header_len,
 };
 
 /// Message sizes, and how many frames of each one iteration encodes or
@@ -277,6 +280,72 @@ fn connection(c: &mut Criterion) {
 }
 
 // Sanity: the frames the decode benchmarks produce are the ones encoded.
+/// A client and a server CURVE connection, handshake done.
+fn curve_pair() -> (Connection, Connection) {
+    let now = Instant::now();
+    let server_keys = CurveKeyPair::generate().expect("OS random");
+    let client_keys = CurveKeyPair::generate().expect("OS random");
+    let mut cc = ConnectionConfig::new(SocketType::Push);
+    cc.handshake.mechanism = MechanismConfig::Curve(CurveConfig::client(client_keys, server_keys.public));
+    let mut sc = ConnectionConfig::new(SocketType::Pull);
+    sc.handshake.mechanism = MechanismConfig::Curve(CurveConfig::server(server_keys));
+    let mut client = Connection::new(cc, now).expect("valid config");
+    let mut server = Connection::new(sc, now).expect("valid config");
+    let (mut to_client, mut to_server) = (BytesMut::new(), BytesMut::new());
+    let mut tx = Transmit::new();
+    // Greetings, HELLO, WELCOME, INITIATE, READY: one step each way per round.
+    for _ in 0..8 {
+        client.poll_transmit(&mut tx);
+        to_server.extend_from_slice(&transmitted(&mut tx));
+        server.poll_transmit(&mut tx);
+        to_client.extend_from_slice(&transmitted(&mut tx));
+        client.input(now, &mut to_client, &mut Vec::new()).expect("client handshake");
+        server.input(now, &mut to_server, &mut Vec::new()).expect("server handshake");
+    }
+    assert!(client.is_established() && server.is_established());
+    (client, server)
+}
+
+/// Everything in `tx`, taken out of it.
+fn transmitted(tx: &mut Transmit) -> Bytes {
+    use bytes::Buf;
+    tx.copy_to_bytes(tx.remaining())
+}
+
+/// Per-frame CURVE box (encode) and unbox (decode) at 64 B, 1 KiB and 64 KiB.
+fn curve(c: &mut Criterion) {
+    let mut g = c.benchmark_group("curve");
+    let now = Instant::now();
+    for size in [64usize, 1024, 65536] {
+        g.throughput(Throughput::Bytes(size as u64));
+        let (mut client, mut server) = curve_pair();
+        let body = Bytes::from(vec![0x5Au8; size]);
+        let mut tx = Transmit::with_capacity(size + 64);
+        g.bench_function(BenchmarkId::new("box", size), |b| {
+            b.iter(|| {
+                client.encode(std::iter::once(Message { body: body.clone(), more: false }), &mut tx);
+                black_box(&tx);
+                tx.clear();
+            })
+        });
+        let mut msgs = Vec::with_capacity(1);
+        g.bench_function(BenchmarkId::new("unbox", size), |b| {
+            b.iter_batched_ref(
+                || {
+                    client.encode(std::iter::once(Message { body: body.clone(), more: false }), &mut tx);
+                    BytesMut::from(&transmitted(&mut tx)[..])
+                },
+                |wire| {
+                    server.input(now, wire, &mut msgs).expect("authentic MESSAGE");
+                    black_box(msgs.pop());
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    g.finish();
+}
+
 fn check_roundtrip() {
     let msgs = messages(&[5, 0, 300], 3);
     let mut buf = BytesMut::from(&wire(&msgs)[..]);
@@ -295,6 +364,7 @@ fn all(c: &mut Criterion) {
     command_parse(c);
     handshake(c);
     connection(c);
+    curve(c);
 }
 
 criterion_group!(benches, all);

@@ -53,9 +53,8 @@ pub enum WireError {
     },
 
     /// The peer's greeting names a mechanism we do not know (or the mechanism
-    /// field is malformed), or we were configured with a mechanism that is
-    /// not implemented yet.
-    #[error("unknown or unimplemented ZMTP security mechanism (oxmq currently implements NULL only)")]
+    /// field is malformed).
+    #[error("unknown ZMTP security mechanism (oxmq implements NULL, PLAIN and CURVE)")]
     UnknownMechanism,
 
     /// A frame's flags byte has one of the reserved bits (0xF8) set.
@@ -104,6 +103,47 @@ pub enum WireError {
     /// The peer sent an `ERROR` command during the handshake.
     #[error("peer refused the handshake: {0}")]
     PeerError(String),
+
+    /// Our own mechanism configuration cannot work (a PLAIN user name or
+    /// password over 255 bytes, a CURVE client without the server's key).
+    #[error("invalid security configuration: {0}")]
+    BadConfig(&'static str),
+
+    /// A CURVE box failed to open (bad MAC, wrong key, a cookie that is not
+    /// ours), or the OS random source failed: libzmq's
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC`.
+    #[error("CURVE cryptographic failure: {0}")]
+    Cryptographic(&'static str),
+
+    /// The CURVE vouch does not vouch for the keys of this handshake (libzmq's
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE`).
+    #[error("CURVE key exchange failure: {0}")]
+    KeyExchange(&'static str),
+
+    /// A CURVE MESSAGE nonce did not increase: a replayed or reordered
+    /// message (libzmq's `ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE`).
+    #[error("CURVE MESSAGE nonce {nonce} does not follow the last one, {last}: replayed or reordered message")]
+    InvalidSequence {
+        /// The nonce received.
+        nonce: u64,
+        /// The last nonce accepted.
+        last: u64,
+    },
+
+    /// The ZAP handler refused the peer (status 300, 400 or 500). libzmq
+    /// reports it as `HANDSHAKE_FAILED_AUTH` with the status code.
+    #[error("authentication refused by the ZAP handler: {status_code} {status_text}")]
+    AuthFailed {
+        /// The ZAP status code (300, 400 or 500).
+        status_code: u16,
+        /// The handler's status text.
+        status_text: String,
+    },
+
+    /// A ZAP reply that libzmq would refuse (bad version, request id or
+    /// status code, malformed metadata), or a reply when none was asked for.
+    #[error("malformed ZAP reply: {0}")]
+    ZapBadReply(&'static str),
 
     /// The metadata of a `READY` command (or our own configured metadata) is
     /// invalid: truncated, bad property name, missing `Socket-Type`, ...

@@ -6,6 +6,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use crate::mechanism::{self, Codec, MechanismHandshake, MechanismStatus};
 use crate::metadata::MAX_IDENTITY_LEN;
 use crate::metadata::names::{IDENTITY, SOCKET_TYPE};
+use crate::zap::{ZapReply, ZapRequest};
 use crate::{Command, Decoder, Greeting, HandshakeConfig, Metadata, SocketType, WireError};
 
 /// Largest handshake command frame we accept (further bounded by the
@@ -28,6 +29,11 @@ pub struct PeerInfo {
     pub identity: Option<Bytes>,
     /// All properties the peer sent, including `Socket-Type` and `Identity`.
     pub metadata: Metadata,
+    /// The User-Id the ZAP handler gave the peer (`None` without ZAP, or
+    /// when the handler gave an empty one).
+    pub user_id: Option<Bytes>,
+    /// The properties the ZAP handler attached to the connection.
+    pub zap_metadata: Metadata,
 }
 
 /// Result of feeding bytes to a [`Handshake`].
@@ -35,6 +41,10 @@ pub struct PeerInfo {
 pub enum HandshakeStatus {
     /// The handshake needs more input.
     NeedMore,
+    /// The handshake waits for the ZAP handler's answer to
+    /// [`Handshake::zap_request`]; it consumes no input until
+    /// [`Handshake::zap_reply`].
+    AwaitingZap,
     /// The handshake is complete; traffic may flow.
     Done(PeerInfo),
 }
@@ -46,6 +56,8 @@ enum State {
     Greeting { buf: [u8; Greeting::LEN], filled: usize },
     /// Running the security mechanism handshake.
     Mechanism(Box<dyn MechanismHandshake>),
+    /// The mechanism waits for the answer to this ZAP request.
+    AwaitingZap(Box<dyn MechanismHandshake>, ZapRequest),
     /// Finished successfully.
     Done(PeerInfo),
     /// Finished with an error; every later call returns it again.
@@ -73,6 +85,9 @@ pub struct Handshake {
     /// The traffic codec the mechanism handed over on completion, until
     /// [`Handshake::take_codec`] takes it.
     codec: Option<Codec>,
+    /// What the ZAP handler said about the peer (User-Id, metadata).
+    zap_user_id: Option<Bytes>,
+    zap_metadata: Metadata,
 }
 
 impl Handshake {
@@ -92,6 +107,8 @@ impl Handshake {
             peer_greeting: None,
             decoder: Decoder::new(Some(limit)),
             codec: None,
+            zap_user_id: None,
+            zap_metadata: Metadata::new(),
         }
     }
 
@@ -120,9 +137,10 @@ impl Handshake {
         if self.greeting_sent || matches!(self.state, State::Failed(_)) {
             return;
         }
-        // NULL has no client/server roles: as-server is zero.
-        let as_server = false;
-        out.extend_from_slice(&Greeting::ours(self.cfg.mechanism, as_server).encode());
+        // Set for a PLAIN or CURVE server, as RFC 23 asks (libzmq 4.3.5 sends
+        // zero there whatever its role, and reads nothing from it: so do we).
+        let as_server = self.cfg.mechanism.is_server();
+        out.extend_from_slice(&Greeting::ours(self.cfg.mechanism.name(), as_server).encode());
         self.greeting_sent = true;
     }
 
@@ -167,16 +185,26 @@ impl Handshake {
                         return Ok(HandshakeStatus::NeedMore);
                     }
                     let greeting = Greeting::decode(buf)?;
-                    if greeting.mechanism != self.cfg.mechanism {
+                    if greeting.mechanism != self.cfg.mechanism.name() {
                         return Err(WireError::MechanismMismatch {
-                            ours: self.cfg.mechanism,
+                            ours: self.cfg.mechanism.name(),
                             theirs: greeting.mechanism,
                         });
                     }
                     self.peer_greeting = Some(greeting);
                     let mut mech = mechanism::for_config(&self.cfg)?;
-                    mech.start(out)?;
-                    self.state = State::Mechanism(mech);
+                    let status = mech.start(out)?;
+                    self.advance(mech, status, out)?;
+                }
+                State::AwaitingZap(..) => {
+                    // The peer owes us nothing until our answer: more than one
+                    // handshake frame's worth of bytes meanwhile is abuse.
+                    if input.len() as u64 > HANDSHAKE_MAX_FRAME_SIZE + 9 {
+                        return Err(WireError::UnexpectedCommand(
+                            "more data while its authentication is pending".into(),
+                        ));
+                    }
+                    return Ok(HandshakeStatus::AwaitingZap);
                 }
                 State::Mechanism(mech) => {
                     let Some(frame) = self.decoder.decode(input)? else {
@@ -185,17 +213,80 @@ impl Handshake {
                     if !frame.command {
                         return Err(WireError::MessageBeforeHandshake);
                     }
-                    match mech.on_command(frame.body, out)? {
-                        MechanismStatus::Handshaking => {}
-                        MechanismStatus::Ready(md, codec) => {
-                            let info = self.peer_info(md, out)?;
-                            self.codec = Some(codec);
-                            self.state = State::Done(info);
-                        }
-                    }
+                    let status = mech.on_command(frame.body, out)?;
+                    let State::Mechanism(mech) =
+                        std::mem::replace(&mut self.state, State::Greeting { buf: [0; Greeting::LEN], filled: 0 })
+                    else {
+                        unreachable!("in the mechanism state")
+                    };
+                    self.advance(mech, status, out)?;
                 }
             }
         }
+    }
+
+    /// Moves to the state `status` asks for.
+    fn advance(
+        &mut self,
+        mech: Box<dyn MechanismHandshake>,
+        status: MechanismStatus,
+        out: &mut BytesMut,
+    ) -> Result<(), WireError> {
+        self.state = match status {
+            MechanismStatus::Handshaking => State::Mechanism(mech),
+            MechanismStatus::AwaitingZap(request) => State::AwaitingZap(mech, request),
+            MechanismStatus::Ready(md, codec) => {
+                let info = self.peer_info(md, out)?;
+                self.codec = Some(codec);
+                State::Done(info)
+            }
+        };
+        Ok(())
+    }
+
+    /// The ZAP request the handshake waits on ([`HandshakeStatus::AwaitingZap`]).
+    pub fn zap_request(&self) -> Option<&ZapRequest> {
+        match &self.state {
+            State::AwaitingZap(_, request) => Some(request),
+            _ => None,
+        }
+    }
+
+    /// The ZAP handler's answer to [`Handshake::zap_request`]: 200 goes on
+    /// (appending WELCOME or READY to `out`; then call [`Handshake::input`]
+    /// again with whatever input is buffered), anything else appends an
+    /// ERROR with the status code (none for 300, as libzmq) and fails with
+    /// [`WireError::AuthFailed`]. A status other than 200, 300, 400, 500, or
+    /// a reply with no request outstanding, fails with
+    /// [`WireError::ZapBadReply`].
+    pub fn zap_reply(&mut self, reply: ZapReply, out: &mut BytesMut) -> Result<(), WireError> {
+        match &self.state {
+            State::AwaitingZap(..) => {}
+            State::Failed(e) => return Err(e.clone()),
+            _ => return Err(mechanism::unexpected_zap_reply()),
+        }
+        let result = self.on_zap_reply(reply, out);
+        if let Err(e) = &result
+            && !matches!(self.state, State::Failed(_))
+        {
+            self.state = State::Failed(e.clone());
+        }
+        result
+    }
+
+    fn on_zap_reply(&mut self, reply: ZapReply, out: &mut BytesMut) -> Result<(), WireError> {
+        if !matches!(reply.status_code, 200 | 300 | 400 | 500) {
+            return Err(WireError::ZapBadReply("ZAP status code is not 200, 300, 400 or 500"));
+        }
+        let State::AwaitingZap(mut mech, _) =
+            std::mem::replace(&mut self.state, State::Greeting { buf: [0; Greeting::LEN], filled: 0 })
+        else {
+            unreachable!("checked by zap_reply")
+        };
+        let status = mech.on_zap_reply(&reply, out)?;
+        self.zap_user_id = Some(reply.user_id).filter(|u| !u.is_empty());
+        self.zap_metadata = reply.metadata;
+        self.advance(mech, status, out)
     }
 
     /// Checks the peer's metadata and builds the [`PeerInfo`].
@@ -233,7 +324,14 @@ impl Handshake {
             _ => None,
         };
         let g = self.peer_greeting.as_ref().expect("greeting precedes mechanism");
-        Ok(PeerInfo { version: (g.major, g.minor), socket_type, identity, metadata })
+        Ok(PeerInfo {
+            version: (g.major, g.minor),
+            socket_type,
+            identity,
+            metadata,
+            user_id: self.zap_user_id.clone(),
+            zap_metadata: self.zap_metadata.clone(),
+        })
     }
 
     /// The version from the peer's greeting, once it has been received and

@@ -15,7 +15,11 @@
 //!   - framing: [`encode_frame_header`] and the incremental [`Decoder`],
 //!   - [`Command`]s (READY, ERROR, PING, PONG, SUBSCRIBE, CANCEL, unknown),
 //!   - connection [`Metadata`],
-//!   - the [`Handshake`] state machine (greeting exchange + NULL mechanism),
+//!   - the [`Handshake`] state machine (greeting exchange, then the NULL,
+//!     PLAIN or CURVE mechanism, configured by [`MechanismConfig`]),
+//!   - the wire half of ZAP: [`ZapRequest`] out, [`ZapReply`] in,
+//!   - CURVE keys ([`CurveKeyPair`], [`curve_keypair`], [`curve_public`]) and
+//!     Z85 ([`z85_encode`], [`z85_decode`]), with libzmq's rules,
 //!   - [`SocketType`] names, libzmq numbers and the compatibility table.
 //!
 //! We speak ZMTP 3.1, talk to 3.0 peers, and refuse ZMTP 1.0/2.0 peers
@@ -38,15 +42,22 @@ mod mechanism;
 pub mod metadata;
 mod socket_type;
 mod transmit;
+mod z85;
+mod zap;
 
 pub use command::{Command, MAX_ERROR_REASON, MAX_PING_CONTEXT, names as command_names};
-pub use config::HandshakeConfig;
+pub use config::{CurveConfig, HandshakeConfig, MechanismConfig, PlainConfig};
 pub use connection::{Connection, ConnectionConfig, ConnectionError, ErrorKind, Heartbeat, Message, MessageSink};
 pub use error::WireError;
 pub use frame::{Decoder, Frame, FrameHeader, MAX_WIRE_FRAME_SIZE, encode_frame_header, flags, frame_header_len};
 pub use greeting::Greeting;
 pub use handshake::{HANDSHAKE_MAX_FRAME_SIZE, Handshake, HandshakeStatus, PeerInfo};
+pub use mechanism::keys::{
+    CURVE_KEY_LEN, CURVE_KEY_Z85_LEN, CurveKeyPair, CurvePublicKey, CurveSecretKey, curve_keypair, curve_public,
+};
 pub use mechanism::name::Mechanism;
 pub use metadata::{MAX_IDENTITY_LEN, Metadata};
 pub use socket_type::SocketType;
 pub use transmit::Transmit;
+pub use z85::{Z85Error, z85_decode, z85_encode};
+pub use zap::{ZAP_REQUEST_ID, ZAP_VERSION, ZapConfig, ZapReply, ZapRequest};

@@ -65,7 +65,7 @@ fn pair(
     let mut ra: Option<Result<PeerInfo, WireError>> = None;
     let mut rb: Option<Result<PeerInfo, WireError>> = None;
     let step = |hs: &mut Handshake, input: &mut BytesMut, out: &mut BytesMut| match hs.input(input, out) {
-        Ok(HandshakeStatus::NeedMore) => None,
+        Ok(HandshakeStatus::NeedMore | HandshakeStatus::AwaitingZap) => None,
         Ok(HandshakeStatus::Done(i)) => Some(Ok(i)),
         Err(e) => Some(Err(e)),
     };
@@ -352,14 +352,20 @@ fn mechanism_mismatch_refused() {
 }
 
 #[test]
-fn unimplemented_mechanism_is_a_clear_error() {
+fn bad_security_config_is_a_clear_error() {
     let mut c = cfg(SocketType::Req);
-    c.mechanism = Mechanism::Curve;
-    assert_eq!(Handshake::try_new(c.clone()).err(), Some(WireError::UnknownMechanism));
+    let keys = oxmq_wire::CurveKeyPair::generate().unwrap();
+    c.mechanism = oxmq_wire::MechanismConfig::Curve(oxmq_wire::CurveConfig { server: false, keys, server_key: None });
+    let expected = WireError::BadConfig("a CURVE client needs the server's public key");
+    assert_eq!(Handshake::try_new(c.clone()).err(), Some(expected.clone()));
     let mut hs = Handshake::new(c);
     let mut out = BytesMut::new();
     hs.start(&mut out);
-    assert_eq!(hs.input(&mut BytesMut::new(), &mut out), Err(WireError::UnknownMechanism));
+    assert!(out.is_empty());
+    assert_eq!(hs.input(&mut BytesMut::new(), &mut out), Err(expected));
+    let mut c = cfg(SocketType::Req);
+    c.mechanism = oxmq_wire::MechanismConfig::Plain(oxmq_wire::PlainConfig::client(vec![b'u'; 256], "p"));
+    assert!(matches!(Handshake::try_new(c), Err(WireError::BadConfig(_))));
 }
 
 #[test]

@@ -292,8 +292,20 @@ pub(crate) fn handshake_failure(e: &WireError) -> (Event, u32) {
         WireError::MechanismMismatch { .. } | WireError::UnknownMechanism => p::ZMTP_MECHANISM_MISMATCH,
         WireError::UnexpectedCommand(_) | WireError::MessageBeforeHandshake => p::ZMTP_UNEXPECTED_COMMAND,
         WireError::IncompatibleSocketType { .. } | WireError::InvalidMetadata(_) => p::ZMTP_INVALID_METADATA,
-        WireError::MalformedCommand(what) if what.starts_with("ERROR") => p::ZMTP_MALFORMED_COMMAND_ERROR,
-        WireError::MalformedCommand(_) => p::ZMTP_MALFORMED_COMMAND_UNSPECIFIED,
+        WireError::MalformedCommand(what) => match what.split(' ').next() {
+            Some("ERROR") => p::ZMTP_MALFORMED_COMMAND_ERROR,
+            Some("HELLO") => p::ZMTP_MALFORMED_COMMAND_HELLO,
+            Some("WELCOME") => p::ZMTP_MALFORMED_COMMAND_WELCOME,
+            Some("INITIATE") => p::ZMTP_MALFORMED_COMMAND_INITIATE,
+            Some("READY") => p::ZMTP_MALFORMED_COMMAND_READY,
+            Some("MESSAGE") => p::ZMTP_MALFORMED_COMMAND_MESSAGE,
+            _ => p::ZMTP_MALFORMED_COMMAND_UNSPECIFIED,
+        },
+        WireError::Cryptographic(_) => p::ZMTP_CRYPTOGRAPHIC,
+        WireError::KeyExchange(_) => p::ZMTP_KEY_EXCHANGE,
+        WireError::InvalidSequence { .. } => p::ZMTP_INVALID_SEQUENCE,
+        WireError::ZapBadReply(_) => p::ZAP_MALFORMED_REPLY,
+        WireError::AuthFailed { status_code, .. } => return (Event::HandshakeFailedAuth, u32::from(*status_code)),
         // A ZAP status code in the peer's ERROR is an authentication failure.
         WireError::PeerError(reason) if matches!(reason.as_str(), "300" | "400" | "500") => {
             return (Event::HandshakeFailedAuth, reason.parse().expect("a status code"));
@@ -302,6 +314,7 @@ pub(crate) fn handshake_failure(e: &WireError) -> (Event, u32) {
         | WireError::UnsupportedVersion { .. }
         | WireError::ReservedFlags(_)
         | WireError::FrameTooLarge { .. }
+        | WireError::BadConfig(_)
         | WireError::PeerError(_) => p::ZMTP_UNSPECIFIED,
     };
     (Event::HandshakeFailedProtocol, code)

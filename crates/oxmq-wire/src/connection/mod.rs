@@ -56,6 +56,8 @@ mod error;
 mod timers;
 
 #[cfg(test)]
+mod security_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::VecDeque;
@@ -67,6 +69,7 @@ pub use self::config::{ConnectionConfig, Heartbeat};
 pub use self::error::{ConnectionError, ErrorKind};
 use self::timers::Timers;
 use crate::mechanism::{Codec, FrameCodec, OutFrame};
+use crate::zap::{ZapReply, ZapRequest};
 use crate::{
     Command, Decoder, Frame, FrameHeader, Handshake, HandshakeStatus, PeerInfo, SocketType, Transmit, WireError,
 };
@@ -196,6 +199,43 @@ impl Connection {
         self.peer.as_ref()
     }
 
+    /// The ZAP request the handshake is waiting on, if any: the driver sends
+    /// it to the ZAP handler (an empty delimiter frame, then
+    /// [`ZapRequest::frames`]) and answers with [`Connection::zap_reply`].
+    /// Meanwhile the handshake consumes no input (the peer owes none) and
+    /// HANDSHAKE_IVL keeps running. Poll it after [`Connection::new`] (NULL
+    /// with ZAP asks at once) and after every [`Connection::input`].
+    pub fn zap_request(&self) -> Option<&ZapRequest> {
+        self.handshake.as_ref().and_then(|hs| hs.zap_request())
+    }
+
+    /// The ZAP handler answered [`Connection::zap_request`] at `now`.
+    ///
+    /// Status 200 resumes the handshake: what we owe the peer (WELCOME or
+    /// READY) is queued ([`Connection::wants_transmit`]), the reply's User-Id
+    /// and metadata go to [`PeerInfo`]; then call [`Connection::input`] with
+    /// the read buffer, even if nothing new arrived, to go on with whatever
+    /// the peer sent meanwhile. 300, 400 and 500 fail the connection with
+    /// [`WireError::AuthFailed`] (inside [`ConnectionError::Handshake`]),
+    /// after queueing an ERROR command carrying the status code for 400 and
+    /// 500 (libzmq sends none for 300): write it, then close.
+    pub fn zap_reply(&mut self, reply: ZapReply, now: Instant) -> Result<(), ConnectionError> {
+        self.check()?;
+        let Some(hs) = self.handshake.as_mut() else {
+            return Err(ConnectionError::Handshake(WireError::ZapBadReply("the handshake is already complete")));
+        };
+        if let Err(e) = hs.zap_reply(reply, &mut self.control) {
+            return Err(self.fail(ConnectionError::Handshake(e)));
+        }
+        // CURVE's READY may complete the handshake here.
+        match hs.input(&mut BytesMut::new(), &mut self.control) {
+            Ok(HandshakeStatus::Done(peer)) => self.establish(peer, now),
+            Ok(_) => {}
+            Err(e) => return Err(self.fail(ConnectionError::Handshake(e))),
+        }
+        Ok(())
+    }
+
     /// The error the connection failed with, if it did.
     pub fn error(&self) -> Option<&ConnectionError> {
         self.error.as_ref()
@@ -220,7 +260,7 @@ impl Connection {
         if self.traffic.is_none() {
             let hs = self.handshake.as_mut().expect("a connection is handshaking until established");
             match hs.input(buf, &mut self.control) {
-                Ok(HandshakeStatus::NeedMore) => return Ok(()),
+                Ok(HandshakeStatus::NeedMore | HandshakeStatus::AwaitingZap) => return Ok(()),
                 Ok(HandshakeStatus::Done(peer)) => self.establish(peer, now),
                 Err(e) => return Err(self.fail(ConnectionError::Handshake(e))),
             }
@@ -228,6 +268,7 @@ impl Connection {
         let Traffic { codec, flow } = self.traffic.as_mut().expect("established");
         let result = match codec {
             Codec::Null(c) => flow.decode_all(c, buf, msgs),
+            Codec::Curve(c) => flow.decode_all(c, buf, msgs),
         };
         self.finish_input(now, result)
     }
@@ -265,6 +306,7 @@ impl Connection {
         let Traffic { codec, flow } = self.traffic.as_mut().expect("input_frame before the handshake completed");
         let result = match codec {
             Codec::Null(c) => flow.decode_one(c, frame, msgs),
+            Codec::Curve(c) => flow.decode_one(c, frame, msgs),
         };
         self.finish_input(now, result)
     }
@@ -328,6 +370,7 @@ impl Connection {
         let frames = owed.chain(msgs.map(|m| flow.outgoing(m)));
         match codec {
             Codec::Null(c) => c.encode_batch(frames, tx),
+            Codec::Curve(c) => c.encode_batch(frames, tx),
         }
     }
 

@@ -15,40 +15,49 @@
 //!   once per batch ([`Codec`] is matched, then a loop monomorphized for that
 //!   codec runs over the frames) and never per frame.
 //!
-//! Only NULL exists today. PLAIN and CURVE slot in as further
-//! [`MechanismHandshake`] implementations and [`Codec`] variants.
+//! NULL and PLAIN carry traffic with the NULL codec; CURVE with its own.
 //!
-//! # Extension point: ZAP
+//! # ZAP
 //!
-//! A PLAIN or CURVE server asks a ZAP handler (RFC 27) whether the client's
-//! credentials are acceptable, and must not send its WELCOME/READY before
-//! the answer. That answer comes from outside the connection, later. The
-//! plan, not implemented yet:
-//! - `MechanismStatus` gains `AwaitingZap(ZapRequest)`: the mechanism has
-//!   consumed the command that carried the credentials and waits;
-//! - the handshake stops consuming input while a request is outstanding
+//! A PLAIN or CURVE server (and NULL when configured so) asks a ZAP handler
+//! (RFC 27) whether the client's credentials are acceptable, and must not
+//! send its WELCOME/READY before the answer. That answer comes from outside
+//! the connection, later:
+//! - a mechanism that has consumed the command carrying the credentials (or,
+//!   for NULL, that has just started) returns [`MechanismStatus::AwaitingZap`]
+//!   with the [`ZapRequest`];
+//! - the handshake stops consuming input while the request is outstanding
 //!   (the peer sends nothing more until our answer anyway) and reports it;
-//! - [`crate::Connection`] exposes the request to its driver (an accessor
-//!   next to `is_established`, polled after `input`), which sends it to the
-//!   ZAP handler and later calls a `zap_reply(reply, now)` entry that hands
-//!   the reply to the mechanism (`on_zap_reply`, appending WELCOME/READY or
-//!   ERROR to the handshake output) and resumes decoding whatever input is
-//!   buffered. The handshake deadline keeps running meanwhile.
+//! - [`crate::Connection::zap_request`] exposes it to the driver, which sends
+//!   it to the ZAP handler and later calls [`crate::Connection::zap_reply`]:
+//!   the reply goes to [`MechanismHandshake::on_zap_reply`], which appends
+//!   WELCOME/READY (200) or ERROR (400, 500; nothing for 300, as libzmq) to
+//!   the handshake output. The handshake deadline keeps running meanwhile.
 
 use bytes::{Bytes, BytesMut};
 
-use crate::{Command, Frame, HandshakeConfig, Mechanism, Metadata, Transmit, WireError};
+use crate::config::MechanismConfig;
+use crate::frame::encode_frame_header;
+use crate::zap::{ZapReply, ZapRequest};
+use crate::{Command, Frame, HandshakeConfig, Metadata, Transmit, WireError};
 
+pub(crate) mod curve;
+pub(crate) mod curve_codec;
+pub(crate) mod keys;
+#[cfg(test)]
+pub(crate) mod libzmq_vectors;
 pub(crate) mod name;
 pub(crate) mod null;
+pub(crate) mod plain;
 
 /// Progress of a mechanism handshake after one command.
 #[derive(Debug)]
 pub(crate) enum MechanismStatus {
-    /// More commands are needed (NULL never needs more than one; PLAIN and
-    /// CURVE will).
-    #[allow(dead_code)]
+    /// More commands are needed.
     Handshaking,
+    /// The mechanism waits for the ZAP handler's answer to this request
+    /// ([`MechanismHandshake::on_zap_reply`]) before it goes on.
+    AwaitingZap(ZapRequest),
     /// The mechanism handshake is complete (both sides sent their final
     /// command): the peer's metadata, and the codec for the traffic.
     Ready(Metadata, Codec),
@@ -57,11 +66,15 @@ pub(crate) enum MechanismStatus {
 /// One side of a security mechanism handshake.
 pub(crate) trait MechanismHandshake: Send + std::fmt::Debug {
     /// Called once, when the peer's greeting has been accepted: append the
-    /// commands we send first (NULL: our READY).
-    fn start(&mut self, out: &mut BytesMut) -> Result<(), WireError>;
+    /// commands we send first (NULL: our READY; PLAIN and CURVE clients: HELLO).
+    fn start(&mut self, out: &mut BytesMut) -> Result<MechanismStatus, WireError>;
 
     /// Process one command frame body from the peer, appending any reply.
     fn on_command(&mut self, body: Bytes, out: &mut BytesMut) -> Result<MechanismStatus, WireError>;
+
+    /// The ZAP handler answered the request this mechanism is waiting on.
+    /// Only called after [`MechanismStatus::AwaitingZap`].
+    fn on_zap_reply(&mut self, reply: &ZapReply, out: &mut BytesMut) -> Result<MechanismStatus, WireError>;
 }
 
 /// A frame to send, as the connection hands it to a [`FrameCodec`].
@@ -98,17 +111,82 @@ pub(crate) trait FrameCodec {
 /// per mechanism, so that choosing the codec costs one match per batch.
 #[derive(Debug)]
 pub(crate) enum Codec {
-    /// NULL: frames go on the wire as they are.
+    /// NULL and PLAIN: frames go on the wire as they are.
     Null(null::NullCodec),
+    /// CURVE: every frame boxed in a MESSAGE command.
+    Curve(curve_codec::CurveCodec),
 }
 
-/// Creates the mechanism state machine for `cfg`, or fails with
-/// [`WireError::UnknownMechanism`] if it is not implemented.
+/// Creates the mechanism state machine for `cfg`, or fails with the
+/// configuration error (identity over 255 bytes, bad metadata, PLAIN
+/// credentials over 255 bytes, a CURVE client without the server's key).
+/// Cheap: no key is generated before [`MechanismHandshake::start`].
 pub(crate) fn for_config(cfg: &HandshakeConfig) -> Result<Box<dyn MechanismHandshake>, WireError> {
-    match cfg.mechanism {
-        Mechanism::Null => Ok(Box::new(null::NullMechanism::new(cfg)?)),
-        Mechanism::Plain | Mechanism::Curve => Err(WireError::UnknownMechanism),
+    Ok(match &cfg.mechanism {
+        MechanismConfig::Null => Box::new(null::NullMechanism::new(cfg)?),
+        MechanismConfig::Plain(p) if p.server => Box::new(plain::PlainServer::new(cfg)?),
+        MechanismConfig::Plain(p) => Box::new(plain::PlainClient::new(cfg, p)?),
+        MechanismConfig::Curve(c) if c.server => Box::new(curve::CurveServer::new(cfg, c)?),
+        MechanismConfig::Curve(c) => Box::new(curve::CurveClient::new(cfg, c)?),
+    })
+}
+
+/// The ZAP request a server sends with `credentials`, if `cfg` asks for ZAP.
+pub(crate) fn zap_request(cfg: &HandshakeConfig, credentials: Vec<Bytes>) -> Option<ZapRequest> {
+    cfg.zap.as_ref().map(|z| ZapRequest {
+        domain: z.domain.clone(),
+        address: z.address.clone(),
+        routing_id: cfg.identity.clone().unwrap_or_default(),
+        mechanism: cfg.mechanism.name(),
+        credentials,
+    })
+}
+
+/// A ZAP refusal (any status but 200): libzmq answers 400 and 500 with an
+/// ERROR command whose reason is the three-digit status code, and 300
+/// (temporary failure) with nothing, closing silently as RFC 26 asks.
+pub(crate) fn zap_refusal(reply: &ZapReply, out: &mut BytesMut) -> WireError {
+    if reply.status_code != 300 {
+        Command::Error(reply.status_code.to_string()).encode(out);
     }
+    WireError::AuthFailed { status_code: reply.status_code, status_text: reply.status_text.clone() }
+}
+
+/// A reply with no request outstanding (the handshake never passes one on).
+pub(crate) fn unexpected_zap_reply() -> WireError {
+    WireError::ZapBadReply("no ZAP request is outstanding")
+}
+
+/// Appends a command frame whose body is `\x<len>NAME` followed by `parts`.
+pub(crate) fn command_frame(name: &[u8], parts: &[&[u8]], out: &mut BytesMut) {
+    let len = 1 + name.len() + parts.iter().map(|p| p.len()).sum::<usize>();
+    out.reserve(crate::frame_header_len(len) + len);
+    encode_frame_header(false, true, len, out);
+    out.extend_from_slice(&[name.len() as u8]);
+    out.extend_from_slice(name);
+    for p in parts {
+        out.extend_from_slice(p);
+    }
+}
+
+/// An ERROR command's reason, with libzmq's checks (a reason length byte,
+/// and no more reason than there are bytes); `data` follows `\x05ERROR`.
+pub(crate) fn peer_error(data: &[u8]) -> WireError {
+    match data.split_first() {
+        Some((&len, rest)) if usize::from(len) <= rest.len() => {
+            WireError::PeerError(String::from_utf8_lossy(&rest[..usize::from(len)]).into_owned())
+        }
+        _ => WireError::MalformedCommand("ERROR reason truncated"),
+    }
+}
+
+/// A command the mechanism does not expect at this point.
+pub(crate) fn unexpected(body: &[u8], mechanism: &str, expected: &str) -> WireError {
+    let name = body.get(1..1 + usize::from(body.first().copied().unwrap_or(0))).unwrap_or(b"?");
+    WireError::UnexpectedCommand(format!(
+        "{} during the {mechanism} handshake (expected {expected})",
+        String::from_utf8_lossy(name)
+    ))
 }
 
 /// The metadata every mechanism announces: `Socket-Type`, then `Identity`

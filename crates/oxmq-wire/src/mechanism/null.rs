@@ -1,9 +1,11 @@
 //! The NULL security mechanism: each side sends READY with its metadata;
-//! an ERROR instead of READY refuses the connection.
+//! an ERROR instead of READY refuses the connection. With ZAP configured, our
+//! READY waits for the handler's answer (libzmq asks before sending it).
 
 use bytes::{Bytes, BytesMut};
 
 use super::{Codec, FrameCodec, MechanismHandshake, MechanismStatus, OutFrame};
+use crate::zap::{ZapReply, ZapRequest};
 use crate::{Command, Frame, HandshakeConfig, Transmit, WireError};
 
 /// NULL mechanism state.
@@ -13,26 +15,38 @@ pub(crate) struct NullMechanism {
     /// errors surface when the handshake is created).
     ready_frame: Bytes,
     ready_sent: bool,
+    /// The ZAP request to make before our READY, until it is made.
+    zap: Option<ZapRequest>,
+    zap_pending: bool,
 }
 
 impl NullMechanism {
     pub(crate) fn new(cfg: &HandshakeConfig) -> Result<Self, WireError> {
         let mut frame = BytesMut::new();
         Command::Ready(super::our_metadata(cfg)?).encode(&mut frame);
-        Ok(NullMechanism { ready_frame: frame.freeze(), ready_sent: false })
+        let zap = super::zap_request(cfg, Vec::new());
+        Ok(NullMechanism { ready_frame: frame.freeze(), ready_sent: false, zap, zap_pending: false })
     }
-}
 
-impl MechanismHandshake for NullMechanism {
-    fn start(&mut self, out: &mut BytesMut) -> Result<(), WireError> {
-        // libzmq sends READY straight after the greeting on both sides, not
-        // waiting for the client/server ordering the RFC describes; both
-        // orders interoperate.
+    fn send_ready(&mut self, out: &mut BytesMut) {
         if !self.ready_sent {
             out.extend_from_slice(&self.ready_frame);
             self.ready_sent = true;
         }
-        Ok(())
+    }
+}
+
+impl MechanismHandshake for NullMechanism {
+    fn start(&mut self, out: &mut BytesMut) -> Result<MechanismStatus, WireError> {
+        // libzmq sends READY straight after the greeting on both sides, not
+        // waiting for the client/server ordering the RFC describes; both
+        // orders interoperate. With ZAP, READY waits for the answer.
+        if let Some(request) = self.zap.take() {
+            self.zap_pending = true;
+            return Ok(MechanismStatus::AwaitingZap(request));
+        }
+        self.send_ready(out);
+        Ok(MechanismStatus::Handshaking)
     }
 
     fn on_command(&mut self, body: Bytes, _out: &mut BytesMut) -> Result<MechanismStatus, WireError> {
@@ -45,6 +59,17 @@ impl MechanismHandshake for NullMechanism {
                 String::from_utf8_lossy(other.name())
             ))),
         }
+    }
+
+    fn on_zap_reply(&mut self, reply: &ZapReply, out: &mut BytesMut) -> Result<MechanismStatus, WireError> {
+        if !std::mem::take(&mut self.zap_pending) {
+            return Err(super::unexpected_zap_reply());
+        }
+        if reply.status_code != 200 {
+            return Err(super::zap_refusal(reply, out));
+        }
+        self.send_ready(out);
+        Ok(MechanismStatus::Handshaking)
     }
 }
 

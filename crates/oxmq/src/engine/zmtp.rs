@@ -32,8 +32,8 @@ use std::time::Duration;
 
 use bytes::{Buf, BufMut, BytesMut};
 use oxmq_wire::{
-    Connection, ConnectionConfig, ConnectionError, Frame, FrameHeader, HandshakeConfig, Heartbeat, Mechanism, Message,
-    MessageSink, Metadata, PeerInfo, Transmit,
+    Connection, ConnectionConfig, ConnectionError, Frame, FrameHeader, HandshakeConfig, Heartbeat, MechanismConfig,
+    Message, MessageSink, Metadata, PeerInfo, Transmit,
 };
 use parking_lot::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -110,7 +110,8 @@ fn connection_config(cfg: &EngineConfig) -> ConnectionConfig {
             identity: o.routing_id.clone(),
             metadata: Metadata::new(),
             max_frame_size: max_frame_size(o),
-            mechanism: Mechanism::Null,
+            mechanism: MechanismConfig::Null,
+            zap: None,
         },
         handshake_timeout: (o.handshake_ivl > 0).then(|| Duration::from_millis(o.handshake_ivl as u64)),
         heartbeat: Heartbeat::from_options(o.heartbeat_ivl, o.heartbeat_timeout, o.heartbeat_ttl),
