@@ -59,6 +59,7 @@ pub enum Error {
 pub(crate) mod errno {
     pub const ENOENT: i32 = 2;
     pub const EIO: i32 = 5;
+    pub const EFAULT: i32 = 14;
     pub const EAGAIN: i32 = 11;
     pub const EINVAL: i32 = 22;
     pub const EPIPE: i32 = 32;

@@ -45,6 +45,7 @@ where
         engine: EngineConfig { socket_type: shared.socket_type, options, endpoint: endpoint.to_string() },
         socket: shared,
         routing_id_override: None,
+        zap: crate::session::zap::ZapClient::none(),
     };
     let conn = Connection { rd: Box::new(rd), wr: Box::new(wr), fd: 0, peer_address: None };
     match serve(conn, &ep, None).await {

@@ -3,6 +3,13 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
+use oxmq_wire::{
+    CurveConfig, CurveKeyPair, CurvePublicKey, CurveSecretKey, Mechanism, MechanismConfig, Metadata, PlainConfig,
+    z85_decode,
+};
+use zeroize::Zeroizing;
+
 use crate::error::{Error, Result};
 
 /// libzmq's numeric option ids (`ZMQ_*` in zmq.h).
@@ -48,6 +55,18 @@ pub mod opt {
     pub const XPUB_VERBOSER: i32 = 78;
     pub const CONNECT_TIMEOUT: i32 = 79;
     pub const STREAM_NOTIFY: i32 = 73;
+    /// Read-only: the security mechanism, `ZMQ_NULL` (0), `ZMQ_PLAIN` (1) or `ZMQ_CURVE` (2).
+    pub const MECHANISM: i32 = 43;
+    pub const PLAIN_SERVER: i32 = 44;
+    pub const PLAIN_USERNAME: i32 = 45;
+    pub const PLAIN_PASSWORD: i32 = 46;
+    pub const CURVE_SERVER: i32 = 47;
+    pub const CURVE_PUBLICKEY: i32 = 48;
+    pub const CURVE_SECRETKEY: i32 = 49;
+    pub const CURVE_SERVERKEY: i32 = 50;
+    pub const ZAP_DOMAIN: i32 = 55;
+    pub const ZAP_ENFORCE_DOMAIN: i32 = 93;
+    pub const METADATA: i32 = 95;
 }
 
 /// Every option a socket carries. Times are libzmq-style milliseconds where -1 means "forever".
@@ -97,6 +116,236 @@ pub(crate) struct Options {
     pub heartbeat_timeout: i32,
     /// STREAM: deliver `[id, ""]` when a peer connects and when it disconnects.
     pub stream_notify: bool,
+    /// The security mechanism and its credentials, ZAP_DOMAIN, METADATA.
+    pub security: Security,
+}
+
+/// A socket's security options, as libzmq keeps them: the mechanism follows the last option
+/// that chose one (PLAIN_USERNAME makes a PLAIN client, CURVE_SERVER 1 a CURVE server, ...).
+#[derive(Clone)]
+pub(crate) struct Security {
+    pub mechanism: Mechanism,
+    /// The server role of PLAIN or CURVE.
+    pub as_server: bool,
+    pub plain_username: Bytes,
+    pub plain_password: Zeroizing<Vec<u8>>,
+    pub curve_public: Option<CurvePublicKey>,
+    pub curve_secret: Option<CurveSecretKey>,
+    pub curve_server: Option<CurvePublicKey>,
+    pub zap_domain: String,
+    pub zap_enforce_domain: bool,
+    /// METADATA: the application's `X-` properties, sent in READY/INITIATE.
+    pub metadata: Metadata,
+}
+
+impl Default for Security {
+    fn default() -> Security {
+        Security {
+            mechanism: Mechanism::Null,
+            as_server: false,
+            plain_username: Bytes::new(),
+            plain_password: Zeroizing::new(Vec::new()),
+            curve_public: None,
+            curve_secret: None,
+            curve_server: None,
+            zap_domain: String::new(),
+            zap_enforce_domain: false,
+            metadata: Metadata::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Security {
+    /// Never the password or the secret key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Security")
+            .field("mechanism", &self.mechanism)
+            .field("as_server", &self.as_server)
+            .field("plain_username", &self.plain_username)
+            .field("zap_domain", &self.zap_domain)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Security {
+    /// libzmq's number for the mechanism (ZMQ_NULL, ZMQ_PLAIN, ZMQ_CURVE).
+    pub fn mechanism_number(&self) -> i32 {
+        match self.mechanism {
+            Mechanism::Null => 0,
+            Mechanism::Plain => 1,
+            Mechanism::Curve => 2,
+        }
+    }
+
+    /// The mechanism configuration a connection's handshake runs with; an error says which
+    /// option is missing (a CURVE client without the server's key, a CURVE socket without
+    /// its key pair).
+    pub fn mechanism_config(&self) -> std::result::Result<MechanismConfig, String> {
+        Ok(match self.mechanism {
+            Mechanism::Null => MechanismConfig::Null,
+            Mechanism::Plain if self.as_server => MechanismConfig::Plain(PlainConfig::server()),
+            Mechanism::Plain => {
+                MechanismConfig::Plain(PlainConfig::client(self.plain_username.clone(), &self.plain_password[..]))
+            }
+            Mechanism::Curve => {
+                let secret = self.curve_secret.clone().ok_or("CURVE needs CURVE_SECRETKEY")?;
+                let keys = CurveKeyPair::from_secret(secret);
+                if let Some(public) = &self.curve_public
+                    && !public.ct_eq(&keys.public)
+                {
+                    return Err("CURVE_PUBLICKEY is not the public key of CURVE_SECRETKEY".into());
+                }
+                if self.as_server {
+                    MechanismConfig::Curve(CurveConfig::server(keys))
+                } else {
+                    let server = self.curve_server.ok_or("a CURVE client needs CURVE_SERVERKEY")?;
+                    MechanismConfig::Curve(CurveConfig::client(keys, server))
+                }
+            }
+        })
+    }
+}
+
+impl Security {
+    /// zmq_setsockopt of a security option, as libzmq: `None` if `id` is not one.
+    pub fn set(&mut self, id: i32, v: &[u8]) -> Option<Result<()>> {
+        match id {
+            opt::MECHANISM
+            | opt::PLAIN_SERVER
+            | opt::PLAIN_USERNAME
+            | opt::PLAIN_PASSWORD
+            | opt::CURVE_SERVER
+            | opt::CURVE_PUBLICKEY
+            | opt::CURVE_SECRETKEY
+            | opt::CURVE_SERVERKEY
+            | opt::ZAP_DOMAIN
+            | opt::ZAP_ENFORCE_DOMAIN
+            | opt::METADATA => Some(self.set_one(id, v)),
+            _ => None,
+        }
+    }
+
+    fn set_one(&mut self, id: i32, v: &[u8]) -> Result<()> {
+        {
+            match id {
+                opt::PLAIN_SERVER | opt::CURVE_SERVER => {
+                    let (name, mech) = if id == opt::PLAIN_SERVER {
+                        ("PLAIN_SERVER", Mechanism::Plain)
+                    } else {
+                        ("CURVE_SERVER", Mechanism::Curve)
+                    };
+                    let on = match raw_i32(id, v)? {
+                        0 => false,
+                        1 => true,
+                        n => return Err(Error::InvalidArgument(format!("{name} takes 0 or 1, got {n}"))),
+                    };
+                    self.as_server = on;
+                    self.mechanism = if on { mech } else { Mechanism::Null };
+                }
+                opt::PLAIN_USERNAME | opt::PLAIN_PASSWORD => {
+                    let name = if id == opt::PLAIN_USERNAME { "PLAIN_USERNAME" } else { "PLAIN_PASSWORD" };
+                    if v.len() > 255 {
+                        return Err(Error::InvalidArgument(format!("{name} is at most 255 bytes, got {}", v.len())));
+                    }
+                    if id == opt::PLAIN_USERNAME {
+                        self.plain_username = Bytes::copy_from_slice(v);
+                    } else {
+                        self.plain_password = Zeroizing::new(v.to_vec());
+                    }
+                    // An empty value turns security off, as libzmq's NULL value does.
+                    if v.is_empty() {
+                        self.mechanism = Mechanism::Null;
+                    } else {
+                        self.as_server = false;
+                        self.mechanism = Mechanism::Plain;
+                    }
+                }
+                opt::CURVE_PUBLICKEY => {
+                    self.curve_public = Some(CurvePublicKey(curve_key("CURVE_PUBLICKEY", v)?));
+                    self.mechanism = Mechanism::Curve;
+                }
+                opt::CURVE_SECRETKEY => {
+                    self.curve_secret = Some(CurveSecretKey::from_bytes(curve_key("CURVE_SECRETKEY", v)?));
+                    self.mechanism = Mechanism::Curve;
+                }
+                opt::CURVE_SERVERKEY => {
+                    self.curve_server = Some(CurvePublicKey(curve_key("CURVE_SERVERKEY", v)?));
+                    self.as_server = false;
+                    self.mechanism = Mechanism::Curve;
+                }
+                opt::ZAP_DOMAIN => {
+                    if v.len() > 255 {
+                        return Err(Error::InvalidArgument(format!(
+                            "ZAP_DOMAIN is at most 255 bytes, got {}",
+                            v.len()
+                        )));
+                    }
+                    let d =
+                        std::str::from_utf8(v).map_err(|_| Error::InvalidArgument("ZAP_DOMAIN must be text".into()))?;
+                    self.zap_domain = d.trim_end_matches('\0').to_string();
+                }
+                opt::ZAP_ENFORCE_DOMAIN => self.zap_enforce_domain = raw_bool(id, v)?,
+                opt::METADATA => {
+                    // "X-name:value", as libzmq takes it.
+                    let bad =
+                        || Error::InvalidArgument("METADATA takes \"X-name:value\" (a name starting with X-)".into());
+                    let text = std::str::from_utf8(v).map_err(|_| bad())?.trim_end_matches('\0');
+                    let (name, value) = text.split_once(':').ok_or_else(bad)?;
+                    if !name.starts_with("X-") || value.is_empty() || !Metadata::is_valid_name(name.as_bytes()) {
+                        return Err(bad());
+                    }
+                    self.metadata.insert(name, Bytes::copy_from_slice(value.as_bytes()));
+                }
+                opt::MECHANISM => return Err(Error::InvalidArgument("MECHANISM is read-only".into())),
+                _ => unreachable!("set calls this for the security options only"),
+            }
+            Ok(())
+        }
+    }
+
+    /// zmq_getsockopt of a security option, as libzmq returns it (strings NUL-terminated, keys
+    /// as 32 bytes): `None` if `id` is not one.
+    pub fn get(&self, id: i32) -> Option<Result<Vec<u8>>> {
+        let int = |v: i32| Ok(v.to_ne_bytes().to_vec());
+        let text = |v: &[u8]| {
+            let mut out = v.to_vec();
+            out.push(0);
+            Ok(out)
+        };
+        let key = |k: Option<&[u8; 32]>| Ok(k.map_or_else(|| vec![0; 32], |k| k.to_vec()));
+        Some(match id {
+            opt::MECHANISM => int(self.mechanism_number()),
+            opt::PLAIN_SERVER => int((self.as_server && self.mechanism == Mechanism::Plain) as i32),
+            opt::CURVE_SERVER => int((self.as_server && self.mechanism == Mechanism::Curve) as i32),
+            opt::PLAIN_USERNAME => text(&self.plain_username),
+            opt::PLAIN_PASSWORD => text(&self.plain_password),
+            opt::CURVE_PUBLICKEY => key(self.curve_public.as_ref().map(|k| &k.0)),
+            opt::CURVE_SECRETKEY => key(self.curve_secret.as_ref().map(|k| k.as_bytes())),
+            opt::CURVE_SERVERKEY => key(self.curve_server.as_ref().map(|k| &k.0)),
+            opt::ZAP_DOMAIN => text(self.zap_domain.as_bytes()),
+            opt::ZAP_ENFORCE_DOMAIN => int(self.zap_enforce_domain as i32),
+            _ => return None,
+        })
+    }
+}
+
+/// A CURVE key as zmq_setsockopt takes it: 32 bytes, or 40 Z85 characters (41 with a
+/// terminating NUL).
+pub(crate) fn curve_key(name: &str, v: &[u8]) -> Result<[u8; 32]> {
+    let bad = |why: String| Error::InvalidArgument(format!("{name}: {why}"));
+    match v.len() {
+        32 => Ok(v.try_into().expect("32 bytes")),
+        40 | 41 => {
+            let text = &v[..40];
+            if v.len() == 41 && v[40] != 0 {
+                return Err(bad("a 41-byte key must be 40 Z85 characters and a NUL".into()));
+            }
+            let text = std::str::from_utf8(text).map_err(|_| bad("not Z85 text".into()))?;
+            let key = z85_decode(text).map_err(|e| bad(e.to_string()))?;
+            Ok(key.try_into().expect("40 Z85 characters are 32 bytes"))
+        }
+        n => Err(bad(format!("a key is 32 bytes or 40 Z85 characters, got {n} bytes"))),
+    }
 }
 
 impl Default for Options {
@@ -136,6 +385,7 @@ impl Default for Options {
             heartbeat_ttl: 0,
             heartbeat_timeout: -1,
             stream_notify: true,
+            security: Security::default(),
         }
     }
 }

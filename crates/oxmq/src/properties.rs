@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use oxmq_wire::Metadata;
+use oxmq_wire::{Metadata, PeerInfo};
 
 /// The properties of the connection a message came over: the peer's own (`Socket-Type`,
 /// `Identity` when its type sends one, and any `X-` property it set), `Peer-Address` (a tcp
@@ -26,13 +26,21 @@ impl Properties {
     /// The user id a ZAP handler gave the peer.
     pub const USER_ID: &'static str = "User-Id";
 
-    /// The peer's announced properties, with `Peer-Address` when known.
-    pub(crate) fn new(mut announced: Metadata, peer_address: Option<&str>) -> Properties {
-        if let Some(addr) = peer_address {
-            // The address is ours to say, whatever the peer claims.
-            announced.insert(Properties::PEER_ADDRESS, Bytes::copy_from_slice(addr.as_bytes()));
+    /// The peer's announced properties, then what the ZAP handler said of it (its User-Id and
+    /// metadata), then `Peer-Address` when known.
+    pub(crate) fn new(peer: &PeerInfo, peer_address: Option<&str>) -> Properties {
+        let mut all = peer.metadata.clone();
+        // What the handler and this side say override what the peer claims.
+        for (name, value) in peer.zap_metadata.iter() {
+            all.insert(name, value.clone());
         }
-        Properties(Arc::new(announced))
+        if let Some(user) = &peer.user_id {
+            all.insert(Properties::USER_ID, user.clone());
+        }
+        if let Some(addr) = peer_address {
+            all.insert(Properties::PEER_ADDRESS, Bytes::copy_from_slice(addr.as_bytes()));
+        }
+        Properties(Arc::new(all))
     }
 
     /// The value of the property `name`, if the connection has it.

@@ -13,10 +13,12 @@ pub(crate) mod raw;
 pub(crate) mod zmtp;
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::io::IoSlice;
+use std::pin::Pin;
 
 use bytes::{Buf, Bytes};
-use oxmq_wire::SocketType;
+use oxmq_wire::{SocketType, ZapRequest};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::options::Options;
@@ -28,6 +30,14 @@ pub(crate) struct EngineConfig {
     pub options: Options,
     /// The endpoint, for the logs.
     pub endpoint: String,
+}
+
+/// Where a handshake that must ask a ZAP handler sends its request (the session's
+/// `session::zap`; the engine knows no sockets).
+pub(crate) trait ZapAsk: Send + Sync {
+    /// The handler's reply frames (after its empty delimiter), or `None` when no handler is
+    /// bound or it went away without answering.
+    fn ask(&self, request: ZapRequest) -> Pin<Box<dyn Future<Output = Option<Vec<Bytes>>> + Send + '_>>;
 }
 
 /// Why an engine stopped.

@@ -32,14 +32,14 @@ use std::time::Duration;
 
 use bytes::{Buf, BufMut, BytesMut};
 use oxmq_wire::{
-    Connection, ConnectionConfig, ConnectionError, Frame, FrameHeader, HandshakeConfig, Heartbeat, MechanismConfig,
-    Message, MessageSink, Metadata, PeerInfo, Transmit,
+    Connection, ConnectionConfig, ConnectionError, Frame, FrameHeader, HandshakeConfig, Heartbeat, Message,
+    MessageSink, PeerInfo, Transmit, ZapConfig, ZapReply,
 };
 use parking_lot::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
-use super::{End, EngineConfig, discard};
+use super::{End, EngineConfig, ZapAsk, discard};
 use crate::error::errno;
 use crate::monitor::{self, Event};
 use crate::options::Options;
@@ -101,21 +101,22 @@ pub(crate) struct HandshakeFailure {
     pub end: End,
 }
 
-/// The socket's options as the protocol state machine takes them.
-fn connection_config(cfg: &EngineConfig) -> ConnectionConfig {
+/// The socket's options as the protocol state machine takes them; an error names the
+/// security option that is missing.
+fn connection_config(cfg: &EngineConfig, zap: Option<ZapConfig>) -> Result<ConnectionConfig, String> {
     let o = &cfg.options;
-    ConnectionConfig {
+    Ok(ConnectionConfig {
         handshake: HandshakeConfig {
             socket_type: cfg.socket_type,
             identity: o.routing_id.clone(),
-            metadata: Metadata::new(),
+            metadata: o.security.metadata.clone(),
             max_frame_size: max_frame_size(o),
-            mechanism: MechanismConfig::Null,
-            zap: None,
+            mechanism: o.security.mechanism_config()?,
+            zap,
         },
         handshake_timeout: (o.handshake_ivl > 0).then(|| Duration::from_millis(o.handshake_ivl as u64)),
         heartbeat: Heartbeat::from_options(o.heartbeat_ivl, o.heartbeat_timeout, o.heartbeat_ttl),
-    }
+    })
 }
 
 fn max_frame_size(o: &Options) -> Option<u64> {
@@ -128,18 +129,29 @@ fn now() -> std::time::Instant {
 }
 
 /// Exchange greetings and the mechanism's handshake commands, within HANDSHAKE_IVL.
+///
+/// `zap`: the ZAP request's domain and address and where to send it, when this handshake asks
+/// a ZAP handler (the session decides, as libzmq does).
 pub(crate) async fn handshake(
     rd: &mut Reader,
     wr: &mut Writer,
     cfg: &EngineConfig,
+    zap: Option<(ZapConfig, &dyn ZapAsk)>,
 ) -> Result<Handshaken, HandshakeFailure> {
-    let result = match Connection::new(connection_config(cfg), now()) {
+    let (zap_config, asker) = match zap {
+        Some((c, a)) => (Some(c), Some(a)),
+        None => (None, None),
+    };
+    let made = connection_config(cfg, zap_config)
+        .map_err(HandshakeError::Config)
+        .and_then(|config| Connection::new(config, now()).map_err(HandshakeError::Connection));
+    let result = match made {
         Ok(mut conn) => {
             let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
             let mut early = Batch::default();
             let deadline = conn.poll_timeout();
             let exchanged = {
-                let exchange = exchange(rd, wr, &mut conn, &mut rbuf, &mut early);
+                let exchange = exchange(rd, wr, &mut conn, &mut rbuf, &mut early, asker);
                 match deadline {
                     Some(at) => tokio::time::timeout_at(Instant::from_std(at), exchange).await.unwrap_or_else(|_| {
                         conn.handle_timeout(at).map_err(HandshakeError::Connection)?;
@@ -150,7 +162,7 @@ pub(crate) async fn handshake(
             };
             exchanged.map(|()| Handshaken { conn, rbuf, early })
         }
-        Err(e) => Err(HandshakeError::Connection(e)),
+        Err(e) => Err(e),
     };
     result.map_err(|e| {
         let failure = e.report();
@@ -169,6 +181,7 @@ async fn exchange(
     conn: &mut Connection,
     rbuf: &mut BytesMut,
     early: &mut Batch,
+    zap: Option<&dyn ZapAsk>,
 ) -> Result<(), HandshakeError> {
     let mut tx = Transmit::new();
     loop {
@@ -179,11 +192,37 @@ async fn exchange(
         if conn.is_established() {
             return Ok(());
         }
-        rbuf.reserve(256);
-        match rd.read_buf(rbuf).await {
-            Ok(0) => return Err(HandshakeError::Closed),
-            Ok(_) => {}
-            Err(e) => return Err(HandshakeError::Io(e)),
+        let answered = match conn.zap_request().cloned() {
+            // The mechanism waits for the ZAP handler's verdict; the peer sends nothing
+            // meanwhile. Then the buffered input is taken up again.
+            Some(request) => {
+                let frames = match zap {
+                    Some(z) => z.ask(request).await,
+                    None => None,
+                };
+                let frames = frames.ok_or(HandshakeError::NoZapHandler)?;
+                let reply =
+                    ZapReply::parse(&frames).map_err(|e| HandshakeError::Connection(ConnectionError::Handshake(e)));
+                let result = reply.and_then(|r| conn.zap_reply(r, now()).map_err(HandshakeError::Connection));
+                if let Err(e) = result {
+                    // A refusal owes the peer an ERROR.
+                    if conn.wants_transmit() {
+                        conn.poll_transmit(&mut tx);
+                        let _ = write_transmit(wr, &mut tx).await;
+                    }
+                    return Err(e);
+                }
+                true
+            }
+            None => false,
+        };
+        if !answered {
+            rbuf.reserve(256);
+            match rd.read_buf(rbuf).await {
+                Ok(0) => return Err(HandshakeError::Closed),
+                Ok(_) => {}
+                Err(e) => return Err(HandshakeError::Io(e)),
+            }
         }
         if let Err(e) = conn.input(now(), rbuf, early) {
             // An ERROR command may be waiting to tell the peer why.
@@ -204,6 +243,11 @@ enum HandshakeError {
     /// The protocol state machine failed: the peer broke the protocol, or HANDSHAKE_IVL
     /// expired.
     Connection(ConnectionError),
+    /// The socket's security options are incomplete (a CURVE client without the server's
+    /// key): no connection can succeed until they are set.
+    Config(String),
+    /// The handshake must ask a ZAP handler and none is bound (libzmq's EFAULT).
+    NoZapHandler,
 }
 
 impl HandshakeError {
@@ -224,6 +268,16 @@ impl HandshakeError {
             HandshakeError::Connection(e @ ConnectionError::HandshakeTimeout(_)) => {
                 (Event::HandshakeFailedNoDetail, errno::EAGAIN as u32, End::Disconnected(e.to_string()))
             }
+            HandshakeError::NoZapHandler => (
+                Event::HandshakeFailedNoDetail,
+                errno::EFAULT as u32,
+                End::Disconnected("no ZAP handler is bound at inproc://zeromq.zap.01 to authenticate the peer".into()),
+            ),
+            HandshakeError::Config(why) => (
+                Event::HandshakeFailedProtocol,
+                crate::monitor::protocol_error::ZMTP_UNSPECIFIED,
+                End::Protocol(format!("the socket's security options: {why}")),
+            ),
             HandshakeError::Connection(e) => {
                 let (event, value) = match e.wire_error() {
                     Some(w) => monitor::handshake_failure(w),

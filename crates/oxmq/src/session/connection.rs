@@ -20,7 +20,8 @@ use oxmq_wire::SocketType;
 
 use super::Tasks;
 use super::attach::{PeerGuard, Remote, attach, named, new_pipe};
-use crate::engine::{End, EngineConfig, raw, zmtp};
+use super::zap::ZapClient;
+use crate::engine::{End, EngineConfig, ZapAsk, raw, zmtp};
 use crate::error::errno;
 use crate::monitor::Event;
 use crate::pipe::{PeerInfo, Pipe};
@@ -36,6 +37,8 @@ pub(crate) struct EndpointConfig {
     /// The routing id this side gives the peer (CONNECT_ROUTING_ID), instead of the one the
     /// peer announces.
     pub routing_id_override: Option<Bytes>,
+    /// The context's ZAP handler, for the handshakes that ask one.
+    pub zap: ZapClient,
 }
 
 /// A pipe that outlives connections (a connect's, made before its peer exists), and whether
@@ -59,8 +62,9 @@ pub(crate) async fn serve(conn: Connection, ep: &EndpointConfig, early: Option<E
         tracing::debug!("{}: raw connection ended: {end:?}", ep.engine.endpoint);
         return end;
     }
+    let zap = ep.zap.config(&ep.engine.options.security, peer_address.as_deref());
     let handshaken = tokio::select! {
-        r = zmtp::handshake(&mut rd, &mut wr, &ep.engine) => r,
+        r = zmtp::handshake(&mut rd, &mut wr, &ep.engine, zap.map(|c| (c, &ep.zap as &dyn ZapAsk))) => r,
         () = unwanted(socket, early.as_ref().map(|e| e.guard)) => {
             tracing::debug!("{}: handshake ended: the socket no longer wants the connection", ep.engine.endpoint);
             return End::Finished;
@@ -75,7 +79,7 @@ pub(crate) async fn serve(conn: Connection, ep: &EndpointConfig, early: Option<E
     };
     let announced = handshaken.peer();
     let peer = named(ep.routing_id_override.clone().or(announced.identity.clone()));
-    let properties = Properties::new(announced.metadata.clone(), peer_address.as_deref());
+    let properties = Properties::new(announced, peer_address.as_deref());
     let (pipe, signal, guard) = peer_pipe(ep, early, peer, Some(properties));
     socket.monitor.emit(Event::HandshakeSucceeded, 0, &ep.engine.endpoint);
     let end = zmtp::run(&mut rd, wr, &pipe, &signal, &ep.engine, handshaken).await;

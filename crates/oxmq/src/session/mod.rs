@@ -8,6 +8,7 @@
 
 pub(crate) mod attach;
 pub(crate) mod connection;
+pub(crate) mod zap;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -152,8 +153,9 @@ fn listener_closed(shared: &SocketShared, file: Option<ipc::SocketFile>, fd: u32
     shared.monitor.emit(Event::Closed, fd, endpoint);
 }
 
-fn endpoint_config(shared: &Arc<SocketShared>, options: &Options, endpoint: &str) -> EndpointConfig {
+fn endpoint_config(ctx: &Context, shared: &Arc<SocketShared>, options: &Options, endpoint: &str) -> EndpointConfig {
     EndpointConfig {
+        zap: zap::ZapClient::new(&ctx.inner),
         socket: shared.clone(),
         engine: EngineConfig {
             socket_type: shared.socket_type,
@@ -203,7 +205,7 @@ pub(crate) fn bind(ctx: &Context, shared: &Arc<SocketShared>, options: &Options,
     };
     let fd = opened.listener.fd();
     shared.monitor.emit(Event::Listening, fd, &opened.resolved);
-    let ep = Arc::new(endpoint_config(shared, options, &opened.resolved));
+    let ep = Arc::new(endpoint_config(ctx, shared, options, &opened.resolved));
     let engines = Arc::new(Tasks::default());
     let accept = rt.spawn(connection::accept_loop(opened.listener, ep, engines.clone(), rt.clone()));
     let kind = Kind::Listener { accept, engines, file: opened.file, fd };
@@ -236,7 +238,7 @@ pub(crate) fn connect(ctx: &Context, shared: &Arc<SocketShared>, options: &Optio
         Endpoint::Ipc(IpcAddr::Wildcard) => return Err(bad("ipc://* is for bind only")),
         Endpoint::Ipc(addr) => Target::Ipc(addr),
     };
-    let mut ep = endpoint_config(shared, options, given);
+    let mut ep = endpoint_config(ctx, shared, options, given);
     ep.routing_id_override = options.connect_routing_id.clone();
     // Unless IMMEDIATE, the pipe exists from now on so messages queue before the peer does.
     // A ROUTER needs the peer's routing id to route to it, so it always waits for the peer.

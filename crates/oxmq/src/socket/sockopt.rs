@@ -42,6 +42,9 @@ impl SocketBase {
             Ok(n != 0)
         };
         self.with_options(|o| {
+            if let Some(r) = o.security.set(id, v) {
+                return r;
+            }
             match id {
                 opt::SNDHWM => o.sndhwm = check_non_negative("SNDHWM", raw_i32(id, v)?)?,
                 opt::RCVHWM => o.rcvhwm = check_non_negative("RCVHWM", raw_i32(id, v)?)?,
@@ -142,6 +145,9 @@ impl SocketBase {
         self.check_term()?;
         let core = self.core.lock();
         let o = &core.options;
+        if let Some(r) = o.security.get(id) {
+            return r;
+        }
         let int = |v: i32| Ok(v.to_ne_bytes().to_vec());
         let flag = |v: bool| int(v as i32);
         match id {
@@ -334,5 +340,59 @@ impl SocketBase {
     /// `connect`.
     pub fn set_connect_routing_id(&self, id: &[u8]) -> Result<()> {
         self.set_option_raw(opt::CONNECT_ROUTING_ID, id)
+    }
+}
+
+/// The security options (see ARCHITECTURE.md and libzmq's zmq_setsockopt for how they choose
+/// the mechanism).
+impl SocketBase {
+    /// MECHANISM: the security mechanism the options chose (NULL unless one was set).
+    pub fn mechanism(&self) -> Result<oxmq_wire::Mechanism> {
+        self.check_term()?;
+        Ok(self.core.lock().options.security.mechanism)
+    }
+    /// PLAIN_SERVER: be the PLAIN server, which checks the clients' user names and passwords
+    /// (through a ZAP handler, if one is bound). `false` turns security off.
+    pub fn set_plain_server(&self, on: bool) -> Result<()> {
+        self.set_option_raw(opt::PLAIN_SERVER, &(on as i32).to_ne_bytes())
+    }
+    /// PLAIN_USERNAME: be a PLAIN client with this user name (at most 255 bytes; empty turns
+    /// security off).
+    pub fn set_plain_username(&self, name: impl AsRef<[u8]>) -> Result<()> {
+        self.set_option_raw(opt::PLAIN_USERNAME, name.as_ref())
+    }
+    /// PLAIN_PASSWORD: the PLAIN client's password (at most 255 bytes).
+    pub fn set_plain_password(&self, password: impl AsRef<[u8]>) -> Result<()> {
+        self.set_option_raw(opt::PLAIN_PASSWORD, password.as_ref())
+    }
+    /// CURVE_SERVER: be the CURVE server (set CURVE_SECRETKEY too). `false` turns security off.
+    pub fn set_curve_server(&self, on: bool) -> Result<()> {
+        self.set_option_raw(opt::CURVE_SERVER, &(on as i32).to_ne_bytes())
+    }
+    /// CURVE_PUBLICKEY: this socket's long-term public key, 32 bytes or 40 Z85 characters.
+    pub fn set_curve_publickey(&self, key: impl AsRef<[u8]>) -> Result<()> {
+        self.set_option_raw(opt::CURVE_PUBLICKEY, key.as_ref())
+    }
+    /// CURVE_SECRETKEY: this socket's long-term secret key, 32 bytes or 40 Z85 characters.
+    pub fn set_curve_secretkey(&self, key: impl AsRef<[u8]>) -> Result<()> {
+        self.set_option_raw(opt::CURVE_SECRETKEY, key.as_ref())
+    }
+    /// CURVE_SERVERKEY: be a CURVE client of the server with this public key (32 bytes or 40
+    /// Z85 characters); set CURVE_PUBLICKEY and CURVE_SECRETKEY too.
+    pub fn set_curve_serverkey(&self, key: impl AsRef<[u8]>) -> Result<()> {
+        self.set_option_raw(opt::CURVE_SERVERKEY, key.as_ref())
+    }
+    /// ZAP_DOMAIN: the domain a ZAP handler is told this socket's connections belong to.
+    pub fn set_zap_domain(&self, domain: &str) -> Result<()> {
+        self.set_option_raw(opt::ZAP_DOMAIN, domain.as_bytes())
+    }
+    /// ZAP_ENFORCE_DOMAIN: with no ZAP handler bound, refuse instead of admitting everyone.
+    pub fn set_zap_enforce_domain(&self, on: bool) -> Result<()> {
+        self.set_option_raw(opt::ZAP_ENFORCE_DOMAIN, &(on as i32).to_ne_bytes())
+    }
+    /// METADATA: a property `name` (starting with `X-`) sent to every peer in the handshake;
+    /// the peer reads it as a message property.
+    pub fn add_metadata(&self, name: &str, value: &str) -> Result<()> {
+        self.set_option_raw(opt::METADATA, format!("{name}:{value}").as_bytes())
     }
 }

@@ -38,14 +38,14 @@ pub(crate) struct PendingConnect {
 }
 
 enum Entry {
-    Bound(Side),
+    Bound(Box<Side>),
     Pending(Vec<PendingConnect>),
 }
 
 /// What a connect found under its name.
 pub(crate) enum Lookup {
     /// Bound: connect to this side.
-    Bound(Side),
+    Bound(Box<Side>),
     /// Nobody bound yet: the connect was queued for the bind.
     Queued,
 }
@@ -67,8 +67,16 @@ impl InprocRegistry {
             Some(Entry::Pending(p)) => p,
             None => Vec::new(),
         };
-        names.insert(name.to_string(), Entry::Bound(binder));
+        names.insert(name.to_string(), Entry::Bound(Box::new(binder)));
         Ok(pending)
+    }
+
+    /// Who bound `name`, if anyone.
+    pub fn bound(&self, name: &str) -> Option<Side> {
+        match self.names.lock().get(name) {
+            Some(Entry::Bound(side)) => Some(Side::clone(side)),
+            _ => None,
+        }
     }
 
     /// Forget a bind (existing connections stay).

@@ -9,6 +9,7 @@
 
 pub mod hostile;
 pub mod raw;
+pub mod zap;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

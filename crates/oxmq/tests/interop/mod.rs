@@ -770,7 +770,19 @@ pub fn link(
     peer_type: &str,
     peer_args: &[&str],
 ) -> Link {
-    let ctx = Context::new();
+    link_in(Context::new(), transport, side, ox_type, setup, peer_type, peer_args)
+}
+
+/// [`link`] in the context `ctx` (one that already has, say, a ZAP handler bound).
+pub fn link_in(
+    ctx: Context,
+    transport: Transport,
+    side: Side,
+    ox_type: SocketType,
+    setup: impl FnOnce(&Socket),
+    peer_type: &str,
+    peer_args: &[&str],
+) -> Link {
     let ox = oxmq_socket(&ctx, ox_type);
     setup(&ox);
     let ipc = matches!(transport, Transport::Ipc).then(IpcFile::new);

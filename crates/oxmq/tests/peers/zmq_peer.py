@@ -6,6 +6,10 @@ Used by crates/oxmq/tests/interop_pyzmq.rs, but handy by hand too:
     python3 zmq_peer.py --type REP --bind tcp://127.0.0.1:*
     python3 zmq_peer.py --type DEALER --connect tcp://127.0.0.1:5555 --routing-id me
 
+Security: --auth-plain USER=PASSWORD (repeatable) and --auth-curve-any run
+pyzmq's ZAP authenticator (zmq.auth.thread.ThreadAuthenticator) in the
+peer's context.
+
 Options: --subscribe TEXT (repeatable, SUB only), --sockopt NAME=INT
 (repeatable: any integer ZMQ_<NAME> option, e.g. --sockopt RCVHWM=10
 --sockopt XPUB_VERBOSE=1 --sockopt HEARTBEAT_IVL=100) and --sockopt-text
@@ -153,6 +157,18 @@ def make_part(spec):
 class Peer:
     def __init__(self, args):
         self.ctx = zmq.Context()
+        # pyzmq's own ZAP handler (zmq.auth), started before the socket so that its first
+        # handshake is already authenticated.
+        self.auth = None
+        if args.auth_plain or args.auth_curve_any:
+            from zmq.auth.thread import ThreadAuthenticator
+            self.auth = ThreadAuthenticator(self.ctx)
+            self.auth.start()
+            if args.auth_plain:
+                users = dict(u.partition("=")[::2] for u in args.auth_plain)
+                self.auth.configure_plain(domain="*", passwords=users)
+            if args.auth_curve_any:
+                self.auth.configure_curve(domain="*", location=zmq.auth.CURVE_ALLOW_ANY)
         self.sock = self.ctx.socket(getattr(zmq, args.type))
         self.sock.setsockopt(zmq.LINGER, args.linger)
         self.sndtimeo = args.sndtimeo
@@ -331,6 +347,8 @@ class Peer:
             self.sock.disable_monitor()
             self.monitor.close(linger=0)
         self.sock.close()
+        if self.auth is not None:
+            self.auth.stop()
         self.ctx.term()
 
     def stdin_lines(self):
@@ -398,6 +416,10 @@ def main():
     ap.add_argument("--sockopt-text", action="append", default=[], metavar="NAME=TEXT",
                     help="any binary option as utf-8 text, e.g. XPUB_WELCOME_MSG=hi; repeatable")
     ap.add_argument("--monitor", action="store_true", help="enable wait_event/events")
+    ap.add_argument("--auth-plain", action="append", default=[], metavar="USER=PASSWORD",
+                    help="run pyzmq's authenticator (zmq.auth) admitting these PLAIN users; repeatable")
+    ap.add_argument("--auth-curve-any", action="store_true",
+                    help="run pyzmq's authenticator admitting any CURVE client")
     args = ap.parse_args()
     try:
         Peer(args).run()
