@@ -12,13 +12,15 @@
 //! date, and never a stale binary after an example was edited. (Cargo holds no lock while
 //! tests run, so this nested build does not wait on the outer one.)
 
+mod build_examples;
+
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use build_examples::examples_dir;
 use oxmq::{Bytes, Context, Req};
 
 /// How long any one step may take before the test gives up (kills the processes and fails):
@@ -26,29 +28,6 @@ use oxmq::{Bytes, Context, Req};
 const DEADLINE: Duration = Duration::from_secs(30);
 
 // ---------------------------------------------------------------- running the examples
-
-/// The directory of the example binaries, built (or brought up to date) on first use.
-fn examples_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let exe = std::env::current_exe().expect("the test binary's path");
-        // <target>/<profile dir>/deps/examples-<hash>
-        let profile_dir = exe.parent().and_then(Path::parent).expect("the profile directory");
-        let target_dir = profile_dir.parent().expect("the target directory");
-        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") => "dev",
-            Some(other) => other,
-            None => panic!("unexpected test binary path {}", exe.display()),
-        };
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "oxmq", "--examples", "--profile", profile, "--target-dir"])
-            .arg(target_dir)
-            .status()
-            .expect("cannot run cargo");
-        assert!(status.success(), "building the examples failed: {status}");
-        profile_dir.join("examples")
-    })
-}
 
 /// A running example, its output collected line by line (stdout and stderr, in arrival
 /// order). Killed when dropped, so that a failing test leaves nothing behind.

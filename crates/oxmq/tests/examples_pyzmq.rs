@@ -12,10 +12,11 @@
 //! Needs python3 with pyzmq and numpy: without them the tests are skipped, saying so; in CI
 //! (`CI` set), where .ci/run installs them, their absence fails the tests instead.
 
+mod build_examples;
+
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -30,27 +31,9 @@ fn have_python(test: &str) -> bool {
     ok
 }
 
-/// The example binaries, built on first use (as tests/examples.rs does).
+/// The example binary `name`, built on first use.
 fn example(name: &str) -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let exe = std::env::current_exe().expect("the test binary's path");
-        let profile_dir = exe.parent().and_then(Path::parent).expect("the profile directory");
-        let target_dir = profile_dir.parent().expect("the target directory");
-        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") => "dev",
-            Some(other) => other,
-            None => panic!("unexpected test binary path {}", exe.display()),
-        };
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "oxmq", "--examples", "--profile", profile, "--target-dir"])
-            .arg(target_dir)
-            .status()
-            .expect("cannot run cargo");
-        assert!(status.success(), "building the examples failed: {status}");
-        profile_dir.join("examples")
-    })
-    .join(name)
+    build_examples::examples_dir().join(name)
 }
 
 /// A running process whose stdout lines are read as they come; killed when dropped.

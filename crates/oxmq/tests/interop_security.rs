@@ -71,8 +71,9 @@ fn plain_oxmq_client(t: Transport, side: Side) {
     exchange(&mut l);
 }
 
-/// oxmq is the CURVE server; libzmq's client knows its public key.
-fn curve_oxmq_server(t: Transport, side: Side) {
+/// An oxmq CURVE server (type `ox_type`) and a libzmq CURVE client (`peer_type`) that knows
+/// the server's public key, linked.
+fn curve_server_link(t: Transport, side: Side, ox_type: SocketType, peer_type: &str) -> Link {
     let (server_public, server_secret) = keypair();
     let (client_public, client_secret) = keypair();
     let peer_args = [
@@ -88,7 +89,12 @@ fn curve_oxmq_server(t: Transport, side: Side) {
         s.set_curve_server(true).unwrap();
         s.set_curve_secretkey(&server_secret).unwrap();
     };
-    let mut l = link(t, side, SocketType::Dealer, setup, "DEALER", &peer_args);
+    link(t, side, ox_type, setup, peer_type, &peer_args)
+}
+
+/// oxmq is the CURVE server; libzmq's client knows its public key.
+fn curve_oxmq_server(t: Transport, side: Side) {
+    let mut l = curve_server_link(t, side, SocketType::Dealer, "DEALER");
     exchange(&mut l);
 }
 
@@ -115,22 +121,7 @@ fn curve_oxmq_client(t: Transport, side: Side) {
 /// REQ/REP through CURVE, oxmq the server: the REQ envelope's empty delimiter frame travels in
 /// its own box.
 fn curve_rep_from_req(t: Transport, side: Side) {
-    let (server_public, server_secret) = keypair();
-    let (client_public, client_secret) = keypair();
-    let peer_args = [
-        "--sockopt-text".to_string(),
-        format!("CURVE_SERVERKEY={server_public}"),
-        "--sockopt-text".to_string(),
-        format!("CURVE_PUBLICKEY={client_public}"),
-        "--sockopt-text".to_string(),
-        format!("CURVE_SECRETKEY={client_secret}"),
-    ];
-    let peer_args: Vec<&str> = peer_args.iter().map(String::as_str).collect();
-    let setup = |s: &oxmq::Socket| {
-        s.set_curve_server(true).unwrap();
-        s.set_curve_secretkey(&server_secret).unwrap();
-    };
-    let mut l = link(t, side, SocketType::Rep, setup, "REQ", &peer_args);
+    let mut l = curve_server_link(t, side, SocketType::Rep, "REQ");
     for msg in samples() {
         l.peer.send(&msg);
         assert_oxmq_got(&oxmq_recv(&l.ox), &msg, &l.name);

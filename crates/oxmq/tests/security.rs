@@ -121,13 +121,8 @@ fn pub_sub_subscriptions_cross_plain_and_curve() {
     for sec in securities() {
         let ctx = Context::new();
         let _zap = ZapHandler::admit_all(&ctx);
-        let publisher = socket(&ctx, SocketType::Pub);
-        sec.server(&publisher);
-        let ep = bind(&publisher, Transport::Tcp);
-        let sub = socket(&ctx, SocketType::Sub);
-        sec.client(&sub);
+        let (publisher, sub) = pair(&ctx, &sec, Transport::Tcp, SocketType::Pub, SocketType::Sub);
         sub.subscribe("A").unwrap();
-        sub.connect(&ep).unwrap();
         // The subscription arrives some time after the connection: publish until it has.
         let deadline = std::time::Instant::now() + SOON;
         loop {
