@@ -160,6 +160,13 @@ Examples:
   oxmq options                                       # every option and its default
   oxmq options -t req --opt req_relaxed=1 --opt linger=0")]
     Options(OptionsArgs),
+    /// Make a CURVE key pair: the public key on the first line, the secret key on the second
+    /// (Z85, 40 characters each), nothing else on stdout.
+    #[command(after_help = "\
+Examples:
+  oxmq keygen > server.keys                          # public key, then secret key
+  { read -r public; read -r secret; } < server.keys  # use them in a script")]
+    Keygen,
     /// Load and soak run: a PUSH -> workers -> PULL pipeline with random stalls (every
     /// message must arrive exactly once, memory must stay under a bound from the HWMs), then
     /// connect/disconnect churn (memory and descriptors must stay flat).
@@ -193,7 +200,7 @@ fn verbose(c: &Command) -> bool {
         Command::Pair(a) | Command::Dealer(a) => a.socket.verbose,
         Command::Proxy(a) => a.verbose,
         Command::Monitor(a) => a.socket.verbose,
-        Command::Options(_) | Command::Soak(_) | Command::Bench(_) => false,
+        Command::Options(_) | Command::Keygen | Command::Soak(_) | Command::Bench(_) => false,
     }
 }
 
@@ -248,6 +255,7 @@ fn main() -> ExitCode {
         Command::Proxy(a) => ("proxy", cmd::proxy::proxy(a)),
         Command::Monitor(a) => ("monitor", cmd::monitor::monitor(a)),
         Command::Options(a) => ("options", cmd::sockopt::options(a)),
+        Command::Keygen => ("keygen", cmd::keygen::keygen()),
         Command::Soak(a) => ("soak", cmd::soak::soak(a)),
         Command::Bench(args) => {
             return match bench::run(args) {

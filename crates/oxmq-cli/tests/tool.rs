@@ -552,3 +552,21 @@ fn proxy_sets_opt_on_its_frontend_and_backend() {
         o.stderr
     );
 }
+
+/// `oxmq keygen` prints a public key and its secret key, Z85, one a line, nothing else; each
+/// run a new pair.
+#[test]
+fn keygen_prints_a_fresh_z85_key_pair() {
+    let first = run(&["keygen"]);
+    assert_success(&first);
+    let lines: Vec<String> = first.stdout().lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 2, "{:?}", first.stdout());
+    for key in &lines {
+        assert_eq!(key.len(), 40, "{key}");
+        assert_eq!(oxmq::z85_decode(key).unwrap().len(), 32, "{key}");
+    }
+    assert_eq!(oxmq::curve_public(&lines[1]).unwrap(), lines[0], "the first line is the second's public key");
+    let second = run(&["keygen"]);
+    assert_success(&second);
+    assert_ne!(first.stdout(), second.stdout(), "a new pair each time");
+}

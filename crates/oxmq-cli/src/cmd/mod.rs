@@ -16,6 +16,7 @@ pub mod duplex;
 pub mod format;
 pub mod input;
 pub mod interrupt;
+pub mod keygen;
 pub mod monitor;
 pub mod proxy;
 pub mod reqrep;
