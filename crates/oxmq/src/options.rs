@@ -209,23 +209,15 @@ impl Security {
 impl Security {
     /// zmq_setsockopt of a security option, as libzmq: `None` if `id` is not one.
     pub fn set(&mut self, id: i32, v: &[u8]) -> Option<Result<()>> {
-        match id {
-            opt::MECHANISM
-            | opt::PLAIN_SERVER
-            | opt::PLAIN_USERNAME
-            | opt::PLAIN_PASSWORD
-            | opt::CURVE_SERVER
-            | opt::CURVE_PUBLICKEY
-            | opt::CURVE_SECRETKEY
-            | opt::CURVE_SERVERKEY
-            | opt::ZAP_DOMAIN
-            | opt::ZAP_ENFORCE_DOMAIN
-            | opt::METADATA => Some(self.set_one(id, v)),
-            _ => None,
+        match self.set_one(id, v) {
+            Ok(false) => None,
+            Ok(true) => Some(Ok(())),
+            Err(e) => Some(Err(e)),
         }
     }
 
-    fn set_one(&mut self, id: i32, v: &[u8]) -> Result<()> {
+    /// Set a security option: `Ok(false)` if `id` is not one.
+    fn set_one(&mut self, id: i32, v: &[u8]) -> Result<bool> {
         {
             match id {
                 opt::PLAIN_SERVER | opt::CURVE_SERVER => {
@@ -297,9 +289,9 @@ impl Security {
                     self.metadata.insert(name, Bytes::copy_from_slice(value.as_bytes()));
                 }
                 opt::MECHANISM => return Err(Error::InvalidArgument("MECHANISM is read-only".into())),
-                _ => unreachable!("set calls this for the security options only"),
+                _ => return Ok(false),
             }
-            Ok(())
+            Ok(true)
         }
     }
 

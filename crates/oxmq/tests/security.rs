@@ -326,6 +326,7 @@ fn plain_credentials_go_through_zap() {
     let msg = server.recv_message().unwrap();
     assert_eq!(msg.frames(), ["hello"], "only the admitted client's message arrives");
     assert_eq!(msg.property("User-Id"), Some(&b"alice-id"[..]));
+    assert_eq!(msg.property("X-Zap"), Some(&b"yes"[..]), "the handler's metadata is a message property");
     let seen = zap.seen.lock().unwrap().clone();
     let last = seen.last().expect("the handler was asked");
     assert_eq!(&last[0][..], b"1.0");
@@ -371,4 +372,32 @@ fn without_a_zap_handler_plain_refuses_and_curve_admits() {
             assert_eq!(server.recv().unwrap(), "in");
         }
     }
+}
+
+/// A NULL socket asks the ZAP handler only once it has a ZAP_DOMAIN (as libzmq): without one
+/// the handler is not asked; with one, its refusal keeps the peer out (HANDSHAKE_FAILED_AUTH).
+#[test]
+fn null_asks_zap_only_with_a_domain() {
+    let ctx = Context::new();
+    let zap = ZapHandler::start(&ctx, |mechanism, _| if mechanism == "NULL" { Err("400") } else { Ok("x") });
+    let open = socket(&ctx, SocketType::Pull);
+    let ep = bind(&open, Transport::Tcp);
+    let push = socket(&ctx, SocketType::Push);
+    push.connect(&ep).unwrap();
+    push.send("in").unwrap();
+    let msg = open.recv_message().unwrap();
+    assert_eq!(msg.frames(), ["in"]);
+    assert_eq!(msg.property("User-Id"), None);
+    assert!(zap.seen.lock().unwrap().is_empty(), "no ZAP_DOMAIN: the handler is not asked");
+
+    let guarded = socket(&ctx, SocketType::Pull);
+    guarded.set_zap_domain("guarded").unwrap();
+    let mon = guarded.monitor(Event::HandshakeSucceeded | Event::HandshakeFailedAuth).unwrap();
+    let ep = bind(&guarded, Transport::Tcp);
+    let push = socket(&ctx, SocketType::Push);
+    push.connect(&ep).unwrap();
+    let e = mon.recv_timeout(SOON).expect("the handshake ends");
+    assert_eq!((e.event, e.value), (Event::HandshakeFailedAuth, 400), "{e:?}");
+    let seen = zap.seen.lock().unwrap().clone();
+    assert_eq!((&seen[0][2][..], &seen[0][5][..]), (&b"guarded"[..], &b"NULL"[..]));
 }

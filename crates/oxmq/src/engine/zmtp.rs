@@ -153,10 +153,13 @@ pub(crate) async fn handshake(
             let exchanged = {
                 let exchange = exchange(rd, wr, &mut conn, &mut rbuf, &mut early, asker);
                 match deadline {
-                    Some(at) => tokio::time::timeout_at(Instant::from_std(at), exchange).await.unwrap_or_else(|_| {
-                        conn.handle_timeout(at).map_err(HandshakeError::Connection)?;
-                        unreachable!("handle_timeout at the handshake deadline fails the handshake")
-                    }),
+                    // At the deadline the connection fails the handshake itself (HANDSHAKE_IVL).
+                    Some(at) => match tokio::time::timeout_at(Instant::from_std(at), exchange).await {
+                        Ok(r) => r,
+                        Err(_) => Err(HandshakeError::Connection(conn.handle_timeout(at).err().unwrap_or(
+                            ConnectionError::HandshakeTimeout(Duration::from_millis(cfg.options.handshake_ivl as u64)),
+                        ))),
+                    },
                     None => exchange.await,
                 }
             };

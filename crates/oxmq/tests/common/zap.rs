@@ -37,13 +37,16 @@ impl ZapHandler {
                     Ok(user) => ("200", "OK", user),
                     Err(status) => (status, "refused", ""),
                 };
+                // An admission carries one property of the handler's, X-Zap: yes (ZMTP metadata:
+                // name length, name, 4-byte value length, value).
+                let metadata: &[u8] = if status == "200" { b"\x05X-Zap\x00\x00\x00\x03yes" } else { b"" };
                 rep.send_multipart([
                     &req[0][..],
                     &req[1][..],
                     status.as_bytes(),
                     text.as_bytes(),
                     user.as_bytes(),
-                    b"",
+                    metadata,
                 ])
                 .unwrap();
             }
