@@ -321,3 +321,120 @@ pub fn print_conn_result(connections: usize, before_kib: u64, after_kib: u64) {
     let per = after_kib.saturating_sub(before_kib) as f64 / connections.max(1) as f64;
     print_figure("rss per connection", format!("{per:.2}"), "KiB");
 }
+
+/// The security mechanism of a perf run (`oxmq bench --mechanisms`), read from the
+/// environment by both implementations' tools so that every pairing agrees:
+/// `PERF_MECHANISM` = `null` (or unset), `plain` or `curve`. For CURVE the bench makes one
+/// server key pair per run and passes it as `PERF_CURVE_SERVER_PUBLIC` and
+/// `PERF_CURVE_SERVER_SECRET` (Z85); a client makes its own. The binding tool (`local_*`) is
+/// the server. A PLAIN server needs a ZAP handler in libzmq and in oxmq (a PLAIN handshake
+/// always asks one), so the server tools run one that admits [`PERF_PLAIN_USER`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PerfSecurity {
+    Null,
+    Plain,
+    Curve { server_public: String, server_secret: String },
+}
+
+/// The PLAIN user name and password of a perf run.
+pub const PERF_PLAIN_USER: (&str, &str) = ("perf", "perf-password");
+
+/// Reads [`PerfSecurity`] from the environment, exiting with a message if it is malformed.
+pub fn perf_security() -> PerfSecurity {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    match var("PERF_MECHANISM").as_deref() {
+        None | Some("null") => PerfSecurity::Null,
+        Some("plain") => PerfSecurity::Plain,
+        Some("curve") => match (var("PERF_CURVE_SERVER_PUBLIC"), var("PERF_CURVE_SERVER_SECRET")) {
+            (Some(server_public), Some(server_secret)) => PerfSecurity::Curve { server_public, server_secret },
+            _ => fail("PERF_MECHANISM", "curve needs PERF_CURVE_SERVER_PUBLIC and PERF_CURVE_SERVER_SECRET (Z85)"),
+        },
+        Some(other) => fail("PERF_MECHANISM", format!("{other:?} is not null, plain or curve")),
+    }
+}
+
+/// A ZAP handler (RFC 27) of a perf tool's PLAIN server: admits [`PERF_PLAIN_USER`], refuses
+/// anyone else, until dropped. `recv` waits up to 100 ms for a request's frames (None: none
+/// yet), `send` answers one; the implementation supplies both over its REP socket.
+pub fn serve_zap(
+    stop: &std::sync::atomic::AtomicBool,
+    mut recv: impl FnMut() -> Option<Vec<Vec<u8>>>,
+    mut send: impl FnMut(Vec<Vec<u8>>),
+) {
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let Some(req) = recv() else { continue };
+        // version, request id, domain, address, identity, mechanism, username, password
+        let admitted = req.len() == 8
+            && req[5] == b"PLAIN"
+            && req[6] == PERF_PLAIN_USER.0.as_bytes()
+            && req[7] == PERF_PLAIN_USER.1.as_bytes();
+        let (status, text, user): (&[u8], &[u8], &[u8]) =
+            if admitted { (b"200", b"OK", PERF_PLAIN_USER.0.as_bytes()) } else { (b"400", b"refused", b"") };
+        let id = req.get(1).cloned().unwrap_or_default();
+        send(vec![b"1.0".to_vec(), id, status.to_vec(), text.to_vec(), user.to_vec(), Vec::new()]);
+    }
+}
+
+/// Configures an oxmq socket of a perf tool for [`perf_security`]: `server` for the binding
+/// side. Returns the ZAP handler a PLAIN server needs; keep it until the socket is closed.
+pub fn secure_oxmq(ctx: &oxmq::Context, s: &oxmq::Socket, server: bool) -> Option<ZapThread> {
+    let check = |what: &str, r: oxmq::Result<()>| r.unwrap_or_else(|e| fail(what, e));
+    match perf_security() {
+        PerfSecurity::Null => None,
+        PerfSecurity::Plain if server => {
+            check("set_plain_server", s.set_plain_server(true));
+            let rep = ctx.socket(oxmq::SocketType::Rep).unwrap_or_else(|e| fail("socket", e));
+            rep.bind("inproc://zeromq.zap.01").unwrap_or_else(|e| fail("bind zap", e));
+            check("set_rcvtimeo", rep.set_rcvtimeo(100));
+            Some(ZapThread::spawn(move |stop| {
+                serve_zap(
+                    stop,
+                    || rep.recv_multipart().ok().map(|m| m.iter().map(|f| f.to_vec()).collect()),
+                    |reply| rep.send_multipart(reply).unwrap_or_else(|e| fail("zap send", e)),
+                )
+            }))
+        }
+        PerfSecurity::Plain => {
+            check("set_plain_username", s.set_plain_username(PERF_PLAIN_USER.0));
+            check("set_plain_password", s.set_plain_password(PERF_PLAIN_USER.1));
+            None
+        }
+        PerfSecurity::Curve { server_public, server_secret } => {
+            if server {
+                check("set_curve_server", s.set_curve_server(true));
+                check("set_curve_secretkey", s.set_curve_secretkey(&server_secret));
+            } else {
+                let (public, secret) = oxmq::curve_keypair().unwrap_or_else(|e| fail("curve_keypair", e));
+                check("set_curve_serverkey", s.set_curve_serverkey(&server_public));
+                check("set_curve_publickey", s.set_curve_publickey(&public));
+                check("set_curve_secretkey", s.set_curve_secretkey(secret.as_str()));
+            }
+            None
+        }
+    }
+}
+
+/// A perf tool's ZAP handler thread; stops (and closes its socket) when dropped.
+pub struct ZapThread {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ZapThread {
+    /// Runs `serve` on a thread until the handle is dropped (`serve` polls the flag).
+    pub fn spawn(serve: impl FnOnce(&std::sync::atomic::AtomicBool) + Send + 'static) -> ZapThread {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || serve(&flag));
+        ZapThread { stop, thread: Some(thread) }
+    }
+}
+
+impl Drop for ZapThread {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -28,7 +28,7 @@ pub struct ToolCmd {
     pub cpus: Option<&'static str>,
     /// Environment variables to set (the inproc tools pin each of their two threads by
     /// [`pin_thread_from_env`](crate::pin_thread_from_env), which `taskset` cannot do).
-    pub env: Vec<(&'static str, &'static str)>,
+    pub env: Vec<(&'static str, String)>,
 }
 
 impl ToolCmd {
@@ -191,7 +191,7 @@ impl Running {
             }
             None => Command::new(&cmd.program),
         };
-        c.envs(cmd.env.iter().copied())
+        c.envs(cmd.env.iter().map(|(k, v)| (k, v.as_str())))
             .args(&cmd.args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

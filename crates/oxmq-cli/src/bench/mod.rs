@@ -65,6 +65,12 @@ pub struct BenchArgs {
     /// Message sizes in bytes for the REQ/REP latency runs.
     #[arg(long, value_delimiter = ',', default_values_t = [64usize])]
     pub lat_sizes: Vec<usize>,
+    /// Security mechanisms of the tcp and ipc PUSH/PULL and REQ/REP runs (thr, lat): each adds
+    /// its rows, both implementations configured alike (CURVE: a server key pair per bench
+    /// run, the client's own; PLAIN: a ZAP handler in the server admitting one user).
+    /// inproc runs are NULL only (no mechanism runs over inproc, in libzmq either).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Mech::Null])]
+    pub mechanisms: Vec<Mech>,
     /// Transports to measure.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Transport::Tcp, Transport::Ipc, Transport::Inproc])]
     pub transports: Vec<Transport>,
@@ -155,6 +161,24 @@ impl Transport {
             Transport::Tcp => "tcp",
             Transport::Ipc => "ipc",
             Transport::Inproc => "inproc",
+        }
+    }
+}
+
+/// The security mechanism of a run (`PERF_MECHANISM` of the perf tools).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mech {
+    Null,
+    Plain,
+    Curve,
+}
+
+impl Mech {
+    fn name(self) -> &'static str {
+        match self {
+            Mech::Null => "null",
+            Mech::Plain => "plain",
+            Mech::Curve => "curve",
         }
     }
 }
@@ -252,7 +276,15 @@ pub fn run(args: &BenchArgs) -> Result<i32, String> {
         return Err("nothing to run: check --workloads, --sizes and --transports".into());
     }
 
+    // One CURVE server key pair for the whole run, made here and passed to both tools.
+    let curve_server = if workloads.iter().any(|w| w.mechanism == Mech::Curve) {
+        let (public, secret) = oxmq::curve_keypair().map_err(|e| format!("CURVE key pair: {e}"))?;
+        Some((public, secret.to_string()))
+    } else {
+        None
+    };
     let plan = Plan {
+        curve_server,
         oxmq_dir,
         libzmq_dir,
         pairs,

@@ -3,7 +3,7 @@
 //! the tool directories, pinning and timeout.
 
 use super::units::fmt_size;
-use super::{BenchArgs, Kind, Transport};
+use super::{BenchArgs, Kind, Mech, Transport};
 use oxmq_cli::Pattern;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -74,11 +74,13 @@ pub(super) struct Workload {
     pub(super) pattern: Option<Pattern>,
     /// Peers of scale runs (1 for pubsub).
     pub(super) peers: usize,
+    /// The security mechanism (thr and lat over tcp and ipc; NULL otherwise).
+    pub(super) mechanism: Mech,
 }
 
 impl Workload {
     pub(super) fn new(kind: Kind, transport: Transport, size: usize, count: usize) -> Workload {
-        Workload { kind, transport, size, count, pattern: None, peers: 1 }
+        Workload { kind, transport, size, count, pattern: None, peers: 1, mechanism: Mech::Null }
     }
 
     pub(super) fn label(&self) -> String {
@@ -88,7 +90,22 @@ impl Workload {
             }
             Kind::Conns | Kind::Subs => format!("{} {}", self.kind.name(), self.count),
             Kind::Raw => format!("raw tcp {}", fmt_size(self.size)),
+            _ if self.mechanism != Mech::Null => format!(
+                "{} {} {} {}",
+                self.kind.name(),
+                self.transport.name(),
+                self.mechanism.name(),
+                fmt_size(self.size)
+            ),
             _ => format!("{} {} {}", self.kind.name(), self.transport.name(), fmt_size(self.size)),
+        }
+    }
+
+    /// The transport column of the tables: `tcp`, or `tcp curve` for a run with a mechanism.
+    pub(super) fn transport_label(&self) -> String {
+        match self.mechanism {
+            Mech::Null => self.transport.name().to_string(),
+            m => format!("{} {}", self.transport.name(), m.name()),
         }
     }
 
@@ -147,6 +164,8 @@ fn round2(x: f64) -> f64 {
 }
 
 pub(super) struct Plan {
+    /// The CURVE server key pair (public, secret; Z85) of the run's CURVE workloads.
+    pub(super) curve_server: Option<(String, String)>,
     pub(super) oxmq_dir: PathBuf,
     pub(super) libzmq_dir: Option<PathBuf>,
     pub(super) pairs: usize,
@@ -173,15 +192,30 @@ pub(super) fn plan_workloads(args: &BenchArgs) -> Vec<Workload> {
     }
     // The raw ceiling is read against oxmq's tcp 64 KiB throughput.
     let needs_thr_64k = kinds.contains(&Kind::Raw)
-        && !(kinds.contains(&Kind::Thr) && args.sizes.contains(&65536) && args.transports.contains(&Transport::Tcp));
+        && !(kinds.contains(&Kind::Thr)
+            && args.sizes.contains(&65536)
+            && args.transports.contains(&Transport::Tcp)
+            && args.mechanisms.contains(&Mech::Null));
     let mut workloads = Vec::new();
     for kind in kinds {
         match kind {
             Kind::Thr | Kind::Lat => {
                 let sizes = if kind == Kind::Thr { &args.sizes } else { &args.lat_sizes };
                 for &transport in &args.transports {
-                    for &size in sizes {
-                        workloads.push(Workload::new(kind, transport, size, count(kind, transport, size)));
+                    for &mechanism in &args.mechanisms {
+                        if mechanism != Mech::Null && transport == Transport::Inproc {
+                            continue;
+                        }
+                        for &size in sizes {
+                            let mut w = Workload::new(kind, transport, size, count(kind, transport, size));
+                            if mechanism == Mech::Curve && kind == Kind::Thr {
+                                // Boxing costs about as much as the rest of a small message's
+                                // trip: a CURVE run of NULL's count would last ~4x as long.
+                                w.count = (w.count / 4).max(1000);
+                            }
+                            w.mechanism = mechanism;
+                            workloads.push(w);
+                        }
                     }
                 }
             }
@@ -319,6 +353,33 @@ mod tests {
         let ws = plan_workloads(&args(&["--workloads", "pubsub", "--transports", "tcp,inproc"]));
         assert_eq!(labels(&ws), ["pubsub tcp 64 B", "pubsub tcp 1 KiB", "pubsub inproc 64 B", "pubsub inproc 1 KiB"]);
         assert!(ws.iter().all(|w| w.pattern == Some(Pattern::Pub) && w.peers == 1));
+    }
+
+    #[test]
+    fn mechanisms_add_tcp_and_ipc_rows_of_thr_and_lat() {
+        let ws = plan_workloads(&args(&[
+            "--workloads",
+            "thr,lat",
+            "--mechanisms",
+            "null,curve",
+            "--sizes",
+            "64",
+            "--transports",
+            "tcp,inproc",
+        ]));
+        assert_eq!(
+            labels(&ws),
+            [
+                "thr tcp 64 B",
+                "thr tcp curve 64 B",
+                "thr inproc 64 B",
+                "lat tcp 64 B",
+                "lat tcp curve 64 B",
+                "lat inproc 64 B"
+            ]
+        );
+        assert_eq!(ws[1].count * 4, ws[0].count);
+        assert!(ws.iter().all(|w| (w.mechanism == Mech::Curve) == w.label().contains("curve")));
     }
 
     #[test]

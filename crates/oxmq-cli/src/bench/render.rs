@@ -4,7 +4,7 @@
 use super::plan::{HWM, Plan, Workload, variant_name, variants};
 use super::results::{Cell, Durations, Results, Summary, median_of, summarize};
 use super::units::{fmt_count, fmt_rate, fmt_size, gbits};
-use super::{Kind, Transport};
+use super::{Kind, Mech, Transport};
 use oxmq_cli::Pattern;
 use std::fmt::Write as _;
 
@@ -97,7 +97,7 @@ pub(super) fn render(plan: &Plan, results: &Results, durations: &Durations) -> S
         Kind::Thr,
         "Throughput: PUSH/PULL, msg/s (higher is better)",
         &["transport", "size", "msgs"],
-        |w| vec![w.transport.name().into(), fmt_size(w.size), fmt_count(w.count)],
+        |w| vec![w.transport_label(), fmt_size(w.size), fmt_count(w.count)],
         "msg/s",
         rate,
     );
@@ -108,7 +108,7 @@ pub(super) fn render(plan: &Plan, results: &Results, durations: &Durations) -> S
         Kind::Lat,
         "Latency: REQ/REP one-way, µs (lower is better)",
         &["transport", "size", "roundtrips"],
-        |w| vec![w.transport.name().into(), fmt_size(w.size), fmt_count(w.count)],
+        |w| vec![w.transport_label(), fmt_size(w.size), fmt_count(w.count)],
         "µs",
         us,
     );
@@ -120,7 +120,7 @@ pub(super) fn render(plan: &Plan, results: &Results, durations: &Durations) -> S
         Kind::Pubsub,
         "Throughput: PUB/SUB, one subscriber, msg/s (higher is better)",
         &["transport", "size", "msgs"],
-        |w| vec![w.transport.name().into(), fmt_size(w.size), fmt_count(w.count)],
+        |w| vec![w.transport_label(), fmt_size(w.size), fmt_count(w.count)],
         "msg/s",
         rate,
     );
@@ -248,7 +248,9 @@ fn render_raw(out: &mut String, vs: bool, results: &Results) {
     let Some((rw, rcells)) = results.iter().find(|(w, _)| w.kind == Kind::Raw) else { return };
     let raw = summarize(&rcells[0], rw.count);
     let raw_bps = raw.value.map(|v| v * rw.size as f64);
-    let thr = results.iter().find(|(w, _)| w.kind == Kind::Thr && w.transport == Transport::Tcp && w.size == 65536);
+    let thr = results.iter().find(|(w, _)| {
+        w.kind == Kind::Thr && w.transport == Transport::Tcp && w.size == 65536 && w.mechanism == Mech::Null
+    });
     let share = |i: usize| -> (String, String) {
         let Some((w, cells)) = thr else { return ("–".into(), "–".into()) };
         let Some(cell) = cells.get(i) else { return ("–".into(), "–".into()) };
@@ -391,7 +393,7 @@ fn render_cross(out: &mut String, results: &Results) {
         let mut line = format!(
             "| {} | {} | {} ",
             if w.kind == Kind::Lat { "REQ/REP" } else { "PUSH/PULL" },
-            w.transport.name(),
+            w.transport_label(),
             fmt_size(w.size)
         );
         for c in cells {

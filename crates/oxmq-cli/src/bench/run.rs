@@ -4,7 +4,7 @@
 use super::plan::{HWM, Impl, Plan, Variant, Workload, pattern_name, variant_name, variants};
 use super::results::{Cell, Durations, Results, Sample};
 use super::units::{fmt_rate, gbits};
-use super::{Kind, Transport};
+use super::{Kind, Mech, Transport};
 use crate::runner::{self, Ready, ToolCmd};
 use oxmq_cli::Pattern;
 use std::fmt::Write as _;
@@ -183,23 +183,31 @@ fn commands(plan: &Plan, w: &Workload, var: Variant, endpoint: String) -> (Vec<T
             let mut cmd = tool(plan, imp, "inproc_thr", vec![size, count], None);
             if plan.pin {
                 // Unpinned, single runs varied by up to 4x.
-                cmd.env = INPROC_PIN.to_vec();
+                cmd.env = INPROC_PIN.iter().map(|&(k, v)| (k, v.to_string())).collect();
             }
             (vec![cmd], THR_SPEC)
         }
         (Kind::Lat, Transport::Inproc) => (vec![tool(plan, imp, "inproc_lat", vec![size, count], Some("0"))], LAT_SPEC),
         (Kind::Thr, _) => (
-            vec![
-                tool(plan, imp, "local_thr", vec![endpoint.clone(), size.clone(), count.clone()], Some("0")),
-                tool(plan, remote, "remote_thr", vec![endpoint, size, count], Some("1")),
-            ],
+            secured(
+                plan,
+                w,
+                vec![
+                    tool(plan, imp, "local_thr", vec![endpoint.clone(), size.clone(), count.clone()], Some("0")),
+                    tool(plan, remote, "remote_thr", vec![endpoint, size, count], Some("1")),
+                ],
+            ),
             THR_SPEC,
         ),
         (Kind::Lat, _) => (
-            vec![
-                tool(plan, imp, "local_lat", vec![endpoint.clone(), size.clone(), count.clone()], Some("0")),
-                tool(plan, remote, "remote_lat", vec![endpoint, size, count], Some("0")),
-            ],
+            secured(
+                plan,
+                w,
+                vec![
+                    tool(plan, imp, "local_lat", vec![endpoint.clone(), size.clone(), count.clone()], Some("0")),
+                    tool(plan, remote, "remote_lat", vec![endpoint, size, count], Some("0")),
+                ],
+            ),
             LAT_SPEC,
         ),
         (Kind::Raw, _) => (
@@ -218,7 +226,7 @@ fn commands(plan: &Plan, w: &Workload, var: Variant, endpoint: String) -> (Vec<T
             let cmds = if transport == Transport::Inproc {
                 let mut cmd = tool(plan, imp, "scale_thr", args("both", "inproc://scale_thr".into()), None);
                 if plan.pin {
-                    cmd.env = INPROC_PIN.to_vec();
+                    cmd.env = INPROC_PIN.iter().map(|&(k, v)| (k, v.to_string())).collect();
                 }
                 vec![cmd]
             } else {
@@ -264,6 +272,19 @@ fn commands(plan: &Plan, w: &Workload, var: Variant, endpoint: String) -> (Vec<T
             )
         }
     }
+}
+
+/// The environment that gives both tools of a run `w`'s mechanism (`oxmq_cli::perf_security`).
+fn secured(plan: &Plan, w: &Workload, mut cmds: Vec<ToolCmd>) -> Vec<ToolCmd> {
+    let mut env = vec![("PERF_MECHANISM", w.mechanism.name().to_string())];
+    if let (Mech::Curve, Some((public, secret))) = (w.mechanism, &plan.curve_server) {
+        env.push(("PERF_CURVE_SERVER_PUBLIC", public.clone()));
+        env.push(("PERF_CURVE_SERVER_SECRET", secret.clone()));
+    }
+    for cmd in &mut cmds {
+        cmd.env.extend(env.iter().cloned());
+    }
+    cmds
 }
 
 const LAT_SPEC: OutputSpec = OutputSpec {
@@ -351,6 +372,7 @@ mod tests {
     #[test]
     fn inproc_threads_are_pinned_like_the_process_pairs() {
         let plan = |pin| Plan {
+            curve_server: None,
             oxmq_dir: PathBuf::from("/ox"),
             libzmq_dir: Some(PathBuf::from("/lz")),
             pairs: 1,
@@ -363,7 +385,7 @@ mod tests {
         let w = Workload::new(Kind::Thr, Transport::Inproc, 64, 1000);
         let (cmds, _) = commands(&plan(true), &w, Variant::LIBZMQ, String::new());
         assert_eq!(cmds.len(), 1);
-        assert_eq!(cmds[0].env, [("PERF_PIN_RECV", "0"), ("PERF_PIN_SEND", "1")]);
+        assert_eq!(cmds[0].env, [("PERF_PIN_RECV", "0".to_string()), ("PERF_PIN_SEND", "1".to_string())]);
         assert_eq!(cmds[0].display(), "PERF_PIN_RECV=0 PERF_PIN_SEND=1 /lz/zmq_inproc_thr 64 1000");
         let (cmds, _) = commands(&plan(false), &w, Variant::OXMQ, String::new());
         assert!(cmds[0].env.is_empty() && cmds[0].cpus.is_none());
@@ -377,5 +399,37 @@ mod tests {
             cmds[0].display(),
             "PERF_PIN_RECV=0 PERF_PIN_SEND=1 /ox/scale_thr both pub inproc://scale_thr 1 64 1000"
         );
+    }
+
+    /// Both tools of a CURVE run get the mechanism and the run's server key pair; NULL runs
+    /// say NULL (so a PERF_MECHANISM in the bench's own environment cannot leak into them).
+    #[test]
+    fn both_tools_of_a_run_get_its_mechanism() {
+        let plan = Plan {
+            curve_server: Some(("PUB".into(), "SEC".into())),
+            oxmq_dir: PathBuf::from("/ox"),
+            libzmq_dir: Some(PathBuf::from("/lz")),
+            pairs: 1,
+            pin: false,
+            pin_note: String::new(),
+            cross: true,
+            timeout: Duration::from_secs(1),
+            workloads: vec![],
+        };
+        let mut w = Workload::new(Kind::Lat, Transport::Tcp, 64, 1000);
+        w.mechanism = Mech::Curve;
+        let var = Variant { local: Impl::Oxmq, remote: Impl::Libzmq };
+        let (cmds, _) = commands(&plan, &w, var, "tcp://127.0.0.1:1".into());
+        assert_eq!(cmds.len(), 2);
+        for cmd in &cmds {
+            let env: Vec<(&str, &str)> = cmd.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            assert_eq!(
+                env,
+                [("PERF_MECHANISM", "curve"), ("PERF_CURVE_SERVER_PUBLIC", "PUB"), ("PERF_CURVE_SERVER_SECRET", "SEC")]
+            );
+        }
+        w.mechanism = Mech::Null;
+        let (cmds, _) = commands(&plan, &w, var, "tcp://127.0.0.1:1".into());
+        assert!(cmds.iter().all(|c| c.env == [("PERF_MECHANISM", "null".to_string())]));
     }
 }

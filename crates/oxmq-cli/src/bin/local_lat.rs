@@ -11,6 +11,8 @@ fn main() {
 
     let ctx = Context::new();
     let s = ctx.socket(SocketType::Rep).unwrap_or_else(|e| perf::fail("socket", e));
+    // PERF_MECHANISM (oxmq bench --mechanisms): NULL, PLAIN or CURVE, as the libzmq tool.
+    let zap = perf::secure_oxmq(&ctx, &s, true);
     s.bind(&bind_to).unwrap_or_else(|e| perf::fail("bind", e));
 
     for _ in 0..roundtrips {
@@ -20,5 +22,6 @@ fn main() {
     }
     // LINGER -1: closing waits until the last reply has been sent.
     drop(s);
+    drop(zap);
     ctx.term();
 }

@@ -11,6 +11,8 @@ fn main() {
 
     let ctx = Context::new();
     let s = ctx.socket(SocketType::Pull).unwrap_or_else(|e| perf::fail("socket", e));
+    // PERF_MECHANISM (oxmq bench --mechanisms): NULL, PLAIN or CURVE, as the libzmq tool.
+    let zap = perf::secure_oxmq(&ctx, &s, true);
     s.bind(&bind_to).unwrap_or_else(|e| perf::fail("bind", e));
 
     let elapsed = perf::time_receives(size, count, || s.recv().unwrap_or_else(|e| perf::fail("recv", e)).len());
@@ -19,5 +21,6 @@ fn main() {
     perf::print_thr_result(size, count, elapsed);
 
     drop(s);
+    drop(zap);
     ctx.term();
 }

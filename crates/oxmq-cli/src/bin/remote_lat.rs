@@ -12,6 +12,8 @@ fn main() {
 
     let ctx = Context::new();
     let s = ctx.socket(SocketType::Req).unwrap_or_else(|e| perf::fail("socket", e));
+    // PERF_MECHANISM (oxmq bench --mechanisms): NULL, PLAIN or CURVE, as the libzmq tool.
+    let zap = perf::secure_oxmq(&ctx, &s, false);
     s.connect(&connect_to).unwrap_or_else(|e| perf::fail("connect", e));
 
     let mut msg = Bytes::from(vec![0u8; size]);
@@ -25,5 +27,6 @@ fn main() {
     perf::print_lat_result(roundtrips, elapsed);
 
     drop(s);
+    drop(zap);
     ctx.term();
 }

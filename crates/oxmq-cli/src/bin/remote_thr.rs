@@ -11,6 +11,8 @@ fn main() {
 
     let ctx = Context::new();
     let s = ctx.socket(SocketType::Push).unwrap_or_else(|e| perf::fail("socket", e));
+    // PERF_MECHANISM (oxmq bench --mechanisms): NULL, PLAIN or CURVE, as the libzmq tool.
+    let zap = perf::secure_oxmq(&ctx, &s, false);
     s.connect(&connect_to).unwrap_or_else(|e| perf::fail("connect", e));
 
     for _ in 0..count {
@@ -21,5 +23,6 @@ fn main() {
     // LINGER defaults to -1: closing waits until every queued message has
     // been handed to the peer.
     drop(s);
+    drop(zap);
     ctx.term();
 }

@@ -9,6 +9,8 @@ fn main() {
 
     let ctx = zmq::Context::new();
     let s = ctx.socket(zmq::REP).unwrap_or_else(|e| perf::fail("zmq_socket", e));
+    // PERF_MECHANISM (oxmq bench --mechanisms): NULL, PLAIN or CURVE, as the oxmq tool.
+    let zap = perf::secure(&ctx, &s, true);
     s.bind(&bind_to).unwrap_or_else(|e| perf::fail("zmq_bind", e));
 
     for _ in 0..roundtrips {
@@ -19,5 +21,6 @@ fn main() {
     }
     // ZMQ_LINGER -1: closing waits until the last reply has been sent.
     drop(s);
+    drop(zap);
     drop(ctx);
 }

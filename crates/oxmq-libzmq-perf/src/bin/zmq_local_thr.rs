@@ -9,6 +9,8 @@ fn main() {
 
     let ctx = zmq::Context::new();
     let s = ctx.socket(zmq::PULL).unwrap_or_else(|e| perf::fail("zmq_socket", e));
+    // PERF_MECHANISM (oxmq bench --mechanisms): NULL, PLAIN or CURVE, as the oxmq tool.
+    let zap = perf::secure(&ctx, &s, true);
     s.bind(&bind_to).unwrap_or_else(|e| perf::fail("zmq_bind", e));
 
     let mut msg = zmq::Message::new();
@@ -19,4 +21,6 @@ fn main() {
 
     perf::print_thr_header(size, count);
     perf::print_thr_result(size, count, elapsed);
+    drop(s);
+    drop(zap);
 }

@@ -11,6 +11,8 @@ fn main() {
 
     let ctx = zmq::Context::new();
     let s = ctx.socket(zmq::REQ).unwrap_or_else(|e| perf::fail("zmq_socket", e));
+    // PERF_MECHANISM (oxmq bench --mechanisms): NULL, PLAIN or CURVE, as the oxmq tool.
+    let zap = perf::secure(&ctx, &s, false);
     s.connect(&connect_to).unwrap_or_else(|e| perf::fail("zmq_connect", e));
 
     let mut msg = zmq::Message::with_size(size);
@@ -23,4 +25,6 @@ fn main() {
 
     perf::print_lat_header(size, roundtrips);
     perf::print_lat_result(roundtrips, elapsed);
+    drop(s);
+    drop(zap);
 }

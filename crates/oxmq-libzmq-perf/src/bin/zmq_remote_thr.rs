@@ -9,6 +9,8 @@ fn main() {
 
     let ctx = zmq::Context::new();
     let s = ctx.socket(zmq::PUSH).unwrap_or_else(|e| perf::fail("zmq_socket", e));
+    // PERF_MECHANISM (oxmq bench --mechanisms): NULL, PLAIN or CURVE, as the oxmq tool.
+    let zap = perf::secure(&ctx, &s, false);
     s.connect(&connect_to).unwrap_or_else(|e| perf::fail("zmq_connect", e));
 
     for _ in 0..count {
@@ -19,5 +21,6 @@ fn main() {
     // Dropping the socket and the context (ZMQ_LINGER -1) waits until
     // every queued message has been handed to the peer.
     drop(s);
+    drop(zap);
     drop(ctx);
 }
