@@ -188,8 +188,9 @@ const READ_ONLY: &[&str] = &["type", "rcvmore", "events", "fd", "last_endpoint",
 
 /// A parsed `--opt NAME=VALUE`.
 ///
-/// An error that could show a secret (a bad value of `curve_secretkey` or `plain_password`, or
-/// any value of a name that is not known, which may be a misspelt secret one) is not returned
+/// An error that could show a secret (a bad value of `curve_secretkey` or `plain_password`, any
+/// value of a name that is not known, which may be a misspelt secret one, or an argument
+/// without `=`) is not returned
 /// to clap, which would print the whole argument, but kept here and reported by [`apply`]
 /// without the value.
 #[derive(Clone, PartialEq, Eq)]
@@ -256,8 +257,10 @@ fn similar(a: &str, b: &str) -> bool {
 /// Parses `NAME=VALUE` (the value checked against the option's type, not yet against the
 /// socket). Errors that could show a secret are kept for [`apply`] (see [`SockOpt`]).
 pub fn parse_opt(s: &str) -> Result<SockOpt, String> {
-    let (name, value) =
-        s.split_once('=').ok_or_else(|| format!("expected NAME=VALUE, e.g. sndhwm=1000 or linger=0, not {s:?}"))?;
+    let Some((name, value)) = s.split_once('=') else {
+        // Perhaps a secret given with another separator: not for clap to print either.
+        return Ok(deferred(String::new(), 0, "expected NAME=VALUE, e.g. sndhwm=1000 or linger=0".into()));
+    };
     let d = match lookup(name) {
         Ok(d) => d,
         // The value may be a secret given under a misspelt name: not for clap to print.
@@ -325,20 +328,20 @@ fn encode(d: &OptionDef, value: &str) -> Result<Vec<u8>, String> {
 /// with a secret value).
 pub fn apply(socket: &Socket, opts: &[SockOpt]) -> CmdResult {
     for o in opts {
-        let shown = if o.given.is_empty() {
-            o.name.to_ascii_lowercase()
-        } else {
-            format!("{}={}", o.name.to_ascii_lowercase(), o.given)
+        let shown = match (o.name.is_empty(), o.given.is_empty()) {
+            (true, _) => "--opt".to_string(),
+            (false, true) => format!("--opt {}", o.name.to_ascii_lowercase()),
+            (false, false) => format!("--opt {}={}", o.name.to_ascii_lowercase(), o.given),
         };
         if let Some(why) = &o.error {
-            return Err(Exit::setup(format!("--opt {shown}: {why}")));
+            return Err(Exit::setup(format!("{shown}: {why}")));
         }
         socket.set_option_raw(o.id, &o.value).map_err(|e| {
             let why = match e {
                 oxmq::Error::InvalidArgument(why) => why,
                 e => e.to_string(),
             };
-            Exit::setup(format!("--opt {shown}: {why}"))
+            Exit::setup(format!("{shown}: {why}"))
         })?;
     }
     Ok(())
@@ -460,7 +463,8 @@ mod tests {
         let e = parse_opt("sndhwm=lots").unwrap_err();
         assert!(e.contains("bad value \"lots\" for SNDHWM") && e.contains("integer"), "{e}");
         assert!(parse_opt("conflate=2").unwrap_err().contains("0 or 1"));
-        assert!(parse_opt("sndhwm").unwrap_err().contains("NAME=VALUE"));
+        let o = parse_opt("curve_secretkey:D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs").unwrap();
+        assert!(o.error.unwrap().contains("expected NAME=VALUE") && o.given.is_empty());
     }
 
     const KEY: &str = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
