@@ -190,9 +190,8 @@ const READ_ONLY: &[&str] = &["type", "rcvmore", "events", "fd", "last_endpoint",
 ///
 /// An error that could show a secret (a bad value of `curve_secretkey` or `plain_password`, any
 /// value of a name that is not known, which may be a misspelt secret one, or an argument
-/// without `=`) is not returned
-/// to clap, which would print the whole argument, but kept here and reported by [`apply`]
-/// without the value.
+/// without `=`) is not returned to clap, which would print the whole argument, but kept here
+/// and reported by [`apply`] without the value.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SockOpt {
     /// The option's libzmq name, in upper case (as errors print it).
