@@ -154,11 +154,15 @@ Examples:
     /// List the socket options `--opt` takes (libzmq's names and ids), with the values a
     /// socket of --type holds after the given --opts.
     #[command(after_help = "\
-Output: one line per option, NAME<TAB>ID<TAB>TYPE<TAB>VALUE (VALUE `-` for write-only ones).
+Output: one line per option, NAME<TAB>ID<TAB>TYPE<TAB>VALUE (VALUE `-` for write-only ones,
+`(hidden)` for curve_secretkey and plain_password without --show-secrets). TYPE is int, bool,
+int64, bytes, text or key; bytes and text print as text, or as hex:DIGITS when they are not
+printable text; keys as Z85.
 
 Examples:
   oxmq options                                       # every option and its default
-  oxmq options -t req --opt req_relaxed=1 --opt linger=0")]
+  oxmq options -t req --opt req_relaxed=1 --opt linger=0
+  oxmq options -t dealer --opt routing_id=hex:ff000a --opt curve_server=1")]
     Options(OptionsArgs),
     /// Make a CURVE key pair: the public key on the first line, the secret key on the second
     /// (Z85, 40 characters each), nothing else on stdout.

@@ -221,9 +221,14 @@ d = ctx.socket(zmq.DEALER); d.connect(ep); d.send(b"from dealer"); print(d.recv_
     assert_eq!(router.stdout(), "from req\nfrom dealer\ntwo\tframes\n");
 }
 
-/// A value for each option that differs from its default, valid for libzmq and oxmq alike,
-/// and the socket type to set it on.
-fn sample(name: &str, kind: &str) -> (&'static str, String) {
+/// A CURVE key pair (RFC 26's server keys), Z85.
+const PUBLIC_KEY: &str = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+const SECRET_KEY: &str = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6";
+
+/// For each option: the socket type to set it on, and the option and value to set (a value
+/// that differs from the default, valid for libzmq and oxmq alike). A read-only option is
+/// read after setting another one that changes it.
+fn sample(name: &str, kind: &str) -> (&'static str, String, String) {
     let ty = match name {
         "req_relaxed" | "req_correlate" => "REQ",
         "router_mandatory" | "probe_router" | "connect_routing_id" => "ROUTER",
@@ -233,15 +238,19 @@ fn sample(name: &str, kind: &str) -> (&'static str, String) {
         _ => "DEALER",
     };
     let value = match (name, kind) {
+        ("mechanism", _) => return (ty, "curve_server".into(), "1".into()),
         ("stream_notify", _) => "0".into(),
+        ("metadata", _) => "X-Sample:value".into(),
+        ("curve_secretkey", _) => SECRET_KEY.into(),
+        (_, "key") => PUBLIC_KEY.into(),
         (_, "bool") => "1".into(),
         ("tcp_keepalive", _) => "1".into(),
         ("heartbeat_ttl", _) => "1200".into(),
         (_, "int64") => "5000000000".into(),
-        (_, "bytes") => format!("v-{name}"),
+        (_, "bytes" | "text") => format!("v-{name}"),
         _ => "1234".into(),
     };
-    (ty, value)
+    (ty, name.to_string(), value)
 }
 
 #[test]
@@ -253,7 +262,8 @@ fn opt_names_ids_and_values_match_libzmq() {
     assert_success(&list);
     let options: Vec<Vec<String>> =
         list.stdout().lines().map(|l| l.split('\t').map(str::to_string).collect()).collect();
-    assert!(options.len() >= 35, "{}", list.stdout());
+    assert!(options.len() >= 46, "{}", list.stdout());
+    let kinds: std::collections::HashMap<&str, &str> = options.iter().map(|o| (o[0].as_str(), o[2].as_str())).collect();
     // For each option: the tool sets it on a socket of its type and reads it back; pyzmq
     // does the same on libzmq, by the same name. Ids, accepted values and values read back
     // must agree.
@@ -261,27 +271,38 @@ fn opt_names_ids_and_values_match_libzmq() {
     let mut tool = Vec::new();
     for o in &options {
         let (name, id, kind) = (&o[0], &o[1], &o[2]);
-        let (ty, value) = sample(name, kind);
-        let shown = run(&["options", "-t", ty, "--opt", &format!("{name}={value}")]);
+        let (ty, set, value) = sample(name, kind);
+        let shown = run(&["options", "-t", ty, "--show-secrets", "--opt", &format!("{set}={value}")]);
         assert_success(&shown);
         let line = shown.stdout().lines().find(|l| l.starts_with(&format!("{name}\t"))).unwrap().to_string();
         let got = line.rsplit('\t').next().unwrap().to_string();
-        cases.push(format!("{name} {id} {ty} {kind} {value}"));
+        cases.push(format!("{name} {id} {ty} {kind} {set} {} {value}", kinds[set.as_str()]));
         tool.push((name.clone(), value, got));
     }
     // pyzmq prints `NAME VALUE`, or `NAME set` where libzmq's getsockopt does not read the
-    // option back (EINVAL: write-only there).
+    // option back (EINVAL: write-only there). A CURVE key is read as zmq_getsockopt gives it
+    // to a 41-byte buffer, Z85 and a NUL, through ctypes on the pyzmq socket: pyzmq 26.4's own
+    // getsockopt passes 255 bytes, which libzmq 4.3.5 refuses for a key (EINVAL).
     let script = r#"
-import sys, zmq
+import ctypes, sys, zmq
+path = next(l.split()[-1] for l in open("/proc/self/maps") if "libzmq" in l.split()[-1])
+lib = ctypes.CDLL(path)
+lib.zmq_getsockopt.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t)]
+def get_key(s, o):
+    buf, size = ctypes.create_string_buffer(41), ctypes.c_size_t(41)
+    if lib.zmq_getsockopt(s.underlying, o, buf, ctypes.byref(size)) != 0:
+        raise zmq.ZMQError()
+    assert size.value == 41 and buf.raw[40] == 0, size.value
+    return buf.raw[:40]
 ctx = zmq.Context()
 for case in sys.argv[1:]:
-    name, oid, ty, kind, value = case.split(" ")
+    name, oid, ty, kind, set_, set_kind, value = case.split(" ")
     assert getattr(zmq, name.upper()) == int(oid), (name, int(getattr(zmq, name.upper())), oid)
     s = ctx.socket(getattr(zmq, ty))
-    v = value.encode() if kind == "bytes" else int(value)
-    s.setsockopt(getattr(zmq, name.upper()), v)
+    v = int(value) if set_kind in ("int", "bool", "int64") else value.encode()
+    s.setsockopt(getattr(zmq, set_.upper()), v)
     try:
-        got = s.getsockopt(getattr(zmq, name.upper()))
+        got = get_key(s, int(oid)) if kind == "key" else s.getsockopt(getattr(zmq, name.upper()))
         print(name, got.decode() if isinstance(got, bytes) else got)
     except zmq.ZMQError:
         print(name, "set")
@@ -303,6 +324,11 @@ for case in sys.argv[1:]:
             (got, py_got) => assert_eq!(got, py_got, "{name}: oxmq and libzmq read back different values"),
         }
     }
+    // The keys were read back by libzmq, not passed over as "set".
+    let keys = py_out.lines().filter(|l| l.starts_with("curve_") && l.ends_with(PUBLIC_KEY)).count();
+    assert_eq!(keys, 2, "{py_out}");
+    assert!(py_out.contains(&format!("curve_secretkey {SECRET_KEY}")), "{py_out}");
+    assert!(py_out.contains("mechanism 2"), "{py_out}");
 }
 
 #[test]
@@ -312,7 +338,10 @@ fn opt_errors_name_the_option() {
         ("sndhmw=10", 2, "unknown socket option \"sndhmw\" (did you mean sndhwm?)"),
         ("sndhwm=lots", 2, "bad value \"lots\" for SNDHWM: expected an integer"),
         ("immediate=2", 2, "bad value \"2\" for IMMEDIATE: expected 0 or 1"),
-        ("curve_server=1", 2, "CURVE_SERVER is libzmq's, but oxmq does not support it"),
+        ("gssapi_server=1", 2, "GSSAPI_SERVER is libzmq's, but oxmq does not support it"),
+        ("mechanism=2", 2, "MECHANISM is read-only"),
+        ("curve_serverkey=tooshort", 2, "bad value \"tooshort\" for CURVE_SERVERKEY: expected a CURVE key"),
+        ("routing_id=hex:0", 2, "bad value \"hex:0\" for ROUTING_ID: odd number of hex digits (1) after hex:"),
         ("rcvmore=1", 2, "RCVMORE is read-only"),
         ("sndhwm=-1", 2, "--opt sndhwm=-1: SNDHWM must be >= 0"),
         ("req_relaxed=1", 2, "--opt req_relaxed=1: REQ_RELAXED does not apply to PUSH sockets"),
@@ -334,6 +363,185 @@ fn opt_takes_effect_and_overrides_timeout() {
     let o = run(&["send", "-c", &ipc("nobody"), "--timeout", "5000", "--opt", "linger=0", "x"]);
     assert_success(&o);
     assert!(started.elapsed() < Duration::from_secs(4), "lingered {:?}", started.elapsed());
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A new CURVE key pair from `oxmq keygen`: (public, secret), Z85.
+fn keygen() -> (String, String) {
+    let o = run(&["keygen"]);
+    assert_success(&o);
+    let out = o.stdout();
+    let mut lines = out.lines();
+    (lines.next().unwrap().to_string(), lines.next().unwrap().to_string())
+}
+
+#[test]
+fn opt_takes_binary_values_in_hex() {
+    // A routing id that is not text reaches the ROUTER byte for byte (-f hex prints it).
+    let (recv, ep) = start_bound(&["recv", "-t", "router", "-n", "1", "-f", "hex", "-s", " "], &ipc("opt-hex"));
+    assert_success(&run(&["send", "-t", "dealer", "-c", &ep, "--opt", "routing_id=hex:ff000a10", "hi"]));
+    assert_eq!(recv.finish().stdout(), "ff000a10 6869\n");
+    // `oxmq options` prints such a value in the form --opt takes it, and text as text.
+    let o = run(&["options", "-t", "dealer", "--opt", "routing_id=hex:ff000a10"]);
+    assert!(o.stdout().contains("routing_id\t5\tbytes\thex:ff000a10\n"), "{}", o.stdout());
+    let o = run(&["options", "-t", "dealer", "--opt", "routing_id=hex:7065657237"]);
+    assert!(o.stdout().contains("routing_id\t5\tbytes\tpeer7\n"), "{}", o.stdout());
+    // A CURVE link made with --opt alone, the server's keys in hex, the client's in Z85.
+    let (server_public, server_secret) = keygen();
+    let (client_public, client_secret) = keygen();
+    let server_secret_hex = format!("curve_secretkey=hex:{}", hex(&oxmq::z85_decode(&server_secret).unwrap()));
+    let (recv, ep) = start_bound(
+        &["recv", "-t", "pull", "-n", "1", "--opt", "curve_server=1", "--opt", &server_secret_hex],
+        &ipc("opt-curve"),
+    );
+    let o = run(&[
+        "send",
+        "-c",
+        &ep,
+        "--timeout",
+        "10000",
+        "--opt",
+        &format!("curve_serverkey=hex:{}", hex(&oxmq::z85_decode(&server_public).unwrap())),
+        "--opt",
+        &format!("curve_publickey={client_public}"),
+        "--opt",
+        &format!("curve_secretkey={client_secret}"),
+        "over curve",
+    ]);
+    assert_success(&o);
+    let recv = recv.finish();
+    assert_success(&recv);
+    assert_eq!(recv.stdout(), "over curve\n");
+    for secret in [&server_secret, &client_secret] {
+        assert!(!recv.stderr.contains(secret.as_str()) && !o.stderr.contains(secret.as_str()), "a secret was printed");
+    }
+}
+
+#[test]
+fn opt_never_echoes_a_secret() {
+    let ep = ipc("opt-secret");
+    let (_, secret) = keygen();
+    let short = &secret[1..];
+    let long_password = "p".repeat(256);
+    let cases = [
+        (
+            format!("curve_secretkey={short}"),
+            short,
+            "--opt curve_secretkey: bad value for CURVE_SECRETKEY: expected a CURVE key",
+        ),
+        (
+            format!("curve_secretky={secret}"),
+            &secret[..],
+            "unknown socket option \"curve_secretky\" (did you mean curve_secretkey?)",
+        ),
+        (format!("curve_secretkey:{secret}"), &secret[..], "--opt: expected NAME=VALUE"),
+        (
+            format!("plain_password={long_password}"),
+            &long_password[..],
+            "--opt plain_password: PLAIN_PASSWORD is at most 255 bytes",
+        ),
+    ];
+    for (opt, value, says) in cases {
+        let o = run(&["send", "-c", &ep, "--opt", &opt, "x"]);
+        assert_eq!(o.code, Some(2), "{o:?}");
+        assert!(o.stderr.contains(says), "{}", o.stderr);
+        assert!(!o.stderr.contains(value), "the value was echoed: {}", o.stderr);
+    }
+    // `oxmq options` hides the secret options' values unless asked.
+    let args = ["options", "--opt", &format!("curve_secretkey={secret}"), "--opt", "plain_password=hunter2"];
+    let o = run(&args);
+    assert_success(&o);
+    assert!(!o.stdout().contains(&secret) && !o.stdout().contains("hunter2"), "{}", o.stdout());
+    assert!(o.stdout().contains("curve_secretkey\t49\tkey\t(hidden)\n"), "{}", o.stdout());
+    let o = run(&[&args[..], &["--show-secrets"]].concat());
+    assert!(o.stdout().contains(&format!("curve_secretkey\t49\tkey\t{secret}\n")), "{}", o.stdout());
+    assert!(o.stdout().contains("plain_password\t46\ttext\thunter2\n"), "{}", o.stdout());
+}
+
+#[test]
+fn opt_curve_and_metadata_cross_to_libzmq_as_libzmq_sends_them() {
+    if !have_pyzmq("opt_curve_and_metadata_cross_to_libzmq_as_libzmq_sends_them") {
+        return;
+    }
+    // A libzmq CURVE server: first a libzmq client with the same METADATA sets as the tool's
+    // shows what libzmq sends (a name set twice keeps its first value), then the tool's.
+    let script = py(&format!(
+        r#"
+s = ctx.socket(zmq.PULL); s.curve_server = True; s.curve_secretkey = b"{SECRET_KEY}"
+s.bind("tcp://127.0.0.1:*")
+public, secret = zmq.curve_keypair()
+c = ctx.socket(zmq.PUSH); c.curve_serverkey = b"{PUBLIC_KEY}"; c.curve_publickey = public; c.curve_secretkey = secret
+for m in [b"X-Twice:first", b"X-Twice:second", b"X-Time:12:30"]:
+    c.setsockopt(zmq.METADATA, m)
+c.connect(s.getsockopt(zmq.LAST_ENDPOINT).decode())
+c.send(b"from-libzmq")
+for sender in ["libzmq", "oxmq"]:
+    if sender == "oxmq":
+        bound(s)
+    f = s.recv(copy=False)
+    print(f.bytes.decode(), f.get("X-Twice"), f.get("X-Time"), f.get("Socket-Type"))
+"#
+    ));
+    let (peer, eps) = Proc::python(&script, &[], 1);
+    let (public, secret) = keygen();
+    let mut args = vec!["send", "-t", "push", "-c", &eps[0], "--timeout", "10000"];
+    let opts = [
+        format!("curve_serverkey={PUBLIC_KEY}"),
+        format!("curve_publickey={public}"),
+        format!("curve_secretkey={secret}"),
+        "metadata=X-Twice:first".into(),
+        "metadata=X-Twice:second".into(),
+        "metadata=X-Time:12:30".into(),
+    ];
+    for o in &opts {
+        args.extend(["--opt", o]);
+    }
+    args.push("from-oxmq");
+    let o = run(&args);
+    assert_success(&o);
+    let peer = peer.finish();
+    assert_success(&peer);
+    let lines: Vec<String> = peer.stdout().lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 2, "{}", peer.stdout());
+    assert_eq!(lines[0], "from-libzmq first 12:30 PUSH", "libzmq's own rule changed?");
+    assert_eq!(lines[1], "from-oxmq first 12:30 PUSH");
+}
+
+#[test]
+fn opt_plain_client_is_admitted_by_a_libzmq_zap_handler() {
+    if !have_pyzmq("opt_plain_client_is_admitted_by_a_libzmq_zap_handler") {
+        return;
+    }
+    let script = py(r#"
+from zmq.auth.thread import ThreadAuthenticator
+auth = ThreadAuthenticator(ctx); auth.start()
+auth.configure_plain(domain="tool", passwords={"admin": "s3cret"})
+s = ctx.socket(zmq.PULL); s.plain_server = True; s.zap_domain = b"tool"
+s.bind("tcp://127.0.0.1:*"); bound(s)
+f = s.recv(copy=False)
+print(f.bytes.decode(), f.get("User-Id"))
+auth.stop()
+"#);
+    let (peer, eps) = Proc::python(&script, &[], 1);
+    let o = run(&[
+        "send",
+        "-c",
+        &eps[0],
+        "--timeout",
+        "10000",
+        "--opt",
+        "plain_username=admin",
+        "--opt",
+        "plain_password=s3cret",
+        "over plain",
+    ]);
+    assert_success(&o);
+    let peer = peer.finish();
+    assert_success(&peer);
+    assert_eq!(peer.stdout(), "over plain admin\n");
 }
 
 /// A REP that drops the first `drops` requests (a ROUTER that acts as REP, answering with each

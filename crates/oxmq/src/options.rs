@@ -286,7 +286,10 @@ impl Security {
                     if !name.starts_with("X-") || value.is_empty() || !Metadata::is_valid_name(name.as_bytes()) {
                         return Err(bad());
                     }
-                    self.metadata.insert(name, Bytes::copy_from_slice(value.as_bytes()));
+                    // A name set again keeps its first value, as libzmq's (a std::map insert).
+                    if self.metadata.get(name).is_none() {
+                        self.metadata.insert(name, Bytes::copy_from_slice(value.as_bytes()));
+                    }
                 }
                 opt::MECHANISM => return Err(Error::InvalidArgument("MECHANISM is read-only".into())),
                 _ => return Ok(false),
@@ -318,6 +321,70 @@ impl Security {
             opt::ZAP_ENFORCE_DOMAIN => int(self.zap_enforce_domain as i32),
             _ => return None,
         })
+    }
+}
+
+/// How zmq_getsockopt hands an option's value to the caller's buffer, whose size decides what
+/// it gets (libzmq 4.3.5's `do_getsockopt` and its callers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GetForm {
+    /// An `int`: the buffer must be exactly 4 bytes.
+    Int,
+    /// An `int64_t`: exactly 8 bytes.
+    Int64,
+    /// A character string: the text and its NUL, into a buffer at least that long.
+    Text,
+    /// Binary data (ROUTING_ID): the bytes, into a buffer at least that long.
+    Binary,
+    /// A CURVE key: the 32 bytes into a 32-byte buffer, the 40 Z85 characters and a NUL into a
+    /// 41-byte one; no other size.
+    CurveKey,
+}
+
+/// The form an option readable by id comes in (`None`: not one libzmq reads back).
+pub(crate) fn get_form(id: i32) -> Option<GetForm> {
+    use opt::*;
+    Some(match id {
+        MAXMSGSIZE => GetForm::Int64,
+        ROUTING_ID => GetForm::Binary,
+        LAST_ENDPOINT | PLAIN_USERNAME | PLAIN_PASSWORD | ZAP_DOMAIN => GetForm::Text,
+        CURVE_PUBLICKEY | CURVE_SECRETKEY | CURVE_SERVERKEY => GetForm::CurveKey,
+        SNDHWM | RCVHWM | SNDTIMEO | RCVTIMEO | LINGER | RECONNECT_IVL | RECONNECT_IVL_MAX | BACKLOG | IMMEDIATE
+        | HANDSHAKE_IVL | CONNECT_TIMEOUT | TCP_KEEPALIVE | TCP_KEEPALIVE_CNT | TCP_KEEPALIVE_IDLE
+        | TCP_KEEPALIVE_INTVL | IPV6 | ROUTER_MANDATORY | PROBE_ROUTER | REQ_RELAXED | REQ_CORRELATE | CONFLATE
+        | INVERT_MATCHING | HEARTBEAT_IVL | HEARTBEAT_TTL | HEARTBEAT_TIMEOUT | STREAM_NOTIFY | TYPE | RCVMORE
+        | EVENTS | MECHANISM | PLAIN_SERVER | CURVE_SERVER | ZAP_ENFORCE_DOMAIN => GetForm::Int,
+        _ => return None,
+    })
+}
+
+/// What zmq_getsockopt returns for option `id` into a buffer of `buflen` bytes, given the value
+/// as [`crate::SocketBase::get_option_raw`] has it (ints native-endian, text with its NUL, CURVE
+/// keys as 32 bytes): the bytes it writes (their count is what it stores in `*optvallen`), or
+/// EINVAL where libzmq refuses the size. The error never holds the value.
+pub(crate) fn fit_to_buffer(id: i32, value: Vec<u8>, buflen: usize) -> Result<Vec<u8>> {
+    let form = get_form(id).ok_or_else(|| Error::InvalidArgument(format!("option {id} cannot be read")))?;
+    let refuse = |wants: String| {
+        Err(Error::InvalidArgument(format!("option {id} reads into {wants}, not a buffer of {buflen} bytes")))
+    };
+    match form {
+        GetForm::Int | GetForm::Int64 if buflen != value.len() => refuse(format!("exactly {} bytes", value.len())),
+        GetForm::Text | GetForm::Binary if buflen < value.len() => {
+            let what = if form == GetForm::Text { "its text and a NUL" } else { "its bytes" };
+            refuse(format!("at least {} bytes ({what})", value.len()))
+        }
+        GetForm::CurveKey => match buflen {
+            32 => Ok(value),
+            41 => {
+                let mut text = oxmq_wire::z85_encode(&value)
+                    .map_err(|e| Error::InvalidArgument(format!("option {id}: {e}")))?
+                    .into_bytes();
+                text.push(0);
+                Ok(text)
+            }
+            _ => refuse("32 bytes (the key) or 41 (40 Z85 characters and a NUL)".into()),
+        },
+        _ => Ok(value),
     }
 }
 

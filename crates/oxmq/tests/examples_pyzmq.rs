@@ -9,6 +9,11 @@
 //! Some add a check (`assert`, a total printed) so that a format the example got wrong fails
 //! the test instead of passing unnoticed.
 //!
+//! Two examples have no peer to pair with: `shutdown` (its PUSH needs nobody listening, its
+//! blocked PULL is inproc) runs beside a pyzmq program of the same scenario instead, and the two
+//! must behave alike; `async_reqrep` (its server and clients share one process and one
+//! inproc endpoint, as note 001's asyncio program's do) has no test here.
+//!
 //! Needs python3 with pyzmq and numpy: without them the tests are skipped, saying so; in CI
 //! (`CI` set), where .ci/run installs them, their absence fails the tests instead.
 
@@ -991,4 +996,126 @@ fn lpserver_answers_the_python_lpclient() {
     assert!(out.contains("all replies received") && !out.contains("Malformed"), "{out}");
     let out = server.stop();
     assert!(out.contains("I: simulating a crash"), "{out}");
+}
+
+// ---------------------------------------------------------------- reconnection
+
+/// The guide's hwserver.py, binding the endpoint it is given, so that it can be restarted on
+/// the same one.
+const HWSERVER_RESTARTABLE_PY: &str = r#"
+#   Hello World server in Python
+#   Binds REP socket to tcp://*:5555
+#   Expects b"Hello" from client, replies with b"World"
+import sys  # test
+import time
+import zmq
+
+context = zmq.Context()
+socket = context.socket(zmq.REP)
+socket.bind(sys.argv[1])  # test: the test's endpoint (the same one after a restart), not tcp://*:5555
+print("hwserver.py bound to", socket.getsockopt(zmq.LAST_ENDPOINT).decode())  # test
+
+while True:
+    #  Wait for next request from client
+    message = socket.recv()
+    print(f"Received request: {message}")
+
+    #  Do some 'work'
+    time.sleep(0.1)  # test: 0.1 s, not 1 (the client gives a reply 1 s before resending)
+
+    #  Send reply back to client
+    socket.send(b"World")
+"#;
+
+#[test]
+fn reconnect_client_keeps_working_across_a_python_hwserver_restart() {
+    if !have_python("reconnect_client_keeps_working_across_a_python_hwserver_restart") {
+        return;
+    }
+    let mut server = python(HWSERVER_RESTARTABLE_PY, &["tcp://127.0.0.1:*"], "hwserver.py");
+    let endpoint = word_after(&server.wait_for("hwserver.py bound to"), "to");
+    let mut client = rust_example("reconnect_client", &[&endpoint, "10", "100"]);
+    // Three requests served, then the server is killed mid-run (the fourth may be lost with it:
+    // the client resends it after RCVTIMEO), and started again on the same endpoint.
+    for _ in 0..3 {
+        server.wait_for("Received request: b'Hello'");
+    }
+    server.stop();
+    client.wait_for("event: DISCONNECTED");
+    let mut server = python(HWSERVER_RESTARTABLE_PY, &[&endpoint], "the restarted hwserver.py");
+    server.wait_for("hwserver.py bound to");
+    let out = client.success();
+    assert!(out.contains("reconnect_client: all 10 replies received"), "{out}");
+    assert_eq!(out.matches(": World (").count(), 10, "every reply is libzmq's World: {out}");
+    assert_eq!(out.matches("event: HANDSHAKE_SUCCEEDED").count(), 2, "one per server: {out}");
+    let out = server.stop();
+    assert!(out.contains("Received request: b'Hello'"), "the restarted server served the rest: {out}");
+}
+
+// ---------------------------------------------------------------- shutdown, side by side
+
+/// The shutdown example's scenario as a pyzmq program, after the notes' way of ending (000:
+/// `socket.close()` then `context.term()`; 003: LINGER 0 empties the queue on close). It has
+/// no peer to pair with: part 1 needs nobody listening, part 2 is inproc. So it runs beside the
+/// example instead, on libzmq, and the two must behave alike.
+const SHUTDOWN_PY: &str = r#"
+import sys, threading, time
+import zmq
+
+endpoint = sys.argv[1]
+for linger_ms in (300, 0):
+    context = zmq.Context()
+    socket = context.socket(zmq.PUSH)
+    socket.setsockopt(zmq.LINGER, linger_ms)  # 0: 关闭时直接清空队列
+    socket.connect(endpoint)  # nobody there: the messages stay queued
+    for n in range(3):
+        socket.send_string(f"message {n}")
+    start = time.monotonic()
+    socket.close()
+    context.term()  # 销毁上下文
+    print(f"LINGER {linger_ms} ms: term returned after {int((time.monotonic() - start) * 1000)} ms")
+
+context = zmq.Context()
+pull = context.socket(zmq.PULL)
+pull.bind("inproc://shutdown")
+
+def worker():
+    try:
+        pull.recv()
+    except zmq.ContextTerminated:
+        print("worker: recv woken by term, closing its socket")
+        pull.close()
+
+thread = threading.Thread(target=worker)
+thread.start()
+time.sleep(0.1)
+start = time.monotonic()
+context.term()
+print(f"main: term returned after {int((time.monotonic() - start) * 1000)} ms")
+thread.join()
+print("shutdown: done")
+"#;
+
+#[test]
+fn shutdown_behaves_as_the_same_program_on_libzmq() {
+    if !have_python("shutdown_behaves_as_the_same_program_on_libzmq") {
+        return;
+    }
+    // A port nobody listens on, for the PUSH whose messages linger.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let endpoint = format!("tcp://127.0.0.1:{port}");
+    let libzmq = python(SHUTDOWN_PY, &[&endpoint], "shutdown.py").success();
+    let oxmq = rust_example("shutdown", &[&endpoint]).success();
+    for (who, out) in [("libzmq", &libzmq), ("oxmq", &oxmq)] {
+        let ms = |linger: &str| -> u64 {
+            let line = out.lines().find(|l| l.starts_with(&format!("LINGER {linger} ms"))).expect(out);
+            word_after(line, "after").parse().expect(line)
+        };
+        // LINGER 300: term waits for messages that can never be delivered, 300 ms; LINGER 0
+        // drops them (the bound is only "well before forever").
+        assert!(ms("300") >= 290, "{who}: {out}");
+        assert!(ms("0") < 5000, "{who}: {out}");
+        assert!(out.contains("worker: recv woken by term, closing its socket"), "{who}: {out}");
+        assert!(out.contains("main: term returned after") && out.ends_with("shutdown: done"), "{who}: {out}");
+    }
 }

@@ -6,6 +6,7 @@
 
 use bytes::Bytes;
 use oxmq_wire::SocketType;
+use zeroize::Zeroizing;
 
 use super::SocketBase;
 use crate::error::{Error, Result};
@@ -137,7 +138,12 @@ impl SocketBase {
         })
     }
 
-    /// Get an option by libzmq's numeric id, encoded as `zmq_getsockopt` returns it.
+    /// Get an option by libzmq's numeric id, encoded as `zmq_getsockopt` returns it into a
+    /// buffer that fits: ints native-endian, character strings (LAST_ENDPOINT, ZAP_DOMAIN,
+    /// PLAIN_USERNAME, PLAIN_PASSWORD) with their terminating NUL, ROUTING_ID as its bytes,
+    /// CURVE keys as 32 bytes (32 zero bytes when not set). For libzmq's answer to a buffer of
+    /// a given size (a CURVE key as Z85 into 41 bytes, EINVAL for a buffer that does not fit),
+    /// see [`SocketBase::get_option_sized`].
     pub fn get_option_raw(&self, id: i32) -> Result<Vec<u8>> {
         if id == opt::EVENTS {
             return Ok(i32::from(self.events()?.bits()).to_ne_bytes().to_vec());
@@ -189,6 +195,26 @@ impl SocketBase {
             }
             _ => Err(Error::InvalidArgument(format!("unknown or unsupported socket option {id}"))),
         }
+    }
+}
+
+impl SocketBase {
+    /// Get an option by libzmq's numeric id as `zmq_getsockopt` returns it into the caller's
+    /// buffer of `buflen` bytes: the bytes it writes there (how many is what libzmq stores in
+    /// `*optvallen`), or `Error::InvalidArgument` (EINVAL) where libzmq refuses that size:
+    ///
+    /// - an int option needs exactly 4 bytes, MAXMSGSIZE exactly 8;
+    /// - a character string (LAST_ENDPOINT, ZAP_DOMAIN, PLAIN_USERNAME, PLAIN_PASSWORD) comes
+    ///   with its NUL and needs a buffer at least that long;
+    /// - ROUTING_ID comes as its bytes and needs a buffer at least that long;
+    /// - a CURVE key (CURVE_PUBLICKEY, CURVE_SECRETKEY, CURVE_SERVERKEY) comes as its 32 bytes
+    ///   into a 32-byte buffer and as 40 Z85 characters and a NUL into a 41-byte one; any other
+    ///   size is refused.
+    ///
+    /// The C ABI's `zmq_getsockopt` is this call plus the copy.
+    pub fn get_option_sized(&self, id: i32, buflen: usize) -> Result<Vec<u8>> {
+        let value = self.get_option_raw(id)?;
+        options::fit_to_buffer(id, value, buflen)
     }
 }
 
@@ -391,8 +417,75 @@ impl SocketBase {
         self.set_option_raw(opt::ZAP_ENFORCE_DOMAIN, &(on as i32).to_ne_bytes())
     }
     /// METADATA: a property `name` (starting with `X-`) sent to every peer in the handshake;
-    /// the peer reads it as a message property.
+    /// the peer reads it as a message property. A name added again keeps its first value, as
+    /// in libzmq.
     pub fn add_metadata(&self, name: &str, value: &str) -> Result<()> {
         self.set_option_raw(opt::METADATA, format!("{name}:{value}").as_bytes())
     }
+}
+
+/// The security options read back (libzmq's zmq_getsockopt values, typed).
+impl SocketBase {
+    fn security<T>(&self, f: impl FnOnce(&options::Security) -> T) -> Result<T> {
+        self.check_term()?;
+        Ok(f(&self.core.lock().options.security))
+    }
+    /// PLAIN_SERVER: whether this socket is a PLAIN server.
+    pub fn plain_server(&self) -> Result<bool> {
+        self.security(|s| s.as_server && s.mechanism == oxmq_wire::Mechanism::Plain)
+    }
+    /// PLAIN_USERNAME: the PLAIN client's user name (empty if none was set).
+    pub fn plain_username(&self) -> Result<Vec<u8>> {
+        self.security(|s| s.plain_username.to_vec())
+    }
+    /// PLAIN_PASSWORD: the PLAIN client's password (empty if none was set), zeroized when
+    /// dropped.
+    pub fn plain_password(&self) -> Result<Zeroizing<Vec<u8>>> {
+        self.security(|s| s.plain_password.clone())
+    }
+    /// CURVE_SERVER: whether this socket is a CURVE server.
+    pub fn curve_server(&self) -> Result<bool> {
+        self.security(|s| s.as_server && s.mechanism == oxmq_wire::Mechanism::Curve)
+    }
+    /// CURVE_PUBLICKEY: this socket's public key, 32 bytes (all zero if none was set, as
+    /// libzmq returns it).
+    pub fn curve_publickey(&self) -> Result<[u8; 32]> {
+        self.security(|s| s.curve_public.map_or([0; 32], |k| k.0))
+    }
+    /// CURVE_SECRETKEY: this socket's secret key, 32 bytes (all zero if none was set),
+    /// zeroized when dropped.
+    pub fn curve_secretkey(&self) -> Result<Zeroizing<[u8; 32]>> {
+        self.security(|s| Zeroizing::new(s.curve_secret.as_ref().map_or([0; 32], |k| *k.as_bytes())))
+    }
+    /// CURVE_SERVERKEY: the public key of the server this CURVE client talks to, 32 bytes
+    /// (all zero if none was set).
+    pub fn curve_serverkey(&self) -> Result<[u8; 32]> {
+        self.security(|s| s.curve_server.map_or([0; 32], |k| k.0))
+    }
+    /// CURVE_PUBLICKEY as 40 Z85 characters (what zmq_getsockopt gives a 41-byte buffer, less
+    /// the NUL; `"0000…"` if none was set).
+    pub fn curve_publickey_z85(&self) -> Result<String> {
+        Ok(z85_key(&self.curve_publickey()?))
+    }
+    /// CURVE_SECRETKEY as 40 Z85 characters, zeroized when dropped.
+    pub fn curve_secretkey_z85(&self) -> Result<Zeroizing<String>> {
+        Ok(Zeroizing::new(z85_key(&self.curve_secretkey()?[..])))
+    }
+    /// CURVE_SERVERKEY as 40 Z85 characters.
+    pub fn curve_serverkey_z85(&self) -> Result<String> {
+        Ok(z85_key(&self.curve_serverkey()?))
+    }
+    /// ZAP_DOMAIN (empty if none was set).
+    pub fn zap_domain(&self) -> Result<String> {
+        self.security(|s| s.zap_domain.clone())
+    }
+    /// ZAP_ENFORCE_DOMAIN.
+    pub fn zap_enforce_domain(&self) -> Result<bool> {
+        self.security(|s| s.zap_enforce_domain)
+    }
+}
+
+/// A 32-byte key as Z85 (always 40 characters).
+fn z85_key(key: &[u8]) -> String {
+    oxmq_wire::z85_encode(key).expect("32 bytes are a multiple of 4")
 }
