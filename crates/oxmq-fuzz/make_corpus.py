@@ -117,6 +117,11 @@ engine = {
     "pair_over_maxmsgsize": bytes([T["PAIR"], P | 0x01, 10, 255]) + msg(b"x" * 40) + msg(b"y" * 41),
     "pair_huge_header": bytes([T["PAIR"], P, 0, 255]) + b"\x02\x00\x00\x00\x00\x01\x00\x00\x00partial",
     "pair_huge_header_slow": bytes([T["PAIR"], P, 0, 0]) + b"\x02\x00\x00\x01\x00\x00\x00\x00\x00" + b"b" * 300,
+    # Over MAX_FRAME_SIZE (2^47) with no MAXMSGSIZE: refused from the header, the connection closed.
+    "pair_header_over_the_bound": bytes([T["PAIR"], P, 0, 255]) + msg(b"before") + b"\x02" + (1 << 62).to_bytes(8, "big") + b"streamed" * 40,
+    # push_hwm1_partial_message_fuzzed with its last frame's size (2^48, now over the bound) at
+    # 2^40: a whole message, then a partial one that can wait for its body.
+    "push_hwm1_partial_message": bytes([T["PUSH"], P | 0x02, 0, 255]) + msg(b"") + frame(b"", more=True) + frame(b"\x01", more=True) + b"\x03" + (1 << 40).to_bytes(8, "big") + b"\x00" * 120,
     "pair_truncated_message": bytes([T["PAIR"], P, 0, 255]) + msg(b"whole") + frame(b"first", more=True),
     "pair_heartbeat_ping_ttl": bytes([T["PAIR"], P | 0x08, 0, 255]) + command(b"PING", b"\x00\x64" + b"c" * 16) + command(b"PONG"),
     "dealer_conflate": bytes([T["DEALER"], P | 0x10, 0, 255]) + msg(b"1") + msg(b"2") + msg(b"3"),
