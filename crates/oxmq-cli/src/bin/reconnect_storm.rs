@@ -9,6 +9,11 @@
 //! reconnection is accepted and handshaken (monitor events, timed as they arrive, relative to
 //! that bind): accepts per 10 ms, the busiest 10 ms, and how long until all are back.
 //!
+//! `STORM_CLIENTS=<program>` runs that program as the client process instead, with the
+//! arguments `<endpoint> <clients> <reconnect-ivl-ms> <reconnect-ivl-max-ms>`, holding its
+//! clients until its stdin closes: `scripts/reconnect_storm_pyzmq.py` is libzmq's, through
+//! pyzmq.
+//!
 //! Two processes, because each side holds one descriptor per connection (the hard limit on
 //! open files is raised to what is allowed). The clients share one process and one I/O
 //! thread: they are not 10,000 machines, and how fast that thread gets through their
@@ -47,9 +52,18 @@ fn main() {
     server.bind("tcp://127.0.0.1:*").unwrap_or_else(|e| perf::fail("bind", e));
     let ep = server.last_endpoint().unwrap_or_else(|e| perf::fail("last_endpoint", e));
 
-    let exe = std::env::current_exe().unwrap_or_else(|e| perf::fail("current_exe", e));
-    let mut child = Command::new(exe)
-        .args(["--clients", &ep, &n.to_string(), &ivl.to_string(), &ivl_max.to_string()])
+    // The clients: this tool's own (oxmq), or STORM_CLIENTS, a program taking the same four
+    // arguments (scripts/reconnect_storm_pyzmq.py: libzmq's, through pyzmq).
+    let mut cmd = match std::env::var_os("STORM_CLIENTS") {
+        Some(program) => Command::new(program),
+        None => {
+            let mut c = Command::new(std::env::current_exe().unwrap_or_else(|e| perf::fail("current_exe", e)));
+            c.arg("--clients");
+            c
+        }
+    };
+    let mut child = cmd
+        .args([ep.as_str(), &n.to_string(), &ivl.to_string(), &ivl_max.to_string()])
         .stdin(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| perf::fail("spawn the clients", e));
