@@ -207,6 +207,15 @@ impl Authenticator {
     /// [`Error::InvalidArgument`] naming a file that is not a certificate; the configuration
     /// is unchanged then.
     pub fn configure_curve_dir(&self, domain: &str, dir: &Path) -> Result<()> {
+        let keys = Authenticator::load_curve_dir(dir)?;
+        self.configure_curve(domain, keys);
+        Ok(())
+    }
+
+    /// The public keys of the certificates in `dir`, read as
+    /// [`configure_curve_dir`](Self::configure_curve_dir) reads them: to admit them along with
+    /// other keys, pass them all to [`configure_curve`](Self::configure_curve).
+    pub fn load_curve_dir(dir: &Path) -> Result<Vec<[u8; 32]>> {
         let entries = std::fs::read_dir(dir).map_err(|e| io_error(dir, e))?;
         let mut keys = Vec::new();
         for entry in entries {
@@ -217,8 +226,7 @@ impl Authenticator {
             }
             keys.push(certificate_public_key(&path)?);
         }
-        self.configure_curve(domain, keys);
-        Ok(())
+        Ok(keys)
     }
 
     /// Stops the handler and unbinds it (as dropping it does): later handshakes find no ZAP
