@@ -65,10 +65,23 @@ fn a_curve_rep_admits_the_allowed_client_and_refuses_a_stranger() {
         &["rep", "-n", "1", "--curve-server", "--curve-secretkey", &server_secret, "--curve-allow", &client_public],
         "tcp://127.0.0.1:*",
     );
-    // The stranger's handshake is refused: no reply, exit 1 after its timeout.
-    let stranger = curve_req(&ep, &server_public, Some(&stranger_secret), "1500");
+    // The stranger's handshake is refused: no reply, exit 1 after its timeout; -v says why.
+    let stranger = run(&[
+        "req",
+        "-c",
+        &ep,
+        "--curve-serverkey",
+        &server_public,
+        "--curve-secretkey",
+        &stranger_secret,
+        "--timeout",
+        "1500",
+        "-v",
+        "hello",
+    ]);
     assert_eq!(stranger.code, Some(1), "{stranger:?}");
     assert!(stranger.stderr.contains("no reply to request 1"), "{}", stranger.stderr);
+    assert!(stranger.stderr.contains("refused the handshake: 400"), "{}", stranger.stderr);
     // So is a client with a key made for the run.
     let ephemeral = curve_req(&ep, &server_public, None, "1500");
     assert_eq!(ephemeral.code, Some(1), "{ephemeral:?}");

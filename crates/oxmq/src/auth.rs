@@ -263,7 +263,11 @@ fn serve(socket: &Socket, woken: &UnixStream, policy: &RwLock<Policy>) {
         let request = match socket.try_recv_message() {
             Ok(m) => m.into_frames(),
             Err(Error::Again) => continue,
-            Err(_) => break,
+            Err(Error::ContextTerminated) => break,
+            Err(e) => {
+                tracing::error!(target: "oxmq::auth", "the ZAP handler stops: cannot receive: {e}");
+                break;
+            }
         };
         let (request_id, verdict) = judge(&policy.read(), &request);
         let reply = [
@@ -274,8 +278,14 @@ fn serve(socket: &Socket, woken: &UnixStream, policy: &RwLock<Policy>) {
             Bytes::from(verdict.user_id.into_bytes()),
             Bytes::new(),
         ];
-        if socket.send_multipart(reply).is_err() {
-            break;
+        // A REP drops a reply whose asker has gone (its handshake ended first): no wait here.
+        match socket.send_multipart(reply) {
+            Ok(()) => {}
+            Err(Error::ContextTerminated) => break,
+            Err(e) => {
+                tracing::error!(target: "oxmq::auth", "the ZAP handler stops: cannot reply: {e}");
+                break;
+            }
         }
     }
     // Unbind at once, so that a new handler may bind while this socket is closing.
