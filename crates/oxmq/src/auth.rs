@@ -2,40 +2,7 @@
 //! `zauth` give their users: IP allow- and deny-lists, PLAIN user names and passwords, CURVE
 //! client keys (or any client), per ZAP domain.
 //!
-//! ```
-//! use oxmq::{Authenticator, Context, SocketType};
-//! let ctx = Context::new();
-//! let auth = Authenticator::start(&ctx)?;
-//! auth.configure_plain("*", [("admin".to_string(), "secret".to_string())]);
-//!
-//! let server = ctx.socket(SocketType::Rep)?;
-//! server.set_plain_server(true)?;
-//! server.bind("tcp://127.0.0.1:*")?;
-//! let client = ctx.socket(SocketType::Req)?;
-//! client.set_plain_username("admin")?;
-//! client.set_plain_password("secret")?;
-//! client.connect(&server.last_endpoint()?)?;
-//! client.send("hello")?;
-//! let msg = server.recv_message()?;
-//! assert_eq!(msg.property("User-Id"), Some(&b"admin"[..]));
-//! # Ok::<(), oxmq::Error>(())
-//! ```
-//!
-//! How a request is judged (as pyzmq's `Authenticator.handle_zap_message`):
-//! 1. the peer's address: refused if an allow-list exists and the address is not on it, or
-//!    if it is on the deny-list (unlike pyzmq, both lists may be used at once; an address that
-//!    is not an IP, as an ipc peer's, is on no list);
-//! 2. NULL: admitted once the address passes, as user `anonymous` (pyzmq's);
-//! 3. PLAIN: the user name and password must match the domain's password table (compared in
-//!    constant time); the User-Id is the user name;
-//! 4. CURVE: the domain must admit any client, or the client's public key must be on its
-//!    list; the User-Id is the key in Z85 (as pyzmq's `curve_user_id`).
-//!
-//! A domain's configuration is the one made for that ZAP domain if there is one, else the one
-//! made for `"*"` (and a socket without a ZAP_DOMAIN is in the empty domain, so `"*"`'s).
-//! Each `configure_*` call replaces that domain's PLAIN or CURVE configuration (to reload a
-//! password file or certificate directory, call it again); every change applies to the
-//! handshakes that ask after it. Refusals are logged with `tracing` (target `oxmq::auth`).
+//! See [`Authenticator`] for what it admits and how.
 
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -65,8 +32,45 @@ const ANONYMOUS: &str = "anonymous";
 /// A ZAP handler (RFC 27) on a thread of its own, bound at `inproc://zeromq.zap.01` in a
 /// [`Context`]: every PLAIN or CURVE server socket of that context (and every NULL one with a
 /// ZAP_DOMAIN) asks it about each peer's handshake. Stops, and unbinds, when dropped or
-/// [`stop`](Self::stop)ped, or when its context is terminated. See the [module
-/// documentation](self) for how it judges.
+/// [`stop`](Self::stop)ped, or when its context is terminated. What pyzmq's `zmq.auth` and
+/// czmq's `zauth` are to their users.
+///
+/// ```
+/// use oxmq::{Authenticator, Context, SocketType};
+/// let ctx = Context::new();
+/// let auth = Authenticator::start(&ctx)?;
+/// auth.configure_plain("*", [("admin".to_string(), "secret".to_string())]);
+///
+/// let server = ctx.socket(SocketType::Rep)?;
+/// server.set_plain_server(true)?;
+/// server.bind("tcp://127.0.0.1:*")?;
+/// let client = ctx.socket(SocketType::Req)?;
+/// client.set_plain_username("admin")?;
+/// client.set_plain_password("secret")?;
+/// client.connect(&server.last_endpoint()?)?;
+/// client.send("hello")?;
+/// let msg = server.recv_message()?;
+/// assert_eq!(msg.property("User-Id"), Some(&b"admin"[..]));
+/// # Ok::<(), oxmq::Error>(())
+/// ```
+///
+/// How a request is judged (as pyzmq's `Authenticator.handle_zap_message`):
+/// 1. the peer's address: refused if an allow-list exists and the address is not on it, or
+///    if it is on the deny-list (unlike pyzmq, both lists may be used at once; an address that
+///    is not an IP, as an ipc peer's, is on no list);
+/// 2. NULL: admitted once the address passes, as user `anonymous` (pyzmq's);
+/// 3. PLAIN: the user name and password must match the domain's password table (compared in
+///    constant time); the User-Id is the user name;
+/// 4. CURVE: the domain must admit any client, or the client's public key must be on its
+///    list; the User-Id is the key in Z85 (as pyzmq's `curve_user_id`).
+///
+/// A domain's configuration is the one made for that ZAP domain if there is one, else the one
+/// made for `"*"` (and a socket without a ZAP_DOMAIN is in the empty domain, so `"*"`'s).
+/// Each `configure_*` call replaces that domain's PLAIN or CURVE configuration (to reload a
+/// password file or certificate directory, call it again); every change applies to the
+/// handshakes that ask after it. The reply's status is 200 (admitted) or 400 (refused, which
+/// both sides' monitors report as HANDSHAKE_FAILED_AUTH 400), 500 for a request it cannot
+/// read; refusals are logged with `tracing` (target `oxmq::auth`, level info).
 pub struct Authenticator {
     policy: Arc<RwLock<Policy>>,
     /// Written to (or closed) to stop the thread.
