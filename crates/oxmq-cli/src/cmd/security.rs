@@ -78,8 +78,8 @@ pub struct SecurityArgs {
     /// The PLAIN client's password.
     #[arg(long, help_heading = HEADING, value_name = "PASSWORD", requires = "plain_username")]
     pub plain_password: Option<String>,
-    /// The ZAP domain of this socket (ZAP_DOMAIN): a server's admissions are configured for
-    /// it alone; a NULL socket with a domain asks the authenticator too.
+    /// The ZAP domain of this socket (ZAP_DOMAIN): a server's admissions (--curve-allow,
+    /// --plain-users, ...) are configured for that domain alone.
     #[arg(long, help_heading = HEADING, value_name = "DOMAIN")]
     pub zap_domain: Option<String>,
 }
@@ -108,11 +108,6 @@ pub fn apply(ctx: &Context, socket: &Socket, a: &SecurityArgs, verbose: bool) ->
             "--curve-secretkey needs --curve-server (a server) or --curve-serverkey KEY (a client of that server)",
         ))
     } else {
-        if a.zap_domain.is_some() {
-            // A NULL socket with a domain asks the authenticator (which admits NULL peers
-            // from addresses it does not refuse): bind one so that it is there to ask.
-            with_authenticator(ctx, |_| Ok(()))?;
-        }
         Ok(())
     }
 }
