@@ -60,7 +60,7 @@ fn curve_req(ep: &str, server_public: &str, secret: Option<&str>, timeout_ms: &s
 fn a_curve_rep_admits_the_allowed_client_and_refuses_a_stranger() {
     let (server_public, server_secret) = keypair();
     let (client_public, client_secret) = keypair();
-    let (_, stranger_secret) = keypair();
+    let (stranger_public, stranger_secret) = keypair();
     let (rep, ep) = start_bound(
         &["rep", "-n", "1", "--curve-server", "--curve-secretkey", &server_secret, "--curve-allow", &client_public],
         "tcp://127.0.0.1:*",
@@ -94,6 +94,8 @@ fn a_curve_rep_admits_the_allowed_client_and_refuses_a_stranger() {
     let rep = rep.finish();
     assert_success(&rep);
     assert_eq!(rep.stdout(), "hello\n", "only the allowed client's request arrived");
+    // With -v the server's log names the refused key, for an operator to allow it.
+    assert!(rep.stderr.contains(&format!("with key {stranger_public}")), "{}", rep.stderr);
 }
 
 #[test]

@@ -318,9 +318,16 @@ fn judge(policy: &Policy, request: &[Bytes]) -> (Bytes, Verdict) {
             verdict.user_id
         );
     } else {
+        // Who it claimed to be (a CURVE key is public; a PLAIN password is never logged), so
+        // that an operator can allow it.
+        let who = match (&*mechanism, credentials) {
+            ("CURVE", [key]) => z85_encode(key).map(|k| format!(" with key {k}")).unwrap_or_default(),
+            ("PLAIN", [user, _]) => format!(" as user {:?}", String::from_utf8_lossy(user)),
+            _ => String::new(),
+        };
         tracing::info!(
             target: "oxmq::auth",
-            "refused {mechanism} peer {address:?} in domain {domain:?}: {}",
+            "refused {mechanism} peer {address:?}{who} in domain {domain:?}: {}",
             verdict.text
         );
     }
