@@ -9,10 +9,11 @@
 //! Some add a check (`assert`, a total printed) so that a format the example got wrong fails
 //! the test instead of passing unnoticed.
 //!
-//! Two examples have no peer to pair with: `shutdown` (its PUSH needs nobody listening, its
+//! One example has no peer to pair with: `shutdown` (its PUSH needs nobody listening, its
 //! blocked PULL is inproc) runs beside a pyzmq program of the same scenario instead, and the two
-//! must behave alike; `async_reqrep` (its server and clients share one process and one
-//! inproc endpoint, as note 001's asyncio program's do) has no test here.
+//! must behave alike. `async_reqrep` runs its server and clients in one process over inproc, as
+//! note 001's asyncio program does; with its `server` or `clients` role it pairs with that
+//! program's asyncio REP worker or REQ client over tcp.
 //!
 //! Needs python3 with pyzmq and numpy: without them the tests are skipped, saying so; in CI
 //! (`CI` set), where .ci/run installs them, their absence fails the tests instead.
@@ -1118,4 +1119,94 @@ fn shutdown_behaves_as_the_same_program_on_libzmq() {
         assert!(out.contains("worker: recv woken by term, closing its socket"), "{who}: {out}");
         assert!(out.contains("main: term returned after") && out.ends_with("shutdown: done"), "{who}: {out}");
     }
+}
+
+// ---------------------------------------------------------------- async REQ/REP
+
+/// Note 001's asyncio REP worker (`async_rep_worker`), bound to the test's endpoint instead of
+/// inproc (inproc cannot cross processes), answering the example's requests (`hello C.N`,
+/// upper-cased back) a bounded number of times instead of `while True`.
+const NOTE_ASYNC_REP_WORKER: &str = r#"
+import asyncio
+import sys  # test
+import zmq
+import zmq.asyncio as azmq # 使用异步版本
+
+ADDRESS = sys.argv[1]  # test: the test's endpoint, not inproc://my_async_channel
+REQUESTS = int(sys.argv[2])  # test: a bounded loop
+
+async def async_rep_worker(context: azmq.Context):
+    socket = context.socket(zmq.REP)
+    socket.bind(ADDRESS)
+    print("REP worker bound to", socket.getsockopt(zmq.LAST_ENDPOINT).decode())  # test
+    try:
+        for _ in range(REQUESTS):  # test: not while True
+            message = await socket.recv_string()
+            await socket.send_string(message.upper())  # test: the example's reply, upper-cased
+        print(f"REP worker answered {REQUESTS} requests")  # test
+    finally:
+        socket.close()
+
+async def main():
+    context = azmq.Context()
+    await async_rep_worker(context)
+    context.term()
+
+asyncio.run(main())
+"#;
+
+/// Note 001's asyncio REQ client (`async_req_client`), several of them as the example has,
+/// each checking its replies.
+const NOTE_ASYNC_REQ_CLIENTS: &str = r#"
+import asyncio
+import sys  # test
+import zmq
+import zmq.asyncio as azmq
+
+ADDRESS, CLIENTS, REQUESTS = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])  # test
+
+async def async_req_client(context: azmq.Context, c: int):
+    socket = context.socket(zmq.REQ)
+    socket.connect(ADDRESS)
+    try:
+        for n in range(REQUESTS):
+            await socket.send_string(f"hello {c}.{n}")
+            reply = await asyncio.wait_for(socket.recv_string(), 10)
+            assert reply == f"HELLO {c}.{n}", reply  # test
+    finally:
+        socket.close()
+
+async def main():
+    context = azmq.Context()
+    await asyncio.gather(*(async_req_client(context, c) for c in range(CLIENTS)))
+    print(f"REQ clients: {CLIENTS * REQUESTS} replies received")  # test
+    context.term()
+
+asyncio.run(main())
+"#;
+
+#[test]
+fn async_reqrep_server_answers_python_asyncio_clients() {
+    if !have_python("async_reqrep_server_answers_python_asyncio_clients") {
+        return;
+    }
+    let mut server = rust_example("async_reqrep", &["tcp://127.0.0.1:*", "3", "4", "server"]);
+    let endpoint = word_after(&server.wait_for("server bound to"), "to");
+    let clients = python(NOTE_ASYNC_REQ_CLIENTS, &[&endpoint, "3", "4"], "asyncio REQ clients").success();
+    assert!(clients.contains("REQ clients: 12 replies received"), "{clients}");
+    let out = server.success();
+    assert!(out.contains("async_reqrep: 3 clients, 12 requests answered"), "{out}");
+}
+
+#[test]
+fn async_reqrep_clients_talk_to_a_python_asyncio_worker() {
+    if !have_python("async_reqrep_clients_talk_to_a_python_asyncio_worker") {
+        return;
+    }
+    let mut worker = python(NOTE_ASYNC_REP_WORKER, &["tcp://127.0.0.1:*", "12"], "asyncio REP worker");
+    let endpoint = word_after(&worker.wait_for("REP worker bound to"), "to");
+    let out = rust_example("async_reqrep", &[&endpoint, "3", "4", "clients"]).success();
+    assert!(out.contains("async_reqrep: 3 clients, 12 replies received"), "{out}");
+    let out = worker.success();
+    assert!(out.contains("REP worker answered 12 requests"), "{out}");
 }
