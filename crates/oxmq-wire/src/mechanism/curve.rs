@@ -124,7 +124,9 @@ impl CurveClient {
         out: &mut BytesMut,
     ) -> Result<SalsaBox, WireError> {
         if body.len() != WELCOME_LEN {
-            return Err(WireError::MalformedCommand("WELCOME is not 168 bytes (CURVE)"));
+            // libzmq 4.3.5 (curve_client_tools_t::process_welcome) fails a WELCOME of the
+            // wrong size as it fails one whose box does not open: ZMTP_CRYPTOGRAPHIC.
+            return Err(WireError::Cryptographic("the server's WELCOME is not 168 bytes (CURVE)"));
         }
         let hello_box = SalsaBox::new(&public(&self.server_key.0), eph);
         let plain = open(
