@@ -158,7 +158,7 @@ pub fn curve_message(data: &[u8]) {
         if let Err(e) = &result {
             assert_eq!(again.as_ref(), Err(e), "errors stick");
         }
-        if let Err(ConnectionError::Protocol(e)) = &again {
+        if let Err(ConnectionError::Protocol(e) | ConnectionError::CurveMessage(e)) = &again {
             assert!(!matches!(e, WireError::AuthFailed { .. }));
         }
     });

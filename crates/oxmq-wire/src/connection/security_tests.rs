@@ -476,7 +476,7 @@ fn curve_message_rejections() {
     let mut b = b;
     b.feed(&wire, now);
     b.feed(&wire, now);
-    assert!(matches!(b.err, Some(ConnectionError::Protocol(WireError::InvalidSequence { nonce: 3, last: 3 }))));
+    assert!(matches!(b.err, Some(ConnectionError::CurveMessage(WireError::InvalidSequence { nonce: 3, last: 3 }))));
     // Bad MAC; too short; not a MESSAGE; a message frame in the clear.
     let cases: [(Vec<u8>, Check); 4] = [
         (
@@ -494,7 +494,7 @@ fn curve_message_rejections() {
     for (bytes, check) in cases {
         let (_a, mut b, now) = connect(s.client.clone(), s.server.clone());
         b.feed(&bytes, now);
-        let Some(ConnectionError::Protocol(e)) = &b.err else { panic!("{:?}", b.err) };
+        let Some(ConnectionError::CurveMessage(e)) = &b.err else { panic!("{:?}", b.err) };
         assert!(check(e), "{e}");
         assert!(b.got.is_empty());
     }

@@ -311,7 +311,16 @@ impl MessageSink for Batch {
 /// How a connection error ends the engine: liveness failures are worth reconnecting after,
 /// protocol violations are not.
 fn end_of(e: &ConnectionError) -> End {
-    if e.is_liveness() { End::Disconnected(e.to_string()) } else { End::Protocol(e.to_string()) }
+    match e {
+        // libzmq's curve_mechanism_base_t::decode reports a refused MESSAGE as a failed
+        // handshake, with the code it would have in the handshake.
+        ConnectionError::CurveMessage(w) => {
+            let (event, value) = monitor::handshake_failure(w);
+            End::Refused { why: e.to_string(), event, value }
+        }
+        _ if e.is_liveness() => End::Disconnected(e.to_string()),
+        _ => End::Protocol(e.to_string()),
+    }
 }
 
 /// Run the connection after its handshake until it ends: the peer's messages into `pipe`,
@@ -334,7 +343,9 @@ pub(crate) async fn run(
     // A message half-received when the connection died is never delivered.
     pipe.out.rollback_partial();
     match &end {
-        End::Protocol(why) => tracing::warn!("{}: closing connection: {why}", cfg.endpoint),
+        End::Protocol(why) | End::Refused { why, .. } => {
+            tracing::warn!("{}: closing connection: {why}", cfg.endpoint)
+        }
         other => tracing::debug!("{}: connection ended: {other:?}", cfg.endpoint),
     }
     end
