@@ -1110,6 +1110,8 @@ fn curve_half_open_connection_cost() {
     // No HANDSHAKE_IVL: its 30 s default would close the half-open connections while the
     // measurement waits for the RSS to settle (which is what it is for).
     let mut s = Server::with_handshake_ivl(Mechanism::Curve, Some(0));
+    // Before the peers exist: they connect as soon as they start.
+    let base = settled_rss_kib();
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "half_open_peers", "--ignored", "--nocapture", "--test-threads=1"])
         .env(HALF_OPEN, format!("{} {n} {}", s.ep, s.keys.public.to_z85()))
@@ -1125,7 +1127,6 @@ fn curve_half_open_connection_cost() {
             return;
         }
     };
-    let base = settled_rss_kib();
     wait_stage("A");
     let a = settled_rss_kib();
     let (cpu, wall) = (process_cpu(), Instant::now());
