@@ -52,6 +52,10 @@ use crate::transport::{Reader, Writer};
 const WRITE_BATCH: usize = 1024 * 1024;
 /// Read buffer growth step.
 const READ_CHUNK: usize = 64 * 1024;
+/// The read buffer of a handshake: room for the greeting, a HELLO and a largest handshake
+/// command after it (a CURVE INITIATE with 64 KiB of metadata), so that a peer that has not
+/// authenticated never makes it grow (a full buffer doubles: 128 KiB held per connection).
+const HANDSHAKE_READ: usize = 64 + 512 + 9 + oxmq_wire::HANDSHAKE_MAX_FRAME_SIZE as usize;
 /// Frames whose body is at least this large, and still mostly to come, are read straight
 /// into a buffer of their own of exactly the body's size: no copy through the read buffer.
 const DIRECT_BODY: usize = 32 * 1024;
@@ -147,7 +151,7 @@ pub(crate) async fn handshake(
         .and_then(|config| Connection::new(config, now()).map_err(HandshakeError::Connection));
     let result = match made {
         Ok(mut conn) => {
-            let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+            let mut rbuf = BytesMut::with_capacity(HANDSHAKE_READ);
             let mut early = Batch::default();
             let deadline = conn.poll_timeout();
             let exchanged = {
