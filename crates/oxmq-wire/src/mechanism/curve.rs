@@ -32,7 +32,8 @@
 //!   keep libzmq's design, 32 bytes, and a cookie is useless on any other
 //!   connection). The INITIATE may carry up to 64 KiB of metadata, the
 //!   handshake's command limit, which is what such a connection can make the
-//!   engine buffer.
+//!   engine buffer (its read buffer starts with room for it: oxmq's
+//!   `engine/zmtp.rs`, `HANDSHAKE_READ`).
 //! - **CPU**: a HELLO that opens costs one X25519 agreement (C' with our
 //!   long-term key), one X25519 key generation (S') and three boxes (HELLO's
 //!   opened, the cookie and WELCOME sealed); one that does not open costs the
