@@ -225,14 +225,18 @@ fn curve_pair(now: Instant) -> (Connection, Connection) {
 /// CURVE MESSAGE decryption: after a real handshake, the server is fed the
 /// client's genuine MESSAGEs (one per control byte 2's low bits), one byte
 /// of them flipped at a position from control bytes 3-4 when bit 0x80 of
-/// byte 2 is set, then the rest of the input as further wire bytes.
+/// byte 2 is set, then the rest of the input as further wire bytes. With
+/// bit 0x04 of the first control byte the roles turn: the client decrypts
+/// the server's MESSAGEs (the other nonce prefix and counter).
 /// Checks: genuine MESSAGEs arrive intact, a flipped one is refused (bad
 /// MAC, bad length or header, replay), nothing panics, errors stick.
 pub fn curve_message(data: &[u8]) {
     alloc_scope(data.len(), || {
         let (ctl, rest) = split_control::<4>(data);
         let now = Instant::now();
-        let (mut client, mut server) = curve_pair(now);
+        let (client, server) = curve_pair(now);
+        // Who boxes and who opens.
+        let (mut client, mut server) = if ctl[0] & 4 != 0 { (server, client) } else { (client, server) };
         let count = usize::from(ctl[0] & 3) + 1;
         let msgs: Vec<Message> = (0..count)
             .map(|i| Message { body: Bytes::from(vec![i as u8; usize::from(ctl[1])]), more: i + 1 < count })
