@@ -144,7 +144,30 @@ endpoint = {
     "inproc": b"inproc://x", "inproc_empty": b"inproc://", "pgm": b"pgm://eth0;239.1.1.1:5555", "unknown": b"foo://x",
     "invalid_utf8": b"tcp://\xff\xfe:1", "no_scheme": b"127.0.0.1:5555",
 }
-for target, files in [("greeting", greetings), ("command", commands), ("metadata", metadata), ("decoder", decoder), ("decoder_more_chain", more_chain), ("handshake", handshake), ("engine", engine), ("endpoint", endpoint)]:
+# The client handshakes (plain_client, curve_client): 4 control bytes (0x04: a genuine WELCOME
+# first, 0x08: and a genuine READY; see src/security.rs), then what the server sends next.
+plain_client = {
+    "welcome_ready": b"\0\0\0\0" + command(b"WELCOME") + frame(ready((b"Socket-Type", b"ROUTER")), cmd=True),
+    "welcome_with_data": b"\0\0\0\0" + command(b"WELCOME", b"x"),
+    "error_400": b"\0\0\0\0" + command(b"ERROR", b"\x03400"),
+    "error_truncated": b"\0\0\0\0" + command(b"ERROR", b"\x09short"),
+    "ready_first": b"\0\0\0\0" + frame(ready((b"Socket-Type", b"ROUTER")), cmd=True),
+    "genuine_welcome_bad_ready": b"\x04\0\0\0" + command(b"READY", b"\x0bSocket-Type\0\0\x03\xe8ROUTER"),
+    "genuine_welcome_ready_then_message": b"\x0c\0\0\0" + frame(b"after"),
+    "genuine_welcome_pub_ready": b"\x06\0\0\0" + frame(ready((b"Socket-Type", b"PUB")), cmd=True),
+}
+curve_client = {
+    "welcome_shaped_junk": b"\0\0\0\0" + command(b"WELCOME", bytes(range(160))),
+    "welcome_short": b"\0\0\0\0" + command(b"WELCOME", bytes(159)),
+    "error_400": b"\0\0\0\0" + command(b"ERROR", b"\x03400"),
+    "genuine_welcome": b"\x04\0\0\0",
+    "genuine_welcome_junk_ready": b"\x04\0\0\0" + command(b"READY", bytes(40)),
+    "genuine_welcome_short_ready": b"\x04\0\0\0" + command(b"READY", bytes(20)),
+    "genuine_welcome_message": b"\x04\0\0\0" + command(b"MESSAGE", bytes(40)),
+    "genuine_welcome_ready_req": b"\x0d\0\0\0",
+    "genuine_welcome_ready_then_message": b"\x0c\0\0\0" + command(b"MESSAGE", bytes(40)),
+}
+for target, files in [("greeting", greetings), ("command", commands), ("metadata", metadata), ("decoder", decoder), ("decoder_more_chain", more_chain), ("handshake", handshake), ("engine", engine), ("endpoint", endpoint), ("plain_client", plain_client), ("curve_client", curve_client)]:
     d = os.path.join(C, target)
     os.makedirs(d, exist_ok=True)
     # Inputs the fuzzer found (a crash once, now a regression seed) are named *_fuzzed and kept.

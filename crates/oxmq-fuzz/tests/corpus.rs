@@ -119,7 +119,7 @@ fn seeded_short_run_of_every_entry_point() {
         // CURVE targets run a key exchange per input.
         let iterations = match *name {
             "decoder_more_chain" => ITERATIONS / 40,
-            "curve_server" | "curve_message" => ITERATIONS / 25,
+            "curve_server" | "curve_client" | "curve_message" => ITERATIONS / 25,
             _ => ITERATIONS,
         };
         for i in 0..iterations {

@@ -143,6 +143,9 @@ async fn unwanted(socket: &SocketShared, early: Option<&PeerGuard>) {
 
 /// A connection's engine ended: DISCONNECTED, unless the socket itself ended it.
 fn report_end(ep: &EndpointConfig, fd: u32, end: &End) {
+    if let End::Refused { event, value, .. } = end {
+        ep.socket.monitor.emit(*event, *value, &ep.engine.endpoint);
+    }
     if !matches!(end, End::Finished) {
         ep.socket.monitor.emit(Event::Disconnected, fd, &ep.engine.endpoint);
     }
@@ -206,7 +209,7 @@ pub(crate) async fn connecter(target: Target, ep: Arc<EndpointConfig>, early: Op
                 match end {
                     // The socket is done with this peer (a STREAM closes a connection for good).
                     End::Finished if early.is_some() || socket.socket_type == SocketType::Stream => return,
-                    End::Protocol(_) => return,
+                    End::Protocol(_) | End::Refused { .. } => return,
                     End::Finished | End::Disconnected(_) => {}
                 }
             }
