@@ -7,9 +7,8 @@
 mod common;
 
 use std::net::IpAddr;
-use std::path::PathBuf;
 
-use common::{SOON, Transport, bind, socket, within};
+use common::{SOON, TempDir, Transport, bind, socket, within};
 use oxmq::{Authenticator, Context, Error, Event, Message, MonitorEvent, Socket, SocketType};
 
 const LOCALHOST: &str = "127.0.0.1";
@@ -127,29 +126,6 @@ fn attempt(ctx: &Context, server: impl Fn(&Socket), client: impl Fn(&Socket)) ->
     } else {
         assert!(matches!(sent, Ok(()) | Err(Error::Again)), "{sent:?}");
         Outcome::Refused(s, c)
-    }
-}
-
-/// A temporary directory, removed at the end.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(common::unique_name(tag));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

@@ -115,6 +115,30 @@ pub fn unique_name(tag: &str) -> String {
     format!("oxmq-t-{}-{tag}-{}", std::process::id(), unique())
 }
 
+/// A fresh temporary directory, removed with what it holds when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(unique_name(tag));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    /// Writes `text` to the file `name` in it; returns its path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A fresh ipc socket path (not created) and its endpoint.
 pub fn ipc_endpoint(tag: &str) -> (String, PathBuf) {
     let path = std::env::temp_dir().join(format!("oxmq-t-{}-{tag}-{}.sock", std::process::id(), unique()));
