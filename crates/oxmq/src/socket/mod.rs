@@ -447,6 +447,15 @@ impl SocketBase {
         Ok(Message::new(frames(first, rest), properties))
     }
 
+    /// Receive one frame (blocking within RCVTIMEO, or not at all): its bytes, whether more
+    /// frames of the same message follow, and the properties of the connection it came over
+    /// (`None` for inproc). The C ABI's `zmq_msg_recv`, which keeps all three in the message.
+    pub fn recv_frame(&self, block: bool) -> Result<(Bytes, bool, Option<Properties>)> {
+        let mut properties = None;
+        let m = self.recv_parts_with(NO_REST, Some(&mut properties), block)?;
+        Ok((m.data, m.more, properties))
+    }
+
     /// After a receive: do more frames of the same message follow?
     pub(crate) fn rcvmore(&self) -> bool {
         self.core.lock().rcvmore
