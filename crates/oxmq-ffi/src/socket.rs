@@ -1,0 +1,255 @@
+//! Sockets: `zmq_socket`, `zmq_close`, `zmq_bind`, `zmq_connect`, `zmq_unbind`,
+//! `zmq_disconnect`, `zmq_setsockopt`, `zmq_getsockopt`, `zmq_send`, `zmq_send_const`,
+//! `zmq_recv`.
+
+use std::ffi::{c_char, c_int, c_void};
+use std::ptr;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, LazyLock};
+
+use bytes::Bytes;
+use oxmq::{Socket, SocketType};
+
+use crate::ctx::{self, FfiCtx};
+use crate::handles::Registry;
+use crate::{R, c_str, guard, int_size, zerr};
+
+pub const ZMQ_DONTWAIT: c_int = 1;
+pub const ZMQ_SNDMORE: c_int = 2;
+/// The socket option oxmq cannot provide yet (see COMPATIBILITY.md).
+pub const ZMQ_FD: c_int = 14;
+
+/// A socket handle's object.
+pub(crate) struct FfiSocket {
+    pub sock: Socket,
+    ctx: Arc<FfiCtx>,
+}
+
+impl Drop for FfiSocket {
+    fn drop(&mut self) {
+        self.ctx.sockets.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+pub(crate) static SOCKETS: LazyLock<Registry<FfiSocket>> = LazyLock::new(Registry::new);
+
+/// The socket behind a handle: `ENOTSOCK` for NULL, a closed socket, or anything else.
+pub(crate) fn lookup(s: *mut c_void) -> R<Arc<FfiSocket>> {
+    SOCKETS.get(s).ok_or(libc::ENOTSOCK)
+}
+
+/// A new socket of `type_` in `ctx`: `EFAULT` for a bad context, `ETERM` once it is shut
+/// down, `EINVAL` for an unknown type, `EMFILE` past ZMQ_MAX_SOCKETS.
+#[unsafe(no_mangle)]
+pub extern "C" fn zmq_socket(ctx: *mut c_void, type_: c_int) -> *mut c_void {
+    guard(ptr::null_mut(), || {
+        let c = ctx::lookup(ctx)?;
+        let t = SocketType::from_zmq_type(type_).ok_or(libc::EINVAL)?;
+        let context = c.context()?;
+        let opts = *c.options.lock();
+        if c.sockets.fetch_add(1, Ordering::SeqCst) >= opts.max_sockets as usize {
+            c.sockets.fetch_sub(1, Ordering::SeqCst);
+            return Err(libc::EMFILE);
+        }
+        let sock = match Socket::new(context, t) {
+            Ok(s) => s,
+            Err(e) => {
+                c.sockets.fetch_sub(1, Ordering::SeqCst);
+                return Err(zerr(e));
+            }
+        };
+        let s = Arc::new(FfiSocket { sock, ctx: c.clone() });
+        // The context's defaults for new sockets, as libzmq applies them.
+        if opts.ipv6 {
+            s.sock.set_ipv6(true).map_err(zerr)?;
+        }
+        if !opts.blocky {
+            s.sock.set_linger(0).map_err(zerr)?;
+        }
+        Ok(SOCKETS.insert(s))
+    })
+}
+
+/// Close a socket: its handle is invalid from now on (`ENOTSOCK`); queued messages are still
+/// sent for up to ZMQ_LINGER.
+#[unsafe(no_mangle)]
+pub extern "C" fn zmq_close(s: *mut c_void) -> c_int {
+    guard(-1, || {
+        let sock = SOCKETS.remove(s).ok_or(libc::ENOTSOCK)?;
+        drop(sock);
+        Ok(0)
+    })
+}
+
+/// A socket call taking an endpoint.
+unsafe fn endpoint_call(
+    s: *mut c_void,
+    addr: *const c_char,
+    f: impl FnOnce(&Socket, &str) -> oxmq::Result<()>,
+) -> c_int {
+    guard(-1, || {
+        let sock = lookup(s)?;
+        // SAFETY: zmq.h's contract: `addr` is NULL or a NUL-terminated string.
+        let addr = unsafe { c_str(addr) }?;
+        f(&sock.sock, addr).map_err(zerr)?;
+        Ok(0)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_bind(s: *mut c_void, addr: *const c_char) -> c_int {
+    // SAFETY: the caller's contract is endpoint_call's.
+    unsafe { endpoint_call(s, addr, |sock, a| sock.bind(a)) }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_connect(s: *mut c_void, addr: *const c_char) -> c_int {
+    // SAFETY: the caller's contract is endpoint_call's.
+    unsafe { endpoint_call(s, addr, |sock, a| sock.connect(a)) }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_unbind(s: *mut c_void, addr: *const c_char) -> c_int {
+    // SAFETY: the caller's contract is endpoint_call's.
+    unsafe { endpoint_call(s, addr, |sock, a| sock.unbind(a)) }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_disconnect(s: *mut c_void, addr: *const c_char) -> c_int {
+    // SAFETY: the caller's contract is endpoint_call's.
+    unsafe { endpoint_call(s, addr, |sock, a| sock.disconnect(a)) }
+}
+
+/// Set a socket option by libzmq's id, the value as libzmq takes it (`EINVAL` for a wrong
+/// size, a bad value, or an option oxmq does not have).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_setsockopt(
+    s: *mut c_void,
+    option: c_int,
+    optval: *const c_void,
+    optvallen: usize,
+) -> c_int {
+    guard(-1, || {
+        let sock = lookup(s)?;
+        let v: &[u8] = if optvallen == 0 {
+            &[]
+        } else if optval.is_null() {
+            return Err(libc::EINVAL);
+        } else {
+            // SAFETY: zmq.h's contract: `optval` points to `optvallen` readable bytes.
+            unsafe { std::slice::from_raw_parts(optval.cast::<u8>(), optvallen) }
+        };
+        sock.sock.set_option_raw(option, v).map_err(zerr)?;
+        Ok(0)
+    })
+}
+
+/// Read a socket option into the caller's buffer of `*optvallen` bytes, storing how many
+/// were written in `*optvallen` (`EINVAL` where libzmq refuses that size).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_getsockopt(
+    s: *mut c_void,
+    option: c_int,
+    optval: *mut c_void,
+    optvallen: *mut usize,
+) -> c_int {
+    guard(-1, || {
+        let sock = lookup(s)?;
+        if optvallen.is_null() {
+            return Err(libc::EFAULT);
+        }
+        // SAFETY: not NULL; zmq.h's contract: it points to a size_t.
+        let buflen = unsafe { *optvallen };
+        if option == ZMQ_FD {
+            // No edge-triggered readiness descriptor yet (COMPATIBILITY.md).
+            return Err(libc::EINVAL);
+        }
+        let value = sock.sock.get_option_sized(option, buflen).map_err(zerr)?;
+        if value.len() > buflen {
+            return Err(libc::EINVAL);
+        }
+        if !value.is_empty() {
+            if optval.is_null() {
+                return Err(libc::EFAULT);
+            }
+            // SAFETY: `optval` points to `buflen` writable bytes (zmq.h's contract) and
+            // `value` is no longer than that; the two cannot overlap (`value` is ours).
+            unsafe { ptr::copy_nonoverlapping(value.as_ptr(), optval.cast::<u8>(), value.len()) };
+        }
+        // SAFETY: as above.
+        unsafe { *optvallen = value.len() };
+        Ok(0)
+    })
+}
+
+/// Send one frame: blocking (within ZMQ_SNDTIMEO) unless ZMQ_DONTWAIT, more frames to follow
+/// with ZMQ_SNDMORE.
+pub(crate) fn send_frame(sock: &Socket, data: Bytes, flags: c_int) -> R<()> {
+    let more = flags & ZMQ_SNDMORE != 0;
+    let r = if flags & ZMQ_DONTWAIT != 0 {
+        sock.try_send(data, more)
+    } else if more {
+        sock.send_more(data)
+    } else {
+        sock.send(data)
+    };
+    r.map_err(zerr)
+}
+
+/// Send `len` bytes from `buf` (copied) as one frame; returns `len`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_send(s: *mut c_void, buf: *const c_void, len: usize, flags: c_int) -> c_int {
+    guard(-1, || {
+        let sock = lookup(s)?;
+        let data = if len == 0 {
+            Bytes::new()
+        } else if buf.is_null() {
+            return Err(libc::EFAULT);
+        } else {
+            // SAFETY: zmq.h's contract: `buf` points to `len` readable bytes; they are copied.
+            Bytes::copy_from_slice(unsafe { std::slice::from_raw_parts(buf.cast::<u8>(), len) })
+        };
+        send_frame(&sock.sock, data, flags)?;
+        Ok(int_size(len))
+    })
+}
+
+/// Send `len` bytes at `buf` as one frame without copying them: the caller promises they stay
+/// unchanged for the life of the process (libzmq's "constant" data).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_send_const(s: *mut c_void, buf: *const c_void, len: usize, flags: c_int) -> c_int {
+    guard(-1, || {
+        let sock = lookup(s)?;
+        let data = if len == 0 {
+            Bytes::new()
+        } else if buf.is_null() {
+            return Err(libc::EFAULT);
+        } else {
+            // SAFETY: zmq_send_const's contract: `buf` points to `len` bytes that stay valid
+            // and unchanged for as long as the library may use them, i.e. for ever.
+            Bytes::from_static(unsafe { std::slice::from_raw_parts::<'static, u8>(buf.cast::<u8>(), len) })
+        };
+        send_frame(&sock.sock, data, flags)?;
+        Ok(int_size(len))
+    })
+}
+
+/// Receive one frame into `buf` (at most `len` bytes; the rest is dropped) and return its
+/// full size, as libzmq: a return above `len` means the frame was truncated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_recv(s: *mut c_void, buf: *mut c_void, len: usize, flags: c_int) -> c_int {
+    guard(-1, || {
+        let sock = lookup(s)?;
+        if buf.is_null() && len > 0 {
+            return Err(libc::EFAULT);
+        }
+        let (data, _more, _props) = sock.sock.recv_frame(flags & ZMQ_DONTWAIT == 0).map_err(zerr)?;
+        let n = data.len().min(len);
+        if n > 0 {
+            // SAFETY: `buf` points to `len` writable bytes (zmq.h's contract), n <= len, and
+            // the received frame is ours (no overlap).
+            unsafe { ptr::copy_nonoverlapping(data.as_ptr(), buf.cast::<u8>(), n) };
+        }
+        Ok(int_size(data.len()))
+    })
+}
