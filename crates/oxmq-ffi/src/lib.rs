@@ -82,3 +82,20 @@ pub(crate) unsafe fn c_str<'a>(s: *const c_char) -> R<&'a str> {
 pub(crate) fn int_size(n: usize) -> c_int {
     c_int::try_from(n).unwrap_or(c_int::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_efault_and_never_unwinds_past_guard() {
+        let rc = guard(-1, || -> R<c_int> { panic!("a bug inside the library") });
+        assert_eq!(rc, -1);
+        assert_eq!(errno::get(), libc::EFAULT);
+        let p = guard(std::ptr::null_mut::<u8>(), || panic!("another"));
+        assert!(p.is_null());
+        assert_eq!(guard(-1, || Err(libc::EINVAL)), -1);
+        assert_eq!(errno::get(), libc::EINVAL);
+        assert_eq!(guard(-1, || Ok(7)), 7);
+    }
+}
