@@ -151,6 +151,15 @@ fn option_sizes_and_values_are_checked_as_libzmq() {
     fails_with(unsafe { zmq_setsockopt(s, ZMQ_LINGER, ptr::null(), 4) }, libc::EINVAL);
     fails_with(set_int(s, ZMQ_LINGER, -2), libc::EINVAL);
     fails_with(set_int(s, 9999, 1), libc::EINVAL);
+    // Options libzmq has and oxmq not yet (COMPATIBILITY.md): refused, not ignored.
+    for missing in [11 /* SNDBUF */, 12 /* RCVBUF */, 57 /* TOS */, 81 /* THREAD_SAFE */] {
+        fails_with(set_int(s, missing, 1), libc::EINVAL);
+    }
+    // Transports oxmq does not have, and draft socket types.
+    fails_with(bind(s, "pgm://eth0;239.192.1.1:5555"), libc::EPROTONOSUPPORT);
+    fails_with(connect(s, "ws://127.0.0.1:5555"), libc::EPROTONOSUPPORT);
+    assert!(zmq_socket(ctx, 12 /* ZMQ_SERVER */).is_null());
+    assert_eq!(zmq_errno(), libc::EINVAL);
     assert_eq!(set_int(s, ZMQ_LINGER, 250), 0);
     let mut v: i64 = 0;
     let mut len = 8usize;
