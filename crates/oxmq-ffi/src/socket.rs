@@ -3,12 +3,15 @@
 //! `zmq_recv`.
 
 use std::ffi::{c_char, c_int, c_void};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::ptr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, LazyLock};
+use std::task::{Wake, Waker};
 
 use bytes::Bytes;
 use oxmq::{Socket, SocketType};
+use parking_lot::Mutex;
 
 use crate::ctx::{self, FfiCtx};
 use crate::handles::Registry;
@@ -16,18 +19,105 @@ use crate::{R, c_str, guard, int_size, zerr};
 
 pub const ZMQ_DONTWAIT: c_int = 1;
 pub const ZMQ_SNDMORE: c_int = 2;
-/// The socket option oxmq cannot provide yet (see COMPATIBILITY.md).
+/// The socket's readiness descriptor (libzmq's edge-triggered ZMQ_FD).
 pub const ZMQ_FD: c_int = 14;
+/// The socket's readiness now (ZMQ_POLLIN, ZMQ_POLLOUT); reading it re-arms ZMQ_FD.
+pub const ZMQ_EVENTS: c_int = 15;
 
 /// A socket handle's object.
 pub(crate) struct FfiSocket {
     pub sock: Socket,
     ctx: Arc<FfiCtx>,
+    /// ZMQ_FD, made on first request.
+    ready: Mutex<Option<ReadyFd>>,
 }
 
 impl Drop for FfiSocket {
     fn drop(&mut self) {
         self.ctx.sockets.fetch_sub(1, Ordering::SeqCst);
+        if let Some(r) = self.ready.lock().take() {
+            // The descriptor closes with the socket, as libzmq's, even if a waker that would
+            // have written to it is still stored in the socket's signal.
+            r.wake.fd.lock().take();
+        }
+    }
+}
+
+/// ZMQ_FD: an eventfd that becomes readable when the socket's readiness may have changed
+/// since ZMQ_EVENTS was last read. Reading ZMQ_EVENTS drains it and re-arms it: the socket's
+/// signal wakes `wake` once, at the next change (`SocketBase::events_then_wake`). So, as with
+/// libzmq, the descriptor is edge-triggered: readable means "read ZMQ_EVENTS", and after
+/// handling what ZMQ_EVENTS says, read it again before waiting on the descriptor.
+struct ReadyFd {
+    wake: Arc<FdWake>,
+    /// The waker's registration on the socket's signal.
+    key: Option<u64>,
+}
+
+/// Writes to the eventfd when the socket's signal moves.
+struct FdWake {
+    fd: Mutex<Option<OwnedFd>>,
+}
+
+impl Wake for FdWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        if let Some(fd) = self.fd.lock().as_ref() {
+            let one: u64 = 1;
+            // SAFETY: an open eventfd (owned here) and an 8-byte value; a full counter
+            // (EAGAIN) still leaves it readable, which is all that is needed.
+            unsafe { libc::write(fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
+        }
+    }
+}
+
+impl FdWake {
+    /// Empty the eventfd's counter (non-blocking: nothing to read is fine).
+    fn drain(&self) {
+        if let Some(fd) = self.fd.lock().as_ref() {
+            let mut n: u64 = 0;
+            // SAFETY: an open non-blocking eventfd and an 8-byte buffer.
+            unsafe { libc::read(fd.as_raw_fd(), (&mut n as *mut u64).cast(), 8) };
+        }
+    }
+}
+
+impl FfiSocket {
+    /// ZMQ_FD: the descriptor, made (and armed, readable at first) on the first request.
+    fn ready_fd(&self) -> R<c_int> {
+        let mut ready = self.ready.lock();
+        if let Some(r) = ready.as_ref() {
+            let fd = r.wake.fd.lock().as_ref().map(|fd| fd.as_raw_fd());
+            return fd.ok_or(libc::ENOTSOCK);
+        }
+        // SAFETY: eventfd(2) with no pointers; a negative return is an error.
+        let raw = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if raw < 0 {
+            return Err(crate::errno::get());
+        }
+        // SAFETY: a descriptor just opened and owned by nobody else.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let wake = Arc::new(FdWake { fd: Mutex::new(Some(fd)) });
+        // Readable at first: the caller's first step is to read ZMQ_EVENTS, which arms it.
+        wake.wake_by_ref();
+        *ready = Some(ReadyFd { wake, key: None });
+        Ok(raw)
+    }
+
+    /// ZMQ_EVENTS: the readiness now; with ZMQ_FD in use, drain and re-arm the descriptor.
+    fn events(&self) -> R<c_int> {
+        let mut ready = self.ready.lock();
+        let ev = match ready.as_mut() {
+            Some(r) => {
+                r.wake.drain();
+                let waker = Waker::from(r.wake.clone());
+                self.sock.events_then_wake(&waker, &mut r.key)
+            }
+            None => self.sock.events(),
+        };
+        Ok(c_int::from(ev.map_err(zerr)?.bits()))
     }
 }
 
@@ -58,7 +148,7 @@ pub extern "C" fn zmq_socket(ctx: *mut c_void, type_: c_int) -> *mut c_void {
                 return Err(zerr(e));
             }
         };
-        let s = Arc::new(FfiSocket { sock, ctx: c.clone() });
+        let s = Arc::new(FfiSocket { sock, ctx: c.clone(), ready: Mutex::new(None) });
         // The context's defaults for new sockets, as libzmq applies them.
         if opts.ipv6 {
             s.sock.set_ipv6(true).map_err(zerr)?;
@@ -160,11 +250,12 @@ pub unsafe extern "C" fn zmq_getsockopt(
         }
         // SAFETY: not NULL; zmq.h's contract: it points to a size_t.
         let buflen = unsafe { *optvallen };
-        if option == ZMQ_FD {
-            // No edge-triggered readiness descriptor yet (COMPATIBILITY.md).
-            return Err(libc::EINVAL);
-        }
-        let value = sock.sock.get_option_sized(option, buflen).map_err(zerr)?;
+        let value = match option {
+            ZMQ_FD | ZMQ_EVENTS if buflen != size_of::<c_int>() => return Err(libc::EINVAL),
+            ZMQ_FD => sock.ready_fd()?.to_ne_bytes().to_vec(),
+            ZMQ_EVENTS => sock.events()?.to_ne_bytes().to_vec(),
+            _ => sock.sock.get_option_sized(option, buflen).map_err(zerr)?,
+        };
         if value.len() > buflen {
             return Err(libc::EINVAL);
         }

@@ -172,10 +172,13 @@ fn option_sizes_and_values_are_checked_as_libzmq() {
     assert_eq!((v, len), (250, 4));
     // SAFETY: NULL length pointer: refused.
     fails_with(unsafe { zmq_getsockopt(s, ZMQ_LINGER, (&mut v as *mut c_int).cast(), ptr::null_mut()) }, libc::EFAULT);
-    // ZMQ_FD is not provided yet (COMPATIBILITY.md): an honest EINVAL, not a fake descriptor.
-    let mut len = 4usize;
-    // SAFETY: a 4-byte int and its length.
-    fails_with(unsafe { zmq_getsockopt(s, ZMQ_FD, (&mut v as *mut c_int).cast(), &mut len) }, libc::EINVAL);
+    // ZMQ_FD and ZMQ_EVENTS are ints too.
+    let mut wide: i64 = 0;
+    let mut len = 8usize;
+    // SAFETY: an 8-byte buffer and its length: the wrong size, refused.
+    fails_with(unsafe { zmq_getsockopt(s, ZMQ_FD, (&mut wide as *mut i64).cast(), &mut len) }, libc::EINVAL);
+    // SAFETY: as above.
+    fails_with(unsafe { zmq_getsockopt(s, ZMQ_EVENTS, (&mut wide as *mut i64).cast(), &mut len) }, libc::EINVAL);
     // A string option into a buffer too small for its NUL.
     assert_eq!(bind(s, "tcp://127.0.0.1:*"), 0);
     let ep = last_endpoint(s);
@@ -688,4 +691,57 @@ fn atomic_counters_stopwatch_threads() {
         assert!(zmq_stopwatch_stop(watch) >= 2000);
     }
     assert!(zmq_threadstart(None, ptr::null_mut()).is_null());
+}
+
+fn get_int(s: *mut c_void, opt: c_int) -> c_int {
+    let (mut v, mut len) = (0 as c_int, 4usize);
+    // SAFETY: a 4-byte int and its length.
+    assert_eq!(unsafe { zmq_getsockopt(s, opt, (&mut v as *mut c_int).cast(), &mut len) }, 0, "getsockopt {opt}");
+    v
+}
+
+/// Is `fd` readable within `ms` milliseconds?
+fn readable(fd: c_int, ms: c_int) -> bool {
+    let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    // SAFETY: one pollfd.
+    let n = unsafe { libc::poll(&mut p, 1, ms) };
+    assert!(n >= 0);
+    n == 1
+}
+
+#[test]
+fn zmq_fd_is_edge_triggered_and_re_armed_by_zmq_events() {
+    let ctx = ctx();
+    let (pull, push) = (socket(ctx, ZMQ_PULL), socket(ctx, ZMQ_PUSH));
+    assert_eq!(bind(pull, "tcp://127.0.0.1:*"), 0);
+    let fd = get_int(pull, ZMQ_FD);
+    assert!(fd >= 0);
+    assert_eq!(get_int(pull, ZMQ_FD), fd, "the same descriptor every time");
+    // Readable at first: the protocol starts with reading ZMQ_EVENTS.
+    assert!(readable(fd, 0));
+    assert_eq!(get_int(pull, ZMQ_EVENTS), 0);
+    // Nothing changes, so nothing to read.
+    assert!(!readable(fd, 50));
+    assert_eq!(connect(push, &last_endpoint(pull)), 0);
+    let mut buf = [0u8; 8];
+    for round in 0..20 {
+        assert_eq!(send(push, b"ping", 0), 4);
+        // The message makes the descriptor readable (connection, then the message: keep
+        // reading ZMQ_EVENTS until it says POLLIN, waiting on the descriptor in between).
+        let mut events = get_int(pull, ZMQ_EVENTS);
+        while events & ZMQ_POLLIN as c_int == 0 {
+            assert!(readable(fd, 10_000), "round {round}: no wake-up for a message");
+            events = get_int(pull, ZMQ_EVENTS);
+        }
+        assert_eq!(recv(pull, &mut buf, ZMQ_DONTWAIT), 4);
+        // Edge-triggered: after the receive, ZMQ_EVENTS must be read again (it says no more
+        // input, and re-arms the descriptor for the next message).
+        assert_eq!(get_int(pull, ZMQ_EVENTS) & ZMQ_POLLIN as c_int, 0);
+    }
+    // A PUSH with a peer: writable, through ZMQ_EVENTS.
+    assert_eq!(get_int(push, ZMQ_EVENTS) & 2, 2);
+    for s in [pull, push] {
+        assert_eq!(zmq_close(s), 0);
+    }
+    assert_eq!(zmq_ctx_term(ctx), 0);
 }

@@ -155,3 +155,46 @@ fn hello_world_pyzmq_on_oxmq_serves_pyzmq_on_libzmq() {
 fn hello_world_pyzmq_on_libzmq_serves_pyzmq_on_oxmq() {
     hello_world(false);
 }
+
+/// pyzmq's asyncio sockets wait on ZMQ_FD (an event loop reader) and read ZMQ_EVENTS: they
+/// work only if the descriptor is a real edge-triggered one.
+const ASYNCIO: &str = r#"
+import asyncio, zmq.asyncio
+
+async def main():
+    ctx = zmq.asyncio.Context()
+    rep, req = ctx.socket(zmq.REP), ctx.socket(zmq.REQ)
+    req.connect("tcp://127.0.0.1:%d" % rep.bind_to_random_port("tcp://127.0.0.1"))
+
+    async def server():
+        for i in range(50):
+            m = await rep.recv_multipart()
+            await rep.send_multipart(m + [b"ok"])
+
+    served = asyncio.ensure_future(server())
+    for i in range(50):
+        await req.send_multipart([b"n", str(i).encode()])
+        assert await asyncio.wait_for(req.recv_multipart(), 30) == [b"n", str(i).encode(), b"ok"]
+    await asyncio.wait_for(served, 30)
+
+    # A receive that has to wait for its message.
+    pull, push = ctx.socket(zmq.PULL), ctx.socket(zmq.PUSH)
+    push.connect("tcp://127.0.0.1:%d" % pull.bind_to_random_port("tcp://127.0.0.1"))
+    pending = asyncio.ensure_future(pull.recv())
+    await asyncio.sleep(0.2)
+    assert not pending.done()
+    await push.send(b"late")
+    assert await asyncio.wait_for(pending, 30) == b"late"
+    for s in (rep, req, pull, push):
+        s.close(linger=0)
+    ctx.term()
+    print("asyncio done")
+
+asyncio.run(main())
+"#;
+
+#[test]
+fn pyzmq_asyncio_runs_on_oxmqs_zmq_fd() {
+    let child = python(&format!("{WHICH}{ASYNCIO}"), &["oxmq"], true).spawn().unwrap();
+    assert!(finish(child, "pyzmq asyncio").contains("asyncio done"));
+}

@@ -21,6 +21,7 @@ pub use monitor::Monitor;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
+use std::task::Waker;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -192,6 +193,20 @@ impl SocketBase {
         }
         if core.pattern.has_out(&core.options) {
             ev |= PollEvents::OUT;
+        }
+        Ok(ev)
+    }
+
+    /// [`events`](Self::events), and `waker` woken once the next time the answer may change
+    /// (at once, if it may have changed already while it was being computed): libzmq's ZMQ_FD
+    /// protocol, where reading ZMQ_EVENTS re-arms the descriptor. `key` names the
+    /// registration (start with `None` and pass the same one each time): a call replaces the
+    /// waker the last one stored, if no change has woken it since, instead of adding one.
+    pub fn events_then_wake(&self, waker: &Waker, key: &mut Option<u64>) -> Result<PollEvents> {
+        let seen = self.shared.signal.seq();
+        let ev = self.events()?;
+        if !self.shared.signal.register(waker, seen, key) {
+            waker.wake_by_ref();
         }
         Ok(ev)
     }
