@@ -59,7 +59,25 @@ impl FfiCtx {
             return Err(crate::errno::ETERM);
         }
         let io_threads = self.options.lock().io_threads;
-        Ok(self.context.get_or_init(|| Context::with_io_threads(io_threads.max(1) as usize)))
+        Ok(self.context.get_or_init(|| without_signals(|| Context::with_io_threads(io_threads.max(1) as usize))))
+    }
+}
+
+/// Run `f` with every signal blocked in the calling thread, so that the threads it starts
+/// (the context's I/O threads inherit the mask) never take a signal meant for the
+/// application, as libzmq's I/O threads do not: a process-directed signal (SIGINT, SIGALRM)
+/// then reaches an application thread, and interrupts its blocking call with EINTR.
+fn without_signals<T>(f: impl FnOnce() -> T) -> T {
+    // SAFETY: sigset_t values initialised by sigfillset/pthread_sigmask before use; the mask
+    // is the calling thread's own and is restored before returning.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
+        let r = f();
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        r
     }
 }
 

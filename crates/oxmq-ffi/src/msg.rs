@@ -19,7 +19,7 @@ use bytes::Bytes;
 use oxmq::Properties;
 
 use crate::socket::{self, send_frame};
-use crate::{R, c_str, guard, int_size, zerr};
+use crate::{R, c_str, guard, int_size};
 
 pub const ZMQ_MORE: c_int = 1;
 pub const ZMQ_SRCFD: c_int = 2;
@@ -348,9 +348,9 @@ pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags
         let m = unsafe { live(msg) }?;
         let sock = socket::lookup(s)?;
         let len = m.data.len();
-        // A clone (a reference count) goes out; the message keeps its own until the send
+        // Only references to the frame go out; the message keeps its own until the send
         // succeeded, so that a failed send leaves it as it was.
-        send_frame(&sock.sock, m.data.clone(), flags)?;
+        send_frame(&sock, m.data.clone(), flags)?;
         reset(m);
         Ok(int_size(len))
     })
@@ -363,7 +363,7 @@ pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags
         // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
         let m = unsafe { live(msg) }?;
         let sock = socket::lookup(s)?;
-        let (data, more, properties) = sock.sock.recv_frame(flags & socket::ZMQ_DONTWAIT == 0).map_err(zerr)?;
+        let (data, more, properties) = socket::recv_frame(&sock, flags)?;
         let len = data.len();
         *m = MsgRepr { more, properties, ..MsgRepr::new(data) };
         Ok(int_size(len))

@@ -8,9 +8,10 @@ use std::ptr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, LazyLock};
 use std::task::{Wake, Waker};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use oxmq::{Socket, SocketType};
+use oxmq::{PollEvents, Socket, SocketType};
 use parking_lot::Mutex;
 
 use crate::ctx::{self, FfiCtx};
@@ -35,9 +36,9 @@ pub(crate) struct FfiSocket {
 impl Drop for FfiSocket {
     fn drop(&mut self) {
         self.ctx.sockets.fetch_sub(1, Ordering::SeqCst);
-        if let Some(r) = self.ready.lock().take() {
-            // The descriptor closes with the socket, as libzmq's, even if a waker that would
-            // have written to it is still stored in the socket's signal.
+        if let Some(mut r) = self.ready.lock().take() {
+            self.sock.stop_waking(&mut r.key);
+            // The descriptor closes with the socket, as libzmq's.
             r.wake.fd.lock().take();
         }
     }
@@ -55,7 +56,7 @@ struct ReadyFd {
 }
 
 /// Writes to the eventfd when the socket's signal moves.
-struct FdWake {
+pub(crate) struct FdWake {
     fd: Mutex<Option<OwnedFd>>,
 }
 
@@ -74,8 +75,13 @@ impl Wake for FdWake {
 }
 
 impl FdWake {
+    /// The eventfd's number, while it is open.
+    pub(crate) fn raw_fd(&self) -> R<c_int> {
+        self.fd.lock().as_ref().map(|fd| fd.as_raw_fd()).ok_or(libc::EBADF)
+    }
+
     /// Empty the eventfd's counter (non-blocking: nothing to read is fine).
-    fn drain(&self) {
+    pub(crate) fn drain(&self) {
         if let Some(fd) = self.fd.lock().as_ref() {
             let mut n: u64 = 0;
             // SAFETY: an open non-blocking eventfd and an 8-byte buffer.
@@ -92,14 +98,8 @@ impl FfiSocket {
             let fd = r.wake.fd.lock().as_ref().map(|fd| fd.as_raw_fd());
             return fd.ok_or(libc::ENOTSOCK);
         }
-        // SAFETY: eventfd(2) with no pointers; a negative return is an error.
-        let raw = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
-        if raw < 0 {
-            return Err(crate::errno::get());
-        }
-        // SAFETY: a descriptor just opened and owned by nobody else.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let wake = Arc::new(FdWake { fd: Mutex::new(Some(fd)) });
+        let wake = new_fd_wake()?;
+        let raw = wake.fd.lock().as_ref().map(|fd| fd.as_raw_fd()).ok_or(libc::EBADF)?;
         // Readable at first: the caller's first step is to read ZMQ_EVENTS, which arms it.
         wake.wake_by_ref();
         *ready = Some(ReadyFd { wake, key: None });
@@ -275,16 +275,106 @@ pub unsafe extern "C" fn zmq_getsockopt(
 
 /// Send one frame: blocking (within ZMQ_SNDTIMEO) unless ZMQ_DONTWAIT, more frames to follow
 /// with ZMQ_SNDMORE.
-pub(crate) fn send_frame(sock: &Socket, data: Bytes, flags: c_int) -> R<()> {
+pub(crate) fn send_frame(sock: &FfiSocket, data: Bytes, flags: c_int) -> R<()> {
     let more = flags & ZMQ_SNDMORE != 0;
-    let r = if flags & ZMQ_DONTWAIT != 0 {
-        sock.try_send(data, more)
-    } else if more {
-        sock.send_more(data)
+    let timeo = sock.sock.sndtimeo().map_err(zerr)?;
+    // Each attempt hands over a reference to the frame, not the frame itself, so that a
+    // failed send leaves the caller's message as it was.
+    blocking(sock, flags, PollEvents::OUT, timeo, || sock.sock.try_send(data.clone(), more))
+}
+
+/// Receive one frame: its bytes, whether more follow, and its connection's properties;
+/// blocking (within ZMQ_RCVTIMEO) unless ZMQ_DONTWAIT.
+pub(crate) fn recv_frame(sock: &FfiSocket, flags: c_int) -> R<(Bytes, bool, Option<oxmq::Properties>)> {
+    let timeo = sock.sock.rcvtimeo().map_err(zerr)?;
+    blocking(sock, flags, PollEvents::IN, timeo, || sock.sock.recv_frame(false))
+}
+
+/// A blocking call as libzmq makes it: try `op` without blocking; while it would block, wait
+/// until the socket may have become ready (`want`), for `timeo` ms in all (-1: no limit), and
+/// try again. `EAGAIN` when the time is up; `EINTR` if a signal handler ran meanwhile: the
+/// wait is a poll(2), which a signal always interrupts, so that the caller can react to the
+/// signal (pyzmq raises KeyboardInterrupt on Ctrl-C) and call again.
+fn blocking<T>(
+    sock: &FfiSocket,
+    flags: c_int,
+    want: PollEvents,
+    timeo: c_int,
+    mut op: impl FnMut() -> oxmq::Result<T>,
+) -> R<T> {
+    let nonblocking = flags & ZMQ_DONTWAIT != 0 || timeo == 0;
+    let deadline = u64::try_from(timeo).ok().map(|ms| Instant::now() + Duration::from_millis(ms));
+    let mut trust_events = true;
+    loop {
+        match op() {
+            Ok(v) => return Ok(v),
+            Err(oxmq::Error::Again) if !nonblocking => {}
+            Err(e) => return Err(zerr(e)),
+        }
+        // If the socket said it was ready and the call still would block, wait for the
+        // next change rather than trying again at once.
+        trust_events = wait_for(&sock.sock, want, deadline, trust_events)?;
+    }
+}
+
+thread_local! {
+    /// The calling thread's wake-up descriptor for blocking calls: an eventfd written by a
+    /// waker that the socket's signal wakes (made on a thread's first wait).
+    static WAIT: std::cell::OnceCell<Arc<FdWake>> = const { std::cell::OnceCell::new() };
+}
+
+/// The calling thread's wake-up descriptor (made on its first wait).
+pub(crate) fn thread_wake() -> R<Arc<FdWake>> {
+    WAIT.with(|w| match w.get() {
+        Some(wake) => Ok(wake.clone()),
+        None => {
+            let wake = new_fd_wake()?;
+            let _ = w.set(wake.clone());
+            Ok(wake)
+        }
+    })
+}
+
+/// A new non-blocking eventfd, and a waker that writes to it.
+fn new_fd_wake() -> R<Arc<FdWake>> {
+    // SAFETY: eventfd(2) takes no pointers; a negative return is an error.
+    let raw = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+    if raw < 0 {
+        return Err(crate::errno::get());
+    }
+    // SAFETY: a descriptor just opened and owned by nobody else.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    Ok(Arc::new(FdWake { fd: Mutex::new(Some(fd)) }))
+}
+
+/// Wait until `sock` may be ready for `want`, `deadline` passes (`EAGAIN`) or a signal
+/// handler runs (`EINTR`). Returns at once if the socket is ready and `trust_events`; returns
+/// whether the next wait may trust the socket's readiness answer again (not after a return
+/// on that answer alone).
+fn wait_for(sock: &Socket, want: PollEvents, deadline: Option<Instant>, trust_events: bool) -> R<bool> {
+    let wake = thread_wake()?;
+    let raw = wake.raw_fd()?;
+    wake.drain();
+    let waker = Waker::from(wake.clone());
+    let mut key = None;
+    let ready = sock.events_then_wake(&waker, &mut key).map_err(zerr)?;
+    let result = if ready.contains(want) && trust_events {
+        Ok(false)
     } else {
-        sock.send(data)
+        let timeout_ms = crate::poll::ms_until(deadline);
+        let mut pfd = libc::pollfd { fd: raw, events: libc::POLLIN, revents: 0 };
+        // SAFETY: one pollfd for our own eventfd, which stays open (the thread holds it).
+        let n = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+        if n < 0 {
+            Err(crate::errno::get())
+        } else if n == 0 && deadline.is_some_and(|d| Instant::now() >= d) {
+            Err(libc::EAGAIN)
+        } else {
+            Ok(true)
+        }
     };
-    r.map_err(zerr)
+    sock.stop_waking(&mut key);
+    result
 }
 
 /// Send `len` bytes from `buf` (copied) as one frame; returns `len`.
@@ -300,7 +390,7 @@ pub unsafe extern "C" fn zmq_send(s: *mut c_void, buf: *const c_void, len: usize
             // SAFETY: zmq.h's contract: `buf` points to `len` readable bytes; they are copied.
             Bytes::copy_from_slice(unsafe { std::slice::from_raw_parts(buf.cast::<u8>(), len) })
         };
-        send_frame(&sock.sock, data, flags)?;
+        send_frame(&sock, data, flags)?;
         Ok(int_size(len))
     })
 }
@@ -320,7 +410,7 @@ pub unsafe extern "C" fn zmq_send_const(s: *mut c_void, buf: *const c_void, len:
             // and unchanged for as long as the library may use them, i.e. for ever.
             Bytes::from_static(unsafe { std::slice::from_raw_parts::<'static, u8>(buf.cast::<u8>(), len) })
         };
-        send_frame(&sock.sock, data, flags)?;
+        send_frame(&sock, data, flags)?;
         Ok(int_size(len))
     })
 }
@@ -334,7 +424,7 @@ pub unsafe extern "C" fn zmq_recv(s: *mut c_void, buf: *mut c_void, len: usize, 
         if buf.is_null() && len > 0 {
             return Err(libc::EFAULT);
         }
-        let (data, _more, _props) = sock.sock.recv_frame(flags & ZMQ_DONTWAIT == 0).map_err(zerr)?;
+        let (data, _more, _props) = recv_frame(&sock, flags)?;
         let n = data.len().min(len);
         if n > 0 {
             // SAFETY: `buf` points to `len` writable bytes (zmq.h's contract), n <= len, and

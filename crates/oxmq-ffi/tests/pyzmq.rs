@@ -198,3 +198,42 @@ fn pyzmq_asyncio_runs_on_oxmqs_zmq_fd() {
     let child = python(&format!("{WHICH}{ASYNCIO}"), &["oxmq"], true).spawn().unwrap();
     assert!(finish(child, "pyzmq asyncio").contains("asyncio done"));
 }
+
+/// Ctrl-C during a blocking receive or poll: libzmq returns EINTR when a signal handler runs, and
+/// pyzmq then runs the Python handler (here raising KeyboardInterrupt, as SIGINT's does).
+/// A process-directed SIGALRM must reach the main thread, not one of oxmq's I/O threads
+/// (which block signals, as libzmq's).
+const INTERRUPT: &str = r#"
+import signal, time
+
+def on_alarm(*_):
+    raise KeyboardInterrupt
+
+signal.signal(signal.SIGALRM, on_alarm)
+ctx = zmq.Context()
+pull = ctx.socket(zmq.PULL)
+pull.bind("tcp://127.0.0.1:*")
+signal.setitimer(signal.ITIMER_REAL, 0.3)
+try:
+    pull.recv()
+    raise SystemExit("received a message nobody sent")
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+poller = zmq.Poller()
+poller.register(pull, zmq.POLLIN)
+signal.setitimer(signal.ITIMER_REAL, 0.3)
+try:
+    poller.poll()
+    raise SystemExit("poll returned with nothing to read")
+except KeyboardInterrupt:
+    print("poll interrupted", flush=True)
+pull.close(linger=0)
+ctx.term()
+"#;
+
+#[test]
+fn a_signal_interrupts_pyzmqs_blocking_receive_on_oxmq() {
+    let child = python(&format!("{WHICH}{INTERRUPT}"), &["oxmq"], true).spawn().unwrap();
+    let out = finish(child, "pyzmq interrupted");
+    assert!(out.contains("interrupted\npoll interrupted"), "{out}");
+}

@@ -211,6 +211,12 @@ impl SocketBase {
         Ok(ev)
     }
 
+    /// Withdraw the waker [`events_then_wake`](Self::events_then_wake) stored under `key`, if
+    /// no change has woken it yet, and clear `key`.
+    pub fn stop_waking(&self, key: &mut Option<u64>) {
+        self.shared.signal.unregister(key);
+    }
+
     fn check_term(&self) -> Result<()> {
         if self.ctx.is_terminated() { Err(Error::ContextTerminated) } else { Ok(()) }
     }
