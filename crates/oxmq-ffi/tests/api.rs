@@ -158,6 +158,9 @@ fn option_sizes_and_values_are_checked_as_libzmq() {
     // Transports oxmq does not have, and draft socket types.
     fails_with(bind(s, "pgm://eth0;239.192.1.1:5555"), libc::EPROTONOSUPPORT);
     fails_with(connect(s, "ws://127.0.0.1:5555"), libc::EPROTONOSUPPORT);
+    // An ipc path longer than sun_path: ENAMETOOLONG, as libzmq (pyzmq's tests check it).
+    fails_with(bind(s, &format!("ipc:///tmp/{}", "a".repeat(120))), libc::ENAMETOOLONG);
+    fails_with(connect(s, &format!("ipc://@{}", "a".repeat(120))), libc::ENAMETOOLONG);
     assert!(zmq_socket(ctx, 12 /* ZMQ_SERVER */).is_null());
     assert_eq!(zmq_errno(), libc::EINVAL);
     assert_eq!(set_int(s, ZMQ_LINGER, 250), 0);
