@@ -16,7 +16,7 @@
 //!   initialised message is refused with `EFAULT` ([`msg`]).
 //!
 //! Modules: [`errno`] (errno and texts), [`handles`] (the registries), [`ctx`] (contexts),
-//! [`socket`] (sockets, options, send and receive), [`msg`] (`zmq_msg_t`), [`poll`]
+//! [`socket`] (sockets, options, send and receive), [`msg`] (`zmq_msg_t`), [`timers`], [`poll`]
 //! (`zmq_poll`, proxies, monitors), [`util`] (version, capabilities, Z85, CURVE keys, atomic
 //! counters, stopwatch, threads).
 
@@ -32,6 +32,7 @@ pub mod handles;
 pub mod msg;
 pub mod poll;
 pub mod socket;
+pub mod timers;
 pub mod util;
 
 use std::ffi::{CStr, c_char, c_int};

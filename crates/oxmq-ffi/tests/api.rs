@@ -840,3 +840,58 @@ fn a_signal_interrupts_zmq_poll_and_termination_ends_it_with_eterm() {
     assert_eq!(zmq_ctx_term(ctx), 0);
     assert_eq!(poller.join().unwrap(), (-1, ETERM));
 }
+
+static FIRED: [AtomicUsize; 2] = [const { AtomicUsize::new(0) }; 2];
+
+/// Counts its calls in the counter `arg` points to.
+unsafe extern "C" fn on_timer(_id: c_int, arg: *mut c_void) {
+    // SAFETY: the tests pass a pointer to one of the static FIRED counters.
+    unsafe { &*arg.cast::<AtomicUsize>() }.fetch_add(1, Ordering::SeqCst);
+}
+
+fn counter_arg(i: usize) -> *mut c_void {
+    (&FIRED[i] as *const AtomicUsize).cast_mut().cast()
+}
+
+#[test]
+fn timers_fire_when_due_and_are_refused_when_bad() {
+    use zmq::timers::*;
+    let mut t = zmq_timers_new();
+    assert!(!t.is_null());
+    assert_eq!(zmq_timers_timeout(t), -1, "no timers");
+    let fast = zmq_timers_add(t, 10, Some(on_timer), counter_arg(0));
+    let slow = zmq_timers_add(t, 3_600_000, Some(on_timer), counter_arg(1));
+    assert!(fast > 0 && slow > 0 && fast != slow);
+    let left = zmq_timers_timeout(t);
+    assert!((0..=10).contains(&left), "{left}");
+    // After 20 ms the 10 ms timer is due and runs once; the hour-long one does not.
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(zmq_timers_execute(t), 0);
+    assert_eq!(FIRED[0].load(Ordering::SeqCst), 1);
+    assert_eq!(FIRED[1].load(Ordering::SeqCst), 0);
+    // It repeats.
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(zmq_timers_execute(t), 0);
+    assert_eq!(FIRED[0].load(Ordering::SeqCst), 2);
+    assert_eq!(zmq_timers_set_interval(t, slow, 1), 0);
+    assert_eq!(zmq_timers_reset(t, fast), 0);
+    assert_eq!(zmq_timers_cancel(t, fast), 0);
+    fails_with(zmq_timers_cancel(t, fast), libc::EINVAL);
+    fails_with(zmq_timers_reset(t, fast), libc::EINVAL);
+    std::thread::sleep(Duration::from_millis(5));
+    assert_eq!(zmq_timers_execute(t), 0);
+    assert_eq!(FIRED[1].load(Ordering::SeqCst), 1);
+    assert_eq!(FIRED[0].load(Ordering::SeqCst), 2, "cancelled");
+    fails_with(zmq_timers_add(t, 1, None, ptr::null_mut()), libc::EFAULT);
+    // Bad handles: EFAULT, never read.
+    let mut junk = [0u8; 64];
+    fails_with(zmq_timers_add(junk.as_mut_ptr().cast(), 1, Some(on_timer), ptr::null_mut()), libc::EFAULT);
+    // SAFETY: a pointer to a handle variable.
+    unsafe {
+        assert_eq!(zmq_timers_destroy(&mut t), 0);
+        assert!(t.is_null());
+        fails_with(zmq_timers_destroy(&mut t), libc::EFAULT);
+    }
+    assert_eq!(zmq_timers_timeout(t), -1);
+    assert_eq!(zmq_errno(), libc::EFAULT);
+}
