@@ -434,3 +434,75 @@ pub unsafe extern "C" fn zmq_recv(s: *mut c_void, buf: *mut c_void, len: usize, 
         Ok(int_size(data.len()))
     })
 }
+
+/// Send `count` buffers as frames, each copied: with ZMQ_SNDMORE in `flags`, as one message
+/// (the last frame without it); without, as `count` messages. Returns the last frame's size.
+/// (libzmq's undocumented scatter send.)
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_sendiov(s: *mut c_void, iov: *mut libc::iovec, count: usize, flags: c_int) -> c_int {
+    guard(-1, || {
+        let sock = lookup(s)?;
+        if count == 0 || iov.is_null() {
+            return Err(libc::EINVAL);
+        }
+        // SAFETY: zmq.h's contract: `iov` points to `count` iovecs.
+        let iov = unsafe { std::slice::from_raw_parts(iov, count) };
+        let mut sent = 0;
+        for (i, v) in iov.iter().enumerate() {
+            let data = if v.iov_len == 0 {
+                Bytes::new()
+            } else if v.iov_base.is_null() {
+                return Err(libc::EFAULT);
+            } else {
+                // SAFETY: each iovec points to `iov_len` readable bytes; they are copied.
+                Bytes::copy_from_slice(unsafe { std::slice::from_raw_parts(v.iov_base.cast::<u8>(), v.iov_len) })
+            };
+            let f = if i + 1 == count { flags & !ZMQ_SNDMORE } else { flags };
+            sent = int_size(data.len());
+            send_frame(&sock, data, f)?;
+        }
+        Ok(sent)
+    })
+}
+
+/// Receive up to `*count` frames of one message into `iov`, each in a buffer allocated with
+/// malloc (the caller frees it); `*count` becomes the number received, which is returned.
+/// (libzmq's undocumented gather receive.)
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_recviov(s: *mut c_void, iov: *mut libc::iovec, count: *mut usize, flags: c_int) -> c_int {
+    guard(-1, || {
+        let sock = lookup(s)?;
+        if count.is_null() || iov.is_null() {
+            return Err(libc::EINVAL);
+        }
+        // SAFETY: zmq.h's contract: `count` points to a size_t.
+        let max = unsafe { *count };
+        if max == 0 {
+            return Err(libc::EINVAL);
+        }
+        // SAFETY: as above.
+        unsafe { *count = 0 };
+        // SAFETY: zmq.h's contract: `iov` points to `*count` iovecs, ours to fill.
+        let iov = unsafe { std::slice::from_raw_parts_mut(iov, max) };
+        let mut received = 0;
+        for v in iov.iter_mut() {
+            let (data, more, _) = recv_frame(&sock, flags)?;
+            // SAFETY: malloc of at least one byte (a NULL buffer would read as failure).
+            let buf = unsafe { libc::malloc(data.len().max(1)) }.cast::<u8>();
+            if buf.is_null() {
+                return Err(libc::ENOMEM);
+            }
+            // SAFETY: `buf` has room for the frame; the frame is ours (no overlap).
+            unsafe { ptr::copy_nonoverlapping(data.as_ptr(), buf, data.len()) };
+            v.iov_base = buf.cast();
+            v.iov_len = data.len();
+            received += 1;
+            // SAFETY: as above.
+            unsafe { *count = received };
+            if !more {
+                break;
+            }
+        }
+        Ok(int_size(received))
+    })
+}

@@ -895,3 +895,36 @@ fn timers_fire_when_due_and_are_refused_when_bad() {
     assert_eq!(zmq_timers_timeout(t), -1);
     assert_eq!(zmq_errno(), libc::EFAULT);
 }
+
+#[test]
+fn sendiov_and_recviov_move_a_multipart_message() {
+    let ctx = ctx();
+    let (pull, push) = (socket(ctx, ZMQ_PULL), socket(ctx, ZMQ_PUSH));
+    assert_eq!(bind(pull, "inproc://iov"), 0);
+    assert_eq!(connect(push, "inproc://iov"), 0);
+    let parts: [&[u8]; 3] = [b"one", b"", b"three"];
+    let mut out: Vec<libc::iovec> =
+        parts.iter().map(|p| libc::iovec { iov_base: p.as_ptr().cast_mut().cast(), iov_len: p.len() }).collect();
+    let mut inbox = [libc::iovec { iov_base: ptr::null_mut(), iov_len: 0 }; 8];
+    let mut count = inbox.len();
+    // SAFETY: iovec arrays of the lengths given; the received buffers are freed below.
+    unsafe {
+        assert_eq!(zmq_sendiov(push, out.as_mut_ptr(), 3, ZMQ_SNDMORE), 5);
+        assert_eq!(zmq_recviov(pull, inbox.as_mut_ptr(), &mut count, 0), 3);
+        assert_eq!(count, 3);
+        for (v, p) in inbox.iter().zip(parts) {
+            assert_eq!(std::slice::from_raw_parts(v.iov_base.cast::<u8>(), v.iov_len), p);
+            libc::free(v.iov_base);
+        }
+        fails_with(zmq_sendiov(push, out.as_mut_ptr(), 0, 0), libc::EINVAL);
+        let mut zero = 0usize;
+        fails_with(zmq_recviov(pull, inbox.as_mut_ptr(), &mut zero, ZMQ_DONTWAIT), libc::EINVAL);
+        let mut count = inbox.len();
+        fails_with(zmq_recviov(pull, inbox.as_mut_ptr(), &mut count, ZMQ_DONTWAIT), libc::EAGAIN);
+        assert_eq!(count, 0);
+    }
+    for s in [pull, push] {
+        assert_eq!(zmq_close(s), 0);
+    }
+    assert_eq!(zmq_ctx_term(ctx), 0);
+}
