@@ -277,43 +277,47 @@ pub unsafe extern "C" fn zmq_getsockopt(
 /// with ZMQ_SNDMORE.
 pub(crate) fn send_frame(sock: &FfiSocket, data: Bytes, flags: c_int) -> R<()> {
     let more = flags & ZMQ_SNDMORE != 0;
-    let timeo = sock.sock.sndtimeo().map_err(zerr)?;
     // Each attempt hands over a reference to the frame, not the frame itself, so that a
     // failed send leaves the caller's message as it was.
-    blocking(sock, flags, PollEvents::OUT, timeo, || sock.sock.try_send(data.clone(), more))
+    blocking(sock, flags, PollEvents::OUT, || sock.sock.sndtimeo(), || sock.sock.try_send(data.clone(), more))
 }
 
 /// Receive one frame: its bytes, whether more follow, and its connection's properties;
 /// blocking (within ZMQ_RCVTIMEO) unless ZMQ_DONTWAIT.
 pub(crate) fn recv_frame(sock: &FfiSocket, flags: c_int) -> R<(Bytes, bool, Option<oxmq::Properties>)> {
-    let timeo = sock.sock.rcvtimeo().map_err(zerr)?;
-    blocking(sock, flags, PollEvents::IN, timeo, || sock.sock.recv_frame(false))
+    blocking(sock, flags, PollEvents::IN, || sock.sock.rcvtimeo(), || sock.sock.recv_frame(false))
 }
 
 /// A blocking call as libzmq makes it: try `op` without blocking; while it would block, wait
-/// until the socket may have become ready (`want`), for `timeo` ms in all (-1: no limit), and
-/// try again. `EAGAIN` when the time is up; `EINTR` if a signal handler ran meanwhile: the
+/// until the socket may have become ready (`want`), for `timeo()` ms in all (-1: no limit;
+/// read only once a wait is needed, so that a call that need not wait costs no option
+/// read), and try again. `EAGAIN` when the time is up; `EINTR` if a signal handler ran meanwhile: the
 /// wait is a poll(2), which a signal always interrupts, so that the caller can react to the
 /// signal (pyzmq raises KeyboardInterrupt on Ctrl-C) and call again.
 fn blocking<T>(
     sock: &FfiSocket,
     flags: c_int,
     want: PollEvents,
-    timeo: c_int,
+    timeo: impl FnOnce() -> oxmq::Result<c_int>,
     mut op: impl FnMut() -> oxmq::Result<T>,
 ) -> R<T> {
-    let nonblocking = flags & ZMQ_DONTWAIT != 0 || timeo == 0;
-    let deadline = u64::try_from(timeo).ok().map(|ms| Instant::now() + Duration::from_millis(ms));
+    let first = op();
+    let deadline = match first {
+        Ok(v) => return Ok(v),
+        Err(oxmq::Error::Again) if flags & ZMQ_DONTWAIT == 0 => match timeo().map_err(zerr)? {
+            0 => return Err(libc::EAGAIN),
+            ms => u64::try_from(ms).ok().map(|ms| Instant::now() + Duration::from_millis(ms)),
+        },
+        Err(e) => return Err(zerr(e)),
+    };
     let mut trust_events = true;
     loop {
+        trust_events = wait_for(&sock.sock, want, deadline, trust_events)?;
         match op() {
             Ok(v) => return Ok(v),
-            Err(oxmq::Error::Again) if !nonblocking => {}
+            Err(oxmq::Error::Again) => {}
             Err(e) => return Err(zerr(e)),
         }
-        // If the socket said it was ready and the call still would block, wait for the
-        // next change rather than trying again at once.
-        trust_events = wait_for(&sock.sock, want, deadline, trust_events)?;
     }
 }
 
