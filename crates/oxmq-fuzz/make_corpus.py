@@ -59,6 +59,13 @@ for i, (n, s) in enumerate(streams.items()):
     decoder[n + "_max255"] = bytes([1, 255, 9, 8, 7, 6, 5, 4, 3]) + s
     decoder[n + "_max64k"] = bytes([2, i, 3, 1, 4, 1, 5, 9, 2]) + s
 decoder["size_2pow63_max1m"] = bytes([3, 0, 0, 0x10, 0, 0, 0, 0, 0]) + streams["size_2pow63"]
+# Past MAX_FRAME_SIZE (2^47): refused with no limit and with limits above the bound (2^62 and
+# u64::MAX), which count as the bound; one of exactly 2^47 waits for its body.
+over_bound = frame(b"ok") + b"\x02" + ((1 << 47) + 1).to_bytes(8, "big") + b"body"
+decoder["over_the_bound_nolimit"] = bytes([0, 1, 2, 3, 4, 5, 6, 7, 8]) + over_bound
+decoder["over_the_bound_max2pow62"] = bytes([3]) + (1 << 62).to_bytes(8, "little") + over_bound
+decoder["over_the_bound_maxu64"] = bytes([4, 9, 8, 7, 6, 5, 4, 3, 2]) + over_bound
+decoder["at_the_bound_max2pow62"] = bytes([3]) + (1 << 62).to_bytes(8, "little") + frame(b"ok") + b"\x02" + (1 << 47).to_bytes(8, "big") + b"body"
 more_chain = {"mixed_sizes": b"\x01\x02\x03\x04\x05\x06\x07\x08\x00\x01\x55\x56\xff", "empty_frames": b"\0" * 8 + b"\0", "default_sizes": b"seedseed"}
 # handshake inputs: 4 control bytes (our config, extra, prepend-greeting bit, other end's config) + peer bytes.
 DEALER, ROUTER, PAIR, SUB, PUB, REP = 5, 6, 0, 2, 1, 4
@@ -117,6 +124,11 @@ engine = {
     "pair_over_maxmsgsize": bytes([T["PAIR"], P | 0x01, 10, 255]) + msg(b"x" * 40) + msg(b"y" * 41),
     "pair_huge_header": bytes([T["PAIR"], P, 0, 255]) + b"\x02\x00\x00\x00\x00\x01\x00\x00\x00partial",
     "pair_huge_header_slow": bytes([T["PAIR"], P, 0, 0]) + b"\x02\x00\x00\x01\x00\x00\x00\x00\x00" + b"b" * 300,
+    # Over MAX_FRAME_SIZE (2^47) with no MAXMSGSIZE: refused from the header, the connection closed.
+    "pair_header_over_the_bound": bytes([T["PAIR"], P, 0, 255]) + msg(b"before") + b"\x02" + (1 << 62).to_bytes(8, "big") + b"streamed" * 40,
+    # push_hwm1_partial_message_fuzzed with its last frame's size (2^48, now over the bound) at
+    # 2^40: a whole message, then a partial one that can wait for its body.
+    "push_hwm1_partial_message": bytes([T["PUSH"], P | 0x02, 0, 255]) + msg(b"") + frame(b"", more=True) + frame(b"\x01", more=True) + b"\x03" + (1 << 40).to_bytes(8, "big") + b"\x00" * 120,
     "pair_truncated_message": bytes([T["PAIR"], P, 0, 255]) + msg(b"whole") + frame(b"first", more=True),
     "pair_heartbeat_ping_ttl": bytes([T["PAIR"], P | 0x08, 0, 255]) + command(b"PING", b"\x00\x64" + b"c" * 16) + command(b"PONG"),
     "dealer_conflate": bytes([T["DEALER"], P | 0x10, 0, 255]) + msg(b"1") + msg(b"2") + msg(b"3"),
@@ -132,7 +144,30 @@ endpoint = {
     "inproc": b"inproc://x", "inproc_empty": b"inproc://", "pgm": b"pgm://eth0;239.1.1.1:5555", "unknown": b"foo://x",
     "invalid_utf8": b"tcp://\xff\xfe:1", "no_scheme": b"127.0.0.1:5555",
 }
-for target, files in [("greeting", greetings), ("command", commands), ("metadata", metadata), ("decoder", decoder), ("decoder_more_chain", more_chain), ("handshake", handshake), ("engine", engine), ("endpoint", endpoint)]:
+# The client handshakes (plain_client, curve_client): 4 control bytes (0x04: a genuine WELCOME
+# first, 0x08: and a genuine READY; see src/security.rs), then what the server sends next.
+plain_client = {
+    "welcome_ready": b"\0\0\0\0" + command(b"WELCOME") + frame(ready((b"Socket-Type", b"ROUTER")), cmd=True),
+    "welcome_with_data": b"\0\0\0\0" + command(b"WELCOME", b"x"),
+    "error_400": b"\0\0\0\0" + command(b"ERROR", b"\x03400"),
+    "error_truncated": b"\0\0\0\0" + command(b"ERROR", b"\x09short"),
+    "ready_first": b"\0\0\0\0" + frame(ready((b"Socket-Type", b"ROUTER")), cmd=True),
+    "genuine_welcome_bad_ready": b"\x04\0\0\0" + command(b"READY", b"\x0bSocket-Type\0\0\x03\xe8ROUTER"),
+    "genuine_welcome_ready_then_message": b"\x0c\0\0\0" + frame(b"after"),
+    "genuine_welcome_pub_ready": b"\x06\0\0\0" + frame(ready((b"Socket-Type", b"PUB")), cmd=True),
+}
+curve_client = {
+    "welcome_shaped_junk": b"\0\0\0\0" + command(b"WELCOME", bytes(range(160))),
+    "welcome_short": b"\0\0\0\0" + command(b"WELCOME", bytes(159)),
+    "error_400": b"\0\0\0\0" + command(b"ERROR", b"\x03400"),
+    "genuine_welcome": b"\x04\0\0\0",
+    "genuine_welcome_junk_ready": b"\x04\0\0\0" + command(b"READY", bytes(40)),
+    "genuine_welcome_short_ready": b"\x04\0\0\0" + command(b"READY", bytes(20)),
+    "genuine_welcome_message": b"\x04\0\0\0" + command(b"MESSAGE", bytes(40)),
+    "genuine_welcome_ready_req": b"\x0d\0\0\0",
+    "genuine_welcome_ready_then_message": b"\x0c\0\0\0" + command(b"MESSAGE", bytes(40)),
+}
+for target, files in [("greeting", greetings), ("command", commands), ("metadata", metadata), ("decoder", decoder), ("decoder_more_chain", more_chain), ("handshake", handshake), ("engine", engine), ("endpoint", endpoint), ("plain_client", plain_client), ("curve_client", curve_client)]:
     d = os.path.join(C, target)
     os.makedirs(d, exist_ok=True)
     # Inputs the fuzzer found (a crash once, now a regression seed) are named *_fuzzed and kept.

@@ -54,7 +54,7 @@ Run `oxmq COMMAND --help` for each command's options and more examples.";
         deliver what they accepted, and exit 130 / 143; a second one exits at once. \
         The library's log lines (why a connection was dropped, a handshake refused) go to \
         stderr with -v (debug), --log LEVEL or RUST_LOG (e.g. RUST_LOG=oxmq=trace).",
-    after_help = format!("{EXAMPLES}\n\n{}", cmd::EXIT_CODES),
+    after_help = format!("{EXAMPLES}\n\n{}\n\n{}", cmd::security::SECURITY_HELP, cmd::EXIT_CODES),
 )]
 struct Cli {
     /// Print the library's log lines at LEVEL and above on stderr: error, warn, info, debug,
@@ -111,7 +111,9 @@ Examples:
   oxmq req -c tcp://localhost:5557 --timeout 2500 --retries 3 ping
       # lazy pirate: no reply in 2.5 s -> new socket, resend; exit 5 after 3 retries
   oxmq req -c tcp://localhost:5557 --timeout 2500 --retries 3 --relaxed ping
-      # resend on the same socket (REQ_RELAXED + REQ_CORRELATE)")]
+      # resend on the same socket (REQ_RELAXED + REQ_CORRELATE)
+  oxmq req -c tcp://localhost:5557 --curve-serverkey \"$SERVER_PUBLIC\" \\
+      --curve-secretkey \"$CLIENT_SECRET\" --timeout 5000 hello   # CURVE, a known client")]
     Req(ReqArgs),
     /// Serve requests on a REP socket: echo them, or reply with a command's output.
     #[command(after_help = "\
@@ -119,7 +121,10 @@ Examples:
   oxmq rep -b tcp://*:5557                           # echo server
   oxmq rep -b tcp://*:5557 --exec 'tr a-z A-Z'       # reply in upper case
   oxmq rep -b tcp://*:5557 -q --exec 'wc -c' -n 10   # answer 10 requests, then exit
-  oxmq rep -b tcp://*:5557 -q --exec-raw 'convert - -flip -'   # binary request and reply")]
+  oxmq rep -b tcp://*:5557 -q --exec-raw 'convert - -flip -'   # binary request and reply
+  oxmq rep -b tcp://*:5557 --curve-server --curve-secretkey \"$SERVER_SECRET\" \\
+      --curve-allow \"$CLIENT_PUBLIC\"                  # CURVE, admitting one client
+  oxmq rep -b tcp://*:5557 --plain-server --plain-users users.txt   # lines user=password")]
     Rep(ServeArgs),
     /// Serve requests on a ROUTER socket, as `rep` does: each reply goes back with its
     /// request's envelope (routing id, and the empty delimiter if the client sent one), so
@@ -272,6 +277,8 @@ fn main() -> ExitCode {
             };
         }
     };
+    // The authenticator of a server's socket goes before the context it is bound in.
+    cmd::security::stop();
     // The command's sockets are closed; wait for their LINGER, then see whether a signal
     // ended the command (its error is then only the signal's doing).
     if let Some((code, signal)) = cmd::interrupt::finish() {

@@ -25,11 +25,29 @@ fn tools_print_usage_on_bad_arguments() {
         (env!("CARGO_BIN_EXE_tcp_local_thr"), "usage: tcp_local_thr <tcp://host:port>"),
         (env!("CARGO_BIN_EXE_tcp_remote_thr"), "usage: tcp_remote_thr <tcp://host:port>"),
         (env!("CARGO_BIN_EXE_zmtp_peers"), "usage: zmtp_peers <tcp://host:port>"),
+        (env!("CARGO_BIN_EXE_reconnect_storm"), "usage: reconnect_storm <clients>"),
     ] {
         let out = Command::new(exe).output().expect("run tool");
         assert_eq!(out.status.code(), Some(1), "{exe}");
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(stdout.starts_with(usage), "{exe}: {stdout}");
+    }
+}
+
+/// A small storm: 50 clients of a server closed and rebound 100 ms later all come back, and
+/// the report has its figures (no timing is asserted).
+#[test]
+fn reconnect_storm_reports_every_client_back() {
+    let out = Command::new(env!("CARGO_BIN_EXE_reconnect_storm")).args(["50", "20", "100"]).output().expect("run tool");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("clients: 50, RECONNECT_IVL 20 ms, RECONNECT_IVL_MAX 0 ms, server down 100 ms"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("accepted: 50, handshaken: 50 (monitor events dropped: 0)"), "{stdout}");
+    for line in ["busiest 10 ms: ", "all accepted: ", "handshaken: 50% ", "accepts per 10 ms"] {
+        assert!(stdout.contains(line), "no {line:?} in {stdout}");
     }
 }
 

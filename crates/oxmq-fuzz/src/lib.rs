@@ -22,7 +22,7 @@ pub mod security;
 
 pub use endpoint::endpoint;
 pub use engine::engine;
-pub use security::{curve_message, curve_server, plain_server};
+pub use security::{client_outcome, curve_client, curve_message, curve_server, plain_client, plain_server};
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -723,6 +723,8 @@ pub const TARGETS: &[Target] = &[
     ("engine", engine),
     ("endpoint", endpoint),
     ("plain_server", plain_server),
+    ("plain_client", plain_client),
     ("curve_server", curve_server),
+    ("curve_client", curve_client),
     ("curve_message", curve_message),
 ];

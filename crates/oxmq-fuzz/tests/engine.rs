@@ -55,7 +55,12 @@ fn router_gets_the_libzmq_dealers_message_under_its_identity() {
 
 #[test]
 fn protocol_errors_end_the_connection_after_what_came_before() {
-    for (name, before) in [("pair_error_command", 1), ("pair_reserved_flags", 1), ("pair_over_maxmsgsize", 1)] {
+    for (name, before) in [
+        ("pair_error_command", 1),
+        ("pair_reserved_flags", 1),
+        ("pair_over_maxmsgsize", 1),
+        ("pair_header_over_the_bound", 1),
+    ] {
         let (setup, stream) = seed(name);
         let m = model(&setup, &stream);
         assert_eq!((m.end, m.messages.len()), (ModelEnd::Protocol, before), "{name}");
@@ -135,10 +140,25 @@ fn a_polled_pub_reads_a_subscriber_past_its_hwm() {
 /// from its peer. A PUSH never receives, so the pipe stays full and the engine waits for room
 /// for good: designed backpressure (as libzmq's), which the entry point must accept rather
 /// than report as a hang (it accepted it only for more than RCVHWM whole messages).
+///
+/// The fuzzer's input ends the second message with a frame declaring 2^48 bytes, which is now
+/// over `MAX_FRAME_SIZE` (2^47) and closes the connection (next test); this seed is the same
+/// input with that size at 2^40, so the partial message still waits for its body.
 #[test]
 fn a_push_pushed_back_by_a_partial_message_stalls_by_design() {
+    let (setup, stream) = seed("push_hwm1_partial_message");
+    let m = model(&setup, &stream);
+    assert_eq!((m.messages.len(), m.partial, setup.hwm, m.end), (1, true, 1, ModelEnd::Eof));
+    assert!(run_engine(&setup, &stream).end.is_none(), "the PUSH's engine was expected to wait for room");
+}
+
+/// The fuzzer's original input: its last frame declares 2^48 bytes, more than any process
+/// can address, so the connection ends with a protocol error instead of waiting.
+#[test]
+fn a_frame_over_the_bound_ends_the_pushed_back_push() {
     let (setup, stream) = seed("push_hwm1_partial_message_fuzzed");
     let m = model(&setup, &stream);
-    assert_eq!((m.messages.len(), m.partial, setup.hwm), (1, true, 1));
-    assert!(run_engine(&setup, &stream).end.is_none(), "the PUSH's engine was expected to wait for room");
+    assert_eq!((m.messages.len(), m.partial, setup.hwm, m.end), (1, true, 1, ModelEnd::Protocol));
+    let run = run_engine(&setup, &stream);
+    assert!(matches!(run.end, Some(EngineEnd::Protocol(_))), "{:?}", run.end);
 }

@@ -12,7 +12,9 @@
 //! micro-benchmarks". The `connection` group runs the same batches through
 //! `Connection` (the sans-IO state machine) instead of the bare codec. The
 //! `curve` group boxes and unboxes single frames through two CURVE
-//! connections (throughput counts the frame's body bytes).
+//! connections (throughput counts the frame's body bytes). The `handshake`
+//! group also times a whole CURVE handshake and what one HELLO (valid, or
+//! whose box does not open) costs a CURVE server.
 
 use std::collections::VecDeque;
 use std::hint::black_box;
@@ -218,7 +220,46 @@ fn handshake(c: &mut Criterion) {
     let mut g = c.benchmark_group("handshake");
     g.throughput(Throughput::Elements(1));
     g.bench_function("null_dealer_router", |b| b.iter(null_handshake));
+    g.bench_function("curve_dealer_router", |b| b.iter(curve_pair));
+    // What one HELLO costs a CURVE server (a flood replays one HELLO on every connection:
+    // the server keeps no state to tell): a fresh server handshake fed the client's
+    // greeting and HELLO, to its WELCOME; and a HELLO whose box does not open.
+    let server_keys = CurveKeyPair::generate().expect("OS random");
+    let hello = curve_client_greeting_and_hello(&server_keys);
+    let mut bad = hello.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    for (name, input, ok) in [("curve_server_hello_to_welcome", hello, true), ("curve_server_bad_hello", bad, false)] {
+        g.bench_function(name, |b| {
+            b.iter_batched_ref(
+                || {
+                    let mut cfg = HandshakeConfig::new(SocketType::Router);
+                    cfg.mechanism = MechanismConfig::Curve(CurveConfig::server(server_keys.clone()));
+                    (Handshake::new(cfg), BytesMut::from(&input[..]), BytesMut::with_capacity(256))
+                },
+                |(server, input, out)| {
+                    let r = server.input(input, out);
+                    assert_eq!(r.is_ok(), ok);
+                    black_box(out);
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
     g.finish();
+}
+
+/// A CURVE client's greeting and HELLO for a server with `server_keys`.
+fn curve_client_greeting_and_hello(server_keys: &CurveKeyPair) -> Vec<u8> {
+    let client_keys = CurveKeyPair::generate().expect("OS random");
+    let mut cfg = HandshakeConfig::new(SocketType::Dealer);
+    cfg.mechanism = MechanismConfig::Curve(CurveConfig::client(client_keys, server_keys.public));
+    let mut client = Handshake::new(cfg);
+    let mut out = BytesMut::new();
+    let mut server_greeting = BytesMut::from(&Greeting::ours(Mechanism::Curve, true).encode()[..]);
+    client.input(&mut server_greeting, &mut out).expect("the client's HELLO");
+    assert_eq!(out.len(), 64 + 2 + 200, "greeting and HELLO");
+    out.to_vec()
 }
 
 /// A PAIR connection established with a scripted PAIR peer (greeting +

@@ -62,10 +62,11 @@ pub enum WireError {
     ReservedFlags(u8),
 
     /// A frame declares a body larger than allowed (by the configured maximum,
-    /// by the handshake limit, by ZMTP's 2^63-1 limit or by the address space).
+    /// by the handshake limit, or by [`crate::MAX_FRAME_SIZE`], 2^47, more than
+    /// a process can address).
     #[error(
         "peer sent a frame of {size} bytes, larger than the allowed maximum of {max} bytes \
-         (raise the maximum message size if this is legitimate)"
+         (MAXMSGSIZE if set, never above 2^47 = 140737488355328, more than a process can address)"
     )]
     FrameTooLarge {
         /// The size declared by the frame header.

@@ -19,6 +19,22 @@ pub mod flags {
 /// Largest body a ZMTP frame can declare (2^63 - 1).
 pub const MAX_WIRE_FRAME_SIZE: u64 = i64::MAX as u64;
 
+/// Largest body the [`Decoder`] accepts, whatever the configured limit: 2^47 bytes (128 TiB).
+///
+/// No allocation could hold a larger frame: 2^47 is the whole user address space of an x86-64
+/// Linux process (the kernel hands out addresses above it only to a process that asks, even
+/// with 5-level paging), and more memory than any machine has. libzmq allocates a frame's
+/// body when its header arrives, so such a header fails that allocation (ENOMEM) and closes
+/// the connection at once; oxmq allocates as the body arrives, so without this bound it would
+/// hold every byte a peer streams into a frame that can never complete. The bound is the
+/// limit for everyone: a configured limit (MAXMSGSIZE) only lowers it, and a frame over it
+/// is refused from its header alone ([`WireError::FrameTooLarge`] with `max` = this value).
+///
+/// A frame under the bound is a legitimate frame with MAXMSGSIZE unset: a peer that declares
+/// 300 MiB and streams it is held as it arrives, as libzmq holds it. Set MAXMSGSIZE to bound
+/// what one peer can make a socket hold.
+pub const MAX_FRAME_SIZE: u64 = 1 << 47;
+
 /// Length of the header for a body of `len` bytes: 2 (short form, body up to
 /// 255 bytes) or 9 (long form).
 pub fn frame_header_len(len: usize) -> usize {
@@ -110,8 +126,9 @@ pub struct Decoder {
 
 impl Decoder {
     /// A decoder that refuses frames larger than `max_frame_size` bytes
-    /// (`None`: unlimited, like libzmq's `ZMQ_MAXMSGSIZE` = -1, but still
-    /// bounded by ZMTP's 2^63-1 and by what fits in `usize`).
+    /// (`None`: no limit of the caller's, like libzmq's `ZMQ_MAXMSGSIZE` = -1).
+    /// Either way it refuses frames over [`MAX_FRAME_SIZE`] (2^47) and over
+    /// what fits in `usize`: a larger `max_frame_size` counts as that.
     ///
     /// The limit is checked per frame against the size declared in the
     /// header, before any of the body is buffered.
@@ -136,7 +153,8 @@ impl Decoder {
     /// - `Ok(None)`: more bytes are needed; `buf` is unchanged.
     /// - `Err(_)`: reserved flag bits set ([`WireError::ReservedFlags`]), a
     ///   command frame with MORE set ([`WireError::MalformedCommand`]), or a
-    ///   declared size over the limit ([`WireError::FrameTooLarge`]). These
+    ///   declared size over the limit or over [`MAX_FRAME_SIZE`]
+    ///   ([`WireError::FrameTooLarge`], `max` the lower of the two). These
     ///   are reported as soon as the offending header byte is in `buf`.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, WireError> {
         let Some(h) = self.header(buf)? else {
@@ -154,8 +172,8 @@ impl Decoder {
     /// [`Decoder::decode`] can return it; 0 if its header is not complete
     /// yet, if it is invalid, or if the whole frame is already there.
     ///
-    /// With an unlimited maximum this can be very large (up to 2^63-1 on
-    /// 64-bit targets): cap any reservation made from it.
+    /// With no configured maximum this can be very large (up to
+    /// [`MAX_FRAME_SIZE`]): cap any reservation made from it.
     pub fn pending_body_len(&self, buf: &BytesMut) -> usize {
         match self.header(buf) {
             Ok(Some(h)) => h.body_len.saturating_sub(buf.len() - h.header_len),
@@ -196,7 +214,7 @@ impl Decoder {
             };
             (2, u64::from(len))
         };
-        let max = self.max_frame_size.map_or(MAX_WIRE_FRAME_SIZE, |m| m.min(MAX_WIRE_FRAME_SIZE));
+        let max = self.max_frame_size.map_or(MAX_FRAME_SIZE, |m| m.min(MAX_FRAME_SIZE));
         if size > max {
             return Err(WireError::FrameTooLarge { size, max });
         }
@@ -290,27 +308,75 @@ mod tests {
         assert!(matches!(Decoder::new(None).decode(&mut buf), Err(WireError::MalformedCommand(_))));
     }
 
+    fn long_header(size: u64) -> BytesMut {
+        let mut buf = BytesMut::from(&[flags::LONG][..]);
+        buf.extend_from_slice(&size.to_be_bytes());
+        buf
+    }
+
     #[test]
-    fn huge_declared_size_does_not_allocate() {
-        // 2^63: over the protocol limit even when unlimited.
-        let mut buf = BytesMut::from(&[0x02, 0x80, 0, 0, 0, 0, 0, 0, 0][..]);
-        assert_eq!(
-            Decoder::new(None).decode(&mut buf),
-            Err(WireError::FrameTooLarge { size: 1 << 63, max: MAX_WIRE_FRAME_SIZE })
-        );
-        // 2^63 - 1 with no limit: valid header, just waits for the body.
-        let mut buf = BytesMut::from(&[0x02, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF][..]);
-        let d = Decoder::new(None);
-        if usize::BITS == 64 {
-            assert_eq!(d.clone().decode(&mut buf), Ok(None));
-            assert_eq!(d.pending_body_len(&buf), i64::MAX as usize);
+    fn huge_declared_size_is_refused_from_the_header() {
+        // 2^63 (over ZMTP's limit), 2^62 (the hostile header), 2^47 + 1: refused with
+        // no limit configured, from the 9 header bytes alone, nothing consumed.
+        for size in [u64::MAX, 1 << 63, MAX_WIRE_FRAME_SIZE, 1 << 62, MAX_FRAME_SIZE + 1] {
+            let mut buf = long_header(size);
+            assert_eq!(
+                Decoder::new(None).decode(&mut buf),
+                Err(WireError::FrameTooLarge { size, max: MAX_FRAME_SIZE }),
+                "size {size}"
+            );
+            assert_eq!(buf.len(), 9);
+            assert_eq!(Decoder::new(None).pending_body_len(&buf), 0);
         }
-        assert_eq!(buf.len(), 9);
-        // With a limit: refused before any body byte is buffered.
+        // With a limit: refused against the limit.
+        let mut buf = long_header(i64::MAX as u64);
         assert_eq!(
             Decoder::new(Some(1 << 20)).decode(&mut buf),
             Err(WireError::FrameTooLarge { size: i64::MAX as u64, max: 1 << 20 })
         );
+    }
+
+    #[test]
+    fn a_frame_of_exactly_the_bound_waits_for_its_body() {
+        if usize::BITS < 64 {
+            return;
+        }
+        let mut buf = long_header(MAX_FRAME_SIZE);
+        buf.extend_from_slice(&[0xAB; 100]);
+        let d = Decoder::new(None);
+        assert_eq!(d.clone().decode(&mut buf), Ok(None));
+        assert_eq!(d.pending_body_len(&buf), MAX_FRAME_SIZE as usize - 100);
+        assert_eq!(buf.len(), 109, "nothing consumed, nothing copied");
+    }
+
+    #[test]
+    fn a_configured_limit_only_lowers_the_bound() {
+        // Limits above the bound (MAXMSGSIZE up to i64::MAX) refuse what no limit refuses,
+        // and accept what no limit accepts.
+        for limit in [MAX_FRAME_SIZE, MAX_FRAME_SIZE + 1, 1 << 62, MAX_WIRE_FRAME_SIZE, u64::MAX] {
+            let d = Decoder::new(Some(limit));
+            assert_eq!(
+                d.peek_header(&long_header(MAX_FRAME_SIZE + 1)),
+                Err(WireError::FrameTooLarge { size: MAX_FRAME_SIZE + 1, max: MAX_FRAME_SIZE }),
+                "limit {limit}"
+            );
+            if usize::BITS == 64 {
+                assert!(d.peek_header(&long_header(MAX_FRAME_SIZE)).unwrap().is_some(), "limit {limit}");
+            }
+        }
+        // A limit below it is the limit.
+        assert_eq!(
+            Decoder::new(Some(1000)).peek_header(&long_header(1001)),
+            Err(WireError::FrameTooLarge { size: 1001, max: 1000 })
+        );
+    }
+
+    #[test]
+    fn the_error_names_the_bound() {
+        let e = Decoder::new(None).peek_header(&long_header(1 << 62)).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains(&(1u64 << 62).to_string()) && text.contains(&MAX_FRAME_SIZE.to_string()), "{text}");
+        assert!(text.contains("2^47"), "{text}");
     }
 
     #[test]

@@ -155,7 +155,9 @@ impl Handshake {
     /// Buffering is bounded: 64 bytes of greeting, then one command frame of
     /// at most [`HANDSHAKE_MAX_FRAME_SIZE`] (or `max_frame_size` if smaller)
     /// in `input` itself; a larger declared frame fails at once with
-    /// [`WireError::FrameTooLarge`].
+    /// [`WireError::FrameTooLarge`]. A PLAIN or CURVE server waiting for HELLO
+    /// takes no more than a HELLO can be (CURVE 200 bytes, PLAIN 518): a
+    /// longer declared frame fails at once with [`WireError::MalformedCommand`].
     ///
     /// After completion, further calls return `Done` again without consuming
     /// anything; after an error, they return the same error.
@@ -207,6 +209,26 @@ impl Handshake {
                     return Ok(HandshakeStatus::AwaitingZap);
                 }
                 State::Mechanism(mech) => {
+                    // A command longer than the mechanism can take next is refused from its
+                    // header and name, before its body is buffered.
+                    if let Some(h) = self.decoder.peek_header(input)?
+                        && let Some(max) = mech.max_command_len()
+                        && h.body_len > max
+                    {
+                        if !h.command {
+                            return Err(WireError::MessageBeforeHandshake);
+                        }
+                        // Wait for the name (at most 256 bytes) so that the error is the one
+                        // the whole command would get.
+                        let body = &input[h.header_len..];
+                        let Some(&n) = body.first() else {
+                            return Ok(HandshakeStatus::NeedMore);
+                        };
+                        let Some(name) = body.get(..(1 + usize::from(n)).min(h.body_len)) else {
+                            return Ok(HandshakeStatus::NeedMore);
+                        };
+                        return Err(mech.refuse_long_command(name));
+                    }
                     let Some(frame) = self.decoder.decode(input)? else {
                         return Ok(HandshakeStatus::NeedMore);
                     };
@@ -361,6 +383,57 @@ impl Handshake {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_waiting_for_hello_refuses_a_longer_command_from_its_header() {
+        use crate::{CurveConfig, CurveKeyPair, MechanismConfig, PlainConfig};
+        let curve = MechanismConfig::Curve(CurveConfig::server(CurveKeyPair::generate().unwrap()));
+        for (mechanism, hello_max) in [(curve, 200), (MechanismConfig::Plain(PlainConfig::server()), 518)] {
+            let name = mechanism.name();
+            for (declared, refused) in [(hello_max, false), (hello_max + 1, true), (64 * 1024, true)] {
+                let mut cfg = HandshakeConfig::new(SocketType::Router);
+                cfg.mechanism = mechanism.clone();
+                let mut hs = Handshake::new(cfg);
+                // The client's greeting, then a command header and the name alone.
+                let mut input = BytesMut::from(&Greeting::ours(name, false).encode()[..]);
+                crate::encode_frame_header(false, true, declared, &mut input);
+                input.extend_from_slice(b"\x05HELLO");
+                let r = hs.input(&mut input, &mut BytesMut::new());
+                if refused {
+                    assert!(
+                        matches!(&r, Err(WireError::MalformedCommand(m)) if m.starts_with("HELLO")),
+                        "{name:?}, {declared} bytes: {r:?}"
+                    );
+                } else {
+                    assert_eq!(r, Ok(HandshakeStatus::NeedMore), "{name:?}, {declared} bytes");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_long_command_before_hello_gets_the_error_its_name_calls_for() {
+        use crate::{CurveConfig, CurveKeyPair, Mechanism, MechanismConfig};
+        let server = MechanismConfig::Curve(CurveConfig::server(CurveKeyPair::generate().unwrap()));
+        // (command flag, name bytes sent after a header declaring 300 bytes, what follows)
+        type Check = fn(&Result<HandshakeStatus, WireError>) -> bool;
+        let cases: [(bool, &[u8], Check); 4] = [
+            (true, b"", |r| r == &Ok(HandshakeStatus::NeedMore)),
+            (true, b"\x08INITIA", |r| r == &Ok(HandshakeStatus::NeedMore)),
+            (true, b"\x08INITIATE", |r| matches!(r, Err(WireError::UnexpectedCommand(m)) if m.starts_with("INITIATE"))),
+            (false, b"", |r| r == &Err(WireError::MessageBeforeHandshake)),
+        ];
+        for (command, name, check) in cases {
+            let mut cfg = HandshakeConfig::new(SocketType::Router);
+            cfg.mechanism = server.clone();
+            let mut hs = Handshake::new(cfg);
+            let mut input = BytesMut::from(&Greeting::ours(Mechanism::Curve, false).encode()[..]);
+            crate::encode_frame_header(false, command, 300, &mut input);
+            input.extend_from_slice(name);
+            let r = hs.input(&mut input, &mut BytesMut::new());
+            assert!(check(&r), "{name:?}: {r:?}");
+        }
+    }
 
     #[test]
     fn state_machines_are_send() {

@@ -49,7 +49,9 @@ pub use command::{Command, MAX_ERROR_REASON, MAX_PING_CONTEXT, names as command_
 pub use config::{CurveConfig, HandshakeConfig, MechanismConfig, PlainConfig};
 pub use connection::{Connection, ConnectionConfig, ConnectionError, ErrorKind, Heartbeat, Message, MessageSink};
 pub use error::WireError;
-pub use frame::{Decoder, Frame, FrameHeader, MAX_WIRE_FRAME_SIZE, encode_frame_header, flags, frame_header_len};
+pub use frame::{
+    Decoder, Frame, FrameHeader, MAX_FRAME_SIZE, MAX_WIRE_FRAME_SIZE, encode_frame_header, flags, frame_header_len,
+};
 pub use greeting::Greeting;
 pub use handshake::{HANDSHAKE_MAX_FRAME_SIZE, Handshake, HandshakeStatus, PeerInfo};
 pub use mechanism::keys::{

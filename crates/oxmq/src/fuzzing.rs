@@ -49,7 +49,7 @@ where
     };
     let conn = Connection { rd: Box::new(rd), wr: Box::new(wr), fd: 0, peer_address: None };
     match serve(conn, &ep, None).await {
-        End::Protocol(why) => EngineEnd::Protocol(why),
+        End::Protocol(why) | End::Refused { why, .. } => EngineEnd::Protocol(why),
         End::Disconnected(why) => EngineEnd::Disconnected(why),
         End::Finished => EngineEnd::Finished,
     }

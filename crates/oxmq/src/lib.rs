@@ -29,11 +29,14 @@
 //! - `session`: binds and connects, accept loops and reconnects, and attaching each peer;
 //! - `socket`: the public API ([`SocketBase`], the typed sockets, options, [`Monitor`]);
 //! - `poll` / `proxy` / `adapters`: waiting on many sockets, the built-in proxy, and the
-//!   futures `Stream`/`Sink` over a socket ([`RecvStream`], [`SendSink`]).
+//!   futures `Stream`/`Sink` over a socket ([`RecvStream`], [`SendSink`]);
+//! - `auth`: the [`Authenticator`], a ZAP handler admitting PLAIN users, CURVE keys and IP
+//!   addresses (pyzmq's `zmq.auth`).
 
 #![forbid(unsafe_code)]
 
 mod adapters;
+mod auth;
 mod context;
 mod engine;
 mod error;
@@ -58,6 +61,7 @@ mod sync;
 mod transport;
 
 pub use adapters::{RecvStream, SendSink};
+pub use auth::Authenticator;
 pub use bytes::Bytes;
 pub use context::Context;
 pub use error::{Error, Result};

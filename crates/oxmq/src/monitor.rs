@@ -69,7 +69,10 @@ pub enum Event {
     /// A handshake completed. Value 0.
     HandshakeSucceeded = 0x1000,
     /// A handshake failed because the peer broke the protocol. Value: one of the
-    /// [`protocol_error`](crate::protocol_error) codes.
+    /// [`protocol_error`](crate::protocol_error) codes. As libzmq, also reported after
+    /// HANDSHAKE_SUCCEEDED when a CURVE connection refuses a MESSAGE (a bad MAC, a replayed
+    /// or reordered MESSAGE: `ZMTP_INVALID_SEQUENCE`, one too short, a frame that is not a
+    /// MESSAGE), before its DISCONNECTED.
     HandshakeFailedProtocol = 0x2000,
     /// A handshake failed authentication. Value: the ZAP status code (300, 400 or 500).
     HandshakeFailedAuth = 0x4000,
@@ -207,7 +210,7 @@ pub mod protocol_error {
     pub const ZMTP_UNSPECIFIED: u32 = 0x1000_0000;
     /// A command that is not allowed at this point of the handshake (or a message frame).
     pub const ZMTP_UNEXPECTED_COMMAND: u32 = 0x1000_0001;
-    /// Handshake commands out of order.
+    /// A CURVE MESSAGE whose nonce does not increase (replayed or reordered).
     pub const ZMTP_INVALID_SEQUENCE: u32 = 0x1000_0002;
     /// Key exchange failed (CURVE).
     pub const ZMTP_KEY_EXCHANGE: u32 = 0x1000_0003;

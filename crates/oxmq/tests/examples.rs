@@ -352,3 +352,43 @@ fn client_keeps_working_across_a_server_restart() {
     assert_eq!(count(&out, "event: HANDSHAKE_SUCCEEDED"), 2, "{out}");
     assert!(server.output().contains("Received request: Hello"), "{}", server.output());
 }
+
+// ---------------------------------------------------------------- 10. CURVE with known clients
+
+#[test]
+fn curve_server_admits_known_clients_only() {
+    let (alice, alice_secret) = oxmq::curve_keypair().unwrap();
+    let (bob, bob_secret) = oxmq::curve_keypair().unwrap();
+    // Alice is known by her certificate in a directory, Bob by his key on the command line.
+    let certs = std::env::temp_dir().join(format!("oxmq-example-certs-{}", std::process::id()));
+    std::fs::create_dir_all(&certs).unwrap();
+    let certificate = format!("metadata\ncurve\n    public-key = \"{alice}\"\n");
+    std::fs::write(certs.join("alice.key"), certificate).unwrap();
+
+    let mut server = Example::start("curve_server", &["tcp://127.0.0.1:*", "4", certs.to_str().unwrap(), &bob]);
+    let server_key = server.endpoint("curve_server public key");
+    let endpoint = server.endpoint("curve_server listening on");
+    std::fs::remove_dir_all(&certs).unwrap();
+    assert!(server.output().contains("curve_server admits 2 client keys"), "{}", server.output());
+
+    // A client with a key of its own making: refused, and it says so.
+    let mut stranger = Example::start("curve_client", &[&endpoint, &server_key, "2"]);
+    let (status, out) = stranger.wait();
+    assert_eq!(status.code(), Some(1), "{out}");
+    assert!(out.contains("the server refused this client (status 400)"), "{out}");
+    // A client that pins another server key cannot even finish the handshake.
+    let (wrong_key, _) = oxmq::curve_keypair().unwrap();
+    let (status, out) = Example::start("curve_client", &[&endpoint, &wrong_key, "2", &alice_secret]).wait();
+    assert_eq!(status.code(), Some(1), "{out}");
+    assert!(out.contains("curve_client: the handshake failed"), "{out}");
+
+    for (public, secret) in [(&alice, &alice_secret), (&bob, &bob_secret)] {
+        let out = Example::start("curve_client", &[&endpoint, &server_key, "2", secret]).success();
+        assert!(out.contains(&format!("curve_client public key {public}")), "{out}");
+        assert_eq!(count(&out, ": World"), 2, "{out}");
+    }
+    let out = server.success();
+    assert_eq!(count(&out, &format!("Received Hello from {alice}")), 2, "{out}");
+    assert_eq!(count(&out, &format!("Received Hello from {bob}")), 2, "{out}");
+    assert!(out.contains("curve_server done after 4 requests"), "{out}");
+}

@@ -9,10 +9,11 @@
 //! Some add a check (`assert`, a total printed) so that a format the example got wrong fails
 //! the test instead of passing unnoticed.
 //!
-//! Two examples have no peer to pair with: `shutdown` (its PUSH needs nobody listening, its
+//! One example has no peer to pair with: `shutdown` (its PUSH needs nobody listening, its
 //! blocked PULL is inproc) runs beside a pyzmq program of the same scenario instead, and the two
-//! must behave alike; `async_reqrep` (its server and clients share one process and one
-//! inproc endpoint, as note 001's asyncio program's do) has no test here.
+//! must behave alike. `async_reqrep` runs its server and clients in one process over inproc, as
+//! note 001's asyncio program does; with its `server` or `clients` role it pairs with that
+//! program's asyncio REP worker or REQ client over tcp.
 //!
 //! Needs python3 with pyzmq and numpy: without them the tests are skipped, saying so; in CI
 //! (`CI` set), where .ci/run installs them, their absence fails the tests instead.
@@ -1118,4 +1119,225 @@ fn shutdown_behaves_as_the_same_program_on_libzmq() {
         assert!(out.contains("worker: recv woken by term, closing its socket"), "{who}: {out}");
         assert!(out.contains("main: term returned after") && out.ends_with("shutdown: done"), "{who}: {out}");
     }
+}
+
+// ---------------------------------------------------------------- async REQ/REP
+
+/// Note 001's asyncio REP worker (`async_rep_worker`), bound to the test's endpoint instead of
+/// inproc (inproc cannot cross processes), answering the example's requests (`hello C.N`,
+/// upper-cased back) a bounded number of times instead of `while True`.
+const NOTE_ASYNC_REP_WORKER: &str = r#"
+import asyncio
+import sys  # test
+import zmq
+import zmq.asyncio as azmq # 使用异步版本
+
+ADDRESS = sys.argv[1]  # test: the test's endpoint, not inproc://my_async_channel
+REQUESTS = int(sys.argv[2])  # test: a bounded loop
+
+async def async_rep_worker(context: azmq.Context):
+    socket = context.socket(zmq.REP)
+    socket.bind(ADDRESS)
+    print("REP worker bound to", socket.getsockopt(zmq.LAST_ENDPOINT).decode())  # test
+    try:
+        for _ in range(REQUESTS):  # test: not while True
+            message = await socket.recv_string()
+            await socket.send_string(message.upper())  # test: the example's reply, upper-cased
+        print(f"REP worker answered {REQUESTS} requests")  # test
+    finally:
+        socket.close()
+
+async def main():
+    context = azmq.Context()
+    await async_rep_worker(context)
+    context.term()
+
+asyncio.run(main())
+"#;
+
+/// Note 001's asyncio REQ client (`async_req_client`), several of them as the example has,
+/// each checking its replies.
+const NOTE_ASYNC_REQ_CLIENTS: &str = r#"
+import asyncio
+import sys  # test
+import zmq
+import zmq.asyncio as azmq
+
+ADDRESS, CLIENTS, REQUESTS = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])  # test
+
+async def async_req_client(context: azmq.Context, c: int):
+    socket = context.socket(zmq.REQ)
+    socket.connect(ADDRESS)
+    try:
+        for n in range(REQUESTS):
+            await socket.send_string(f"hello {c}.{n}")
+            reply = await asyncio.wait_for(socket.recv_string(), 10)
+            assert reply == f"HELLO {c}.{n}", reply  # test
+    finally:
+        socket.close()
+
+async def main():
+    context = azmq.Context()
+    await asyncio.gather(*(async_req_client(context, c) for c in range(CLIENTS)))
+    print(f"REQ clients: {CLIENTS * REQUESTS} replies received")  # test
+    context.term()
+
+asyncio.run(main())
+"#;
+
+#[test]
+fn async_reqrep_server_answers_python_asyncio_clients() {
+    if !have_python("async_reqrep_server_answers_python_asyncio_clients") {
+        return;
+    }
+    let mut server = rust_example("async_reqrep", &["tcp://127.0.0.1:*", "3", "4", "server"]);
+    let endpoint = word_after(&server.wait_for("server bound to"), "to");
+    let clients = python(NOTE_ASYNC_REQ_CLIENTS, &[&endpoint, "3", "4"], "asyncio REQ clients").success();
+    assert!(clients.contains("REQ clients: 12 replies received"), "{clients}");
+    let out = server.success();
+    assert!(out.contains("async_reqrep: 3 clients, 12 requests answered"), "{out}");
+}
+
+#[test]
+fn async_reqrep_clients_talk_to_a_python_asyncio_worker() {
+    if !have_python("async_reqrep_clients_talk_to_a_python_asyncio_worker") {
+        return;
+    }
+    let mut worker = python(NOTE_ASYNC_REP_WORKER, &["tcp://127.0.0.1:*", "12"], "asyncio REP worker");
+    let endpoint = word_after(&worker.wait_for("REP worker bound to"), "to");
+    let out = rust_example("async_reqrep", &[&endpoint, "3", "4", "clients"]).success();
+    assert!(out.contains("async_reqrep: 3 clients, 12 replies received"), "{out}");
+    let out = worker.success();
+    assert!(out.contains("REP worker answered 12 requests"), "{out}");
+}
+
+// ---------------------------------------------------------------- CURVE, ironhouse
+
+/// pyzmq's examples/security/ironhouse.py server side: certificates made with
+/// zmq.auth.create_certificates and sorted into public and private directories (as its
+/// generate_certificates.py does), a ThreadAuthenticator admitting the client certificates
+/// of the public directory, a CURVE REP socket. It answers "World" to the example's "Hello"
+/// a bounded number of times.
+const IRONHOUSE_SERVER_PY: &str = r#"
+import os, shutil, sys, tempfile  # test
+import zmq
+import zmq.auth
+from zmq.auth.thread import ThreadAuthenticator
+
+endpoint, requests = sys.argv[1], int(sys.argv[2])  # test
+base_dir = tempfile.mkdtemp()  # test: a fresh directory, not the example's ./certificates
+keys_dir = os.path.join(base_dir, "certificates")
+public_keys_dir = os.path.join(base_dir, "public_keys")
+secret_keys_dir = os.path.join(base_dir, "private_keys")
+for d in (keys_dir, public_keys_dir, secret_keys_dir):
+    os.mkdir(d)
+zmq.auth.create_certificates(keys_dir, "server")
+zmq.auth.create_certificates(keys_dir, "client")
+for key_file in os.listdir(keys_dir):
+    if key_file.endswith(".key"):
+        shutil.move(os.path.join(keys_dir, key_file), os.path.join(public_keys_dir, "."))
+    elif key_file.endswith(".key_secret"):
+        shutil.move(os.path.join(keys_dir, key_file), os.path.join(secret_keys_dir, "."))
+
+ctx = zmq.Context.instance()
+auth = ThreadAuthenticator(ctx)
+auth.start()
+auth.configure_curve(domain='*', location=public_keys_dir)
+
+server = ctx.socket(zmq.REP)
+server_public, server_secret = zmq.auth.load_certificate(os.path.join(secret_keys_dir, "server.key_secret"))
+server.curve_secretkey = server_secret
+server.curve_publickey = server_public
+server.curve_server = True
+server.bind(endpoint)
+# test: what the oxmq client needs: the server's public key and the client's secret key
+client_secret = zmq.auth.load_certificate(os.path.join(secret_keys_dir, "client.key_secret"))[1]
+print("server public", server_public.decode(), "client secret", client_secret.decode(), "bound to",
+      server.getsockopt(zmq.LAST_ENDPOINT).decode())
+for _ in range(requests):  # test: a bounded loop
+    frame = server.recv(copy=False)
+    print("Received", frame.bytes.decode(), "from", frame.get("User-Id"))  # test
+    server.send(b"World")
+server.close()
+auth.stop()
+ctx.term()
+print("ironhouse server done")
+"#;
+
+/// The ironhouse client side: its own key pair, the server's public key pinned; sends
+/// "Hello" and reads "World" as the example does.
+const IRONHOUSE_CLIENT_PY: &str = r#"
+import sys  # test
+import zmq
+
+endpoint, server_public, requests = sys.argv[1], sys.argv[2].encode(), int(sys.argv[3])  # test
+ctx = zmq.Context.instance()
+client = ctx.socket(zmq.REQ)
+if len(sys.argv) > 5:  # test: the key pair given (ironhouse loads it from client.key_secret)
+    client_public, client_secret = sys.argv[4].encode(), sys.argv[5].encode()
+else:  # test: a client the server does not know
+    client_public, client_secret = zmq.curve_keypair()
+client.curve_secretkey = client_secret
+client.curve_publickey = client_public
+client.curve_serverkey = server_public
+client.rcvtimeo = 3000  # test: a refused client must not hang the test
+client.connect(endpoint)
+try:
+    for n in range(requests):
+        client.send(b"Hello")
+        print("Received reply", n, client.recv().decode())
+except zmq.Again:  # test
+    print("no reply: refused")
+    sys.exit(1)
+client.setsockopt(zmq.LINGER, 0)
+client.close()
+ctx.term()
+"#;
+
+#[test]
+fn curve_client_talks_to_the_python_ironhouse_server() {
+    if !have_python("curve_client_talks_to_the_python_ironhouse_server") {
+        return;
+    }
+    let mut server = python(IRONHOUSE_SERVER_PY, &["tcp://127.0.0.1:*", "3"], "ironhouse server");
+    let line = server.wait_for("bound to");
+    let (server_key, client_secret, endpoint) =
+        (word_after(&line, "public"), word_after(&line, "secret"), word_after(&line, "to"));
+    let out = rust_example("curve_client", &[&endpoint, &server_key, "3", &client_secret]).success();
+    assert!(out.contains("curve_client admitted by"), "{out}");
+    assert_eq!(out.matches(": World").count(), 3, "{out}");
+    let client_public = word_after(out.lines().next().unwrap_or_default(), "key");
+    let out = server.success();
+    // pyzmq's authenticator names the client by its key: the one the oxmq client proved.
+    assert_eq!(out.matches(&format!("Received Hello from {client_public}")).count(), 3, "{out}");
+    // A client pinning the same server with a key of its own making is refused.
+    let mut server = python(IRONHOUSE_SERVER_PY, &["tcp://127.0.0.1:*", "1"], "ironhouse server");
+    let line = server.wait_for("bound to");
+    let (server_key, endpoint) = (word_after(&line, "public"), word_after(&line, "to"));
+    let (status, out) = rust_example("curve_client", &[&endpoint, &server_key, "1"]).finish();
+    assert_eq!(status.code(), Some(1), "{out}");
+    drop(server);
+}
+
+#[test]
+fn curve_server_serves_a_python_ironhouse_client_it_knows() {
+    if !have_python("curve_server_serves_a_python_ironhouse_client_it_knows") {
+        return;
+    }
+    let (client_public, client_secret) = oxmq::curve_keypair().unwrap();
+    let mut server = rust_example("curve_server", &["tcp://127.0.0.1:*", "2", &client_public]);
+    let server_key = word_after(&server.wait_for("curve_server public key"), "key");
+    let endpoint = word_after(&server.wait_for("curve_server listening on"), "on");
+    // A client the server does not know gets no reply (first, while the server runs).
+    let (status, out) = python(IRONHOUSE_CLIENT_PY, &[&endpoint, &server_key, "1"], "unknown client").finish();
+    assert_eq!(status.code(), Some(1), "{out}");
+    assert!(out.contains("no reply: refused"), "{out}");
+    let args = [&endpoint[..], &server_key, "2", &client_public, &client_secret];
+    let out = python(IRONHOUSE_CLIENT_PY, &args, "ironhouse client").success();
+    assert_eq!(out.matches("Received reply").count(), 2, "{out}");
+    assert!(out.lines().all(|l| !l.starts_with("Received reply") || l.ends_with(" World")), "{out}");
+    let out = server.success();
+    // Only the known client's requests arrived (the server ran all along: it ends after them).
+    assert_eq!(out.matches("Received Hello from").count(), 2, "{out}");
+    assert_eq!(out.matches(&format!("Received Hello from {client_public}")).count(), 2, "{out}");
 }

@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use common::*;
-use oxmq::{Context, Pair, Pull};
+use oxmq::{Context, Dealer, Event, EventMask, Monitor, Pair, Pull, Router};
 
 fn bounce_fails(a: &Pair, b: &Pair) -> bool {
     let _ = b.try_send("bounce", false);
@@ -254,6 +254,67 @@ fn reconnects_after_peer_restarts_on_same_ipc_path() {
     let (ep, path) = ipc_endpoint("reconnect");
     reconnect_after_restart(|p| p.last_endpoint().unwrap(), &ep, 20, 0);
     let _ = std::fs::remove_file(path);
+}
+
+/// Waits until `n` HANDSHAKE_SUCCEEDED events came (events the monitor had to drop count too).
+fn handshakes(mon: &Monitor, n: usize, within: Duration) {
+    let deadline = Instant::now() + within;
+    let mut seen = 0;
+    while seen + (mon.dropped() as usize) < n {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "only {} of {n} clients handshaken within {within:?}", seen + mon.dropped() as usize);
+        if mon.recv_timeout(left).is_some_and(|e| e.event == Event::HandshakeSucceeded) {
+            seen += 1;
+        }
+    }
+}
+
+/// A reconnect storm, CI-sized: 200 DEALERs lose their ROUTER, which comes back on the same
+/// port. Every client comes back, and the first wait each announces (CONNECT_RETRIED) is
+/// RECONNECT_IVL plus libzmq's random part, in [100, 200) ms and not the same for all (with the
+/// exact interval all 200 would say 100; with the random part, all alike has a chance of
+/// 100^-199). Nothing about timing is asserted but a generous deadline.
+#[test]
+fn two_hundred_clients_all_come_back_after_their_server_restarts() {
+    const N: usize = 200;
+    let ctx = Context::new();
+    let first_ctx = Context::new();
+    let ep = free_tcp_endpoint();
+    let server = Router::new(&first_ctx).unwrap();
+    server.set_linger(0).unwrap();
+    let mon = server.monitor(Event::HandshakeSucceeded).unwrap();
+    server.bind(&ep).unwrap();
+    let clients: Vec<(Dealer, Monitor)> = (0..N)
+        .map(|_| {
+            let c = Dealer::new(&ctx).unwrap();
+            c.set_linger(0).unwrap();
+            c.set_reconnect_ivl(100).unwrap();
+            let m = c.monitor(EventMask::from(Event::ConnectRetried)).unwrap();
+            c.connect(&ep).unwrap();
+            (c, m)
+        })
+        .collect();
+    handshakes(&mon, N, Duration::from_secs(30));
+    // The server goes away.
+    drop((mon, server));
+    first_ctx.term();
+    let mut waits: Vec<u32> = clients
+        .iter()
+        .map(|(_, m)| m.recv_timeout(SOON).expect("CONNECT_RETRIED after the server went away").value)
+        .collect();
+    for w in &waits {
+        assert!((100..200).contains(w), "a first wait of {w} ms, not in [100, 200)");
+    }
+    waits.sort_unstable();
+    waits.dedup();
+    assert!(waits.len() > 1, "all {N} clients announced the same wait {waits:?}");
+    // It comes back on the same port: every client reconnects.
+    let second_ctx = Context::new();
+    let server = Router::new(&second_ctx).unwrap();
+    server.set_linger(0).unwrap();
+    let mon = server.monitor(Event::HandshakeSucceeded).unwrap();
+    eventually(SOON, || server.bind(&ep).ok()).expect("the port can be bound again");
+    handshakes(&mon, N, Duration::from_secs(60));
 }
 
 #[test]

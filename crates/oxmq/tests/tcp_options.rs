@@ -133,7 +133,9 @@ fn connect_timeout_gives_up_a_hanging_connect_and_retries_until_it_completes() {
     // Each attempt is given up after 100 ms and retried RECONNECT_IVL later, like a refused one.
     for _ in 0..3 {
         assert_eq!(next_event(&mon), (Event::ConnectDelayed, EINPROGRESS));
-        assert_eq!(next_event(&mon), (Event::ConnectRetried, 50));
+        let (event, ivl) = next_event(&mon);
+        // RECONNECT_IVL plus libzmq's random part below it.
+        assert!(event == Event::ConnectRetried && (50..100).contains(&ivl), "{event} {ivl}");
     }
     assert_eq!(next_event(&control), (Event::ConnectDelayed, EINPROGRESS));
     // Without CONNECT_TIMEOUT the attempt is still waiting: the next event is a bind's marker.

@@ -9,8 +9,10 @@
 //!
 //! Shared pieces: `spec` parses socket types and `TYPE@ENDPOINT` specs, `input` reads the
 //! messages to send (`--in`), `format` prints received ones (`-f`), `sockopt` is `--opt
-//! NAME=VALUE` and `oxmq options`, `interrupt` handles SIGINT/SIGTERM, and this file holds the
-//! exit codes, the common arguments and the socket set-up.
+//! NAME=VALUE` and `oxmq options`, `security` the PLAIN/CURVE flags and the authenticator of a
+//! server (`--curve-server`, `--curve-allow`, `--plain-users`, ...), `interrupt` handles
+//! SIGINT/SIGTERM, and this file holds the exit codes, the common arguments and the socket
+//! set-up.
 
 pub mod duplex;
 pub mod format;
@@ -20,6 +22,7 @@ pub mod keygen;
 pub mod monitor;
 pub mod proxy;
 pub mod reqrep;
+pub mod security;
 pub mod send_recv;
 pub mod soak;
 pub mod sockopt;
@@ -110,6 +113,8 @@ pub struct SocketArgs {
     pub verbose: bool,
     #[arg(long = "opt", value_name = "NAME=VALUE", value_parser = parse_opt, help = OPT_HELP)]
     pub opts: Vec<SockOpt>,
+    #[command(flatten)]
+    pub security: security::SecurityArgs,
 }
 
 /// A `--timeout` in milliseconds as a socket option value (-1: none).
@@ -125,8 +130,9 @@ pub fn setup_err(what: impl std::fmt::Display) -> impl FnOnce(oxmq::Error) -> Ex
 }
 
 /// Creates a socket of type `ty`, sets the common options, lets `configure` set more (before
-/// any bind or connect, as subscriptions and timeouts should be), sets the `--opt`s (last, so
-/// that they override what the command chose), then binds and connects.
+/// any bind or connect, as subscriptions and timeouts should be), sets up its security (and a
+/// server's authenticator), sets the `--opt`s (last, so that they override what the command
+/// chose), then binds and connects.
 pub fn open(
     ctx: &Context,
     ty: SocketType,
@@ -138,6 +144,7 @@ pub fn open(
         socket.set_routing_id(id.as_bytes()).map_err(setup_err(format_args!("bad --routing-id {id:?}")))?;
     }
     configure(&socket)?;
+    security::apply(ctx, &socket, &args.security, args.verbose)?;
     sockopt::apply(&socket, &args.opts)?;
     attach(&socket, &args.endpoints.bind, &args.endpoints.connect, args.verbose)?;
     Ok(socket)

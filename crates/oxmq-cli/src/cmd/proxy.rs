@@ -1,6 +1,7 @@
 //! `oxmq proxy FRONTEND BACKEND [--capture SPEC] [--control SPEC]`: libzmq's `zmq_proxy`
 //! between two sockets given as czmq-style specs (`router@tcp://*:5559`).
 
+use super::security::SecurityArgs;
 use super::sockopt::SockOpt;
 use super::spec::{SPEC_HELP, SocketSpec};
 use super::{CmdResult, Exit, attach, can_recv, can_send, setup_err};
@@ -34,11 +35,15 @@ pub struct ProxyArgs {
     /// the backend, e.g. --opt sndhwm=100000 --opt linger=0; repeatable.
     #[arg(long = "opt", value_name = "NAME=VALUE", value_parser = super::sockopt::parse_opt)]
     pub opts: Vec<super::sockopt::SockOpt>,
+    /// PLAIN or CURVE on the frontend (where clients connect); the backend stays NULL.
+    #[command(flatten)]
+    pub security: SecurityArgs,
 }
 
 const PROXY_EXAMPLES: &str = "\
 The proxy runs until it is killed (Ctrl-C) or, with --control, told TERMINATE. A SUB
-frontend or backend subscribes to everything.
+frontend or backend subscribes to everything. The security flags (--curve-server,
+--plain-server, --curve-serverkey, ...) apply to the frontend only.
 
 Examples:
   oxmq proxy 'router@tcp://*:5559' 'dealer@tcp://*:5560'     # request-reply broker
@@ -46,14 +51,28 @@ Examples:
   oxmq proxy 'pull@tcp://*:5557' 'push@tcp://*:5558' --capture 'pub@tcp://*:5570'
   oxmq proxy 'router@tcp://*:5559' 'dealer@tcp://*:5560' --opt sndhwm=100000 --opt rcvhwm=100000
   oxmq proxy 'router@ipc:///tmp/front' 'dealer>tcp://backend:5560' --control 'rep@ipc:///tmp/ctl'
-  oxmq req -c ipc:///tmp/ctl TERMINATE                         # then: stop that proxy";
+  oxmq req -c ipc:///tmp/ctl TERMINATE                         # then: stop that proxy
+  oxmq proxy 'router@tcp://*:5559' 'dealer@ipc:///tmp/workers' --curve-server \
+      --curve-secretkey \"$SERVER_SECRET\" --curve-allow-dir clients/   # CURVE clients only";
 
-/// Creates, binds and connects the socket `spec` describes (its role names it in errors).
-fn open(ctx: &Context, spec: &SocketSpec, role: &str, verbose: bool, opts: &[SockOpt]) -> Result<Socket, Exit> {
+/// Creates, binds and connects the socket `spec` describes (its role names it in errors),
+/// secured as `security` says, if given.
+fn open(
+    ctx: &Context,
+    spec: &SocketSpec,
+    role: &str,
+    verbose: bool,
+    opts: &[SockOpt],
+    security: Option<&SecurityArgs>,
+) -> Result<Socket, Exit> {
     let ty = spec.ty;
     let socket = ctx.socket(ty).map_err(setup_err(format_args!("cannot create the {role} ({ty}) socket")))?;
     if ty == SocketType::Sub {
         socket.subscribe("").map_err(setup_err(format_args!("cannot subscribe the {role} socket")))?;
+    }
+    if let Some(security) = security {
+        super::security::apply(ctx, &socket, security, verbose)
+            .map_err(|e| Exit { message: format!("{role}: {}", e.message), ..e })?;
     }
     super::sockopt::apply(&socket, opts).map_err(|e| Exit { message: format!("{role}: {}", e.message), ..e })?;
     attach(&socket, &spec.bind, &spec.connect, verbose)
@@ -79,10 +98,10 @@ pub fn proxy(a: &ProxyArgs) -> CmdResult {
         }
     }
     let ctx = super::context();
-    let frontend = open(&ctx, &a.frontend, "frontend", a.verbose, &a.opts)?;
-    let backend = open(&ctx, &a.backend, "backend", a.verbose, &a.opts)?;
-    let capture = a.capture.as_ref().map(|s| open(&ctx, s, "capture", a.verbose, &[])).transpose()?;
-    let control = a.control.as_ref().map(|s| open(&ctx, s, "control", a.verbose, &[])).transpose()?;
+    let frontend = open(&ctx, &a.frontend, "frontend", a.verbose, &a.opts, Some(&a.security))?;
+    let backend = open(&ctx, &a.backend, "backend", a.verbose, &a.opts, None)?;
+    let capture = a.capture.as_ref().map(|s| open(&ctx, s, "capture", a.verbose, &[], None)).transpose()?;
+    let control = a.control.as_ref().map(|s| open(&ctx, s, "control", a.verbose, &[], None)).transpose()?;
     let result = match &control {
         Some(control) => oxmq::proxy_steerable(&frontend, &backend, capture.as_deref(), control),
         None => oxmq::proxy(&frontend, &backend, capture.as_deref()),

@@ -256,10 +256,16 @@ fn similar(a: &str, b: &str) -> bool {
 /// Parses `NAME=VALUE` (the value checked against the option's type, not yet against the
 /// socket). Errors that could show a secret are kept for [`apply`] (see [`SockOpt`]).
 pub fn parse_opt(s: &str) -> Result<SockOpt, String> {
+    let expected = || Ok(deferred(String::new(), 0, "expected NAME=VALUE, e.g. sndhwm=1000 or linger=0".into()));
     let Some((name, value)) = s.split_once('=') else {
         // Perhaps a secret given with another separator: not for clap to print either.
-        return Ok(deferred(String::new(), 0, "expected NAME=VALUE, e.g. sndhwm=1000 or linger=0".into()));
+        return expected();
     };
+    // No option name has other characters: this is a secret given with another separator
+    // whose Z85 text holds a '=' (`curve_secretkey:f=...`), and the "name" is part of it.
+    if !name.trim().bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        return expected();
+    }
     let d = match lookup(name) {
         Ok(d) => d,
         // The value may be a secret given under a misspelt name: not for clap to print.
@@ -464,6 +470,9 @@ mod tests {
         assert!(parse_opt("conflate=2").unwrap_err().contains("0 or 1"));
         let o = parse_opt("curve_secretkey:D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs").unwrap();
         assert!(o.error.unwrap().contains("expected NAME=VALUE") && o.given.is_empty());
+        // The same with a '=' in the key: the part before it is not echoed as a name.
+        let o = parse_opt("curve_secretkey:f=Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%csD:)").unwrap();
+        assert!(o.error.unwrap().contains("expected NAME=VALUE") && o.name.is_empty());
     }
 
     const KEY: &str = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";

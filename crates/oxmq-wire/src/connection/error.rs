@@ -22,6 +22,15 @@ pub enum ConnectionError {
     /// message ([`WireError::UnexpectedCommand`]).
     #[error("protocol error: {0}")]
     Protocol(WireError),
+    /// A CURVE MESSAGE was refused after the handshake: a frame that is not a MESSAGE
+    /// ([`WireError::UnexpectedCommand`]), one too short to hold a box
+    /// ([`WireError::MalformedCommand`]), a nonce that does not increase (a replayed or
+    /// reordered MESSAGE, [`WireError::InvalidSequence`]) or a box that does not open
+    /// ([`WireError::Cryptographic`]). Kept apart from [`ConnectionError::Protocol`] because
+    /// libzmq reports these with a `HANDSHAKE_FAILED_PROTOCOL` event (and the same codes as
+    /// in the handshake) even though the handshake is over.
+    #[error("CURVE MESSAGE refused: {0}")]
+    CurveMessage(WireError),
     /// The peer sent an ERROR command after the handshake.
     #[error("peer sent ERROR: {0}")]
     PeerError(String),
@@ -51,9 +60,10 @@ impl ConnectionError {
     /// Protocol violation or liveness failure.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            ConnectionError::Handshake(_) | ConnectionError::Protocol(_) | ConnectionError::PeerError(_) => {
-                ErrorKind::Protocol
-            }
+            ConnectionError::Handshake(_)
+            | ConnectionError::Protocol(_)
+            | ConnectionError::CurveMessage(_)
+            | ConnectionError::PeerError(_) => ErrorKind::Protocol,
             ConnectionError::HandshakeTimeout(_)
             | ConnectionError::HeartbeatTimeout(_)
             | ConnectionError::PeerTtlExpired(_) => ErrorKind::Liveness,
@@ -76,11 +86,11 @@ impl ConnectionError {
         matches!(self, ConnectionError::Handshake(_) | ConnectionError::HandshakeTimeout(_))
     }
 
-    /// The wire-level detail, for [`ConnectionError::Handshake`] and
-    /// [`ConnectionError::Protocol`].
+    /// The wire-level detail, for [`ConnectionError::Handshake`],
+    /// [`ConnectionError::Protocol`] and [`ConnectionError::CurveMessage`].
     pub fn wire_error(&self) -> Option<&WireError> {
         match self {
-            ConnectionError::Handshake(e) | ConnectionError::Protocol(e) => Some(e),
+            ConnectionError::Handshake(e) | ConnectionError::Protocol(e) | ConnectionError::CurveMessage(e) => Some(e),
             _ => None,
         }
     }

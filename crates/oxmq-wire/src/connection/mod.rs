@@ -479,7 +479,8 @@ impl Flow {
         wire: Frame,
         msgs: &mut S,
     ) -> Result<(), ConnectionError> {
-        let frame = codec.decode(wire).map_err(ConnectionError::Protocol)?;
+        // Only the CURVE codec refuses frames (NULL's passes every frame through).
+        let frame = codec.decode(wire).map_err(ConnectionError::CurveMessage)?;
         if frame.command {
             return self.on_command(&frame.body, msgs);
         }

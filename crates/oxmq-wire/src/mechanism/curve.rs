@@ -14,6 +14,36 @@
 //! is fresh for every connection (as libzmq's) and, once WELCOME is sent,
 //! it is all the server holds: C' and s' come back to it inside the cookie
 //! with INITIATE, and the key is dropped once INITIATE is checked.
+//!
+//! # What a connection that has not authenticated costs the server
+//!
+//! This is why CurveZMQ has a cookie: a flood of HELLOs from many
+//! connections must cost the server little, and bounded, per connection.
+//! - **Before a valid HELLO**: no secret and no key, the mechanism's state is
+//!   `ServerState::Hello` (the state enum is 40 bytes; the boxed mechanism
+//!   256, the `Connection` 544, all made from the configuration). The
+//!   handshake buffers the 64-byte greeting and then at most one HELLO of 200
+//!   bytes: a longer command is refused from its frame header and name
+//!   (`max_command_len`), before its body is read, so a peer that declares a
+//!   2^30-byte HELLO is closed at once, not buffered.
+//! - **Between WELCOME and INITIATE**: the 32-byte cookie key, inline in the
+//!   state (libzmq 4.3.5 keeps a cookie key per connection too; RFC 26 lets a
+//!   server keep none, with one cookie key for all connections, rotated: we
+//!   keep libzmq's design, 32 bytes, and a cookie is useless on any other
+//!   connection). The INITIATE may carry up to 64 KiB of metadata, the
+//!   handshake's command limit, which is what such a connection can make the
+//!   engine buffer (its read buffer starts with room for it: oxmq's
+//!   `engine/zmtp.rs`, `HANDSHAKE_READ`).
+//! - **CPU**: a HELLO that opens costs one X25519 agreement (C' with our
+//!   long-term key), one X25519 key generation (S') and three boxes (HELLO's
+//!   opened, the cookie and WELCOME sealed); one that does not open costs the
+//!   agreement alone. The server keeps no state to recognise a replayed
+//!   HELLO, so a client can send the same HELLO on every connection at no
+//!   cost to itself: the connection rate, the OS's limits and HANDSHAKE_IVL
+//!   (30 s by default: the whole handshake's deadline) bound the flood.
+//!
+//! The measured figures (memory per connection in each state with 5,000
+//! connections, CPU per HELLO) are in BENCHMARKS.md, "CURVE handshake cost".
 
 use bytes::{Bytes, BytesMut};
 use crypto_box::SalsaBox;
@@ -124,7 +154,9 @@ impl CurveClient {
         out: &mut BytesMut,
     ) -> Result<SalsaBox, WireError> {
         if body.len() != WELCOME_LEN {
-            return Err(WireError::MalformedCommand("WELCOME is not 168 bytes (CURVE)"));
+            // libzmq 4.3.5 (curve_client_tools_t::process_welcome) fails a WELCOME of the
+            // wrong size as it fails one whose box does not open: ZMTP_CRYPTOGRAPHIC.
+            return Err(WireError::Cryptographic("the server's WELCOME is not 168 bytes (CURVE)"));
         }
         let hello_box = SalsaBox::new(&public(&self.server_key.0), eph);
         let plain = open(
@@ -207,9 +239,10 @@ impl MechanismHandshake for CurveClient {
 
 /// CURVE server.
 pub(crate) struct CurveServer {
+    /// s; S, which the vouch must name, is derived from it only when an
+    /// INITIATE comes (an X25519 operation a connection that sends no valid
+    /// HELLO must not cost).
     secret: CurveSecretKey,
-    /// S, derived from the secret key (the vouch must name it).
-    public: CurvePublicKey,
     metadata: Zeroizing<Vec<u8>>,
     zap: Option<ZapRequest>,
     state: ServerState,
@@ -234,7 +267,7 @@ struct Accepted {
 
 impl std::fmt::Debug for CurveServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CurveServer").field("public", &self.public).finish_non_exhaustive()
+        f.debug_struct("CurveServer").finish_non_exhaustive()
     }
 }
 
@@ -242,7 +275,6 @@ impl CurveServer {
     pub(crate) fn new(cfg: &HandshakeConfig, curve: &CurveConfig) -> Result<Self, WireError> {
         Ok(CurveServer {
             secret: curve.keys.secret.clone(),
-            public: curve.keys.secret.public_key(),
             metadata: our_metadata(cfg)?,
             zap: super::zap_request(cfg, Vec::new()),
             state: ServerState::Hello,
@@ -317,7 +349,7 @@ impl CurveServer {
         )?;
         let vouched_eph = CurvePublicKey(key32(&vouch[..32]));
         let vouched_server = CurvePublicKey(key32(&vouch[32..64]));
-        if !(vouched_eph.ct_eq(&CurvePublicKey(key32(client_eph))) & vouched_server.ct_eq(&self.public)) {
+        if !(vouched_eph.ct_eq(&CurvePublicKey(key32(client_eph))) & vouched_server.ct_eq(&self.secret.public_key())) {
             return Err(WireError::KeyExchange("the vouch is not for this connection's keys"));
         }
         let metadata = Metadata::parse(&plain[128..])?;
@@ -338,6 +370,21 @@ impl CurveServer {
 impl MechanismHandshake for CurveServer {
     fn start(&mut self, _out: &mut BytesMut) -> Result<MechanismStatus, WireError> {
         Ok(MechanismStatus::Handshaking)
+    }
+
+    fn max_command_len(&self) -> Option<usize> {
+        // Only HELLO is acceptable now, and it is 200 bytes.
+        matches!(self.state, ServerState::Hello).then_some(HELLO_LEN)
+    }
+
+    fn refuse_long_command(&self, name: &[u8]) -> WireError {
+        // As on_command says of the whole command (libzmq: MALFORMED_COMMAND_HELLO for a
+        // HELLO of another size, UNEXPECTED_COMMAND for anything else).
+        if name == HELLO {
+            WireError::MalformedCommand("HELLO is not 200 bytes (CURVE)")
+        } else {
+            unexpected(name, "CURVE", "HELLO")
+        }
     }
 
     fn on_command(&mut self, body: Bytes, out: &mut BytesMut) -> Result<MechanismStatus, WireError> {
@@ -371,5 +418,26 @@ impl MechanismHandshake for CurveServer {
             return Err(super::zap_refusal(reply, out));
         }
         Ok(self.ready(*accepted, out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a CURVE server keeps per connection (see the module documentation): its
+    /// state is nothing before HELLO and the 32-byte cookie key between WELCOME and
+    /// INITIATE, inline (no heap); the accepted INITIATE waiting for ZAP is boxed.
+    #[test]
+    fn a_server_keeps_at_most_the_cookie_key_before_initiate() {
+        use std::mem::size_of;
+        assert!(size_of::<ServerState>() <= 40, "ServerState is {} bytes", size_of::<ServerState>());
+        eprintln!(
+            "ServerState {} B, CurveServer {} B, Handshake {} B, Connection {} B",
+            size_of::<ServerState>(),
+            size_of::<CurveServer>(),
+            size_of::<crate::Handshake>(),
+            size_of::<crate::Connection>()
+        );
     }
 }

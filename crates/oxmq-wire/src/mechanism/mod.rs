@@ -72,6 +72,22 @@ pub(crate) trait MechanismHandshake: Send + std::fmt::Debug {
     /// Process one command frame body from the peer, appending any reply.
     fn on_command(&mut self, body: Bytes, out: &mut BytesMut) -> Result<MechanismStatus, WireError>;
 
+    /// The longest command this side can accept next, checked against the frame header
+    /// before the body is buffered. `None`: the handshake's own limit
+    /// ([`crate::HANDSHAKE_MAX_FRAME_SIZE`]). A server waiting for HELLO knows its size
+    /// (CURVE: 200 bytes; PLAIN: at most 518), so that a peer that has not authenticated
+    /// cannot make it buffer a 64 KiB "HELLO".
+    fn max_command_len(&self) -> Option<usize> {
+        None
+    }
+
+    /// The error for a command longer than [`MechanismHandshake::max_command_len`], given
+    /// the start of its body (its name, or as much of it as the frame holds): what
+    /// [`MechanismHandshake::on_command`] would say of the whole command.
+    fn refuse_long_command(&self, name: &[u8]) -> WireError {
+        unexpected(name, "this", "a shorter command")
+    }
+
     /// The ZAP handler answered the request this mechanism is waiting on.
     /// Only called after [`MechanismStatus::AwaitingZap`].
     fn on_zap_reply(&mut self, reply: &ZapReply, out: &mut BytesMut) -> Result<MechanismStatus, WireError>;

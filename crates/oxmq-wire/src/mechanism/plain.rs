@@ -136,6 +136,19 @@ impl MechanismHandshake for PlainServer {
         Ok(MechanismStatus::Handshaking)
     }
 
+    fn max_command_len(&self) -> Option<usize> {
+        // HELLO: its name, then a user name and a password of at most 255 bytes each.
+        (self.state == ServerState::Hello).then_some(HELLO.len() + 2 * (1 + 255))
+    }
+
+    fn refuse_long_command(&self, name: &[u8]) -> WireError {
+        if name == HELLO {
+            WireError::MalformedCommand("HELLO without a well-formed user name and password (PLAIN)")
+        } else {
+            unexpected(name, "PLAIN", "HELLO")
+        }
+    }
+
     fn on_command(&mut self, body: Bytes, out: &mut BytesMut) -> Result<MechanismStatus, WireError> {
         match self.state {
             ServerState::Hello => {

@@ -46,6 +46,10 @@ pub(crate) trait ZapAsk: Send + Sync {
 pub(crate) enum End {
     /// The peer broke the protocol (or is of an incompatible type): not worth reconnecting to.
     Protocol(String),
+    /// The peer broke the protocol after the handshake in a way libzmq reports with a
+    /// HANDSHAKE_FAILED_PROTOCOL event all the same (a CURVE MESSAGE refused): as
+    /// [`End::Protocol`], and the session reports `event` with `value` before DISCONNECTED.
+    Refused { why: String, event: crate::monitor::Event, value: u32 },
     /// The connection closed or failed: reconnect.
     Disconnected(String),
     /// The socket closed the pipe and everything queued was written.

@@ -52,6 +52,10 @@ use crate::transport::{Reader, Writer};
 const WRITE_BATCH: usize = 1024 * 1024;
 /// Read buffer growth step.
 const READ_CHUNK: usize = 64 * 1024;
+/// The read buffer of a handshake: room for the greeting, a HELLO and a largest handshake
+/// command after it (a CURVE INITIATE with 64 KiB of metadata), so that a peer that has not
+/// authenticated never makes it grow (a full buffer doubles: 128 KiB held per connection).
+const HANDSHAKE_READ: usize = 64 + 512 + 9 + oxmq_wire::HANDSHAKE_MAX_FRAME_SIZE as usize;
 /// Frames whose body is at least this large, and still mostly to come, are read straight
 /// into a buffer of their own of exactly the body's size: no copy through the read buffer.
 const DIRECT_BODY: usize = 32 * 1024;
@@ -147,7 +151,7 @@ pub(crate) async fn handshake(
         .and_then(|config| Connection::new(config, now()).map_err(HandshakeError::Connection));
     let result = match made {
         Ok(mut conn) => {
-            let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+            let mut rbuf = BytesMut::with_capacity(HANDSHAKE_READ);
             let mut early = Batch::default();
             let deadline = conn.poll_timeout();
             let exchanged = {
@@ -311,7 +315,16 @@ impl MessageSink for Batch {
 /// How a connection error ends the engine: liveness failures are worth reconnecting after,
 /// protocol violations are not.
 fn end_of(e: &ConnectionError) -> End {
-    if e.is_liveness() { End::Disconnected(e.to_string()) } else { End::Protocol(e.to_string()) }
+    match e {
+        // libzmq's curve_mechanism_base_t::decode reports a refused MESSAGE as a failed
+        // handshake, with the code it would have in the handshake.
+        ConnectionError::CurveMessage(w) => {
+            let (event, value) = monitor::handshake_failure(w);
+            End::Refused { why: e.to_string(), event, value }
+        }
+        _ if e.is_liveness() => End::Disconnected(e.to_string()),
+        _ => End::Protocol(e.to_string()),
+    }
 }
 
 /// Run the connection after its handshake until it ends: the peer's messages into `pipe`,
@@ -334,7 +347,9 @@ pub(crate) async fn run(
     // A message half-received when the connection died is never delivered.
     pipe.out.rollback_partial();
     match &end {
-        End::Protocol(why) => tracing::warn!("{}: closing connection: {why}", cfg.endpoint),
+        End::Protocol(why) | End::Refused { why, .. } => {
+            tracing::warn!("{}: closing connection: {why}", cfg.endpoint)
+        }
         other => tracing::debug!("{}: connection ended: {other:?}", cfg.endpoint),
     }
     end

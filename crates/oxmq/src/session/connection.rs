@@ -1,7 +1,9 @@
 //! One connection's life, and the loops that make connections: a bound endpoint's accept
 //! loop starts one per accepted connection; a connected endpoint's connecter connects, runs
-//! it, and after it ends waits RECONNECT_IVL (doubling up to RECONNECT_IVL_MAX) and connects
-//! again.
+//! it, and after it ends (or after a failed connect) waits and connects again. The wait is
+//! libzmq's ([`super::backoff`]): RECONNECT_IVL plus a random part below RECONNECT_IVL, so the
+//! clients of a restarted server do not all come back at once; or, with RECONNECT_IVL_MAX
+//! set, RECONNECT_IVL doubling after each failed attempt up to RECONNECT_IVL_MAX.
 //!
 //! [`serve`] drives one connection: it picks the engine for the socket type (ZMTP, or raw for
 //! STREAM), attaches the peer once the handshake is done ([`super::attach`]), runs the engine
@@ -20,6 +22,7 @@ use oxmq_wire::SocketType;
 
 use super::Tasks;
 use super::attach::{PeerGuard, Remote, attach, named, new_pipe};
+use super::backoff::Backoff;
 use super::zap::ZapClient;
 use crate::engine::{End, EngineConfig, ZapAsk, raw, zmtp};
 use crate::error::errno;
@@ -140,6 +143,9 @@ async fn unwanted(socket: &SocketShared, early: Option<&PeerGuard>) {
 
 /// A connection's engine ended: DISCONNECTED, unless the socket itself ended it.
 fn report_end(ep: &EndpointConfig, fd: u32, end: &End) {
+    if let End::Refused { event, value, .. } = end {
+        ep.socket.monitor.emit(*event, *value, &ep.engine.endpoint);
+    }
     if !matches!(end, End::Finished) {
         ep.socket.monitor.emit(Event::Disconnected, fd, &ep.engine.endpoint);
     }
@@ -179,7 +185,7 @@ pub(crate) async fn connecter(target: Target, ep: Arc<EndpointConfig>, early: Op
     let socket = &ep.socket;
     let endpoint = &ep.engine.endpoint;
     let base = ep.engine.options.reconnect_ivl;
-    let mut ivl = base;
+    let mut backoff = Backoff::new(base, ep.engine.options.reconnect_ivl_max);
     // A connection was made before: the next one is a reconnection for an early pipe.
     let mut connected_before = false;
     loop {
@@ -195,7 +201,7 @@ pub(crate) async fn connecter(target: Target, ep: Arc<EndpointConfig>, early: Op
             Ok(conn) => {
                 let fd = conn.fd;
                 socket.monitor.emit(Event::Connected, fd, endpoint);
-                ivl = base;
+                backoff.reset();
                 let this = early.as_ref().map(|guard| Early { guard, reconnected: connected_before });
                 connected_before = true;
                 let end = serve(conn, &ep, this).await;
@@ -203,7 +209,7 @@ pub(crate) async fn connecter(target: Target, ep: Arc<EndpointConfig>, early: Op
                 match end {
                     // The socket is done with this peer (a STREAM closes a connection for good).
                     End::Finished if early.is_some() || socket.socket_type == SocketType::Stream => return,
-                    End::Protocol(_) => return,
+                    End::Protocol(_) | End::Refused { .. } => return,
                     End::Finished | End::Disconnected(_) => {}
                 }
             }
@@ -213,14 +219,11 @@ pub(crate) async fn connecter(target: Target, ep: Arc<EndpointConfig>, early: Op
             tracing::debug!("{endpoint}: RECONNECT_IVL is -1: not reconnecting");
             return;
         }
-        socket.monitor.emit(Event::ConnectRetried, ivl.max(0) as u32, endpoint);
+        let ivl = backoff.next(|| fastrand::u32(..));
+        socket.monitor.emit(Event::ConnectRetried, ivl as u32, endpoint);
         tokio::select! {
             () = tokio::time::sleep(Duration::from_millis(ivl.max(1) as u64)) => {}
             () = unwanted(socket, early.as_ref()) => return,
-        }
-        let max = ep.engine.options.reconnect_ivl_max;
-        if max > ivl {
-            ivl = ivl.saturating_mul(2).min(max);
         }
     }
 }

@@ -7,6 +7,7 @@
 //! its mailbox, the same way for tcp, ipc and inproc ([`attach`]).
 
 pub(crate) mod attach;
+pub(crate) mod backoff;
 pub(crate) mod connection;
 pub(crate) mod zap;
 

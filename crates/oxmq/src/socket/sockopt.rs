@@ -264,9 +264,12 @@ int_options! {
     set_rcvtimeo, rcvtimeo, opt::RCVTIMEO;
     /// LINGER in ms: how long queued messages are still flushed after close (-1 = forever).
     set_linger, linger, opt::LINGER;
-    /// RECONNECT_IVL in ms between reconnection attempts (-1 = never reconnect).
+    /// RECONNECT_IVL in ms between reconnection attempts (-1 = never reconnect). As in libzmq
+    /// 4.3.5, each wait adds a random part below RECONNECT_IVL (so the clients of a restarted
+    /// server do not all return at once) unless RECONNECT_IVL_MAX is set.
     set_reconnect_ivl, reconnect_ivl, opt::RECONNECT_IVL;
-    /// RECONNECT_IVL_MAX in ms: the interval doubles per failed attempt up to this (0 = fixed).
+    /// RECONNECT_IVL_MAX in ms: the interval doubles per failed attempt up to this, without a
+    /// random part (0 = unset: RECONNECT_IVL plus a random part; below RECONNECT_IVL: ignored).
     set_reconnect_ivl_max, reconnect_ivl_max, opt::RECONNECT_IVL_MAX;
     /// BACKLOG: pending connections the listener queues.
     set_backlog, backlog, opt::BACKLOG;

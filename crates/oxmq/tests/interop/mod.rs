@@ -752,6 +752,9 @@ pub fn fixed_endpoint(t: Transport) -> (String, Option<IpcFile>) {
 
 /// Fields drop in order: peer first, then the oxmq socket, then the context.
 pub struct Link {
+    /// The ZAP handler of a PLAIN server link (`with_security`); dropped first, before the
+    /// context it is bound in.
+    pub zap: Option<crate::common::zap::ZapHandler>,
     pub peer: Peer,
     pub ox: Socket,
     pub ctx: Context,
@@ -785,13 +788,17 @@ pub fn link_in(
 ) -> Link {
     let ox = oxmq_socket(&ctx, ox_type);
     setup(&ox);
+    let (zap, secured_args) = match SECURITY.get() {
+        Some(security) => secure(security, &ctx, &ox),
+        None => (None, Vec::new()),
+    };
     let ipc = matches!(transport, Transport::Ipc).then(IpcFile::new);
     let local = match (transport, &ipc) {
         (Transport::Ipc, Some(f)) => f.endpoint(),
         (Transport::Tcp, _) => "tcp://127.0.0.1:*".to_string(),
         _ => unreachable!("{INPROC_TO_LIBZMQ}"),
     };
-    let mut args: Vec<String> = peer_args.iter().map(|a| a.to_string()).collect();
+    let mut args: Vec<String> = peer_args.iter().map(|a| a.to_string()).chain(secured_args).collect();
     let peer = match side {
         Side::OxmqBinds => {
             ox.bind(&local).unwrap_or_else(|e| panic!("oxmq bind {local}: {e:?}"));
@@ -808,10 +815,89 @@ pub fn link_in(
         }
     };
     let name = format!(
-        "{ox_type:?}(oxmq) vs {peer_type}(libzmq), {transport:?}, {}",
-        if side == Side::OxmqBinds { "oxmq binds" } else { "oxmq connects" }
+        "{ox_type:?}(oxmq) vs {peer_type}(libzmq), {transport:?}, {}{}",
+        if side == Side::OxmqBinds { "oxmq binds" } else { "oxmq connects" },
+        SECURITY.get().map(|s| format!(", {s:?}")).unwrap_or_default()
     );
-    Link { peer, ox, ctx, ipc, name }
+    Link { zap, peer, ox, ctx, ipc, name }
+}
+
+/// A security mechanism on every link made by [`link`] / [`link_in`] inside [`with_security`]:
+/// which mechanism, and which end is its server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// oxmq the PLAIN server (asking its ZAP handler, which admits admin/secret), libzmq the client.
+    PlainOxmqServer,
+    /// libzmq the PLAIN server (pyzmq's authenticator admits admin/secret), oxmq the client.
+    PlainOxmqClient,
+    /// oxmq the CURVE server, libzmq the client that pins its key.
+    CurveOxmqServer,
+    /// libzmq the CURVE server, oxmq the client that pins its key.
+    CurveOxmqClient,
+}
+
+impl Security {
+    pub const ALL: [Security; 4] =
+        [Security::PlainOxmqServer, Security::PlainOxmqClient, Security::CurveOxmqServer, Security::CurveOxmqClient];
+}
+
+thread_local! {
+    static SECURITY: std::cell::Cell<Option<Security>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `body` (a scenario that links through [`link`]) with `security` on its links.
+pub fn with_security<R>(security: Security, body: impl FnOnce() -> R) -> R {
+    SECURITY.set(Some(security));
+    let r = body();
+    SECURITY.set(None);
+    r
+}
+
+/// Configures the oxmq end of a secured link; returns the ZAP handler it needs and the peer's
+/// arguments for the other end.
+fn secure(security: Security, ctx: &Context, ox: &Socket) -> (Option<crate::common::zap::ZapHandler>, Vec<String>) {
+    let keypair = || {
+        let (public, secret) = oxmq::curve_keypair().unwrap();
+        (public, secret.to_string())
+    };
+    let text = |name: &str, value: &str| ["--sockopt-text".to_string(), format!("{name}={value}")];
+    match security {
+        Security::PlainOxmqServer => {
+            ox.set_plain_server(true).unwrap();
+            let zap =
+                crate::common::zap::ZapHandler::start(ctx, |mechanism, credentials| match (mechanism, credentials) {
+                    ("PLAIN", [user, password]) if user[..] == b"admin"[..] && password[..] == b"secret"[..] => {
+                        Ok("admin")
+                    }
+                    _ => Err("400"),
+                });
+            (Some(zap), [text("PLAIN_USERNAME", "admin"), text("PLAIN_PASSWORD", "secret")].concat())
+        }
+        Security::PlainOxmqClient => {
+            ox.set_plain_username("admin").unwrap();
+            ox.set_plain_password("secret").unwrap();
+            (None, args(&["--sockopt", "PLAIN_SERVER=1", "--auth-plain", "admin=secret"]))
+        }
+        Security::CurveOxmqServer => {
+            let ((server_public, server_secret), (client_public, client_secret)) = (keypair(), keypair());
+            ox.set_curve_server(true).unwrap();
+            ox.set_curve_secretkey(&server_secret).unwrap();
+            let peer = [
+                text("CURVE_SERVERKEY", &server_public),
+                text("CURVE_PUBLICKEY", &client_public),
+                text("CURVE_SECRETKEY", &client_secret),
+            ];
+            (None, peer.concat())
+        }
+        Security::CurveOxmqClient => {
+            let ((server_public, server_secret), (client_public, client_secret)) = (keypair(), keypair());
+            ox.set_curve_serverkey(&server_public).unwrap();
+            ox.set_curve_publickey(&client_public).unwrap();
+            ox.set_curve_secretkey(&client_secret).unwrap();
+            let peer = [args(&["--sockopt", "CURVE_SERVER=1"]), text("CURVE_SECRETKEY", &server_secret).to_vec()];
+            (None, peer.concat())
+        }
+    }
 }
 
 /// Message `i` of a burst, as zmq_peer.py `burst_message` builds it.

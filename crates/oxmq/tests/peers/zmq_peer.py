@@ -6,9 +6,11 @@ Used by crates/oxmq/tests/interop_pyzmq.rs, but handy by hand too:
     python3 zmq_peer.py --type REP --bind tcp://127.0.0.1:*
     python3 zmq_peer.py --type DEALER --connect tcp://127.0.0.1:5555 --routing-id me
 
-Security: --auth-plain USER=PASSWORD (repeatable) and --auth-curve-any run
-pyzmq's ZAP authenticator (zmq.auth.thread.ThreadAuthenticator) in the
-peer's context.
+Security: --auth-plain USER=PASSWORD (repeatable), --auth-curve-any and
+--auth-curve-dir DIR (zmq.auth's configure_curve with location=DIR: the
+*.key certificates there) run pyzmq's ZAP authenticator
+(zmq.auth.thread.ThreadAuthenticator) in the peer's context; --auth-allow IP
+and --auth-deny IP (repeatable) give it an allow- or deny-list.
 
 Options: --subscribe TEXT (repeatable, SUB only), --sockopt NAME=INT
 (repeatable: any integer ZMQ_<NAME> option, e.g. --sockopt RCVHWM=10
@@ -36,6 +38,10 @@ line unless said otherwise:
         (frames up to SMALL bytes; an empty frame is "b64:") or
         "sha256:<len>:<hex digest>" for bigger frames.
         On timeout: "timeout" if allow_timeout, otherwise an error.
+    {"cmd": "recv_props", "names": ["User-Id", "X-Foo"], "timeout_ms": 5000}
+        -> "props V V ..." for one message received with copy=False: each
+        V is its first frame's property of that name (Frame.get, i.e.
+        zmq_msg_gets) as "b64:<base64>", or "none" if it has none.
     {"cmd": "echo", "count": N, "timeout_ms": 5000}
         Receive N messages and send each straight back as it came (for
         ROUTER/REP/DEALER/PAIR this answers on the same envelope). Prints one
@@ -160,10 +166,18 @@ class Peer:
         # pyzmq's own ZAP handler (zmq.auth), started before the socket so that its first
         # handshake is already authenticated.
         self.auth = None
-        if args.auth_plain or args.auth_curve_any:
+        if args.auth_plain or args.auth_curve_any or args.auth_curve_dir or args.auth_allow or args.auth_deny:
             from zmq.auth.thread import ThreadAuthenticator
             self.auth = ThreadAuthenticator(self.ctx)
             self.auth.start()
+            if args.auth_allow:
+                self.auth.allow(*args.auth_allow)
+            if args.auth_deny:
+                self.auth.deny(*args.auth_deny)
+            if args.auth_curve_dir:
+                if not os.path.isdir(args.auth_curve_dir):
+                    raise PeerError("no certificate directory %s" % args.auth_curve_dir)
+                self.auth.configure_curve(domain="*", location=args.auth_curve_dir)
             if args.auth_plain:
                 users = dict(u.partition("=")[::2] for u in args.auth_plain)
                 self.auth.configure_plain(domain="*", passwords=users)
@@ -238,6 +252,22 @@ class Peer:
                 return "timeout"
             raise PeerError("recv timed out after %d ms" % c.get("timeout_ms", 5000))
         return "msg " + " ".join(describe(f) for f in msg)
+
+    def cmd_recv_props(self, c):
+        msg = self.recv_message(c.get("timeout_ms", 5000))
+        if msg is None:
+            raise PeerError("recv_props timed out after %d ms" % c.get("timeout_ms", 5000))
+        values = []
+        for name in c["names"]:
+            try:
+                value = msg[0].get(name)
+            except zmq.ZMQError:
+                values.append("none")
+                continue
+            if isinstance(value, str):
+                value = value.encode("utf-8", "surrogateescape")
+            values.append(describe(value))
+        return "props " + " ".join(values)
 
     def cmd_echo(self, c):
         count = c.get("count", 1)
@@ -420,6 +450,12 @@ def main():
                     help="run pyzmq's authenticator (zmq.auth) admitting these PLAIN users; repeatable")
     ap.add_argument("--auth-curve-any", action="store_true",
                     help="run pyzmq's authenticator admitting any CURVE client")
+    ap.add_argument("--auth-curve-dir", metavar="DIR",
+                    help="run pyzmq's authenticator admitting the CURVE clients whose *.key certificates are in DIR")
+    ap.add_argument("--auth-allow", action="append", default=[], metavar="IP",
+                    help="run pyzmq's authenticator with this address on its allow-list; repeatable")
+    ap.add_argument("--auth-deny", action="append", default=[], metavar="IP",
+                    help="run pyzmq's authenticator with this address on its deny-list; repeatable")
     args = ap.parse_args()
     try:
         Peer(args).run()
