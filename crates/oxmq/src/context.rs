@@ -131,6 +131,14 @@ impl Context {
         self.inner.registry.wait_idle();
     }
 
+    /// Shut the context down without waiting (libzmq's `zmq_ctx_shutdown`): every blocking
+    /// call on its sockets returns [`Error::ContextTerminated`](crate::Error::ContextTerminated)
+    /// at once, and so does every later call but closing them. [`term`](Self::term) still
+    /// waits for the sockets to be closed.
+    pub fn shutdown(&self) {
+        self.inner.registry.terminate();
+    }
+
     pub(crate) fn is_terminated(&self) -> bool {
         self.inner.registry.terminated.load(Ordering::SeqCst)
     }

@@ -237,7 +237,11 @@ pub(crate) fn connect(ctx: &Context, shared: &Arc<SocketShared>, options: &Optio
         Endpoint::Tcp { port: 0, .. } => return Err(bad("connect needs a port, not * or 0")),
         Endpoint::Tcp { host, port } => Target::Tcp { host, port },
         Endpoint::Ipc(IpcAddr::Wildcard) => return Err(bad("ipc://* is for bind only")),
-        Endpoint::Ipc(addr) => Target::Ipc(addr),
+        Endpoint::Ipc(addr) => {
+            // An address the kernel cannot take (a name too long) fails now, as libzmq's.
+            ipc::check(&addr)?;
+            Target::Ipc(addr)
+        }
     };
     let mut ep = endpoint_config(ctx, shared, options, given);
     ep.routing_id_override = options.connect_routing_id.clone();

@@ -21,6 +21,7 @@ pub use monitor::Monitor;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
+use std::task::Waker;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -194,6 +195,26 @@ impl SocketBase {
             ev |= PollEvents::OUT;
         }
         Ok(ev)
+    }
+
+    /// [`events`](Self::events), and `waker` woken once the next time the answer may change
+    /// (at once, if it may have changed already while it was being computed): libzmq's ZMQ_FD
+    /// protocol, where reading ZMQ_EVENTS re-arms the descriptor. `key` names the
+    /// registration (start with `None` and pass the same one each time): a call replaces the
+    /// waker the last one stored, if no change has woken it since, instead of adding one.
+    pub fn events_then_wake(&self, waker: &Waker, key: &mut Option<u64>) -> Result<PollEvents> {
+        let seen = self.shared.signal.seq();
+        let ev = self.events()?;
+        if !self.shared.signal.register(waker, seen, key) {
+            waker.wake_by_ref();
+        }
+        Ok(ev)
+    }
+
+    /// Withdraw the waker [`events_then_wake`](Self::events_then_wake) stored under `key`, if
+    /// no change has woken it yet, and clear `key`.
+    pub fn stop_waking(&self, key: &mut Option<u64>) {
+        self.shared.signal.unregister(key);
     }
 
     fn check_term(&self) -> Result<()> {
@@ -445,6 +466,15 @@ impl SocketBase {
         let (mut rest, mut properties) = (Vec::new(), None);
         let first = self.recv_parts_async(Some(&mut rest), Some(&mut properties)).await?;
         Ok(Message::new(frames(first, rest), properties))
+    }
+
+    /// Receive one frame (blocking within RCVTIMEO, or not at all): its bytes, whether more
+    /// frames of the same message follow, and the properties of the connection it came over
+    /// (`None` for inproc). The C ABI's `zmq_msg_recv`, which keeps all three in the message.
+    pub fn recv_frame(&self, block: bool) -> Result<(Bytes, bool, Option<Properties>)> {
+        let mut properties = None;
+        let m = self.recv_parts_with(NO_REST, Some(&mut properties), block)?;
+        Ok((m.data, m.more, properties))
     }
 
     /// After a receive: do more frames of the same message follow?

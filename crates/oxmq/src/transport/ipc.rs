@@ -10,12 +10,24 @@ use super::endpoint::IpcAddr;
 use crate::error::{Error, Result};
 
 fn sockaddr(addr: &IpcAddr) -> std::io::Result<SocketAddr> {
+    // A name too long for sun_path is ENAMETOOLONG, as libzmq reports it (bindings name the
+    // limit in their message); std says InvalidInput, as it does for a NUL in the name.
+    let too_long = |name: &[u8], e: std::io::Error| {
+        if e.kind() == std::io::ErrorKind::InvalidInput && !name.contains(&0) {
+            rustix::io::Errno::NAMETOOLONG.into()
+        } else {
+            e
+        }
+    };
     match addr {
-        IpcAddr::Path(p) => SocketAddr::from_pathname(p),
+        IpcAddr::Path(p) => {
+            use std::os::unix::ffi::OsStrExt;
+            SocketAddr::from_pathname(p).map_err(|e| too_long(p.as_os_str().as_bytes(), e))
+        }
         #[cfg(target_os = "linux")]
         IpcAddr::Abstract(name) => {
             use std::os::linux::net::SocketAddrExt;
-            SocketAddr::from_abstract_name(name.as_bytes())
+            SocketAddr::from_abstract_name(name.as_bytes()).map_err(|e| too_long(name.as_bytes(), e))
         }
         #[cfg(not(target_os = "linux"))]
         IpcAddr::Abstract(_) => Err(std::io::Error::other("abstract ipc names exist only on Linux")),
@@ -101,6 +113,15 @@ fn unique() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Can `addr` be connected to at all (its name fits in a socket address)? For `connect`, to
+/// fail at once where libzmq does.
+pub(crate) fn check(addr: &IpcAddr) -> std::io::Result<()> {
+    match addr {
+        IpcAddr::Wildcard => Ok(()),
+        _ => sockaddr(addr).map(drop),
+    }
 }
 
 /// Connect without blocking the I/O thread (a listener with a full backlog makes a local

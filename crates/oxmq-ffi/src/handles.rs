@@ -1,0 +1,57 @@
+//! The registries behind the `void *` handles of contexts and sockets.
+//!
+//! A handle is the address of a heap object (an `Arc`) that the registry keeps alive. Every
+//! call looks the address up before touching anything: an address that is not registered
+//! (NULL, a pointer into anything else, a socket already closed, a context already
+//! terminated) is refused with an errno and its memory is never read. The lookup hands out a
+//! clone of the `Arc`, so a call in progress keeps its object alive even if another thread
+//! closes the handle meanwhile (libzmq leaves that undefined; here the call finishes, and the
+//! socket closes after it).
+//!
+//! What cannot be detected: after a handle is closed, the allocator may give the same address
+//! to a new socket, and a stale pointer then reaches that socket (as it would reach freed
+//! memory with libzmq).
+
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+const SHARDS: usize = 16;
+
+/// A registry of live handles of type `T`, sharded by address so that threads calling on
+/// different handles rarely meet on one lock.
+pub(crate) struct Registry<T> {
+    shards: Vec<RwLock<HashMap<usize, Arc<T>>>>,
+}
+
+impl<T> Registry<T> {
+    pub fn new() -> Registry<T> {
+        Registry { shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect() }
+    }
+
+    fn shard(&self, addr: usize) -> &RwLock<HashMap<usize, Arc<T>>> {
+        // Heap addresses are at least 16-byte aligned: skip the low bits.
+        &self.shards[(addr >> 4) % SHARDS]
+    }
+
+    /// Register `obj` and return its handle.
+    pub fn insert(&self, obj: Arc<T>) -> *mut c_void {
+        let addr = Arc::as_ptr(&obj) as usize;
+        self.shard(addr).write().insert(addr, obj);
+        addr as *mut c_void
+    }
+
+    /// The object behind `handle`, if it is registered.
+    pub fn get(&self, handle: *mut c_void) -> Option<Arc<T>> {
+        let addr = handle as usize;
+        self.shard(addr).read().get(&addr).cloned()
+    }
+
+    /// Unregister `handle`, handing back its object.
+    pub fn remove(&self, handle: *mut c_void) -> Option<Arc<T>> {
+        let addr = handle as usize;
+        self.shard(addr).write().remove(&addr)
+    }
+}

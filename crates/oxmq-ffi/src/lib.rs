@@ -1,0 +1,102 @@
+//! libzmq's C ABI over oxmq: built as `libzmq.so` (soname `libzmq.so.5`) and `libzmq.a`, with
+//! the header `include/zmq.h`, so C and C++ programs and libzmq bindings (pyzmq, cppzmq,
+//! czmq, ...) run on oxmq unchanged. The API and ABI are libzmq 4.3.5's stable ones;
+//! COMPATIBILITY.md at the repository root lists what differs or is missing.
+//!
+//! How the boundary is kept safe:
+//! - every exported function runs its body inside [`std::panic::catch_unwind`]: a panic
+//!   becomes `-1`/`NULL` with errno `EFAULT`, never an unwind into C (`guard`);
+//! - errors are reported through the C `errno` of the calling thread, with libzmq's values
+//!   (`oxmq::Error::errno`); `zmq_errno` reads it back;
+//! - contexts and sockets are handed out as pointers to heap objects that are also entered
+//!   in a registry, and every call looks the pointer up there before using it: a NULL,
+//!   foreign, closed or terminated pointer is refused (`ENOTSOCK` for sockets, `EFAULT` for
+//!   contexts) without the memory behind it ever being read ([`handles`]);
+//! - a `zmq_msg_t` holds a tag and a Rust value in its 64 bytes; a closed or never
+//!   initialised message is refused with `EFAULT` ([`msg`]).
+//!
+//! Modules: [`errno`] (errno and texts), [`handles`] (the registries), [`ctx`] (contexts),
+//! [`socket`] (sockets, options, send and receive), [`msg`] (`zmq_msg_t`), [`timers`], [`poll`]
+//! (`zmq_poll`, proxies, monitors), [`util`] (version, capabilities, Z85, CURVE keys, atomic
+//! counters, stopwatch, threads).
+
+// The safety contract of every exported function is the one libzmq documents for it (valid
+// pointers where zmq.h asks for them, NUL-terminated strings, buffers of the stated length);
+// the bad inputs this crate can detect (NULL, closed or foreign handles, closed messages) are
+// refused with an errno instead.
+#![allow(clippy::missing_safety_doc)]
+
+pub mod ctx;
+pub mod errno;
+pub mod handles;
+pub mod msg;
+pub mod poll;
+pub mod socket;
+pub mod timers;
+pub mod util;
+
+use std::ffi::{CStr, c_char, c_int};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+pub use msg::zmq_msg_t;
+pub use poll::zmq_pollitem_t;
+
+/// The result of an exported function's body: a value, or the errno to fail with.
+pub(crate) type R<T> = Result<T, c_int>;
+
+/// Run an exported function's body: its value, or `fail` with errno set to the error (or to
+/// `EFAULT` if the body panicked; the panic never reaches C).
+pub(crate) fn guard<T>(fail: T, body: impl FnOnce() -> R<T>) -> T {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => {
+            errno::set(e);
+            fail
+        }
+        Err(_) => {
+            errno::set(libc::EFAULT);
+            fail
+        }
+    }
+}
+
+/// An oxmq error as the errno libzmq reports.
+pub(crate) fn zerr(e: oxmq::Error) -> c_int {
+    e.errno()
+}
+
+/// A C string argument as UTF-8: `EINVAL` for NULL or text that is not UTF-8 (every endpoint,
+/// property name and key libzmq takes is ASCII).
+///
+/// # Safety
+/// `s` is NULL or points to a NUL-terminated string that outlives `'a`.
+pub(crate) unsafe fn c_str<'a>(s: *const c_char) -> R<&'a str> {
+    if s.is_null() {
+        return Err(libc::EINVAL);
+    }
+    // SAFETY: not NULL, and the caller passes a NUL-terminated string (zmq.h's contract).
+    let s = unsafe { CStr::from_ptr(s) };
+    s.to_str().map_err(|_| libc::EINVAL)
+}
+
+/// A size as the `int` libzmq returns for it (clipped at `INT_MAX`).
+pub(crate) fn int_size(n: usize) -> c_int {
+    c_int::try_from(n).unwrap_or(c_int::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_efault_and_never_unwinds_past_guard() {
+        let rc = guard(-1, || -> R<c_int> { panic!("a bug inside the library") });
+        assert_eq!(rc, -1);
+        assert_eq!(errno::get(), libc::EFAULT);
+        let p = guard(std::ptr::null_mut::<u8>(), || panic!("another"));
+        assert!(p.is_null());
+        assert_eq!(guard(-1, || Err(libc::EINVAL)), -1);
+        assert_eq!(errno::get(), libc::EINVAL);
+        assert_eq!(guard(-1, || Ok(7)), 7);
+    }
+}

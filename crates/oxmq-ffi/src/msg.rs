@@ -1,0 +1,385 @@
+//! `zmq_msg_t`: libzmq's 64-byte opaque message, holding an oxmq frame.
+//!
+//! The 64 bytes hold a `MsgRepr`: a tag saying whether the message is live, its flags, the
+//! frame's [`Bytes`] (shared, never copied, by `zmq_msg_copy` and by sends and receives), and
+//! the properties of the connection it came over. Every call reads the tag first (as plain
+//! bytes, which any memory may hold) and refuses a message that is not live with `EFAULT`:
+//! one never initialised, closed (`zmq_msg_close` writes the closed tag), or moved from and
+//! closed. What cannot be detected: a `zmq_msg_t` copied with `memcpy` or `=` and then both
+//! copies used as messages (libzmq forbids it too; here the frame would be released twice).
+//!
+//! Zero copy: `zmq_msg_init_data` wraps the caller's buffer in a `Bytes` whose owner calls
+//! the caller's free function when the last reference is dropped, from whichever thread that
+//! is, exactly once. `zmq_msg_data` of a received message points into oxmq's own buffer.
+
+use std::ffi::{CString, c_char, c_int, c_void};
+use std::ptr;
+
+use bytes::Bytes;
+use oxmq::Properties;
+
+use crate::socket::{self, send_frame};
+use crate::{R, c_str, guard, int_size};
+
+pub const ZMQ_MORE: c_int = 1;
+pub const ZMQ_SRCFD: c_int = 2;
+pub const ZMQ_SHARED: c_int = 3;
+
+/// libzmq's `zmq_msg_t`: 64 bytes, aligned as a pointer.
+#[allow(non_camel_case_types)]
+#[repr(C, align(8))]
+pub struct zmq_msg_t {
+    _opaque: [u8; 64],
+}
+
+impl zmq_msg_t {
+    /// Storage for a message, for Rust callers (the tests); `zmq_msg_init` it before use.
+    pub const fn new() -> zmq_msg_t {
+        zmq_msg_t { _opaque: [0; 64] }
+    }
+}
+
+impl Default for zmq_msg_t {
+    fn default() -> zmq_msg_t {
+        zmq_msg_t::new()
+    }
+}
+
+/// The tag of a live message ("OXMQ" in ASCII, little-endian).
+const LIVE: u32 = 0x514d_584f;
+/// The tag `zmq_msg_close` leaves behind.
+const CLOSED: u32 = 0x4445_4144;
+
+/// What the 64 bytes hold. The tag comes first so that it can be read on its own.
+#[repr(C)]
+struct MsgRepr {
+    tag: u32,
+    more: bool,
+    /// Copied by zmq_msg_copy (both copies), or constant data (zmq_msg_init_data without a
+    /// free function): ZMQ_SHARED.
+    shared: bool,
+    data: Bytes,
+    properties: Option<Properties>,
+    /// NUL-terminated copies of the property values zmq_msg_gets handed out, which must live
+    /// as long as the message.
+    gets: Option<Box<GetsCache>>,
+}
+
+/// zmq_msg_gets's values, by property name. Boxed: the message has 8 bytes for it.
+#[derive(Default)]
+struct GetsCache(Vec<(String, CString)>);
+
+const _: () = assert!(size_of::<MsgRepr>() <= size_of::<zmq_msg_t>());
+const _: () = assert!(align_of::<MsgRepr>() <= align_of::<zmq_msg_t>());
+const _: () = assert!(size_of::<zmq_msg_t>() == 64);
+
+impl MsgRepr {
+    fn new(data: Bytes) -> MsgRepr {
+        MsgRepr { tag: LIVE, more: false, shared: false, data, properties: None, gets: None }
+    }
+}
+
+/// Is `msg` a pointer that may hold a message (non-NULL, aligned)?
+fn usable(msg: *const zmq_msg_t) -> R<()> {
+    if msg.is_null() || (msg as usize) % align_of::<zmq_msg_t>() != 0 {
+        return Err(libc::EFAULT);
+    }
+    Ok(())
+}
+
+/// The live message at `msg`, or `EFAULT`.
+///
+/// # Safety
+/// `msg` is NULL or points to 64 bytes of a `zmq_msg_t` not used by another thread meanwhile.
+unsafe fn live<'a>(msg: *const zmq_msg_t) -> R<&'a mut MsgRepr> {
+    usable(msg)?;
+    // SAFETY: `msg` is non-NULL and aligned, and points to at least 64 bytes (the caller's
+    // contract); any bit pattern is a valid u32.
+    let tag = unsafe { ptr::read(msg.cast::<u32>()) };
+    if tag != LIVE {
+        return Err(libc::EFAULT);
+    }
+    // SAFETY: the tag says a MsgRepr was written here by `init` and not dropped since; the
+    // caller's contract gives this call exclusive use of it. (zmq.h takes `const zmq_msg_t *`
+    // in some calls; only zmq_msg_gets changes anything through one, in its cache.)
+    Ok(unsafe { &mut *(msg as *mut MsgRepr) })
+}
+
+/// Make `msg` a live message holding `data`, whatever it held (like libzmq, which does not
+/// close what was there).
+///
+/// # Safety
+/// As [`live`].
+unsafe fn init(msg: *mut zmq_msg_t, data: Bytes) -> R<&'static mut MsgRepr> {
+    usable(msg)?;
+    // SAFETY: non-NULL, aligned, 64 bytes (caller's contract), and MsgRepr fits in them
+    // (asserted at compile time); the old contents are not dropped, as libzmq's init.
+    unsafe { ptr::write(msg.cast::<MsgRepr>(), MsgRepr::new(data)) };
+    // SAFETY: just written.
+    Ok(unsafe { &mut *msg.cast::<MsgRepr>() })
+}
+
+/// Replace a live message's contents with an empty frame, dropping what it held.
+fn reset(m: &mut MsgRepr) {
+    *m = MsgRepr::new(Bytes::new());
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
+    guard(-1, || {
+        // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
+        unsafe { init(msg, Bytes::new()) }?;
+        Ok(0)
+    })
+}
+
+/// A message of `size` bytes (zeroed) for the caller to fill through `zmq_msg_data`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> c_int {
+    guard(-1, || {
+        usable(msg)?;
+        let mut v = Vec::new();
+        v.try_reserve_exact(size).map_err(|_| libc::ENOMEM)?;
+        v.resize(size, 0);
+        // The Bytes keeps the Vec's allocation (and its write permission): zmq_msg_data hands
+        // that out for the caller to write into.
+        // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
+        unsafe { init(msg, Bytes::from(v)) }?;
+        Ok(0)
+    })
+}
+
+/// The caller's buffer, released by its free function when the last frame referring to it is
+/// dropped.
+struct Foreign {
+    data: *mut u8,
+    len: usize,
+    ffn: Option<unsafe extern "C" fn(*mut c_void, *mut c_void)>,
+    hint: *mut c_void,
+}
+
+// SAFETY: libzmq's contract for zmq_msg_init_data: the buffer may be read from, and the free
+// function called from, any thread.
+unsafe impl Send for Foreign {}
+
+impl AsRef<[u8]> for Foreign {
+    fn as_ref(&self) -> &[u8] {
+        if self.len == 0 {
+            return &[];
+        }
+        // SAFETY: zmq_msg_init_data's contract: `data` points to `len` bytes that stay valid
+        // until the free function is called, which happens only in `drop`.
+        unsafe { std::slice::from_raw_parts(self.data, self.len) }
+    }
+}
+
+impl Drop for Foreign {
+    fn drop(&mut self) {
+        if let Some(ffn) = self.ffn {
+            // SAFETY: the caller's free function, called once (Bytes drops its owner once),
+            // with the data and hint it was given.
+            unsafe { ffn(self.data.cast(), self.hint) };
+        }
+    }
+}
+
+/// A message over the caller's `size` bytes at `data`, without a copy: `ffn(data, hint)` is
+/// called once, from whichever thread drops the last reference to it (never, if `ffn` is
+/// NULL: the data is then constant).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_msg_init_data(
+    msg: *mut zmq_msg_t,
+    data: *mut c_void,
+    size: usize,
+    ffn: Option<unsafe extern "C" fn(*mut c_void, *mut c_void)>,
+    hint: *mut c_void,
+) -> c_int {
+    guard(-1, || {
+        usable(msg)?;
+        if data.is_null() && size > 0 {
+            return Err(libc::EINVAL);
+        }
+        let constant = ffn.is_none();
+        let bytes = Bytes::from_owner(Foreign { data: data.cast(), len: size, ffn, hint });
+        // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
+        let m = unsafe { init(msg, bytes) }?;
+        m.shared = constant;
+        Ok(0)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_msg_close(msg: *mut zmq_msg_t) -> c_int {
+    guard(-1, || {
+        // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
+        let m = unsafe { live(msg) }?;
+        // SAFETY: live, so a MsgRepr is there; it is dropped once, and the closed tag (a
+        // plain u32) written over its first field stops any later use.
+        unsafe {
+            ptr::drop_in_place(m as *mut MsgRepr);
+            ptr::write(msg.cast::<u32>(), CLOSED);
+        }
+        Ok(0)
+    })
+}
+
+/// Move `src`'s contents to `dest` (whose old contents are released); `src` becomes empty.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_msg_move(dest: *mut zmq_msg_t, src: *mut zmq_msg_t) -> c_int {
+    guard(-1, || {
+        if ptr::eq(dest, src) {
+            // SAFETY: zmq.h's contract: a zmq_msg_t.
+            unsafe { live(src) }?;
+            return Ok(0);
+        }
+        // SAFETY: zmq.h's contract: two distinct zmq_msg_t.
+        let (d, s) = unsafe { (live(dest)?, live(src)?) };
+        *d = std::mem::replace(s, MsgRepr::new(Bytes::new()));
+        Ok(0)
+    })
+}
+
+/// Make `dest` share `src`'s contents (no copy of the data).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_msg_copy(dest: *mut zmq_msg_t, src: *mut zmq_msg_t) -> c_int {
+    guard(-1, || {
+        if ptr::eq(dest, src) {
+            // SAFETY: zmq.h's contract: a zmq_msg_t.
+            unsafe { live(src) }?;
+            return Ok(0);
+        }
+        // SAFETY: zmq.h's contract: two distinct zmq_msg_t.
+        let (d, s) = unsafe { (live(dest)?, live(src)?) };
+        s.shared = true;
+        *d = MsgRepr {
+            tag: LIVE,
+            more: s.more,
+            shared: true,
+            data: s.data.clone(),
+            properties: s.properties.clone(),
+            gets: None,
+        };
+        Ok(0)
+    })
+}
+
+/// The message's bytes (NULL with `EFAULT` for a message that is not live).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_msg_data(msg: *mut zmq_msg_t) -> *mut c_void {
+    guard(ptr::null_mut(), || {
+        // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
+        let m = unsafe { live(msg) }?;
+        // C may write through this pointer (a message from zmq_msg_init_size is filled this
+        // way): it comes from the Vec or buffer the Bytes owns, not from a Rust reference.
+        Ok(m.data.as_ptr() as *mut c_void)
+    })
+}
+
+/// The message's size (0 with `EFAULT` for a message that is not live).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_msg_size(msg: *const zmq_msg_t) -> usize {
+    // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
+    guard(0, || Ok(unsafe { live(msg) }?.data.len()))
+}
+
+/// Do more frames of the same message follow this received one? (0 with `EFAULT` for a
+/// message that is not live.)
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_msg_more(msg: *const zmq_msg_t) -> c_int {
+    // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
+    guard(0, || Ok(unsafe { live(msg) }?.more as c_int))
+}
+
+/// ZMQ_MORE, ZMQ_SHARED, or ZMQ_SRCFD (always -1: oxmq does not expose descriptors).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_msg_get(msg: *const zmq_msg_t, property: c_int) -> c_int {
+    guard(-1, || {
+        // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
+        let m = unsafe { live(msg) }?;
+        match property {
+            ZMQ_MORE => Ok(m.more as c_int),
+            ZMQ_SHARED => Ok(m.shared as c_int),
+            ZMQ_SRCFD => Ok(-1),
+            _ => Err(libc::EINVAL),
+        }
+    })
+}
+
+/// No property can be set (as libzmq): `EINVAL`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_msg_set(msg: *mut zmq_msg_t, _property: c_int, _optval: c_int) -> c_int {
+    guard(-1, || {
+        // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
+        unsafe { live(msg) }?;
+        Err(libc::EINVAL)
+    })
+}
+
+/// A property of the connection the message came over ("Socket-Type", "Peer-Address",
+/// "User-Id", "Identity", "X-..."), NUL-terminated and valid while the message is; NULL with
+/// `EINVAL` if it has none by that name.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_msg_gets(msg: *const zmq_msg_t, property: *const c_char) -> *const c_char {
+    guard(ptr::null(), || {
+        // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
+        let m = unsafe { live(msg) }?;
+        // SAFETY: zmq.h's contract: a NUL-terminated property name.
+        let name = unsafe { c_str(property) }?;
+        let value = m.properties.as_ref().and_then(|p| p.get(name)).ok_or(libc::EINVAL)?;
+        let cache = m.gets.get_or_insert_with(Default::default);
+        if let Some((_, v)) = cache.0.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            return Ok(v.as_ptr());
+        }
+        // A value with a NUL in it reads, in C, as the text before it.
+        let text = value.split(|&b| b == 0).next().unwrap_or_default();
+        let v = CString::new(text).map_err(|_| libc::EINVAL)?;
+        let p = v.as_ptr();
+        cache.0.push((name.to_string(), v));
+        Ok(p)
+    })
+}
+
+/// Send the message as one frame; on success it is left empty and its size returned, on
+/// failure it is unchanged.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
+    guard(-1, || {
+        // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
+        let m = unsafe { live(msg) }?;
+        let sock = socket::lookup(s)?;
+        let len = m.data.len();
+        // Only references to the frame go out; the message keeps its own until the send
+        // succeeded, so that a failed send leaves it as it was.
+        send_frame(&sock, m.data.clone(), flags)?;
+        reset(m);
+        Ok(int_size(len))
+    })
+}
+
+/// Receive one frame into the message (releasing what it held); returns its size.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
+    guard(-1, || {
+        // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
+        let m = unsafe { live(msg) }?;
+        let sock = socket::lookup(s)?;
+        let (data, more, properties) = socket::recv_frame(&sock, flags)?;
+        let len = data.len();
+        *m = MsgRepr { more, properties, ..MsgRepr::new(data) };
+        Ok(int_size(len))
+    })
+}
+
+/// The old name of `zmq_msg_send`, arguments in another order.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_sendmsg(s: *mut c_void, msg: *mut zmq_msg_t, flags: c_int) -> c_int {
+    // SAFETY: the same contract.
+    unsafe { zmq_msg_send(msg, s, flags) }
+}
+
+/// The old name of `zmq_msg_recv`, arguments in another order.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_recvmsg(s: *mut c_void, msg: *mut zmq_msg_t, flags: c_int) -> c_int {
+    // SAFETY: the same contract.
+    unsafe { zmq_msg_recv(msg, s, flags) }
+}

@@ -1,0 +1,512 @@
+//! Sockets: `zmq_socket`, `zmq_close`, `zmq_bind`, `zmq_connect`, `zmq_unbind`,
+//! `zmq_disconnect`, `zmq_setsockopt`, `zmq_getsockopt`, `zmq_send`, `zmq_send_const`,
+//! `zmq_recv`.
+
+use std::ffi::{c_char, c_int, c_void};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::ptr;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, LazyLock};
+use std::task::{Wake, Waker};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use oxmq::{PollEvents, Socket, SocketType};
+use parking_lot::Mutex;
+
+use crate::ctx::{self, FfiCtx};
+use crate::handles::Registry;
+use crate::{R, c_str, guard, int_size, zerr};
+
+pub const ZMQ_DONTWAIT: c_int = 1;
+pub const ZMQ_SNDMORE: c_int = 2;
+/// The socket's readiness descriptor (libzmq's edge-triggered ZMQ_FD).
+pub const ZMQ_FD: c_int = 14;
+/// The socket's readiness now (ZMQ_POLLIN, ZMQ_POLLOUT); reading it re-arms ZMQ_FD.
+pub const ZMQ_EVENTS: c_int = 15;
+
+/// A socket handle's object.
+pub(crate) struct FfiSocket {
+    pub sock: Socket,
+    ctx: Arc<FfiCtx>,
+    /// ZMQ_FD, made on first request.
+    ready: Mutex<Option<ReadyFd>>,
+}
+
+impl Drop for FfiSocket {
+    fn drop(&mut self) {
+        self.ctx.sockets.fetch_sub(1, Ordering::SeqCst);
+        if let Some(mut r) = self.ready.lock().take() {
+            self.sock.stop_waking(&mut r.key);
+            // The descriptor closes with the socket, as libzmq's.
+            r.wake.fd.lock().take();
+        }
+    }
+}
+
+/// ZMQ_FD: an eventfd that becomes readable when the socket's readiness may have changed
+/// since ZMQ_EVENTS was last read. Reading ZMQ_EVENTS drains it and re-arms it: the socket's
+/// signal wakes `wake` once, at the next change (`SocketBase::events_then_wake`). So, as with
+/// libzmq, the descriptor is edge-triggered: readable means "read ZMQ_EVENTS", and after
+/// handling what ZMQ_EVENTS says, read it again before waiting on the descriptor.
+struct ReadyFd {
+    wake: Arc<FdWake>,
+    /// The waker's registration on the socket's signal.
+    key: Option<u64>,
+}
+
+/// Writes to the eventfd when the socket's signal moves.
+pub(crate) struct FdWake {
+    fd: Mutex<Option<OwnedFd>>,
+}
+
+impl Wake for FdWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        if let Some(fd) = self.fd.lock().as_ref() {
+            let one: u64 = 1;
+            // SAFETY: an open eventfd (owned here) and an 8-byte value; a full counter
+            // (EAGAIN) still leaves it readable, which is all that is needed.
+            unsafe { libc::write(fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
+        }
+    }
+}
+
+impl FdWake {
+    /// The eventfd's number, while it is open.
+    pub(crate) fn raw_fd(&self) -> R<c_int> {
+        self.fd.lock().as_ref().map(|fd| fd.as_raw_fd()).ok_or(libc::EBADF)
+    }
+
+    /// Empty the eventfd's counter (non-blocking: nothing to read is fine).
+    pub(crate) fn drain(&self) {
+        if let Some(fd) = self.fd.lock().as_ref() {
+            let mut n: u64 = 0;
+            // SAFETY: an open non-blocking eventfd and an 8-byte buffer.
+            unsafe { libc::read(fd.as_raw_fd(), (&mut n as *mut u64).cast(), 8) };
+        }
+    }
+}
+
+impl FfiSocket {
+    /// ZMQ_FD: the descriptor, made (and armed, readable at first) on the first request.
+    fn ready_fd(&self) -> R<c_int> {
+        let mut ready = self.ready.lock();
+        if let Some(r) = ready.as_ref() {
+            let fd = r.wake.fd.lock().as_ref().map(|fd| fd.as_raw_fd());
+            return fd.ok_or(libc::ENOTSOCK);
+        }
+        let wake = new_fd_wake()?;
+        let raw = wake.fd.lock().as_ref().map(|fd| fd.as_raw_fd()).ok_or(libc::EBADF)?;
+        // Readable at first: the caller's first step is to read ZMQ_EVENTS, which arms it.
+        wake.wake_by_ref();
+        *ready = Some(ReadyFd { wake, key: None });
+        Ok(raw)
+    }
+
+    /// ZMQ_EVENTS: the readiness now; with ZMQ_FD in use, drain and re-arm the descriptor.
+    fn events(&self) -> R<c_int> {
+        let mut ready = self.ready.lock();
+        let ev = match ready.as_mut() {
+            Some(r) => {
+                r.wake.drain();
+                let waker = Waker::from(r.wake.clone());
+                self.sock.events_then_wake(&waker, &mut r.key)
+            }
+            None => self.sock.events(),
+        };
+        Ok(c_int::from(ev.map_err(zerr)?.bits()))
+    }
+}
+
+pub(crate) static SOCKETS: LazyLock<Registry<FfiSocket>> = LazyLock::new(Registry::new);
+
+/// The socket behind a handle: `ENOTSOCK` for NULL, a closed socket, or anything else.
+pub(crate) fn lookup(s: *mut c_void) -> R<Arc<FfiSocket>> {
+    SOCKETS.get(s).ok_or(libc::ENOTSOCK)
+}
+
+/// A new socket of `type_` in `ctx`: `EFAULT` for a bad context, `ETERM` once it is shut
+/// down, `EINVAL` for an unknown type, `EMFILE` past ZMQ_MAX_SOCKETS.
+#[unsafe(no_mangle)]
+pub extern "C" fn zmq_socket(ctx: *mut c_void, type_: c_int) -> *mut c_void {
+    guard(ptr::null_mut(), || {
+        let c = ctx::lookup(ctx)?;
+        let t = SocketType::from_zmq_type(type_).ok_or(libc::EINVAL)?;
+        let context = c.context()?;
+        let opts = *c.options.lock();
+        if c.sockets.fetch_add(1, Ordering::SeqCst) >= opts.max_sockets as usize {
+            c.sockets.fetch_sub(1, Ordering::SeqCst);
+            return Err(libc::EMFILE);
+        }
+        let sock = match Socket::new(context, t) {
+            Ok(s) => s,
+            Err(e) => {
+                c.sockets.fetch_sub(1, Ordering::SeqCst);
+                return Err(zerr(e));
+            }
+        };
+        let s = Arc::new(FfiSocket { sock, ctx: c.clone(), ready: Mutex::new(None) });
+        // The context's defaults for new sockets, as libzmq applies them.
+        if opts.ipv6 {
+            s.sock.set_ipv6(true).map_err(zerr)?;
+        }
+        if !opts.blocky {
+            s.sock.set_linger(0).map_err(zerr)?;
+        }
+        Ok(SOCKETS.insert(s))
+    })
+}
+
+/// Close a socket: its handle is invalid from now on (`ENOTSOCK`); queued messages are still
+/// sent for up to ZMQ_LINGER.
+#[unsafe(no_mangle)]
+pub extern "C" fn zmq_close(s: *mut c_void) -> c_int {
+    guard(-1, || {
+        let sock = SOCKETS.remove(s).ok_or(libc::ENOTSOCK)?;
+        drop(sock);
+        Ok(0)
+    })
+}
+
+/// A socket call taking an endpoint.
+unsafe fn endpoint_call(
+    s: *mut c_void,
+    addr: *const c_char,
+    f: impl FnOnce(&Socket, &str) -> oxmq::Result<()>,
+) -> c_int {
+    guard(-1, || {
+        let sock = lookup(s)?;
+        // SAFETY: zmq.h's contract: `addr` is NULL or a NUL-terminated string.
+        let addr = unsafe { c_str(addr) }?;
+        f(&sock.sock, addr).map_err(zerr)?;
+        Ok(0)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_bind(s: *mut c_void, addr: *const c_char) -> c_int {
+    // SAFETY: the caller's contract is endpoint_call's.
+    unsafe { endpoint_call(s, addr, |sock, a| sock.bind(a)) }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_connect(s: *mut c_void, addr: *const c_char) -> c_int {
+    // SAFETY: the caller's contract is endpoint_call's.
+    unsafe { endpoint_call(s, addr, |sock, a| sock.connect(a)) }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_unbind(s: *mut c_void, addr: *const c_char) -> c_int {
+    // SAFETY: the caller's contract is endpoint_call's.
+    unsafe { endpoint_call(s, addr, |sock, a| sock.unbind(a)) }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_disconnect(s: *mut c_void, addr: *const c_char) -> c_int {
+    // SAFETY: the caller's contract is endpoint_call's.
+    unsafe { endpoint_call(s, addr, |sock, a| sock.disconnect(a)) }
+}
+
+/// Set a socket option by libzmq's id, the value as libzmq takes it (`EINVAL` for a wrong
+/// size, a bad value, or an option oxmq does not have).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_setsockopt(
+    s: *mut c_void,
+    option: c_int,
+    optval: *const c_void,
+    optvallen: usize,
+) -> c_int {
+    guard(-1, || {
+        let sock = lookup(s)?;
+        let v: &[u8] = if optvallen == 0 {
+            &[]
+        } else if optval.is_null() {
+            return Err(libc::EINVAL);
+        } else {
+            // SAFETY: zmq.h's contract: `optval` points to `optvallen` readable bytes.
+            unsafe { std::slice::from_raw_parts(optval.cast::<u8>(), optvallen) }
+        };
+        sock.sock.set_option_raw(option, v).map_err(zerr)?;
+        Ok(0)
+    })
+}
+
+/// Read a socket option into the caller's buffer of `*optvallen` bytes, storing how many
+/// were written in `*optvallen` (`EINVAL` where libzmq refuses that size).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_getsockopt(
+    s: *mut c_void,
+    option: c_int,
+    optval: *mut c_void,
+    optvallen: *mut usize,
+) -> c_int {
+    guard(-1, || {
+        let sock = lookup(s)?;
+        if optvallen.is_null() {
+            return Err(libc::EFAULT);
+        }
+        // SAFETY: not NULL; zmq.h's contract: it points to a size_t.
+        let buflen = unsafe { *optvallen };
+        let value = match option {
+            ZMQ_FD | ZMQ_EVENTS if buflen != size_of::<c_int>() => return Err(libc::EINVAL),
+            ZMQ_FD => sock.ready_fd()?.to_ne_bytes().to_vec(),
+            ZMQ_EVENTS => sock.events()?.to_ne_bytes().to_vec(),
+            _ => sock.sock.get_option_sized(option, buflen).map_err(zerr)?,
+        };
+        if value.len() > buflen {
+            return Err(libc::EINVAL);
+        }
+        if !value.is_empty() {
+            if optval.is_null() {
+                return Err(libc::EFAULT);
+            }
+            // SAFETY: `optval` points to `buflen` writable bytes (zmq.h's contract) and
+            // `value` is no longer than that; the two cannot overlap (`value` is ours).
+            unsafe { ptr::copy_nonoverlapping(value.as_ptr(), optval.cast::<u8>(), value.len()) };
+        }
+        // SAFETY: as above.
+        unsafe { *optvallen = value.len() };
+        Ok(0)
+    })
+}
+
+/// Send one frame: blocking (within ZMQ_SNDTIMEO) unless ZMQ_DONTWAIT, more frames to follow
+/// with ZMQ_SNDMORE.
+pub(crate) fn send_frame(sock: &FfiSocket, data: Bytes, flags: c_int) -> R<()> {
+    let more = flags & ZMQ_SNDMORE != 0;
+    // Each attempt hands over a reference to the frame, not the frame itself, so that a
+    // failed send leaves the caller's message as it was.
+    blocking(sock, flags, PollEvents::OUT, || sock.sock.sndtimeo(), || sock.sock.try_send(data.clone(), more))
+}
+
+/// Receive one frame: its bytes, whether more follow, and its connection's properties;
+/// blocking (within ZMQ_RCVTIMEO) unless ZMQ_DONTWAIT.
+pub(crate) fn recv_frame(sock: &FfiSocket, flags: c_int) -> R<(Bytes, bool, Option<oxmq::Properties>)> {
+    blocking(sock, flags, PollEvents::IN, || sock.sock.rcvtimeo(), || sock.sock.recv_frame(false))
+}
+
+/// A blocking call as libzmq makes it: try `op` without blocking; while it would block, wait
+/// until the socket may have become ready (`want`), for `timeo()` ms in all (-1: no limit;
+/// read only once a wait is needed, so that a call that need not wait costs no option
+/// read), and try again. `EAGAIN` when the time is up; `EINTR` if a signal handler ran meanwhile: the
+/// wait is a poll(2), which a signal always interrupts, so that the caller can react to the
+/// signal (pyzmq raises KeyboardInterrupt on Ctrl-C) and call again.
+fn blocking<T>(
+    sock: &FfiSocket,
+    flags: c_int,
+    want: PollEvents,
+    timeo: impl FnOnce() -> oxmq::Result<c_int>,
+    mut op: impl FnMut() -> oxmq::Result<T>,
+) -> R<T> {
+    let first = op();
+    let deadline = match first {
+        Ok(v) => return Ok(v),
+        Err(oxmq::Error::Again) if flags & ZMQ_DONTWAIT == 0 => match timeo().map_err(zerr)? {
+            0 => return Err(libc::EAGAIN),
+            ms => u64::try_from(ms).ok().map(|ms| Instant::now() + Duration::from_millis(ms)),
+        },
+        Err(e) => return Err(zerr(e)),
+    };
+    let mut trust_events = true;
+    loop {
+        trust_events = wait_for(&sock.sock, want, deadline, trust_events)?;
+        match op() {
+            Ok(v) => return Ok(v),
+            Err(oxmq::Error::Again) => {}
+            Err(e) => return Err(zerr(e)),
+        }
+    }
+}
+
+thread_local! {
+    /// The calling thread's wake-up descriptor for blocking calls: an eventfd written by a
+    /// waker that the socket's signal wakes (made on a thread's first wait).
+    static WAIT: std::cell::OnceCell<Arc<FdWake>> = const { std::cell::OnceCell::new() };
+}
+
+/// The calling thread's wake-up descriptor (made on its first wait).
+pub(crate) fn thread_wake() -> R<Arc<FdWake>> {
+    WAIT.with(|w| match w.get() {
+        Some(wake) => Ok(wake.clone()),
+        None => {
+            let wake = new_fd_wake()?;
+            let _ = w.set(wake.clone());
+            Ok(wake)
+        }
+    })
+}
+
+/// A new non-blocking eventfd, and a waker that writes to it.
+fn new_fd_wake() -> R<Arc<FdWake>> {
+    // SAFETY: eventfd(2) takes no pointers; a negative return is an error.
+    let raw = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+    if raw < 0 {
+        return Err(crate::errno::get());
+    }
+    // SAFETY: a descriptor just opened and owned by nobody else.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    Ok(Arc::new(FdWake { fd: Mutex::new(Some(fd)) }))
+}
+
+/// Wait until `sock` may be ready for `want`, `deadline` passes (`EAGAIN`) or a signal
+/// handler runs (`EINTR`). Returns at once if the socket is ready and `trust_events`; returns
+/// whether the next wait may trust the socket's readiness answer again (not after a return
+/// on that answer alone).
+fn wait_for(sock: &Socket, want: PollEvents, deadline: Option<Instant>, trust_events: bool) -> R<bool> {
+    let wake = thread_wake()?;
+    let raw = wake.raw_fd()?;
+    wake.drain();
+    let waker = Waker::from(wake.clone());
+    let mut key = None;
+    let ready = sock.events_then_wake(&waker, &mut key).map_err(zerr)?;
+    let result = if ready.contains(want) && trust_events {
+        Ok(false)
+    } else {
+        let timeout_ms = crate::poll::ms_until(deadline);
+        let mut pfd = libc::pollfd { fd: raw, events: libc::POLLIN, revents: 0 };
+        // SAFETY: one pollfd for our own eventfd, which stays open (the thread holds it).
+        let n = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+        if n < 0 {
+            Err(crate::errno::get())
+        } else if n == 0 && deadline.is_some_and(|d| Instant::now() >= d) {
+            Err(libc::EAGAIN)
+        } else {
+            Ok(true)
+        }
+    };
+    sock.stop_waking(&mut key);
+    result
+}
+
+/// Send `len` bytes from `buf` (copied) as one frame; returns `len`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_send(s: *mut c_void, buf: *const c_void, len: usize, flags: c_int) -> c_int {
+    guard(-1, || {
+        let sock = lookup(s)?;
+        let data = if len == 0 {
+            Bytes::new()
+        } else if buf.is_null() {
+            return Err(libc::EFAULT);
+        } else {
+            // SAFETY: zmq.h's contract: `buf` points to `len` readable bytes; they are copied.
+            Bytes::copy_from_slice(unsafe { std::slice::from_raw_parts(buf.cast::<u8>(), len) })
+        };
+        send_frame(&sock, data, flags)?;
+        Ok(int_size(len))
+    })
+}
+
+/// Send `len` bytes at `buf` as one frame without copying them: the caller promises they stay
+/// unchanged for the life of the process (libzmq's "constant" data).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_send_const(s: *mut c_void, buf: *const c_void, len: usize, flags: c_int) -> c_int {
+    guard(-1, || {
+        let sock = lookup(s)?;
+        let data = if len == 0 {
+            Bytes::new()
+        } else if buf.is_null() {
+            return Err(libc::EFAULT);
+        } else {
+            // SAFETY: zmq_send_const's contract: `buf` points to `len` bytes that stay valid
+            // and unchanged for as long as the library may use them, i.e. for ever.
+            Bytes::from_static(unsafe { std::slice::from_raw_parts::<'static, u8>(buf.cast::<u8>(), len) })
+        };
+        send_frame(&sock, data, flags)?;
+        Ok(int_size(len))
+    })
+}
+
+/// Receive one frame into `buf` (at most `len` bytes; the rest is dropped) and return its
+/// full size, as libzmq: a return above `len` means the frame was truncated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_recv(s: *mut c_void, buf: *mut c_void, len: usize, flags: c_int) -> c_int {
+    guard(-1, || {
+        let sock = lookup(s)?;
+        if buf.is_null() && len > 0 {
+            return Err(libc::EFAULT);
+        }
+        let (data, _more, _props) = recv_frame(&sock, flags)?;
+        let n = data.len().min(len);
+        if n > 0 {
+            // SAFETY: `buf` points to `len` writable bytes (zmq.h's contract), n <= len, and
+            // the received frame is ours (no overlap).
+            unsafe { ptr::copy_nonoverlapping(data.as_ptr(), buf.cast::<u8>(), n) };
+        }
+        Ok(int_size(data.len()))
+    })
+}
+
+/// Send `count` buffers as frames, each copied: with ZMQ_SNDMORE in `flags`, as one message
+/// (the last frame without it); without, as `count` messages. Returns the last frame's size.
+/// (libzmq's undocumented scatter send.)
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_sendiov(s: *mut c_void, iov: *mut libc::iovec, count: usize, flags: c_int) -> c_int {
+    guard(-1, || {
+        let sock = lookup(s)?;
+        if count == 0 || iov.is_null() {
+            return Err(libc::EINVAL);
+        }
+        // SAFETY: zmq.h's contract: `iov` points to `count` iovecs.
+        let iov = unsafe { std::slice::from_raw_parts(iov, count) };
+        let mut sent = 0;
+        for (i, v) in iov.iter().enumerate() {
+            let data = if v.iov_len == 0 {
+                Bytes::new()
+            } else if v.iov_base.is_null() {
+                return Err(libc::EFAULT);
+            } else {
+                // SAFETY: each iovec points to `iov_len` readable bytes; they are copied.
+                Bytes::copy_from_slice(unsafe { std::slice::from_raw_parts(v.iov_base.cast::<u8>(), v.iov_len) })
+            };
+            let f = if i + 1 == count { flags & !ZMQ_SNDMORE } else { flags };
+            sent = int_size(data.len());
+            send_frame(&sock, data, f)?;
+        }
+        Ok(sent)
+    })
+}
+
+/// Receive up to `*count` frames of one message into `iov`, each in a buffer allocated with
+/// malloc (the caller frees it); `*count` becomes the number received, which is returned.
+/// (libzmq's undocumented gather receive.)
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_recviov(s: *mut c_void, iov: *mut libc::iovec, count: *mut usize, flags: c_int) -> c_int {
+    guard(-1, || {
+        let sock = lookup(s)?;
+        if count.is_null() || iov.is_null() {
+            return Err(libc::EINVAL);
+        }
+        // SAFETY: zmq.h's contract: `count` points to a size_t.
+        let max = unsafe { *count };
+        if max == 0 {
+            return Err(libc::EINVAL);
+        }
+        // SAFETY: as above.
+        unsafe { *count = 0 };
+        // SAFETY: zmq.h's contract: `iov` points to `*count` iovecs, ours to fill.
+        let iov = unsafe { std::slice::from_raw_parts_mut(iov, max) };
+        let mut received = 0;
+        for v in iov.iter_mut() {
+            let (data, more, _) = recv_frame(&sock, flags)?;
+            // SAFETY: malloc of at least one byte (a NULL buffer would read as failure).
+            let buf = unsafe { libc::malloc(data.len().max(1)) }.cast::<u8>();
+            if buf.is_null() {
+                return Err(libc::ENOMEM);
+            }
+            // SAFETY: `buf` has room for the frame; the frame is ours (no overlap).
+            unsafe { ptr::copy_nonoverlapping(data.as_ptr(), buf, data.len()) };
+            v.iov_base = buf.cast();
+            v.iov_len = data.len();
+            received += 1;
+            // SAFETY: as above.
+            unsafe { *count = received };
+            if !more {
+                break;
+            }
+        }
+        Ok(int_size(received))
+    })
+}
