@@ -5,7 +5,8 @@
 //! their ids are a [`RoutingTable`] (a peer's id is the Identity it announced, or the
 //! CONNECT_ROUTING_ID given before connecting to it, else a generated one). Messages to an
 //! unknown or full peer are dropped, or, with ROUTER_MANDATORY, refused with
-//! `HostUnreachable` / `Again`.
+//! `HostUnreachable` / `Again`. A peer arriving with a routing id another peer has is refused,
+//! or, with ROUTER_HANDOVER, takes the id over and the other peer's connection is closed.
 
 use super::{Outgoing, Pattern, RoutingTable, SendError};
 use crate::error::Error;
@@ -17,16 +18,27 @@ pub(crate) struct Router {
     table: RoutingTable,
     /// Where the rest of the message being sent goes, once its routing id frame is sent.
     out: Outgoing,
+    /// The peer whose routing id the peer attached last took over (ROUTER_HANDOVER), for the
+    /// socket to close.
+    evicted: Option<PipeId>,
 }
 
 impl Pattern for Router {
-    fn attach(&mut self, pipe: Pipe, peer: PeerInfo, _: &Options) -> bool {
+    fn attach(&mut self, pipe: Pipe, peer: PeerInfo, opts: &Options) -> bool {
         let given = peer.routing_id;
+        if opts.router_handover {
+            self.evicted = self.table.attach_handover(pipe, given);
+            return true;
+        }
         if self.table.attach(pipe, given.clone()).is_none() {
             tracing::warn!("ROUTER: refusing a second peer with routing id {:?}", given);
             return false;
         }
         true
+    }
+
+    fn take_evicted(&mut self) -> Option<PipeId> {
+        self.evicted.take()
     }
 
     fn detach(&mut self, id: PipeId, _: &Options) {

@@ -182,6 +182,11 @@ fn check_inproc(t: SocketType) -> Result<()> {
 /// socket's mailbox.
 pub(crate) fn bind(ctx: &Context, shared: &Arc<SocketShared>, options: &Options, given: &str) -> Result<Bound> {
     let rt = &ctx.inner.handle;
+    // USE_FD's listener is the bind's alone: the copy of the options the endpoint keeps does
+    // not hold it (it would keep the socket listening after the listener closes).
+    let mut options = options.clone();
+    let use_fd = options.use_fd.take();
+    let options = &options;
     let opened = match endpoint::parse(given)? {
         Endpoint::Inproc(name) => {
             check_inproc(shared.socket_type)?;
@@ -197,11 +202,11 @@ pub(crate) fn bind(ctx: &Context, shared: &Arc<SocketShared>, options: &Options,
         }
         Endpoint::Tcp { host, port } => {
             let _in_runtime = rt.enter();
-            transport::bind_tcp(&host, port, options).inspect_err(|e| bind_failed(shared, given, e))?
+            transport::bind_tcp(&host, port, options, use_fd.as_ref()).inspect_err(|e| bind_failed(shared, given, e))?
         }
         Endpoint::Ipc(addr) => {
             let _in_runtime = rt.enter();
-            transport::bind_ipc(&addr).inspect_err(|e| bind_failed(shared, given, e))?
+            transport::bind_ipc(&addr, use_fd.as_ref()).inspect_err(|e| bind_failed(shared, given, e))?
         }
     };
     let fd = opened.listener.fd();
