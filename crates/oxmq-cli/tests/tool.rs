@@ -231,7 +231,7 @@ const SECRET_KEY: &str = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6";
 fn sample(name: &str, kind: &str) -> (&'static str, String, String) {
     let ty = match name {
         "req_relaxed" | "req_correlate" => "REQ",
-        "router_mandatory" | "probe_router" | "connect_routing_id" | "router_handover" => "ROUTER",
+        "router_mandatory" | "probe_router" | "connect_routing_id" | "router_handover" | "router_raw" => "ROUTER",
         "stream_notify" => "STREAM",
         "subscribe" | "unsubscribe" => "SUB",
         n if n.starts_with("xpub_") => "XPUB",

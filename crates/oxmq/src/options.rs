@@ -78,8 +78,7 @@ pub mod opt {
     pub const IPV4ONLY: i32 = 31;
     /// Deprecated: accept tcp connections only from these addresses (write-only).
     pub const TCP_ACCEPT_FILTER: i32 = 38;
-    /// Deprecated (ROUTER): speak raw TCP, as STREAM does. oxmq takes 0 (a ROUTER as it is) and
-    /// refuses 1 (EINVAL): use a STREAM socket.
+    /// Deprecated (ROUTER): speak raw TCP, as STREAM does (write-only).
     pub const ROUTER_RAW: i32 = 41;
     pub const ROUTER_HANDOVER: i32 = 56;
     pub const TOS: i32 = 57;
@@ -176,6 +175,8 @@ pub(crate) struct Options {
     pub tcp_accept_filters: Vec<(std::net::IpAddr, u8)>,
     /// ROUTER_HANDOVER: a peer arriving with a routing id in use takes it over.
     pub router_handover: bool,
+    /// ROUTER_RAW: a ROUTER whose tcp and ipc peers speak raw bytes, as STREAM's do.
+    pub raw_socket: bool,
     /// USE_FD: the next tcp or ipc bind uses this listening socket instead of opening one.
     pub use_fd: Option<std::sync::Arc<std::os::fd::OwnedFd>>,
     /// SOCKS_PROXY: connect tcp endpoints through this SOCKS5 proxy (`host:port`; empty = none).
@@ -525,6 +526,7 @@ impl Default for Options {
             bindtodevice: String::new(),
             tcp_accept_filters: Vec::new(),
             router_handover: false,
+            raw_socket: false,
             use_fd: None,
             socks_proxy: String::new(),
         }

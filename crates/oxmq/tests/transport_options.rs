@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex};
 
-use common::{SOON, Transport, bind, eventually, expect_msg, skip, socket, unique_name};
+use common::{SOON, Transport, bind, eventually, expect_msg, recv_msg, skip, socket, unique_name};
 use oxmq::{Context, Error, Event, SocketType};
 
 use SocketType::{Dealer, Pull, Push, Rep, Req, Router};
@@ -307,4 +307,72 @@ fn a_socks_proxy_that_refuses_costs_the_connection_and_it_is_retried() {
     assert!(asked.lock().unwrap().is_empty());
     rep.set_rcvtimeo(0).unwrap();
     assert!(matches!(rep.recv(), Err(Error::Again)), "nothing went around the proxy");
+}
+
+#[test]
+fn router_raw_talks_raw_bytes_to_tcp_peers_as_stream_does() {
+    let ctx = Context::new();
+    let router = socket(&ctx, Router);
+    router.set_router_raw(true).unwrap();
+    let ep = bind(&router, Transport::Tcp);
+    let mut peer = TcpStream::connect(common::tcp_addr(&ep)).unwrap();
+    peer.set_read_timeout(Some(SOON)).unwrap();
+    // No greeting: a connection is announced by an empty frame under its new id.
+    let hello = recv_msg(&router);
+    assert_eq!(hello.len(), 2);
+    assert!(hello[1].is_empty(), "{hello:?}");
+    let id = hello[0].clone();
+    peer.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    let mut got = Vec::new();
+    while got.len() < 18 {
+        let m = recv_msg(&router);
+        assert_eq!(m[0], id);
+        got.extend_from_slice(&m[1]);
+    }
+    assert_eq!(got, b"GET / HTTP/1.0\r\n\r\n");
+    // MORE on the data frame is ignored: "b" starts a new message (a lone id frame, dropped).
+    router.send_multipart([&id[..], b"reply", b"ignored"]).unwrap();
+    router.send_multipart([&id[..], b" and more"]).unwrap();
+    let mut want = b"reply and more".to_vec();
+    let mut buf = vec![0u8; 64];
+    while !want.is_empty() {
+        let n = peer.read(&mut buf).unwrap();
+        assert_eq!(&buf[..n], &want[..n]);
+        want.drain(..n);
+    }
+    // Unknown ids are dropped, or refused with ROUTER_MANDATORY.
+    router.send_multipart(["nobody", "x"]).unwrap();
+    router.set_router_mandatory(true).unwrap();
+    assert!(matches!(router.send_multipart(["nobody", "x"]), Err(Error::HostUnreachable)));
+    // An empty data frame closes the connection.
+    router.send_multipart([&id[..], b""]).unwrap();
+    assert_eq!(peer.read(&mut buf).unwrap(), 0, "closed by the router");
+
+    // A peer that goes is announced by an empty frame too.
+    let other = TcpStream::connect(common::tcp_addr(&ep)).unwrap();
+    let hello = recv_msg(&router);
+    assert!(hello[1].is_empty());
+    drop(other);
+    assert_eq!(recv_msg(&router), vec![hello[0].clone(), Default::default()]);
+}
+
+#[test]
+fn router_raw_connects_without_a_greeting_and_refuses_inproc() {
+    let ctx = Context::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let router = socket(&ctx, Router);
+    router.set_router_raw(true).unwrap();
+    router.set_connect_routing_id(b"server").unwrap();
+    router.connect(&format!("tcp://{}", listener.local_addr().unwrap())).unwrap();
+    let (mut server, _) = listener.accept().unwrap();
+    expect_msg(&router, &["server", ""]);
+    router.send_multipart(["server", "raw bytes"]).unwrap();
+    let mut buf = [0u8; 9];
+    server.set_read_timeout(Some(SOON)).unwrap();
+    server.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"raw bytes", "the first bytes are the application's: no ZMTP greeting");
+    server.write_all(b"back").unwrap();
+    expect_msg(&router, &["server", "back"]);
+    let inproc = format!("inproc://{}", unique_name("router-raw"));
+    assert!(matches!(router.bind(&inproc), Err(Error::IncompatibleProtocol(_))));
 }

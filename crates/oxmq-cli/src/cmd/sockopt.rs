@@ -145,6 +145,8 @@ pub const OPTIONS: &[OptionDef] = &[
     write_only("tcp_accept_filter", opt::TCP_ACCEPT_FILTER, Kind::Text),
     def("ipv4only", opt::IPV4ONLY, Kind::Bool),
     write_only("router_handover", opt::ROUTER_HANDOVER, Kind::Bool),
+    // Raw tcp peers on a ROUTER (deprecated in libzmq; STREAM is its successor).
+    write_only("router_raw", opt::ROUTER_RAW, Kind::Bool),
     read_only("thread_safe", opt::THREAD_SAFE, Kind::Bool),
     // Kept and read back only, as libzmq keeps them without the multicast transports.
     def("affinity", opt::AFFINITY, Kind::Int64),
@@ -158,11 +160,10 @@ pub const OPTIONS: &[OptionDef] = &[
 const ALIASES: &[(&str, &str)] =
     &[("identity", "routing_id"), ("connect_rid", "connect_routing_id"), ("delay_attach_on_connect", "immediate")];
 
-/// libzmq options oxmq does not have (GSSAPI, as a libzmq built without it; ROUTER_RAW; USE_FD,
+/// libzmq options oxmq does not have (GSSAPI, as a libzmq built without it; USE_FD,
 /// which takes a descriptor the Rust API is handed, not a number; libzmq's drafts, ...): named
 /// so that the error says so rather than "unknown".
 const UNSUPPORTED: &[&str] = &[
-    "router_raw",
     "ipc_filter_pid",
     "ipc_filter_uid",
     "ipc_filter_gid",

@@ -7,6 +7,13 @@
 //! unknown or full peer are dropped, or, with ROUTER_MANDATORY, refused with
 //! `HostUnreachable` / `Again`. A peer arriving with a routing id another peer has is refused,
 //! or, with ROUTER_HANDOVER, takes the id over and the other peer's connection is closed.
+//!
+//! With ROUTER_RAW (deprecated in libzmq) the tcp and ipc peers speak raw bytes, no ZMTP, as a
+//! STREAM socket's do (the session runs the raw engine): each read arrives as `[id, bytes]`,
+//! with `[id, ""]` when a peer connects and when it goes; a data frame sent ends its message
+//! whatever its MORE says, and an empty one closes that connection, as zmq_setsockopt(3)
+//! says. (libzmq 4.3.5 itself leaves the connection open then.) Unknown ids are dropped, or
+//! refused with ROUTER_MANDATORY, as for any ROUTER.
 
 use super::{Outgoing, Pattern, RoutingTable, SendError};
 use crate::error::Error;
@@ -62,6 +69,19 @@ impl Pattern for Router {
                 None if opts.router_mandatory => return Err(Error::HostUnreachable.into()),
                 _ => Outgoing::Dropped,
             };
+            return Ok(());
+        }
+        if opts.raw_socket {
+            // ROUTER_RAW, as STREAM: the data frame ends the message whatever its MORE says,
+            // and an empty one closes the connection once what is queued has been written.
+            if let Outgoing::To(pipe) = std::mem::take(&mut self.out) {
+                if msg.data.is_empty() {
+                    pipe.close();
+                    self.table.remove(pipe.id);
+                } else {
+                    let _ = pipe.out.push(Msg { data: msg.data, more: false });
+                }
+            }
             return Ok(());
         }
         self.out.push(msg);

@@ -169,7 +169,12 @@ fn endpoint_config(ctx: &Context, shared: &Arc<SocketShared>, options: &Options,
 
 /// STREAM talks to raw byte-stream peers, which inproc has none of. (libzmq lets the call
 /// through and leaves the socket to misbehave; refusing it says what is wrong.)
-fn check_inproc(t: SocketType) -> Result<()> {
+fn check_inproc(t: SocketType, options: &Options) -> Result<()> {
+    if options.raw_socket {
+        return Err(Error::IncompatibleProtocol(
+            "a ROUTER_RAW socket talks to raw tcp or ipc peers; inproc has no byte stream to carry".into(),
+        ));
+    }
     if t == SocketType::Stream {
         return Err(Error::IncompatibleProtocol(
             "STREAM sockets talk to raw tcp or ipc peers; inproc has no byte stream to carry".into(),
@@ -189,7 +194,7 @@ pub(crate) fn bind(ctx: &Context, shared: &Arc<SocketShared>, options: &Options,
     let options = &options;
     let opened = match endpoint::parse(given)? {
         Endpoint::Inproc(name) => {
-            check_inproc(shared.socket_type)?;
+            check_inproc(shared.socket_type, options)?;
             let binder = Side { shared: shared.clone(), options: options.clone() };
             for pending in ctx.inner.inproc.bind(&name, binder.clone())? {
                 complete_inproc(&name, &binder, pending);
@@ -230,7 +235,7 @@ pub(crate) fn connect(ctx: &Context, shared: &Arc<SocketShared>, options: &Optio
     let bad = |why: &str| Error::InvalidEndpoint(format!("{given:?}: {why}"));
     let target = match endpoint::parse(given)? {
         Endpoint::Inproc(name) => {
-            check_inproc(shared.socket_type)?;
+            check_inproc(shared.socket_type, options)?;
             let pipe = connect_inproc(ctx, shared, options, &name)?;
             return Ok(Bound {
                 given: given.to_string(),

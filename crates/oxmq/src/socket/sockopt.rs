@@ -42,6 +42,7 @@ impl SocketBase {
             }
             Ok(n != 0)
         };
+        let has_endpoints = id == opt::ROUTER_RAW && !self.core.lock().endpoints.is_empty();
         self.with_options(|o| {
             if let Some(r) = o.security.set(id, v) {
                 return r;
@@ -159,15 +160,19 @@ impl SocketBase {
                     }
                 }
                 opt::ROUTER_HANDOVER => o.router_handover = type_flag("ROUTER_HANDOVER", &[SocketType::Router])?,
-                // Off is what a ROUTER is; on (raw TCP instead of ZMTP, as STREAM) is not
-                // supported.
-                opt::ROUTER_RAW => {
-                    if type_flag("ROUTER_RAW", &[SocketType::Router])? {
+                opt::ROUTER_RAW => match (type_flag("ROUTER_RAW", &[SocketType::Router])?, o.raw_socket) {
+                    // Its peers are raw from their first byte: set before any bind or connect.
+                    (true, _) if has_endpoints => {
                         return Err(Error::InvalidArgument(
-                            "ROUTER_RAW (deprecated in libzmq) is not supported: use a STREAM socket".into(),
+                            "ROUTER_RAW must be set before the socket's first bind or connect".into(),
                         ));
                     }
-                }
+                    (true, _) => o.raw_socket = true,
+                    (false, false) => {}
+                    (false, true) => {
+                        return Err(Error::InvalidArgument("ROUTER_RAW cannot be turned off again".into()));
+                    }
+                },
                 opt::BINDTODEVICE => {
                     let name = text_value("BINDTODEVICE", v)?;
                     if name.len() > 16 {
@@ -496,6 +501,15 @@ impl SocketBase {
     pub fn router_handover(&self) -> Result<bool> {
         self.check_term()?;
         Ok(self.core.lock().options.router_handover)
+    }
+    /// ROUTER_RAW (ROUTER; deprecated in libzmq, which suggests STREAM): the socket's tcp and
+    /// ipc peers speak raw bytes instead of ZMTP. Each read from a peer arrives as
+    /// `[routing id, bytes]`, and `[routing id, ""]` when a peer connects and when it goes; a
+    /// message sent is `[routing id, bytes]` (MORE on the bytes is ignored), and empty bytes
+    /// close that connection. Set before the first bind or connect (EINVAL after), and not
+    /// turned off again; inproc endpoints are refused, as for STREAM. Write-only, as in libzmq.
+    pub fn set_router_raw(&self, on: bool) -> Result<()> {
+        self.set_option_raw(opt::ROUTER_RAW, &(on as i32).to_ne_bytes())
     }
     /// THREAD_SAFE (read-only): whether the socket may be used from several threads at once
     /// in libzmq's sense (its draft types); false for every socket type oxmq has, as libzmq
