@@ -396,7 +396,7 @@ pub(crate) enum GetForm {
     /// An `int64_t`: exactly 8 bytes.
     Int64,
     /// An `int` that libzmq's socket (not its options) answers: a buffer of 4 bytes or more,
-    /// 4 written (THREAD_SAFE).
+    /// 4 written (RCVMORE, EVENTS, THREAD_SAFE).
     IntAtLeast,
     /// A character string: the text and its NUL, into a buffer at least that long.
     Text,
@@ -413,15 +413,15 @@ pub(crate) fn get_form(id: i32) -> Option<GetForm> {
     Some(match id {
         ROUTING_ID => GetForm::Binary,
         MAXMSGSIZE | AFFINITY => GetForm::Int64,
-        THREAD_SAFE => GetForm::IntAtLeast,
+        THREAD_SAFE | RCVMORE | EVENTS => GetForm::IntAtLeast,
         LAST_ENDPOINT | PLAIN_USERNAME | PLAIN_PASSWORD | ZAP_DOMAIN | SOCKS_PROXY | BINDTODEVICE => GetForm::Text,
         CURVE_PUBLICKEY | CURVE_SECRETKEY | CURVE_SERVERKEY => GetForm::CurveKey,
         SNDHWM | RCVHWM | SNDTIMEO | RCVTIMEO | LINGER | RECONNECT_IVL | RECONNECT_IVL_MAX | BACKLOG | IMMEDIATE
         | HANDSHAKE_IVL | CONNECT_TIMEOUT | TCP_KEEPALIVE | TCP_KEEPALIVE_CNT | TCP_KEEPALIVE_IDLE
         | TCP_KEEPALIVE_INTVL | IPV6 | ROUTER_MANDATORY | PROBE_ROUTER | REQ_RELAXED | REQ_CORRELATE | CONFLATE
-        | INVERT_MATCHING | HEARTBEAT_IVL | HEARTBEAT_TTL | HEARTBEAT_TIMEOUT | STREAM_NOTIFY | TYPE | RCVMORE
-        | EVENTS | MECHANISM | PLAIN_SERVER | CURVE_SERVER | ZAP_ENFORCE_DOMAIN | RATE | RECOVERY_IVL | SNDBUF
-        | RCVBUF | MULTICAST_HOPS | MULTICAST_MAXTPDU | IPV4ONLY | TOS | TCP_MAXRT | USE_FD => GetForm::Int,
+        | INVERT_MATCHING | HEARTBEAT_IVL | HEARTBEAT_TTL | HEARTBEAT_TIMEOUT | STREAM_NOTIFY | TYPE | MECHANISM
+        | PLAIN_SERVER | CURVE_SERVER | ZAP_ENFORCE_DOMAIN | RATE | RECOVERY_IVL | SNDBUF | RCVBUF | MULTICAST_HOPS
+        | MULTICAST_MAXTPDU | IPV4ONLY | TOS | TCP_MAXRT | USE_FD => GetForm::Int,
         _ => return None,
     })
 }

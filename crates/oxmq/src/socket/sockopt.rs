@@ -296,9 +296,11 @@ impl SocketBase {
     /// buffer of `buflen` bytes: the bytes it writes there (how many is what libzmq stores in
     /// `*optvallen`), or `Error::InvalidArgument` (EINVAL) where libzmq refuses that size:
     ///
-    /// - an int option needs exactly 4 bytes, MAXMSGSIZE exactly 8;
-    /// - a character string (LAST_ENDPOINT, ZAP_DOMAIN, PLAIN_USERNAME, PLAIN_PASSWORD) comes
-    ///   with its NUL and needs a buffer at least that long;
+    /// - an int option needs exactly 4 bytes (RCVMORE, EVENTS and THREAD_SAFE, which libzmq's
+    ///   socket answers rather than its options, at least 4: 4 are written), MAXMSGSIZE and
+    ///   AFFINITY exactly 8;
+    /// - a character string (LAST_ENDPOINT, ZAP_DOMAIN, PLAIN_USERNAME, PLAIN_PASSWORD,
+    ///   SOCKS_PROXY, BINDTODEVICE) comes with its NUL and needs a buffer at least that long;
     /// - ROUTING_ID comes as its bytes and needs a buffer at least that long;
     /// - a CURVE key (CURVE_PUBLICKEY, CURVE_SECRETKEY, CURVE_SERVERKEY) comes as its 32 bytes
     ///   into a 32-byte buffer and as 40 Z85 characters and a NUL into a 41-byte one; any other
