@@ -162,7 +162,7 @@ pub(crate) struct Options {
     pub recovery_ivl: i32,
     pub multicast_hops: i32,
     pub multicast_maxtpdu: i32,
-    /// SNDBUF, RCVBUF: SO_SNDBUF/SO_RCVBUF of tcp and ipc sockets (-1 = the OS default).
+    /// SNDBUF, RCVBUF: SO_SNDBUF/SO_RCVBUF of tcp sockets (-1 = the OS default).
     pub sndbuf: i32,
     pub rcvbuf: i32,
     /// TOS: IP_TOS (IPV6_TCLASS on IPv6) of tcp sockets (0 = leave the kernel's).

@@ -2,7 +2,7 @@
 //! connections (SNDBUF, RCVBUF, TOS), TCP_ACCEPT_FILTER, ROUTER_HANDOVER, USE_FD and
 //! SOCKS_PROXY. (Without ROUTER_HANDOVER a second peer with an id in use is refused:
 //! patterns_router.rs. Their values, ranges and errors against libzmq: options.rs and
-//! interop_getsockopt.rs; TCP_MAXRT and BINDTODEVICE on the sockets themselves: the unit tests
+//! interop_getsockopt.rs; TCP_MAXRT, and BINDTODEVICE on the sockets themselves: the unit tests
 //! of transport/tcp.rs.)
 
 mod common;
@@ -375,4 +375,29 @@ fn router_raw_connects_without_a_greeting_and_refuses_inproc() {
     expect_msg(&router, &["server", "back"]);
     let inproc = format!("inproc://{}", unique_name("router-raw"));
     assert!(matches!(router.bind(&inproc), Err(Error::IncompatibleProtocol(_))));
+}
+
+#[test]
+fn bindtodevice_fails_a_bind_to_an_interface_that_does_not_exist_and_serves_on_lo() {
+    let ctx = Context::new();
+    let pull = socket(&ctx, Pull);
+    pull.set_bindtodevice("lo").unwrap();
+    match pull.bind("tcp://127.0.0.1:*") {
+        Ok(()) => {}
+        Err(e) if e.errno() == 1 => {
+            skip("SO_BINDTODEVICE needs CAP_NET_RAW here");
+            return;
+        }
+        Err(e) => panic!("{e}"),
+    }
+    let push = socket(&ctx, Push);
+    push.set_bindtodevice("lo").unwrap();
+    push.connect(&pull.last_endpoint().unwrap()).unwrap();
+    push.send("on lo").unwrap();
+    expect_msg(&pull, &["on lo"]);
+    // As libzmq: ENODEV from the bind.
+    let nowhere = socket(&ctx, Pull);
+    nowhere.set_bindtodevice("oxmq-none0").unwrap();
+    let e = nowhere.bind("tcp://127.0.0.1:*").unwrap_err();
+    assert_eq!(e.errno(), 19, "{e}");
 }

@@ -408,12 +408,14 @@ int_options! {
     /// HEARTBEAT_TIMEOUT in ms: close the connection when nothing arrives this long after a
     /// PING (-1 = HEARTBEAT_IVL, 0 = never). The connection is then reconnected as usual.
     set_heartbeat_timeout, heartbeat_timeout, opt::HEARTBEAT_TIMEOUT;
-    /// SNDBUF in bytes: the kernel send buffer (SO_SNDBUF) of each tcp and ipc connection
-    /// (-1, the default: the OS default; 0 and up are given to the kernel, which rounds them
-    /// to its own bounds). Applies to connections made after it is set.
+    /// SNDBUF in bytes: the kernel send buffer (SO_SNDBUF) of each tcp connection (-1, the
+    /// default: the OS default; 0 and up are given to the kernel, which rounds them to its own
+    /// bounds). Set on a listener, whose accepted connections inherit it, and on each
+    /// connecting socket, as libzmq does; ipc sockets keep the OS default, as in libzmq.
+    /// Applies to binds and connects made after it is set.
     set_sndbuf, sndbuf, opt::SNDBUF;
-    /// RCVBUF in bytes: the kernel receive buffer (SO_RCVBUF) of each tcp and ipc connection
-    /// (-1, the default: the OS default). Applies to connections made after it is set.
+    /// RCVBUF in bytes: the kernel receive buffer (SO_RCVBUF) of each tcp connection, as
+    /// SNDBUF (-1, the default: the OS default).
     set_rcvbuf, rcvbuf, opt::RCVBUF;
     /// TOS: the IP type-of-service byte (IP_TOS; IPV6_TCLASS on IPv6) of tcp connections,
     /// set on connecting sockets, listeners and accepted connections (0, the default: the
