@@ -10,6 +10,7 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use common::{SOON, Transport, bind, eventually, expect_msg, recv_msg, skip, socket, unique_name};
 use oxmq::{Context, Error, Event, SocketType};
@@ -140,6 +141,17 @@ fn router_handover_gives_the_routing_id_to_the_newest_peer() {
     }
 }
 
+/// Whether connects to `port` on loopback come to be refused (not merely left unanswered, as
+/// a listener nobody accepts from leaves them once its backlog is full).
+fn stops_listening(port: u16) -> bool {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    eventually(SOON, || match TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => Some(()),
+        _ => None,
+    })
+    .is_some()
+}
+
 #[test]
 fn use_fd_binds_the_applications_tcp_listener_and_closes_it_with_the_endpoint() {
     let ctx = Context::new();
@@ -158,8 +170,7 @@ fn use_fd_binds_the_applications_tcp_listener_and_closes_it_with_the_endpoint() 
     expect_msg(&pull, &["over the application's listener"]);
     // Unbound: the listener is closed (no copy of it is left listening).
     pull.unbind(&ep).unwrap();
-    let refused = eventually(SOON, || TcpStream::connect(("127.0.0.1", port)).err());
-    assert!(refused.is_some(), "still listening on {port} after unbind");
+    assert!(stops_listening(port), "still listening on {port} after unbind");
 }
 
 #[test]
@@ -400,4 +411,23 @@ fn bindtodevice_fails_a_bind_to_an_interface_that_does_not_exist_and_serves_on_l
     nowhere.set_bindtodevice("oxmq-none0").unwrap();
     let e = nowhere.bind("tcp://127.0.0.1:*").unwrap_err();
     assert_eq!(e.errno(), 19, "{e}");
+}
+
+#[test]
+fn use_fd_is_not_kept_by_a_connect_made_before_the_bind() {
+    let ctx = Context::new();
+    let other = socket(&ctx, Pull);
+    let other_ep = bind(&other, Transport::Tcp);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let sock = socket(&ctx, Push);
+    sock.set_use_fd(listener).unwrap();
+    // A connect in between keeps its own copy of the options; the listener is not in it.
+    sock.connect(&other_ep).unwrap();
+    let ep = format!("tcp://127.0.0.1:{port}");
+    sock.bind(&ep).unwrap();
+    sock.unbind(&ep).unwrap();
+    assert!(stops_listening(port), "still listening on {port} after unbind");
+    sock.send("the connect still works").unwrap();
+    expect_msg(&other, &["the connect still works"]);
 }

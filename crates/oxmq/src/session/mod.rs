@@ -232,6 +232,11 @@ fn bind_failed(shared: &SocketShared, given: &str, e: &Error) {
 /// Connect the socket `shared` (with `options` as they are now) to `given`. Peers arrive in
 /// the socket's mailbox; a connect that queues before its peer exists posts its pipe at once.
 pub(crate) fn connect(ctx: &Context, shared: &Arc<SocketShared>, options: &Options, given: &str) -> Result<Bound> {
+    // A connection keeps a copy of the options: not of USE_FD's listener, which is for a bind
+    // (held here, it would keep that socket open after its listener closes).
+    let mut options = options.clone();
+    options.use_fd = None;
+    let options = &options;
     let bad = |why: &str| Error::InvalidEndpoint(format!("{given:?}: {why}"));
     let target = match endpoint::parse(given)? {
         Endpoint::Inproc(name) => {

@@ -111,10 +111,10 @@ pub(crate) fn adopt_listener(fd: &Arc<OwnedFd>, domains: &[socket2::Domain]) -> 
     if !sock.is_listener().unwrap_or(false) {
         return Err(invalid("not a listening socket (bind and listen it first)".into()));
     }
-    // Ours alone now (the socket took it out of its options); a copy would keep it listening
-    // after the listener closes, so one is made only if another holder exists.
-    let owned = Arc::try_unwrap(fd.clone()).or_else(|shared| shared.try_clone())?;
-    let owned = socket2::Socket::from(owned);
+    // A duplicate for the listener: the descriptor handed over is dropped (closed) once the
+    // bind succeeds (SocketBase::bind lets go of it), so only the listener's stays open and
+    // the socket stops listening when the listener closes.
+    let owned = socket2::Socket::from(fd.try_clone()?);
     owned.set_nonblocking(true)?;
     Ok(owned)
 }
