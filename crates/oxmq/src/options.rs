@@ -89,6 +89,10 @@ pub mod opt {
     pub const MULTICAST_MAXTPDU: i32 = 84;
     pub const USE_FD: i32 = 89;
     pub const BINDTODEVICE: i32 = 92;
+    /// Deprecated: accept ipc connections only from processes with these ids (write-only).
+    pub const IPC_FILTER_PID: i32 = 58;
+    pub const IPC_FILTER_UID: i32 = 59;
+    pub const IPC_FILTER_GID: i32 = 60;
     // GSSAPI and VMCI: what a libzmq built without them answers (pyzmq's is): EINVAL.
     pub const GSSAPI_SERVER: i32 = 62;
     pub const GSSAPI_PRINCIPAL: i32 = 63;
@@ -173,6 +177,11 @@ pub(crate) struct Options {
     pub bindtodevice: String,
     /// TCP_ACCEPT_FILTER: the networks a tcp listener accepts connections from (empty = all).
     pub tcp_accept_filters: Vec<(std::net::IpAddr, u8)>,
+    /// IPC_FILTER_PID, IPC_FILTER_UID, IPC_FILTER_GID: the processes, users and groups an ipc
+    /// listener accepts connections from (all empty = everyone).
+    pub ipc_filter_pids: Vec<i32>,
+    pub ipc_filter_uids: Vec<u32>,
+    pub ipc_filter_gids: Vec<u32>,
     /// ROUTER_HANDOVER: a peer arriving with a routing id in use takes it over.
     pub router_handover: bool,
     /// ROUTER_RAW: a ROUTER whose tcp and ipc peers speak raw bytes, as STREAM's do.
@@ -526,6 +535,9 @@ impl Default for Options {
             bindtodevice: String::new(),
             tcp_accept_filters: Vec::new(),
             router_handover: false,
+            ipc_filter_pids: Vec::new(),
+            ipc_filter_uids: Vec::new(),
+            ipc_filter_gids: Vec::new(),
             raw_socket: false,
             use_fd: None,
             socks_proxy: String::new(),

@@ -91,6 +91,7 @@ fn cases() -> Vec<(&'static str, &'static str, &'static str, &'static str, &'sta
         ("BINDTODEVICE", "BINDTODEVICE", "b", "lo", "0,2,3,255"),
         ("TCP_ACCEPT_FILTER", "TCP_ACCEPT_FILTER", "b", "127.0.0.1", "4,255"),
         ("GSSAPI_SERVER", "-", "b", "-", "4"),
+        ("IPC_FILTER_UID", "IPC_FILTER_UID", "i", "0", "4"),
         ("GSSAPI_PRINCIPAL", "-", "b", "-", "255"),
         ("VMCI_BUFFER_SIZE", "-", "b", "-", "8"),
     ]
@@ -132,6 +133,9 @@ fn id(name: &str) -> i32 {
         "BINDTODEVICE" => opt::BINDTODEVICE,
         "TCP_ACCEPT_FILTER" => opt::TCP_ACCEPT_FILTER,
         "ROUTER_HANDOVER" => opt::ROUTER_HANDOVER,
+        "IPC_FILTER_PID" => opt::IPC_FILTER_PID,
+        "IPC_FILTER_UID" => opt::IPC_FILTER_UID,
+        "IPC_FILTER_GID" => opt::IPC_FILTER_GID,
         "ROUTER_RAW" => opt::ROUTER_RAW,
         "GSSAPI_SERVER" => opt::GSSAPI_SERVER,
         "GSSAPI_PRINCIPAL" => opt::GSSAPI_PRINCIPAL,
@@ -291,6 +295,10 @@ fn set_cases() -> Vec<(&'static str, &'static str, &'static str, String)> {
     add("DEALER", "TCP_ACCEPT_FILTER", "x", &[hex(b"127.0.0.1\0")]);
     add("DEALER", "SOCKS_PROXY", "x", &["127.0.0.1:1080", "x", &"p".repeat(300)].map(x));
     add("DEALER", "BINDTODEVICE", "x", &["lo", &"d".repeat(15), &"d".repeat(16), &"d".repeat(17)].map(x));
+    for name in ["IPC_FILTER_PID", "IPC_FILTER_UID", "IPC_FILTER_GID"] {
+        add("DEALER", name, "i", &ints(&[-1, 0, 1234]));
+        add("DEALER", name, "q", &["1234".into()]);
+    }
     add("DEALER", "GSSAPI_SERVER", "i", &ints(&[0, 1]));
     add("DEALER", "GSSAPI_PLAINTEXT", "i", &ints(&[0, 1]));
     add("DEALER", "GSSAPI_SERVICE_PRINCIPAL_NAMETYPE", "i", &ints(&[0]));

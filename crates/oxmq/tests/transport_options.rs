@@ -1,6 +1,6 @@
 //! The options of issue 20 that change what a socket does: the kernel settings of its tcp
-//! connections (SNDBUF, RCVBUF, TOS), TCP_ACCEPT_FILTER, ROUTER_HANDOVER, USE_FD and
-//! SOCKS_PROXY. (Without ROUTER_HANDOVER a second peer with an id in use is refused:
+//! connections (SNDBUF, RCVBUF, TOS, BINDTODEVICE), TCP_ACCEPT_FILTER, IPC_FILTER_*,
+//! ROUTER_HANDOVER, ROUTER_RAW, USE_FD and SOCKS_PROXY. (Without ROUTER_HANDOVER a second peer with an id in use is refused:
 //! patterns_router.rs. Their values, ranges and errors against libzmq: options.rs and
 //! interop_getsockopt.rs; TCP_MAXRT, and BINDTODEVICE on the sockets themselves: the unit tests
 //! of transport/tcp.rs.)
@@ -430,4 +430,60 @@ fn use_fd_is_not_kept_by_a_connect_made_before_the_bind() {
     assert!(stops_listening(port), "still listening on {port} after unbind");
     sock.send("the connect still works").unwrap();
     expect_msg(&other, &["the connect still works"]);
+}
+
+/// What a test does to a socket before it binds.
+type Setup = Box<dyn Fn(&oxmq::Socket)>;
+
+#[test]
+fn ipc_filters_admit_only_the_listed_processes_users_and_groups() {
+    use std::os::unix::fs::MetadataExt;
+    // This process's uid and gid, from a file it creates (no unsafe getuid call).
+    let probe = std::env::temp_dir().join(unique_name("ipc-filter-ids"));
+    std::fs::write(&probe, b"").unwrap();
+    let meta = std::fs::metadata(&probe).unwrap();
+    let (uid, gid) = (meta.uid(), meta.gid());
+    let _ = std::fs::remove_file(&probe);
+    let pid = std::process::id() as i32;
+
+    let ctx = Context::new();
+    // Someone else only: closed at once, and retried.
+    let strict = socket(&ctx, Pull);
+    strict.add_ipc_filter_uid(uid.wrapping_add(4242)).unwrap();
+    strict.add_ipc_filter_pid(pid.wrapping_add(4242)).unwrap();
+    let ep = bind(&strict, Transport::Ipc);
+    let push = socket(&ctx, Push);
+    let mon = push.monitor(Event::Connected | Event::ConnectRetried).unwrap();
+    push.connect(&ep).unwrap();
+    push.send("refused").unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 4 {
+        seen.push(mon.recv_timeout(SOON).expect("the connection ends and is retried").event);
+    }
+    assert_eq!(seen, [Event::Connected, Event::ConnectRetried, Event::Connected, Event::ConnectRetried]);
+    assert!(matches!(strict.try_recv(), Err(Error::Again)));
+
+    // This process by any one of its ids, or filters cleared: served.
+    let by: [(&str, Setup); 4] = [
+        ("uid", Box::new(move |s| s.add_ipc_filter_uid(uid).unwrap())),
+        ("gid", Box::new(move |s| s.add_ipc_filter_gid(gid).unwrap())),
+        ("pid", Box::new(move |s| s.add_ipc_filter_pid(pid).unwrap())),
+        (
+            "cleared",
+            Box::new(move |s| {
+                s.add_ipc_filter_uid(uid.wrapping_add(4242)).unwrap();
+                s.clear_ipc_filters().unwrap();
+            }),
+        ),
+    ];
+    for (what, setup) in by {
+        let pull = socket(&ctx, Pull);
+        pull.add_ipc_filter_uid(uid.wrapping_add(1)).unwrap();
+        setup(&pull);
+        let ep = bind(&pull, Transport::Ipc);
+        let push = socket(&ctx, Push);
+        push.connect(&ep).unwrap();
+        push.send(what).unwrap();
+        expect_msg(&pull, &[what]);
+    }
 }

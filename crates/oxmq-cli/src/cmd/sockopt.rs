@@ -145,6 +145,10 @@ pub const OPTIONS: &[OptionDef] = &[
     write_only("tcp_accept_filter", opt::TCP_ACCEPT_FILTER, Kind::Text),
     def("ipv4only", opt::IPV4ONLY, Kind::Bool),
     write_only("router_handover", opt::ROUTER_HANDOVER, Kind::Bool),
+    // Each adds a process, user or group an ipc listener accepts; repeatable.
+    write_only("ipc_filter_pid", opt::IPC_FILTER_PID, Kind::Int),
+    write_only("ipc_filter_uid", opt::IPC_FILTER_UID, Kind::Int),
+    write_only("ipc_filter_gid", opt::IPC_FILTER_GID, Kind::Int),
     // Raw tcp peers on a ROUTER (deprecated in libzmq; STREAM is its successor).
     write_only("router_raw", opt::ROUTER_RAW, Kind::Bool),
     read_only("thread_safe", opt::THREAD_SAFE, Kind::Bool),
@@ -164,9 +168,6 @@ const ALIASES: &[(&str, &str)] =
 /// which takes a descriptor the Rust API is handed, not a number; libzmq's drafts, ...): named
 /// so that the error says so rather than "unknown".
 const UNSUPPORTED: &[&str] = &[
-    "ipc_filter_pid",
-    "ipc_filter_uid",
-    "ipc_filter_gid",
     "gssapi_server",
     "gssapi_principal",
     "gssapi_service_principal",

@@ -159,6 +159,13 @@ impl SocketBase {
                         o.tcp_accept_filters.push(f);
                     }
                 }
+                // Each value adds an id; an empty value (libzmq's NULL) clears the list.
+                opt::IPC_FILTER_PID if v.is_empty() => o.ipc_filter_pids.clear(),
+                opt::IPC_FILTER_UID if v.is_empty() => o.ipc_filter_uids.clear(),
+                opt::IPC_FILTER_GID if v.is_empty() => o.ipc_filter_gids.clear(),
+                opt::IPC_FILTER_PID => o.ipc_filter_pids.push(raw_i32(id, v)?),
+                opt::IPC_FILTER_UID => o.ipc_filter_uids.push(raw_i32(id, v)? as u32),
+                opt::IPC_FILTER_GID => o.ipc_filter_gids.push(raw_i32(id, v)? as u32),
                 opt::ROUTER_HANDOVER => o.router_handover = type_flag("ROUTER_HANDOVER", &[SocketType::Router])?,
                 opt::ROUTER_RAW => match (type_flag("ROUTER_RAW", &[SocketType::Router])?, o.raw_socket) {
                     // Its peers are raw from their first byte: set before any bind or connect.
@@ -493,6 +500,29 @@ impl SocketBase {
     /// TCP_ACCEPT_FILTER with no value (libzmq's NULL): accept from every address again.
     pub fn clear_tcp_accept_filters(&self) -> Result<()> {
         self.set_option_raw(opt::TCP_ACCEPT_FILTER, b"")
+    }
+    /// IPC_FILTER_PID (deprecated in libzmq; ZAP is its successor): ipc listeners accept
+    /// connections only from processes that match one of the IPC filters (a listed process
+    /// id, user id, or group id, the peer user's supplementary groups included, from the
+    /// kernel's SO_PEERCRED), and close the others at once. None set (the default): everyone.
+    /// Applies to binds made after it is set.
+    pub fn add_ipc_filter_pid(&self, pid: i32) -> Result<()> {
+        self.set_option_raw(opt::IPC_FILTER_PID, &pid.to_ne_bytes())
+    }
+    /// IPC_FILTER_UID: add a user id to the IPC filters (see [`SocketBase::add_ipc_filter_pid`]).
+    pub fn add_ipc_filter_uid(&self, uid: u32) -> Result<()> {
+        self.set_option_raw(opt::IPC_FILTER_UID, &uid.to_ne_bytes())
+    }
+    /// IPC_FILTER_GID: add a group id to the IPC filters (see [`SocketBase::add_ipc_filter_pid`]).
+    pub fn add_ipc_filter_gid(&self, gid: u32) -> Result<()> {
+        self.set_option_raw(opt::IPC_FILTER_GID, &gid.to_ne_bytes())
+    }
+    /// IPC_FILTER_PID, _UID and _GID with no value (libzmq's NULL): accept everyone again.
+    pub fn clear_ipc_filters(&self) -> Result<()> {
+        for id in [opt::IPC_FILTER_PID, opt::IPC_FILTER_UID, opt::IPC_FILTER_GID] {
+            self.set_option_raw(id, b"")?;
+        }
+        Ok(())
     }
     /// ROUTER_HANDOVER (ROUTER): a peer that connects with a routing id another connected
     /// peer has takes the id over, and the other peer's connection is closed (what it sent

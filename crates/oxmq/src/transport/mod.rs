@@ -144,7 +144,16 @@ impl Listener {
                 tcp::configure(&s, opts);
                 break Connection::tcp(s);
             },
-            Listener::Ipc(l) => Connection::ipc(l.accept().await?.0),
+            Listener::Ipc(l) => loop {
+                let s = l.accept().await?.0;
+                // IPC_FILTER_*: a process not listed is closed at once, as in libzmq.
+                if !ipc::peer_allowed(&s, opts) {
+                    tracing::debug!("IPC_FILTER: closing a connection from a process not listed");
+                    drop(s);
+                    continue;
+                }
+                break Connection::ipc(s);
+            },
         })
     }
 }
