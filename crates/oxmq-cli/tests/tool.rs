@@ -231,7 +231,7 @@ const SECRET_KEY: &str = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6";
 fn sample(name: &str, kind: &str) -> (&'static str, String, String) {
     let ty = match name {
         "req_relaxed" | "req_correlate" => "REQ",
-        "router_mandatory" | "probe_router" | "connect_routing_id" => "ROUTER",
+        "router_mandatory" | "probe_router" | "connect_routing_id" | "router_handover" | "router_raw" => "ROUTER",
         "stream_notify" => "STREAM",
         "subscribe" | "unsubscribe" => "SUB",
         n if n.starts_with("xpub_") => "XPUB",
@@ -239,6 +239,10 @@ fn sample(name: &str, kind: &str) -> (&'static str, String, String) {
     };
     let value = match (name, kind) {
         ("mechanism", _) => return (ty, "curve_server".into(), "1".into()),
+        // Nothing sets it: read it after another option.
+        ("thread_safe", _) => return (ty, "linger".into(), "0".into()),
+        ("ipv4only", _) => "0".into(),
+        ("tcp_accept_filter", _) => "10.0.0.0/8".into(),
         ("stream_notify", _) => "0".into(),
         ("metadata", _) => "X-Sample:value".into(),
         ("curve_secretkey", _) => SECRET_KEY.into(),

@@ -67,6 +67,46 @@ pub mod opt {
     pub const ZAP_DOMAIN: i32 = 55;
     pub const ZAP_ENFORCE_DOMAIN: i32 = 93;
     pub const METADATA: i32 = 95;
+    // Kernel socket settings and the transports' own options.
+    pub const AFFINITY: i32 = 4;
+    pub const RATE: i32 = 8;
+    pub const RECOVERY_IVL: i32 = 9;
+    pub const SNDBUF: i32 = 11;
+    pub const RCVBUF: i32 = 12;
+    pub const MULTICAST_HOPS: i32 = 25;
+    /// Deprecated: the inverse of IPV6.
+    pub const IPV4ONLY: i32 = 31;
+    /// Deprecated: accept tcp connections only from these addresses (write-only).
+    pub const TCP_ACCEPT_FILTER: i32 = 38;
+    /// Deprecated (ROUTER): speak raw TCP, as STREAM does (write-only).
+    pub const ROUTER_RAW: i32 = 41;
+    pub const ROUTER_HANDOVER: i32 = 56;
+    pub const TOS: i32 = 57;
+    pub const SOCKS_PROXY: i32 = 68;
+    pub const TCP_MAXRT: i32 = 80;
+    /// Read-only: whether the socket is one of the thread-safe draft types (never, here).
+    pub const THREAD_SAFE: i32 = 81;
+    pub const MULTICAST_MAXTPDU: i32 = 84;
+    pub const USE_FD: i32 = 89;
+    pub const BINDTODEVICE: i32 = 92;
+    /// Deprecated: accept ipc connections only from processes with these ids (write-only).
+    pub const IPC_FILTER_PID: i32 = 58;
+    pub const IPC_FILTER_UID: i32 = 59;
+    pub const IPC_FILTER_GID: i32 = 60;
+    // GSSAPI and VMCI: what a libzmq built without them answers (pyzmq's is): EINVAL.
+    pub const GSSAPI_SERVER: i32 = 62;
+    pub const GSSAPI_PRINCIPAL: i32 = 63;
+    pub const GSSAPI_SERVICE_PRINCIPAL: i32 = 64;
+    pub const GSSAPI_PLAINTEXT: i32 = 65;
+    pub const GSSAPI_SERVICE_PRINCIPAL_NAMETYPE: i32 = 90;
+    pub const GSSAPI_PRINCIPAL_NAMETYPE: i32 = 91;
+    pub const VMCI_BUFFER_SIZE: i32 = 70;
+    /// The same number as XPUB_MANUAL in zmq.h: by id, it is XPUB_MANUAL.
+    pub const VMCI_BUFFER_MIN_SIZE: i32 = 71;
+    /// The same number as XPUB_WELCOME_MSG in zmq.h: by id, it is XPUB_WELCOME_MSG.
+    pub const VMCI_BUFFER_MAX_SIZE: i32 = 72;
+    /// The same number as STREAM_NOTIFY in zmq.h: by id, it is STREAM_NOTIFY.
+    pub const VMCI_CONNECT_TIMEOUT: i32 = 73;
 }
 
 /// Every option a socket carries. Times are libzmq-style milliseconds where -1 means "forever".
@@ -118,6 +158,38 @@ pub(crate) struct Options {
     pub stream_notify: bool,
     /// The security mechanism and its credentials, ZAP_DOMAIN, METADATA.
     pub security: Security,
+    /// AFFINITY: libzmq's I/O thread bitmask; stored and read back (one runtime here).
+    pub affinity: u64,
+    /// RATE, RECOVERY_IVL, MULTICAST_HOPS, MULTICAST_MAXTPDU: the multicast transports'
+    /// (pgm, epgm, norm, udp); stored and read back, as a libzmq without them keeps them.
+    pub rate: i32,
+    pub recovery_ivl: i32,
+    pub multicast_hops: i32,
+    pub multicast_maxtpdu: i32,
+    /// SNDBUF, RCVBUF: SO_SNDBUF/SO_RCVBUF of tcp sockets (-1 = the OS default).
+    pub sndbuf: i32,
+    pub rcvbuf: i32,
+    /// TOS: IP_TOS (IPV6_TCLASS on IPv6) of tcp sockets (0 = leave the kernel's).
+    pub tos: i32,
+    /// TCP_MAXRT in ms: TCP_USER_TIMEOUT of tcp connections (0 = the kernel's).
+    pub tcp_maxrt: i32,
+    /// BINDTODEVICE: SO_BINDTODEVICE of tcp sockets (empty = none).
+    pub bindtodevice: String,
+    /// TCP_ACCEPT_FILTER: the networks a tcp listener accepts connections from (empty = all).
+    pub tcp_accept_filters: Vec<(std::net::IpAddr, u8)>,
+    /// IPC_FILTER_PID, IPC_FILTER_UID, IPC_FILTER_GID: the processes, users and groups an ipc
+    /// listener accepts connections from (all empty = everyone).
+    pub ipc_filter_pids: Vec<i32>,
+    pub ipc_filter_uids: Vec<u32>,
+    pub ipc_filter_gids: Vec<u32>,
+    /// ROUTER_HANDOVER: a peer arriving with a routing id in use takes it over.
+    pub router_handover: bool,
+    /// ROUTER_RAW: a ROUTER whose tcp and ipc peers speak raw bytes, as STREAM's do.
+    pub raw_socket: bool,
+    /// USE_FD: the next tcp or ipc bind uses this listening socket instead of opening one.
+    pub use_fd: Option<std::sync::Arc<std::os::fd::OwnedFd>>,
+    /// SOCKS_PROXY: connect tcp endpoints through this SOCKS5 proxy (`host:port`; empty = none).
+    pub socks_proxy: String,
 }
 
 /// A socket's security options, as libzmq keeps them: the mechanism follows the last option
@@ -332,6 +404,9 @@ pub(crate) enum GetForm {
     Int,
     /// An `int64_t`: exactly 8 bytes.
     Int64,
+    /// An `int` that libzmq's socket (not its options) answers: a buffer of 4 bytes or more,
+    /// 4 written (RCVMORE, EVENTS, THREAD_SAFE).
+    IntAtLeast,
     /// A character string: the text and its NUL, into a buffer at least that long.
     Text,
     /// Binary data (ROUTING_ID): the bytes, into a buffer at least that long.
@@ -345,15 +420,17 @@ pub(crate) enum GetForm {
 pub(crate) fn get_form(id: i32) -> Option<GetForm> {
     use opt::*;
     Some(match id {
-        MAXMSGSIZE => GetForm::Int64,
         ROUTING_ID => GetForm::Binary,
-        LAST_ENDPOINT | PLAIN_USERNAME | PLAIN_PASSWORD | ZAP_DOMAIN => GetForm::Text,
+        MAXMSGSIZE | AFFINITY => GetForm::Int64,
+        THREAD_SAFE | RCVMORE | EVENTS => GetForm::IntAtLeast,
+        LAST_ENDPOINT | PLAIN_USERNAME | PLAIN_PASSWORD | ZAP_DOMAIN | SOCKS_PROXY | BINDTODEVICE => GetForm::Text,
         CURVE_PUBLICKEY | CURVE_SECRETKEY | CURVE_SERVERKEY => GetForm::CurveKey,
         SNDHWM | RCVHWM | SNDTIMEO | RCVTIMEO | LINGER | RECONNECT_IVL | RECONNECT_IVL_MAX | BACKLOG | IMMEDIATE
         | HANDSHAKE_IVL | CONNECT_TIMEOUT | TCP_KEEPALIVE | TCP_KEEPALIVE_CNT | TCP_KEEPALIVE_IDLE
         | TCP_KEEPALIVE_INTVL | IPV6 | ROUTER_MANDATORY | PROBE_ROUTER | REQ_RELAXED | REQ_CORRELATE | CONFLATE
-        | INVERT_MATCHING | HEARTBEAT_IVL | HEARTBEAT_TTL | HEARTBEAT_TIMEOUT | STREAM_NOTIFY | TYPE | RCVMORE
-        | EVENTS | MECHANISM | PLAIN_SERVER | CURVE_SERVER | ZAP_ENFORCE_DOMAIN => GetForm::Int,
+        | INVERT_MATCHING | HEARTBEAT_IVL | HEARTBEAT_TTL | HEARTBEAT_TIMEOUT | STREAM_NOTIFY | TYPE | MECHANISM
+        | PLAIN_SERVER | CURVE_SERVER | ZAP_ENFORCE_DOMAIN | RATE | RECOVERY_IVL | SNDBUF | RCVBUF | MULTICAST_HOPS
+        | MULTICAST_MAXTPDU | IPV4ONLY | TOS | TCP_MAXRT | USE_FD => GetForm::Int,
         _ => return None,
     })
 }
@@ -369,6 +446,7 @@ pub(crate) fn fit_to_buffer(id: i32, value: Vec<u8>, buflen: usize) -> Result<Ve
     };
     match form {
         GetForm::Int | GetForm::Int64 if buflen != value.len() => refuse(format!("exactly {} bytes", value.len())),
+        GetForm::IntAtLeast if buflen < value.len() => refuse(format!("at least {} bytes", value.len())),
         GetForm::Text | GetForm::Binary if buflen < value.len() => {
             let what = if form == GetForm::Text { "its text and a NUL" } else { "its bytes" };
             refuse(format!("at least {} bytes ({what})", value.len()))
@@ -445,6 +523,24 @@ impl Default for Options {
             heartbeat_timeout: -1,
             stream_notify: true,
             security: Security::default(),
+            affinity: 0,
+            rate: 100,
+            recovery_ivl: 10_000,
+            multicast_hops: 1,
+            multicast_maxtpdu: 1500,
+            sndbuf: -1,
+            rcvbuf: -1,
+            tos: 0,
+            tcp_maxrt: 0,
+            bindtodevice: String::new(),
+            tcp_accept_filters: Vec::new(),
+            router_handover: false,
+            ipc_filter_pids: Vec::new(),
+            ipc_filter_uids: Vec::new(),
+            ipc_filter_gids: Vec::new(),
+            raw_socket: false,
+            use_fd: None,
+            socks_proxy: String::new(),
         }
     }
 }
@@ -500,5 +596,97 @@ pub(crate) fn raw_bool(id: i32, v: &[u8]) -> Result<bool> {
         0 => Ok(false),
         1 => Ok(true),
         other => Err(Error::InvalidArgument(format!("option {id} takes 0 or 1, got {other}"))),
+    }
+}
+
+pub(crate) fn check_positive(name: &str, v: i32) -> Result<i32> {
+    if v <= 0 {
+        return Err(Error::InvalidArgument(format!("{name} must be > 0, got {v}")));
+    }
+    Ok(v)
+}
+
+/// A TCP_ACCEPT_FILTER value: an IPv4 address with an optional `/bits` mask, as libzmq 4.3.5
+/// takes it (an IPv6 address is refused there too, without IPV6); a trailing NUL is allowed.
+pub(crate) fn parse_accept_filter(v: &[u8], ipv6: bool) -> Result<(std::net::IpAddr, u8)> {
+    let bad = || Error::InvalidArgument("TCP_ACCEPT_FILTER takes an IP address with an optional /mask".into());
+    let text = std::str::from_utf8(v).map_err(|_| bad())?;
+    let text = text.strip_suffix('\0').unwrap_or(text);
+    let (addr, bits) = match text.split_once('/') {
+        Some((a, b)) => (a, Some(b)),
+        None => (text, None),
+    };
+    let ip: std::net::IpAddr = addr.parse().map_err(|_| bad())?;
+    let mapped = match ip {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped(),
+        _ => None,
+    };
+    // An IPv4-mapped address is IPv4's, which libzmq takes without IPV6 too.
+    if ip.is_ipv6() && mapped.is_none() && !ipv6 {
+        return Err(bad());
+    }
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let bits = match bits {
+        None => max,
+        // Decimal digits only (libzmq's atoi also reads "8x" as 8).
+        Some(b) if !b.is_empty() && b.bytes().all(|c| c.is_ascii_digit()) => match b.parse::<u8>() {
+            Ok(n) if n <= max => n,
+            _ => return Err(bad()),
+        },
+        Some(_) => return Err(bad()),
+    };
+    Ok(match mapped {
+        Some(v4) if bits >= 96 => (std::net::IpAddr::V4(v4), bits - 96),
+        _ => (ip, bits),
+    })
+}
+
+/// Whether `peer` is in the network `(net, bits)` (an IPv4-mapped IPv6 peer matches IPv4
+/// networks).
+pub(crate) fn accept_filter_matches(filter: &(std::net::IpAddr, u8), peer: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    let peer = match peer {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
+        v4 => v4,
+    };
+    let (net, bits) = *filter;
+    match (net, peer) {
+        (IpAddr::V4(n), IpAddr::V4(p)) => {
+            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits as u32) };
+            u32::from(n) & mask == u32::from(p) & mask
+        }
+        (IpAddr::V6(n), IpAddr::V6(p)) => {
+            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits as u32) };
+            u128::from(n) & mask == u128::from(p) & mask
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod accept_filter_tests {
+    use super::*;
+
+    #[test]
+    fn filters_parse_as_libzmq_takes_them_and_match_their_network() {
+        let f = parse_accept_filter(b"10.1.0.0/16", false).unwrap();
+        assert!(accept_filter_matches(&f, "10.1.200.3".parse().unwrap()));
+        assert!(!accept_filter_matches(&f, "10.2.0.1".parse().unwrap()));
+        assert!(accept_filter_matches(&f, "::ffff:10.1.0.9".parse().unwrap()));
+        let one = parse_accept_filter(b"127.0.0.1\0", false).unwrap();
+        assert_eq!(one.1, 32);
+        assert!(accept_filter_matches(&one, "127.0.0.1".parse().unwrap()));
+        assert!(!accept_filter_matches(&one, "127.0.0.2".parse().unwrap()));
+        let all = parse_accept_filter(b"10.0.0.0/0", false).unwrap();
+        assert!(accept_filter_matches(&all, "192.168.1.1".parse().unwrap()));
+        for bad in [&b""[..], b"foo", b"10.0.0.0/33", b"10.0.0.0/", b"10.0.0.0/+8", b"::1", b"1.2.3.4/8x"] {
+            assert!(parse_accept_filter(bad, false).is_err(), "{bad:?}");
+        }
+        let v6 = parse_accept_filter(b"fe80::/10", true).unwrap();
+        assert!(accept_filter_matches(&v6, "fe80::1".parse().unwrap()));
+        assert!(!accept_filter_matches(&v6, "::1".parse().unwrap()));
+        assert!(parse_accept_filter(b"::/129", true).is_err());
+        let mapped = parse_accept_filter(b"::ffff:1.2.3.4", false).unwrap();
+        assert!(accept_filter_matches(&mapped, "1.2.3.4".parse().unwrap()));
     }
 }

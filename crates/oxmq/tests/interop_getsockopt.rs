@@ -11,7 +11,7 @@ mod interop;
 use oxmq::{Context, Error, SocketType, opt};
 
 /// The python side: argv are cases `READ SET KIND VALUE SIZES` (SET `-` for none; KIND `i`
-/// for an int value, `b` for bytes; SIZES comma-separated).
+/// for an int value, `q` for an int64 one, `b` for bytes; SIZES comma-separated).
 const LIBZMQ_SIDE: &str = r#"
 import ctypes, sys, zmq
 ctx = zmq.Context()
@@ -26,7 +26,7 @@ for case in sys.argv[1:]:
     if set_ == "LAST_ENDPOINT":
         s.bind(value)
     elif set_ != "-":
-        s.setsockopt(getattr(zmq, set_), int(value) if kind == "i" else value.encode())
+        s.setsockopt(getattr(zmq, set_), int(value) if kind in "iq" else value.encode())
     for n in map(int, sizes.split(",")):
         buf = ctypes.create_string_buffer(max(n, 1))
         size = ctypes.c_size_t(n)
@@ -67,6 +67,33 @@ fn cases() -> Vec<(&'static str, &'static str, &'static str, &'static str, &'sta
         ("CURVE_PUBLICKEY", "CURVE_PUBLICKEY", "b", KEY, KEY_SIZES),
         ("CURVE_SECRETKEY", "CURVE_SECRETKEY", "b", SECRET, KEY_SIZES),
         ("CURVE_SERVERKEY", "CURVE_SERVERKEY", "b", KEY, KEY_SIZES),
+        ("AFFINITY", "-", "b", "-", "0,4,8,16"),
+        ("AFFINITY", "AFFINITY", "q", "5", "8"),
+        ("SNDBUF", "-", "b", "-", "0,4,8"),
+        ("SNDBUF", "SNDBUF", "i", "0", "4"),
+        ("RCVBUF", "RCVBUF", "i", "4096", "4"),
+        ("RATE", "-", "b", "-", "4,8"),
+        ("RECOVERY_IVL", "-", "b", "-", "4"),
+        ("MULTICAST_HOPS", "-", "b", "-", "4"),
+        ("MULTICAST_MAXTPDU", "-", "b", "-", "4"),
+        ("TOS", "-", "b", "-", "4"),
+        ("TOS", "TOS", "i", "40", "4,8"),
+        ("TCP_MAXRT", "-", "b", "-", "4"),
+        ("IPV4ONLY", "-", "b", "-", "0,4,8"),
+        ("IPV4ONLY", "IPV6", "i", "1", "4"),
+        ("USE_FD", "-", "b", "-", "0,4,8"),
+        ("THREAD_SAFE", "-", "b", "-", "0,3,4,8"),
+        ("RCVMORE", "-", "b", "-", "0,3,4,8"),
+        ("EVENTS", "-", "b", "-", "0,3,4,8"),
+        ("SOCKS_PROXY", "-", "b", "-", TEXT_SIZES),
+        ("SOCKS_PROXY", "SOCKS_PROXY", "b", "abc", TEXT_SIZES),
+        ("BINDTODEVICE", "-", "b", "-", TEXT_SIZES),
+        ("BINDTODEVICE", "BINDTODEVICE", "b", "lo", "0,2,3,255"),
+        ("TCP_ACCEPT_FILTER", "TCP_ACCEPT_FILTER", "b", "127.0.0.1", "4,255"),
+        ("GSSAPI_SERVER", "-", "b", "-", "4"),
+        ("IPC_FILTER_UID", "IPC_FILTER_UID", "i", "0", "4"),
+        ("GSSAPI_PRINCIPAL", "-", "b", "-", "255"),
+        ("VMCI_BUFFER_SIZE", "-", "b", "-", "8"),
     ]
 }
 
@@ -87,6 +114,36 @@ fn id(name: &str) -> i32 {
         "CURVE_PUBLICKEY" => opt::CURVE_PUBLICKEY,
         "CURVE_SECRETKEY" => opt::CURVE_SECRETKEY,
         "CURVE_SERVERKEY" => opt::CURVE_SERVERKEY,
+        "AFFINITY" => opt::AFFINITY,
+        "SNDBUF" => opt::SNDBUF,
+        "RCVBUF" => opt::RCVBUF,
+        "RATE" => opt::RATE,
+        "RECOVERY_IVL" => opt::RECOVERY_IVL,
+        "MULTICAST_HOPS" => opt::MULTICAST_HOPS,
+        "MULTICAST_MAXTPDU" => opt::MULTICAST_MAXTPDU,
+        "TOS" => opt::TOS,
+        "TCP_MAXRT" => opt::TCP_MAXRT,
+        "IPV4ONLY" => opt::IPV4ONLY,
+        "IPV6" => opt::IPV6,
+        "USE_FD" => opt::USE_FD,
+        "THREAD_SAFE" => opt::THREAD_SAFE,
+        "RCVMORE" => opt::RCVMORE,
+        "EVENTS" => opt::EVENTS,
+        "SOCKS_PROXY" => opt::SOCKS_PROXY,
+        "BINDTODEVICE" => opt::BINDTODEVICE,
+        "TCP_ACCEPT_FILTER" => opt::TCP_ACCEPT_FILTER,
+        "ROUTER_HANDOVER" => opt::ROUTER_HANDOVER,
+        "IPC_FILTER_PID" => opt::IPC_FILTER_PID,
+        "IPC_FILTER_UID" => opt::IPC_FILTER_UID,
+        "IPC_FILTER_GID" => opt::IPC_FILTER_GID,
+        "ROUTER_RAW" => opt::ROUTER_RAW,
+        "GSSAPI_SERVER" => opt::GSSAPI_SERVER,
+        "GSSAPI_PRINCIPAL" => opt::GSSAPI_PRINCIPAL,
+        "GSSAPI_SERVICE_PRINCIPAL" => opt::GSSAPI_SERVICE_PRINCIPAL,
+        "GSSAPI_PLAINTEXT" => opt::GSSAPI_PLAINTEXT,
+        "GSSAPI_SERVICE_PRINCIPAL_NAMETYPE" => opt::GSSAPI_SERVICE_PRINCIPAL_NAMETYPE,
+        "GSSAPI_PRINCIPAL_NAMETYPE" => opt::GSSAPI_PRINCIPAL_NAMETYPE,
+        "VMCI_BUFFER_SIZE" => opt::VMCI_BUFFER_SIZE,
         other => panic!("no id for {other}"),
     }
 }
@@ -105,6 +162,7 @@ fn oxmq_side() -> Vec<String> {
             ("-", _) => {}
             ("LAST_ENDPOINT", _) => s.bind(value).unwrap(),
             (set, "i") => s.set_option_raw(id(set), &value.parse::<i32>().unwrap().to_ne_bytes()).unwrap(),
+            (set, "q") => s.set_option_raw(id(set), &value.parse::<i64>().unwrap().to_ne_bytes()).unwrap(),
             (set, _) => s.set_option_raw(id(set), value.as_bytes()).unwrap(),
         }
         for n in sizes.split(',').map(|n| n.parse::<usize>().unwrap()) {
@@ -178,4 +236,150 @@ fn security_options_read_back_typed() {
     s.set_zap_domain("global").unwrap();
     s.set_zap_enforce_domain(true).unwrap();
     assert_eq!((s.zap_domain().unwrap().as_str(), s.zap_enforce_domain().unwrap()), ("global", true));
+}
+
+/// The python side of [`set_option_raw_accepts_and_refuses_as_libzmq`]: argv are cases `TYPE
+/// OPTION KIND VALUE` (KIND `i` an int, `q` an int64, `x` bytes in hex); it prints `ok` or
+/// `EINVAL` for each, from libzmq's zmq_setsockopt through ctypes.
+const LIBZMQ_SET_SIDE: &str = r#"
+import ctypes, struct, sys, zmq
+ctx = zmq.Context()
+path = next(l.split()[-1] for l in open("/proc/self/maps") if "libzmq" in l.split()[-1])
+lib = ctypes.CDLL(path)
+lib.zmq_setsockopt.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
+lib.zmq_errno.restype = ctypes.c_int
+for case in sys.argv[1:]:
+    ty, name, kind, value = case.split(" ")
+    s = ctx.socket(getattr(zmq, ty))
+    v = {"i": lambda: struct.pack("i", int(value)), "q": lambda: struct.pack("q", int(value)), "x": lambda: bytes.fromhex(value)}[kind]()
+    rc = lib.zmq_setsockopt(s.underlying, getattr(zmq, name), v, len(v))
+    print(case, "ok" if rc == 0 else ("EINVAL" if lib.zmq_errno() == zmq.EINVAL else "error"))
+    s.close(0)
+"#;
+
+/// (socket type, option, kind, value): the new options' ranges and value forms.
+fn set_cases() -> Vec<(&'static str, &'static str, &'static str, String)> {
+    let x = |text: &str| hex(text.as_bytes());
+    let mut cases = Vec::new();
+    let mut add = |ty: &'static str, name: &'static str, kind: &'static str, values: &[String]| {
+        for v in values {
+            cases.push((ty, name, kind, v.clone()));
+        }
+    };
+    let ints = |v: &[i32]| v.iter().map(i32::to_string).collect::<Vec<_>>();
+    add("DEALER", "AFFINITY", "q", &["5".into(), "-1".into(), "0".into()]);
+    add("DEALER", "AFFINITY", "i", &ints(&[5]));
+    add("DEALER", "RATE", "i", &ints(&[-2, -1, 0, 1, 1000]));
+    add("DEALER", "RECOVERY_IVL", "i", &ints(&[-1, 0, 5]));
+    add("DEALER", "SNDBUF", "i", &ints(&[-2, -1, 0, 4096]));
+    add("DEALER", "RCVBUF", "i", &ints(&[-2, -1, 0, 4096]));
+    add("DEALER", "SNDBUF", "q", &["4096".into()]);
+    add("DEALER", "MULTICAST_HOPS", "i", &ints(&[-1, 0, 1, 300]));
+    add("DEALER", "MULTICAST_MAXTPDU", "i", &ints(&[-1, 0, 1, 100_000]));
+    add("DEALER", "IPV4ONLY", "i", &ints(&[-1, 0, 1, 2]));
+    add("DEALER", "TOS", "i", &ints(&[-1, 0, 40, 255, 1000]));
+    add("DEALER", "TCP_MAXRT", "i", &ints(&[-1, 0, 5000]));
+    add("DEALER", "THREAD_SAFE", "i", &ints(&[0, 1]));
+    add("DEALER", "USE_FD", "i", &ints(&[-2, -1]));
+    add("DEALER", "ROUTER_HANDOVER", "i", &ints(&[0, 1]));
+    add("DEALER", "ROUTER_RAW", "i", &ints(&[0]));
+    add("ROUTER", "ROUTER_HANDOVER", "i", &ints(&[-1, 0, 1, 5]));
+    add("ROUTER", "ROUTER_RAW", "i", &ints(&[-1, 0, 1, 2]));
+    add(
+        "DEALER",
+        "TCP_ACCEPT_FILTER",
+        "x",
+        &["127.0.0.1", "10.0.0.0/8", "10.0.0.0/0", "10.0.0.0/33", "10.0.0.0/", "::1", "foo", "::/129", "1.2.3.4/-1"]
+            .map(x),
+    );
+    add("DEALER", "TCP_ACCEPT_FILTER", "x", &[hex(b"127.0.0.1\0")]);
+    add("DEALER", "SOCKS_PROXY", "x", &["127.0.0.1:1080", "x", &"p".repeat(300)].map(x));
+    add("DEALER", "BINDTODEVICE", "x", &["lo", &"d".repeat(15), &"d".repeat(16), &"d".repeat(17)].map(x));
+    for name in ["IPC_FILTER_PID", "IPC_FILTER_UID", "IPC_FILTER_GID"] {
+        add("DEALER", name, "i", &ints(&[-1, 0, 1234]));
+        add("DEALER", name, "q", &["1234".into()]);
+    }
+    add("DEALER", "GSSAPI_SERVER", "i", &ints(&[0, 1]));
+    add("DEALER", "GSSAPI_PLAINTEXT", "i", &ints(&[0, 1]));
+    add("DEALER", "GSSAPI_SERVICE_PRINCIPAL_NAMETYPE", "i", &ints(&[0]));
+    add("DEALER", "GSSAPI_PRINCIPAL_NAMETYPE", "i", &ints(&[0]));
+    add("DEALER", "GSSAPI_PRINCIPAL", "x", &[x("me")]);
+    add("DEALER", "GSSAPI_SERVICE_PRINCIPAL", "x", &[x("svc")]);
+    add("DEALER", "VMCI_BUFFER_SIZE", "q", &["1".into()]);
+    cases
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
+
+/// zmq_setsockopt of the options oxmq added for issue 20, against libzmq 4.3.5: each value
+/// accepted or refused (EINVAL) alike. Where oxmq departs from libzmq on purpose, the cases
+/// below say so and check oxmq's answer.
+#[test]
+fn set_option_raw_accepts_and_refuses_as_libzmq() {
+    if !interop::peer_available() {
+        return;
+    }
+    let cases = set_cases();
+    let args: Vec<String> = cases.iter().map(|(t, n, k, v)| format!("{t} {n} {k} {v}")).collect();
+    let out = std::process::Command::new("python3").arg("-c").arg(LIBZMQ_SET_SIDE).args(&args).output().unwrap();
+    let libzmq = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "python: {libzmq}\n{}", String::from_utf8_lossy(&out.stderr));
+    let libzmq: Vec<&str> = libzmq.lines().collect();
+    assert_eq!(libzmq.len(), cases.len(), "{libzmq:?}");
+    let ctx = Context::new();
+    let mut differ = Vec::new();
+    for ((ty, name, kind, value), line) in cases.iter().zip(&libzmq) {
+        let t = match *ty {
+            "ROUTER" => SocketType::Router,
+            _ => SocketType::Dealer,
+        };
+        let s = ctx.socket(t).unwrap();
+        let bytes = match *kind {
+            "i" => value.parse::<i32>().unwrap().to_ne_bytes().to_vec(),
+            "q" => value.parse::<i64>().unwrap().to_ne_bytes().to_vec(),
+            _ => unhex(value),
+        };
+        let got = match s.set_option_raw(id(name), &bytes) {
+            Ok(()) => "ok",
+            Err(Error::InvalidArgument(_)) => "EINVAL",
+            Err(_) => "error",
+        };
+        let want = line.rsplit(' ').next().unwrap();
+        if got != want {
+            differ.push(format!("{ty} {name} {kind} {value}: libzmq {want}, oxmq {got}"));
+        }
+    }
+    assert!(differ.is_empty(), "zmq_setsockopt differs:\n{}", differ.join("\n"));
+}
+
+/// Where oxmq answers otherwise on purpose (libzmq accepts all of these).
+#[test]
+fn set_option_raw_departs_from_libzmq_where_documented() {
+    let ctx = Context::new();
+    // ROUTER_RAW: only before the first bind or connect, and not turned off again (libzmq
+    // takes it at any time; its connections made before stay ZMTP, and turning it off leaves
+    // them raw but the sends not).
+    let router = ctx.socket(SocketType::Router).unwrap();
+    router.bind("tcp://127.0.0.1:*").unwrap();
+    let e = router.set_option_raw(opt::ROUTER_RAW, &1i32.to_ne_bytes()).unwrap_err();
+    assert!(matches!(&e, Error::InvalidArgument(m) if m.contains("before")), "{e}");
+    let raw = ctx.socket(SocketType::Router).unwrap();
+    raw.set_router_raw(true).unwrap();
+    assert!(matches!(raw.set_router_raw(false), Err(Error::InvalidArgument(_))));
+    let s = ctx.socket(SocketType::Dealer).unwrap();
+    // USE_FD by number: only the descriptor itself, through set_use_fd.
+    let e = s.set_option_raw(opt::USE_FD, &3i32.to_ne_bytes()).unwrap_err();
+    assert!(matches!(&e, Error::InvalidArgument(m) if m.contains("set_use_fd")), "{e}");
+    // TCP_ACCEPT_FILTER's mask is digits only (libzmq's atoi reads "8x" as 8).
+    assert!(s.set_option_raw(opt::TCP_ACCEPT_FILTER, b"10.0.0.0/8x").is_err());
+    // An empty TCP_ACCEPT_FILTER, SOCKS_PROXY or BINDTODEVICE clears it (libzmq clears with a
+    // NULL value and refuses a non-NULL empty one; a slice has no NULL).
+    s.set_option_raw(opt::SOCKS_PROXY, b"127.0.0.1:1080").unwrap();
+    s.set_option_raw(opt::SOCKS_PROXY, b"").unwrap();
+    assert_eq!(s.socks_proxy().unwrap(), "");
+    s.set_option_raw(opt::BINDTODEVICE, b"lo").unwrap();
+    s.set_option_raw(opt::BINDTODEVICE, b"").unwrap();
+    assert_eq!(s.bindtodevice().unwrap(), "");
 }

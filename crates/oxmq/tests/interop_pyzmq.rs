@@ -198,6 +198,35 @@ fn router_accepts_restarted_peer_with_same_routing_id() {
     });
 }
 
+/// ROUTER_HANDOVER: a libzmq DEALER arriving with the routing id a live libzmq DEALER has
+/// takes it over; replies go to the newcomer, and the first (which does not reconnect) gets
+/// nothing.
+#[test]
+fn router_handover_hands_a_libzmq_peers_routing_id_to_the_newcomer() {
+    run_test(|| {
+        let ctx = Context::new();
+        let router = oxmq_socket(&ctx, SocketType::Router);
+        router.set_router_handover(true).unwrap();
+        router.bind("tcp://127.0.0.1:*").unwrap();
+        let ep = router.last_endpoint().unwrap();
+        let args = |extra: &[&str]| {
+            let mut a = vec!["--connect".to_string(), ep.clone(), "--routing-id".to_string(), "py".to_string()];
+            a.extend(extra.iter().map(|s| s.to_string()));
+            a
+        };
+        let mut first = Peer::spawn("DEALER", &args(&["--reconnect-ivl", "-1"]));
+        first.send(&m(&[b"one"]));
+        assert_oxmq_got(&oxmq_recv(&router), &m(&[b"py", b"one"]), "first DEALER");
+        let mut second = Peer::spawn("DEALER", &args(&[]));
+        second.send(&m(&[b"two"]));
+        // Its message comes after its attach: the id is the newcomer's from here on.
+        assert_oxmq_got(&oxmq_recv(&router), &m(&[b"py", b"two"]), "second DEALER, same routing id");
+        oxmq_send(&router, &m(&[b"py", b"reply"]));
+        assert_peer_got(&second.recv(), &m(&[b"reply"]), "reply routed to the newcomer");
+        assert_eq!(first.try_recv(200), None, "the first DEALER was handed over, not served");
+    });
+}
+
 /// Messages sent right before the socket is dropped are still delivered
 /// when LINGER allows it (here: sent before the connection is even up).
 #[test]

@@ -95,6 +95,22 @@ fn int_options() -> Vec<IntOpt> {
             10,
             -2,
         ),
+        o("SNDBUF", opt::SNDBUF, SocketBase::set_sndbuf, SocketBase::sndbuf, -1, 0, -2),
+        o("RCVBUF", opt::RCVBUF, SocketBase::set_rcvbuf, SocketBase::rcvbuf, -1, 65536, -2),
+        o("TOS", opt::TOS, SocketBase::set_tos, SocketBase::tos, 0, 0x28, -1),
+        o("TCP_MAXRT", opt::TCP_MAXRT, SocketBase::set_tcp_maxrt, SocketBase::tcp_maxrt, 0, 5000, -1),
+        o("RATE", opt::RATE, SocketBase::set_rate, SocketBase::rate, 100, 1, 0),
+        o("RECOVERY_IVL", opt::RECOVERY_IVL, SocketBase::set_recovery_ivl, SocketBase::recovery_ivl, 10000, 0, -1),
+        o("MULTICAST_HOPS", opt::MULTICAST_HOPS, SocketBase::set_multicast_hops, SocketBase::multicast_hops, 1, 255, 0),
+        o(
+            "MULTICAST_MAXTPDU",
+            opt::MULTICAST_MAXTPDU,
+            SocketBase::set_multicast_maxtpdu,
+            SocketBase::multicast_maxtpdu,
+            1500,
+            9000,
+            0,
+        ),
     ]
 }
 
@@ -154,6 +170,51 @@ fn defaults_are_libzmqs() {
         assert!(!s.rcvmore());
         assert_eq!(s.last_endpoint().unwrap(), "");
         assert_eq!(s.get_option_raw(opt::LAST_ENDPOINT).unwrap(), b"\0");
+        assert_eq!(s.affinity().unwrap(), 0);
+        assert!(s.ipv4only().unwrap());
+        assert!(!s.thread_safe().unwrap());
+        assert_eq!(s.use_fd().unwrap(), -1);
+        assert_eq!(s.socks_proxy().unwrap(), "");
+        assert_eq!(s.get_option_raw(opt::SOCKS_PROXY).unwrap(), b"\0");
+        assert_eq!(s.bindtodevice().unwrap(), "");
+        assert_eq!(s.get_option_raw(opt::BINDTODEVICE).unwrap(), b"\0");
+    }
+    assert!(!ctx.socket(Router).unwrap().router_handover().unwrap());
+}
+
+#[test]
+fn the_other_new_options_round_trip_typed_and_by_id() {
+    let ctx = Context::new();
+    let s = ctx.socket(Dealer).unwrap();
+    s.set_affinity(u64::MAX - 1).unwrap();
+    assert_eq!(s.affinity().unwrap(), u64::MAX - 1);
+    assert_eq!(raw_i64(&s, opt::AFFINITY), -2);
+    s.set_ipv4only(false).unwrap();
+    assert!(s.ipv6().unwrap() && !s.ipv4only().unwrap());
+    s.set_ipv6(false).unwrap();
+    assert_eq!(raw_int(&s, opt::IPV4ONLY), 1);
+    s.set_socks_proxy("proxy.example:1080").unwrap();
+    assert_eq!(s.get_option_raw(opt::SOCKS_PROXY).unwrap(), b"proxy.example:1080\0");
+    s.set_option_raw(opt::SOCKS_PROXY, b"127.0.0.1:9050\0").unwrap();
+    assert_eq!(s.socks_proxy().unwrap(), "127.0.0.1:9050", "a C string's NUL is not part of it");
+    s.set_bindtodevice("lo").unwrap();
+    assert_eq!(s.get_option_raw(opt::BINDTODEVICE).unwrap(), b"lo\0");
+    assert_invalid(s.set_bindtodevice(&"d".repeat(17)), "BINDTODEVICE of 17 bytes");
+    assert_eq!(s.bindtodevice().unwrap(), "lo");
+    s.add_tcp_accept_filter("10.0.0.0/8").unwrap();
+    assert_invalid(s.add_tcp_accept_filter("10.0.0.0/33"), "a /33 mask");
+    assert_invalid(s.add_tcp_accept_filter(""), "an empty network");
+    s.clear_tcp_accept_filters().unwrap();
+    assert!(s.get_option_raw(opt::TCP_ACCEPT_FILTER).is_err(), "write-only, as in libzmq");
+    assert_invalid(s.set_option_raw(opt::THREAD_SAFE, &0i32.to_ne_bytes()), "THREAD_SAFE is read-only");
+    assert_invalid(s.set_router_handover(true), "ROUTER_HANDOVER on a DEALER");
+    let r = ctx.socket(Router).unwrap();
+    r.set_router_handover(true).unwrap();
+    assert!(r.router_handover().unwrap());
+    assert!(r.get_option_raw(opt::ROUTER_HANDOVER).is_err(), "write-only, as in libzmq");
+    for id in [opt::GSSAPI_SERVER, opt::GSSAPI_PLAINTEXT, opt::GSSAPI_PRINCIPAL, opt::VMCI_BUFFER_SIZE] {
+        assert_invalid(s.set_option_raw(id, &0i32.to_ne_bytes()), "a GSSAPI or VMCI option");
+        assert!(s.get_option_raw(id).is_err(), "option {id}");
     }
 }
 

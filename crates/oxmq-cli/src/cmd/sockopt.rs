@@ -134,37 +134,51 @@ pub const OPTIONS: &[OptionDef] = &[
     def("zap_enforce_domain", opt::ZAP_ENFORCE_DOMAIN, Kind::Bool),
     // "X-name:value"; repeatable, a name set again keeps its first value (as libzmq).
     write_only("metadata", opt::METADATA, Kind::Text),
+    // Kernel settings of tcp connections.
+    def("sndbuf", opt::SNDBUF, Kind::Int),
+    def("rcvbuf", opt::RCVBUF, Kind::Int),
+    def("tos", opt::TOS, Kind::Int),
+    def("tcp_maxrt", opt::TCP_MAXRT, Kind::Int),
+    def("bindtodevice", opt::BINDTODEVICE, Kind::Text),
+    def("socks_proxy", opt::SOCKS_PROXY, Kind::Text),
+    // An address with an optional /mask; repeatable (each adds a network).
+    write_only("tcp_accept_filter", opt::TCP_ACCEPT_FILTER, Kind::Text),
+    def("ipv4only", opt::IPV4ONLY, Kind::Bool),
+    write_only("router_handover", opt::ROUTER_HANDOVER, Kind::Bool),
+    // Each adds a process, user or group an ipc listener accepts; repeatable.
+    write_only("ipc_filter_pid", opt::IPC_FILTER_PID, Kind::Int),
+    write_only("ipc_filter_uid", opt::IPC_FILTER_UID, Kind::Int),
+    write_only("ipc_filter_gid", opt::IPC_FILTER_GID, Kind::Int),
+    // Raw tcp peers on a ROUTER (deprecated in libzmq; STREAM is its successor).
+    write_only("router_raw", opt::ROUTER_RAW, Kind::Bool),
+    read_only("thread_safe", opt::THREAD_SAFE, Kind::Bool),
+    // Kept and read back only, as libzmq keeps them without the multicast transports.
+    def("affinity", opt::AFFINITY, Kind::Int64),
+    def("rate", opt::RATE, Kind::Int),
+    def("recovery_ivl", opt::RECOVERY_IVL, Kind::Int),
+    def("multicast_hops", opt::MULTICAST_HOPS, Kind::Int),
+    def("multicast_maxtpdu", opt::MULTICAST_MAXTPDU, Kind::Int),
 ];
 
 /// libzmq's older names for options above (zmq.h keeps them as aliases).
 const ALIASES: &[(&str, &str)] =
     &[("identity", "routing_id"), ("connect_rid", "connect_routing_id"), ("delay_attach_on_connect", "immediate")];
 
-/// libzmq options oxmq does not have (GSSAPI, multicast, kernel buffer sizes, ...): named so that the error says so rather than "unknown".
+/// libzmq options oxmq does not have (GSSAPI, as a libzmq built without it; USE_FD,
+/// which takes a descriptor the Rust API is handed, not a number; libzmq's drafts, ...): named
+/// so that the error says so rather than "unknown".
 const UNSUPPORTED: &[&str] = &[
-    "affinity",
-    "rate",
-    "recovery_ivl",
-    "sndbuf",
-    "rcvbuf",
-    "multicast_hops",
-    "ipv4only",
-    "tcp_accept_filter",
-    "router_raw",
-    "router_handover",
-    "tos",
-    "ipc_filter_pid",
-    "ipc_filter_uid",
-    "ipc_filter_gid",
     "gssapi_server",
     "gssapi_principal",
     "gssapi_service_principal",
     "gssapi_plaintext",
-    "socks_proxy",
-    "tcp_maxrt",
-    "multicast_maxtpdu",
+    "gssapi_principal_nametype",
+    "gssapi_service_principal_nametype",
+    "vmci_buffer_size",
+    "vmci_buffer_min_size",
+    "vmci_buffer_max_size",
+    "vmci_connect_timeout",
     "use_fd",
-    "bindtodevice",
     "loopback_fastpath",
     "multicast_loop",
     "router_notify",
@@ -184,7 +198,7 @@ const UNSUPPORTED: &[&str] = &[
 ];
 
 /// libzmq's read-only options: `--opt` says they cannot be set.
-const READ_ONLY: &[&str] = &["type", "rcvmore", "events", "fd", "last_endpoint", "thread_safe"];
+const READ_ONLY: &[&str] = &["type", "rcvmore", "events", "fd", "last_endpoint"];
 
 /// A parsed `--opt NAME=VALUE`.
 ///

@@ -111,6 +111,10 @@ pub(crate) trait Pattern: Send {
     /// A peer's pipe is ready. Returns false if the pattern refuses it (PAIR already has a
     /// peer, ROUTER already has that routing id); the caller then closes it.
     fn attach(&mut self, pipe: Pipe, peer: PeerInfo, opts: &Options) -> bool;
+    /// The peer an attach displaced (ROUTER_HANDOVER), once: the socket closes its pipe.
+    fn take_evicted(&mut self) -> Option<PipeId> {
+        None
+    }
     /// The peer's connection is gone. Messages it completed may still be read.
     fn detach(&mut self, id: PipeId, opts: &Options);
     /// A pipe that outlives connections (a connect's) reaches a new peer after a reconnect:

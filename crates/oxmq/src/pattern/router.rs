@@ -5,7 +5,15 @@
 //! their ids are a [`RoutingTable`] (a peer's id is the Identity it announced, or the
 //! CONNECT_ROUTING_ID given before connecting to it, else a generated one). Messages to an
 //! unknown or full peer are dropped, or, with ROUTER_MANDATORY, refused with
-//! `HostUnreachable` / `Again`.
+//! `HostUnreachable` / `Again`. A peer arriving with a routing id another peer has is refused,
+//! or, with ROUTER_HANDOVER, takes the id over and the other peer's connection is closed.
+//!
+//! With ROUTER_RAW (deprecated in libzmq) the tcp and ipc peers speak raw bytes, no ZMTP, as a
+//! STREAM socket's do (the session runs the raw engine): each read arrives as `[id, bytes]`,
+//! with `[id, ""]` when a peer connects and when it goes; a data frame sent ends its message
+//! whatever its MORE says, and an empty one closes that connection, as zmq_setsockopt(3)
+//! says. (libzmq 4.3.5 itself leaves the connection open then.) Unknown ids are dropped, or
+//! refused with ROUTER_MANDATORY, as for any ROUTER.
 
 use super::{Outgoing, Pattern, RoutingTable, SendError};
 use crate::error::Error;
@@ -17,16 +25,27 @@ pub(crate) struct Router {
     table: RoutingTable,
     /// Where the rest of the message being sent goes, once its routing id frame is sent.
     out: Outgoing,
+    /// The peer whose routing id the peer attached last took over (ROUTER_HANDOVER), for the
+    /// socket to close.
+    evicted: Option<PipeId>,
 }
 
 impl Pattern for Router {
-    fn attach(&mut self, pipe: Pipe, peer: PeerInfo, _: &Options) -> bool {
+    fn attach(&mut self, pipe: Pipe, peer: PeerInfo, opts: &Options) -> bool {
         let given = peer.routing_id;
+        if opts.router_handover {
+            self.evicted = self.table.attach_handover(pipe, given);
+            return true;
+        }
         if self.table.attach(pipe, given.clone()).is_none() {
             tracing::warn!("ROUTER: refusing a second peer with routing id {:?}", given);
             return false;
         }
         true
+    }
+
+    fn take_evicted(&mut self) -> Option<PipeId> {
+        self.evicted.take()
     }
 
     fn detach(&mut self, id: PipeId, _: &Options) {
@@ -50,6 +69,19 @@ impl Pattern for Router {
                 None if opts.router_mandatory => return Err(Error::HostUnreachable.into()),
                 _ => Outgoing::Dropped,
             };
+            return Ok(());
+        }
+        if opts.raw_socket {
+            // ROUTER_RAW, as STREAM: the data frame ends the message whatever its MORE says,
+            // and an empty one closes the connection once what is queued has been written.
+            if let Outgoing::To(pipe) = std::mem::take(&mut self.out) {
+                if msg.data.is_empty() {
+                    pipe.close();
+                    self.table.remove(pipe.id);
+                } else {
+                    let _ = pipe.out.push(Msg { data: msg.data, more: false });
+                }
+            }
             return Ok(());
         }
         self.out.push(msg);

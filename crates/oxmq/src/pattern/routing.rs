@@ -68,6 +68,24 @@ impl RoutingTable {
         Some(id)
     }
 
+    /// ROUTER_HANDOVER's attach: as [`RoutingTable::attach`], but a peer already holding
+    /// `given` hands it over: it is renamed to a generated id (so that a detach of it cannot
+    /// touch the new peer's entry) and returned for the caller to close.
+    pub fn attach_handover(&mut self, pipe: Pipe, given: Option<Bytes>) -> Option<PipeId> {
+        let old = match &given {
+            Some(id) if !id.is_empty() => self.by_id.remove(id),
+            _ => None,
+        };
+        let old = old.map(|old| {
+            let renamed = self.generate_id();
+            self.ids.insert(old.id, renamed.clone());
+            self.by_id.insert(renamed, old.clone());
+            old.id
+        });
+        self.attach(pipe, given).expect("the id was made free");
+        old
+    }
+
     fn generate_id(&mut self) -> Bytes {
         loop {
             self.next_id = self.next_id.wrapping_add(1);

@@ -57,8 +57,8 @@ pub(crate) struct Early<'a> {
 pub(crate) async fn serve(conn: Connection, ep: &EndpointConfig, early: Option<Early<'_>>) -> End {
     let Connection { mut rd, mut wr, peer_address, .. } = conn;
     let socket = &ep.socket;
-    if socket.socket_type == SocketType::Stream {
-        // STREAM peers speak no ZMTP at all: the peer is attached at once.
+    if socket.socket_type == SocketType::Stream || ep.engine.options.raw_socket {
+        // STREAM (and ROUTER_RAW) peers speak no ZMTP at all: the peer is attached at once.
         let peer = named(ep.routing_id_override.clone());
         let (pipe, signal, guard) = peer_pipe(ep, early, peer, None);
         let end = raw::run(&mut rd, wr, &pipe, &signal, &ep.engine, guard.is_some()).await;
@@ -208,7 +208,13 @@ pub(crate) async fn connecter(target: Target, ep: Arc<EndpointConfig>, early: Op
                 report_end(&ep, fd, &end);
                 match end {
                     // The socket is done with this peer (a STREAM closes a connection for good).
-                    End::Finished if early.is_some() || socket.socket_type == SocketType::Stream => return,
+                    End::Finished
+                        if early.is_some()
+                            || socket.socket_type == SocketType::Stream
+                            || ep.engine.options.raw_socket =>
+                    {
+                        return;
+                    }
                     End::Protocol(_) | End::Refused { .. } => return,
                     End::Finished | End::Disconnected(_) => {}
                 }

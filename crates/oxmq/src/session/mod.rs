@@ -169,7 +169,12 @@ fn endpoint_config(ctx: &Context, shared: &Arc<SocketShared>, options: &Options,
 
 /// STREAM talks to raw byte-stream peers, which inproc has none of. (libzmq lets the call
 /// through and leaves the socket to misbehave; refusing it says what is wrong.)
-fn check_inproc(t: SocketType) -> Result<()> {
+fn check_inproc(t: SocketType, options: &Options) -> Result<()> {
+    if options.raw_socket {
+        return Err(Error::IncompatibleProtocol(
+            "a ROUTER_RAW socket talks to raw tcp or ipc peers; inproc has no byte stream to carry".into(),
+        ));
+    }
     if t == SocketType::Stream {
         return Err(Error::IncompatibleProtocol(
             "STREAM sockets talk to raw tcp or ipc peers; inproc has no byte stream to carry".into(),
@@ -182,9 +187,14 @@ fn check_inproc(t: SocketType) -> Result<()> {
 /// socket's mailbox.
 pub(crate) fn bind(ctx: &Context, shared: &Arc<SocketShared>, options: &Options, given: &str) -> Result<Bound> {
     let rt = &ctx.inner.handle;
+    // USE_FD's listener is the bind's alone: the copy of the options the endpoint keeps does
+    // not hold it (it would keep the socket listening after the listener closes).
+    let mut options = options.clone();
+    let use_fd = options.use_fd.take();
+    let options = &options;
     let opened = match endpoint::parse(given)? {
         Endpoint::Inproc(name) => {
-            check_inproc(shared.socket_type)?;
+            check_inproc(shared.socket_type, options)?;
             let binder = Side { shared: shared.clone(), options: options.clone() };
             for pending in ctx.inner.inproc.bind(&name, binder.clone())? {
                 complete_inproc(&name, &binder, pending);
@@ -197,11 +207,11 @@ pub(crate) fn bind(ctx: &Context, shared: &Arc<SocketShared>, options: &Options,
         }
         Endpoint::Tcp { host, port } => {
             let _in_runtime = rt.enter();
-            transport::bind_tcp(&host, port, options).inspect_err(|e| bind_failed(shared, given, e))?
+            transport::bind_tcp(&host, port, options, use_fd.as_ref()).inspect_err(|e| bind_failed(shared, given, e))?
         }
         Endpoint::Ipc(addr) => {
             let _in_runtime = rt.enter();
-            transport::bind_ipc(&addr).inspect_err(|e| bind_failed(shared, given, e))?
+            transport::bind_ipc(&addr, use_fd.as_ref()).inspect_err(|e| bind_failed(shared, given, e))?
         }
     };
     let fd = opened.listener.fd();
@@ -222,10 +232,15 @@ fn bind_failed(shared: &SocketShared, given: &str, e: &Error) {
 /// Connect the socket `shared` (with `options` as they are now) to `given`. Peers arrive in
 /// the socket's mailbox; a connect that queues before its peer exists posts its pipe at once.
 pub(crate) fn connect(ctx: &Context, shared: &Arc<SocketShared>, options: &Options, given: &str) -> Result<Bound> {
+    // A connection keeps a copy of the options: not of USE_FD's listener, which is for a bind
+    // (held here, it would keep that socket open after its listener closes).
+    let mut options = options.clone();
+    options.use_fd = None;
+    let options = &options;
     let bad = |why: &str| Error::InvalidEndpoint(format!("{given:?}: {why}"));
     let target = match endpoint::parse(given)? {
         Endpoint::Inproc(name) => {
-            check_inproc(shared.socket_type)?;
+            check_inproc(shared.socket_type, options)?;
             let pipe = connect_inproc(ctx, shared, options, &name)?;
             return Ok(Bound {
                 given: given.to_string(),

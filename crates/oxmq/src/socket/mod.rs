@@ -98,6 +98,10 @@ impl Core {
                 self.options.routing_id = Some(id);
             }
             self.pipes.insert(pipe.id, (pipe, inproc_peer));
+            // ROUTER_HANDOVER: the peer that held the new one's routing id is let go.
+            if let Some(old) = self.pattern.take_evicted() {
+                self.detach(old);
+            }
         } else {
             pipe.close();
             tell_closed(pipe.id, inproc_peer.as_ref());
@@ -231,6 +235,10 @@ impl SocketBase {
         self.check_term()?;
         let mut core = self.core.lock();
         let bound = session::bind(&self.ctx, &self.shared, &core.options, endpoint)?;
+        // USE_FD is used up by the bind that took it (an inproc bind leaves it for the next).
+        if !endpoint.starts_with("inproc://") {
+            core.options.use_fd = None;
+        }
         // Peers already waiting (inproc connects made before this bind) are attached now.
         core.process_commands(&self.shared);
         core.last_endpoint = bound.resolved.clone();

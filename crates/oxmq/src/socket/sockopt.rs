@@ -20,7 +20,7 @@ impl SocketBase {
     /// Set an option by libzmq's numeric id (see [`crate::opt`]), with the value encoded as
     /// `zmq_setsockopt` takes it (native-endian ints).
     pub fn set_option_raw(&self, id: i32, v: &[u8]) -> Result<()> {
-        use options::{check_ms, check_non_negative, check_routing_id, raw_bool, raw_i32, raw_i64};
+        use options::{check_ms, check_non_negative, check_positive, check_routing_id, raw_bool, raw_i32, raw_i64};
         self.check_term()?;
         let t = self.shared.socket_type;
         if id == opt::SUBSCRIBE || id == opt::UNSUBSCRIBE {
@@ -42,6 +42,7 @@ impl SocketBase {
             }
             Ok(n != 0)
         };
+        let has_endpoints = id == opt::ROUTER_RAW && !self.core.lock().endpoints.is_empty();
         self.with_options(|o| {
             if let Some(r) = o.security.set(id, v) {
                 return r;
@@ -129,7 +130,80 @@ impl SocketBase {
                     }
                     o.stream_notify = raw_bool(id, v)?;
                 }
-                opt::TYPE | opt::RCVMORE | opt::LAST_ENDPOINT | opt::EVENTS => {
+                opt::AFFINITY => o.affinity = raw_i64(id, v)? as u64,
+                opt::RATE => o.rate = check_positive("RATE", raw_i32(id, v)?)?,
+                opt::RECOVERY_IVL => o.recovery_ivl = check_non_negative("RECOVERY_IVL", raw_i32(id, v)?)?,
+                opt::MULTICAST_HOPS => o.multicast_hops = check_positive("MULTICAST_HOPS", raw_i32(id, v)?)?,
+                opt::MULTICAST_MAXTPDU => o.multicast_maxtpdu = check_positive("MULTICAST_MAXTPDU", raw_i32(id, v)?)?,
+                opt::SNDBUF => o.sndbuf = check_ms("SNDBUF", raw_i32(id, v)?)?,
+                opt::RCVBUF => o.rcvbuf = check_ms("RCVBUF", raw_i32(id, v)?)?,
+                opt::TOS => o.tos = check_non_negative("TOS", raw_i32(id, v)?)?,
+                opt::TCP_MAXRT => o.tcp_maxrt = check_non_negative("TCP_MAXRT", raw_i32(id, v)?)?,
+                opt::USE_FD => match check_ms("USE_FD", raw_i32(id, v)?)? {
+                    // Dropping the descriptor held closes it: it was handed over.
+                    -1 => o.use_fd = None,
+                    _ => {
+                        return Err(Error::InvalidArgument(
+                            "USE_FD by number needs unsafe code, which oxmq has none of: hand the \
+                             descriptor over with SocketBase::set_use_fd"
+                                .into(),
+                        ));
+                    }
+                },
+                opt::IPV4ONLY => o.ipv6 = !raw_bool(id, v)?,
+                opt::TCP_ACCEPT_FILTER => {
+                    if v.is_empty() {
+                        o.tcp_accept_filters.clear();
+                    } else {
+                        let f = options::parse_accept_filter(v, o.ipv6)?;
+                        o.tcp_accept_filters.push(f);
+                    }
+                }
+                // Each value adds an id; an empty value (libzmq's NULL) clears the list.
+                opt::IPC_FILTER_PID if v.is_empty() => o.ipc_filter_pids.clear(),
+                opt::IPC_FILTER_UID if v.is_empty() => o.ipc_filter_uids.clear(),
+                opt::IPC_FILTER_GID if v.is_empty() => o.ipc_filter_gids.clear(),
+                opt::IPC_FILTER_PID => o.ipc_filter_pids.push(raw_i32(id, v)?),
+                opt::IPC_FILTER_UID => o.ipc_filter_uids.push(raw_i32(id, v)? as u32),
+                opt::IPC_FILTER_GID => o.ipc_filter_gids.push(raw_i32(id, v)? as u32),
+                opt::ROUTER_HANDOVER => o.router_handover = type_flag("ROUTER_HANDOVER", &[SocketType::Router])?,
+                opt::ROUTER_RAW => match (type_flag("ROUTER_RAW", &[SocketType::Router])?, o.raw_socket) {
+                    // Its peers are raw from their first byte: set before any bind or connect.
+                    (true, _) if has_endpoints => {
+                        return Err(Error::InvalidArgument(
+                            "ROUTER_RAW must be set before the socket's first bind or connect".into(),
+                        ));
+                    }
+                    (true, _) => o.raw_socket = true,
+                    (false, false) => {}
+                    (false, true) => {
+                        return Err(Error::InvalidArgument("ROUTER_RAW cannot be turned off again".into()));
+                    }
+                },
+                opt::BINDTODEVICE => {
+                    let name = text_value("BINDTODEVICE", v)?;
+                    if name.len() > 16 {
+                        return Err(Error::InvalidArgument(format!(
+                            "BINDTODEVICE is at most 16 bytes, got {}",
+                            name.len()
+                        )));
+                    }
+                    o.bindtodevice = name;
+                }
+                opt::SOCKS_PROXY => {
+                    // As libzmq, any text: a proxy that is not `host:port` fails each connect.
+                    o.socks_proxy = text_value("SOCKS_PROXY", v)?;
+                }
+                opt::GSSAPI_SERVER
+                | opt::GSSAPI_PRINCIPAL
+                | opt::GSSAPI_SERVICE_PRINCIPAL
+                | opt::GSSAPI_PLAINTEXT
+                | opt::GSSAPI_SERVICE_PRINCIPAL_NAMETYPE
+                | opt::GSSAPI_PRINCIPAL_NAMETYPE => return Err(without("GSSAPI", id)),
+                // 71 to 73, VMCI's other options, are XPUB_MANUAL, XPUB_WELCOME_MSG and
+                // STREAM_NOTIFY too in zmq.h: libzmq answers them as those, and so does oxmq.
+                opt::VMCI_BUFFER_SIZE => return Err(without("VMCI", id)),
+                opt::TYPE | opt::RCVMORE | opt::LAST_ENDPOINT | opt::EVENTS | opt::THREAD_SAFE => {
                     return Err(Error::InvalidArgument(format!("option {id} is read-only")));
                 }
                 _ => return Err(Error::InvalidArgument(format!("unknown or unsupported socket option {id}"))),
@@ -187,6 +261,32 @@ impl SocketBase {
             opt::STREAM_NOTIFY => flag(o.stream_notify),
             opt::TYPE => int(self.shared.socket_type.zmq_type()),
             opt::RCVMORE => flag(core.rcvmore),
+            opt::AFFINITY => Ok(o.affinity.to_ne_bytes().to_vec()),
+            opt::RATE => int(o.rate),
+            opt::RECOVERY_IVL => int(o.recovery_ivl),
+            opt::MULTICAST_HOPS => int(o.multicast_hops),
+            opt::MULTICAST_MAXTPDU => int(o.multicast_maxtpdu),
+            opt::SNDBUF => int(o.sndbuf),
+            opt::RCVBUF => int(o.rcvbuf),
+            opt::TOS => int(o.tos),
+            opt::TCP_MAXRT => int(o.tcp_maxrt),
+            opt::USE_FD => int(o.use_fd.as_ref().map_or(-1, |fd| std::os::fd::AsRawFd::as_raw_fd(&**fd))),
+            opt::IPV4ONLY => flag(!o.ipv6),
+            // No socket type here is one of libzmq's thread-safe (draft) ones.
+            opt::THREAD_SAFE => int(0),
+            opt::BINDTODEVICE | opt::SOCKS_PROXY => {
+                let text = if id == opt::BINDTODEVICE { &o.bindtodevice } else { &o.socks_proxy };
+                let mut v = text.clone().into_bytes();
+                v.push(0);
+                Ok(v)
+            }
+            opt::GSSAPI_SERVER
+            | opt::GSSAPI_PRINCIPAL
+            | opt::GSSAPI_SERVICE_PRINCIPAL
+            | opt::GSSAPI_PLAINTEXT
+            | opt::GSSAPI_SERVICE_PRINCIPAL_NAMETYPE
+            | opt::GSSAPI_PRINCIPAL_NAMETYPE => Err(without("GSSAPI", id)),
+            opt::VMCI_BUFFER_SIZE => Err(without("VMCI", id)),
             opt::LAST_ENDPOINT => {
                 // zmq_getsockopt returns it NUL-terminated.
                 let mut v = core.last_endpoint.clone().into_bytes();
@@ -203,9 +303,11 @@ impl SocketBase {
     /// buffer of `buflen` bytes: the bytes it writes there (how many is what libzmq stores in
     /// `*optvallen`), or `Error::InvalidArgument` (EINVAL) where libzmq refuses that size:
     ///
-    /// - an int option needs exactly 4 bytes, MAXMSGSIZE exactly 8;
-    /// - a character string (LAST_ENDPOINT, ZAP_DOMAIN, PLAIN_USERNAME, PLAIN_PASSWORD) comes
-    ///   with its NUL and needs a buffer at least that long;
+    /// - an int option needs exactly 4 bytes (RCVMORE, EVENTS and THREAD_SAFE, which libzmq's
+    ///   socket answers rather than its options, at least 4: 4 are written), MAXMSGSIZE and
+    ///   AFFINITY exactly 8;
+    /// - a character string (LAST_ENDPOINT, ZAP_DOMAIN, PLAIN_USERNAME, PLAIN_PASSWORD,
+    ///   SOCKS_PROXY, BINDTODEVICE) comes with its NUL and needs a buffer at least that long;
     /// - ROUTING_ID comes as its bytes and needs a buffer at least that long;
     /// - a CURVE key (CURVE_PUBLICKEY, CURVE_SECRETKEY, CURVE_SERVERKEY) comes as its 32 bytes
     ///   into a 32-byte buffer and as 40 Z85 characters and a NUL into a 41-byte one; any other
@@ -216,6 +318,23 @@ impl SocketBase {
         let value = self.get_option_raw(id)?;
         options::fit_to_buffer(id, value, buflen)
     }
+}
+
+/// The answer of a libzmq built without `what` (as pyzmq's is) to its options: EINVAL.
+fn without(what: &str, id: i32) -> Error {
+    Error::InvalidArgument(format!(
+        "option {id} is a {what} option: oxmq, like a libzmq built without {what}, does not have it"
+    ))
+}
+
+/// A character-string option's value: text, without the NULs a C caller may end it with.
+fn text_value(name: &str, v: &[u8]) -> Result<String> {
+    let text = std::str::from_utf8(v).map_err(|_| Error::InvalidArgument(format!("{name} must be text")))?;
+    let text = text.trim_end_matches('\0');
+    if text.contains('\0') {
+        return Err(Error::InvalidArgument(format!("{name} may not hold a NUL")));
+    }
+    Ok(text.to_string())
 }
 
 macro_rules! int_options {
@@ -296,6 +415,165 @@ int_options! {
     /// HEARTBEAT_TIMEOUT in ms: close the connection when nothing arrives this long after a
     /// PING (-1 = HEARTBEAT_IVL, 0 = never). The connection is then reconnected as usual.
     set_heartbeat_timeout, heartbeat_timeout, opt::HEARTBEAT_TIMEOUT;
+    /// SNDBUF in bytes: the kernel send buffer (SO_SNDBUF) of each tcp connection (-1, the
+    /// default: the OS default; 0 and up are given to the kernel, which rounds them to its own
+    /// bounds). Set on a listener, whose accepted connections inherit it, and on each
+    /// connecting socket, as libzmq does; ipc sockets keep the OS default, as in libzmq.
+    /// Applies to binds and connects made after it is set.
+    set_sndbuf, sndbuf, opt::SNDBUF;
+    /// RCVBUF in bytes: the kernel receive buffer (SO_RCVBUF) of each tcp connection, as
+    /// SNDBUF (-1, the default: the OS default).
+    set_rcvbuf, rcvbuf, opt::RCVBUF;
+    /// TOS: the IP type-of-service byte (IP_TOS; IPV6_TCLASS on IPv6) of tcp connections,
+    /// set on connecting sockets, listeners and accepted connections (0, the default: the
+    /// kernel's).
+    set_tos, tos, opt::TOS;
+    /// TCP_MAXRT in ms: how long sent data may stay unacknowledged before the kernel drops
+    /// the tcp connection (Linux's TCP_USER_TIMEOUT; 0, the default: the kernel's).
+    set_tcp_maxrt, tcp_maxrt, opt::TCP_MAXRT;
+    /// RATE in kbit/s: the multicast data rate (default 100). oxmq has no multicast transport
+    /// (pgm, epgm, norm); the value is kept and read back, as a libzmq without them keeps it.
+    set_rate, rate, opt::RATE;
+    /// RECOVERY_IVL in ms: how far back multicast recovery reaches (default 10000). Kept and
+    /// read back only: oxmq has no multicast transport.
+    set_recovery_ivl, recovery_ivl, opt::RECOVERY_IVL;
+    /// MULTICAST_HOPS: the multicast TTL (default 1). Kept and read back only: oxmq has no
+    /// multicast transport.
+    set_multicast_hops, multicast_hops, opt::MULTICAST_HOPS;
+    /// MULTICAST_MAXTPDU in bytes: the largest multicast packet (default 1500). Kept and read
+    /// back only: oxmq has no multicast transport.
+    set_multicast_maxtpdu, multicast_maxtpdu, opt::MULTICAST_MAXTPDU;
+}
+
+impl SocketBase {
+    /// USE_FD: the next tcp or ipc `bind` uses this socket, bound and listening already,
+    /// instead of opening one; the endpoint given to `bind` only picks the transport (and names
+    /// the endpoint if the socket has no path of its own). Handed over for good, as libzmq
+    /// takes it: the listener closes it when it is unbound or the socket closes, and a socket
+    /// closed before binding closes it too. A bind uses it up (USE_FD reads -1 after), unless
+    /// it fails: a descriptor that is not a listening socket of the endpoint's transport fails
+    /// the bind with EINVAL and stays held for the next one.
+    ///
+    /// libzmq takes the descriptor's number; oxmq has no unsafe code to turn a number into a
+    /// socket, so the Rust API takes the descriptor itself (`std::net::TcpListener`,
+    /// `std::os::unix::net::UnixListener` or any `OwnedFd`) and by id only -1 is accepted
+    /// (drop the one held, which closes it).
+    pub fn set_use_fd(&self, listener: impl Into<std::os::fd::OwnedFd>) -> Result<()> {
+        self.check_term()?;
+        self.core.lock().options.use_fd = Some(std::sync::Arc::new(listener.into()));
+        Ok(())
+    }
+    /// USE_FD: the number of the descriptor held for the next bind, or -1.
+    pub fn use_fd(&self) -> Result<i32> {
+        let v = self.get_option_raw(opt::USE_FD)?;
+        Ok(i32::from_ne_bytes(v[..4].try_into().expect("4 bytes")))
+    }
+    /// AFFINITY: libzmq's bitmask of the I/O threads new connections may run on (default 0,
+    /// any). oxmq runs a context's connections on its one runtime, as libzmq does with one I/O
+    /// thread, which is its default; the value is kept and read back.
+    pub fn set_affinity(&self, mask: u64) -> Result<()> {
+        self.set_option_raw(opt::AFFINITY, &mask.to_ne_bytes())
+    }
+    /// AFFINITY.
+    pub fn affinity(&self) -> Result<u64> {
+        let v = self.get_option_raw(opt::AFFINITY)?;
+        Ok(u64::from_ne_bytes(v[..8].try_into().expect("8 bytes")))
+    }
+    /// IPV4ONLY (deprecated in libzmq): the inverse of IPV6 (default true).
+    pub fn set_ipv4only(&self, on: bool) -> Result<()> {
+        self.set_option_raw(opt::IPV4ONLY, &(on as i32).to_ne_bytes())
+    }
+    /// IPV4ONLY: the inverse of IPV6.
+    pub fn ipv4only(&self) -> Result<bool> {
+        Ok(self.get_option_raw(opt::IPV4ONLY)?[0] != 0)
+    }
+    /// TCP_ACCEPT_FILTER (deprecated in libzmq; ZAP is its successor): tcp listeners accept
+    /// connections only from addresses in the networks added (an IP address, optionally
+    /// `/bits`; IPv6 ones with IPV6 set), and close the others at once. None added (the
+    /// default): every address. Applies to connections accepted after it is set.
+    pub fn add_tcp_accept_filter(&self, network: &str) -> Result<()> {
+        if network.is_empty() {
+            return Err(Error::InvalidArgument("TCP_ACCEPT_FILTER: an empty network".into()));
+        }
+        self.set_option_raw(opt::TCP_ACCEPT_FILTER, network.as_bytes())
+    }
+    /// TCP_ACCEPT_FILTER with no value (libzmq's NULL): accept from every address again.
+    pub fn clear_tcp_accept_filters(&self) -> Result<()> {
+        self.set_option_raw(opt::TCP_ACCEPT_FILTER, b"")
+    }
+    /// IPC_FILTER_PID (deprecated in libzmq; ZAP is its successor): ipc listeners accept
+    /// connections only from processes that match one of the IPC filters (a listed process
+    /// id, user id, or group id, the peer user's supplementary groups included, from the
+    /// kernel's SO_PEERCRED), and close the others at once. None set (the default): everyone.
+    /// Applies to binds made after it is set.
+    pub fn add_ipc_filter_pid(&self, pid: i32) -> Result<()> {
+        self.set_option_raw(opt::IPC_FILTER_PID, &pid.to_ne_bytes())
+    }
+    /// IPC_FILTER_UID: add a user id to the IPC filters (see [`SocketBase::add_ipc_filter_pid`]).
+    pub fn add_ipc_filter_uid(&self, uid: u32) -> Result<()> {
+        self.set_option_raw(opt::IPC_FILTER_UID, &uid.to_ne_bytes())
+    }
+    /// IPC_FILTER_GID: add a group id to the IPC filters (see [`SocketBase::add_ipc_filter_pid`]).
+    pub fn add_ipc_filter_gid(&self, gid: u32) -> Result<()> {
+        self.set_option_raw(opt::IPC_FILTER_GID, &gid.to_ne_bytes())
+    }
+    /// IPC_FILTER_PID, _UID and _GID with no value (libzmq's NULL): accept everyone again.
+    pub fn clear_ipc_filters(&self) -> Result<()> {
+        for id in [opt::IPC_FILTER_PID, opt::IPC_FILTER_UID, opt::IPC_FILTER_GID] {
+            self.set_option_raw(id, b"")?;
+        }
+        Ok(())
+    }
+    /// ROUTER_HANDOVER (ROUTER): a peer that connects with a routing id another connected
+    /// peer has takes the id over, and the other peer's connection is closed (what it sent
+    /// and was not read yet is dropped, as libzmq drops it). Off (the default), the new peer
+    /// is refused. Write-only in libzmq; read back here from the Rust API only.
+    pub fn set_router_handover(&self, on: bool) -> Result<()> {
+        self.set_option_raw(opt::ROUTER_HANDOVER, &(on as i32).to_ne_bytes())
+    }
+    /// ROUTER_HANDOVER.
+    pub fn router_handover(&self) -> Result<bool> {
+        self.check_term()?;
+        Ok(self.core.lock().options.router_handover)
+    }
+    /// ROUTER_RAW (ROUTER; deprecated in libzmq, which suggests STREAM): the socket's tcp and
+    /// ipc peers speak raw bytes instead of ZMTP. Each read from a peer arrives as
+    /// `[routing id, bytes]`, and `[routing id, ""]` when a peer connects and when it goes; a
+    /// message sent is `[routing id, bytes]` (MORE on the bytes is ignored), and empty bytes
+    /// close that connection. Set before the first bind or connect (EINVAL after), and not
+    /// turned off again; inproc endpoints are refused, as for STREAM. Write-only, as in libzmq.
+    pub fn set_router_raw(&self, on: bool) -> Result<()> {
+        self.set_option_raw(opt::ROUTER_RAW, &(on as i32).to_ne_bytes())
+    }
+    /// THREAD_SAFE (read-only): whether the socket may be used from several threads at once
+    /// in libzmq's sense (its draft types); false for every socket type oxmq has, as libzmq
+    /// answers for them.
+    pub fn thread_safe(&self) -> Result<bool> {
+        Ok(self.get_option_raw(opt::THREAD_SAFE)?[0] != 0)
+    }
+    /// BINDTODEVICE: bind the tcp sockets of later binds and connects to this network
+    /// interface (SO_BINDTODEVICE; at most 16 bytes; usually needs CAP_NET_RAW). A bind to
+    /// an interface that does not exist fails (ENODEV, as in libzmq); a connect keeps
+    /// retrying. Empty (the default): none.
+    pub fn set_bindtodevice(&self, interface: &str) -> Result<()> {
+        self.set_option_raw(opt::BINDTODEVICE, interface.as_bytes())
+    }
+    /// BINDTODEVICE (empty if none).
+    pub fn bindtodevice(&self) -> Result<String> {
+        self.check_term()?;
+        Ok(self.core.lock().options.bindtodevice.clone())
+    }
+    /// SOCKS_PROXY: make later tcp connects through the SOCKS5 proxy at `host:port` (no
+    /// authentication; the proxy resolves the endpoint's host name). Empty (the default):
+    /// connect directly.
+    pub fn set_socks_proxy(&self, proxy: &str) -> Result<()> {
+        self.set_option_raw(opt::SOCKS_PROXY, proxy.as_bytes())
+    }
+    /// SOCKS_PROXY (empty if none).
+    pub fn socks_proxy(&self) -> Result<String> {
+        self.check_term()?;
+        Ok(self.core.lock().options.socks_proxy.clone())
+    }
 }
 
 bool_options! {

@@ -139,6 +139,40 @@ pub(crate) async fn connect(addr: &IpcAddr) -> std::io::Result<UnixStream> {
     }
 }
 
+/// IPC_FILTER_PID/UID/GID: with none set, every peer; else one whose process id, user id or
+/// group id (SO_PEERCRED) is listed, or whose user is a member of a listed group (from the
+/// group database, as libzmq's getgrgid). A peer the kernel gives no credentials for is not.
+pub(crate) fn peer_allowed(s: &UnixStream, opts: &crate::options::Options) -> bool {
+    if opts.ipc_filter_pids.is_empty() && opts.ipc_filter_uids.is_empty() && opts.ipc_filter_gids.is_empty() {
+        return true;
+    }
+    let Ok(cred) = s.peer_cred() else { return false };
+    if opts.ipc_filter_uids.contains(&cred.uid())
+        || opts.ipc_filter_gids.contains(&cred.gid())
+        || cred.pid().is_some_and(|pid| opts.ipc_filter_pids.contains(&pid))
+    {
+        return true;
+    }
+    !opts.ipc_filter_gids.is_empty() && in_listed_group(cred.uid(), &opts.ipc_filter_gids)
+}
+
+/// Whether the user `uid` is a member of one of `gids` in /etc/group (by the name /etc/passwd
+/// gives it).
+fn in_listed_group(uid: u32, gids: &[u32]) -> bool {
+    let Ok(passwd) = std::fs::read_to_string("/etc/passwd") else { return false };
+    let name = passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() > 2 && f[2].parse() == Ok(uid)).then(|| f[0].to_string())
+    });
+    let (Some(name), Ok(groups)) = (name, std::fs::read_to_string("/etc/group")) else { return false };
+    groups.lines().any(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        f.len() > 3
+            && f[2].parse::<u32>().is_ok_and(|g| gids.contains(&g))
+            && f[3].split(',').any(|member| member == name)
+    })
+}
+
 /// libzmq's `Peer-Address` for an ipc peer: `localhost:<uid>:<gid>:<pid>` of the process at
 /// the other end (from SO_PEERCRED), or `localhost` when the kernel does not say.
 pub(crate) fn peer_address(s: &UnixStream) -> Option<String> {

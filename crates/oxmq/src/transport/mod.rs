@@ -9,9 +9,11 @@
 pub(crate) mod endpoint;
 pub(crate) mod inproc;
 pub(crate) mod ipc;
+pub(crate) mod socks;
 pub(crate) mod tcp;
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, UnixListener};
@@ -72,15 +74,49 @@ pub(crate) enum Target {
 }
 
 /// Bind a tcp listener (inside the runtime's context).
-pub(crate) fn bind_tcp(host: &str, port: u16, opts: &Options) -> Result<Opened> {
-    let (l, addr) = tcp::bind(host, port, opts)?;
+pub(crate) fn bind_tcp(host: &str, port: u16, opts: &Options, use_fd: Option<&Arc<OwnedFd>>) -> Result<Opened> {
+    let (l, addr) = tcp::bind(host, port, opts, use_fd)?;
     Ok(Opened { listener: Listener::Tcp(l), resolved: endpoint::tcp_string(addr), file: None })
 }
 
 /// Bind an ipc listener (inside the runtime's context).
-pub(crate) fn bind_ipc(addr: &IpcAddr) -> Result<Opened> {
+pub(crate) fn bind_ipc(addr: &IpcAddr, use_fd: Option<&Arc<OwnedFd>>) -> Result<Opened> {
+    if let Some(fd) = use_fd {
+        // The application's socket: its file is the application's to remove, not ours.
+        let std = adopt_listener(fd, &[socket2::Domain::UNIX])?;
+        let l = UnixListener::from_std(std::os::unix::net::UnixListener::from(std))?;
+        let resolved = match l.local_addr().ok().and_then(|a| a.as_pathname().map(|p| p.display().to_string())) {
+            Some(path) => format!("ipc://{path}"),
+            None => match addr {
+                IpcAddr::Path(p) => format!("ipc://{}", p.display()),
+                IpcAddr::Abstract(name) => format!("ipc://@{name}"),
+                IpcAddr::Wildcard => "ipc://*".to_string(),
+            },
+        };
+        return Ok(Opened { listener: Listener::Ipc(l), resolved, file: None });
+    }
     let (l, resolved, file) = ipc::bind(addr)?;
     Ok(Opened { listener: Listener::Ipc(l), resolved, file })
+}
+
+/// USE_FD: the listening socket handed over for a bind, once checked to be a listening stream
+/// socket of one of `domains` (otherwise EINVAL).
+pub(crate) fn adopt_listener(fd: &Arc<OwnedFd>, domains: &[socket2::Domain]) -> Result<socket2::Socket> {
+    let invalid = |why: String| crate::error::Error::InvalidArgument(format!("USE_FD: {why}"));
+    let sock = socket2::SockRef::from(&**fd);
+    let domain = sock.domain().map_err(|e| invalid(format!("not a socket ({e})")))?;
+    if !domains.contains(&domain) || sock.r#type().ok() != Some(socket2::Type::STREAM) {
+        return Err(invalid("not a stream socket of the endpoint's transport".into()));
+    }
+    if !sock.is_listener().unwrap_or(false) {
+        return Err(invalid("not a listening socket (bind and listen it first)".into()));
+    }
+    // A duplicate for the listener: the descriptor handed over is dropped (closed) once the
+    // bind succeeds (SocketBase::bind lets go of it), so only the listener's stays open and
+    // the socket stops listening when the listener closes.
+    let owned = socket2::Socket::from(fd.try_clone()?);
+    owned.set_nonblocking(true)?;
+    Ok(owned)
 }
 
 impl Listener {
@@ -95,12 +131,29 @@ impl Listener {
     /// The next connection, configured with the socket's options.
     pub async fn accept(&self, opts: &Options) -> std::io::Result<Connection> {
         Ok(match self {
-            Listener::Tcp(l) => {
-                let (s, _) = l.accept().await?;
+            Listener::Tcp(l) => loop {
+                let (s, peer) = l.accept().await?;
+                // TCP_ACCEPT_FILTER: a peer from elsewhere is closed at once, as in libzmq.
+                if !opts.tcp_accept_filters.is_empty()
+                    && !opts.tcp_accept_filters.iter().any(|f| crate::options::accept_filter_matches(f, peer.ip()))
+                {
+                    tracing::debug!("TCP_ACCEPT_FILTER: closing the connection from {peer}");
+                    drop(s);
+                    continue;
+                }
                 tcp::configure(&s, opts);
-                Connection::tcp(s)
-            }
-            Listener::Ipc(l) => Connection::ipc(l.accept().await?.0),
+                break Connection::tcp(s);
+            },
+            Listener::Ipc(l) => loop {
+                let s = l.accept().await?.0;
+                // IPC_FILTER_*: a process not listed is closed at once, as in libzmq.
+                if !ipc::peer_allowed(&s, opts) {
+                    tracing::debug!("IPC_FILTER: closing a connection from a process not listed");
+                    drop(s);
+                    continue;
+                }
+                break Connection::ipc(s);
+            },
         })
     }
 }
