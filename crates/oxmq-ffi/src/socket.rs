@@ -24,6 +24,8 @@ pub const ZMQ_SNDMORE: c_int = 2;
 pub const ZMQ_FD: c_int = 14;
 /// The socket's readiness now (ZMQ_POLLIN, ZMQ_POLLOUT); reading it re-arms ZMQ_FD.
 pub const ZMQ_EVENTS: c_int = 15;
+/// ZMQ_USE_FD: bind on a listening descriptor the application hands over.
+pub const ZMQ_USE_FD: c_int = 89;
 
 /// A socket handle's object.
 pub(crate) struct FfiSocket {
@@ -229,6 +231,18 @@ pub unsafe extern "C" fn zmq_setsockopt(
             // SAFETY: zmq.h's contract: `optval` points to `optvallen` readable bytes.
             unsafe { std::slice::from_raw_parts(optval.cast::<u8>(), optvallen) }
         };
+        if option == ZMQ_USE_FD && v.len() == size_of::<c_int>() {
+            let fd = c_int::from_ne_bytes(v.try_into().expect("4 bytes"));
+            if fd >= 0 {
+                // SAFETY: ZMQ_USE_FD's contract (zmq_setsockopt(3)): the application hands
+                // over the descriptor of a socket it has bound and set listening, which the
+                // library owns from then on and closes when done with it. The library only
+                // ever closes it once (the OwnedFd), at unbind or close.
+                let listener = unsafe { OwnedFd::from_raw_fd(fd) };
+                sock.sock.set_use_fd(listener).map_err(zerr)?;
+                return Ok(0);
+            }
+        }
         sock.sock.set_option_raw(option, v).map_err(zerr)?;
         Ok(0)
     })
@@ -251,7 +265,8 @@ pub unsafe extern "C" fn zmq_getsockopt(
         // SAFETY: not NULL; zmq.h's contract: it points to a size_t.
         let buflen = unsafe { *optvallen };
         let value = match option {
-            ZMQ_FD | ZMQ_EVENTS if buflen != size_of::<c_int>() => return Err(libc::EINVAL),
+            // libzmq answers these in its socket code: any buffer of at least an int.
+            ZMQ_FD | ZMQ_EVENTS if buflen < size_of::<c_int>() => return Err(libc::EINVAL),
             ZMQ_FD => sock.ready_fd()?.to_ne_bytes().to_vec(),
             ZMQ_EVENTS => sock.events()?.to_ne_bytes().to_vec(),
             _ => sock.sock.get_option_sized(option, buflen).map_err(zerr)?,
