@@ -18,6 +18,8 @@ pub mod opt {
     pub const SUBSCRIBE: i32 = 6;
     pub const UNSUBSCRIBE: i32 = 7;
     pub const RCVMORE: i32 = 13;
+    /// Read-only: the socket's readiness descriptor as an int, as [`crate::SocketBase::fd`].
+    pub const FD: i32 = 14;
     /// Read-only: `ZMQ_POLLIN` (1) | `ZMQ_POLLOUT` (2), as [`crate::SocketBase::events`].
     pub const EVENTS: i32 = 15;
     pub const TYPE: i32 = 16;
@@ -353,7 +355,7 @@ pub(crate) fn get_form(id: i32) -> Option<GetForm> {
         | HANDSHAKE_IVL | CONNECT_TIMEOUT | TCP_KEEPALIVE | TCP_KEEPALIVE_CNT | TCP_KEEPALIVE_IDLE
         | TCP_KEEPALIVE_INTVL | IPV6 | ROUTER_MANDATORY | PROBE_ROUTER | REQ_RELAXED | REQ_CORRELATE | CONFLATE
         | INVERT_MATCHING | HEARTBEAT_IVL | HEARTBEAT_TTL | HEARTBEAT_TIMEOUT | STREAM_NOTIFY | TYPE | RCVMORE
-        | EVENTS | MECHANISM | PLAIN_SERVER | CURVE_SERVER | ZAP_ENFORCE_DOMAIN => GetForm::Int,
+        | EVENTS | FD | MECHANISM | PLAIN_SERVER | CURVE_SERVER | ZAP_ENFORCE_DOMAIN => GetForm::Int,
         _ => return None,
     })
 }
