@@ -59,6 +59,7 @@ mod signal;
 mod socket;
 mod sync;
 mod transport;
+mod wake_fd;
 
 pub use adapters::{RecvStream, SendSink};
 pub use auth::Authenticator;

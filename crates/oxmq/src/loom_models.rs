@@ -286,3 +286,71 @@ fn close_reader_wakes_a_blocked_writer() {
         t.join().unwrap();
     });
 }
+
+/// ZMQ_FD, the race that matters: the application reads ZMQ_EVENTS (the socket drains its
+/// readiness descriptor, then looks at its pipe) and finds nothing, then waits on the
+/// descriptor; a message completed by the peer in between must leave the descriptor readable.
+/// And once the application has taken the message and read ZMQ_EVENTS again, with nothing new
+/// since, the descriptor is not readable (an event loop would spin on it). loom cannot block on
+/// a descriptor, so "waits on it" is: once the peer is done, it must be readable. After each
+/// drain, a readable descriptor must be one the next drain clears (else the loop spins while
+/// the notifier is descheduled).
+#[test]
+fn fd_wake_between_events_and_wait_is_not_lost() {
+    loom::model(|| {
+        let (w, r) = (Arc::new(Signal::new()), Arc::new(Signal::new()));
+        r.readiness_fd().expect("eventfd");
+        let q = Arc::new(Queue::new(0, w, r.clone()));
+        // The application's first ZMQ_EVENTS: drain, look (the reader is idle from here on).
+        r.drain_fd();
+        assert!(!q.has_msg());
+        let t = {
+            let q = q.clone();
+            thread::spawn(move || q.push(m("hello", false)).unwrap())
+        };
+        r.drain_fd();
+        assert!(r.fd_readable_implies_flag(), "readable, and the next drain would not clear it");
+        if !q.has_msg() {
+            t.join().unwrap();
+            assert!(r.fd_is_readable(), "a wake-up between ZMQ_EVENTS and the wait on ZMQ_FD was lost");
+            r.drain_fd();
+            assert!(q.has_msg());
+        } else {
+            t.join().unwrap();
+        }
+        // The receive (drain, take), then ZMQ_EVENTS (drain, look): nothing new since.
+        r.drain_fd();
+        assert_eq!(q.pop(), Some(m("hello", false)));
+        r.drain_fd();
+        assert!(!q.has_msg());
+        assert!(!r.fd_is_readable(), "readable with nothing new: an event loop would spin");
+    });
+}
+
+/// Two notifiers racing a drain (the readiness descriptor's own lock protocol): whatever the
+/// look after the drain missed leaves the descriptor readable once the notifiers are done, and a
+/// drain after everything was seen leaves it unreadable (no write left behind by a notify that
+/// interleaved with the drain); and at every drain, a readable descriptor is one the next
+/// drain clears.
+#[test]
+fn fd_notifies_racing_a_drain_leave_it_readable_exactly_while_a_change_is_unseen() {
+    loom::model(|| {
+        let s = Arc::new(Signal::new());
+        s.readiness_fd().expect("eventfd");
+        s.drain_fd();
+        let (a, b) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+        let (ta, tb) = (make_ready_and_notify(&s, &a), make_ready_and_notify(&s, &b));
+        s.drain_fd();
+        assert!(s.fd_readable_implies_flag(), "readable, and the next drain would not clear it");
+        let saw_both = a.load(SeqCst) && b.load(SeqCst);
+        assert!(s.fd_readable_implies_flag(), "readable, and the next drain would not clear it");
+        ta.join().unwrap();
+        tb.join().unwrap();
+        if !saw_both {
+            assert!(s.fd_is_readable(), "a change the look missed left the descriptor unreadable");
+        }
+        s.drain_fd();
+        assert!(a.load(SeqCst) && b.load(SeqCst));
+        assert!(!s.fd_is_readable(), "readable after a drain with nothing new");
+    });
+}

@@ -18,6 +18,8 @@ pub mod opt {
     pub const SUBSCRIBE: i32 = 6;
     pub const UNSUBSCRIBE: i32 = 7;
     pub const RCVMORE: i32 = 13;
+    /// Read-only: the socket's readiness descriptor as an int, as [`crate::SocketBase::fd`].
+    pub const FD: i32 = 14;
     /// Read-only: `ZMQ_POLLIN` (1) | `ZMQ_POLLOUT` (2), as [`crate::SocketBase::events`].
     pub const EVENTS: i32 = 15;
     pub const TYPE: i32 = 16;
@@ -422,7 +424,7 @@ pub(crate) fn get_form(id: i32) -> Option<GetForm> {
     Some(match id {
         ROUTING_ID => GetForm::Binary,
         MAXMSGSIZE | AFFINITY => GetForm::Int64,
-        THREAD_SAFE | RCVMORE | EVENTS => GetForm::IntAtLeast,
+        THREAD_SAFE | RCVMORE | EVENTS | FD => GetForm::IntAtLeast,
         LAST_ENDPOINT | PLAIN_USERNAME | PLAIN_PASSWORD | ZAP_DOMAIN | SOCKS_PROXY | BINDTODEVICE => GetForm::Text,
         CURVE_PUBLICKEY | CURVE_SECRETKEY | CURVE_SERVERKEY => GetForm::CurveKey,
         SNDHWM | RCVHWM | SNDTIMEO | RCVTIMEO | LINGER | RECONNECT_IVL | RECONNECT_IVL_MAX | BACKLOG | IMMEDIATE

@@ -6,14 +6,37 @@
 //! between is never lost. Notifiers call [`Signal::notify`] only on state transitions (a queue
 //! going from empty to non-empty, from full to below its low-water mark), never per message,
 //! and `notify` costs one atomic add when nobody is waiting.
+//!
+//! A socket's signal can also have a readiness descriptor ([`Signal::readiness_fd`], the
+//! socket's ZMQ_FD) for event loops that wait with poll(2)/epoll rather than on the signal.
+//! It is edge-triggered the way libzmq's is, and the rule is:
+//!
+//! - **readable** from the first `notify` after the last drain (a `notify` made while it is
+//!   readable changes nothing), and when it is created (changes made before it existed are
+//!   not lost to an application that waits on it before looking);
+//! - **cleared** only by [`Signal::drain_fd`], which the socket calls at the start of every
+//!   readiness check (ZMQ_EVENTS, [`poll`](crate::poll())) and every send or receive
+//!   attempt, before it looks at its state.
+//!
+//! Since the drain comes before the look, a change that lands after the look makes the
+//! descriptor readable again: an application that found "nothing" in ZMQ_EVENTS and then waits
+//! on the descriptor is woken (the loom model `fd_wake_between_events_and_wait_is_not_lost`).
+//! Since only a `notify` makes it readable, and every `notify` is a state change (a message
+//! for an idle reader, room for a refused writer, a command posted), it does not stay readable
+//! when nothing happens. What it does not do is stay readable while messages are queued: a
+//! receive drains it, so after each send or receive, and after each wake-up, the application
+//! reads ZMQ_EVENTS and handles what it says until it says nothing, as with libzmq.
 
 use std::future::Future;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::pin::Pin;
+use std::sync::OnceLock;
 use std::sync::atomic::Ordering::SeqCst;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
-use crate::sync::{AtomicU64, AtomicUsize, Condvar, Mutex};
+use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex};
+use crate::wake_fd::WakeFd;
 
 /// How many times a blocking waiter re-checks before sleeping (roughly a microsecond), or 0
 /// if this process may use only one CPU.
@@ -41,6 +64,54 @@ pub(crate) struct Signal {
     waiters: AtomicUsize,
     wakers: Mutex<Vec<(WakerKey, Waker)>>,
     cv: Condvar,
+    /// The readiness descriptor, once someone asked for it (see the module's doc).
+    fd: OnceLock<ReadinessFd>,
+}
+
+/// A socket's readiness descriptor (ZMQ_FD): made readable by the signal's `notify`, cleared
+/// by [`Signal::drain_fd`]. The rule is in the module's doc.
+struct ReadinessFd {
+    fd: WakeFd,
+    /// Whether `fd` has been written and not drained since. Changed only under `lock`, with
+    /// the write or the read that goes with it, so the two always agree outside it; read
+    /// without the lock by the drain's fast path.
+    readable: AtomicBool,
+    lock: Mutex<()>,
+}
+
+impl ReadinessFd {
+    fn new() -> std::io::Result<ReadinessFd> {
+        let fd = WakeFd::new()?;
+        // Readable from the start: see the module's doc.
+        fd.wake();
+        Ok(ReadinessFd { fd, readable: AtomicBool::new(true), lock: Mutex::new(()) })
+    }
+
+    fn set_readable(&self) {
+        let _guard = self.lock.lock();
+        if !self.readable.load(SeqCst) {
+            // The flag first: a drain that finds it unset returns at once, so the descriptor
+            // must never be readable while it is unset (the drain would leave it so, and an
+            // event loop would spin until this thread got to the flag). A drain that finds it
+            // set waits for the lock, and so for this write, and reads it back.
+            self.readable.store(true, SeqCst);
+            self.fd.wake();
+        }
+    }
+
+    fn drain(&self) {
+        // Not readable, and nothing written: nothing to clear. A `set_readable` under way that
+        // this misses writes after this returns, so the descriptor ends up readable, as it
+        // must (the look that follows this drain may miss its change).
+        if !self.readable.load(SeqCst) {
+            return;
+        }
+        let _guard = self.lock.lock();
+        if self.readable.load(SeqCst) {
+            self.fd.drain();
+            self.readable.store(false, SeqCst);
+        }
+    }
 }
 
 /// One registration of a waker with [`Signal::register`], so that exactly it can be
@@ -61,14 +132,44 @@ impl Signal {
         self.seq.load(SeqCst)
     }
 
-    /// Something changed: wake every waiter.
+    /// Something changed: wake every waiter, and make the readiness descriptor (if any)
+    /// readable.
     pub fn notify(&self) {
         self.seq.fetch_add(1, SeqCst);
         // SeqCst on both sides (waiter: increment `waiters`, then read `seq`; notifier: bump
         // `seq`, then read `waiters`) means at least one of the two sees the other's write.
-        if self.waiters.load(SeqCst) == 0 {
-            return;
+        if self.waiters.load(SeqCst) != 0 {
+            self.wake_waiters();
         }
+        // One atomic load for a signal nobody asked a descriptor of.
+        if let Some(fd) = self.fd.get() {
+            fd.set_readable();
+        }
+    }
+
+    /// The socket's readiness descriptor (made on the first call): readable once the signal
+    /// has been notified since the last [`drain_fd`](Self::drain_fd), and when new. See the
+    /// module's doc for the rule.
+    pub fn readiness_fd(&self) -> std::io::Result<BorrowedFd<'_>> {
+        if let Some(fd) = self.fd.get() {
+            return Ok(fd.fd.as_fd());
+        }
+        // Two first calls at once: one descriptor is kept, the other closed; both were made
+        // readable, so either is fine.
+        let _ = self.fd.set(ReadinessFd::new()?);
+        Ok(self.fd.get().expect("just set").fd.as_fd())
+    }
+
+    /// Clear the readiness descriptor, if there is one (one atomic load otherwise, and when it
+    /// is not readable). Call it *before* looking at the state the descriptor reports on.
+    #[inline]
+    pub fn drain_fd(&self) {
+        if let Some(fd) = self.fd.get() {
+            fd.drain();
+        }
+    }
+
+    fn wake_waiters(&self) {
         let wakers = {
             let mut guard = self.wakers.lock();
             let taken = std::mem::take(&mut *guard);
@@ -161,6 +262,23 @@ impl Signal {
             guard.swap_remove(i);
             self.waiters.fetch_sub(1, SeqCst);
         }
+    }
+}
+
+/// For the tests and loom models: is the readiness descriptor (which must exist) readable
+/// now? (poll(2) with a zero timeout, which changes nothing.)
+#[cfg(test)]
+impl Signal {
+    pub fn fd_is_readable(&self) -> bool {
+        self.fd.get().expect("readiness_fd was called").fd.is_readable()
+    }
+
+    /// The invariant that keeps an event loop from spinning: whenever the descriptor is
+    /// readable, the next drain clears it (its flag says so). Check it from the only thread
+    /// that drains (between its drains, nothing clears the flag).
+    pub fn fd_readable_implies_flag(&self) -> bool {
+        let fd = self.fd.get().expect("readiness_fd was called");
+        !fd.fd.is_readable() || fd.readable.load(SeqCst)
     }
 }
 
@@ -290,6 +408,30 @@ mod tests {
         assert!(s.wakers.lock().is_empty());
         assert_eq!(s.waiters.load(SeqCst), 0);
         drop(flag);
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "Miri cannot call eventfd or ppoll (foreign functions)")]
+    fn readiness_fd_is_readable_from_a_notify_until_the_next_drain() {
+        let s = Signal::new();
+        s.notify(); // before the descriptor exists: nothing to write to
+        let fd = s.readiness_fd().unwrap();
+        use std::os::fd::AsRawFd;
+        let raw = fd.as_raw_fd();
+        assert!(s.fd_is_readable(), "readable when made: changes before it are not lost");
+        s.drain_fd();
+        assert!(!s.fd_is_readable());
+        s.drain_fd();
+        assert!(!s.fd_is_readable(), "a drain with nothing to clear leaves it unreadable");
+        s.notify();
+        assert!(s.fd_is_readable());
+        s.notify();
+        assert!(s.fd_is_readable(), "a notify while readable keeps it readable");
+        assert!(s.fd_readable_implies_flag());
+        s.drain_fd();
+        assert!(!s.fd_is_readable(), "one drain clears any number of notifies");
+        assert_eq!(s.readiness_fd().unwrap().as_raw_fd(), raw, "made once");
+        assert!(!s.fd_is_readable(), "asking again does not make it readable");
     }
 
     #[test]

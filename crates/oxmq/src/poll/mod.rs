@@ -16,7 +16,7 @@
 use std::cell::OnceCell;
 use std::fmt;
 use std::future::Future;
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
@@ -29,6 +29,7 @@ use rustix::event::{PollFd, PollFlags, Timespec};
 use crate::error::{Error, Result};
 use crate::signal::WakerKey;
 use crate::socket::SocketBase;
+use crate::wake_fd::WakeFd;
 
 pub(crate) mod events;
 pub use events::PollEvents;
@@ -237,50 +238,6 @@ impl Wake for Unpark {
     }
 }
 
-/// Wakes a thread blocked in poll(2) by making a descriptor it watches readable.
-struct WakeFd {
-    read: OwnedFd,
-    /// The write end of a pipe; `None` for an eventfd (written through `read`).
-    write: Option<OwnedFd>,
-}
-
-impl WakeFd {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    fn new() -> std::io::Result<WakeFd> {
-        use rustix::event::{EventfdFlags, eventfd};
-        let fd = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
-        Ok(WakeFd { read: fd, write: None })
-    }
-
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    fn new() -> std::io::Result<WakeFd> {
-        use rustix::io::{FdFlags, fcntl_setfd, ioctl_fionbio};
-        let (read, write) = rustix::pipe::pipe()?;
-        for fd in [&read, &write] {
-            fcntl_setfd(fd, FdFlags::CLOEXEC)?;
-            ioctl_fionbio(fd, true)?;
-        }
-        Ok(WakeFd { read, write: Some(write) })
-    }
-
-    /// Make it non-readable again.
-    fn drain(&self) {
-        let mut buf = [0u8; 64];
-        while matches!(rustix::io::read(&self.read, &mut buf), Ok(n) if n > 0) {}
-    }
-}
-
-impl Wake for WakeFd {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        // An eventfd takes exactly 8 bytes (a counter increment); a pipe takes any. A full
-        // pipe or counter is readable already, so a failed write loses nothing.
-        let _ = rustix::io::write(self.write.as_ref().unwrap_or(&self.read), &1u64.to_ne_bytes());
-    }
-}
-
 /// What one thread waits with, made once per thread and reused by each of its polls.
 struct Waiter {
     unpark: Arc<Unpark>,
@@ -339,7 +296,7 @@ impl Waiter {
             })
             .collect();
         if block {
-            fds.push(PollFd::new(&wake.read, PollFlags::IN));
+            fds.push(PollFd::from_borrowed_fd(wake.as_fd(), PollFlags::IN));
         }
         // A wait too long for a timespec is no limit.
         let timeout = wait.and_then(|w| Timespec::try_from(w).ok());
@@ -447,22 +404,5 @@ mod tests {
         assert_eq!(poll_events(PollFlags::IN | PollFlags::HUP, PollEvents::IN), PollEvents::IN | PollEvents::ERR);
         assert_eq!(poll_events(PollFlags::OUT, PollEvents::IN), PollEvents::empty());
         assert_eq!(poll_events(PollFlags::NVAL, PollEvents::empty()), PollEvents::ERR);
-    }
-
-    #[test]
-    #[cfg_attr(miri, ignore = "Miri cannot call ppoll (a foreign function)")]
-    fn wake_fd_becomes_readable_when_woken_and_drains() {
-        let wake = Arc::new(WakeFd::new().unwrap());
-        let waker = Waker::from(wake.clone());
-        let readable = || {
-            let mut fds = [PollFd::new(&wake.read, PollFlags::IN)];
-            rustix::event::poll(&mut fds, Some(&Timespec { tv_sec: 0, tv_nsec: 0 })).unwrap() == 1
-        };
-        assert!(!readable());
-        waker.wake_by_ref();
-        waker.wake_by_ref();
-        assert!(readable());
-        wake.drain();
-        assert!(!readable());
     }
 }

@@ -20,6 +20,7 @@ pub(crate) mod typed;
 pub use monitor::Monitor;
 
 use std::collections::HashMap;
+use std::os::fd::BorrowedFd;
 use std::sync::{Arc, Weak};
 use std::task::Waker;
 use std::time::Instant;
@@ -61,6 +62,20 @@ impl Core {
     fn process_commands(&mut self, shared: &SocketShared) {
         if let Some(cmds) = shared.take_mail() {
             self.run_commands(cmds);
+        }
+    }
+
+    /// [`process_commands`](Self::process_commands) in a call that then looks at the state
+    /// for the application (ZMQ_EVENTS, a send, a receive), which cleared the readiness
+    /// descriptor before: acting on the mail can notify this socket's own signal (a pipe
+    /// handed over with messages in it), a change the look that follows sees, so it must not
+    /// leave the descriptor readable behind it. (Only there: a bind, say, that cleared the
+    /// descriptor would hide a change from an application that has not looked yet.)
+    #[inline]
+    fn process_commands_before_look(&mut self, shared: &SocketShared) {
+        if let Some(cmds) = shared.take_mail() {
+            self.run_commands(cmds);
+            shared.signal.drain_fd();
         }
     }
 
@@ -186,10 +201,15 @@ impl SocketBase {
     /// REP the other way round; a PUSH, DEALER or PAIR with no peer is not writable; a ROUTER is
     /// always writable (it drops what it cannot route), with ROUTER_MANDATORY when some peer
     /// has room. A socket that cannot receive (or send) at all is never readable (writable).
+    ///
+    /// Reading it clears the socket's [`fd`](Self::fd) (before the answer is computed).
     pub fn events(&self) -> Result<PollEvents> {
+        // First, also after `term`: a loop woken by the descriptor to read ETERM here must not
+        // find it readable again forever.
+        self.shared.signal.drain_fd();
         self.check_term()?;
         let mut core = self.core.lock();
-        core.process_commands(&self.shared);
+        core.process_commands_before_look(&self.shared);
         let core = &mut *core;
         let mut ev = PollEvents::empty();
         if core.pattern.has_in(&core.options) {
@@ -219,6 +239,36 @@ impl SocketBase {
     /// no change has woken it yet, and clear `key`.
     pub fn stop_waking(&self, key: &mut Option<u64>) {
         self.shared.signal.unregister(key);
+    }
+
+    /// The socket's readiness descriptor, ZMQ_FD: for event loops (asyncio, tornado, epoll,
+    /// ...) that wait on file descriptors. It is a signal that [`events`](Self::events) may
+    /// have changed, not a level: wait for it to become readable (never write to it or read
+    /// from it), then read [`events`](Self::events) and act on what it says.
+    ///
+    /// As libzmq's, it is edge-triggered:
+    /// - it becomes readable when something happened that may change
+    ///   [`events`](Self::events) (a message arrived for a socket that had read all it had, a
+    ///   peer's queue has room again after refusing a message, a peer connected or left), and
+    ///   stays readable until the socket next reads its events or sends or receives;
+    /// - it does **not** stay readable while messages are waiting: reading
+    ///   [`events`](Self::events), a send and a receive clear it. So after the descriptor
+    ///   fires, and after each send or receive, read [`events`](Self::events) and keep
+    ///   receiving (sending) without blocking while it says [`PollEvents::IN`]
+    ///   ([`PollEvents::OUT`]); wait on the descriptor only once it says neither of what you
+    ///   want;
+    /// - read [`events`](Self::events) once before the first wait, too: messages may have
+    ///   arrived before the descriptor was asked for. (It is made readable when first asked
+    ///   for, so a loop that waits first still looks once, but do not rely on that.)
+    ///
+    /// It may fire with nothing new (a change that [`events`](Self::events) has already
+    /// reported); it never stays readable when nothing happens. The descriptor belongs to the
+    /// socket, which closes it; it lives as long as the socket (hence the borrow), and no
+    /// longer: take it out of the event loop before dropping the socket. The first call makes
+    /// it (an eventfd on Linux, a pipe elsewhere); sockets that never ask pay nothing.
+    pub fn fd(&self) -> Result<BorrowedFd<'_>> {
+        self.check_term()?;
+        Ok(self.shared.signal.readiness_fd()?)
     }
 
     fn check_term(&self) -> Result<()> {
@@ -363,9 +413,11 @@ impl SocketBase {
     /// allocation): `Ok(None)` when sent, the frames handed back when it would block.
     #[inline]
     pub(crate) fn try_send_parts(&self, first: Msg, rest: Vec<Msg>) -> Result<Option<(Msg, Vec<Msg>)>> {
+        // Before looking (see `fd`).
+        self.shared.signal.drain_fd();
         self.check_term()?;
         let mut core = self.core.lock();
-        core.process_commands(&self.shared);
+        core.process_commands_before_look(&self.shared);
         let core = &mut *core;
         match core.pattern.send(first, &core.options) {
             Ok(()) => {}
@@ -505,9 +557,11 @@ impl SocketBase {
         mut rest: Option<&mut Vec<T>>,
         properties: Option<&mut Option<Properties>>,
     ) -> Result<Option<Msg>> {
+        // Before looking (see `fd`).
+        self.shared.signal.drain_fd();
         self.check_term()?;
         let mut core = self.core.lock();
-        core.process_commands(&self.shared);
+        core.process_commands_before_look(&self.shared);
         let core = &mut *core;
         let first = match core.pattern.recv(&core.options) {
             Ok(m) => m,

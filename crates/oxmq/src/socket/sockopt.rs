@@ -4,6 +4,8 @@
 //! The values themselves and their defaults are [`crate::options::Options`]; this is the
 //! plumbing from a call to them.
 
+use std::os::fd::AsRawFd;
+
 use bytes::Bytes;
 use oxmq_wire::SocketType;
 use zeroize::Zeroizing;
@@ -203,7 +205,7 @@ impl SocketBase {
                 // 71 to 73, VMCI's other options, are XPUB_MANUAL, XPUB_WELCOME_MSG and
                 // STREAM_NOTIFY too in zmq.h: libzmq answers them as those, and so does oxmq.
                 opt::VMCI_BUFFER_SIZE => return Err(without("VMCI", id)),
-                opt::TYPE | opt::RCVMORE | opt::LAST_ENDPOINT | opt::EVENTS | opt::THREAD_SAFE => {
+                opt::TYPE | opt::RCVMORE | opt::LAST_ENDPOINT | opt::EVENTS | opt::FD | opt::THREAD_SAFE => {
                     return Err(Error::InvalidArgument(format!("option {id} is read-only")));
                 }
                 _ => return Err(Error::InvalidArgument(format!("unknown or unsupported socket option {id}"))),
@@ -221,6 +223,10 @@ impl SocketBase {
     pub fn get_option_raw(&self, id: i32) -> Result<Vec<u8>> {
         if id == opt::EVENTS {
             return Ok(i32::from(self.events()?.bits()).to_ne_bytes().to_vec());
+        }
+        if id == opt::FD {
+            // An int, as libzmq's on Unix; the descriptor stays the socket's.
+            return Ok(self.fd()?.as_raw_fd().to_ne_bytes().to_vec());
         }
         self.check_term()?;
         let core = self.core.lock();
