@@ -31,30 +31,12 @@ pub const ZMQ_USE_FD: c_int = 89;
 pub(crate) struct FfiSocket {
     pub sock: Socket,
     ctx: Arc<FfiCtx>,
-    /// ZMQ_FD, made on first request.
-    ready: Mutex<Option<ReadyFd>>,
 }
 
 impl Drop for FfiSocket {
     fn drop(&mut self) {
         self.ctx.sockets.fetch_sub(1, Ordering::SeqCst);
-        if let Some(mut r) = self.ready.lock().take() {
-            self.sock.stop_waking(&mut r.key);
-            // The descriptor closes with the socket, as libzmq's.
-            r.wake.fd.lock().take();
-        }
     }
-}
-
-/// ZMQ_FD: an eventfd that becomes readable when the socket's readiness may have changed
-/// since ZMQ_EVENTS was last read. Reading ZMQ_EVENTS drains it and re-arms it: the socket's
-/// signal wakes `wake` once, at the next change (`SocketBase::events_then_wake`). So, as with
-/// libzmq, the descriptor is edge-triggered: readable means "read ZMQ_EVENTS", and after
-/// handling what ZMQ_EVENTS says, read it again before waiting on the descriptor.
-struct ReadyFd {
-    wake: Arc<FdWake>,
-    /// The waker's registration on the socket's signal.
-    key: Option<u64>,
 }
 
 /// Writes to the eventfd when the socket's signal moves.
@@ -92,37 +74,6 @@ impl FdWake {
     }
 }
 
-impl FfiSocket {
-    /// ZMQ_FD: the descriptor, made (and armed, readable at first) on the first request.
-    fn ready_fd(&self) -> R<c_int> {
-        let mut ready = self.ready.lock();
-        if let Some(r) = ready.as_ref() {
-            let fd = r.wake.fd.lock().as_ref().map(|fd| fd.as_raw_fd());
-            return fd.ok_or(libc::ENOTSOCK);
-        }
-        let wake = new_fd_wake()?;
-        let raw = wake.fd.lock().as_ref().map(|fd| fd.as_raw_fd()).ok_or(libc::EBADF)?;
-        // Readable at first: the caller's first step is to read ZMQ_EVENTS, which arms it.
-        wake.wake_by_ref();
-        *ready = Some(ReadyFd { wake, key: None });
-        Ok(raw)
-    }
-
-    /// ZMQ_EVENTS: the readiness now; with ZMQ_FD in use, drain and re-arm the descriptor.
-    fn events(&self) -> R<c_int> {
-        let mut ready = self.ready.lock();
-        let ev = match ready.as_mut() {
-            Some(r) => {
-                r.wake.drain();
-                let waker = Waker::from(r.wake.clone());
-                self.sock.events_then_wake(&waker, &mut r.key)
-            }
-            None => self.sock.events(),
-        };
-        Ok(c_int::from(ev.map_err(zerr)?.bits()))
-    }
-}
-
 pub(crate) static SOCKETS: LazyLock<Registry<FfiSocket>> = LazyLock::new(Registry::new);
 
 /// The socket behind a handle: `ENOTSOCK` for NULL, a closed socket, or anything else.
@@ -150,7 +101,7 @@ pub extern "C" fn zmq_socket(ctx: *mut c_void, type_: c_int) -> *mut c_void {
                 return Err(zerr(e));
             }
         };
-        let s = Arc::new(FfiSocket { sock, ctx: c.clone(), ready: Mutex::new(None) });
+        let s = Arc::new(FfiSocket { sock, ctx: c.clone() });
         // The context's defaults for new sockets, as libzmq applies them.
         if opts.ipv6 {
             s.sock.set_ipv6(true).map_err(zerr)?;
@@ -267,8 +218,10 @@ pub unsafe extern "C" fn zmq_getsockopt(
         let value = match option {
             // libzmq answers these in its socket code: any buffer of at least an int.
             ZMQ_FD | ZMQ_EVENTS if buflen < size_of::<c_int>() => return Err(libc::EINVAL),
-            ZMQ_FD => sock.ready_fd()?.to_ne_bytes().to_vec(),
-            ZMQ_EVENTS => sock.events()?.to_ne_bytes().to_vec(),
+            // The library's readiness descriptor (SocketBase::fd: libzmq's edge-triggered
+            // rule) and readiness; reading the readiness clears the descriptor.
+            ZMQ_FD => sock.sock.fd().map_err(zerr)?.as_raw_fd().to_ne_bytes().to_vec(),
+            ZMQ_EVENTS => c_int::from(sock.sock.events().map_err(zerr)?.bits()).to_ne_bytes().to_vec(),
             _ => sock.sock.get_option_sized(option, buflen).map_err(zerr)?,
         };
         if value.len() > buflen {
