@@ -13,7 +13,8 @@ use crate::{c_str, guard, zerr};
 /// The libzmq version whose API this library provides: 4.3.5.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn zmq_version(major: *mut c_int, minor: *mut c_int, patch: *mut c_int) {
-    for (p, v) in [(major, 4), (minor, 3), (patch, 5)] {
+    let (maj, min, pat) = oxmq::version();
+    for (p, v) in [(major, maj), (minor, min), (patch, pat)] {
         if !p.is_null() {
             // SAFETY: zmq.h's contract: each non-NULL pointer points to an int.
             unsafe { *p = v };

@@ -1,5 +1,5 @@
 //! Security utilities, as libzmq's: Z85 (`zmq_z85_encode`/`zmq_z85_decode`, RFC 32), CURVE
-//! key pairs (`zmq_curve_keypair`, `zmq_curve_public`) and `zmq_has`. The mechanisms
+//! key pairs (`zmq_curve_keypair`, `zmq_curve_public`), `zmq_has` and `zmq_version`. The mechanisms
 //! themselves are in `oxmq_wire`; their options are the socket's (`set_curve_server`, ...).
 
 use zeroize::Zeroizing;
@@ -25,6 +25,13 @@ pub fn curve_keypair() -> Result<(String, Zeroizing<String>)> {
 /// The public key (Z85) of the secret key `secret` (Z85), as `zmq_curve_public`.
 pub fn curve_public(secret: &str) -> Result<String> {
     oxmq_wire::curve_public(secret).map_err(|e| Error::InvalidArgument(format!("CURVE secret key: {e}")))
+}
+
+/// The libzmq API version oxmq implements, as `zmq_version` reports it: (major, minor,
+/// patch) = (4, 3, 5). The protocol (ZMTP 3.1), the options and the behaviour follow that
+/// libzmq; oxmq's own crate version is `env!("CARGO_PKG_VERSION")` of the crate.
+pub fn version() -> (i32, i32, i32) {
+    (4, 3, 5)
 }
 
 /// Does this build have `capability`, as libzmq's `zmq_has`? Transports: `ipc` (yes); `pgm`,

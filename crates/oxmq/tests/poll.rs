@@ -605,3 +605,63 @@ fn pub_sub_readiness_follows_topics_and_subscriptions() {
     expect_msg(&sub, &["yes", "two"]);
     assert_eq!(events(&sub), NONE);
 }
+
+/// `Poller` as zmq_poller: members added, modified, removed; each ready one reported once
+/// with its value and events; duplicates and strangers refused; EAGAIN on timeout.
+#[test]
+fn poller_adds_modifies_and_removes_sockets_and_descriptors() {
+    use oxmq::Poller;
+
+    let ctx = Context::new();
+    let (a, b) = (ctx.socket(Pull).unwrap(), ctx.socket(Pull).unwrap());
+    let ep_a = common::inproc_endpoint("poller-a");
+    let ep_b = common::inproc_endpoint("poller-b");
+    a.bind(&ep_a).unwrap();
+    b.bind(&ep_b).unwrap();
+    let push = ctx.socket(Push).unwrap();
+    push.connect(&ep_b).unwrap();
+    let (mut w, r) = UnixStream::pair().unwrap();
+
+    let mut poller = Poller::new();
+    poller.add(&a, PollEvents::IN, 'a').unwrap();
+    poller.add(&b, PollEvents::IN, 'b').unwrap();
+    poller.add_fd(r.as_fd(), PollEvents::IN, 'r').unwrap();
+    assert_eq!(poller.len(), 3);
+    assert!(matches!(poller.add(&a, PollEvents::IN, 'x'), Err(Error::InvalidArgument(_))));
+    assert!(matches!(poller.add_fd(r.as_fd(), PollEvents::IN, 'x'), Err(Error::InvalidArgument(_))));
+    assert!(matches!(poller.wait(Some(Duration::from_millis(20))), Err(Error::Again)));
+
+    push.send("to b").unwrap();
+    w.write_all(b"x").unwrap();
+    assert_eq!(poller.wait(Some(SOON)).unwrap(), [(&'b', PollEvents::IN), (&'r', PollEvents::IN)]);
+    // Watching nothing of b for now: only the descriptor is reported.
+    poller.modify(&b, PollEvents::empty()).unwrap();
+    assert_eq!(poller.wait(Some(SOON)).unwrap(), [(&'r', PollEvents::IN)]);
+    assert_eq!(poller.remove_fd(r.as_fd()).unwrap(), 'r');
+    assert!(matches!(poller.wait(Some(Duration::from_millis(20))), Err(Error::Again)));
+    poller.modify(&b, PollEvents::IN).unwrap();
+    assert_eq!(poller.wait(Some(SOON)).unwrap(), [(&'b', PollEvents::IN)]);
+    assert_eq!(b.recv().unwrap(), "to b");
+    assert_eq!(poller.remove(&a).unwrap(), 'a');
+    assert!(matches!(poller.remove(&a), Err(Error::InvalidArgument(_))));
+    assert!(matches!(poller.modify_fd(r.as_fd(), PollEvents::IN), Err(Error::InvalidArgument(_))));
+    assert_eq!(poller.len(), 1);
+    let mut empty: Poller<'_, ()> = Poller::new();
+    assert!(matches!(empty.wait(None), Err(Error::InvalidArgument(_))));
+}
+
+/// recv_string: text as a String, anything else handed back as its bytes, nothing lost.
+#[test]
+fn recv_string_returns_text_or_the_bytes() {
+    let ctx = Context::new();
+    let ep = common::inproc_endpoint("recv-string");
+    let pull = oxmq::Pull::new(&ctx).unwrap();
+    pull.bind(&ep).unwrap();
+    let push = oxmq::Push::new(&ctx).unwrap();
+    push.connect(&ep).unwrap();
+    push.send("héllo").unwrap();
+    push.send(&b"\xff\xfe"[..]).unwrap();
+    assert_eq!(pull.recv_string().unwrap(), Ok("héllo".to_string()));
+    assert_eq!(pull.recv_string().unwrap(), Err(oxmq::Bytes::from_static(b"\xff\xfe")));
+    assert_eq!(oxmq::version(), (4, 3, 5));
+}

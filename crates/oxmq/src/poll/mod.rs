@@ -32,7 +32,9 @@ use crate::socket::SocketBase;
 use crate::wake_fd::WakeFd;
 
 pub(crate) mod events;
+mod poller;
 pub use events::PollEvents;
+pub use poller::Poller;
 
 #[derive(Clone, Copy)]
 enum Target<'a> {

@@ -66,6 +66,15 @@ macro_rules! receives {
             pub fn try_recv(&self) -> Result<Bytes> {
                 self.0.try_recv()
             }
+            /// Receive one frame as text (pyzmq's and rust-zmq's `recv_string`): `Ok(text)`
+            /// if it is UTF-8, else `Err(bytes)`, so that a frame that is not text is not lost.
+            pub fn recv_string(&self) -> Result<std::result::Result<String, Bytes>> {
+                let frame = self.0.recv()?;
+                Ok(match std::str::from_utf8(&frame) {
+                    Ok(text) => Ok(text.to_string()),
+                    Err(_) => Err(frame),
+                })
+            }
             /// Receive a whole multipart message.
             pub fn recv_multipart(&self) -> Result<Vec<Bytes>> {
                 self.0.recv_multipart()
