@@ -54,10 +54,20 @@ pub(crate) fn guard<T>(fail: T, body: impl FnOnce() -> R<T>) -> T {
             fail
         }
         Err(_) => {
+            PANICS_CAUGHT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             errno::set(libc::EFAULT);
             fail
         }
     }
+}
+
+/// Panics [`guard`] has caught (each one a bug: the call failed with `EFAULT` instead). For
+/// the fuzz target over the ABI and the tests, which fail on any.
+static PANICS_CAUGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many panics the exported functions have caught in this process (see `guard`).
+pub fn panics_caught() -> usize {
+    PANICS_CAUGHT.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// An oxmq error as the errno libzmq reports.

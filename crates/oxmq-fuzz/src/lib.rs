@@ -16,10 +16,12 @@
 //! longer, by libFuzzer through the cargo-fuzz targets in `fuzz/` (see
 //! README.md).
 
+pub mod abi;
 pub mod endpoint;
 pub mod engine;
 pub mod security;
 
+pub use abi::abi;
 pub use endpoint::endpoint;
 pub use engine::engine;
 pub use security::{client_outcome, curve_client, curve_message, curve_server, plain_client, plain_server};
@@ -727,4 +729,5 @@ pub const TARGETS: &[Target] = &[
     ("curve_server", curve_server),
     ("curve_client", curve_client),
     ("curve_message", curve_message),
+    ("abi", abi),
 ];

@@ -120,6 +120,8 @@ fn seeded_short_run_of_every_entry_point() {
         let iterations = match *name {
             "decoder_more_chain" => ITERATIONS / 40,
             "curve_server" | "curve_client" | "curve_message" => ITERATIONS / 25,
+            // A context (I/O thread) per input.
+            "abi" => ITERATIONS / 25,
             _ => ITERATIONS,
         };
         for i in 0..iterations {
