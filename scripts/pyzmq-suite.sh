@@ -18,9 +18,7 @@ src="${1:?usage: bash scripts/pyzmq-suite.sh PYZMQ_SOURCE}"
 src="$(cd "$src" && pwd)"
 python="${PYTHON:-python3}"
 # Tests that fail on oxmq for a reason COMPATIBILITY.md gives.
-KNOWN=(
-  "tests/test_socket.py::TestSocket::test_int_sockopts"   # options oxmq does not have
-)
+KNOWN=()
 
 lib="${OXMQ_LIBZMQ:-}"
 if [ -z "$lib" ]; then

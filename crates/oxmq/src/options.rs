@@ -68,7 +68,9 @@ pub mod opt {
     pub const CURVE_SERVERKEY: i32 = 50;
     pub const ZAP_DOMAIN: i32 = 55;
     pub const ZAP_ENFORCE_DOMAIN: i32 = 93;
+    pub const LOOPBACK_FASTPATH: i32 = 94;
     pub const METADATA: i32 = 95;
+    pub const MULTICAST_LOOP: i32 = 96;
     // Kernel socket settings and the transports' own options.
     pub const AFFINITY: i32 = 4;
     pub const RATE: i32 = 8;
@@ -168,6 +170,11 @@ pub(crate) struct Options {
     pub recovery_ivl: i32,
     pub multicast_hops: i32,
     pub multicast_maxtpdu: i32,
+    /// MULTICAST_LOOP (udp multicast sees its own datagrams; default on) and LOOPBACK_FASTPATH
+    /// (Windows' loopback fast path; default off): stored and read back, as libzmq 4.3.5 keeps
+    /// them where they do nothing (it takes any int, nonzero as on).
+    pub multicast_loop: bool,
+    pub loopback_fastpath: bool,
     /// SNDBUF, RCVBUF: SO_SNDBUF/SO_RCVBUF of tcp sockets (-1 = the OS default).
     pub sndbuf: i32,
     pub rcvbuf: i32,
@@ -432,7 +439,7 @@ pub(crate) fn get_form(id: i32) -> Option<GetForm> {
         | TCP_KEEPALIVE_INTVL | IPV6 | ROUTER_MANDATORY | PROBE_ROUTER | REQ_RELAXED | REQ_CORRELATE | CONFLATE
         | INVERT_MATCHING | HEARTBEAT_IVL | HEARTBEAT_TTL | HEARTBEAT_TIMEOUT | STREAM_NOTIFY | TYPE | MECHANISM
         | PLAIN_SERVER | CURVE_SERVER | ZAP_ENFORCE_DOMAIN | RATE | RECOVERY_IVL | SNDBUF | RCVBUF | MULTICAST_HOPS
-        | MULTICAST_MAXTPDU | IPV4ONLY | TOS | TCP_MAXRT | USE_FD => GetForm::Int,
+        | MULTICAST_MAXTPDU | IPV4ONLY | TOS | TCP_MAXRT | USE_FD | MULTICAST_LOOP | LOOPBACK_FASTPATH => GetForm::Int,
         _ => return None,
     })
 }
@@ -529,6 +536,8 @@ impl Default for Options {
             rate: 100,
             recovery_ivl: 10_000,
             multicast_hops: 1,
+            multicast_loop: true,
+            loopback_fastpath: false,
             multicast_maxtpdu: 1500,
             sndbuf: -1,
             rcvbuf: -1,

@@ -721,3 +721,20 @@ fn ipc_file_path_and_wildcard_endpoints() {
     assert!(last.starts_with("ipc://") && last != "ipc://*", "ipc://* resolved to {last}");
     assert_reaches(&ctx, &pull, &last, false);
 }
+
+/// MULTICAST_LOOP (on by default) and LOOPBACK_FASTPATH (off): as libzmq 4.3.5, any int sets
+/// them (nonzero: on), unlike the 0-or-1 flags.
+#[test]
+fn multicast_loop_is_on_by_default_and_takes_any_int() {
+    let ctx = Context::new();
+    let s = ctx.socket(SocketType::Pub).unwrap();
+    assert!(s.multicast_loop().unwrap());
+    assert_eq!(raw_int(&s, opt::MULTICAST_LOOP), 1);
+    for (v, on) in [(0, false), (2, true), (-1, true), (0, false)] {
+        s.set_option_raw(opt::MULTICAST_LOOP, &i32::to_ne_bytes(v)).unwrap();
+        assert_eq!(s.multicast_loop().unwrap(), on, "{v}");
+    }
+    assert!(!s.loopback_fastpath().unwrap());
+    s.set_option_raw(opt::LOOPBACK_FASTPATH, &i32::to_ne_bytes(7)).unwrap();
+    assert_eq!(raw_int(&s, opt::LOOPBACK_FASTPATH), 1);
+}

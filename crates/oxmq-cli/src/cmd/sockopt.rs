@@ -158,6 +158,8 @@ pub const OPTIONS: &[OptionDef] = &[
     def("recovery_ivl", opt::RECOVERY_IVL, Kind::Int),
     def("multicast_hops", opt::MULTICAST_HOPS, Kind::Int),
     def("multicast_maxtpdu", opt::MULTICAST_MAXTPDU, Kind::Int),
+    def("multicast_loop", opt::MULTICAST_LOOP, Kind::Bool),
+    def("loopback_fastpath", opt::LOOPBACK_FASTPATH, Kind::Bool),
 ];
 
 /// libzmq's older names for options above (zmq.h keeps them as aliases).
@@ -179,8 +181,6 @@ const UNSUPPORTED: &[&str] = &[
     "vmci_buffer_max_size",
     "vmci_connect_timeout",
     "use_fd",
-    "loopback_fastpath",
-    "multicast_loop",
     "router_notify",
     "xpub_manual_last_value",
     "socks_username",

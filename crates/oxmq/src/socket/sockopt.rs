@@ -137,6 +137,9 @@ impl SocketBase {
                 opt::RECOVERY_IVL => o.recovery_ivl = check_non_negative("RECOVERY_IVL", raw_i32(id, v)?)?,
                 opt::MULTICAST_HOPS => o.multicast_hops = check_positive("MULTICAST_HOPS", raw_i32(id, v)?)?,
                 opt::MULTICAST_MAXTPDU => o.multicast_maxtpdu = check_positive("MULTICAST_MAXTPDU", raw_i32(id, v)?)?,
+                // libzmq 4.3.5 takes any int for these two, nonzero as on.
+                opt::MULTICAST_LOOP => o.multicast_loop = raw_i32(id, v)? != 0,
+                opt::LOOPBACK_FASTPATH => o.loopback_fastpath = raw_i32(id, v)? != 0,
                 opt::SNDBUF => o.sndbuf = check_ms("SNDBUF", raw_i32(id, v)?)?,
                 opt::RCVBUF => o.rcvbuf = check_ms("RCVBUF", raw_i32(id, v)?)?,
                 opt::TOS => o.tos = check_non_negative("TOS", raw_i32(id, v)?)?,
@@ -272,6 +275,8 @@ impl SocketBase {
             opt::RECOVERY_IVL => int(o.recovery_ivl),
             opt::MULTICAST_HOPS => int(o.multicast_hops),
             opt::MULTICAST_MAXTPDU => int(o.multicast_maxtpdu),
+            opt::MULTICAST_LOOP => int(i32::from(o.multicast_loop)),
+            opt::LOOPBACK_FASTPATH => int(i32::from(o.loopback_fastpath)),
             opt::SNDBUF => int(o.sndbuf),
             opt::RCVBUF => int(o.rcvbuf),
             opt::TOS => int(o.tos),
@@ -583,6 +588,12 @@ impl SocketBase {
 }
 
 bool_options! {
+    /// MULTICAST_LOOP: whether udp multicast sees its own datagrams (default on). Kept and read
+    /// back only: oxmq has no multicast transport.
+    set_multicast_loop, multicast_loop, opt::MULTICAST_LOOP;
+    /// LOOPBACK_FASTPATH: Windows' loopback fast path for tcp (default off). Kept and read back
+    /// only, as libzmq does off Windows.
+    set_loopback_fastpath, loopback_fastpath, opt::LOOPBACK_FASTPATH;
     /// IMMEDIATE: queue messages only to peers whose connection is complete.
     set_immediate, immediate, opt::IMMEDIATE;
     /// IPV6: bind `*` to IPv6 (dual-stack) and resolve host names to IPv6 too.
