@@ -15,25 +15,10 @@ mod patterns;
 #[path = "interop/pubsub.rs"]
 mod pubsub;
 
-use common::zap::ZapHandler;
 use interop::*;
 use oxmq::{Context, Event, SocketType};
 use patterns::*;
 use pubsub::*;
-
-/// A key pair as (public, secret), Z85.
-fn keypair() -> (String, String) {
-    let (public, secret) = oxmq::curve_keypair().expect("the OS random source");
-    (public, secret.to_string())
-}
-
-/// A ZAP handler admitting PLAIN user admin with password secret.
-fn admin_only(ctx: &Context) -> ZapHandler {
-    ZapHandler::start(ctx, |mechanism, creds| match (mechanism, creds) {
-        ("PLAIN", [user, pass]) if &user[..] == b"admin" && &pass[..] == b"secret" => Ok("admin"),
-        _ => Err("400"),
-    })
-}
 
 // ---------------------------------------------------------------------------
 // Every pattern pair with PLAIN and CURVE, oxmq the server and the client

@@ -853,24 +853,28 @@ pub fn with_security<R>(security: Security, body: impl FnOnce() -> R) -> R {
     r
 }
 
+/// A CURVE key pair as (public, secret), Z85.
+pub fn keypair() -> (String, String) {
+    let (public, secret) = oxmq::curve_keypair().expect("the OS random source");
+    (public, secret.to_string())
+}
+
+/// A ZAP handler in `ctx` admitting PLAIN user admin with password secret.
+pub fn admin_only(ctx: &Context) -> crate::common::zap::ZapHandler {
+    crate::common::zap::ZapHandler::start(ctx, |mechanism, creds| match (mechanism, creds) {
+        ("PLAIN", [user, pass]) if &user[..] == b"admin" && &pass[..] == b"secret" => Ok("admin"),
+        _ => Err("400"),
+    })
+}
+
 /// Configures the oxmq end of a secured link; returns the ZAP handler it needs and the peer's
 /// arguments for the other end.
 fn secure(security: Security, ctx: &Context, ox: &Socket) -> (Option<crate::common::zap::ZapHandler>, Vec<String>) {
-    let keypair = || {
-        let (public, secret) = oxmq::curve_keypair().unwrap();
-        (public, secret.to_string())
-    };
     let text = |name: &str, value: &str| ["--sockopt-text".to_string(), format!("{name}={value}")];
     match security {
         Security::PlainOxmqServer => {
             ox.set_plain_server(true).unwrap();
-            let zap =
-                crate::common::zap::ZapHandler::start(ctx, |mechanism, credentials| match (mechanism, credentials) {
-                    ("PLAIN", [user, password]) if user[..] == b"admin"[..] && password[..] == b"secret"[..] => {
-                        Ok("admin")
-                    }
-                    _ => Err("400"),
-                });
+            let zap = admin_only(ctx);
             (Some(zap), [text("PLAIN_USERNAME", "admin"), text("PLAIN_PASSWORD", "secret")].concat())
         }
         Security::PlainOxmqClient => {
