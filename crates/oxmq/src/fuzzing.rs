@@ -38,7 +38,7 @@ pub enum EngineEnd {
 pub async fn run_engine<R, W>(socket: &SocketBase, rd: R, wr: W, endpoint: &str) -> EngineEnd
 where
     R: AsyncRead + Unpin + Send + 'static,
-    W: AsyncWrite + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + Sync + 'static,
 {
     let (shared, options) = socket.engine_parts();
     let ep = EndpointConfig {
@@ -47,7 +47,8 @@ where
         routing_id_override: None,
         zap: crate::session::zap::ZapClient::none(),
     };
-    let conn = Connection { rd: Box::new(rd), wr: Box::new(wr), fd: 0, peer_address: None };
+    let conn =
+        Connection { rd: Box::new(rd), wr: crate::transport::Writer::Other(Box::new(wr)), fd: 0, peer_address: None };
     match serve(conn, &ep, None).await {
         End::Protocol(why) | End::Refused { why, .. } => EngineEnd::Protocol(why),
         End::Disconnected(why) => EngineEnd::Disconnected(why),

@@ -68,6 +68,15 @@ pub(crate) struct PeerInfo {
     pub routing_id: Option<Bytes>,
 }
 
+/// A queue's reader that can also take the queue's messages on the writer's thread, when the
+/// writer's push would otherwise wake it: the ZMTP engine lets a sending caller encode and
+/// write its messages itself (`engine::drive`, where the rule of who writes is).
+pub(crate) trait Drain: Send + Sync {
+    /// A message completed for the idle reader: take what is queued now, on this thread.
+    /// False if the reader must still be woken (the queue then notifies it).
+    fn drain(&self, queue: &Queue) -> bool;
+}
+
 /// Why a push did not happen.
 #[derive(Debug)]
 pub(crate) enum PushError {
@@ -106,6 +115,8 @@ struct State {
     lwm: usize,
     /// CONFLATE: keep only the newest complete message (no HWM).
     conflate: bool,
+    /// Offered the queue instead of waking the reader (see [`Drain`]).
+    drain: Option<Arc<dyn Drain>>,
 }
 
 impl State {
@@ -197,6 +208,7 @@ impl Queue {
                 hwm,
                 lwm: low_water_mark(hwm),
                 conflate: false,
+                drain: None,
             }),
             writer_blocked: Padded(AtomicBool::new(false)),
             woken: Padded(AtomicU64::new(0)),
@@ -259,6 +271,21 @@ impl Queue {
         }
     }
 
+    /// Offer the queue's messages to `drain` instead of waking the reader (or stop, with
+    /// `None`). A push already under way may still offer the previous drain, which must then
+    /// refuse (return false).
+    pub fn set_drain(&self, drain: Option<Arc<dyn Drain>>) {
+        self.state.lock().drain = drain;
+    }
+
+    /// A complete message appeared for an idle reader: let the drain take it, else wake the
+    /// reader. Called without the queue's locks.
+    fn wake_reader(&self, reader: Arc<Signal>, drain: Option<Arc<dyn Drain>>) {
+        if !drain.is_some_and(|d| d.drain(self)) {
+            reader.notify();
+        }
+    }
+
     /// Has the reader gone away?
     pub fn is_reader_closed(&self) -> bool {
         self.state.lock().reader_closed
@@ -278,10 +305,10 @@ impl Queue {
             if self.refuse(&mut st) {
                 return Err(PushError::Full(msg));
             }
-            self.append(&mut st, msg).then(|| st.reader.clone())
+            self.append(&mut st, msg).then(|| (st.reader.clone(), st.drain.clone()))
         };
-        if let Some(r) = wake {
-            r.notify();
+        if let Some((reader, drain)) = wake {
+            self.wake_reader(reader, drain);
         }
         Ok(())
     }
@@ -303,10 +330,10 @@ impl Queue {
                 let msg = batch.pop_front().expect("non-empty");
                 wake |= self.append(&mut st, msg);
             }
-            wake.then(|| st.reader.clone())
+            wake.then(|| (st.reader.clone(), st.drain.clone()))
         };
-        if let Some(r) = wake {
-            r.notify();
+        if let Some((reader, drain)) = wake {
+            self.wake_reader(reader, drain);
         }
         true
     }

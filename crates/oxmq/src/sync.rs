@@ -122,6 +122,10 @@ mod model {
         pub fn lock(&self) -> MutexGuard<'_, T> {
             MutexGuard(Some(self.0.lock().expect("loom mutex poisoned")))
         }
+
+        pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+            self.0.try_lock().ok().map(|g| MutexGuard(Some(g)))
+        }
     }
 
     /// Holds the guard in an `Option` so that [`Condvar::wait`] can take it by `&mut`, as

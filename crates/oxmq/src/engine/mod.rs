@@ -3,12 +3,15 @@
 //! - [`zmtp`]: the ZMTP engine (libzmq's "stream engine"): it drives an
 //!   [`oxmq_wire::Connection`] (greeting, mechanism handshake, then messages, commands,
 //!   heartbeats) over a byte stream;
-//! - [`raw`]: the raw engine of STREAM sockets, whose peers speak no ZMTP.
+//! - [`raw`]: the raw engine of STREAM sockets, whose peers speak no ZMTP;
+//! - [`drive`]: who writes a ZMTP connection, its engine or the caller that sends (the rule,
+//!   and the corking of streams).
 //!
 //! An engine moves bytes between a connection and one end of a pipe; it knows nothing of
 //! sockets, sessions or monitors. The session ([`crate::session`]) picks the engine for the
 //! socket type, attaches the peer and reports events. This file holds what both engines share.
 
+pub(crate) mod drive;
 pub(crate) mod raw;
 pub(crate) mod zmtp;
 

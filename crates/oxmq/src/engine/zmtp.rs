@@ -13,11 +13,13 @@
 //!   connection's timers: every wait it makes is bounded by the connection's next deadline.
 //!   The writer takes every complete message waiting in the pipe, has the connection encode
 //!   the batch (with any PONG or PING owed) and writes it with one call; large bodies are not
-//!   copied but written from their own `Bytes` with a vectored write.
+//!   copied but written from their own `Bytes` with a vectored write. Over tcp and ipc a
+//!   sending caller does the same on its own thread whenever the engine is idle
+//!   ([`super::drive`]), so the engine's drive loop writes only what callers leave to it.
 //!
 //! The engine wakes only on a pipe's state transitions ([`Signal`]), never per message. The
-//! two loops share the connection behind a mutex that is never contended (they run in one
-//! task) and is taken once per read or per batch written.
+//! connection is behind a mutex taken once per read or per batch encoded, by the reader, the
+//! engine's writer or a sending caller.
 //!
 //! When the socket is done with the connection and everything queued is written, the writer
 //! shuts the sending side down; [`close_wait`] then drops what the peer still sends until the
@@ -28,6 +30,7 @@
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, BytesMut};
@@ -39,6 +42,7 @@ use parking_lot::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
+use super::drive::{Drive, Step, WRITE_BATCH, Wire};
 use super::{End, EngineConfig, ZapAsk, discard};
 use crate::error::errno;
 use crate::monitor::{self, Event};
@@ -47,9 +51,6 @@ use crate::pipe::{Msg, Pipe};
 use crate::signal::Signal;
 use crate::transport::{Reader, Writer};
 
-/// How much the writer takes from the pipe per write: large messages go out 16 x 64 KiB per
-/// writev.
-const WRITE_BATCH: usize = 1024 * 1024;
 /// Read buffer growth step.
 const READ_CHUNK: usize = 64 * 1024;
 /// The read buffer of a handshake: room for the greeting, a HELLO and a largest handshake
@@ -338,11 +339,25 @@ pub(crate) async fn run(
     handshaken: Handshaken,
 ) -> End {
     let Handshaken { conn, rbuf, early } = handshaken;
-    let conn = Mutex::new(conn);
-    let reader = Reading { conn: &conn, pipe, signal, rbuf, batch: early, after_direct: false };
-    let end = tokio::select! {
-        end = reader.run(rd) => end,
-        end = write_loop(wr, &conn, pipe, signal) => end,
+    // A tcp or ipc stream is written by whoever sends (`drive`); another (the fuzz harness's
+    // in-memory streams) by this task alone.
+    let (drivable, other) = if wr.can_drive() { (Some(wr), None) } else { (None, Some(wr)) };
+    let drive =
+        Arc::new(Drive::new(ZmtpWire { conn: Mutex::new(conn), wr: drivable }, Transmit::with_capacity(READ_CHUNK)));
+    let conn = &drive.wire.conn;
+    let reader = Reading { conn, drive: &drive, pipe, signal, rbuf, batch: early, after_direct: false };
+    let end = match other {
+        None => {
+            let _offered = Offered::new(pipe, &drive);
+            tokio::select! {
+                end = reader.run(rd) => end,
+                end = drive_loop(&drive, pipe, signal) => end,
+            }
+        }
+        Some(wr) => tokio::select! {
+            end = reader.run(rd) => end,
+            end = write_loop(wr, conn, pipe, signal) => end,
+        },
     };
     // A message half-received when the connection died is never delivered.
     pipe.out.rollback_partial();
@@ -372,6 +387,9 @@ pub(crate) async fn close_wait(rd: &mut Reader, endpoint: &str) {
 /// wait it makes (for bytes, for room in the pipe) ends at the connection's next deadline.
 struct Reading<'a> {
     conn: &'a Mutex<Connection>,
+    /// The writing side: told of each batch decoded (input tells a caller's writes apart from
+    /// a one-way stream's).
+    drive: &'a Drive<ZmtpWire>,
     /// The peer's messages go into `pipe.out`; `signal` wakes the reader when it has room, and
     /// the writer when something is owed to the peer.
     pipe: &'a Pipe,
@@ -433,6 +451,9 @@ impl Reading<'_> {
                 }
                 r
             };
+            if !self.batch.0.is_empty() {
+                self.drive.note_input();
+            }
             if let Err(e) = decoded {
                 // The messages decoded before a protocol error are whole and delivered (as
                 // libzmq, which pushes each message as it decodes it); a message left open by
@@ -559,6 +580,96 @@ fn make_room(rbuf: &mut BytesMut, pending_body: usize) {
     }
 }
 
+/// While alive, the pipe offers its messages to the drive (sending callers write them);
+/// dropped however the engine ends (the task may be dropped mid-await, when a listener is
+/// closed), it withdraws the offer and closes the drive, so no caller keeps the stream.
+struct Offered<'a> {
+    pipe: &'a Pipe,
+    drive: &'a Arc<Drive<ZmtpWire>>,
+}
+
+impl<'a> Offered<'a> {
+    fn new(pipe: &'a Pipe, drive: &'a Arc<Drive<ZmtpWire>>) -> Offered<'a> {
+        pipe.inp.set_drain(Some(drive.clone()));
+        Offered { pipe, drive }
+    }
+}
+
+impl Drop for Offered<'_> {
+    fn drop(&mut self) {
+        self.pipe.inp.set_drain(None);
+        self.drive.close();
+    }
+}
+
+/// The protocol and the stream of a ZMTP connection, as its [`Drive`] writes them.
+pub(crate) struct ZmtpWire {
+    conn: Mutex<Connection>,
+    /// `None` when the stream cannot be written from any thread (then nothing calls
+    /// `try_write`: the drive is not offered to the pipe and [`write_loop`] writes instead).
+    wr: Option<Writer>,
+}
+
+impl Wire for ZmtpWire {
+    type Buf = Transmit;
+
+    fn encode(&self, batch: &mut VecDeque<Msg>, tx: &mut Transmit) {
+        let mut conn = self.conn.lock();
+        if !batch.is_empty() || conn.wants_transmit() {
+            conn.encode(batch.drain(..).map(|m| Message { body: m.data, more: m.more }), tx);
+        }
+        batch.clear();
+    }
+
+    fn pending(tx: &Transmit) -> usize {
+        tx.len()
+    }
+
+    fn try_write(&self, tx: &mut Transmit) -> std::io::Result<()> {
+        let wr = self.wr.as_ref().ok_or(std::io::ErrorKind::Unsupported)?;
+        while tx.has_remaining() {
+            let n = if tx.chunk_count() == 1 {
+                wr.try_write_vectored(&[IoSlice::new(tx.chunk())])?
+            } else {
+                let mut slices = [IoSlice::new(&[]); 128];
+                let k = tx.chunks_vectored(&mut slices);
+                wr.try_write_vectored(&slices[..k])?
+            };
+            if n == 0 {
+                return Err(std::io::ErrorKind::WriteZero.into());
+            }
+            tx.advance(n);
+        }
+        tx.clear();
+        Ok(())
+    }
+}
+
+/// The engine's side of a [`Drive`]: step whenever the pipe's signal moves or the stream
+/// becomes writable again, until the socket is done and everything was written.
+async fn drive_loop(drive: &Drive<ZmtpWire>, pipe: &Pipe, signal: &Signal) -> End {
+    let wr = drive.wire.wr.as_ref().expect("a drive loop has a drivable stream");
+    loop {
+        let seen = signal.seq();
+        match drive.engine_step(&pipe.inp) {
+            Step::Again => tokio::task::yield_now().await,
+            Step::Idle => signal.changed(seen).await,
+            Step::Finished => {
+                let _ = wr.shutdown_write();
+                return End::Finished;
+            }
+            Step::Blocked => {
+                if let Err(e) = wr.writable().await {
+                    return End::Disconnected(e.to_string());
+                }
+            }
+            Step::Failed(e) => return End::Disconnected(e.to_string()),
+        }
+    }
+}
+
+/// The writer of a stream only this task can write: take every complete message waiting,
+/// encode the batch, write it, wait for the pipe's signal.
 async fn write_loop(mut wr: Writer, conn: &Mutex<Connection>, pipe: &Pipe, signal: &Signal) -> End {
     let mut batch: VecDeque<Msg> = VecDeque::new();
     let mut tx = Transmit::with_capacity(READ_CHUNK);

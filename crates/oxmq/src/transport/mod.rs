@@ -24,8 +24,107 @@ use endpoint::IpcAddr;
 
 /// The reading half of a connection.
 pub(crate) type Reader = Box<dyn AsyncRead + Unpin + Send>;
-/// The writing half of a connection.
-pub(crate) type Writer = Box<dyn AsyncWrite + Unpin + Send>;
+/// The writing half of a connection. A tcp or ipc half can also be written without `&mut`
+/// and from any thread ([`Writer::try_write_vectored`], [`Writer::writable`]): that is what
+/// lets a sending caller write on its own thread (`engine::drive`).
+pub(crate) enum Writer {
+    Tcp(tokio::net::tcp::OwnedWriteHalf),
+    Ipc(tokio::net::unix::OwnedWriteHalf),
+    /// Any other stream (the fuzz harness's in-memory ones): written by the engine alone.
+    #[cfg_attr(not(feature = "fuzzing"), allow(dead_code, reason = "only the fuzz harness makes one"))]
+    Other(Box<dyn AsyncWrite + Unpin + Send + Sync>),
+}
+
+impl Writer {
+    /// Can [`Writer::try_write_vectored`] write from any thread?
+    pub fn can_drive(&self) -> bool {
+        !matches!(self, Writer::Other(_))
+    }
+
+    /// Write what the kernel takes now without waiting (`WouldBlock` when it takes nothing).
+    /// `Unsupported` for [`Writer::Other`].
+    pub fn try_write_vectored(&self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+        match self {
+            Writer::Tcp(w) => w.try_write_vectored(bufs),
+            Writer::Ipc(w) => w.try_write_vectored(bufs),
+            Writer::Other(_) => Err(std::io::ErrorKind::Unsupported.into()),
+        }
+    }
+
+    /// Shut the sending side down (the peer reads the end of the stream), without `&mut`.
+    pub fn shutdown_write(&self) -> std::io::Result<()> {
+        match self {
+            Writer::Tcp(w) => socket2::SockRef::from(w.as_ref()).shutdown(std::net::Shutdown::Write),
+            Writer::Ipc(w) => socket2::SockRef::from(w.as_ref()).shutdown(std::net::Shutdown::Write),
+            Writer::Other(_) => Err(std::io::ErrorKind::Unsupported.into()),
+        }
+    }
+
+    /// Wait until the kernel may take more (after `WouldBlock`). Only for the drivable kinds.
+    pub async fn writable(&self) -> std::io::Result<()> {
+        match self {
+            Writer::Tcp(w) => w.writable().await,
+            Writer::Ipc(w) => w.writable().await,
+            Writer::Other(_) => Err(std::io::ErrorKind::Unsupported.into()),
+        }
+    }
+}
+
+impl AsyncWrite for Writer {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Writer::Tcp(w) => std::pin::Pin::new(w).poll_write(cx, buf),
+            Writer::Ipc(w) => std::pin::Pin::new(w).poll_write(cx, buf),
+            Writer::Other(w) => std::pin::Pin::new(w).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Writer::Tcp(w) => std::pin::Pin::new(w).poll_write_vectored(cx, bufs),
+            Writer::Ipc(w) => std::pin::Pin::new(w).poll_write_vectored(cx, bufs),
+            Writer::Other(w) => std::pin::Pin::new(w).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Writer::Tcp(w) => w.is_write_vectored(),
+            Writer::Ipc(w) => w.is_write_vectored(),
+            Writer::Other(w) => w.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Writer::Tcp(w) => std::pin::Pin::new(w).poll_flush(cx),
+            Writer::Ipc(w) => std::pin::Pin::new(w).poll_flush(cx),
+            Writer::Other(w) => std::pin::Pin::new(w).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Writer::Tcp(w) => std::pin::Pin::new(w).poll_shutdown(cx),
+            Writer::Ipc(w) => std::pin::Pin::new(w).poll_shutdown(cx),
+            Writer::Other(w) => std::pin::Pin::new(w).poll_shutdown(cx),
+        }
+    }
+}
 
 /// A new connection: its two halves, its file descriptor (the monitor's value for it) and
 /// the peer's address as libzmq's `Peer-Address` property gives it.
@@ -42,14 +141,14 @@ impl Connection {
         // libzmq gives the IP address alone.
         let peer_address = s.peer_addr().ok().map(|a| a.ip().to_string());
         let (r, w) = s.into_split();
-        Connection { rd: Box::new(r), wr: Box::new(w), fd, peer_address }
+        Connection { rd: Box::new(r), wr: Writer::Tcp(w), fd, peer_address }
     }
 
     fn ipc(s: tokio::net::UnixStream) -> Connection {
         let fd = s.as_raw_fd() as u32;
         let peer_address = ipc::peer_address(&s);
         let (r, w) = s.into_split();
-        Connection { rd: Box::new(r), wr: Box::new(w), fd, peer_address }
+        Connection { rd: Box::new(r), wr: Writer::Ipc(w), fd, peer_address }
     }
 }
 
