@@ -20,7 +20,7 @@ CRASH_AT, SLOW_AT = int(sys.argv[1]), int(sys.argv[2])  # test: deterministic fa
 
 context = zmq.Context()
 server = context.socket(zmq.REP)
-server.bind("tcp://127.0.0.1:*")  # test: a free port, not tcp://*:5555
+server.bind(sys.argv[3] if len(sys.argv) > 3 else "tcp://127.0.0.1:*")  # test: the given endpoint or a free port, not tcp://*:5555
 print("lpserver.py bound to", server.getsockopt(zmq.LAST_ENDPOINT).decode())  # test
 
 for cycles in itertools.count():
