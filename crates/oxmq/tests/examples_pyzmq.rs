@@ -20,6 +20,7 @@
 //! (`CI` set), where .ci/run installs them, their absence fails the tests instead.
 
 mod build_examples;
+mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
@@ -28,12 +29,13 @@ use std::time::{Duration, Instant};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
-/// Whether python3 can import pyzmq and numpy (see the module's doc).
+/// Whether python3 can import pyzmq and numpy (see the module's doc); if not, the test is
+/// skipped (`common::skip`, which records it in skipped.txt).
 fn have_python(test: &str) -> bool {
     let ok = Command::new("python3").args(["-c", "import zmq, numpy"]).status().is_ok_and(|s| s.success());
     if !ok {
         assert!(std::env::var_os("CI").is_none(), "{test}: pyzmq or numpy is missing in CI");
-        eprintln!("{test}: SKIPPED: python3 with pyzmq and numpy is not installed (pip install pyzmq numpy)");
+        common::skip("python3 with pyzmq and numpy is not installed (pip install pyzmq numpy)");
     }
     ok
 }
