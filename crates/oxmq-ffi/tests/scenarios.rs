@@ -5,8 +5,10 @@
 //! (no preload) and against itself on oxmq: hello world, weather updates with a topic filter,
 //! ventilator/workers/sink, a ROUTER/DEALER broker with zmq.Poller, asyncio REQ/REP (over
 //! inproc in one process, and across processes), the notes' 640x480x4 image and bounding box
-//! sent with `copy=False`, and the lazy pirate (its client reopens its socket while its server
-//! is down, then gets every reply from a restarted server).
+//! sent with `copy=False`, the lazy pirate (its client reopens its socket while its server is
+//! down, then gets every reply from a restarted server), the notes' PAIR over ipc, pyzmq's
+//! ironhouse (CURVE with a ThreadAuthenticator), and the shutdown program, which has no peer
+//! and must behave on oxmq as on libzmq.
 //!
 //! A small wrapper runs each program as `__main__` (`runpy`) after printing which library the
 //! process is on (`oxmq_ffi_version`, a symbol only oxmq's library has, is in the global scope
@@ -446,4 +448,105 @@ fn lazy_pirate_client_on_libzmq_servers_on_oxmq() {
 #[test]
 fn lazy_pirate_both_on_oxmq() {
     lazy_pirate(Oxmq, Oxmq);
+}
+
+// ---------------------------------------------------------------- PAIR over ipc
+
+/// Note 000's PAIR processes A (binds, sends first) and B (connects, answers) over an abstract
+/// ipc name.
+fn pair_ipc(a: Lib, b: Lib) {
+    if !common::have_python("zmq") {
+        return;
+    }
+    let endpoint = format!("ipc://@oxmq-ffi-scenarios-pair-{}-{a:?}-{b:?}", std::process::id());
+    let mut pa = Running::start("pair_a.py", &[&endpoint], a);
+    pa.wait_for("A bound");
+    let out = Running::start("pair_b.py", &[&endpoint], b).success();
+    assert!(out.contains("B received b'Hello from A'"), "{out}");
+    let out = pa.success();
+    assert!(out.contains("A received b'Hello from B'"), "{out}");
+}
+
+#[test]
+fn pair_ipc_a_on_oxmq_b_on_libzmq() {
+    pair_ipc(Oxmq, Libzmq);
+}
+
+#[test]
+fn pair_ipc_a_on_libzmq_b_on_oxmq() {
+    pair_ipc(Libzmq, Oxmq);
+}
+
+// ---------------------------------------------------------------- shutdown
+
+/// The shutdown program (LINGER on close and term, a blocked receive woken by term) has no
+/// peer: it runs on each library and the two must behave alike.
+#[test]
+fn shutdown_behaves_on_oxmq_as_on_libzmq() {
+    if !common::have_python("zmq") {
+        return;
+    }
+    // A port nobody listens on, for the PUSH whose messages linger.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let endpoint = format!("tcp://127.0.0.1:{port}");
+    for lib in [Oxmq, Libzmq] {
+        let out = Running::start("shutdown.py", &[&endpoint], lib).success();
+        let ms = |linger: &str| -> u64 {
+            let line = out.lines().find(|l| l.starts_with(&format!("LINGER {linger} ms"))).expect(&out);
+            word_after(line, "after").parse().expect(line)
+        };
+        // LINGER 300: term waits for messages that can never be delivered, 300 ms; LINGER 0
+        // drops them (the bound is only "well before forever").
+        assert!(ms("300") >= 290, "{lib:?}: {out}");
+        assert!(ms("0") < 5000, "{lib:?}: {out}");
+        assert!(out.contains("worker: recv woken by term, closing its socket"), "{lib:?}: {out}");
+        assert!(out.ends_with("shutdown: done"), "{lib:?}: {out}");
+    }
+}
+
+// ---------------------------------------------------------------- CURVE, ironhouse
+
+/// The Z85 public key of a Z85 secret key (pyzmq's zmq.curve_public, on its own libzmq).
+fn curve_public(secret: &str) -> String {
+    let out = Command::new("python3")
+        .args(["-c", "import sys, zmq; print(zmq.curve_public(sys.argv[1].encode()).decode())", secret])
+        .env_remove("LD_PRELOAD")
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// pyzmq's ironhouse: a CURVE REP server whose ThreadAuthenticator (a ZAP handler on an inproc
+/// REP, in a thread of the server's process) admits the client certificates of a directory. A
+/// client with a key of its own making is refused (no reply within its RCVTIMEO); the known
+/// client is served, and the server sees its key as the messages' User-Id.
+fn ironhouse(server: Lib, client: Lib) {
+    if !common::have_python("zmq") {
+        return;
+    }
+    let mut s = Running::start("ironhouse_server.py", &["tcp://127.0.0.1:*", "2"], server);
+    let line = s.wait_for("bound to");
+    let (server_key, client_secret, endpoint) =
+        (word_after(&line, "public"), word_after(&line, "secret"), word_after(&line, "to"));
+    let (status, out) = Running::start("ironhouse_client.py", &[&endpoint, &server_key, "1"], client).finish();
+    assert_eq!(status.code(), Some(1), "an unknown client is refused: {out}");
+    assert!(out.contains("no reply: refused"), "{out}");
+    let client_public = curve_public(&client_secret);
+    let args = [&endpoint[..], &server_key, "2", &client_public, &client_secret];
+    let out = Running::start("ironhouse_client.py", &args, client).success();
+    assert_eq!(out.matches("World").count(), 2, "{out}");
+    let out = s.success();
+    assert_eq!(out.matches(&format!("Received Hello from {client_public}")).count(), 2, "{out}");
+    assert!(out.contains("ironhouse server done"), "{out}");
+}
+
+#[test]
+fn ironhouse_server_on_oxmq_client_on_libzmq() {
+    ironhouse(Oxmq, Libzmq);
+}
+
+#[test]
+fn ironhouse_server_on_libzmq_client_on_oxmq() {
+    ironhouse(Libzmq, Oxmq);
 }
