@@ -4,6 +4,9 @@
 //! asserts the header's version is oxmq's 4.3.5, not libzmq3-dev's) and linked to the
 //! libzmq.so cargo built for this test run, then run. Each checks its own results, exits
 //! non-zero on the first failure, and calls `oxmq_ffi_version`, which only oxmq's library has.
+//! The programs: REQ/REP, PUSH/PULL with `zmq::multipart_t` and `send_multipart`, PUB/SUB under
+//! `zmq::poll`, `zmq::message_t` zero-copy, and a broker (`zmq::proxy_steerable`, worker threads,
+//! a `zmq::monitor_t`).
 //!
 //! Without g++ or cppzmq's headers the tests are skipped, saying so (`common::skip`).
 
@@ -114,4 +117,9 @@ fn pubsub_poll() {
 #[test]
 fn message_zerocopy() {
     compile_and_run("message_zerocopy");
+}
+
+#[test]
+fn broker_monitor() {
+    compile_and_run("broker_monitor");
 }
