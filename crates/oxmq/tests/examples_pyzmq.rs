@@ -5,8 +5,9 @@
 //! image and PAIR programs of note 000), run as written but for the endpoint (a free port or
 //! an abstract ipc name instead of a fixed one), a bounded loop instead of `while True` where
 //! the program must end, shorter sleeps where the guide's would only slow the test, and the
-//! slips the seeds' README lists: every such change is marked `# test:` in the scripts below.
-//! Some add a check (`assert`, a total printed) so that a format the example got wrong fails
+//! slips the seeds' README lists: every such change is marked `# test:` in the programs, which
+//! live in `tests/pyzmq_programs/` (crates/oxmq-ffi/tests/scenarios.rs runs them on oxmq's
+//! libzmq.so too). Some add a check (`assert`, a total printed) so that a format the example got wrong fails
 //! the test instead of passing unnoticed.
 //!
 //! One example has no peer to pair with: `shutdown` (its PUSH needs nobody listening, its
@@ -19,6 +20,7 @@
 //! (`CI` set), where .ci/run installs them, their absence fails the tests instead.
 
 mod build_examples;
+mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
@@ -27,12 +29,13 @@ use std::time::{Duration, Instant};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
-/// Whether python3 can import pyzmq and numpy (see the module's doc).
+/// Whether python3 can import pyzmq and numpy (see the module's doc); if not, the test is
+/// skipped (`common::skip`, which records it in skipped.txt).
 fn have_python(test: &str) -> bool {
     let ok = Command::new("python3").args(["-c", "import zmq, numpy"]).status().is_ok_and(|s| s.success());
     if !ok {
         assert!(std::env::var_os("CI").is_none(), "{test}: pyzmq or numpy is missing in CI");
-        eprintln!("{test}: SKIPPED: python3 with pyzmq and numpy is not installed (pip install pyzmq numpy)");
+        common::skip("python3 with pyzmq and numpy is not installed (pip install pyzmq numpy)");
     }
     ok
 }
@@ -163,93 +166,10 @@ fn rust_example(name: &str, args: &[&str]) -> Running {
 }
 
 /// 000's `process_server`.
-const NOTE_IMAGE_SERVER: &str = r#"
-import sys
-import zmq
-import numpy as np
-
-def process_server():
-    context = zmq.Context()
-    socket = context.socket(zmq.REP)  # REP 模式（服务端）
-    socket.bind("tcp://127.0.0.1:*")  # test: a free port, not 15555
-    print("Server started", socket.getsockopt(zmq.LAST_ENDPOINT).decode())
-    # 2 bytes for points
-    IMAGE_CHUNK_SIZE = 480 * 640 * 4
-    BOUNDING_BOX_CHUNK_SIZE = 4 * 2
-    chunk_size = IMAGE_CHUNK_SIZE + BOUNDING_BOX_CHUNK_SIZE
-    for _ in range(int(sys.argv[1])):  # test: not while True
-        # 接收客户端发送的二进制数据（零拷贝）
-        msg = socket.recv(copy=False)
-        print(f"recerved msg size: {len(msg)}")
-        assert len(msg) == chunk_size
-        arr = np.frombuffer(
-            msg.buffer[:-BOUNDING_BOX_CHUNK_SIZE], dtype=np.uint8
-        ).reshape(480, 640, 4)
-        bbox_2d = np.frombuffer(
-            msg.buffer[-BOUNDING_BOX_CHUNK_SIZE:], dtype=np.uint16
-        ).reshape(4,)
-        # 处理数据（示例：简单反转数值）
-        processed_arr = 255 - arr
-        print(f"Received and processed data: {arr.shape} {bbox_2d.shape}\n{bbox_2d}...")
-        # 发送处理后的数据（零拷贝）
-        socket.send(processed_arr.tobytes(), copy=False)
-
-
-if __name__ == "__main__":
-    process_server()
-"#;
+const NOTE_IMAGE_SERVER: &str = include_str!("pyzmq_programs/image_server.py");
 
 /// 000's `process_client`.
-const NOTE_IMAGE_CLIENT: &str = r#"
-import sys
-import zmq
-import time
-import numpy as np
-
-def process_client():
-    context = zmq.Context()
-    socket = context.socket(zmq.REQ)  # REQ 模式（客户端）
-    socket.setsockopt(zmq.RCVTIMEO, 5000)  # 5秒超时
-    socket.connect(sys.argv[1])  # test: the server's endpoint
-    # 初始化数据（示例：全零数组）
-    data = np.zeros((480, 640, 4), dtype=np.uint8)
-    bbox_2d = np.array([1, 2, 3, 4], dtype=np.uint16)
-    max_try = 5
-    tried = 0
-    IMAGE_CHUNK_SIZE = 480 * 640 * 4
-    BOUNDING_BOX_CHUNK_SIZE = 4 * 2
-    chunk_size = IMAGE_CHUNK_SIZE + BOUNDING_BOX_CHUNK_SIZE
-    for _ in range(int(sys.argv[2])):  # test: not while True
-        # 发送数据（零拷贝）
-        socket.send(data.tobytes() + bbox_2d.tobytes(), copy=False)
-        # 接收服务端处理后的数据（零拷贝）
-        try:
-            msg = socket.recv(copy=False)
-            tried = 0
-            sent = data  # test: kept to check the reply
-            data = np.frombuffer(msg.buffer, dtype=np.uint8).reshape(480, 640, 4)
-            assert (data == 255 - sent).all(), "not 255 - image"  # test: the check
-            print("reply ok", len(msg))  # test
-            # 客户端进一步处理（示例：加 1）
-            # 注意，与整数操作后，可能会从 uint8 变为 int16，会影响 buffer 大小
-            data = (data.astype(np.int16) + 1) % 256  # test: numpy 2 overflows on uint8 + 1 % 256
-            data = data.astype(np.uint8)
-        except zmq.Again:
-            # REQ 模式下，两次连续的 send 会报错，所以要重新初始化。
-            context = zmq.Context()
-            socket = context.socket(zmq.REQ)  # REQ 模式（客户端）
-            socket.setsockopt(zmq.RCVTIMEO, 5000)  # 5秒超时
-            socket.connect(sys.argv[1])  # test: the server's endpoint
-            if tried >= max_try:
-                print("max_try count reached, stop trying")
-                break
-            print("Timeout, retrying...")
-            tried += 1
-            socket.send(data.tobytes() + bbox_2d.tobytes(), copy=False)  # test: the box too
-    print("client done")
-if __name__ == "__main__":
-    process_client()
-"#;
+const NOTE_IMAGE_CLIENT: &str = include_str!("pyzmq_programs/image_client.py");
 
 #[test]
 fn image_server_serves_the_notes_python_client() {
@@ -283,55 +203,10 @@ fn image_client_talks_to_the_notes_python_server() {
 // ---------------------------------------------------------------- hello world
 
 /// The guide's hwserver.py.
-const HWSERVER_PY: &str = r#"
-#   Hello World server in Python
-#   Binds REP socket to tcp://*:5555
-#   Expects b"Hello" from client, replies with b"World"
-import sys  # test
-import time
-import zmq
-
-context = zmq.Context()
-socket = context.socket(zmq.REP)
-socket.bind("tcp://127.0.0.1:*")  # test: a free port, not tcp://*:5555
-print("hwserver.py bound to", socket.getsockopt(zmq.LAST_ENDPOINT).decode())  # test
-
-for _ in range(int(sys.argv[1])):  # test: N requests, not while True
-    #  Wait for next request from client
-    message = socket.recv()
-    print(f"Received request: {message}")
-
-    #  Do some 'work'
-    time.sleep(1)
-
-    #  Send reply back to client
-    socket.send(b"World")
-"#;
+const HWSERVER_PY: &str = include_str!("pyzmq_programs/hwserver.py");
 
 /// The guide's hwclient.py.
-const HWCLIENT_PY: &str = r#"
-#   Hello World client in Python
-#   Connects REQ socket to tcp://localhost:5555
-#   Sends "Hello" to server, expects "World" back
-import sys  # test
-import zmq
-
-context = zmq.Context()
-
-#  Socket to talk to server
-print("Connecting to hello world server…")
-socket = context.socket(zmq.REQ)
-socket.connect(sys.argv[1])  # test: the server's endpoint, not tcp://localhost:5555
-
-#  Do 10 requests, waiting each time for a response
-for request in range(int(sys.argv[2])):  # test: N requests, not 10
-    print(f"Sending request {request} …")
-    socket.send(b"Hello")
-
-    #  Get the reply.
-    message = socket.recv()
-    print(f"Received reply {request} [ {message} ]")
-"#;
+const HWCLIENT_PY: &str = include_str!("pyzmq_programs/hwclient.py");
 
 #[test]
 fn hwserver_serves_the_python_hwclient() {
@@ -362,58 +237,10 @@ fn hwclient_talks_to_the_python_hwserver() {
 // ---------------------------------------------------------------- weather updates
 
 /// The guide's wuserver.py.
-const WUSERVER_PY: &str = r#"
-#   Weather update server
-#   Binds PUB socket to tcp://*:5556
-#   Publishes random weather updates
-from random import randrange
-import zmq
-
-context = zmq.Context()
-socket = context.socket(zmq.PUB)
-socket.bind("tcp://127.0.0.1:*")  # test: a free port, not tcp://*:5556
-print("wuserver.py publishing on", socket.getsockopt(zmq.LAST_ENDPOINT).decode())  # test
-
-while True:  # test: until the test kills it
-    zipcode = randrange(10000, 10010)  # test: ten zip codes, not randrange(1, 100000)
-    temperature = randrange(-80, 135)
-    relhumidity = randrange(10, 60)
-
-    socket.send_string("%05d %d %d" % (zipcode, temperature, relhumidity))
-"#;
+const WUSERVER_PY: &str = include_str!("pyzmq_programs/wuserver.py");
 
 /// The guide's wuclient.py.
-const WUCLIENT_PY: &str = r#"
-#   Weather update client
-#   Connects SUB socket to tcp://localhost:5556
-#   Collects weather updates and finds avg temp in zipcode
-import sys
-import zmq
-
-#  Socket to talk to server
-context = zmq.Context()
-socket = context.socket(zmq.SUB)
-
-print("Collecting updates from weather server...")
-socket.connect(sys.argv[1])  # test: the server's endpoint, not tcp://localhost:5556
-
-# Subscribe to zipcode, default is NYC, 10001
-zip_filter = sys.argv[2] if len(sys.argv) > 2 else "10001"  # test: argv[1] is the endpoint
-socket.setsockopt_string(zmq.SUBSCRIBE, zip_filter)
-
-# Process 5 updates
-total_temp = 0
-for update_nbr in range(5):
-    string = socket.recv_string()
-    zipcode, temperature, relhumidity = string.split()
-    assert zipcode == zip_filter, string  # test: only the zip code subscribed to
-    total_temp += int(temperature)
-
-print(
-    f"Average temperature for zipcode '{zip_filter}' was "
-    f"{total_temp / (update_nbr + 1)} F"
-)
-"#;
+const WUCLIENT_PY: &str = include_str!("pyzmq_programs/wuclient.py");
 
 #[test]
 fn wuserver_publishes_to_the_python_wuclient() {
@@ -443,168 +270,13 @@ fn wuclient_subscribes_to_the_python_wuserver() {
 // ---------------------------------------------------------------- pipeline
 
 /// The guide's taskvent.py.
-const TASKVENT_PY: &str = r#"
-# Task ventilator
-# Binds PUSH socket to tcp://localhost:5557
-# Sends batch of tasks to workers via that socket
-import sys  # test
-import zmq
-import random
-import time
-
-context = zmq.Context()
-
-# Socket to send messages on
-sender = context.socket(zmq.PUSH)
-sender.bind("tcp://127.0.0.1:*")  # test: a free port, not tcp://*:5557
-print("taskvent.py bound to", sender.getsockopt(zmq.LAST_ENDPOINT).decode())  # test
-
-# Socket with direct access to the sink: used to synchronize start of batch
-sink = context.socket(zmq.PUSH)
-# test: IMMEDIATE, so that the "0" waits for the connection to the sink and arrives before
-# test: any result (the guide counts on a human pressing Enter long after all connected)
-sink.setsockopt(zmq.IMMEDIATE, 1)
-sink.connect(sys.argv[1])  # test: the sink's endpoint, not tcp://localhost:5558
-
-print("Press Enter when the workers are ready: ")
-_ = input()
-print("Sending tasks to workers...")
-
-# The first message is "0" and signals start of batch
-sink.send(b'0')
-
-# Initialize random number generator
-random.seed()
-
-# Send 100 tasks
-total_msec = 0
-for task_nbr in range(int(sys.argv[2])):  # test: N tasks, not 100
-    # Random workload from 1 to 100 msecs
-    workload = random.randint(1, 100)
-    total_msec += workload
-
-    sender.send_string(f"{workload}")
-
-print(f"Total expected cost: {total_msec} msec")
-
-# Give 0MQ time to deliver
-time.sleep(1)
-"#;
+const TASKVENT_PY: &str = include_str!("pyzmq_programs/taskvent.py");
 
 /// The guide's taskwork2.py (the worker that stops on the sink's kill signal).
-const TASKWORK2_PY: &str = r#"
-# Task worker - design 2
-# Adds pub-sub flow to receive and respond to kill signal
-import sys
-import time
-import zmq
-
-context = zmq.Context()
-
-# Socket to receive messages on
-receiver = context.socket(zmq.PULL)
-receiver.connect(sys.argv[1])  # test: the ventilator's endpoint, not tcp://localhost:5557
-
-# Socket to send messages to
-sender = context.socket(zmq.PUSH)
-sender.connect(sys.argv[2])  # test: the sink's endpoint, not tcp://localhost:5558
-
-# Socket for control input
-controller = context.socket(zmq.SUB)
-controller.connect(sys.argv[3])  # test: the sink's control endpoint, not tcp://localhost:5559
-controller.setsockopt(zmq.SUBSCRIBE, b"")
-print("worker ready")  # test (no dot: the dots count the tasks)
-
-# Process messages from receiver and controller
-poller = zmq.Poller()
-poller.register(receiver, zmq.POLLIN)
-poller.register(controller, zmq.POLLIN)
-# Process messages from both sockets
-while True:
-    socks = dict(poller.poll())
-
-    if socks.get(receiver) == zmq.POLLIN:
-        message = receiver.recv_string()
-
-        # Process task
-        workload = int(message)  # Workload in msecs
-
-        # Do the work
-        time.sleep(workload / 1000.0)
-
-        # Send results to sink
-        sender.send_string(message)
-
-        # Simple progress indicator for the viewer
-        sys.stdout.write(".")
-        sys.stdout.flush()
-
-    # Any waiting controller command acts as 'KILL'
-    if socks.get(controller) == zmq.POLLIN:
-        break
-
-print(" killed")  # test
-
-# Finished
-receiver.close()
-sender.close()
-controller.close()
-context.term()
-"#;
+const TASKWORK2_PY: &str = include_str!("pyzmq_programs/taskwork2.py");
 
 /// The guide's tasksink2.py (the sink that sends the kill signal).
-const TASKSINK2_PY: &str = r#"
-# Task sink - design 2
-# Adds pub-sub flow to send kill signal to workers
-import sys
-import time
-import zmq
-
-context = zmq.Context()
-
-# Socket to receive messages on
-receiver = context.socket(zmq.PULL)
-receiver.bind("tcp://127.0.0.1:*")  # test: a free port, not tcp://*:5558
-
-# Socket for worker control
-controller = context.socket(zmq.PUB)
-controller.bind("tcp://127.0.0.1:*")  # test: a free port, not tcp://*:5559
-print("tasksink2.py bound to", receiver.getsockopt(zmq.LAST_ENDPOINT).decode(),  # test
-      "control", controller.getsockopt(zmq.LAST_ENDPOINT).decode())  # test
-
-# Wait for start of batch
-start = receiver.recv()  # test: kept, to check it
-assert start == b"0", start  # test: the batch starts with "0"
-
-# Start our clock now
-tstart = time.time()
-
-# Process 100 confirmations
-returned = 0  # test
-for task_nbr in range(int(sys.argv[1])):  # test: N tasks, not 100
-    result = receiver.recv()  # test: kept, to check it
-    returned += int(result)  # test: each result is its task's workload, as taskwork2.py sends it
-    if task_nbr % 10 == 0:
-        sys.stdout.write(":")
-    else:
-        sys.stdout.write(".")
-    sys.stdout.flush()
-
-# Calculate and report duration of batch
-tend = time.time()
-tdiff = tend - tstart
-total_msec = tdiff * 1000
-print(f"Total elapsed time: {total_msec} msec")
-print(f"total workload {returned} msec")  # test
-
-# Send kill signal to workers
-controller.send(b"KILL")
-
-# Finished
-receiver.close()
-controller.close()
-context.term()
-"#;
+const TASKSINK2_PY: &str = include_str!("pyzmq_programs/tasksink2.py");
 
 /// The total workload a ventilator printed ("Total expected cost: 1234 msec").
 fn expected_cost(vent_output: &str) -> String {
@@ -683,74 +355,13 @@ fn taskwork_works_for_the_python_ventilator_and_sink() {
 // ---------------------------------------------------------------- broker
 
 /// The guide's rrclient.py.
-const RRCLIENT_PY: &str = r#"
-#   Request-reply client in Python
-#   Connects REQ socket to tcp://localhost:5559
-#   Sends "Hello" to server, expects "World" back
-import sys  # test
-import zmq
-
-#  Prepare our context and sockets
-context = zmq.Context()
-socket = context.socket(zmq.REQ)
-socket.connect(sys.argv[1])  # test: the broker's frontend, not tcp://localhost:5559
-
-#  Do 10 requests, waiting each time for a response
-for request in range(1, int(sys.argv[2]) + 1):  # test: N requests, not 10
-    socket.send(b"Hello")
-    message = socket.recv()
-    print(f"Received reply {request} [{message}]")
-"#;
+const RRCLIENT_PY: &str = include_str!("pyzmq_programs/rrclient.py");
 
 /// The guide's rrworker.py.
-const RRWORKER_PY: &str = r#"
-#   Request-reply service in Python
-#   Connects REP socket to tcp://localhost:5560
-#   Expects "Hello" from client, replies with "World"
-import sys  # test
-import zmq
-
-context = zmq.Context()
-socket = context.socket(zmq.REP)
-socket.connect(sys.argv[1])  # test: the broker's backend, not tcp://localhost:5560
-
-while True:
-    message = socket.recv()
-    print(f"Received request: {message}")
-    socket.send(b"World")
-"#;
+const RRWORKER_PY: &str = include_str!("pyzmq_programs/rrworker.py");
 
 /// The guide's rrbroker.py.
-const RRBROKER_PY: &str = r#"
-# Simple request-reply broker
-import zmq
-
-# Prepare our context and sockets
-context = zmq.Context()
-frontend = context.socket(zmq.ROUTER)
-backend = context.socket(zmq.DEALER)
-frontend.bind("tcp://127.0.0.1:*")  # test: a free port, not tcp://*:5559
-backend.bind("tcp://127.0.0.1:*")  # test: a free port, not tcp://*:5560
-print("rrbroker.py frontend", frontend.getsockopt(zmq.LAST_ENDPOINT).decode(),  # test
-      "backend", backend.getsockopt(zmq.LAST_ENDPOINT).decode())  # test
-
-# Initialize poll set
-poller = zmq.Poller()
-poller.register(frontend, zmq.POLLIN)
-poller.register(backend, zmq.POLLIN)
-
-# Switch messages between sockets
-while True:
-    socks = dict(poller.poll())
-
-    if socks.get(frontend) == zmq.POLLIN:
-        message = frontend.recv_multipart()
-        backend.send_multipart(message)
-
-    if socks.get(backend) == zmq.POLLIN:
-        message = backend.recv_multipart()
-        frontend.send_multipart(message)
-"#;
+const RRBROKER_PY: &str = include_str!("pyzmq_programs/rrbroker.py");
 
 #[test]
 fn rrbroker_between_python_clients_and_workers() {
@@ -792,36 +403,10 @@ fn rrclient_and_rrworker_through_the_python_rrbroker() {
 // ---------------------------------------------------------------- PAIR
 
 /// Note 000's PAIR, process A (the binding side).
-const NOTE_PAIR_A: &str = r#"
-import sys  # test
-import zmq
-
-context = zmq.Context()
-# 进程 A
-pair_a = context.socket(zmq.PAIR)
-# 还可以绑定网络通信，比如
-# pair_a.bind("tcp://*:15555")
-pair_a.bind(sys.argv[1])  # test: the test's endpoint, not ipc:///tmp/pair.ipc
-print("A bound")  # test
-pair_a.send(b"Hello from A")
-message = pair_a.recv()
-print("A received", message)  # test
-"#;
+const NOTE_PAIR_A: &str = include_str!("pyzmq_programs/pair_a.py");
 
 /// Note 000's PAIR, process B (the connecting side).
-const NOTE_PAIR_B: &str = r#"
-import sys  # test
-import zmq
-
-context = zmq.Context()
-# 进程 B
-pair_b = context.socket(zmq.PAIR)
-# pair_b.connect("tcp://pair_a_ip:15555")
-pair_b.connect(sys.argv[1])  # test: the test's endpoint, not ipc:///tmp/pair.ipc
-message = pair_b.recv()
-print("B received", message)  # test
-pair_b.send(b"Hello from B")
-"#;
+const NOTE_PAIR_B: &str = include_str!("pyzmq_programs/pair_b.py");
 
 fn pair_endpoint(who: &str) -> String {
     format!("ipc://@oxmq-pyzmq-pair-{who}-{}", std::process::id())
@@ -858,108 +443,10 @@ fn pair_ipc_connects_to_the_notes_python_process_a() {
 // ---------------------------------------------------------------- lazy pirate
 
 /// The guide's lpclient.py.
-const LPCLIENT_PY: &str = r#"
-#
-#  Lazy Pirate client
-#  Use zmq_poll to do a safe request-reply
-#  To run, start lpserver and then randomly kill/restart it
-#
-#   Author: Daniel Lundin <dln(at)eintr(dot)org>
-#
-import itertools
-import logging
-import sys
-import zmq
-
-logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.INFO, stream=sys.stdout)  # test: stdout
-
-REQUEST_TIMEOUT = 1000  # test: 1 s, not 2.5
-REQUEST_RETRIES = 3
-SERVER_ENDPOINT = sys.argv[1]  # test: the server's endpoint, not tcp://localhost:5555
-
-context = zmq.Context()
-
-logging.info("Connecting to server…")
-client = context.socket(zmq.REQ)
-client.connect(SERVER_ENDPOINT)
-
-for sequence in range(1, int(sys.argv[2]) + 1):  # test: N requests, not itertools.count()
-    request = str(sequence).encode()
-    logging.info("Sending (%s)", request)
-    client.send(request)
-
-    retries_left = REQUEST_RETRIES
-    while True:
-        if (client.poll(REQUEST_TIMEOUT) & zmq.POLLIN) != 0:
-            reply = client.recv()
-            if int(reply) == sequence:
-                logging.info("Server replied OK (%s)", reply)
-                retries_left = REQUEST_RETRIES
-                break
-            else:
-                logging.error("Malformed reply from server: %s", reply)
-                continue
-
-        retries_left -= 1
-        logging.warning("No response from server")
-        # Socket is confused. Close and remove it.
-        client.setsockopt(zmq.LINGER, 0)
-        client.close()
-        if retries_left == 0:
-            logging.error("Server seems to be offline, abandoning")
-            sys.exit()
-
-        logging.info("Reconnecting to server…")
-        # Create new connection
-        client = context.socket(zmq.REQ)
-        client.connect(SERVER_ENDPOINT)
-        logging.info("Resending (%s)", request)
-        client.send(request)
-print("all replies received")  # test
-"#;
+const LPCLIENT_PY: &str = include_str!("pyzmq_programs/lpclient.py");
 
 /// The guide's lpserver.py.
-const LPSERVER_PY: &str = r#"
-#
-#  Lazy Pirate server
-#  Binds REQ socket to tcp://*:5555
-#  Like hwserver except:
-#   - echoes request as-is
-#   - randomly runs slowly, or exits to simulate a crash.
-#
-#   Author: Daniel Lundin <dln(at)eintr(dot)org>
-#
-from random import randint
-import itertools
-import logging
-import sys  # test
-import time
-import zmq
-
-logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.INFO, stream=sys.stdout)  # test: stdout
-
-CRASH_AT, SLOW_AT = int(sys.argv[1]), int(sys.argv[2])  # test: deterministic failures
-
-context = zmq.Context()
-server = context.socket(zmq.REP)
-server.bind("tcp://127.0.0.1:*")  # test: a free port, not tcp://*:5555
-print("lpserver.py bound to", server.getsockopt(zmq.LAST_ENDPOINT).decode())  # test
-
-for cycles in itertools.count():
-    request = server.recv()
-
-    # Simulate various problems, after a few cycles
-    if cycles == CRASH_AT:  # test: at cycle CRASH_AT, not cycles > 3 and randint(0, 3) == 0
-        logging.info("Simulating a crash")
-        break
-    elif cycles == SLOW_AT:  # test: at cycle SLOW_AT, not cycles > 3 and randint(0, 3) == 0
-        logging.info("Simulating CPU overload")
-        time.sleep(2)
-
-    logging.info("Normal request (%s)", request)
-    time.sleep(0.1)  # Do some heavy work  # test: 0.1 s, not 1
-    server.send(request)
-"#;
+const LPSERVER_PY: &str = include_str!("pyzmq_programs/lpserver.py");
 
 #[test]
 fn lpclient_retries_against_the_python_lpserver() {
@@ -1003,30 +490,7 @@ fn lpserver_answers_the_python_lpclient() {
 
 /// The guide's hwserver.py, binding the endpoint it is given, so that it can be restarted on
 /// the same one.
-const HWSERVER_RESTARTABLE_PY: &str = r#"
-#   Hello World server in Python
-#   Binds REP socket to tcp://*:5555
-#   Expects b"Hello" from client, replies with b"World"
-import sys  # test
-import time
-import zmq
-
-context = zmq.Context()
-socket = context.socket(zmq.REP)
-socket.bind(sys.argv[1])  # test: the test's endpoint (the same one after a restart), not tcp://*:5555
-print("hwserver.py bound to", socket.getsockopt(zmq.LAST_ENDPOINT).decode())  # test
-
-while True:
-    #  Wait for next request from client
-    message = socket.recv()
-    print(f"Received request: {message}")
-
-    #  Do some 'work'
-    time.sleep(0.1)  # test: 0.1 s, not 1 (the client gives a reply 1 s before resending)
-
-    #  Send reply back to client
-    socket.send(b"World")
-"#;
+const HWSERVER_RESTARTABLE_PY: &str = include_str!("pyzmq_programs/hwserver_restartable.py");
 
 #[test]
 fn reconnect_client_keeps_working_across_a_python_hwserver_restart() {
@@ -1059,43 +523,7 @@ fn reconnect_client_keeps_working_across_a_python_hwserver_restart() {
 /// `socket.close()` then `context.term()`; 003: LINGER 0 empties the queue on close). It has
 /// no peer to pair with: part 1 needs nobody listening, part 2 is inproc. So it runs beside the
 /// example instead, on libzmq, and the two must behave alike.
-const SHUTDOWN_PY: &str = r#"
-import sys, threading, time
-import zmq
-
-endpoint = sys.argv[1]
-for linger_ms in (300, 0):
-    context = zmq.Context()
-    socket = context.socket(zmq.PUSH)
-    socket.setsockopt(zmq.LINGER, linger_ms)  # 0: 关闭时直接清空队列
-    socket.connect(endpoint)  # nobody there: the messages stay queued
-    for n in range(3):
-        socket.send_string(f"message {n}")
-    start = time.monotonic()
-    socket.close()
-    context.term()  # 销毁上下文
-    print(f"LINGER {linger_ms} ms: term returned after {int((time.monotonic() - start) * 1000)} ms")
-
-context = zmq.Context()
-pull = context.socket(zmq.PULL)
-pull.bind("inproc://shutdown")
-
-def worker():
-    try:
-        pull.recv()
-    except zmq.ContextTerminated:
-        print("worker: recv woken by term, closing its socket")
-        pull.close()
-
-thread = threading.Thread(target=worker)
-thread.start()
-time.sleep(0.1)
-start = time.monotonic()
-context.term()
-print(f"main: term returned after {int((time.monotonic() - start) * 1000)} ms")
-thread.join()
-print("shutdown: done")
-"#;
+const SHUTDOWN_PY: &str = include_str!("pyzmq_programs/shutdown.py");
 
 #[test]
 fn shutdown_behaves_as_the_same_program_on_libzmq() {
@@ -1126,64 +554,11 @@ fn shutdown_behaves_as_the_same_program_on_libzmq() {
 /// Note 001's asyncio REP worker (`async_rep_worker`), bound to the test's endpoint instead of
 /// inproc (inproc cannot cross processes), answering the example's requests (`hello C.N`,
 /// upper-cased back) a bounded number of times instead of `while True`.
-const NOTE_ASYNC_REP_WORKER: &str = r#"
-import asyncio
-import sys  # test
-import zmq
-import zmq.asyncio as azmq # 使用异步版本
-
-ADDRESS = sys.argv[1]  # test: the test's endpoint, not inproc://my_async_channel
-REQUESTS = int(sys.argv[2])  # test: a bounded loop
-
-async def async_rep_worker(context: azmq.Context):
-    socket = context.socket(zmq.REP)
-    socket.bind(ADDRESS)
-    print("REP worker bound to", socket.getsockopt(zmq.LAST_ENDPOINT).decode())  # test
-    try:
-        for _ in range(REQUESTS):  # test: not while True
-            message = await socket.recv_string()
-            await socket.send_string(message.upper())  # test: the example's reply, upper-cased
-        print(f"REP worker answered {REQUESTS} requests")  # test
-    finally:
-        socket.close()
-
-async def main():
-    context = azmq.Context()
-    await async_rep_worker(context)
-    context.term()
-
-asyncio.run(main())
-"#;
+const NOTE_ASYNC_REP_WORKER: &str = include_str!("pyzmq_programs/async_rep_worker.py");
 
 /// Note 001's asyncio REQ client (`async_req_client`), several of them as the example has,
 /// each checking its replies.
-const NOTE_ASYNC_REQ_CLIENTS: &str = r#"
-import asyncio
-import sys  # test
-import zmq
-import zmq.asyncio as azmq
-
-ADDRESS, CLIENTS, REQUESTS = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])  # test
-
-async def async_req_client(context: azmq.Context, c: int):
-    socket = context.socket(zmq.REQ)
-    socket.connect(ADDRESS)
-    try:
-        for n in range(REQUESTS):
-            await socket.send_string(f"hello {c}.{n}")
-            reply = await asyncio.wait_for(socket.recv_string(), 10)
-            assert reply == f"HELLO {c}.{n}", reply  # test
-    finally:
-        socket.close()
-
-async def main():
-    context = azmq.Context()
-    await asyncio.gather(*(async_req_client(context, c) for c in range(CLIENTS)))
-    print(f"REQ clients: {CLIENTS * REQUESTS} replies received")  # test
-    context.term()
-
-asyncio.run(main())
-"#;
+const NOTE_ASYNC_REQ_CLIENTS: &str = include_str!("pyzmq_programs/async_req_clients.py");
 
 #[test]
 fn async_reqrep_server_answers_python_asyncio_clients() {
@@ -1218,81 +593,11 @@ fn async_reqrep_clients_talk_to_a_python_asyncio_worker() {
 /// generate_certificates.py does), a ThreadAuthenticator admitting the client certificates
 /// of the public directory, a CURVE REP socket. It answers "World" to the example's "Hello"
 /// a bounded number of times.
-const IRONHOUSE_SERVER_PY: &str = r#"
-import os, shutil, sys, tempfile  # test
-import zmq
-import zmq.auth
-from zmq.auth.thread import ThreadAuthenticator
-
-endpoint, requests = sys.argv[1], int(sys.argv[2])  # test
-base_dir = tempfile.mkdtemp()  # test: a fresh directory, not the example's ./certificates
-keys_dir = os.path.join(base_dir, "certificates")
-public_keys_dir = os.path.join(base_dir, "public_keys")
-secret_keys_dir = os.path.join(base_dir, "private_keys")
-for d in (keys_dir, public_keys_dir, secret_keys_dir):
-    os.mkdir(d)
-zmq.auth.create_certificates(keys_dir, "server")
-zmq.auth.create_certificates(keys_dir, "client")
-for key_file in os.listdir(keys_dir):
-    if key_file.endswith(".key"):
-        shutil.move(os.path.join(keys_dir, key_file), os.path.join(public_keys_dir, "."))
-    elif key_file.endswith(".key_secret"):
-        shutil.move(os.path.join(keys_dir, key_file), os.path.join(secret_keys_dir, "."))
-
-ctx = zmq.Context.instance()
-auth = ThreadAuthenticator(ctx)
-auth.start()
-auth.configure_curve(domain='*', location=public_keys_dir)
-
-server = ctx.socket(zmq.REP)
-server_public, server_secret = zmq.auth.load_certificate(os.path.join(secret_keys_dir, "server.key_secret"))
-server.curve_secretkey = server_secret
-server.curve_publickey = server_public
-server.curve_server = True
-server.bind(endpoint)
-# test: what the oxmq client needs: the server's public key and the client's secret key
-client_secret = zmq.auth.load_certificate(os.path.join(secret_keys_dir, "client.key_secret"))[1]
-print("server public", server_public.decode(), "client secret", client_secret.decode(), "bound to",
-      server.getsockopt(zmq.LAST_ENDPOINT).decode())
-for _ in range(requests):  # test: a bounded loop
-    frame = server.recv(copy=False)
-    print("Received", frame.bytes.decode(), "from", frame.get("User-Id"))  # test
-    server.send(b"World")
-server.close()
-auth.stop()
-ctx.term()
-print("ironhouse server done")
-"#;
+const IRONHOUSE_SERVER_PY: &str = include_str!("pyzmq_programs/ironhouse_server.py");
 
 /// The ironhouse client side: its own key pair, the server's public key pinned; sends
 /// "Hello" and reads "World" as the example does.
-const IRONHOUSE_CLIENT_PY: &str = r#"
-import sys  # test
-import zmq
-
-endpoint, server_public, requests = sys.argv[1], sys.argv[2].encode(), int(sys.argv[3])  # test
-ctx = zmq.Context.instance()
-client = ctx.socket(zmq.REQ)
-if len(sys.argv) > 5:  # test: the key pair given (ironhouse loads it from client.key_secret)
-    client_public, client_secret = sys.argv[4].encode(), sys.argv[5].encode()
-else:  # test: a client the server does not know
-    client_public, client_secret = zmq.curve_keypair()
-client.curve_secretkey = client_secret
-client.curve_publickey = client_public
-client.curve_serverkey = server_public
-client.rcvtimeo = 3000  # test: a refused client must not hang the test
-client.connect(endpoint)
-try:
-    for n in range(requests):
-        client.send(b"Hello")
-        print("Received reply", n, client.recv().decode())
-except zmq.Again:  # test
-    print("no reply: refused")
-    sys.exit(1)
-client.setsockopt(zmq.LINGER, 0)
-client.close()
-ctx.term()
-"#;
+const IRONHOUSE_CLIENT_PY: &str = include_str!("pyzmq_programs/ironhouse_client.py");
 
 #[test]
 fn curve_client_talks_to_the_python_ironhouse_server() {
