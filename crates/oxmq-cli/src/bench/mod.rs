@@ -19,10 +19,10 @@ mod units;
 
 use crate::runner;
 use clap::{Args, ValueEnum};
-use plan::{Impl, Plan, RAW_CHUNK, plan_workloads};
+use plan::{Abi, Impl, Plan, RAW_CHUNK, plan_workloads};
 use render::render;
 use results::oxmq_figures;
-use run::{BUILD_LIBZMQ, BUILD_OXMQ, execute, find_tools};
+use run::{AbiLibDir, BUILD_LIBZMQ, BUILD_OXMQ, execute, find_tools};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -32,6 +32,7 @@ Examples:
   oxmq bench --workloads thr,lat                     # the PUSH/PULL and REQ/REP tables, ~3.5 min
   oxmq bench --workloads scale --peers 1,10,100      # how cost grows with peers
   oxmq bench --quick                                 # smoke run of everything, ~15 s
+  oxmq bench --workloads thr,lat --abi               # adds oxmq through its libzmq ABI (oxmq-ffi)
 
 Regression check (oxmq's own figures against an earlier run of the same workloads; build
 each side with `cargo build --release -p oxmq-cli -p oxmq-libzmq-perf` before its run;
@@ -59,6 +60,15 @@ pub struct BenchArgs {
     /// Default: libzmq when its tools are found.
     #[arg(long, value_enum)]
     pub vs: Option<Vs>,
+    /// Also run libzmq's tools (the zmq_* of oxmq-libzmq-perf) on oxmq's libzmq.so.5
+    /// (crates/oxmq-ffi) for the thr and lat workloads: rows "oxmq (libzmq ABI)", against
+    /// libzmq and against oxmq's own tools. Each tool checks that it loaded oxmq's library.
+    #[arg(long)]
+    pub abi: bool,
+    /// oxmq's libzmq.so for --abi (default: libzmq.so next to this executable, as
+    /// `cargo build --release -p oxmq-ffi` leaves it in target/release).
+    #[arg(long, value_name = "FILE", requires = "abi")]
+    pub abi_lib: Option<PathBuf>,
     /// Message sizes in bytes for the PUSH/PULL throughput runs.
     #[arg(long, value_delimiter = ',', default_values_t = [64usize, 1024, 65536])]
     pub sizes: Vec<usize>,
@@ -234,6 +244,15 @@ pub fn run(args: &BenchArgs) -> Result<i32, String> {
         return Err("--cross needs libzmq (drop --vs none)".into());
     }
     let vs = if args.cross { Some(Vs::Libzmq) } else { args.vs };
+    let abi_lib = match args.abi {
+        true => {
+            find_tools(&zdir, Impl::OxmqAbi).map_err(|e| format!("--abi: {e}\n{BUILD_LIBZMQ}"))?;
+            let lib = args.abi_lib.clone().unwrap_or_else(|| exe_dir.join("libzmq.so"));
+            Some(AbiLibDir::new(&lib)?)
+        }
+        false => None,
+    };
+    let abi = abi_lib.as_ref().map(|l| Abi { tools_dir: zdir.clone(), lib_dir: l.dir.clone() });
     let libzmq_dir = match (vs, find_tools(&zdir, Impl::Libzmq)) {
         (Some(Vs::None), _) => None,
         (_, Ok(())) => Some(zdir),
@@ -287,6 +306,7 @@ pub fn run(args: &BenchArgs) -> Result<i32, String> {
         curve_server,
         oxmq_dir,
         libzmq_dir,
+        abi,
         pairs,
         pin,
         pin_note,

@@ -25,6 +25,8 @@ pub(super) const HWM: usize = 1000;
 pub(super) enum Impl {
     Oxmq,
     Libzmq,
+    /// libzmq's tools (`zmq_*`) on oxmq's `libzmq.so.5` (crates/oxmq-ffi): `--abi`.
+    OxmqAbi,
 }
 
 impl Impl {
@@ -32,12 +34,13 @@ impl Impl {
         match self {
             Impl::Oxmq => "oxmq",
             Impl::Libzmq => "libzmq",
+            Impl::OxmqAbi => "oxmq (libzmq ABI)",
         }
     }
     pub(super) fn prefix(self) -> &'static str {
         match self {
             Impl::Oxmq => "",
-            Impl::Libzmq => "zmq_",
+            Impl::Libzmq | Impl::OxmqAbi => "zmq_",
         }
     }
 }
@@ -53,6 +56,7 @@ pub(super) struct Variant {
 impl Variant {
     pub(super) const OXMQ: Variant = Variant { local: Impl::Oxmq, remote: Impl::Oxmq };
     pub(super) const LIBZMQ: Variant = Variant { local: Impl::Libzmq, remote: Impl::Libzmq };
+    pub(super) const ABI: Variant = Variant { local: Impl::OxmqAbi, remote: Impl::OxmqAbi };
 
     fn name(self) -> String {
         if self.local == self.remote {
@@ -163,11 +167,21 @@ fn round2(x: f64) -> f64 {
     (x / m).round() * m
 }
 
+/// Where `--abi` finds what it runs: libzmq's tools and a directory whose `libzmq.so.5` is
+/// oxmq's library (the tools get it as `LD_LIBRARY_PATH`).
+#[derive(Debug, Clone)]
+pub(super) struct Abi {
+    pub(super) tools_dir: PathBuf,
+    pub(super) lib_dir: PathBuf,
+}
+
 pub(super) struct Plan {
     /// The CURVE server key pair (public, secret; Z85) of the run's CURVE workloads.
     pub(super) curve_server: Option<(String, String)>,
     pub(super) oxmq_dir: PathBuf,
     pub(super) libzmq_dir: Option<PathBuf>,
+    /// `--abi`: the libzmq tools on oxmq's libzmq.so.5, thr and lat only.
+    pub(super) abi: Option<Abi>,
     pub(super) pairs: usize,
     pub(super) pin: bool,
     pub(super) pin_note: String,
@@ -278,7 +292,7 @@ pub(super) fn plan_workloads(args: &BenchArgs) -> Vec<Workload> {
 }
 
 /// The variants run for a workload; cells are indexed like this list:
-/// oxmq first, then libzmq, then the mixed pairs.
+/// oxmq first, then libzmq, then the mixed pairs, then oxmq through the libzmq ABI.
 pub(super) fn variants(plan: &Plan, w: &Workload) -> Vec<Variant> {
     let mut v = vec![Variant::OXMQ];
     if plan.libzmq_dir.is_some() && !w.shared() {
@@ -288,7 +302,15 @@ pub(super) fn variants(plan: &Plan, w: &Workload) -> Vec<Variant> {
             v.push(Variant { local: Impl::Libzmq, remote: Impl::Oxmq });
         }
     }
+    if plan.abi.is_some() && matches!(w.kind, Kind::Thr | Kind::Lat) {
+        v.push(Variant::ABI);
+    }
     v
+}
+
+/// The cell of `var` in a workload's cells (indexed like [`variants`]).
+pub(super) fn cell_of<'a, T>(plan: &Plan, w: &Workload, cells: &'a [T], var: Variant) -> Option<&'a T> {
+    variants(plan, w).iter().position(|&v| v == var).and_then(|i| cells.get(i))
 }
 
 /// The name of who runs `w`: an implementation, a mixed pair, or neither (raw TCP).

@@ -1,7 +1,7 @@
 //! The report: a markdown table per kind of workload (throughput, latency, raw TCP, PUB/SUB,
 //! scale, memory, interop), the machine it ran on, and the problems of the run.
 
-use super::plan::{HWM, Plan, Workload, variant_name, variants};
+use super::plan::{HWM, Plan, Variant, Workload, cell_of, variant_name, variants};
 use super::results::{Cell, Durations, Results, Summary, median_of, summarize};
 use super::units::{fmt_count, fmt_rate, fmt_size, gbits};
 use super::{Kind, Mech, Transport};
@@ -159,6 +159,9 @@ pub(super) fn render(plan: &Plan, results: &Results, durations: &Durations) -> S
     render_hwm(&mut out, vs, results);
     render_conns(&mut out, vs, results);
 
+    if plan.abi.is_some() {
+        render_abi(&mut out, plan, results);
+    }
     if plan.cross {
         render_cross(&mut out, results);
     }
@@ -385,7 +388,8 @@ fn render_cross(out: &mut String, results: &Results) {
     let _ = writeln!(out, "\n## Interop: mixed pairs (binder `local_*` + connecter `remote_*`)\n");
     let _ = writeln!(out, "| workload | transport | size | oxmq+oxmq | libzmq+libzmq | oxmq+libzmq | libzmq+oxmq |");
     let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|");
-    for (w, cells) in results.iter().filter(|(_, c)| c.len() == 4) {
+    // The four pairs come first in a workload's cells (oxmq through the ABI may follow).
+    for (w, cells) in results.iter().filter(|(_, c)| c.len() >= 4) {
         let fmt: fn(f64) -> String = match w.kind {
             Kind::Lat => |v| format!("{v:.2} µs"),
             _ => |v| format!("{} msg/s", fmt_rate(v)),
@@ -396,10 +400,61 @@ fn render_cross(out: &mut String, results: &Results) {
             w.transport_label(),
             fmt_size(w.size)
         );
-        for c in cells {
+        for c in &cells[..4] {
             let _ = write!(line, "| {} ", cell_text(&summarize(c, w.count), fmt));
         }
         line.push('|');
         let _ = writeln!(out, "{line}");
     }
+}
+
+/// oxmq through its libzmq ABI (`--abi`): libzmq's own tools on oxmq's libzmq.so.5, against
+/// libzmq (the ratio the tools' users get) and against oxmq's native tools (what the C
+/// boundary costs on the same workload).
+fn render_abi(out: &mut String, plan: &Plan, results: &Results) {
+    let rows: Vec<&(Workload, Vec<Cell>)> =
+        results.iter().filter(|(w, c)| cell_of(plan, w, c, Variant::ABI).is_some()).collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n## oxmq through the libzmq ABI (libzmq's tools on oxmq's libzmq.so.5)\n");
+    let _ = writeln!(
+        out,
+        "| workload | transport | size | oxmq | oxmq (libzmq ABI) | libzmq | ABI/libzmq | ABI cost over oxmq | oxmq CPU s/1M | ABI CPU s/1M |"
+    );
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let empty = Summary { value: None, spread: None, cpu_per_m: None };
+    for (w, cells) in rows {
+        let get = |var| cell_of(plan, w, cells, var).map_or(Summary { ..empty }, |c| summarize(c, w.count));
+        let (ox, abi, lz) = (get(Variant::OXMQ), get(Variant::ABI), get(Variant::LIBZMQ));
+        let (name, fmt, cost): (&str, fn(f64) -> String, Option<f64>) = match w.kind {
+            // Latency: lower is better; the ABI's cost is the extra time per roundtrip.
+            Kind::Lat => ("REQ/REP µs", |v| format!("{v:.2}"), ratio(abi.value, ox.value)),
+            // Throughput: the cost is the extra time per message, 1/rate.
+            _ => ("PUSH/PULL msg/s", fmt_rate, ratio(ox.value, abi.value)),
+        };
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            w.transport_label(),
+            fmt_size(w.size),
+            cell_text(&ox, fmt),
+            cell_text(&abi, fmt),
+            if lz.value.is_some() { cell_text(&lz, fmt) } else { "–".into() },
+            opt(ratio(abi.value, lz.value), 2),
+            cost.map_or_else(|| "–".into(), |c| format!("{:+.0}%", (c - 1.0) * 100.0)),
+            opt(ox.cpu_per_m, 2),
+            opt(abi.cpu_per_m, 2),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nThe ABI rows run oxmq-libzmq-perf's `zmq_*` tools, built against libzmq, with `LD_LIBRARY_PATH` naming a \
+         directory whose `libzmq.so.5` is oxmq's (crates/oxmq-ffi); each tool checks that the library it loaded \
+         exports `oxmq_ffi_version` and exits 1 otherwise. ABI/libzmq: throughput higher is better, latency lower \
+         is better. ABI cost over oxmq: the extra time per message (throughput: oxmq's rate / the ABI's) or per \
+         roundtrip (latency) of the ABI against oxmq's own tools on the same workload. Issue 20's targets: tcp and \
+         ipc PUSH/PULL 64 B and 1 KiB at least 1.25x libzmq, REQ/REP latency at most 0.9x, inproc at least 1.0x, \
+         the ABI at most 10% over native."
+    );
 }

@@ -42,6 +42,45 @@ pub(super) fn find_tools(dir: &Path, imp: Impl) -> Result<(), String> {
     }
 }
 
+/// A directory of its own whose `libzmq.so.5` is oxmq's library (`--abi`), for the tools'
+/// `LD_LIBRARY_PATH`; removed when dropped.
+pub(super) struct AbiLibDir {
+    pub(super) dir: PathBuf,
+}
+
+impl AbiLibDir {
+    /// Checks that `lib` is oxmq's libzmq (it exports `oxmq_ffi_version`, which no libzmq
+    /// has) and links it as `libzmq.so.5`, the soname the libzmq tools ask the loader for.
+    pub(super) fn new(lib: &Path) -> Result<AbiLibDir, String> {
+        let lib = lib.canonicalize().map_err(|e| format!("oxmq's libzmq.so: {}: {e}\n{BUILD_ABI}", lib.display()))?;
+        let bytes = std::fs::read(&lib).map_err(|e| format!("cannot read {}: {e}", lib.display()))?;
+        if !bytes.windows(OXMQ_SYMBOL.len()).any(|w| w == OXMQ_SYMBOL) {
+            return Err(format!(
+                "{} is not oxmq's libzmq.so (it has no oxmq_ffi_version symbol)\n{BUILD_ABI}",
+                lib.display()
+            ));
+        }
+        let dir = std::env::temp_dir().join(format!("oxmq-bench-abi-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let guard = AbiLibDir { dir };
+        std::os::unix::fs::symlink(&lib, guard.dir.join("libzmq.so.5"))
+            .map_err(|e| format!("cannot link libzmq.so.5 in {}: {e}", guard.dir.display()))?;
+        Ok(guard)
+    }
+}
+
+impl Drop for AbiLibDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+const OXMQ_SYMBOL: &[u8] = b"oxmq_ffi_version";
+
+pub(super) const BUILD_ABI: &str = "build it with: cargo build --release -p oxmq-ffi (target/release/libzmq.so), \
+     or name it with --abi-lib";
+
 pub(super) const BUILD_OXMQ: &str = "build them with: cargo build --release -p oxmq-cli";
 pub(super) const BUILD_LIBZMQ: &str = "build them with: cargo build --release -p oxmq-libzmq-perf \
      (needs the system libzmq: apt-get install libzmq3-dev pkg-config)";
@@ -114,13 +153,25 @@ pub(super) fn execute(plan: &Plan) -> (Results, Durations) {
 }
 
 fn tool(plan: &Plan, imp: Impl, name: &str, args: Vec<String>, cpus: Option<&'static str>) -> ToolCmd {
-    let dir = match imp {
-        Impl::Oxmq => &plan.oxmq_dir,
-        Impl::Libzmq => plan.libzmq_dir.as_ref().unwrap_or(&plan.oxmq_dir),
+    let mut env = vec![];
+    let dir = match (imp, &plan.abi) {
+        (Impl::Oxmq, _) => &plan.oxmq_dir,
+        (Impl::OxmqAbi, Some(abi)) => {
+            // libzmq's tool loads oxmq's libzmq.so.5, and exits 1 if it did not (the tool
+            // looks for oxmq_ffi_version in the library it loaded).
+            env.push(("LD_LIBRARY_PATH", abi.lib_dir.display().to_string()));
+            env.push((EXPECT_LIBZMQ_VAR, "oxmq".to_string()));
+            &abi.tools_dir
+        }
+        _ => plan.libzmq_dir.as_ref().unwrap_or(&plan.oxmq_dir),
     };
     let file = format!("{}{name}", imp.prefix());
-    ToolCmd { name: file.clone(), program: dir.join(file), args, cpus: if plan.pin { cpus } else { None }, env: vec![] }
+    ToolCmd { name: file.clone(), program: dir.join(file), args, cpus: if plan.pin { cpus } else { None }, env }
 }
+
+/// The variable `oxmq-libzmq-perf`'s tools check the loaded libzmq against (its
+/// `EXPECT_LIBZMQ_VAR`).
+const EXPECT_LIBZMQ_VAR: &str = "PERF_EXPECT_LIBZMQ";
 
 /// A tool that is the same for both implementations (in the oxmq directory).
 fn shared_tool(plan: &Plan, name: &str, args: Vec<String>, cpus: Option<&'static str>) -> ToolCmd {
@@ -183,7 +234,7 @@ fn commands(plan: &Plan, w: &Workload, var: Variant, endpoint: String) -> (Vec<T
             let mut cmd = tool(plan, imp, "inproc_thr", vec![size, count], None);
             if plan.pin {
                 // Unpinned, single runs varied by up to 4x.
-                cmd.env = INPROC_PIN.iter().map(|&(k, v)| (k, v.to_string())).collect();
+                cmd.env.extend(INPROC_PIN.iter().map(|&(k, v)| (k, v.to_string())));
             }
             (vec![cmd], THR_SPEC)
         }
@@ -226,7 +277,7 @@ fn commands(plan: &Plan, w: &Workload, var: Variant, endpoint: String) -> (Vec<T
             let cmds = if transport == Transport::Inproc {
                 let mut cmd = tool(plan, imp, "scale_thr", args("both", "inproc://scale_thr".into()), None);
                 if plan.pin {
-                    cmd.env = INPROC_PIN.iter().map(|&(k, v)| (k, v.to_string())).collect();
+                    cmd.env.extend(INPROC_PIN.iter().map(|&(k, v)| (k, v.to_string())));
                 }
                 vec![cmd]
             } else {
@@ -375,6 +426,7 @@ mod tests {
             curve_server: None,
             oxmq_dir: PathBuf::from("/ox"),
             libzmq_dir: Some(PathBuf::from("/lz")),
+            abi: None,
             pairs: 1,
             pin,
             pin_note: String::new(),
@@ -409,6 +461,7 @@ mod tests {
             curve_server: Some(("PUB".into(), "SEC".into())),
             oxmq_dir: PathBuf::from("/ox"),
             libzmq_dir: Some(PathBuf::from("/lz")),
+            abi: None,
             pairs: 1,
             pin: false,
             pin_note: String::new(),
@@ -431,5 +484,38 @@ mod tests {
         w.mechanism = Mech::Null;
         let (cmds, _) = commands(&plan, &w, var, "tcp://127.0.0.1:1".into());
         assert!(cmds.iter().all(|c| c.env == [("PERF_MECHANISM", "null".to_string())]));
+    }
+
+    /// `--abi` runs libzmq's tools with oxmq's library first on the loader's path, and asks
+    /// each tool to check that it loaded it; the other variants are left as they were.
+    #[test]
+    fn abi_runs_libzmqs_tools_on_oxmqs_library() {
+        use super::super::plan::Abi;
+        let plan = Plan {
+            curve_server: None,
+            oxmq_dir: PathBuf::from("/ox"),
+            libzmq_dir: None,
+            abi: Some(Abi { tools_dir: PathBuf::from("/lz"), lib_dir: PathBuf::from("/abi") }),
+            pairs: 1,
+            pin: false,
+            pin_note: String::new(),
+            cross: false,
+            timeout: Duration::from_secs(1),
+            workloads: vec![],
+        };
+        let w = Workload::new(Kind::Thr, Transport::Tcp, 64, 1000);
+        assert_eq!(variants(&plan, &w), [Variant::OXMQ, Variant::ABI]);
+        assert!(variants(&plan, &Workload::new(Kind::Hwm, Transport::Tcp, 64, 1000)) == [Variant::OXMQ]);
+        let (cmds, _) = commands(&plan, &w, Variant::ABI, "tcp://127.0.0.1:1".into());
+        assert_eq!(
+            cmds[0].display(),
+            "LD_LIBRARY_PATH=/abi PERF_EXPECT_LIBZMQ=oxmq PERF_MECHANISM=null /lz/zmq_local_thr tcp://127.0.0.1:1 64 1000"
+        );
+        assert!(cmds[1].display().ends_with("/lz/zmq_remote_thr tcp://127.0.0.1:1 64 1000"));
+        let w = Workload::new(Kind::Lat, Transport::Inproc, 64, 1000);
+        let (cmds, _) = commands(&plan, &w, Variant::ABI, String::new());
+        assert_eq!(cmds[0].display(), "LD_LIBRARY_PATH=/abi PERF_EXPECT_LIBZMQ=oxmq /lz/zmq_inproc_lat 64 1000");
+        let (cmds, _) = commands(&plan, &w, Variant::OXMQ, String::new());
+        assert!(cmds[0].env.is_empty());
     }
 }
