@@ -86,7 +86,8 @@ pub struct BenchArgs {
     pub transports: Vec<Transport>,
     /// Workloads to measure (time of each in a full run of 5 pairs on the 2-core reference VM;
     /// about 8 min for all of them, 15 s with --quick):
-    /// thr: PUSH/PULL throughput (~3 min); lat: REQ/REP latency (~35 s);
+    /// thr: PUSH/PULL throughput (~3 min); lat: REQ/REP latency, with a plain-TCP ping-pong
+    /// of each tcp size as its floor (~40 s);
     /// raw: plain-TCP loopback ceiling, 1 MiB writes, vs the tcp 64 KiB PUSH/PULL row (~15 s; adds that row, ~40 s, if thr does not);
     /// pubsub: PUB/SUB throughput, 64 B and 1 KiB over tcp, ipc, inproc (~75 s);
     /// scale: 1/10/100 peers for PUSH->PULLs, PUB->SUBs, DEALERs->ROUTER (~95 s);
@@ -201,6 +202,9 @@ pub enum Kind {
     Lat,
     /// Plain-TCP loopback ceiling.
     Raw,
+    /// Plain-TCP ping-pong floor under the tcp REQ/REP rows (comes with `lat`).
+    #[value(skip)]
+    RawLat,
     /// PUB/SUB throughput.
     Pubsub,
     /// 1/10/100 peers.
@@ -221,6 +225,7 @@ impl Kind {
             Kind::Thr => "thr",
             Kind::Lat => "lat",
             Kind::Raw => "raw",
+            Kind::RawLat => "rawlat",
             Kind::Pubsub => "pubsub",
             Kind::Scale => "scale",
             Kind::Hwm => "hwm",

@@ -94,6 +94,7 @@ impl Workload {
             }
             Kind::Conns | Kind::Subs => format!("{} {}", self.kind.name(), self.count),
             Kind::Raw => format!("raw tcp {}", fmt_size(self.size)),
+            Kind::RawLat => format!("rawlat tcp {}", fmt_size(self.size)),
             _ if self.mechanism != Mech::Null => format!(
                 "{} {} {} {}",
                 self.kind.name(),
@@ -113,9 +114,9 @@ impl Workload {
         }
     }
 
-    /// Whether only one implementation runs (the raw-TCP ceiling).
+    /// Whether only one implementation runs (the raw-TCP ceiling and floor).
     pub(super) fn shared(&self) -> bool {
-        self.kind == Kind::Raw
+        matches!(self.kind, Kind::Raw | Kind::RawLat)
     }
 }
 
@@ -132,7 +133,7 @@ fn default_count(kind: Kind, transport: Transport, size: usize) -> usize {
         (Thr, Inproc, 64) => 5_000_000,
         (Thr, Inproc, 1024) => 4_000_000,
         (Thr, Inproc, 65536) => 300_000,
-        (Lat, Tcp | Ipc, 64) => 75_000,
+        (Lat | RawLat, Tcp | Ipc, 64) => 75_000,
         (Lat, Inproc, 64) => 500_000,
         (Pubsub, Tcp | Ipc, 64) => 6_000_000,
         (Pubsub, Inproc, 64) => 3_000_000,
@@ -146,7 +147,7 @@ fn default_count(kind: Kind, transport: Transport, size: usize) -> usize {
                 (Thr, Tcp) => 150e-9 + s / 2.5e9,
                 (Thr, Ipc) => 150e-9 + s / 0.8e9,
                 (Thr, Inproc) => 300e-9 + s / 15e9,
-                (Lat, Tcp | Ipc) => 19e-6 + 2.0 * s / 1e9,
+                (Lat | RawLat, Tcp | Ipc) => 19e-6 + 2.0 * s / 1e9,
                 (Lat, Inproc) => 4e-6 + 2.0 * s / 5e9,
                 (Pubsub, Tcp) => 170e-9 + s / 2.5e9,
                 (Pubsub, Ipc) => 170e-9 + s / 0.8e9,
@@ -232,6 +233,17 @@ pub(super) fn plan_workloads(args: &BenchArgs) -> Vec<Workload> {
                         }
                     }
                 }
+                // The floor of the tcp REQ/REP rows: a plain TCP ping-pong of each size.
+                if kind == Kind::Lat && args.transports.contains(&Transport::Tcp) {
+                    for &size in sizes {
+                        workloads.push(Workload::new(
+                            Kind::RawLat,
+                            Transport::Tcp,
+                            size,
+                            count(Kind::RawLat, Transport::Tcp, size),
+                        ));
+                    }
+                }
             }
             Kind::Raw => {
                 if needs_thr_64k {
@@ -285,7 +297,7 @@ pub(super) fn plan_workloads(args: &BenchArgs) -> Vec<Workload> {
                 let n = args.subs.unwrap_or(if args.quick { 100 } else { 1000 }).max(1);
                 workloads.push(Workload::new(kind, Transport::Tcp, 0, n));
             }
-            Kind::Mem => {}
+            Kind::Mem | Kind::RawLat => {}
         }
     }
     workloads
@@ -397,11 +409,26 @@ mod tests {
                 "thr inproc 64 B",
                 "lat tcp 64 B",
                 "lat tcp curve 64 B",
-                "lat inproc 64 B"
+                "lat inproc 64 B",
+                "rawlat tcp 64 B"
             ]
         );
         assert_eq!(ws[1].count * 4, ws[0].count);
         assert!(ws.iter().all(|w| (w.mechanism == Mech::Curve) == w.label().contains("curve")));
+    }
+
+    #[test]
+    fn tcp_latency_brings_its_plain_tcp_floor() {
+        let ws = plan_workloads(&args(&["--workloads", "lat", "--lat-sizes", "64,1024", "--transports", "tcp,ipc"]));
+        assert_eq!(
+            labels(&ws),
+            ["lat tcp 64 B", "lat tcp 1 KiB", "lat ipc 64 B", "lat ipc 1 KiB", "rawlat tcp 64 B", "rawlat tcp 1 KiB"]
+        );
+        assert_eq!(ws[4].count, ws[0].count, "as many roundtrips as the REQ/REP row");
+        assert!(ws[4].shared());
+        // No tcp, no floor.
+        let ws = plan_workloads(&args(&["--workloads", "lat", "--transports", "ipc"]));
+        assert_eq!(labels(&ws), ["lat ipc 64 B"]);
     }
 
     #[test]

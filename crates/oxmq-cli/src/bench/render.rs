@@ -112,6 +112,7 @@ pub(super) fn render(plan: &Plan, results: &Results, durations: &Durations) -> S
         "µs",
         us,
     );
+    render_raw_lat(&mut out, plan, results);
     render_raw(&mut out, vs, results);
     render_table(
         &mut out,
@@ -291,6 +292,60 @@ fn render_raw(out: &mut String, vs: bool, results: &Results) {
          (try --raw-chunk).",
         rw.count,
         fmt_size(rw.size)
+    );
+}
+
+/// The plain-TCP ping-pong floor of the tcp REQ/REP rows: what a roundtrip over the loopback
+/// costs without ZeroMQ, and what each implementation adds to it.
+fn render_raw_lat(out: &mut String, plan: &Plan, results: &Results) {
+    let rows: Vec<&(Workload, Vec<Cell>)> = results.iter().filter(|(w, _)| w.kind == Kind::RawLat).collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ =
+        writeln!(out, "\n## Latency floor: plain TCP ping-pong against tcp REQ/REP, one-way µs (lower is better)\n");
+    let mut imps = vec![Variant::OXMQ];
+    if plan.libzmq_dir.is_some() {
+        imps.push(Variant::LIBZMQ);
+    }
+    if plan.abi.is_some() {
+        imps.push(Variant::ABI);
+    }
+    let mut head = "| size | roundtrips | plain TCP µs |".to_string();
+    for v in &imps {
+        let n = match *v {
+            Variant::LIBZMQ => "libzmq",
+            Variant::ABI => "ABI",
+            _ => "oxmq",
+        };
+        let _ = write!(head, " {n} µs | {n} − floor µs | {n}/floor |");
+    }
+    let _ = writeln!(out, "{head}");
+    let _ = writeln!(out, "|---:|---:|---:|{}", "---:|---:|---:|".repeat(imps.len()));
+    let us: fn(f64) -> String = |v| format!("{v:.2}");
+    for (fw, fcells) in rows {
+        let floor = summarize(&fcells[0], fw.count);
+        let mut line = format!("| {} | {} | {} |", fmt_size(fw.size), fmt_count(fw.count), cell_text(&floor, us));
+        let lat = results.iter().find(|(w, _)| {
+            w.kind == Kind::Lat && w.transport == Transport::Tcp && w.size == fw.size && w.mechanism == Mech::Null
+        });
+        for v in &imps {
+            let value =
+                lat.and_then(|(w, cells)| cell_of(plan, w, cells, *v).and_then(|c| summarize(c, w.count).value));
+            let over = match (value, floor.value) {
+                (Some(a), Some(b)) => format!("{:.2}", a - b),
+                _ => "–".into(),
+            };
+            let _ = write!(line, " {} | {over} | {} |", opt(value, 2), opt(ratio(value, floor.value), 2));
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = writeln!(
+        out,
+        "\nPlain TCP: `tcp_local_lat`/`tcp_remote_lat`, std TCP over 127.0.0.1, blocking sockets with TCP_NODELAY, \
+         one write of the message and a read of all of it each way, both processes on core 0 as the REQ/REP runs; \
+         one-way µs = elapsed / 2 / roundtrips, as `remote_lat`. The REQ/REP figures are the tcp rows of the table \
+         above (NULL mechanism)."
     );
 }
 

@@ -24,7 +24,7 @@ const TOOLS: [&str; 9] = [
     "conn_server",
 ];
 /// Tools that are the same for both implementations (plain TCP, raw ZMTP): oxmq-cli's.
-const SHARED_TOOLS: [&str; 3] = ["tcp_local_thr", "tcp_remote_thr", "zmtp_peers"];
+const SHARED_TOOLS: [&str; 5] = ["tcp_local_thr", "tcp_remote_thr", "tcp_local_lat", "tcp_remote_lat", "zmtp_peers"];
 
 /// Finds the tools of one implementation, or says what is missing.
 pub(super) fn find_tools(dir: &Path, imp: Impl) -> Result<(), String> {
@@ -119,7 +119,7 @@ pub(super) fn execute(plan: &Plan) -> (Results, Durations) {
                 match outcome {
                     Ok(s) => {
                         let v = match w.kind {
-                            Kind::Lat => format!("{:.2} us", s.value),
+                            Kind::Lat | Kind::RawLat => format!("{:.2} us", s.value),
                             Kind::Hwm => format!("{} queued, rss +{} KiB", s.value, s.extra.unwrap_or(0.0)),
                             Kind::Conns | Kind::Subs => format!("{:.2} KiB/conn", s.value),
                             Kind::Raw => format!("{} Gb/s", gbits(s.value * w.size as f64)),
@@ -267,6 +267,14 @@ fn commands(plan: &Plan, w: &Workload, var: Variant, endpoint: String) -> (Vec<T
                 shared_tool(plan, "tcp_remote_thr", vec![endpoint, size, count], Some("1")),
             ],
             THR_SPEC,
+        ),
+        (Kind::RawLat, _) => (
+            // Pinned as the REQ/REP runs: both on core 0.
+            vec![
+                shared_tool(plan, "tcp_local_lat", vec![endpoint.clone(), size.clone(), count.clone()], Some("0")),
+                shared_tool(plan, "tcp_remote_lat", vec![endpoint, size, count], Some("0")),
+            ],
+            LAT_SPEC,
         ),
         (Kind::Pubsub | Kind::Scale, transport) => {
             let pattern = pattern_name(w.pattern.unwrap_or(Pattern::Pub)).to_string();
