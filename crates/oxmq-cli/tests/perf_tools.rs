@@ -211,7 +211,7 @@ fn bench_quick_runs_the_new_workloads() {
     let out = Command::new(env!("CARGO_BIN_EXE_oxmq"))
         .args(["bench", "--quick", "--scale", "0.02", "--vs", "none", "--timeout", "60"])
         .args(["--workloads", "raw,pubsub,scale,mem", "--transports", "tcp,inproc", "--pubsub-sizes", "64"])
-        .args(["--peers", "1,3", "--hwm-sizes", "65536", "--conns", "40", "--subs", "20"])
+        .args(["--scale-peers", "1,3", "--hwm-sizes", "65536", "--conns", "40", "--subs", "20"])
         .arg("--bin-dir")
         .arg(tools_dir())
         .output()

@@ -22,7 +22,7 @@ use clap::{Args, ValueEnum};
 use plan::{Abi, Impl, Plan, RAW_CHUNK, plan_workloads};
 use render::render;
 use results::oxmq_figures;
-use run::{AbiLibDir, BUILD_LIBZMQ, BUILD_OXMQ, execute, find_tools};
+use run::{AbiLibDir, BUILD_LIBZMQ, BUILD_OXMQ, BUILD_PEERS, execute, find_tools};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -30,9 +30,10 @@ const AFTER_HELP: &str = "\
 Examples:
   oxmq bench --out BENCHMARKS-run.md                 # everything, ~8 min on 2 cores
   oxmq bench --workloads thr,lat                     # the PUSH/PULL and REQ/REP tables, ~3.5 min
-  oxmq bench --workloads scale --peers 1,10,100      # how cost grows with peers
+  oxmq bench --workloads scale --scale-peers 1,10,100   # how cost grows with peers
   oxmq bench --quick                                 # smoke run of everything, ~15 s
   oxmq bench --workloads thr,lat --abi               # adds oxmq through its libzmq ABI (oxmq-ffi)
+  oxmq bench --workloads thr,lat --peers omq,zeromq,rzmq,monocoque   # the other Rust implementations
 
 Regression check (oxmq's own figures against an earlier run of the same workloads; build
 each side with `cargo build --release -p oxmq-cli -p oxmq-libzmq-perf` before its run;
@@ -104,7 +105,15 @@ pub struct BenchArgs {
     pub pubsub_sizes: Vec<usize>,
     /// Peer counts of the scale runs.
     #[arg(long, value_delimiter = ',', default_values_t = [1usize, 10, 100])]
-    pub peers: Vec<usize>,
+    pub scale_peers: Vec<usize>,
+    /// Also run the other Rust ZeroMQ implementations' perf tools (crates/oxmq-peers-perf,
+    /// not in the default build) for the thr and lat workloads over tcp and ipc, NULL
+    /// mechanism: omq (omq.rs), zeromq (zmq.rs), rzmq, monocoque.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub peers: Vec<Peer>,
+    /// Directory of the --peers tools (omq_local_thr, ...; default: next to this executable).
+    #[arg(long, value_name = "DIR")]
+    pub peers_dir: Option<PathBuf>,
     /// Message size in bytes of the scale runs.
     #[arg(long, default_value_t = 64)]
     pub scale_size: usize,
@@ -157,6 +166,19 @@ pub struct BenchArgs {
 pub enum Vs {
     Libzmq,
     None,
+}
+
+/// Another Rust ZeroMQ implementation (`--peers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Peer {
+    /// omq.rs (crate omq-tokio).
+    Omq,
+    /// zmq.rs (crate zeromq).
+    Zeromq,
+    /// rzmq.
+    Rzmq,
+    /// monocoque (crate monocoque-rs).
+    Monocoque,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -258,6 +280,15 @@ pub fn run(args: &BenchArgs) -> Result<i32, String> {
         false => None,
     };
     let abi = abi_lib.as_ref().map(|l| Abi { tools_dir: zdir.clone(), lib_dir: l.dir.clone() });
+    let peers_dir = args.peers_dir.clone().unwrap_or_else(|| exe_dir.clone());
+    let mut peers: Vec<Impl> = Vec::new();
+    for &p in &args.peers {
+        let imp = Impl::peer(p);
+        if !peers.contains(&imp) {
+            find_tools(&peers_dir, imp).map_err(|e| format!("--peers: {e}\n{BUILD_PEERS}"))?;
+            peers.push(imp);
+        }
+    }
     let libzmq_dir = match (vs, find_tools(&zdir, Impl::Libzmq)) {
         (Some(Vs::None), _) => None,
         (_, Ok(())) => Some(zdir),
@@ -312,6 +343,8 @@ pub fn run(args: &BenchArgs) -> Result<i32, String> {
         oxmq_dir,
         libzmq_dir,
         abi,
+        peers,
+        peers_dir,
         pairs,
         pin,
         pin_note,

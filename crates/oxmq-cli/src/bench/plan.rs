@@ -3,7 +3,7 @@
 //! the tool directories, pinning and timeout.
 
 use super::units::fmt_size;
-use super::{BenchArgs, Kind, Mech, Transport};
+use super::{BenchArgs, Kind, Mech, Peer, Transport};
 use oxmq_cli::Pattern;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -27,6 +27,11 @@ pub(super) enum Impl {
     Libzmq,
     /// libzmq's tools (`zmq_*`) on oxmq's `libzmq.so.5` (crates/oxmq-ffi): `--abi`.
     OxmqAbi,
+    /// The other Rust implementations (`--peers`, crates/oxmq-peers-perf).
+    Omq,
+    Zeromq,
+    Rzmq,
+    Monocoque,
 }
 
 impl Impl {
@@ -35,12 +40,32 @@ impl Impl {
             Impl::Oxmq => "oxmq",
             Impl::Libzmq => "libzmq",
             Impl::OxmqAbi => "oxmq (libzmq ABI)",
+            Impl::Omq => "omq.rs",
+            Impl::Zeromq => "zmq.rs",
+            Impl::Rzmq => "rzmq",
+            Impl::Monocoque => "monocoque",
         }
+    }
+    pub(super) fn peer(p: Peer) -> Impl {
+        match p {
+            Peer::Omq => Impl::Omq,
+            Peer::Zeromq => Impl::Zeromq,
+            Peer::Rzmq => Impl::Rzmq,
+            Peer::Monocoque => Impl::Monocoque,
+        }
+    }
+    /// Whether this is one of the other Rust implementations (`--peers`).
+    pub(super) fn is_peer(self) -> bool {
+        matches!(self, Impl::Omq | Impl::Zeromq | Impl::Rzmq | Impl::Monocoque)
     }
     pub(super) fn prefix(self) -> &'static str {
         match self {
             Impl::Oxmq => "",
             Impl::Libzmq | Impl::OxmqAbi => "zmq_",
+            Impl::Omq => "omq_",
+            Impl::Zeromq => "zeromqrs_",
+            Impl::Rzmq => "rzmq_",
+            Impl::Monocoque => "monocoque_",
         }
     }
 }
@@ -183,6 +208,9 @@ pub(super) struct Plan {
     pub(super) libzmq_dir: Option<PathBuf>,
     /// `--abi`: the libzmq tools on oxmq's libzmq.so.5, thr and lat only.
     pub(super) abi: Option<Abi>,
+    /// `--peers`: the other Rust implementations, thr and lat over tcp and ipc, NULL only.
+    pub(super) peers: Vec<Impl>,
+    pub(super) peers_dir: PathBuf,
     pub(super) pairs: usize,
     pub(super) pin: bool,
     pub(super) pin_note: String,
@@ -270,7 +298,7 @@ pub(super) fn plan_workloads(args: &BenchArgs) -> Vec<Workload> {
             }
             Kind::Scale => {
                 for pattern in [Pattern::Push, Pattern::Pub, Pattern::Router] {
-                    for &peers in &args.peers {
+                    for &peers in &args.scale_peers {
                         let peers = peers.max(1);
                         // A multiple of the peers, so that every sender has the same share.
                         // More peers, fewer messages (100 peers run at about half the rate of 1).
@@ -317,7 +345,16 @@ pub(super) fn variants(plan: &Plan, w: &Workload) -> Vec<Variant> {
     if plan.abi.is_some() && matches!(w.kind, Kind::Thr | Kind::Lat) {
         v.push(Variant::ABI);
     }
+    if peers_run(w) {
+        v.extend(plan.peers.iter().map(|&p| Variant { local: p, remote: p }));
+    }
     v
+}
+
+/// Whether the other Rust implementations (`--peers`) run `w`: their tools are the four
+/// process pairs, so thr and lat over tcp and ipc, without a security mechanism.
+pub(super) fn peers_run(w: &Workload) -> bool {
+    matches!(w.kind, Kind::Thr | Kind::Lat) && w.transport != Transport::Inproc && w.mechanism == Mech::Null
 }
 
 /// The cell of `var` in a workload's cells (indexed like [`variants`]).
@@ -377,7 +414,7 @@ mod tests {
 
     #[test]
     fn scale_counts_are_a_multiple_of_the_peers() {
-        let ws = plan_workloads(&args(&["--workloads", "scale", "--peers", "1,7,100", "--scale", "0.001"]));
+        let ws = plan_workloads(&args(&["--workloads", "scale", "--scale-peers", "1,7,100", "--scale", "0.001"]));
         assert_eq!(ws.len(), 9);
         for w in &ws {
             assert_eq!(w.count % w.peers, 0, "{}: {}", w.label(), w.count);

@@ -1,7 +1,7 @@
 //! The report: a markdown table per kind of workload (throughput, latency, raw TCP, PUB/SUB,
 //! scale, memory, interop), the machine it ran on, and the problems of the run.
 
-use super::plan::{HWM, Plan, Variant, Workload, cell_of, variant_name, variants};
+use super::plan::{HWM, Plan, Variant, Workload, cell_of, peers_run, variant_name, variants};
 use super::results::{Cell, Durations, Results, Summary, median_of, summarize};
 use super::units::{fmt_count, fmt_rate, fmt_size, gbits};
 use super::{Kind, Mech, Transport};
@@ -162,6 +162,9 @@ pub(super) fn render(plan: &Plan, results: &Results, durations: &Durations) -> S
 
     if plan.abi.is_some() {
         render_abi(&mut out, plan, results);
+    }
+    if !plan.peers.is_empty() {
+        render_peers(&mut out, plan, results);
     }
     if plan.cross {
         render_cross(&mut out, results);
@@ -511,5 +514,60 @@ fn render_abi(out: &mut String, plan: &Plan, results: &Results) {
          roundtrip (latency) of the ABI against oxmq's own tools on the same workload. Issue 20's targets: tcp and \
          ipc PUSH/PULL 64 B and 1 KiB at least 1.25x libzmq, REQ/REP latency at most 0.9x, inproc at least 1.0x, \
          the ABI at most 10% over native."
+    );
+}
+
+/// The other Rust implementations (`--peers`) beside oxmq (and libzmq when it ran): each
+/// one's figure and oxmq's against it.
+fn render_peers(out: &mut String, plan: &Plan, results: &Results) {
+    let rows: Vec<&(Workload, Vec<Cell>)> = results.iter().filter(|(w, _)| peers_run(w)).collect();
+    let _ = writeln!(out, "\n## Other Rust implementations: thr and lat, each on its own tools\n");
+    if rows.is_empty() {
+        let _ = writeln!(
+            out,
+            "Nothing to compare: --peers runs only with the thr or lat workloads over tcp or ipc (NULL mechanism)."
+        );
+        return;
+    }
+    let mut cols = vec![Variant::OXMQ];
+    if plan.libzmq_dir.is_some() {
+        cols.push(Variant::LIBZMQ);
+    }
+    let peers: Vec<Variant> = plan.peers.iter().map(|&p| Variant { local: p, remote: p }).collect();
+    let mut head = "| workload | transport | size |".to_string();
+    for v in cols.iter().chain(&peers) {
+        let _ = write!(head, " {} |", v.local.name());
+    }
+    for v in &peers {
+        let _ = write!(head, " oxmq/{} |", v.local.name());
+    }
+    let _ = writeln!(out, "{head}");
+    let _ = writeln!(out, "|---|---|---:|{}", "---:|".repeat(cols.len() + 2 * peers.len()));
+    for (w, cells) in rows {
+        let (name, fmt): (&str, fn(f64) -> String) = match w.kind {
+            Kind::Lat => ("REQ/REP µs", |v| format!("{v:.2}")),
+            _ => ("PUSH/PULL msg/s", fmt_rate),
+        };
+        let get = |v: Variant| cell_of(plan, w, cells, v).map(|c| summarize(c, w.count));
+        let mut line = format!("| {name} | {} | {} |", w.transport_label(), fmt_size(w.size));
+        for v in cols.iter().chain(&peers) {
+            let _ = write!(line, " {} |", get(*v).map_or_else(|| "–".into(), |s| cell_text(&s, fmt)));
+        }
+        let ox = get(Variant::OXMQ).and_then(|s| s.value);
+        for v in &peers {
+            let _ = write!(line, " {} |", opt(ratio(ox, get(*v).and_then(|s| s.value)), 2));
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = writeln!(
+        out,
+        "\nEach implementation runs its own `<impl>_local_*`/`<impl>_remote_*` pair (crates/oxmq-peers-perf: \
+         libzmq's perf arguments and output, pinned as oxmq's tools), on the configuration its documentation \
+         gives for speed: omq.rs its blocking API on one I/O thread; zmq.rs tokio, current-thread; rzmq tokio \
+         with TCP_CORK on the PUSH over tcp and its adaptive throttle off (not its io_uring backend); monocoque \
+         compio (io_uring) with write coalescing on the PUSH. oxmq/<impl>: throughput above 1 and latency below 1 \
+         favour oxmq. Not run for the other implementations: inproc (the tools are process pairs), PLAIN and CURVE, \
+         and the pubsub, scale and memory workloads. A FAIL cell is a run that did not complete; the Problems \
+         section has its output."
     );
 }

@@ -26,10 +26,14 @@ const TOOLS: [&str; 9] = [
 /// Tools that are the same for both implementations (plain TCP, raw ZMTP): oxmq-cli's.
 const SHARED_TOOLS: [&str; 5] = ["tcp_local_thr", "tcp_remote_thr", "tcp_local_lat", "tcp_remote_lat", "zmtp_peers"];
 
+/// The tools of the other Rust implementations (`--peers`), each with its prefix.
+const PEER_TOOLS: [&str; 4] = ["local_thr", "remote_thr", "local_lat", "remote_lat"];
+
 /// Finds the tools of one implementation, or says what is missing.
 pub(super) fn find_tools(dir: &Path, imp: Impl) -> Result<(), String> {
     let shared: &[&str] = if imp == Impl::Oxmq { &SHARED_TOOLS } else { &[] };
-    let missing: Vec<String> = TOOLS
+    let tools: &[&str] = if imp.is_peer() { &PEER_TOOLS } else { &TOOLS };
+    let missing: Vec<String> = tools
         .iter()
         .map(|t| format!("{}{t}", imp.prefix()))
         .chain(shared.iter().map(|t| t.to_string()))
@@ -80,6 +84,9 @@ const OXMQ_SYMBOL: &[u8] = b"oxmq_ffi_version";
 
 pub(super) const BUILD_ABI: &str = "build it with: cargo build --release -p oxmq-ffi (target/release/libzmq.so), \
      or name it with --abi-lib";
+
+pub(super) const BUILD_PEERS: &str = "build them with: cargo build --release --manifest-path \
+     crates/oxmq-peers-perf/Cargo.toml --target-dir target (its own workspace, not in the default build)";
 
 pub(super) const BUILD_OXMQ: &str = "build them with: cargo build --release -p oxmq-cli";
 pub(super) const BUILD_LIBZMQ: &str = "build them with: cargo build --release -p oxmq-libzmq-perf \
@@ -156,6 +163,7 @@ fn tool(plan: &Plan, imp: Impl, name: &str, args: Vec<String>, cpus: Option<&'st
     let mut env = vec![];
     let dir = match (imp, &plan.abi) {
         (Impl::Oxmq, _) => &plan.oxmq_dir,
+        (imp, _) if imp.is_peer() => &plan.peers_dir,
         (Impl::OxmqAbi, Some(abi)) => {
             // libzmq's tool loads oxmq's libzmq.so.5, and exits 1 if it did not (the tool
             // looks for oxmq_ffi_version in the library it loaded).
@@ -435,6 +443,8 @@ mod tests {
             oxmq_dir: PathBuf::from("/ox"),
             libzmq_dir: Some(PathBuf::from("/lz")),
             abi: None,
+            peers: vec![],
+            peers_dir: PathBuf::from("/peers"),
             pairs: 1,
             pin,
             pin_note: String::new(),
@@ -470,6 +480,8 @@ mod tests {
             oxmq_dir: PathBuf::from("/ox"),
             libzmq_dir: Some(PathBuf::from("/lz")),
             abi: None,
+            peers: vec![],
+            peers_dir: PathBuf::from("/peers"),
             pairs: 1,
             pin: false,
             pin_note: String::new(),
@@ -504,6 +516,8 @@ mod tests {
             oxmq_dir: PathBuf::from("/ox"),
             libzmq_dir: None,
             abi: Some(Abi { tools_dir: PathBuf::from("/lz"), lib_dir: PathBuf::from("/abi") }),
+            peers: vec![],
+            peers_dir: PathBuf::from("/peers"),
             pairs: 1,
             pin: false,
             pin_note: String::new(),
@@ -525,5 +539,45 @@ mod tests {
         assert_eq!(cmds[0].display(), "LD_LIBRARY_PATH=/abi PERF_EXPECT_LIBZMQ=oxmq /lz/zmq_inproc_lat 64 1000");
         let (cmds, _) = commands(&plan, &w, Variant::OXMQ, String::new());
         assert!(cmds[0].env.is_empty());
+    }
+
+    /// `--peers` runs each implementation's own tool pair, from the peers directory, for
+    /// thr and lat over tcp and ipc only.
+    #[test]
+    fn peers_run_their_own_tools_for_thr_and_lat() {
+        let plan = Plan {
+            curve_server: None,
+            oxmq_dir: PathBuf::from("/ox"),
+            libzmq_dir: Some(PathBuf::from("/lz")),
+            abi: None,
+            peers: vec![Impl::Omq, Impl::Monocoque],
+            peers_dir: PathBuf::from("/peers"),
+            pairs: 1,
+            pin: false,
+            pin_note: String::new(),
+            cross: false,
+            timeout: Duration::from_secs(1),
+            workloads: vec![],
+        };
+        let w = Workload::new(Kind::Lat, Transport::Ipc, 64, 1000);
+        let vars = variants(&plan, &w);
+        assert_eq!(vars.len(), 4);
+        assert_eq!(vars[2], Variant { local: Impl::Omq, remote: Impl::Omq });
+        let (cmds, _) = commands(&plan, &w, vars[3], "ipc:///tmp/x".into());
+        let shown: Vec<String> = cmds.iter().map(ToolCmd::display).collect();
+        assert_eq!(
+            shown,
+            [
+                "PERF_MECHANISM=null /peers/monocoque_local_lat ipc:///tmp/x 64 1000",
+                "PERF_MECHANISM=null /peers/monocoque_remote_lat ipc:///tmp/x 64 1000"
+            ]
+        );
+        for w in [
+            Workload::new(Kind::Thr, Transport::Inproc, 64, 1000),
+            Workload::new(Kind::Pubsub, Transport::Tcp, 64, 1000),
+            Workload { mechanism: Mech::Curve, ..Workload::new(Kind::Thr, Transport::Tcp, 64, 1000) },
+        ] {
+            assert_eq!(variants(&plan, &w).len(), 2, "{}", w.label());
+        }
     }
 }
