@@ -580,4 +580,27 @@ mod tests {
             assert_eq!(variants(&plan, &w).len(), 2, "{}", w.label());
         }
     }
+
+    /// --abi takes only a library that exports oxmq_ffi_version, links it as libzmq.so.5 in
+    /// a directory of its own, and removes that directory when done.
+    #[test]
+    fn abi_lib_dir_takes_only_oxmqs_library() {
+        let dir = std::env::temp_dir().join(format!("oxmq-bench-abi-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let other = dir.join("libother.so");
+        std::fs::write(&other, b"\x7fELF zmq_version zmq_ctx_new").unwrap();
+        let err = AbiLibDir::new(&other).err().expect("not oxmq's");
+        assert!(err.contains("no oxmq_ffi_version symbol"), "{err}");
+        assert!(AbiLibDir::new(&dir.join("missing.so")).is_err());
+
+        let ours = dir.join("libzmq.so");
+        std::fs::write(&ours, b"\x7fELF zmq_version oxmq_ffi_version").unwrap();
+        let abi = AbiLibDir::new(&ours).expect("oxmq's");
+        let link = abi.dir.join("libzmq.so.5");
+        assert_eq!(std::fs::canonicalize(&link).unwrap(), std::fs::canonicalize(&ours).unwrap());
+        let made = abi.dir.clone();
+        drop(abi);
+        assert!(!made.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
