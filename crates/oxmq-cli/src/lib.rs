@@ -1,6 +1,7 @@
 //! Shared argument parsing and result printing for the oxmq perf tools
 //! (`local_thr`, `remote_thr`, `local_lat`, `remote_lat`, `inproc_thr`, `inproc_lat`, and the
-//! ceilings without ZeroMQ: `tcp_local_thr`/`tcp_remote_thr`, `inproc_ceiling`).
+//! ceilings without ZeroMQ: `tcp_local_thr`/`tcp_remote_thr`, `inproc_ceiling`, and the
+//! plain-TCP latency floor `tcp_local_lat`/`tcp_remote_lat`).
 //!
 //! They mirror libzmq's `perf/` programs: same arguments, same output
 //! lines, same measurement window, so that they pair with the libzmq tools of

@@ -24,6 +24,8 @@ fn tools_print_usage_on_bad_arguments() {
         (env!("CARGO_BIN_EXE_conn_server"), "usage: conn_server <router|pub>"),
         (env!("CARGO_BIN_EXE_tcp_local_thr"), "usage: tcp_local_thr <tcp://host:port>"),
         (env!("CARGO_BIN_EXE_tcp_remote_thr"), "usage: tcp_remote_thr <tcp://host:port>"),
+        (env!("CARGO_BIN_EXE_tcp_local_lat"), "usage: tcp_local_lat <tcp://host:port>"),
+        (env!("CARGO_BIN_EXE_tcp_remote_lat"), "usage: tcp_remote_lat <tcp://host:port>"),
         (env!("CARGO_BIN_EXE_zmtp_peers"), "usage: zmtp_peers <tcp://host:port>"),
         (env!("CARGO_BIN_EXE_reconnect_storm"), "usage: reconnect_storm <clients>"),
     ] {
@@ -131,6 +133,7 @@ fn bench_quick_runs_every_transport() {
         assert!(stdout.contains(row), "missing {row}:\n{stdout}");
     }
     assert!(stdout.contains("## Latency"), "{stdout}");
+    assert!(stdout.contains("## Latency floor: plain TCP ping-pong"), "{stdout}");
     assert!(!stdout.contains("FAIL"), "{stdout}");
     let written = std::fs::read_to_string(&md).expect("report file");
     assert_eq!(written.trim_end(), stdout.trim_end());
@@ -153,6 +156,22 @@ fn bench_explains_how_to_build_missing_libzmq_tools() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("cargo build --release -p oxmq-libzmq-perf"), "{stderr}");
+}
+
+/// The plain TCP ping-pong pair: the echo side binds, the other does the roundtrips and
+/// prints remote_lat's lines.
+#[test]
+fn tcp_lat_tools_ping_pong_and_print_remote_lats_lines() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+    let ep = format!("tcp://127.0.0.1:{port}");
+    let mut local =
+        Command::new(env!("CARGO_BIN_EXE_tcp_local_lat")).args([&ep, "100", "500"]).spawn().expect("tcp_local_lat");
+    let out = Command::new(env!("CARGO_BIN_EXE_tcp_remote_lat")).args([&ep, "100", "500"]).output().expect("remote");
+    assert!(local.wait().expect("tcp_local_lat exits").success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(stdout.starts_with("message size: 100 [B]\nroundtrip count: 500\n"), "{stdout}");
+    assert!(oxmq_cli::parse_figure(&stdout, "average latency:", "[us]").is_some_and(|v| v > 0.0), "{stdout}");
 }
 
 #[test]
@@ -211,7 +230,7 @@ fn bench_quick_runs_the_new_workloads() {
     let out = Command::new(env!("CARGO_BIN_EXE_oxmq"))
         .args(["bench", "--quick", "--scale", "0.02", "--vs", "none", "--timeout", "60"])
         .args(["--workloads", "raw,pubsub,scale,mem", "--transports", "tcp,inproc", "--pubsub-sizes", "64"])
-        .args(["--peers", "1,3", "--hwm-sizes", "65536", "--conns", "40", "--subs", "20"])
+        .args(["--scale-peers", "1,3", "--hwm-sizes", "65536", "--conns", "40", "--subs", "20"])
         .arg("--bin-dir")
         .arg(tools_dir())
         .output()

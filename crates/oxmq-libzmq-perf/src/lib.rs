@@ -3,7 +3,7 @@
 //! identically and pair across processes in either direction.
 
 pub use oxmq_cli::{
-    PERF_PLAIN_USER, PerfSecurity, ZapThread, args, check_size, fail, number, perf_security, pin_thread_from_env,
+    PERF_PLAIN_USER, PerfSecurity, ZapThread, check_size, fail, number, perf_security, pin_thread_from_env,
     print_lat_header, print_lat_result, print_thr_header, print_thr_result, serve_zap, time_receives, time_roundtrips,
 };
 
@@ -11,6 +11,74 @@ pub use oxmq_cli::{
     Pattern, RecvCounter, Role, SCALE_USAGE, SETUP_TIMEOUT, ScaleArgs, parse_vm_rss, print_conn_result, print_figure,
     raise_nofile_limit, settled_rss, vm_rss_kib,
 };
+
+/// The library `oxmq bench --abi` runs these tools on: `PERF_EXPECT_LIBZMQ=oxmq` asks that the
+/// `libzmq.so.5` this process loaded be oxmq's (crates/oxmq-ffi), `libzmq` that it be anything
+/// else; unset, nothing is checked. `LD_LIBRARY_PATH` picks the library, and one left over or
+/// a missing file would otherwise measure libzmq under oxmq's name without a word.
+pub const EXPECT_LIBZMQ_VAR: &str = "PERF_EXPECT_LIBZMQ";
+
+/// Reads exactly `N` positional arguments, as `oxmq_cli::args`, after checking which
+/// `libzmq.so.5` the process loaded (`PERF_EXPECT_LIBZMQ`, [`check_loaded_library`]).
+pub fn args<const N: usize>(usage: &str) -> [String; N] {
+    check_loaded_library();
+    oxmq_cli::args::<N>(usage)
+}
+
+/// Exits 1 if the loaded libzmq is not the one `PERF_EXPECT_LIBZMQ` names: oxmq's library
+/// exports `oxmq_ffi_version`, which no libzmq has.
+pub fn check_loaded_library() {
+    let Ok(want) = std::env::var(EXPECT_LIBZMQ_VAR) else { return };
+    let oxmq = loaded_oxmq_version();
+    let path = loaded_library_path().unwrap_or_else(|| "an unknown library".into());
+    match (want.as_str(), oxmq) {
+        ("oxmq", Some(v)) => eprintln!("libzmq ABI: {v} ({path})"),
+        ("libzmq", None) => {}
+        ("oxmq", None) => fail(
+            "PERF_EXPECT_LIBZMQ=oxmq",
+            format!("this process loaded {path}, which is not oxmq's libzmq.so.5 (no oxmq_ffi_version symbol)"),
+        ),
+        ("libzmq", Some(v)) => {
+            fail("PERF_EXPECT_LIBZMQ=libzmq", format!("this process loaded oxmq's libzmq.so.5, {v} ({path})"))
+        }
+        (other, _) => fail("PERF_EXPECT_LIBZMQ", format!("{other:?}: expected oxmq or libzmq")),
+    }
+}
+
+/// `oxmq_ffi_version()` of the loaded library, if it is oxmq's.
+fn loaded_oxmq_version() -> Option<String> {
+    // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only looks the symbol up.
+    let sym = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"oxmq_ffi_version".as_ptr()) };
+    if sym.is_null() {
+        return None;
+    }
+    // SAFETY: oxmq-ffi exports `oxmq_ffi_version` as `extern "C" fn() -> *const c_char`,
+    // returning a static NUL-terminated string.
+    let f: extern "C" fn() -> *const std::os::raw::c_char = unsafe { std::mem::transmute(sym) };
+    let p = f();
+    if p.is_null() {
+        return Some("?".into());
+    }
+    // SAFETY: a static NUL-terminated string (above).
+    Some(unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned())
+}
+
+/// The file the process's `zmq_version` comes from.
+fn loaded_library_path() -> Option<String> {
+    // SAFETY: looking a symbol up by a NUL-terminated name.
+    let sym = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"zmq_version".as_ptr()) };
+    if sym.is_null() {
+        return None;
+    }
+    // SAFETY: Dl_info is a plain C struct for which all-zero bytes is valid; dladdr fills it.
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    // SAFETY: sym is an address in a loaded object; info is a live out-parameter.
+    if unsafe { libc::dladdr(sym, &mut info) } == 0 || info.dli_fname.is_null() {
+        return None;
+    }
+    // SAFETY: dladdr's file name is a NUL-terminated string owned by the loader.
+    Some(unsafe { std::ffi::CStr::from_ptr(info.dli_fname) }.to_string_lossy().into_owned())
+}
 
 /// `zmq_setsockopt` of an int option rust-zmq 0.9 has no setter for (e.g. ZMQ_XPUB_NODROP).
 pub fn set_int_option(s: &mut zmq::Socket, option: u32, value: i32) -> Result<(), zmq::Error> {

@@ -19,10 +19,10 @@ mod units;
 
 use crate::runner;
 use clap::{Args, ValueEnum};
-use plan::{Impl, Plan, RAW_CHUNK, plan_workloads};
+use plan::{Abi, Impl, Plan, RAW_CHUNK, plan_workloads};
 use render::render;
 use results::oxmq_figures;
-use run::{BUILD_LIBZMQ, BUILD_OXMQ, execute, find_tools};
+use run::{AbiLibDir, BUILD_LIBZMQ, BUILD_OXMQ, BUILD_PEERS, execute, find_tools};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -30,8 +30,10 @@ const AFTER_HELP: &str = "\
 Examples:
   oxmq bench --out BENCHMARKS-run.md                 # everything, ~8 min on 2 cores
   oxmq bench --workloads thr,lat                     # the PUSH/PULL and REQ/REP tables, ~3.5 min
-  oxmq bench --workloads scale --peers 1,10,100      # how cost grows with peers
+  oxmq bench --workloads scale --scale-peers 1,10,100   # how cost grows with peers
   oxmq bench --quick                                 # smoke run of everything, ~15 s
+  oxmq bench --workloads thr,lat --abi               # adds oxmq through its libzmq ABI (oxmq-ffi)
+  oxmq bench --workloads thr,lat --peers omq,zeromq,rzmq,monocoque   # the other Rust implementations
 
 Regression check (oxmq's own figures against an earlier run of the same workloads; build
 each side with `cargo build --release -p oxmq-cli -p oxmq-libzmq-perf` before its run;
@@ -59,6 +61,15 @@ pub struct BenchArgs {
     /// Default: libzmq when its tools are found.
     #[arg(long, value_enum)]
     pub vs: Option<Vs>,
+    /// Also run libzmq's tools (the zmq_* of oxmq-libzmq-perf) on oxmq's libzmq.so.5
+    /// (crates/oxmq-ffi) for the thr and lat workloads: rows "oxmq (libzmq ABI)", against
+    /// libzmq and against oxmq's own tools. Each tool checks that it loaded oxmq's library.
+    #[arg(long)]
+    pub abi: bool,
+    /// oxmq's libzmq.so for --abi (default: libzmq.so next to this executable, as
+    /// `cargo build --release -p oxmq-ffi` leaves it in target/release).
+    #[arg(long, value_name = "FILE", requires = "abi")]
+    pub abi_lib: Option<PathBuf>,
     /// Message sizes in bytes for the PUSH/PULL throughput runs.
     #[arg(long, value_delimiter = ',', default_values_t = [64usize, 1024, 65536])]
     pub sizes: Vec<usize>,
@@ -76,7 +87,8 @@ pub struct BenchArgs {
     pub transports: Vec<Transport>,
     /// Workloads to measure (time of each in a full run of 5 pairs on the 2-core reference VM;
     /// about 8 min for all of them, 15 s with --quick):
-    /// thr: PUSH/PULL throughput (~3 min); lat: REQ/REP latency (~35 s);
+    /// thr: PUSH/PULL throughput (~3 min); lat: REQ/REP latency, with a plain-TCP ping-pong
+    /// of each tcp size as its floor (~40 s);
     /// raw: plain-TCP loopback ceiling, 1 MiB writes, vs the tcp 64 KiB PUSH/PULL row (~15 s; adds that row, ~40 s, if thr does not);
     /// pubsub: PUB/SUB throughput, 64 B and 1 KiB over tcp, ipc, inproc (~75 s);
     /// scale: 1/10/100 peers for PUSH->PULLs, PUB->SUBs, DEALERs->ROUTER (~95 s);
@@ -93,7 +105,15 @@ pub struct BenchArgs {
     pub pubsub_sizes: Vec<usize>,
     /// Peer counts of the scale runs.
     #[arg(long, value_delimiter = ',', default_values_t = [1usize, 10, 100])]
-    pub peers: Vec<usize>,
+    pub scale_peers: Vec<usize>,
+    /// Also run the other Rust ZeroMQ implementations' perf tools (crates/oxmq-peers-perf,
+    /// not in the default build) for the thr and lat workloads over tcp and ipc, NULL
+    /// mechanism: omq (omq.rs), zeromq (zmq.rs), rzmq, monocoque.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub peers: Vec<Peer>,
+    /// Directory of the --peers tools (omq_local_thr, ...; default: next to this executable).
+    #[arg(long, value_name = "DIR")]
+    pub peers_dir: Option<PathBuf>,
     /// Message size in bytes of the scale runs.
     #[arg(long, default_value_t = 64)]
     pub scale_size: usize,
@@ -148,6 +168,19 @@ pub enum Vs {
     None,
 }
 
+/// Another Rust ZeroMQ implementation (`--peers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Peer {
+    /// omq.rs (crate omq-tokio).
+    Omq,
+    /// zmq.rs (crate zeromq).
+    Zeromq,
+    /// rzmq.
+    Rzmq,
+    /// monocoque (crate monocoque-rs).
+    Monocoque,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Transport {
     Tcp,
@@ -191,6 +224,9 @@ pub enum Kind {
     Lat,
     /// Plain-TCP loopback ceiling.
     Raw,
+    /// Plain-TCP ping-pong floor under the tcp REQ/REP rows (comes with `lat`).
+    #[value(skip)]
+    RawLat,
     /// PUB/SUB throughput.
     Pubsub,
     /// 1/10/100 peers.
@@ -211,6 +247,7 @@ impl Kind {
             Kind::Thr => "thr",
             Kind::Lat => "lat",
             Kind::Raw => "raw",
+            Kind::RawLat => "rawlat",
             Kind::Pubsub => "pubsub",
             Kind::Scale => "scale",
             Kind::Hwm => "hwm",
@@ -234,6 +271,24 @@ pub fn run(args: &BenchArgs) -> Result<i32, String> {
         return Err("--cross needs libzmq (drop --vs none)".into());
     }
     let vs = if args.cross { Some(Vs::Libzmq) } else { args.vs };
+    let abi_lib = match args.abi {
+        true => {
+            find_tools(&zdir, Impl::OxmqAbi).map_err(|e| format!("--abi: {e}\n{BUILD_LIBZMQ}"))?;
+            let lib = args.abi_lib.clone().unwrap_or_else(|| exe_dir.join("libzmq.so"));
+            Some(AbiLibDir::new(&lib)?)
+        }
+        false => None,
+    };
+    let abi = abi_lib.as_ref().map(|l| Abi { tools_dir: zdir.clone(), lib_dir: l.dir.clone() });
+    let peers_dir = args.peers_dir.clone().unwrap_or_else(|| exe_dir.clone());
+    let mut peers: Vec<Impl> = Vec::new();
+    for &p in &args.peers {
+        let imp = Impl::peer(p);
+        if !peers.contains(&imp) {
+            find_tools(&peers_dir, imp).map_err(|e| format!("--peers: {e}\n{BUILD_PEERS}"))?;
+            peers.push(imp);
+        }
+    }
     let libzmq_dir = match (vs, find_tools(&zdir, Impl::Libzmq)) {
         (Some(Vs::None), _) => None,
         (_, Ok(())) => Some(zdir),
@@ -287,6 +342,9 @@ pub fn run(args: &BenchArgs) -> Result<i32, String> {
         curve_server,
         oxmq_dir,
         libzmq_dir,
+        abi,
+        peers,
+        peers_dir,
         pairs,
         pin,
         pin_note,

@@ -3,7 +3,7 @@
 //! the tool directories, pinning and timeout.
 
 use super::units::fmt_size;
-use super::{BenchArgs, Kind, Mech, Transport};
+use super::{BenchArgs, Kind, Mech, Peer, Transport};
 use oxmq_cli::Pattern;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -25,6 +25,13 @@ pub(super) const HWM: usize = 1000;
 pub(super) enum Impl {
     Oxmq,
     Libzmq,
+    /// libzmq's tools (`zmq_*`) on oxmq's `libzmq.so.5` (crates/oxmq-ffi): `--abi`.
+    OxmqAbi,
+    /// The other Rust implementations (`--peers`, crates/oxmq-peers-perf).
+    Omq,
+    Zeromq,
+    Rzmq,
+    Monocoque,
 }
 
 impl Impl {
@@ -32,12 +39,33 @@ impl Impl {
         match self {
             Impl::Oxmq => "oxmq",
             Impl::Libzmq => "libzmq",
+            Impl::OxmqAbi => "oxmq (libzmq ABI)",
+            Impl::Omq => "omq.rs",
+            Impl::Zeromq => "zmq.rs",
+            Impl::Rzmq => "rzmq",
+            Impl::Monocoque => "monocoque",
         }
+    }
+    pub(super) fn peer(p: Peer) -> Impl {
+        match p {
+            Peer::Omq => Impl::Omq,
+            Peer::Zeromq => Impl::Zeromq,
+            Peer::Rzmq => Impl::Rzmq,
+            Peer::Monocoque => Impl::Monocoque,
+        }
+    }
+    /// Whether this is one of the other Rust implementations (`--peers`).
+    pub(super) fn is_peer(self) -> bool {
+        matches!(self, Impl::Omq | Impl::Zeromq | Impl::Rzmq | Impl::Monocoque)
     }
     pub(super) fn prefix(self) -> &'static str {
         match self {
             Impl::Oxmq => "",
-            Impl::Libzmq => "zmq_",
+            Impl::Libzmq | Impl::OxmqAbi => "zmq_",
+            Impl::Omq => "omq_",
+            Impl::Zeromq => "zeromqrs_",
+            Impl::Rzmq => "rzmq_",
+            Impl::Monocoque => "monocoque_",
         }
     }
 }
@@ -53,6 +81,7 @@ pub(super) struct Variant {
 impl Variant {
     pub(super) const OXMQ: Variant = Variant { local: Impl::Oxmq, remote: Impl::Oxmq };
     pub(super) const LIBZMQ: Variant = Variant { local: Impl::Libzmq, remote: Impl::Libzmq };
+    pub(super) const ABI: Variant = Variant { local: Impl::OxmqAbi, remote: Impl::OxmqAbi };
 
     fn name(self) -> String {
         if self.local == self.remote {
@@ -90,6 +119,7 @@ impl Workload {
             }
             Kind::Conns | Kind::Subs => format!("{} {}", self.kind.name(), self.count),
             Kind::Raw => format!("raw tcp {}", fmt_size(self.size)),
+            Kind::RawLat => format!("rawlat tcp {}", fmt_size(self.size)),
             _ if self.mechanism != Mech::Null => format!(
                 "{} {} {} {}",
                 self.kind.name(),
@@ -109,9 +139,9 @@ impl Workload {
         }
     }
 
-    /// Whether only one implementation runs (the raw-TCP ceiling).
+    /// Whether only one implementation runs (the raw-TCP ceiling and floor).
     pub(super) fn shared(&self) -> bool {
-        self.kind == Kind::Raw
+        matches!(self.kind, Kind::Raw | Kind::RawLat)
     }
 }
 
@@ -128,7 +158,7 @@ fn default_count(kind: Kind, transport: Transport, size: usize) -> usize {
         (Thr, Inproc, 64) => 5_000_000,
         (Thr, Inproc, 1024) => 4_000_000,
         (Thr, Inproc, 65536) => 300_000,
-        (Lat, Tcp | Ipc, 64) => 75_000,
+        (Lat | RawLat, Tcp | Ipc, 64) => 75_000,
         (Lat, Inproc, 64) => 500_000,
         (Pubsub, Tcp | Ipc, 64) => 6_000_000,
         (Pubsub, Inproc, 64) => 3_000_000,
@@ -142,7 +172,7 @@ fn default_count(kind: Kind, transport: Transport, size: usize) -> usize {
                 (Thr, Tcp) => 150e-9 + s / 2.5e9,
                 (Thr, Ipc) => 150e-9 + s / 0.8e9,
                 (Thr, Inproc) => 300e-9 + s / 15e9,
-                (Lat, Tcp | Ipc) => 19e-6 + 2.0 * s / 1e9,
+                (Lat | RawLat, Tcp | Ipc) => 19e-6 + 2.0 * s / 1e9,
                 (Lat, Inproc) => 4e-6 + 2.0 * s / 5e9,
                 (Pubsub, Tcp) => 170e-9 + s / 2.5e9,
                 (Pubsub, Ipc) => 170e-9 + s / 0.8e9,
@@ -163,11 +193,24 @@ fn round2(x: f64) -> f64 {
     (x / m).round() * m
 }
 
+/// Where `--abi` finds what it runs: libzmq's tools and a directory whose `libzmq.so.5` is
+/// oxmq's library (the tools get it as `LD_LIBRARY_PATH`).
+#[derive(Debug, Clone)]
+pub(super) struct Abi {
+    pub(super) tools_dir: PathBuf,
+    pub(super) lib_dir: PathBuf,
+}
+
 pub(super) struct Plan {
     /// The CURVE server key pair (public, secret; Z85) of the run's CURVE workloads.
     pub(super) curve_server: Option<(String, String)>,
     pub(super) oxmq_dir: PathBuf,
     pub(super) libzmq_dir: Option<PathBuf>,
+    /// `--abi`: the libzmq tools on oxmq's libzmq.so.5, thr and lat only.
+    pub(super) abi: Option<Abi>,
+    /// `--peers`: the other Rust implementations, thr and lat over tcp and ipc, NULL only.
+    pub(super) peers: Vec<Impl>,
+    pub(super) peers_dir: PathBuf,
     pub(super) pairs: usize,
     pub(super) pin: bool,
     pub(super) pin_note: String,
@@ -218,6 +261,17 @@ pub(super) fn plan_workloads(args: &BenchArgs) -> Vec<Workload> {
                         }
                     }
                 }
+                // The floor of the tcp REQ/REP rows: a plain TCP ping-pong of each size.
+                if kind == Kind::Lat && args.transports.contains(&Transport::Tcp) {
+                    for &size in sizes {
+                        workloads.push(Workload::new(
+                            Kind::RawLat,
+                            Transport::Tcp,
+                            size,
+                            count(Kind::RawLat, Transport::Tcp, size),
+                        ));
+                    }
+                }
             }
             Kind::Raw => {
                 if needs_thr_64k {
@@ -244,7 +298,7 @@ pub(super) fn plan_workloads(args: &BenchArgs) -> Vec<Workload> {
             }
             Kind::Scale => {
                 for pattern in [Pattern::Push, Pattern::Pub, Pattern::Router] {
-                    for &peers in &args.peers {
+                    for &peers in &args.scale_peers {
                         let peers = peers.max(1);
                         // A multiple of the peers, so that every sender has the same share.
                         // More peers, fewer messages (100 peers run at about half the rate of 1).
@@ -271,14 +325,14 @@ pub(super) fn plan_workloads(args: &BenchArgs) -> Vec<Workload> {
                 let n = args.subs.unwrap_or(if args.quick { 100 } else { 1000 }).max(1);
                 workloads.push(Workload::new(kind, Transport::Tcp, 0, n));
             }
-            Kind::Mem => {}
+            Kind::Mem | Kind::RawLat => {}
         }
     }
     workloads
 }
 
 /// The variants run for a workload; cells are indexed like this list:
-/// oxmq first, then libzmq, then the mixed pairs.
+/// oxmq first, then libzmq, then the mixed pairs, then oxmq through the libzmq ABI.
 pub(super) fn variants(plan: &Plan, w: &Workload) -> Vec<Variant> {
     let mut v = vec![Variant::OXMQ];
     if plan.libzmq_dir.is_some() && !w.shared() {
@@ -288,7 +342,24 @@ pub(super) fn variants(plan: &Plan, w: &Workload) -> Vec<Variant> {
             v.push(Variant { local: Impl::Libzmq, remote: Impl::Oxmq });
         }
     }
+    if plan.abi.is_some() && matches!(w.kind, Kind::Thr | Kind::Lat) {
+        v.push(Variant::ABI);
+    }
+    if peers_run(w) {
+        v.extend(plan.peers.iter().map(|&p| Variant { local: p, remote: p }));
+    }
     v
+}
+
+/// Whether the other Rust implementations (`--peers`) run `w`: their tools are the four
+/// process pairs, so thr and lat over tcp and ipc, without a security mechanism.
+pub(super) fn peers_run(w: &Workload) -> bool {
+    matches!(w.kind, Kind::Thr | Kind::Lat) && w.transport != Transport::Inproc && w.mechanism == Mech::Null
+}
+
+/// The cell of `var` in a workload's cells (indexed like [`variants`]).
+pub(super) fn cell_of<'a, T>(plan: &Plan, w: &Workload, cells: &'a [T], var: Variant) -> Option<&'a T> {
+    variants(plan, w).iter().position(|&v| v == var).and_then(|i| cells.get(i))
 }
 
 /// The name of who runs `w`: an implementation, a mixed pair, or neither (raw TCP).
@@ -343,7 +414,7 @@ mod tests {
 
     #[test]
     fn scale_counts_are_a_multiple_of_the_peers() {
-        let ws = plan_workloads(&args(&["--workloads", "scale", "--peers", "1,7,100", "--scale", "0.001"]));
+        let ws = plan_workloads(&args(&["--workloads", "scale", "--scale-peers", "1,7,100", "--scale", "0.001"]));
         assert_eq!(ws.len(), 9);
         for w in &ws {
             assert_eq!(w.count % w.peers, 0, "{}: {}", w.label(), w.count);
@@ -375,11 +446,26 @@ mod tests {
                 "thr inproc 64 B",
                 "lat tcp 64 B",
                 "lat tcp curve 64 B",
-                "lat inproc 64 B"
+                "lat inproc 64 B",
+                "rawlat tcp 64 B"
             ]
         );
         assert_eq!(ws[1].count * 4, ws[0].count);
         assert!(ws.iter().all(|w| (w.mechanism == Mech::Curve) == w.label().contains("curve")));
+    }
+
+    #[test]
+    fn tcp_latency_brings_its_plain_tcp_floor() {
+        let ws = plan_workloads(&args(&["--workloads", "lat", "--lat-sizes", "64,1024", "--transports", "tcp,ipc"]));
+        assert_eq!(
+            labels(&ws),
+            ["lat tcp 64 B", "lat tcp 1 KiB", "lat ipc 64 B", "lat ipc 1 KiB", "rawlat tcp 64 B", "rawlat tcp 1 KiB"]
+        );
+        assert_eq!(ws[4].count, ws[0].count, "as many roundtrips as the REQ/REP row");
+        assert!(ws[4].shared());
+        // No tcp, no floor.
+        let ws = plan_workloads(&args(&["--workloads", "lat", "--transports", "ipc"]));
+        assert_eq!(labels(&ws), ["lat ipc 64 B"]);
     }
 
     #[test]

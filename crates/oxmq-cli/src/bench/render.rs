@@ -1,7 +1,7 @@
 //! The report: a markdown table per kind of workload (throughput, latency, raw TCP, PUB/SUB,
 //! scale, memory, interop), the machine it ran on, and the problems of the run.
 
-use super::plan::{HWM, Plan, Workload, variant_name, variants};
+use super::plan::{HWM, Plan, Variant, Workload, cell_of, peers_run, variant_name, variants};
 use super::results::{Cell, Durations, Results, Summary, median_of, summarize};
 use super::units::{fmt_count, fmt_rate, fmt_size, gbits};
 use super::{Kind, Mech, Transport};
@@ -112,6 +112,7 @@ pub(super) fn render(plan: &Plan, results: &Results, durations: &Durations) -> S
         "µs",
         us,
     );
+    render_raw_lat(&mut out, plan, results);
     render_raw(&mut out, vs, results);
     render_table(
         &mut out,
@@ -159,6 +160,12 @@ pub(super) fn render(plan: &Plan, results: &Results, durations: &Durations) -> S
     render_hwm(&mut out, vs, results);
     render_conns(&mut out, vs, results);
 
+    if plan.abi.is_some() {
+        render_abi(&mut out, plan, results);
+    }
+    if !plan.peers.is_empty() {
+        render_peers(&mut out, plan, results);
+    }
     if plan.cross {
         render_cross(&mut out, results);
     }
@@ -291,6 +298,60 @@ fn render_raw(out: &mut String, vs: bool, results: &Results) {
     );
 }
 
+/// The plain-TCP ping-pong floor of the tcp REQ/REP rows: what a roundtrip over the loopback
+/// costs without ZeroMQ, and what each implementation adds to it.
+fn render_raw_lat(out: &mut String, plan: &Plan, results: &Results) {
+    let rows: Vec<&(Workload, Vec<Cell>)> = results.iter().filter(|(w, _)| w.kind == Kind::RawLat).collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ =
+        writeln!(out, "\n## Latency floor: plain TCP ping-pong against tcp REQ/REP, one-way µs (lower is better)\n");
+    let mut imps = vec![Variant::OXMQ];
+    if plan.libzmq_dir.is_some() {
+        imps.push(Variant::LIBZMQ);
+    }
+    if plan.abi.is_some() {
+        imps.push(Variant::ABI);
+    }
+    let mut head = "| size | roundtrips | plain TCP µs |".to_string();
+    for v in &imps {
+        let n = match *v {
+            Variant::LIBZMQ => "libzmq",
+            Variant::ABI => "ABI",
+            _ => "oxmq",
+        };
+        let _ = write!(head, " {n} µs | {n} − floor µs | {n}/floor |");
+    }
+    let _ = writeln!(out, "{head}");
+    let _ = writeln!(out, "|---:|---:|---:|{}", "---:|---:|---:|".repeat(imps.len()));
+    let us: fn(f64) -> String = |v| format!("{v:.2}");
+    for (fw, fcells) in rows {
+        let floor = summarize(&fcells[0], fw.count);
+        let mut line = format!("| {} | {} | {} |", fmt_size(fw.size), fmt_count(fw.count), cell_text(&floor, us));
+        let lat = results.iter().find(|(w, _)| {
+            w.kind == Kind::Lat && w.transport == Transport::Tcp && w.size == fw.size && w.mechanism == Mech::Null
+        });
+        for v in &imps {
+            let value =
+                lat.and_then(|(w, cells)| cell_of(plan, w, cells, *v).and_then(|c| summarize(c, w.count).value));
+            let over = match (value, floor.value) {
+                (Some(a), Some(b)) => format!("{:.2}", a - b),
+                _ => "–".into(),
+            };
+            let _ = write!(line, " {} | {over} | {} |", opt(value, 2), opt(ratio(value, floor.value), 2));
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = writeln!(
+        out,
+        "\nPlain TCP: `tcp_local_lat`/`tcp_remote_lat`, std TCP over 127.0.0.1, blocking sockets with TCP_NODELAY, \
+         one write of the message and a read of all of it each way, both processes on core 0 as the REQ/REP runs; \
+         one-way µs = elapsed / 2 / roundtrips, as `remote_lat`. The REQ/REP figures are the tcp rows of the table \
+         above (NULL mechanism)."
+    );
+}
+
 /// The hwm table: messages queued and the sender's RSS growth.
 fn render_hwm(out: &mut String, vs: bool, results: &Results) {
     let rows: Vec<&(Workload, Vec<Cell>)> = results.iter().filter(|(w, _)| w.kind == Kind::Hwm).collect();
@@ -385,7 +446,8 @@ fn render_cross(out: &mut String, results: &Results) {
     let _ = writeln!(out, "\n## Interop: mixed pairs (binder `local_*` + connecter `remote_*`)\n");
     let _ = writeln!(out, "| workload | transport | size | oxmq+oxmq | libzmq+libzmq | oxmq+libzmq | libzmq+oxmq |");
     let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|");
-    for (w, cells) in results.iter().filter(|(_, c)| c.len() == 4) {
+    // The four pairs come first in a workload's cells (oxmq through the ABI may follow).
+    for (w, cells) in results.iter().filter(|(_, c)| c.len() >= 4) {
         let fmt: fn(f64) -> String = match w.kind {
             Kind::Lat => |v| format!("{v:.2} µs"),
             _ => |v| format!("{} msg/s", fmt_rate(v)),
@@ -396,10 +458,116 @@ fn render_cross(out: &mut String, results: &Results) {
             w.transport_label(),
             fmt_size(w.size)
         );
-        for c in cells {
+        for c in &cells[..4] {
             let _ = write!(line, "| {} ", cell_text(&summarize(c, w.count), fmt));
         }
         line.push('|');
         let _ = writeln!(out, "{line}");
     }
+}
+
+/// oxmq through its libzmq ABI (`--abi`): libzmq's own tools on oxmq's libzmq.so.5, against
+/// libzmq (the ratio the tools' users get) and against oxmq's native tools (what the C
+/// boundary costs on the same workload).
+fn render_abi(out: &mut String, plan: &Plan, results: &Results) {
+    let rows: Vec<&(Workload, Vec<Cell>)> =
+        results.iter().filter(|(w, c)| cell_of(plan, w, c, Variant::ABI).is_some()).collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n## oxmq through the libzmq ABI (libzmq's tools on oxmq's libzmq.so.5)\n");
+    let _ = writeln!(
+        out,
+        "| workload | transport | size | oxmq | oxmq (libzmq ABI) | libzmq | ABI/libzmq | ABI cost over oxmq | oxmq CPU s/1M | ABI CPU s/1M |"
+    );
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let empty = Summary { value: None, spread: None, cpu_per_m: None };
+    for (w, cells) in rows {
+        let get = |var| cell_of(plan, w, cells, var).map_or(Summary { ..empty }, |c| summarize(c, w.count));
+        let (ox, abi, lz) = (get(Variant::OXMQ), get(Variant::ABI), get(Variant::LIBZMQ));
+        let (name, fmt, cost): (&str, fn(f64) -> String, Option<f64>) = match w.kind {
+            // Latency: lower is better; the ABI's cost is the extra time per roundtrip.
+            Kind::Lat => ("REQ/REP µs", |v| format!("{v:.2}"), ratio(abi.value, ox.value)),
+            // Throughput: the cost is the extra time per message, 1/rate.
+            _ => ("PUSH/PULL msg/s", fmt_rate, ratio(ox.value, abi.value)),
+        };
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            w.transport_label(),
+            fmt_size(w.size),
+            cell_text(&ox, fmt),
+            cell_text(&abi, fmt),
+            if lz.value.is_some() { cell_text(&lz, fmt) } else { "–".into() },
+            opt(ratio(abi.value, lz.value), 2),
+            cost.map_or_else(|| "–".into(), |c| format!("{:+.0}%", (c - 1.0) * 100.0)),
+            opt(ox.cpu_per_m, 2),
+            opt(abi.cpu_per_m, 2),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nThe ABI rows run oxmq-libzmq-perf's `zmq_*` tools, built against libzmq, with `LD_LIBRARY_PATH` naming a \
+         directory whose `libzmq.so.5` is oxmq's (crates/oxmq-ffi); each tool checks that the library it loaded \
+         exports `oxmq_ffi_version` and exits 1 otherwise. ABI/libzmq: throughput higher is better, latency lower \
+         is better. ABI cost over oxmq: the extra time per message (throughput: oxmq's rate / the ABI's) or per \
+         roundtrip (latency) of the ABI against oxmq's own tools on the same workload. Issue 20's targets: tcp and \
+         ipc PUSH/PULL 64 B and 1 KiB at least 1.25x libzmq, REQ/REP latency at most 0.9x, inproc at least 1.0x, \
+         the ABI at most 10% over native."
+    );
+}
+
+/// The other Rust implementations (`--peers`) beside oxmq (and libzmq when it ran): each
+/// one's figure and oxmq's against it.
+fn render_peers(out: &mut String, plan: &Plan, results: &Results) {
+    let rows: Vec<&(Workload, Vec<Cell>)> = results.iter().filter(|(w, _)| peers_run(w)).collect();
+    let _ = writeln!(out, "\n## Other Rust implementations: thr and lat, each on its own tools\n");
+    if rows.is_empty() {
+        let _ = writeln!(
+            out,
+            "Nothing to compare: --peers runs only with the thr or lat workloads over tcp or ipc (NULL mechanism)."
+        );
+        return;
+    }
+    let mut cols = vec![Variant::OXMQ];
+    if plan.libzmq_dir.is_some() {
+        cols.push(Variant::LIBZMQ);
+    }
+    let peers: Vec<Variant> = plan.peers.iter().map(|&p| Variant { local: p, remote: p }).collect();
+    let mut head = "| workload | transport | size |".to_string();
+    for v in cols.iter().chain(&peers) {
+        let _ = write!(head, " {} |", v.local.name());
+    }
+    for v in &peers {
+        let _ = write!(head, " oxmq/{} |", v.local.name());
+    }
+    let _ = writeln!(out, "{head}");
+    let _ = writeln!(out, "|---|---|---:|{}", "---:|".repeat(cols.len() + 2 * peers.len()));
+    for (w, cells) in rows {
+        let (name, fmt): (&str, fn(f64) -> String) = match w.kind {
+            Kind::Lat => ("REQ/REP µs", |v| format!("{v:.2}")),
+            _ => ("PUSH/PULL msg/s", fmt_rate),
+        };
+        let get = |v: Variant| cell_of(plan, w, cells, v).map(|c| summarize(c, w.count));
+        let mut line = format!("| {name} | {} | {} |", w.transport_label(), fmt_size(w.size));
+        for v in cols.iter().chain(&peers) {
+            let _ = write!(line, " {} |", get(*v).map_or_else(|| "–".into(), |s| cell_text(&s, fmt)));
+        }
+        let ox = get(Variant::OXMQ).and_then(|s| s.value);
+        for v in &peers {
+            let _ = write!(line, " {} |", opt(ratio(ox, get(*v).and_then(|s| s.value)), 2));
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = writeln!(
+        out,
+        "\nEach implementation runs its own `<impl>_local_*`/`<impl>_remote_*` pair (crates/oxmq-peers-perf: \
+         libzmq's perf arguments and output, pinned as oxmq's tools), on the configuration its documentation \
+         gives for speed: omq.rs its blocking API on one I/O thread; zmq.rs tokio, current-thread; rzmq tokio \
+         with TCP_CORK on the PUSH over tcp and its adaptive throttle off (not its io_uring backend); monocoque \
+         compio (io_uring) with write coalescing on the PUSH. oxmq/<impl>: throughput above 1 and latency below 1 \
+         favour oxmq. Not run for the other implementations: inproc (the tools are process pairs), PLAIN and CURVE, \
+         and the pubsub, scale and memory workloads. A FAIL cell is a run that did not complete; the Problems \
+         section has its output."
+    );
 }

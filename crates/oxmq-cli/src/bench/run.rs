@@ -24,12 +24,16 @@ const TOOLS: [&str; 9] = [
     "conn_server",
 ];
 /// Tools that are the same for both implementations (plain TCP, raw ZMTP): oxmq-cli's.
-const SHARED_TOOLS: [&str; 3] = ["tcp_local_thr", "tcp_remote_thr", "zmtp_peers"];
+const SHARED_TOOLS: [&str; 5] = ["tcp_local_thr", "tcp_remote_thr", "tcp_local_lat", "tcp_remote_lat", "zmtp_peers"];
+
+/// The tools of the other Rust implementations (`--peers`), each with its prefix.
+const PEER_TOOLS: [&str; 4] = ["local_thr", "remote_thr", "local_lat", "remote_lat"];
 
 /// Finds the tools of one implementation, or says what is missing.
 pub(super) fn find_tools(dir: &Path, imp: Impl) -> Result<(), String> {
     let shared: &[&str] = if imp == Impl::Oxmq { &SHARED_TOOLS } else { &[] };
-    let missing: Vec<String> = TOOLS
+    let tools: &[&str] = if imp.is_peer() { &PEER_TOOLS } else { &TOOLS };
+    let missing: Vec<String> = tools
         .iter()
         .map(|t| format!("{}{t}", imp.prefix()))
         .chain(shared.iter().map(|t| t.to_string()))
@@ -41,6 +45,48 @@ pub(super) fn find_tools(dir: &Path, imp: Impl) -> Result<(), String> {
         Err(format!("{} perf tools not found in {} (missing: {})", imp.name(), dir.display(), missing.join(", ")))
     }
 }
+
+/// A directory of its own whose `libzmq.so.5` is oxmq's library (`--abi`), for the tools'
+/// `LD_LIBRARY_PATH`; removed when dropped.
+pub(super) struct AbiLibDir {
+    pub(super) dir: PathBuf,
+}
+
+impl AbiLibDir {
+    /// Checks that `lib` is oxmq's libzmq (it exports `oxmq_ffi_version`, which no libzmq
+    /// has) and links it as `libzmq.so.5`, the soname the libzmq tools ask the loader for.
+    pub(super) fn new(lib: &Path) -> Result<AbiLibDir, String> {
+        let lib = lib.canonicalize().map_err(|e| format!("oxmq's libzmq.so: {}: {e}\n{BUILD_ABI}", lib.display()))?;
+        let bytes = std::fs::read(&lib).map_err(|e| format!("cannot read {}: {e}", lib.display()))?;
+        if !bytes.windows(OXMQ_SYMBOL.len()).any(|w| w == OXMQ_SYMBOL) {
+            return Err(format!(
+                "{} is not oxmq's libzmq.so (it has no oxmq_ffi_version symbol)\n{BUILD_ABI}",
+                lib.display()
+            ));
+        }
+        let dir = std::env::temp_dir().join(format!("oxmq-bench-abi-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let guard = AbiLibDir { dir };
+        std::os::unix::fs::symlink(&lib, guard.dir.join("libzmq.so.5"))
+            .map_err(|e| format!("cannot link libzmq.so.5 in {}: {e}", guard.dir.display()))?;
+        Ok(guard)
+    }
+}
+
+impl Drop for AbiLibDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+const OXMQ_SYMBOL: &[u8] = b"oxmq_ffi_version";
+
+pub(super) const BUILD_ABI: &str = "build it with: cargo build --release -p oxmq-ffi (target/release/libzmq.so), \
+     or name it with --abi-lib";
+
+pub(super) const BUILD_PEERS: &str = "build them with: cargo build --release --manifest-path \
+     crates/oxmq-peers-perf/Cargo.toml --target-dir target (its own workspace, not in the default build)";
 
 pub(super) const BUILD_OXMQ: &str = "build them with: cargo build --release -p oxmq-cli";
 pub(super) const BUILD_LIBZMQ: &str = "build them with: cargo build --release -p oxmq-libzmq-perf \
@@ -80,7 +126,7 @@ pub(super) fn execute(plan: &Plan) -> (Results, Durations) {
                 match outcome {
                     Ok(s) => {
                         let v = match w.kind {
-                            Kind::Lat => format!("{:.2} us", s.value),
+                            Kind::Lat | Kind::RawLat => format!("{:.2} us", s.value),
                             Kind::Hwm => format!("{} queued, rss +{} KiB", s.value, s.extra.unwrap_or(0.0)),
                             Kind::Conns | Kind::Subs => format!("{:.2} KiB/conn", s.value),
                             Kind::Raw => format!("{} Gb/s", gbits(s.value * w.size as f64)),
@@ -114,13 +160,26 @@ pub(super) fn execute(plan: &Plan) -> (Results, Durations) {
 }
 
 fn tool(plan: &Plan, imp: Impl, name: &str, args: Vec<String>, cpus: Option<&'static str>) -> ToolCmd {
-    let dir = match imp {
-        Impl::Oxmq => &plan.oxmq_dir,
-        Impl::Libzmq => plan.libzmq_dir.as_ref().unwrap_or(&plan.oxmq_dir),
+    let mut env = vec![];
+    let dir = match (imp, &plan.abi) {
+        (Impl::Oxmq, _) => &plan.oxmq_dir,
+        (imp, _) if imp.is_peer() => &plan.peers_dir,
+        (Impl::OxmqAbi, Some(abi)) => {
+            // libzmq's tool loads oxmq's libzmq.so.5, and exits 1 if it did not (the tool
+            // looks for oxmq_ffi_version in the library it loaded).
+            env.push(("LD_LIBRARY_PATH", abi.lib_dir.display().to_string()));
+            env.push((EXPECT_LIBZMQ_VAR, "oxmq".to_string()));
+            &abi.tools_dir
+        }
+        _ => plan.libzmq_dir.as_ref().unwrap_or(&plan.oxmq_dir),
     };
     let file = format!("{}{name}", imp.prefix());
-    ToolCmd { name: file.clone(), program: dir.join(file), args, cpus: if plan.pin { cpus } else { None }, env: vec![] }
+    ToolCmd { name: file.clone(), program: dir.join(file), args, cpus: if plan.pin { cpus } else { None }, env }
 }
+
+/// The variable `oxmq-libzmq-perf`'s tools check the loaded libzmq against (its
+/// `EXPECT_LIBZMQ_VAR`).
+const EXPECT_LIBZMQ_VAR: &str = "PERF_EXPECT_LIBZMQ";
 
 /// A tool that is the same for both implementations (in the oxmq directory).
 fn shared_tool(plan: &Plan, name: &str, args: Vec<String>, cpus: Option<&'static str>) -> ToolCmd {
@@ -183,7 +242,7 @@ fn commands(plan: &Plan, w: &Workload, var: Variant, endpoint: String) -> (Vec<T
             let mut cmd = tool(plan, imp, "inproc_thr", vec![size, count], None);
             if plan.pin {
                 // Unpinned, single runs varied by up to 4x.
-                cmd.env = INPROC_PIN.iter().map(|&(k, v)| (k, v.to_string())).collect();
+                cmd.env.extend(INPROC_PIN.iter().map(|&(k, v)| (k, v.to_string())));
             }
             (vec![cmd], THR_SPEC)
         }
@@ -217,6 +276,14 @@ fn commands(plan: &Plan, w: &Workload, var: Variant, endpoint: String) -> (Vec<T
             ],
             THR_SPEC,
         ),
+        (Kind::RawLat, _) => (
+            // Pinned as the REQ/REP runs: both on core 0.
+            vec![
+                shared_tool(plan, "tcp_local_lat", vec![endpoint.clone(), size.clone(), count.clone()], Some("0")),
+                shared_tool(plan, "tcp_remote_lat", vec![endpoint, size, count], Some("0")),
+            ],
+            LAT_SPEC,
+        ),
         (Kind::Pubsub | Kind::Scale, transport) => {
             let pattern = pattern_name(w.pattern.unwrap_or(Pattern::Pub)).to_string();
             let peers = w.peers.to_string();
@@ -226,7 +293,7 @@ fn commands(plan: &Plan, w: &Workload, var: Variant, endpoint: String) -> (Vec<T
             let cmds = if transport == Transport::Inproc {
                 let mut cmd = tool(plan, imp, "scale_thr", args("both", "inproc://scale_thr".into()), None);
                 if plan.pin {
-                    cmd.env = INPROC_PIN.iter().map(|&(k, v)| (k, v.to_string())).collect();
+                    cmd.env.extend(INPROC_PIN.iter().map(|&(k, v)| (k, v.to_string())));
                 }
                 vec![cmd]
             } else {
@@ -375,6 +442,9 @@ mod tests {
             curve_server: None,
             oxmq_dir: PathBuf::from("/ox"),
             libzmq_dir: Some(PathBuf::from("/lz")),
+            abi: None,
+            peers: vec![],
+            peers_dir: PathBuf::from("/peers"),
             pairs: 1,
             pin,
             pin_note: String::new(),
@@ -409,6 +479,9 @@ mod tests {
             curve_server: Some(("PUB".into(), "SEC".into())),
             oxmq_dir: PathBuf::from("/ox"),
             libzmq_dir: Some(PathBuf::from("/lz")),
+            abi: None,
+            peers: vec![],
+            peers_dir: PathBuf::from("/peers"),
             pairs: 1,
             pin: false,
             pin_note: String::new(),
@@ -431,5 +504,103 @@ mod tests {
         w.mechanism = Mech::Null;
         let (cmds, _) = commands(&plan, &w, var, "tcp://127.0.0.1:1".into());
         assert!(cmds.iter().all(|c| c.env == [("PERF_MECHANISM", "null".to_string())]));
+    }
+
+    /// `--abi` runs libzmq's tools with oxmq's library first on the loader's path, and asks
+    /// each tool to check that it loaded it; the other variants are left as they were.
+    #[test]
+    fn abi_runs_libzmqs_tools_on_oxmqs_library() {
+        use super::super::plan::Abi;
+        let plan = Plan {
+            curve_server: None,
+            oxmq_dir: PathBuf::from("/ox"),
+            libzmq_dir: None,
+            abi: Some(Abi { tools_dir: PathBuf::from("/lz"), lib_dir: PathBuf::from("/abi") }),
+            peers: vec![],
+            peers_dir: PathBuf::from("/peers"),
+            pairs: 1,
+            pin: false,
+            pin_note: String::new(),
+            cross: false,
+            timeout: Duration::from_secs(1),
+            workloads: vec![],
+        };
+        let w = Workload::new(Kind::Thr, Transport::Tcp, 64, 1000);
+        assert_eq!(variants(&plan, &w), [Variant::OXMQ, Variant::ABI]);
+        assert!(variants(&plan, &Workload::new(Kind::Hwm, Transport::Tcp, 64, 1000)) == [Variant::OXMQ]);
+        let (cmds, _) = commands(&plan, &w, Variant::ABI, "tcp://127.0.0.1:1".into());
+        assert_eq!(
+            cmds[0].display(),
+            "LD_LIBRARY_PATH=/abi PERF_EXPECT_LIBZMQ=oxmq PERF_MECHANISM=null /lz/zmq_local_thr tcp://127.0.0.1:1 64 1000"
+        );
+        assert!(cmds[1].display().ends_with("/lz/zmq_remote_thr tcp://127.0.0.1:1 64 1000"));
+        let w = Workload::new(Kind::Lat, Transport::Inproc, 64, 1000);
+        let (cmds, _) = commands(&plan, &w, Variant::ABI, String::new());
+        assert_eq!(cmds[0].display(), "LD_LIBRARY_PATH=/abi PERF_EXPECT_LIBZMQ=oxmq /lz/zmq_inproc_lat 64 1000");
+        let (cmds, _) = commands(&plan, &w, Variant::OXMQ, String::new());
+        assert!(cmds[0].env.is_empty());
+    }
+
+    /// `--peers` runs each implementation's own tool pair, from the peers directory, for
+    /// thr and lat over tcp and ipc only.
+    #[test]
+    fn peers_run_their_own_tools_for_thr_and_lat() {
+        let plan = Plan {
+            curve_server: None,
+            oxmq_dir: PathBuf::from("/ox"),
+            libzmq_dir: Some(PathBuf::from("/lz")),
+            abi: None,
+            peers: vec![Impl::Omq, Impl::Monocoque],
+            peers_dir: PathBuf::from("/peers"),
+            pairs: 1,
+            pin: false,
+            pin_note: String::new(),
+            cross: false,
+            timeout: Duration::from_secs(1),
+            workloads: vec![],
+        };
+        let w = Workload::new(Kind::Lat, Transport::Ipc, 64, 1000);
+        let vars = variants(&plan, &w);
+        assert_eq!(vars.len(), 4);
+        assert_eq!(vars[2], Variant { local: Impl::Omq, remote: Impl::Omq });
+        let (cmds, _) = commands(&plan, &w, vars[3], "ipc:///tmp/x".into());
+        let shown: Vec<String> = cmds.iter().map(ToolCmd::display).collect();
+        assert_eq!(
+            shown,
+            [
+                "PERF_MECHANISM=null /peers/monocoque_local_lat ipc:///tmp/x 64 1000",
+                "PERF_MECHANISM=null /peers/monocoque_remote_lat ipc:///tmp/x 64 1000"
+            ]
+        );
+        for w in [
+            Workload::new(Kind::Thr, Transport::Inproc, 64, 1000),
+            Workload::new(Kind::Pubsub, Transport::Tcp, 64, 1000),
+            Workload { mechanism: Mech::Curve, ..Workload::new(Kind::Thr, Transport::Tcp, 64, 1000) },
+        ] {
+            assert_eq!(variants(&plan, &w).len(), 2, "{}", w.label());
+        }
+    }
+
+    /// --abi takes only a library that exports oxmq_ffi_version, links it as libzmq.so.5 in
+    /// a directory of its own, and removes that directory when done.
+    #[test]
+    fn abi_lib_dir_takes_only_oxmqs_library() {
+        let dir = std::env::temp_dir().join(format!("oxmq-bench-abi-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let other = dir.join("libother.so");
+        std::fs::write(&other, b"\x7fELF zmq_version zmq_ctx_new").unwrap();
+        let err = AbiLibDir::new(&other).err().expect("not oxmq's");
+        assert!(err.contains("no oxmq_ffi_version symbol"), "{err}");
+        assert!(AbiLibDir::new(&dir.join("missing.so")).is_err());
+
+        let ours = dir.join("libzmq.so");
+        std::fs::write(&ours, b"\x7fELF zmq_version oxmq_ffi_version").unwrap();
+        let abi = AbiLibDir::new(&ours).expect("oxmq's");
+        let link = abi.dir.join("libzmq.so.5");
+        assert_eq!(std::fs::canonicalize(&link).unwrap(), std::fs::canonicalize(&ours).unwrap());
+        let made = abi.dir.clone();
+        drop(abi);
+        assert!(!made.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
