@@ -218,3 +218,116 @@ impl<W: Wire> Drain for Drive<W> {
         }
     }
 }
+
+#[cfg(all(test, not(oxmq_loom)))]
+mod tests {
+    use super::*;
+    use crate::signal::Signal;
+    use bytes::Bytes;
+    use std::sync::Arc;
+
+    /// Frames "encode" to themselves; a write moves them all onto `wire`, unless `full`.
+    #[derive(Default)]
+    struct VecWire {
+        wire: parking_lot::Mutex<Vec<Bytes>>,
+        full: std::sync::atomic::AtomicBool,
+    }
+
+    impl Wire for VecWire {
+        type Buf = VecDeque<Msg>;
+        fn encode(&self, batch: &mut VecDeque<Msg>, buf: &mut VecDeque<Msg>) {
+            buf.extend(batch.drain(..));
+        }
+        fn pending(buf: &VecDeque<Msg>) -> usize {
+            buf.iter().map(|m| m.data.len()).sum()
+        }
+        fn try_write(&self, buf: &mut VecDeque<Msg>) -> io::Result<()> {
+            if self.full.load(Relaxed) {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            self.wire.lock().extend(buf.drain(..).map(|m| m.data));
+            Ok(())
+        }
+    }
+
+    fn setup() -> (Arc<Queue>, Arc<Signal>, Arc<Drive<VecWire>>) {
+        let engine = Arc::new(Signal::new());
+        let q = Arc::new(Queue::new(0, Arc::new(Signal::new()), engine.clone()));
+        let drive = Arc::new(Drive::new(VecWire::default(), VecDeque::new()));
+        q.set_drain(Some(drive.clone()));
+        (q, engine, drive)
+    }
+
+    fn msg(s: &'static str) -> Msg {
+        Msg::new(Bytes::from_static(s.as_bytes()), false)
+    }
+
+    fn written(d: &Drive<VecWire>) -> Vec<Bytes> {
+        d.wire.wire.lock().clone()
+    }
+
+    #[test]
+    fn a_send_to_an_idle_connection_is_written_by_the_caller() {
+        let (q, engine, drive) = setup();
+        let seen = engine.seq();
+        q.push(msg("a")).unwrap();
+        assert_eq!(written(&drive), ["a"]);
+        assert_eq!(engine.seq(), seen, "the engine was not woken");
+    }
+
+    #[test]
+    fn a_one_way_stream_is_corked_for_the_engine_and_input_uncorks_it() {
+        let (q, engine, drive) = setup();
+        q.push(msg("a")).unwrap();
+        let seen = engine.seq();
+        // No input since the caller's last write: a stream. Corked, the engine woken once.
+        q.push(msg("b")).unwrap();
+        q.push(msg("c")).unwrap();
+        assert_eq!(written(&drive), ["a"]);
+        assert_eq!(engine.seq(), seen + 1, "woken once for the corked batch");
+        assert!(matches!(drive.engine_step(&q), Step::Idle));
+        assert_eq!(written(&drive), ["a", "b", "c"]);
+        // The engine wrote last: the next send is the caller's again.
+        q.push(msg("d")).unwrap();
+        assert_eq!(written(&drive), ["a", "b", "c", "d"]);
+        // An answer arrives (request-reply): the next send is written at once too.
+        drive.note_input();
+        q.push(msg("e")).unwrap();
+        assert_eq!(written(&drive), ["a", "b", "c", "d", "e"]);
+    }
+
+    #[test]
+    fn a_corked_batch_is_written_by_the_caller_once_it_is_large() {
+        let (q, _engine, drive) = setup();
+        q.push(msg("a")).unwrap();
+        let big = Bytes::from(vec![7u8; CORK]);
+        q.push(Msg::new(big.clone(), false)).unwrap();
+        assert_eq!(written(&drive), [Bytes::from_static(b"a"), big]);
+    }
+
+    #[test]
+    fn a_write_the_kernel_refuses_is_left_to_the_engine() {
+        let (q, engine, drive) = setup();
+        drive.wire.full.store(true, Relaxed);
+        let seen = engine.seq();
+        q.push(msg("a")).unwrap();
+        assert_eq!(engine.seq(), seen + 1, "the engine was handed the write");
+        assert!(matches!(drive.engine_step(&q), Step::Blocked));
+        drive.wire.full.store(false, Relaxed);
+        q.close_writer();
+        assert!(matches!(drive.engine_step(&q), Step::Finished));
+        assert_eq!(written(&drive), ["a"]);
+    }
+
+    #[test]
+    fn a_closed_drive_refuses_and_leaves_messages_in_the_pipe() {
+        // As for a push that took the drive from the pipe just before the engine ended.
+        let (q, engine, drive) = setup();
+        drive.close();
+        let seen = engine.seq();
+        q.push(msg("a")).unwrap();
+        assert!(written(&drive).is_empty());
+        assert_eq!(engine.seq(), seen + 1);
+        assert!(q.has_msg());
+    }
+}
