@@ -385,8 +385,8 @@ impl Wire for FakeWire {
     }
 }
 
-/// A sender pushing three messages (the first written by the sender itself, the next corked
-/// for the engine, the last appended to the cork) and then closing, racing the engine's steps,
+/// A sender pushing three messages (the first written by the sender itself, the next two,
+/// a stream, left in the pipe for the engine) and then closing, racing the engine's steps,
 /// with the kernel refusing `refusals` writes: every message reaches the wire once, in order,
 /// and the engine sees the end only once everything is written (no lost hand-over: a lost one
 /// is a deadlock, which loom reports).

@@ -5,7 +5,8 @@
 //! message's cost. So a caller whose send finds the engine idle encodes the message and
 //! writes it itself, on its own thread, and the I/O thread never hears of it. The I/O thread
 //! keeps everything the caller cannot do: finishing a write the kernel did not take whole,
-//! heartbeats and PONGs, writing while the caller is away, the end of the connection.
+//! heartbeats and PONGs, writing while the caller is away, one-way streams, the end of the
+//! connection.
 //!
 //! **The rule** (one party writes a connection at a time, and nothing is left unwritten
 //! without the engine knowing):
@@ -14,26 +15,30 @@
 //!    engine holds it only between two awaits ([`Drive::engine_step`]), a caller only within
 //!    its send and only by `try_lock` ([`Drive::drain`]): a caller never waits for the engine.
 //! 2. A caller is offered the pipe only when its push completes a message for an idle
-//!    reader, i.e. exactly when the pipe would otherwise wake the engine ([`Drain`]); it
-//!    takes everything queued, so the pipe is idle again when it is done.
-//! 3. Whatever a caller does not finish (the right was taken, the kernel's buffer is full,
-//!    the batch is corked, a write failed), it leaves in [`Out`] and hands to the engine by
-//!    notifying the engine's signal *after* letting go of the right (the queue does that when
-//!    `drain` returns false). The engine reads the signal's sequence number before it takes
-//!    the right, so a hand-over that comes while it holds the right makes it step again.
-//! 4. The engine ends by marking [`Out::closed`] under the right, after the pipe stopped
-//!    offering itself: no caller writes a connection the engine has finished.
+//!    reader, i.e. exactly when the pipe would otherwise wake the engine ([`Drain`]); if it
+//!    takes anything it takes everything queued, so the pipe is idle again when it is done.
+//! 3. Whatever a caller does not finish (the right was taken, the kernel's buffer is full, a
+//!    write failed, a stream's message), it leaves in [`Out`] or in the pipe and hands to the
+//!    engine by notifying the engine's signal *after* letting go of the right (the queue does
+//!    that when `drain` returns false). The engine reads the signal's sequence number before
+//!    it takes the right, so a hand-over that comes while it holds the right makes it step
+//!    again.
+//! 4. The engine decides that the connection is done (the socket let go of the pipe and
+//!    everything is written) under the right, so nothing a caller left is behind; and it ends
+//!    by marking [`Out::closed`] under the right, after the pipe stopped offering itself: no
+//!    caller writes a connection the engine has finished.
 //!
 //! `loom_models` checks the rule with this file's code and the real pipe `Queue` (every
 //! message written once, in order, whoever writes it, with the kernel refusing writes at any
 //! point).
 //!
-//! **Corking.** Writing every message as it is sent is right for request-reply (the sender
-//! then waits for an answer) and wrong for a stream of small messages (one system call each,
-//! where the engine writes thousands in one). A caller writes at once unless the connection
-//! looks like a stream: its previous write was a caller's and nothing has arrived on the
-//! connection since. Then the batch is left for the engine (woken once per batch, not per
-//! message) and the caller only writes it itself once it reaches [`CORK`] bytes.
+//! **Streams.** Writing every message as it is sent is right for request-reply (the sender
+//! then waits for an answer) and wrong for a one-way stream of small messages (a system call
+//! each, where the engine writes thousands in one). So a caller writes at once unless the
+//! connection looks like a stream: a caller wrote before and nothing has arrived on the
+//! connection since. Then the caller leaves the message in the pipe and wakes the engine, as
+//! if there were no drive: woken once, the engine takes everything queued by then in one
+//! batch, and so on while the stream lasts.
 
 use std::collections::VecDeque;
 use std::io;
@@ -45,8 +50,6 @@ use crate::sync::{AtomicU64, Mutex};
 /// How much one step takes from the pipe before writing: large messages go out 16 x 64 KiB
 /// per writev.
 pub(crate) const WRITE_BATCH: usize = 1024 * 1024;
-/// A corked batch a caller writes itself once it reaches this many bytes.
-pub(crate) const CORK: usize = 64 * 1024;
 
 /// The protocol and the byte stream under a [`Drive`]: encodes messages into a buffer and
 /// writes the buffer without waiting. (The ZMTP engine's is a connection and a tcp or ipc
@@ -68,10 +71,9 @@ pub(crate) struct Out<B> {
     tx: B,
     /// Frames popped from the pipe, being encoded (kept for its capacity).
     batch: VecDeque<Msg>,
-    /// A caller left `tx` to the engine and woke it; the engine has not stepped since.
-    armed: bool,
-    /// The last write was a caller's, made when the connection had decoded this many
-    /// batches (`Drive::inputs`): if that has not changed, the caller is streaming.
+    /// A caller's last write was made when the connection had decoded this many batches
+    /// (`Drive::inputs`): if that has not changed, the caller is streaming. (The engine's
+    /// writes leave it as it is: a stream stays one until the peer says something.)
     direct_at: Option<u64>,
     /// A caller's write failed: the engine ends the connection with this.
     failed: Option<io::Error>,
@@ -96,7 +98,7 @@ pub(crate) enum Step {
     Idle,
     /// Everything was written and the pipe's writer is gone: the connection is done.
     Finished,
-    /// Written, and more may be queued: step again.
+    /// Something was taken and written, and more may be queued: step again.
     Again,
     /// The kernel's buffer is full: wait until the stream is writable, then step again.
     Blocked,
@@ -108,14 +110,7 @@ impl<W: Wire> Drive<W> {
     pub fn new(wire: W, tx: W::Buf) -> Drive<W> {
         Drive {
             wire,
-            out: Mutex::new(Out {
-                tx,
-                batch: VecDeque::new(),
-                armed: false,
-                direct_at: None,
-                failed: None,
-                closed: false,
-            }),
+            out: Mutex::new(Out { tx, batch: VecDeque::new(), direct_at: None, failed: None, closed: false }),
             inputs: AtomicU64::new(0),
         }
     }
@@ -125,46 +120,32 @@ impl<W: Wire> Drive<W> {
         self.inputs.fetch_add(1, Relaxed);
     }
 
-    /// Pop what `queue` holds and encode it after `out.tx`, until [`WRITE_BATCH`] bytes wait
-    /// to be written. True if it stopped there (more may be queued and the pipe was not
-    /// found idle): what the kernel has not taken stays bounded, and the rest waits in the
-    /// pipe, under its HWM.
-    fn fill(&self, queue: &Queue, out: &mut Out<W::Buf>) -> bool {
-        let Out { tx, batch, .. } = out;
-        loop {
-            let room = WRITE_BATCH.saturating_sub(W::pending(tx));
-            if room == 0 {
-                return true;
-            }
-            let n = queue.pop_batch(batch, room);
-            self.wire.encode(batch, tx);
-            if n == 0 {
-                return false;
-            }
-        }
-    }
-
-    /// The engine's turn: take everything queued (and what the protocol owes), write what
-    /// the kernel takes. Read the signal's sequence number before calling this.
+    /// The engine's turn: take one batch of what is queued (and what the protocol owes),
+    /// write what the kernel takes. Read the signal's sequence number before calling this.
+    /// (One batch, not everything: a pipe found empty is marked idle, and the sender's next
+    /// push then wakes the engine again; a step that took something steps again instead, as
+    /// a write loop would.)
     pub fn engine_step(&self, queue: &Queue) -> Step {
         let mut out = self.out.lock();
         if let Some(e) = out.failed.take() {
             return Step::Failed(e);
         }
-        let more = self.fill(queue, &mut out);
-        out.armed = false;
-        out.direct_at = None;
-        if W::pending(&out.tx) > 0 {
-            match self.wire.try_write(&mut out.tx) {
+        let Out { tx, batch, .. } = &mut *out;
+        let room = WRITE_BATCH.saturating_sub(W::pending(tx));
+        let taken = if room > 0 { queue.pop_batch(batch, room) } else { 0 };
+        // Encoded even when nothing was taken: a PONG or PING may be owed.
+        self.wire.encode(batch, tx);
+        if W::pending(tx) > 0 {
+            match self.wire.try_write(tx) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Blocked,
                 Err(e) => return Step::Failed(e),
             }
         }
-        if more {
+        if taken > 0 || room == 0 {
             Step::Again
         } else if queue.is_finished() {
-            // Decided under the right to write: nothing a caller corked is left behind.
+            // Decided under the right to write: nothing a caller left in `tx` is behind.
             Step::Finished
         } else {
             Step::Idle
@@ -187,22 +168,29 @@ impl<W: Wire> Drain for Drive<W> {
         if out.closed || out.failed.is_some() {
             return false;
         }
-        let more = self.fill(queue, &mut out);
-        let pending = W::pending(&out.tx);
-        if pending == 0 {
+        let inputs = self.inputs.load(Relaxed);
+        if out.direct_at == Some(inputs) {
+            // A one-way stream: the message stays in the pipe for the engine, woken now, to
+            // take with whatever follows it in one batch.
+            return false;
+        }
+        // Take everything queued, until the pipe is found idle (rule 2) or enough waits.
+        let Out { tx, batch, .. } = &mut *out;
+        let more = loop {
+            let room = WRITE_BATCH.saturating_sub(W::pending(tx));
+            if room == 0 {
+                break true;
+            }
+            let taken = queue.pop_batch(batch, room);
+            self.wire.encode(batch, tx);
+            if taken == 0 {
+                break false;
+            }
+        };
+        if W::pending(tx) == 0 {
             return !more;
         }
-        let inputs = self.inputs.load(Relaxed);
-        let streaming = out.armed || out.direct_at == Some(inputs);
-        if streaming && pending < CORK && !more {
-            // Corked: the engine writes the batch when it runs (woken once per batch).
-            let first = !out.armed;
-            out.armed = true;
-            out.direct_at = None;
-            return !first;
-        }
-        match self.wire.try_write(&mut out.tx) {
-            // If armed, the engine was woken already and finds nothing to do.
+        match self.wire.try_write(tx) {
             Ok(()) => {
                 out.direct_at = Some(inputs);
                 !more
@@ -266,6 +254,16 @@ mod tests {
         d.wire.wire.lock().clone()
     }
 
+    /// The engine's steps until it waits (or the connection is done).
+    fn engine_runs(q: &Queue, d: &Drive<VecWire>) -> Step {
+        loop {
+            match d.engine_step(q) {
+                Step::Again => {}
+                other => return other,
+            }
+        }
+    }
+
     #[test]
     fn a_send_to_an_idle_connection_is_written_by_the_caller() {
         let (q, engine, drive) = setup();
@@ -276,33 +274,28 @@ mod tests {
     }
 
     #[test]
-    fn a_one_way_stream_is_corked_for_the_engine_and_input_uncorks_it() {
+    fn a_one_way_stream_is_left_to_the_engine_and_input_ends_it() {
         let (q, engine, drive) = setup();
         q.push(msg("a")).unwrap();
         let seen = engine.seq();
-        // No input since the caller's last write: a stream. Corked, the engine woken once.
+        // No input since the caller's last write: a stream. Left in the pipe, the engine
+        // woken once for both.
         q.push(msg("b")).unwrap();
         q.push(msg("c")).unwrap();
         assert_eq!(written(&drive), ["a"]);
-        assert_eq!(engine.seq(), seen + 1, "woken once for the corked batch");
-        assert!(matches!(drive.engine_step(&q), Step::Idle));
+        assert_eq!(engine.seq(), seen + 1, "woken once for the batch");
+        assert!(matches!(engine_runs(&q, &drive), Step::Idle));
         assert_eq!(written(&drive), ["a", "b", "c"]);
-        // The engine wrote last: the next send is the caller's again.
+        // Still a stream: the engine takes the next one too.
         q.push(msg("d")).unwrap();
-        assert_eq!(written(&drive), ["a", "b", "c", "d"]);
-        // An answer arrives (request-reply): the next send is written at once too.
+        assert_eq!(written(&drive), ["a", "b", "c"]);
+        assert!(matches!(engine_runs(&q, &drive), Step::Idle));
+        // An answer arrives (request-reply): the next send is the caller's again.
         drive.note_input();
+        let seen = engine.seq();
         q.push(msg("e")).unwrap();
         assert_eq!(written(&drive), ["a", "b", "c", "d", "e"]);
-    }
-
-    #[test]
-    fn a_corked_batch_is_written_by_the_caller_once_it_is_large() {
-        let (q, _engine, drive) = setup();
-        q.push(msg("a")).unwrap();
-        let big = Bytes::from(vec![7u8; CORK]);
-        q.push(Msg::new(big.clone(), false)).unwrap();
-        assert_eq!(written(&drive), [Bytes::from_static(b"a"), big]);
+        assert_eq!(engine.seq(), seen, "the engine was not woken");
     }
 
     #[test]
@@ -315,7 +308,7 @@ mod tests {
         assert!(matches!(drive.engine_step(&q), Step::Blocked));
         drive.wire.full.store(false, Relaxed);
         q.close_writer();
-        assert!(matches!(drive.engine_step(&q), Step::Finished));
+        assert!(matches!(engine_runs(&q, &drive), Step::Finished));
         assert_eq!(written(&drive), ["a"]);
     }
 

@@ -652,7 +652,9 @@ async fn drive_loop(drive: &Drive<ZmtpWire>, pipe: &Pipe, signal: &Signal) -> En
     loop {
         let seen = signal.seq();
         match drive.engine_step(&pipe.inp) {
-            Step::Again => tokio::task::yield_now().await,
+            // Within the task's budget: a sender that never lets the pipe go idle does not
+            // keep the reader (in the same task) or other connections from running.
+            Step::Again => tokio::task::consume_budget().await,
             Step::Idle => signal.changed(seen).await,
             Step::Finished => {
                 let _ = wr.shutdown_write();
