@@ -89,8 +89,11 @@ pub extern "C" fn zmq_socket(ctx: *mut c_void, type_: c_int) -> *mut c_void {
         let c = ctx::lookup(ctx)?;
         let t = SocketType::from_zmq_type(type_).ok_or(libc::EINVAL)?;
         let context = c.context()?;
-        let opts = *c.options.lock();
-        if c.sockets.fetch_add(1, Ordering::SeqCst) >= opts.max_sockets as usize {
+        let (max_sockets, ipv6, blocky) = {
+            let o = c.options.lock();
+            (o.max_sockets, o.ipv6, o.blocky)
+        };
+        if c.sockets.fetch_add(1, Ordering::SeqCst) >= max_sockets as usize {
             c.sockets.fetch_sub(1, Ordering::SeqCst);
             return Err(libc::EMFILE);
         }
@@ -103,10 +106,10 @@ pub extern "C" fn zmq_socket(ctx: *mut c_void, type_: c_int) -> *mut c_void {
         };
         let s = Arc::new(FfiSocket { sock, ctx: c.clone() });
         // The context's defaults for new sockets, as libzmq applies them.
-        if opts.ipv6 {
+        if ipv6 {
             s.sock.set_ipv6(true).map_err(zerr)?;
         }
-        if !opts.blocky {
+        if !blocky {
             s.sock.set_linger(0).map_err(zerr)?;
         }
         Ok(SOCKETS.insert(s))
@@ -139,16 +142,32 @@ unsafe fn endpoint_call(
     })
 }
 
+/// A bind or connect: with ZMQ_IO_THREADS 0, only inproc works (`EMTHREAD` for tcp and
+/// ipc, which need an I/O thread), as libzmq's.
+unsafe fn attach_call(s: *mut c_void, addr: *const c_char, f: impl FnOnce(&Socket, &str) -> oxmq::Result<()>) -> c_int {
+    guard(-1, || {
+        let sock = lookup(s)?;
+        // SAFETY: zmq.h's contract: `addr` is NULL or a NUL-terminated string.
+        let addr = unsafe { c_str(addr) }?;
+        if sock.ctx.no_io_threads.load(Ordering::Relaxed) && (addr.starts_with("tcp://") || addr.starts_with("ipc://"))
+        {
+            return Err(crate::errno::EMTHREAD);
+        }
+        f(&sock.sock, addr).map_err(zerr)?;
+        Ok(0)
+    })
+}
+
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn zmq_bind(s: *mut c_void, addr: *const c_char) -> c_int {
-    // SAFETY: the caller's contract is endpoint_call's.
-    unsafe { endpoint_call(s, addr, |sock, a| sock.bind(a)) }
+    // SAFETY: the caller's contract is attach_call's.
+    unsafe { attach_call(s, addr, |sock, a| sock.bind(a)) }
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn zmq_connect(s: *mut c_void, addr: *const c_char) -> c_int {
-    // SAFETY: the caller's contract is endpoint_call's.
-    unsafe { endpoint_call(s, addr, |sock, a| sock.connect(a)) }
+    // SAFETY: the caller's contract is attach_call's.
+    unsafe { attach_call(s, addr, |sock, a| sock.connect(a)) }
 }
 
 #[unsafe(no_mangle)]

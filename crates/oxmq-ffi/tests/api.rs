@@ -31,7 +31,6 @@ const ZMQ_SUBSCRIBE: c_int = 6;
 const ZMQ_RCVMORE: c_int = 13;
 const ZMQ_RCVTIMEO: c_int = 27;
 const ZMQ_LAST_ENDPOINT: c_int = 32;
-const ZMQ_THREAD_PRIORITY: c_int = 3;
 const ZMQ_POLLIN: i16 = 1;
 
 fn c(s: &str) -> CString {
@@ -207,7 +206,6 @@ fn context_options() {
     assert_eq!(zmq_ctx_get(ctx, ZMQ_BLOCKY), 1);
     assert_eq!(zmq_ctx_set(ctx, ZMQ_IO_THREADS, 2), 0);
     assert_eq!(zmq_ctx_get(ctx, ZMQ_IO_THREADS), 2);
-    fails_with(zmq_ctx_set(ctx, ZMQ_THREAD_PRIORITY, 1), libc::EINVAL);
     fails_with(zmq_ctx_set(ctx, ZMQ_IO_THREADS, -1), libc::EINVAL);
     fails_with(zmq_ctx_get(ctx, 999), libc::EINVAL);
     assert_eq!(zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, 2), 0);
@@ -234,6 +232,161 @@ fn context_options() {
     assert!(!old.is_null());
     assert_eq!(zmq_term(old), 0);
     assert!(zmq_init(-1).is_null());
+}
+
+#[test]
+fn thread_options_are_taken_and_read_back_as_libzmq() {
+    let ctx = ctx();
+    // ZMQ_THREAD_PRIORITY is 3, as ZMQ_SOCKET_LIMIT: zmq_ctx_set takes the priority,
+    // zmq_ctx_get reads the socket limit (libzmq cannot read the priority back).
+    assert_eq!(zmq_ctx_set(ctx, ZMQ_THREAD_PRIORITY, 5), 0);
+    assert_eq!(zmq_ctx_get(ctx, ZMQ_SOCKET_LIMIT), 65535);
+    fails_with(zmq_ctx_set(ctx, ZMQ_THREAD_PRIORITY, -1), libc::EINVAL);
+    assert_eq!(zmq_ctx_get(ctx, ZMQ_THREAD_SCHED_POLICY), -1);
+    assert_eq!(zmq_ctx_set(ctx, ZMQ_THREAD_SCHED_POLICY, libc::SCHED_BATCH), 0);
+    assert_eq!(zmq_ctx_get(ctx, ZMQ_THREAD_SCHED_POLICY), libc::SCHED_BATCH);
+    fails_with(zmq_ctx_set(ctx, ZMQ_THREAD_SCHED_POLICY, -2), libc::EINVAL);
+    // The affinity set: added, removed; removing a CPU not in it fails; not readable.
+    assert_eq!(zmq_ctx_set(ctx, ZMQ_THREAD_AFFINITY_CPU_ADD, 0), 0);
+    fails_with(zmq_ctx_set(ctx, ZMQ_THREAD_AFFINITY_CPU_REMOVE, 1), libc::EINVAL);
+    assert_eq!(zmq_ctx_set(ctx, ZMQ_THREAD_AFFINITY_CPU_REMOVE, 0), 0);
+    fails_with(zmq_ctx_set(ctx, ZMQ_THREAD_AFFINITY_CPU_REMOVE, 0), libc::EINVAL);
+    fails_with(zmq_ctx_set(ctx, ZMQ_THREAD_AFFINITY_CPU_ADD, -1), libc::EINVAL);
+    fails_with(zmq_ctx_get(ctx, ZMQ_THREAD_AFFINITY_CPU_ADD), libc::EINVAL);
+    // The name prefix through zmq_ctx_set is a number (any, as libzmq), read back as one.
+    assert_eq!(zmq_ctx_get(ctx, ZMQ_THREAD_NAME_PREFIX), 0);
+    assert_eq!(zmq_ctx_set(ctx, ZMQ_THREAD_NAME_PREFIX, 42), 0);
+    assert_eq!(zmq_ctx_get(ctx, ZMQ_THREAD_NAME_PREFIX), 42);
+    assert_eq!(zmq_ctx_set(ctx, ZMQ_THREAD_NAME_PREFIX, -7), 0);
+    assert_eq!(zmq_ctx_get(ctx, ZMQ_THREAD_NAME_PREFIX), -7);
+    // ZMQ_MAX_MSGSZ: stored and read back (libzmq 4.3.5 applies it nowhere).
+    assert_eq!(zmq_ctx_get(ctx, ZMQ_MAX_MSGSZ), c_int::MAX);
+    assert_eq!(zmq_ctx_set(ctx, ZMQ_MAX_MSGSZ, 100), 0);
+    assert_eq!(zmq_ctx_get(ctx, ZMQ_MAX_MSGSZ), 100);
+    fails_with(zmq_ctx_set(ctx, ZMQ_MAX_MSGSZ, -1), libc::EINVAL);
+    assert_eq!(zmq_ctx_term(ctx), 0);
+}
+
+/// The threads of this process whose name (`comm`) starts with `prefix`, by name; waits
+/// until there are `n` of them (a context's threads start with its first socket, and their
+/// names are set as they start running).
+fn threads_named(prefix: &str, n: usize) -> Vec<(String, libc::pid_t)> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut found = Vec::new();
+        for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+            let Ok(comm) = std::fs::read_to_string(task.path().join("comm")) else { continue };
+            let comm = comm.trim_end().to_string();
+            if comm.starts_with(prefix) {
+                found.push((comm, task.file_name().to_str().unwrap().parse().unwrap()));
+            }
+        }
+        found.sort();
+        if found.len() >= n {
+            return found;
+        }
+        assert!(std::time::Instant::now() < deadline, "threads {prefix}*: only {found:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Wait until `cond` holds (failing after 30 s, a bound no healthy run comes near).
+fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !cond() {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The CPUs thread `tid` may run on.
+fn affinity(tid: libc::pid_t) -> Vec<usize> {
+    // SAFETY: a zeroed cpu_set_t filled by sched_getaffinity, of the size given.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        assert_eq!(libc::sched_getaffinity(tid, size_of::<libc::cpu_set_t>(), &mut set), 0);
+        (0..libc::CPU_SETSIZE as usize).filter(|&c| libc::CPU_ISSET(c, &set)).collect()
+    }
+}
+
+#[test]
+fn io_threads_are_named_pinned_and_scheduled_as_the_context_options_say() {
+    // SAFETY: gettid has no preconditions.
+    let me = unsafe { libc::gettid() };
+    let cpu = affinity(me)[0];
+    let ctx = ctx();
+    assert_eq!(zmq_ctx_set(ctx, ZMQ_IO_THREADS, 2), 0);
+    assert_eq!(zmq_ctx_set(ctx, ZMQ_THREAD_NAME_PREFIX, 4711), 0);
+    assert_eq!(zmq_ctx_set(ctx, ZMQ_THREAD_AFFINITY_CPU_ADD, cpu as c_int), 0);
+    // SCHED_BATCH: a policy any process may choose for its threads.
+    assert_eq!(zmq_ctx_set(ctx, ZMQ_THREAD_SCHED_POLICY, libc::SCHED_BATCH), 0);
+    let s = socket(ctx, ZMQ_PAIR);
+    let threads = threads_named("4711/", 2);
+    let names: Vec<&str> = threads.iter().map(|(n, _)| n.as_str()).collect();
+    // libzmq's names, cut at 15 bytes as the system keeps them.
+    assert_eq!(names, ["4711/ZMQbg/IO/0", "4711/ZMQbg/IO/1"]);
+    for &(_, tid) in &threads {
+        // Applied as the thread starts, just after its name is set.
+        // SAFETY: sched_getscheduler takes a thread id.
+        eventually("the I/O thread's affinity and policy", || {
+            affinity(tid) == [cpu] && unsafe { libc::sched_getscheduler(tid) } == libc::SCHED_BATCH
+        });
+    }
+    // Options set after the first socket change nothing that is running.
+    assert_eq!(zmq_ctx_set(ctx, ZMQ_THREAD_NAME_PREFIX, 4712), 0);
+    assert_eq!(zmq_close(s), 0);
+    assert_eq!(zmq_ctx_term(ctx), 0);
+}
+
+/// May this process raise a thread's scheduling precedence (CAP_SYS_NICE, or a generous
+/// RLIMIT_NICE)? Tried on a scratch thread.
+fn may_raise_priority() -> bool {
+    std::thread::spawn(|| {
+        // SAFETY: setpriority/getpriority on the calling thread (id 0 is the caller).
+        unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, -20) == 0 }
+    })
+    .join()
+    .unwrap()
+}
+
+#[test]
+fn thread_priority_raises_the_io_threads_precedence_where_permitted() {
+    if !may_raise_priority() {
+        println!("skipped: this process may not raise a thread's priority (no CAP_SYS_NICE)");
+        return;
+    }
+    let ctx = ctx();
+    assert_eq!(zmq_ctx_set(ctx, ZMQ_THREAD_NAME_PREFIX, 4713), 0);
+    // Under the default policy a priority means nice -20, as libzmq.
+    assert_eq!(zmq_ctx_set(ctx, ZMQ_THREAD_PRIORITY, 1), 0);
+    let s = socket(ctx, ZMQ_PAIR);
+    let threads = threads_named("4713/", 1);
+    let tid = threads[0].1;
+    // The nice value is set as the thread starts, just after its name.
+    // SAFETY: getpriority takes a thread id.
+    eventually("the I/O thread's nice value -20", || unsafe {
+        libc::getpriority(libc::PRIO_PROCESS, tid as libc::id_t) == -20
+    });
+    assert_eq!(zmq_close(s), 0);
+    assert_eq!(zmq_ctx_term(ctx), 0);
+}
+
+#[test]
+fn io_threads_zero_allows_inproc_only() {
+    let ctx = ctx();
+    assert_eq!(zmq_ctx_set(ctx, ZMQ_IO_THREADS, 0), 0);
+    let (a, b) = (socket(ctx, ZMQ_PAIR), socket(ctx, ZMQ_PAIR));
+    fails_with(bind(a, "tcp://127.0.0.1:*"), EMTHREAD);
+    fails_with(connect(a, "ipc:///tmp/oxmq-no-io-threads"), EMTHREAD);
+    assert_eq!(bind(a, "inproc://no-io-threads"), 0);
+    assert_eq!(connect(b, "inproc://no-io-threads"), 0);
+    assert_eq!(send(b, b"hi", 0), 2);
+    let mut buf = [0u8; 4];
+    assert_eq!(recv(a, &mut buf, 0), 2);
+    for s in [a, b] {
+        assert_eq!(zmq_close(s), 0);
+    }
+    assert_eq!(zmq_ctx_term(ctx), 0);
 }
 
 #[test]

@@ -64,7 +64,7 @@ mod wake_fd;
 pub use adapters::{RecvStream, SendSink};
 pub use auth::Authenticator;
 pub use bytes::Bytes;
-pub use context::Context;
+pub use context::{Context, ContextBuilder};
 pub use error::{Error, Result};
 pub use frame::IntoFrame;
 pub use monitor::{Event, EventMask, MonitorEvent, protocol_error};
