@@ -216,6 +216,8 @@ pub(crate) struct FfiCtx {
     starting: Mutex<()>,
     /// The context was started with ZMQ_IO_THREADS 0: only inproc works, as libzmq's.
     pub no_io_threads: AtomicBool,
+    /// The process that made the context: any other is a forked child (`forked`).
+    pid: libc::pid_t,
     /// Set by zmq_ctx_shutdown and zmq_ctx_term: no new sockets.
     shut: AtomicBool,
     /// Sockets of this context not yet closed (for ZMQ_MAX_SOCKETS).
@@ -223,6 +225,15 @@ pub(crate) struct FfiCtx {
 }
 
 impl FfiCtx {
+    /// Is this a forked child's copy of the context? Its I/O threads did not survive the
+    /// fork, and what it holds (connections, the event loop's epoll, eventfds) is shared with
+    /// the parent's: closing or terminating it must touch none of that (`zmq_close`,
+    /// `zmq_ctx_term`), as libzmq's, which a child is expected to call and then leave alone.
+    pub fn forked(&self) -> bool {
+        // SAFETY: getpid has no preconditions.
+        self.pid != unsafe { libc::getpid() }
+    }
+
     /// The oxmq context, started now if this is its first socket (with the options set so
     /// far: ZMQ_IO_THREADS and the ZMQ_THREAD_* ones apply to the I/O threads it starts, as
     /// libzmq's); `ETERM` once shut down.
@@ -279,6 +290,8 @@ pub extern "C" fn zmq_ctx_new() -> *mut c_void {
             context: OnceLock::new(),
             starting: Mutex::new(()),
             no_io_threads: AtomicBool::new(false),
+            // SAFETY: getpid has no preconditions.
+            pid: unsafe { libc::getpid() },
             shut: AtomicBool::new(false),
             sockets: AtomicUsize::new(0),
         });
@@ -292,6 +305,10 @@ pub extern "C" fn zmq_ctx_new() -> *mut c_void {
 pub extern "C" fn zmq_ctx_term(ctx: *mut c_void) -> c_int {
     guard(-1, || {
         let c = lookup(ctx)?;
+        if c.forked() {
+            forget_in_child(ctx);
+            return Ok(0);
+        }
         c.shut.store(true, Ordering::SeqCst);
         if let Some(context) = c.context.get() {
             context.term();
@@ -302,12 +319,25 @@ pub extern "C" fn zmq_ctx_term(ctx: *mut c_void) -> c_int {
     })
 }
 
+/// Terminate a context a forked child inherited: its handle goes, and the context is left
+/// as it is, never dropped. Terminating it would wait for I/O threads the child does not have
+/// (a hang), and dropping its connections and event loop would deregister the parent's
+/// descriptors from the epoll instance the two processes share (harming the parent).
+fn forget_in_child(ctx: *mut c_void) {
+    if let Some(c) = CONTEXTS.remove(ctx) {
+        std::mem::forget(c);
+    }
+}
+
 /// Shut the context down without waiting: blocking calls on its sockets return `ETERM`, and
 /// so does every later call but `zmq_close`. `zmq_ctx_term` must still be called.
 #[unsafe(no_mangle)]
 pub extern "C" fn zmq_ctx_shutdown(ctx: *mut c_void) -> c_int {
     guard(-1, || {
         let c = lookup(ctx)?;
+        if c.forked() {
+            return Ok(0); // nothing to wake: the child has no thread blocked in the parent's sockets
+        }
         c.shut.store(true, Ordering::SeqCst);
         if let Some(context) = c.context.get() {
             context.shutdown();

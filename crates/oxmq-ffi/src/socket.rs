@@ -42,6 +42,9 @@ impl Drop for FfiSocket {
 /// Writes to the eventfd when the socket's signal moves.
 pub(crate) struct FdWake {
     fd: Mutex<Option<OwnedFd>>,
+    /// The process that made it: a forked child makes its own rather than share the
+    /// parent's (whose wake-ups it would otherwise drain).
+    pid: libc::pid_t,
 }
 
 impl Wake for FdWake {
@@ -122,6 +125,13 @@ pub extern "C" fn zmq_socket(ctx: *mut c_void, type_: c_int) -> *mut c_void {
 pub extern "C" fn zmq_close(s: *mut c_void) -> c_int {
     guard(-1, || {
         let sock = SOCKETS.remove(s).ok_or(libc::ENOTSOCK)?;
+        if sock.ctx.forked() {
+            // A forked child closing what it inherited: the socket's connections, pipes and
+            // descriptors are the parent's too (and its I/O threads are not there to linger).
+            // Left alone, as libzmq's child leaves them: only the handle goes.
+            std::mem::forget(sock);
+            return Ok(0);
+        }
         drop(sock);
         Ok(0)
     })
@@ -311,17 +321,23 @@ fn blocking<T>(
 thread_local! {
     /// The calling thread's wake-up descriptor for blocking calls: an eventfd written by a
     /// waker that the socket's signal wakes (made on a thread's first wait).
-    static WAIT: std::cell::OnceCell<Arc<FdWake>> = const { std::cell::OnceCell::new() };
+    static WAIT: std::cell::RefCell<Option<Arc<FdWake>>> = const { std::cell::RefCell::new(None) };
 }
 
-/// The calling thread's wake-up descriptor (made on its first wait).
+/// The calling thread's wake-up descriptor (made on its first wait, and again in a forked
+/// child: the one it inherited is the parent's).
 pub(crate) fn thread_wake() -> R<Arc<FdWake>> {
-    WAIT.with(|w| match w.get() {
-        Some(wake) => Ok(wake.clone()),
-        None => {
-            let wake = new_fd_wake()?;
-            let _ = w.set(wake.clone());
-            Ok(wake)
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    WAIT.with(|w| {
+        let mut w = w.borrow_mut();
+        match &*w {
+            Some(wake) if wake.pid == pid => Ok(wake.clone()),
+            _ => {
+                let wake = new_fd_wake()?;
+                *w = Some(wake.clone());
+                Ok(wake)
+            }
         }
     })
 }
@@ -335,7 +351,8 @@ fn new_fd_wake() -> R<Arc<FdWake>> {
     }
     // SAFETY: a descriptor just opened and owned by nobody else.
     let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-    Ok(Arc::new(FdWake { fd: Mutex::new(Some(fd)) }))
+    // SAFETY: getpid has no preconditions.
+    Ok(Arc::new(FdWake { fd: Mutex::new(Some(fd)), pid: unsafe { libc::getpid() } }))
 }
 
 /// Wait until `sock` may be ready for `want`, `deadline` passes (`EAGAIN`) or a signal

@@ -122,6 +122,11 @@ fn msg_zerocopy_linked_statically() {
     compile_and_run("msg_zerocopy", true);
 }
 
+#[test]
+fn fork_child_closes_what_it_inherited() {
+    compile_and_run("fork", false);
+}
+
 /// The shared library a program linked with -lzmq asks for, and what it exports.
 #[test]
 fn the_shared_library_has_libzmqs_soname_and_only_the_c_api_exported() {
