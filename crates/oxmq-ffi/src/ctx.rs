@@ -12,6 +12,7 @@ use std::ffi::{c_int, c_void};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
+use std::task::Waker;
 
 use oxmq::Context;
 use parking_lot::Mutex;
@@ -300,7 +301,8 @@ pub extern "C" fn zmq_ctx_new() -> *mut c_void {
 }
 
 /// Terminate the context: blocking calls on its sockets return `ETERM`, then this waits for
-/// every socket to be closed (and done lingering) and frees the context.
+/// every socket to be closed (and done lingering) and frees the context; or fails with
+/// `EINTR`, the context left terminated but not freed, if a signal handler runs meanwhile.
 #[unsafe(no_mangle)]
 pub extern "C" fn zmq_ctx_term(ctx: *mut c_void) -> c_int {
     guard(-1, || {
@@ -311,12 +313,34 @@ pub extern "C" fn zmq_ctx_term(ctx: *mut c_void) -> c_int {
         }
         c.shut.store(true, Ordering::SeqCst);
         if let Some(context) = c.context.get() {
-            context.term();
+            wait_term(context)?;
         }
         // Two threads terminating at once both wait above; the first to get here frees it.
         CONTEXTS.remove(ctx);
         Ok(0)
     })
+}
+
+/// Terminate `context` and wait until its sockets are closed and done lingering, in poll(2)
+/// on the thread's wake-up eventfd, so that a signal handler running meanwhile ends the wait
+/// with `EINTR`, as libzmq's; the context then stays, terminated, for the caller to call
+/// `zmq_ctx_term` again.
+fn wait_term(context: &Context) -> R<()> {
+    let wake = crate::socket::thread_wake()?;
+    let fd = wake.raw_fd()?;
+    let waker = Waker::from(wake.clone());
+    loop {
+        // Emptied before asking, so that a change after the answer leaves it readable.
+        wake.drain();
+        if context.poll_term(&waker) {
+            return Ok(());
+        }
+        let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        // SAFETY: one pollfd for the thread's own eventfd, which stays open meanwhile.
+        if unsafe { libc::poll(&mut pfd, 1, -1) } < 0 {
+            return Err(crate::errno::get());
+        }
+    }
 }
 
 /// Terminate a context a forked child inherited: its handle goes, and the context is left

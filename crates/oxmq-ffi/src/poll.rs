@@ -153,7 +153,8 @@ fn optional(s: *mut c_void) -> R<Option<Arc<FfiSocket>>> {
 }
 
 /// Move messages between `frontend` and `backend` (copies to `capture`, if not NULL) until
-/// the context is terminated; returns -1 with errno `ETERM` then, as libzmq.
+/// the context is terminated; returns -1 with errno `ETERM` then, as libzmq, or `EINTR` if a
+/// signal handler ran while it waited.
 #[unsafe(no_mangle)]
 pub extern "C" fn zmq_proxy(frontend: *mut c_void, backend: *mut c_void, capture: *mut c_void) -> c_int {
     zmq_proxy_steerable(frontend, backend, capture, std::ptr::null_mut())
@@ -172,11 +173,9 @@ pub extern "C" fn zmq_proxy_steerable(
         let (f, b) = (lookup(frontend)?, lookup(backend)?);
         let (capture, control) = (optional(capture)?, optional(control)?);
         let capture = capture.as_ref().map(|c| &*c.sock);
-        match &control {
-            Some(ctl) => oxmq::proxy_steerable(&f.sock, &b.sock, capture, &ctl.sock),
-            None => oxmq::proxy(&f.sock, &b.sock, capture),
-        }
-        .map_err(zerr)?;
+        let control = control.as_ref().map(|c| &*c.sock);
+        // A signal handler that runs while it waits ends it with EINTR, as libzmq's.
+        oxmq::proxy_interruptible(&f.sock, &b.sock, capture, control).map_err(zerr)?;
         Ok(0)
     })
 }

@@ -998,6 +998,57 @@ fn a_signal_interrupts_zmq_poll_and_termination_ends_it_with_eterm() {
     assert_eq!(poller.join().unwrap(), (-1, ETERM));
 }
 
+#[test]
+fn a_signal_interrupts_proxies_and_context_termination_with_eintr() {
+    let ctx = ctx();
+    let (front, back, control) = (socket(ctx, ZMQ_PULL), socket(ctx, ZMQ_PUSH), socket(ctx, ZMQ_PAIR));
+    assert_eq!(bind(front, "inproc://proxy-eintr-front"), 0);
+    assert_eq!(bind(back, "inproc://proxy-eintr-back"), 0);
+    assert_eq!(bind(control, "inproc://proxy-eintr-control"), 0);
+    let (f, b, ctl) = (P(front), P(back), P(control));
+    // Nothing to move: the proxies wait, and a signal handler ends the wait.
+    let (rc, errno) = interrupted(move || {
+        let (f, b) = (f, b);
+        zmq_proxy(f.0, b.0, ptr::null_mut())
+    });
+    assert_eq!((rc, errno), (-1, libc::EINTR));
+    let (rc, errno) = interrupted(move || {
+        let (f, b, ctl) = (f, b, ctl);
+        zmq_proxy_steerable(f.0, b.0, ptr::null_mut(), ctl.0)
+    });
+    assert_eq!((rc, errno), (-1, libc::EINTR));
+
+    // A message still goes through a proxy called again afterwards, and TERMINATE ends it.
+    let (push, pull, steer) = (socket(ctx, ZMQ_PUSH), socket(ctx, ZMQ_PULL), socket(ctx, ZMQ_PAIR));
+    assert_eq!(connect(push, "inproc://proxy-eintr-front"), 0);
+    assert_eq!(connect(pull, "inproc://proxy-eintr-back"), 0);
+    assert_eq!(connect(steer, "inproc://proxy-eintr-control"), 0);
+    let proxy = std::thread::spawn(move || {
+        let (f, b, ctl) = (f, b, ctl);
+        zmq_proxy_steerable(f.0, b.0, ptr::null_mut(), ctl.0)
+    });
+    assert_eq!(send(push, b"through", 0), 7);
+    let mut buf = [0u8; 16];
+    assert_eq!(recv(pull, &mut buf, 0), 7);
+    assert_eq!(send(steer, b"TERMINATE", 0), 9);
+    assert_eq!(proxy.join().unwrap(), 0);
+
+    // zmq_ctx_term waits for the sockets to be closed: interrupted, it leaves the context
+    // terminated (calls fail with ETERM) but not freed, and a second call finishes the job.
+    let c = P(ctx);
+    let (rc, errno) = interrupted(move || {
+        let c = c;
+        zmq_ctx_term(c.0)
+    });
+    assert_eq!((rc, errno), (-1, libc::EINTR));
+    fails_with(recv(pull, &mut buf, 0), ETERM);
+    assert!(zmq_socket(ctx, ZMQ_PAIR).is_null());
+    for s in [front, back, control, push, pull, steer] {
+        assert_eq!(zmq_close(s), 0);
+    }
+    assert_eq!(zmq_ctx_term(ctx), 0);
+}
+
 static FIRED: [AtomicUsize; 2] = [const { AtomicUsize::new(0) }; 2];
 
 /// Counts its calls in the counter `arg` points to.

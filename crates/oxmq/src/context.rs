@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
+use std::task::Waker;
 
 use parking_lot::{Condvar, Mutex};
 
@@ -37,6 +38,17 @@ pub(crate) struct Registry {
 struct RegistryState {
     live: HashMap<u64, Weak<SocketShared>>,
     lingering: usize,
+    /// Woken at the next change, for [`Context::poll_term`].
+    term_wakers: Vec<Waker>,
+}
+
+impl RegistryState {
+    /// Something `term` waits for changed: wake whoever asked through `poll_term`.
+    fn changed(&mut self) {
+        for w in self.term_wakers.drain(..) {
+            w.wake();
+        }
+    }
 }
 
 impl Registry {
@@ -52,6 +64,7 @@ impl Registry {
     pub fn closed(&self, id: u64) {
         let mut st = self.state.lock();
         st.live.remove(&id);
+        st.changed();
         self.changed.notify_all();
     }
 
@@ -64,6 +77,7 @@ impl Registry {
     pub fn linger_done(&self) {
         let mut st = self.state.lock();
         st.lingering -= 1;
+        st.changed();
         self.changed.notify_all();
     }
 
@@ -235,6 +249,26 @@ impl Context {
     pub fn term(&self) {
         self.inner.registry.terminate();
         self.inner.registry.wait_idle();
+    }
+
+    /// [`term`](Self::term) without blocking, for callers that wait their own way (the C
+    /// API waits in poll(2), so that a signal handler interrupts `zmq_ctx_term` as libzmq's):
+    /// terminates the context (the first call), then returns `true` once every socket is
+    /// closed and done lingering; until then `false`, and `waker` is woken at the next change
+    /// (a socket closed, a linger ended), when it is worth asking again.
+    pub fn poll_term(&self, waker: &Waker) -> bool {
+        let registry = &self.inner.registry;
+        if !registry.terminated.load(Ordering::SeqCst) {
+            registry.terminate();
+        }
+        let mut st = registry.state.lock();
+        if st.live.is_empty() && st.lingering == 0 {
+            return true;
+        }
+        if !st.term_wakers.iter().any(|w| w.will_wake(waker)) {
+            st.term_wakers.push(waker.clone());
+        }
+        false
     }
 
     /// Shut the context down without waiting (libzmq's `zmq_ctx_shutdown`): every blocking
