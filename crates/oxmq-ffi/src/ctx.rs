@@ -30,6 +30,9 @@ pub const ZMQ_MSG_T_SIZE: c_int = 6;
 pub const ZMQ_THREAD_AFFINITY_CPU_ADD: c_int = 7;
 pub const ZMQ_THREAD_AFFINITY_CPU_REMOVE: c_int = 8;
 pub const ZMQ_THREAD_NAME_PREFIX: c_int = 9;
+/// Declared by the draft API but taken by every libzmq 4.3.5 build: stored and read back (it
+/// picks libzmq's decoder allocation strategy, which oxmq does not have).
+pub const ZMQ_ZERO_COPY_RECV: c_int = 10;
 pub const ZMQ_IPV6: c_int = 42;
 pub const ZMQ_BLOCKY: c_int = 70;
 
@@ -55,6 +58,7 @@ pub(crate) struct CtxOptions {
     pub thread_affinity: BTreeSet<c_int>,
     /// ZMQ_THREAD_NAME_PREFIX, as given (at most 16 bytes).
     pub thread_name_prefix: Vec<u8>,
+    pub zero_copy_recv: bool,
 }
 
 impl Default for CtxOptions {
@@ -69,6 +73,7 @@ impl Default for CtxOptions {
             thread_sched_policy: THREAD_DFLT,
             thread_affinity: BTreeSet::new(),
             thread_name_prefix: Vec::new(),
+            zero_copy_recv: true,
         }
     }
 }
@@ -85,6 +90,7 @@ impl CtxOptions {
             (ZMQ_IPV6, Some(v)) => self.ipv6 = v != 0,
             (ZMQ_BLOCKY, Some(v)) => self.blocky = v != 0,
             (ZMQ_MAX_MSGSZ, Some(v)) => self.max_msgsz = v,
+            (ZMQ_ZERO_COPY_RECV, Some(v)) => self.zero_copy_recv = v != 0,
             (ZMQ_THREAD_PRIORITY, Some(v)) => self.thread_priority = v,
             (ZMQ_THREAD_SCHED_POLICY, Some(v)) => self.thread_sched_policy = v,
             (ZMQ_THREAD_AFFINITY_CPU_ADD, Some(v)) => {
@@ -117,6 +123,7 @@ impl CtxOptions {
             ZMQ_IPV6 => self.ipv6 as c_int,
             ZMQ_BLOCKY => self.blocky as c_int,
             ZMQ_MAX_MSGSZ => self.max_msgsz,
+            ZMQ_ZERO_COPY_RECV => self.zero_copy_recv as c_int,
             ZMQ_MSG_T_SIZE => size_of::<crate::zmq_msg_t>() as c_int,
             ZMQ_THREAD_SCHED_POLICY => self.thread_sched_policy,
             ZMQ_THREAD_NAME_PREFIX if is_int => atoi(&self.thread_name_prefix),

@@ -54,20 +54,28 @@ const CLOSED: u32 = 0x4445_4144;
 #[repr(C)]
 struct MsgRepr {
     tag: u32,
+    /// The draft API's routing id (zmq_msg_set_routing_id; 0: none). oxmq has none of the
+    /// socket types that use it; it is kept with the message and copied with it.
+    routing_id: u32,
+    data: Bytes,
+    properties: Option<Properties>,
+    /// What is rarely there: zmq_msg_gets's values and the draft API's group.
+    extra: Option<Box<Extra>>,
     more: bool,
     /// Copied by zmq_msg_copy (both copies), or constant data (zmq_msg_init_data without a
     /// free function): ZMQ_SHARED.
     shared: bool,
-    data: Bytes,
-    properties: Option<Properties>,
-    /// NUL-terminated copies of the property values zmq_msg_gets handed out, which must live
-    /// as long as the message.
-    gets: Option<Box<GetsCache>>,
 }
 
-/// zmq_msg_gets's values, by property name. Boxed: the message has 8 bytes for it.
+/// Boxed: the message has 8 bytes for it.
 #[derive(Default)]
-struct GetsCache(Vec<(String, CString)>);
+struct Extra {
+    /// NUL-terminated copies of the property values zmq_msg_gets handed out, which must live
+    /// as long as the message, by property name.
+    gets: Vec<(String, CString)>,
+    /// The draft API's group (zmq_msg_set_group), copied with the message.
+    group: Option<CString>,
+}
 
 const _: () = assert!(size_of::<MsgRepr>() <= size_of::<zmq_msg_t>());
 const _: () = assert!(align_of::<MsgRepr>() <= align_of::<zmq_msg_t>());
@@ -75,7 +83,7 @@ const _: () = assert!(size_of::<zmq_msg_t>() == 64);
 
 impl MsgRepr {
     fn new(data: Bytes) -> MsgRepr {
-        MsgRepr { tag: LIVE, more: false, shared: false, data, properties: None, gets: None }
+        MsgRepr { tag: LIVE, routing_id: 0, data, properties: None, extra: None, more: false, shared: false }
     }
 }
 
@@ -251,13 +259,15 @@ pub unsafe extern "C" fn zmq_msg_copy(dest: *mut zmq_msg_t, src: *mut zmq_msg_t)
         // SAFETY: zmq.h's contract: two distinct zmq_msg_t.
         let (d, s) = unsafe { (live(dest)?, live(src)?) };
         s.shared = true;
+        let group = s.extra.as_ref().and_then(|e| e.group.clone());
         *d = MsgRepr {
             tag: LIVE,
-            more: s.more,
-            shared: true,
+            routing_id: s.routing_id,
             data: s.data.clone(),
             properties: s.properties.clone(),
-            gets: None,
+            extra: group.map(|g| Box::new(Extra { gets: Vec::new(), group: Some(g) })),
+            more: s.more,
+            shared: true,
         };
         Ok(0)
     })
@@ -326,15 +336,15 @@ pub unsafe extern "C" fn zmq_msg_gets(msg: *const zmq_msg_t, property: *const c_
         // SAFETY: zmq.h's contract: a NUL-terminated property name.
         let name = unsafe { c_str(property) }?;
         let value = m.properties.as_ref().and_then(|p| p.get(name)).ok_or(libc::EINVAL)?;
-        let cache = m.gets.get_or_insert_with(Default::default);
-        if let Some((_, v)) = cache.0.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        let cache = &mut m.extra.get_or_insert_with(Default::default).gets;
+        if let Some((_, v)) = cache.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
             return Ok(v.as_ptr());
         }
         // A value with a NUL in it reads, in C, as the text before it.
         let text = value.split(|&b| b == 0).next().unwrap_or_default();
         let v = CString::new(text).map_err(|_| libc::EINVAL)?;
         let p = v.as_ptr();
-        cache.0.push((name.to_string(), v));
+        cache.push((name.to_string(), v));
         Ok(p)
     })
 }
@@ -382,4 +392,86 @@ pub unsafe extern "C" fn zmq_sendmsg(s: *mut c_void, msg: *mut zmq_msg_t, flags:
 pub unsafe extern "C" fn zmq_recvmsg(s: *mut c_void, msg: *mut zmq_msg_t, flags: c_int) -> c_int {
     // SAFETY: the same contract.
     unsafe { zmq_msg_recv(msg, s, flags) }
+}
+
+/// The draft API's message calls (`--features draft`): routing id, group, and
+/// `zmq_msg_init_buffer`.
+#[cfg(feature = "draft")]
+pub mod draft {
+    use super::*;
+
+    /// libzmq's longest group name.
+    pub const ZMQ_GROUP_MAX_LENGTH: usize = 255;
+
+    /// A message holding a copy of the `size` bytes at `buf`.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn zmq_msg_init_buffer(msg: *mut zmq_msg_t, buf: *const c_void, size: usize) -> c_int {
+        guard(-1, || {
+            usable(msg)?;
+            let data = if size == 0 {
+                Bytes::new()
+            } else if buf.is_null() {
+                return Err(libc::EFAULT);
+            } else {
+                // SAFETY: zmq.h's contract: `buf` points to `size` readable bytes; copied.
+                Bytes::copy_from_slice(unsafe { std::slice::from_raw_parts(buf.cast::<u8>(), size) })
+            };
+            // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
+            unsafe { init(msg, data) }?;
+            Ok(0)
+        })
+    }
+
+    /// Set the routing id SERVER and PEER sockets route by (`EINVAL` for 0, as libzmq).
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn zmq_msg_set_routing_id(msg: *mut zmq_msg_t, routing_id: u32) -> c_int {
+        guard(-1, || {
+            // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
+            let m = unsafe { live(msg) }?;
+            if routing_id == 0 {
+                return Err(libc::EINVAL);
+            }
+            m.routing_id = routing_id;
+            Ok(0)
+        })
+    }
+
+    /// The message's routing id; 0 if it has none.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn zmq_msg_routing_id(msg: *mut zmq_msg_t) -> u32 {
+        // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
+        guard(0, || Ok(unsafe { live(msg) }?.routing_id))
+    }
+
+    /// Set the group RADIO sockets publish to (at most 255 bytes: `EINVAL` past that).
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn zmq_msg_set_group(msg: *mut zmq_msg_t, group: *const c_char) -> c_int {
+        guard(-1, || {
+            // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
+            let m = unsafe { live(msg) }?;
+            if group.is_null() {
+                return Err(libc::EINVAL);
+            }
+            // SAFETY: zmq.h's contract: a NUL-terminated group name.
+            let group = unsafe { std::ffi::CStr::from_ptr(group) };
+            if group.to_bytes().len() > ZMQ_GROUP_MAX_LENGTH {
+                return Err(libc::EINVAL);
+            }
+            m.extra.get_or_insert_with(Default::default).group = Some(group.to_owned());
+            Ok(0)
+        })
+    }
+
+    /// The message's group, NUL-terminated and valid while the message is; "" if it has none.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn zmq_msg_group(msg: *mut zmq_msg_t) -> *const c_char {
+        guard(ptr::null(), || {
+            // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
+            let m = unsafe { live(msg) }?;
+            Ok(match m.extra.as_ref().and_then(|e| e.group.as_ref()) {
+                Some(g) => g.as_ptr(),
+                None => c"".as_ptr(),
+            })
+        })
+    }
 }

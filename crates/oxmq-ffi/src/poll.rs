@@ -56,15 +56,26 @@ pub unsafe extern "C" fn zmq_poll(items: *mut zmq_pollitem_t, nitems: c_int, tim
             .iter()
             .map(|it| if it.socket.is_null() { Ok(None) } else { lookup(it.socket).map(Some) })
             .collect::<R<_>>()?;
-        let mut keys: Vec<Option<u64>> = vec![None; n];
-        let result = poll_loop(items, &sockets, &mut keys, deadline);
-        for (s, key) in sockets.iter().zip(&mut keys) {
-            if let Some(s) = s {
-                s.sock.stop_waking(key);
-            }
-        }
-        result
+        poll_items(items, &sockets, deadline)
     })
+}
+
+/// Wait as `zmq_poll` does on `items`, whose sockets are `sockets` (`None` for descriptor
+/// items), until one is ready (their number) or `deadline` passes (0), or a signal handler
+/// runs (`EINTR`). Also the draft API's `zmq_poller_wait_all`.
+pub(crate) fn poll_items(
+    items: &mut [zmq_pollitem_t],
+    sockets: &[Option<Arc<FfiSocket>>],
+    deadline: Option<Instant>,
+) -> R<c_int> {
+    let mut keys: Vec<Option<u64>> = vec![None; items.len()];
+    let result = poll_loop(items, sockets, &mut keys, deadline);
+    for (s, key) in sockets.iter().zip(&mut keys) {
+        if let Some(s) = s {
+            s.sock.stop_waking(key);
+        }
+    }
+    result
 }
 
 fn poll_loop(

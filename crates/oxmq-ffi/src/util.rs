@@ -29,12 +29,15 @@ pub extern "C" fn oxmq_ffi_version() -> *const c_char {
     concat!("oxmq ", env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
-/// 1 if this build has `capability` ("ipc", "curve"), 0 if not ("pgm", "tipc", "norm",
-/// "gssapi", "draft", anything else).
+/// 1 if this build has `capability` ("ipc", "curve", "draft" when built with the feature
+/// `draft`), 0 if not ("pgm", "tipc", "norm", "gssapi", anything else).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn zmq_has(capability: *const c_char) -> c_int {
-    // SAFETY: zmq.h's contract: NULL or a NUL-terminated string.
-    guard(0, || Ok(oxmq::has(unsafe { c_str(capability) }?) as c_int))
+    guard(0, || {
+        // SAFETY: zmq.h's contract: NULL or a NUL-terminated string.
+        let capability = unsafe { c_str(capability) }?;
+        Ok((oxmq::has(capability) || (cfg!(feature = "draft") && capability == "draft")) as c_int)
+    })
 }
 
 /// Copy `text` and a NUL to `dest`.
