@@ -29,6 +29,10 @@ extern "C" {
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
+#if !defined _WIN32
+/* sigset_t, for zmq_ppoll (as libzmq's header, which includes it in every build). */
+#include <signal.h>
+#endif
 
 #if (defined __GNUC__ && __GNUC__ >= 4) || defined __clang__
 #define ZMQ_EXPORT __attribute__ ((visibility ("default")))
@@ -565,6 +569,8 @@ ZMQ_EXPORT int zmq_socket_get_peer_state (void *socket, const void *routing_id, 
 
 ZMQ_EXPORT int zmq_socket_monitor_versioned (void *s_, const char *addr_, uint64_t events_, int event_version_, int type_);
 ZMQ_EXPORT int zmq_socket_monitor_pipes_stats (void *s);
+
+ZMQ_EXPORT int zmq_ppoll (zmq_pollitem_t *items_, int nitems_, long timeout_, const sigset_t *sigmask_);
 
 #endif /* ZMQ_BUILD_DRAFT_API */
 

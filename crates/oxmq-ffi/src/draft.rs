@@ -2,6 +2,7 @@
 //! ZMQ_BUILD_DRAFT_API; the header declares it under `#ifdef ZMQ_BUILD_DRAFT_API`):
 //! `zmq_poller_*`, `zmq_socket_monitor_versioned`, `zmq_join`/`zmq_leave`,
 //! `zmq_connect_peer`, `zmq_socket_get_peer_state`, `zmq_socket_monitor_pipes_stats`,
+//! `zmq_ppoll`,
 //! `zmq_ctx_set_ext`/`zmq_ctx_get_ext`; the message calls are in [`crate::msg::draft`].
 //!
 //! oxmq has none of the draft socket types (SERVER, CLIENT, RADIO, DISH, PEER, ...): the calls
@@ -251,7 +252,7 @@ pub unsafe extern "C" fn zmq_poller_wait_all(
             .collect();
         let sockets: Vec<Option<Arc<FfiSocket>>> =
             members.iter().map(|e| e.socket.as_ref().map(|(_, s)| s.clone())).collect();
-        if poll_items(&mut items, &sockets, deadline)? == 0 {
+        if poll_items(&mut items, &sockets, deadline, None)? == 0 {
             return Err(libc::EAGAIN);
         }
         let mut found = 0;
@@ -416,4 +417,20 @@ pub unsafe extern "C" fn zmq_ctx_get_ext(
         }
         Ok(0)
     })
+}
+
+/// `zmq_poll` with the calling thread's signal mask set to `*sigmask` while it waits (NULL:
+/// left as it is), atomically, as ppoll(2): a signal blocked elsewhere but let through by the
+/// mask interrupts the wait with `EINTR`, and none is lost between a check and the wait.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zmq_ppoll(
+    items: *mut zmq_pollitem_t,
+    nitems: c_int,
+    timeout: c_long,
+    sigmask: *const libc::sigset_t,
+) -> c_int {
+    let mask = (!sigmask.is_null()).then_some(sigmask);
+    // SAFETY: zmq.h's contract: `items` points to `nitems` items, `sigmask` is NULL or points
+    // to a sigset_t.
+    unsafe { crate::poll::poll_c(items, nitems, timeout, mask) }
 }

@@ -173,8 +173,15 @@ fn poller_refuses_bad_input_as_libzmq() {
 
 extern "C" fn on_sigusr2(_: c_int) {}
 
-#[test]
-fn a_signal_interrupts_a_poller_wait_with_eintr() {
+/// A handle moved to the thread that waits on it.
+struct Handle(*mut c_void);
+// SAFETY: the handle is used by the waiting thread only meanwhile.
+unsafe impl Send for Handle {}
+
+/// Run `call` on a new thread (with SIGUSR2 blocked there if `block`), sending that thread
+/// SIGUSR2 (whose handler does nothing) until the call returns; its return value and errno.
+/// The signal may land before the call waits (then it is missed): hence the repetition.
+fn interrupted(block: bool, call: impl FnOnce() -> c_int + Send + 'static) -> (c_int, c_int) {
     // SAFETY: a zeroed sigaction filled in before use; the handler does nothing.
     unsafe {
         let mut sa: libc::sigaction = std::mem::zeroed();
@@ -182,27 +189,23 @@ fn a_signal_interrupts_a_poller_wait_with_eintr() {
         libc::sigemptyset(&mut sa.sa_mask);
         assert_eq!(libc::sigaction(libc::SIGUSR2, &sa, ptr::null_mut()), 0);
     }
-    let ctx = ctx();
-    let pull = socket(ctx, ZMQ_PULL);
-    assert_eq!(bind(pull, "inproc://poller-eintr"), 0);
-    let p = zmq_poller_new();
-    assert_eq!(zmq_poller_add(p, pull, ptr::null_mut(), ZMQ_POLLIN), 0);
-    struct Send(*mut c_void);
-    // SAFETY: the poller handle is used by the waiting thread only.
-    unsafe impl std::marker::Send for Send {}
-    let handle = Send(p);
     let (tx, rx) = std::sync::mpsc::channel();
     let t = std::thread::spawn(move || {
-        let handle = handle;
+        if block {
+            // SAFETY: a sigset_t initialised by sigemptyset before use; this thread's mask.
+            unsafe {
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, libc::SIGUSR2);
+                assert_eq!(libc::pthread_sigmask(libc::SIG_BLOCK, &set, ptr::null_mut()), 0);
+            }
+        }
         // SAFETY: pthread_self has no preconditions.
         tx.send(unsafe { libc::pthread_self() } as u64).unwrap();
-        let mut ev = no_event();
-        // SAFETY: one event struct.
-        let rc = unsafe { zmq_poller_wait(handle.0, &mut ev, -1) };
+        let rc = call();
         (rc, zmq_errno())
     });
     let thread = rx.recv().unwrap() as libc::pthread_t;
-    // The signal may land before the wait starts (then it is missed): repeat until it ends.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while !t.is_finished() {
         assert!(std::time::Instant::now() < deadline, "the wait was not interrupted");
@@ -210,11 +213,60 @@ fn a_signal_interrupts_a_poller_wait_with_eintr() {
         unsafe { libc::pthread_kill(thread, libc::SIGUSR2) };
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(t.join().unwrap(), (-1, libc::EINTR));
+    t.join().unwrap()
+}
+
+#[test]
+fn a_signal_interrupts_a_poller_wait_with_eintr() {
+    let ctx = ctx();
+    let pull = socket(ctx, ZMQ_PULL);
+    assert_eq!(bind(pull, "inproc://poller-eintr"), 0);
+    let p = zmq_poller_new();
+    assert_eq!(zmq_poller_add(p, pull, ptr::null_mut(), ZMQ_POLLIN), 0);
+    let handle = Handle(p);
+    let (rc, errno) = interrupted(false, move || {
+        let handle = handle;
+        let mut ev = no_event();
+        // SAFETY: one event struct.
+        unsafe { zmq_poller_wait(handle.0, &mut ev, -1) }
+    });
+    assert_eq!((rc, errno), (-1, libc::EINTR));
     let mut p2 = p;
     // SAFETY: a poller handle's address.
     assert_eq!(unsafe { zmq_poller_destroy(&mut p2) }, 0);
     assert_eq!(zmq_close(pull), 0);
+    assert_eq!(zmq_ctx_term(ctx), 0);
+}
+
+#[test]
+fn ppoll_waits_with_the_signal_mask_it_is_given() {
+    let ctx = ctx();
+    let (pull, push) = (socket(ctx, ZMQ_PULL), socket(ctx, ZMQ_PUSH));
+    assert_eq!(bind(pull, "inproc://ppoll"), 0);
+    assert_eq!(connect(push, "inproc://ppoll"), 0);
+    // SIGUSR2 is blocked in the waiting thread, and let through by ppoll's mask only: the
+    // signal ends the wait, which it could not with the thread's own mask.
+    let handle = Handle(pull);
+    let (rc, errno) = interrupted(true, move || {
+        let handle = handle;
+        let mut item = zmq::zmq_pollitem_t { socket: handle.0, fd: 0, events: ZMQ_POLLIN, revents: 0 };
+        // SAFETY: a sigset_t initialised by sigemptyset; one poll item.
+        unsafe {
+            let mut open: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut open);
+            zmq_ppoll(&mut item, 1, -1, &open)
+        }
+    });
+    assert_eq!((rc, errno), (-1, libc::EINTR));
+    // A ready socket: counted as zmq_poll counts it (no mask: the thread's stays).
+    assert_eq!(send(push, b"hi"), 2);
+    let mut item = zmq::zmq_pollitem_t { socket: pull, fd: 0, events: ZMQ_POLLIN, revents: 0 };
+    // SAFETY: one poll item, no mask.
+    assert_eq!(unsafe { zmq_ppoll(&mut item, 1, 5000, ptr::null()) }, 1);
+    assert_eq!(item.revents, ZMQ_POLLIN);
+    for s in [pull, push] {
+        assert_eq!(zmq_close(s), 0);
+    }
     assert_eq!(zmq_ctx_term(ctx), 0);
 }
 

@@ -66,7 +66,9 @@ fn values(names: &[(String, bool)], include: Option<&Path>, tag: &str) -> BTreeM
     std::fs::write(&src, c).unwrap();
     let exe = dir.join("values");
     let mut cc = Command::new("gcc");
-    cc.args(["-std=c11", "-Wall", "-Werror", "-o"]).arg(&exe).arg(&src);
+    // Strict C11, plus POSIX for the draft section's sigset_t (zmq_ppoll), as any strict C
+    // program including libzmq 4.3.5's header with ZMQ_BUILD_DRAFT_API needs.
+    cc.args(["-std=c11", "-D_POSIX_C_SOURCE=200809L", "-Wall", "-Werror", "-o"]).arg(&exe).arg(&src);
     if let Some(inc) = include {
         cc.arg("-I").arg(inc);
     }
