@@ -26,16 +26,20 @@ pub const ZMQ_SRCFD: c_int = 2;
 pub const ZMQ_SHARED: c_int = 3;
 
 /// libzmq's `zmq_msg_t`: 64 bytes, aligned as a pointer.
+///
+/// The bytes are in an `UnsafeCell`: the message they hold has parts that change through a
+/// shared reference (the reference counts of its buffer, zmq_msg_gets's cache), so a Rust
+/// caller's `&zmq_msg_t` may be handed to the calls that take `const zmq_msg_t *`.
 #[allow(non_camel_case_types)]
 #[repr(C, align(8))]
 pub struct zmq_msg_t {
-    _opaque: [u8; 64],
+    _opaque: std::cell::UnsafeCell<[u8; 64]>,
 }
 
 impl zmq_msg_t {
     /// Storage for a message, for Rust callers (the tests); `zmq_msg_init` it before use.
     pub const fn new() -> zmq_msg_t {
-        zmq_msg_t { _opaque: [0; 64] }
+        zmq_msg_t { _opaque: std::cell::UnsafeCell::new([0; 64]) }
     }
 }
 
@@ -95,11 +99,12 @@ fn usable(msg: *const zmq_msg_t) -> R<()> {
     Ok(())
 }
 
-/// The live message at `msg`, or `EFAULT`.
+/// The tag of the message at `msg`, if it is live (`EFAULT` if not, or if `msg` is NULL or
+/// misaligned).
 ///
 /// # Safety
-/// `msg` is NULL or points to 64 bytes of a `zmq_msg_t` not used by another thread meanwhile.
-unsafe fn live<'a>(msg: *const zmq_msg_t) -> R<&'a mut MsgRepr> {
+/// `msg` is NULL or points to 64 readable bytes.
+unsafe fn check_live(msg: *const zmq_msg_t) -> R<()> {
     usable(msg)?;
     // SAFETY: `msg` is non-NULL and aligned, and points to at least 64 bytes (the caller's
     // contract); any bit pattern is a valid u32.
@@ -107,10 +112,31 @@ unsafe fn live<'a>(msg: *const zmq_msg_t) -> R<&'a mut MsgRepr> {
     if tag != LIVE {
         return Err(libc::EFAULT);
     }
+    Ok(())
+}
+
+/// The live message at `msg` to read, or `EFAULT`.
+///
+/// # Safety
+/// `msg` is NULL or points to 64 bytes of a `zmq_msg_t` no other thread changes meanwhile.
+unsafe fn live_ref<'a>(msg: *const zmq_msg_t) -> R<&'a MsgRepr> {
+    // SAFETY: the caller's contract.
+    unsafe { check_live(msg) }?;
+    // SAFETY: the tag says a MsgRepr was written here by `init` and not dropped since.
+    Ok(unsafe { &*msg.cast::<MsgRepr>() })
+}
+
+/// The live message at `msg` to change, or `EFAULT`.
+///
+/// # Safety
+/// `msg` is NULL or points to 64 writable bytes of a `zmq_msg_t` not used by another thread
+/// meanwhile.
+unsafe fn live<'a>(msg: *mut zmq_msg_t) -> R<&'a mut MsgRepr> {
+    // SAFETY: the caller's contract.
+    unsafe { check_live(msg) }?;
     // SAFETY: the tag says a MsgRepr was written here by `init` and not dropped since; the
-    // caller's contract gives this call exclusive use of it. (zmq.h takes `const zmq_msg_t *`
-    // in some calls; only zmq_msg_gets changes anything through one, in its cache.)
-    Ok(unsafe { &mut *(msg as *mut MsgRepr) })
+    // caller's contract gives this call exclusive use of it.
+    Ok(unsafe { &mut *msg.cast::<MsgRepr>() })
 }
 
 /// Make `msg` a live message holding `data`, whatever it held (like libzmq, which does not
@@ -289,7 +315,7 @@ pub unsafe extern "C" fn zmq_msg_data(msg: *mut zmq_msg_t) -> *mut c_void {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn zmq_msg_size(msg: *const zmq_msg_t) -> usize {
     // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
-    guard(0, || Ok(unsafe { live(msg) }?.data.len()))
+    guard(0, || Ok(unsafe { live_ref(msg) }?.data.len()))
 }
 
 /// Do more frames of the same message follow this received one? (0 with `EFAULT` for a
@@ -297,7 +323,7 @@ pub unsafe extern "C" fn zmq_msg_size(msg: *const zmq_msg_t) -> usize {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn zmq_msg_more(msg: *const zmq_msg_t) -> c_int {
     // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
-    guard(0, || Ok(unsafe { live(msg) }?.more as c_int))
+    guard(0, || Ok(unsafe { live_ref(msg) }?.more as c_int))
 }
 
 /// ZMQ_MORE, ZMQ_SHARED, or ZMQ_SRCFD (always -1: oxmq does not expose descriptors).
@@ -305,7 +331,7 @@ pub unsafe extern "C" fn zmq_msg_more(msg: *const zmq_msg_t) -> c_int {
 pub unsafe extern "C" fn zmq_msg_get(msg: *const zmq_msg_t, property: c_int) -> c_int {
     guard(-1, || {
         // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
-        let m = unsafe { live(msg) }?;
+        let m = unsafe { live_ref(msg) }?;
         match property {
             ZMQ_MORE => Ok(m.more as c_int),
             ZMQ_SHARED => Ok(m.shared as c_int),
@@ -320,7 +346,7 @@ pub unsafe extern "C" fn zmq_msg_get(msg: *const zmq_msg_t, property: c_int) -> 
 pub unsafe extern "C" fn zmq_msg_set(msg: *mut zmq_msg_t, _property: c_int, _optval: c_int) -> c_int {
     guard(-1, || {
         // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
-        unsafe { live(msg) }?;
+        unsafe { live_ref(msg) }?;
         Err(libc::EINVAL)
     })
 }
@@ -328,11 +354,16 @@ pub unsafe extern "C" fn zmq_msg_set(msg: *mut zmq_msg_t, _property: c_int, _opt
 /// A property of the connection the message came over ("Socket-Type", "Peer-Address",
 /// "User-Id", "Identity", "X-..."), NUL-terminated and valid while the message is; NULL with
 /// `EINVAL` if it has none by that name.
+///
+/// The value is cached in the message (as libzmq keeps it in its metadata), so the message is
+/// written despite the `const` in zmq.h's signature, as libzmq's: a Rust caller passes a
+/// pointer that may write (from `&mut`, not `&`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn zmq_msg_gets(msg: *const zmq_msg_t, property: *const c_char) -> *const c_char {
     guard(ptr::null(), || {
-        // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
-        let m = unsafe { live(msg) }?;
+        // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t, which (as in libzmq) the call
+        // may write to, `const` or not.
+        let m = unsafe { live(msg.cast_mut()) }?;
         // SAFETY: zmq.h's contract: a NUL-terminated property name.
         let name = unsafe { c_str(property) }?;
         let value = m.properties.as_ref().and_then(|p| p.get(name)).ok_or(libc::EINVAL)?;
@@ -473,5 +504,106 @@ pub mod draft {
                 None => c"".as_ptr(),
             })
         })
+    }
+}
+
+/// The tag checks and the ownership of a message's bytes, without sockets (so that Miri can
+/// run them: `scripts/miri.sh ffi`).
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    fn get_errno() -> c_int {
+        crate::errno::get()
+    }
+
+    #[test]
+    fn a_message_lives_from_init_to_close_and_is_refused_otherwise() {
+        let mut m = zmq_msg_t::new();
+        // SAFETY: a zmq_msg_t of ours, initialised before use except where refusal is tested.
+        unsafe {
+            // Never initialised (zeroed): refused, not read as a message.
+            assert_eq!(zmq_msg_size(&m), 0);
+            assert_eq!(get_errno(), libc::EFAULT);
+            assert_eq!(zmq_msg_close(&mut m), -1);
+            assert_eq!(zmq_msg_init_size(&mut m, 5), 0);
+            assert_eq!(zmq_msg_size(&m), 5);
+            // Read only: C fills a message through this pointer, which Miri (Stacked and Tree
+            // Borrows) counts as a write through a shared slice, `Bytes` handing out no other
+            // (scripts/miri.sh says more).
+            let data = zmq_msg_data(&mut m).cast::<u8>();
+            assert_eq!(std::slice::from_raw_parts(data, 5), [0; 5], "zero-filled");
+            let mut copy = zmq_msg_t::new();
+            assert_eq!(zmq_msg_init(&mut copy), 0);
+            assert_eq!(zmq_msg_copy(&mut copy, &mut m), 0);
+            assert_eq!(zmq_msg_get(&copy, ZMQ_SHARED), 1);
+            assert_eq!(zmq_msg_data(&mut copy).cast::<u8>(), data, "shared, not copied");
+            let mut moved = zmq_msg_t::new();
+            assert_eq!(zmq_msg_init(&mut moved), 0);
+            assert_eq!(zmq_msg_move(&mut moved, &mut m), 0);
+            assert_eq!(zmq_msg_size(&m), 0, "moved from: empty, still live");
+            assert_eq!(zmq_msg_size(&moved), 5);
+            assert_eq!(zmq_msg_more(&moved), 0);
+            assert_eq!(zmq_msg_get(&moved, 99), -1);
+            assert_eq!(zmq_msg_set(&mut moved, ZMQ_MORE, 1), -1);
+            assert!(zmq_msg_gets(&raw mut moved, c"User-Id".as_ptr()).is_null(), "no properties");
+            for msg in [&mut m, &mut copy, &mut moved] {
+                assert_eq!(zmq_msg_close(msg), 0);
+                // Closed: closing again, or any use, is refused.
+                assert_eq!(zmq_msg_close(msg), -1);
+                assert!(zmq_msg_data(msg).is_null());
+                assert_eq!(get_errno(), libc::EFAULT);
+            }
+            assert_eq!(zmq_msg_init(ptr::null_mut()), -1);
+        }
+    }
+
+    #[test]
+    fn a_misaligned_message_pointer_is_refused() {
+        let mut buf = [0u64; 9];
+        // One byte in: not aligned as a zmq_msg_t.
+        let p = buf.as_mut_ptr().cast::<u8>().wrapping_add(1).cast::<zmq_msg_t>();
+        // SAFETY: refused before anything is read or written through it.
+        assert_eq!(unsafe { zmq_msg_init(p) }, -1);
+        assert_eq!(get_errno(), libc::EFAULT);
+    }
+
+    static FREED: AtomicUsize = AtomicUsize::new(0);
+
+    /// Frees a `Box<[u8; 4]>` handed over as zero-copy data, counting the calls.
+    unsafe extern "C" fn free_box(data: *mut c_void, hint: *mut c_void) {
+        assert_eq!(hint as usize, 7);
+        // SAFETY: the data is the Box this test leaked, freed once.
+        drop(unsafe { Box::from_raw(data.cast::<[u8; 4]>()) });
+        FREED.fetch_add(1, Ordering::SeqCst);
+    }
+
+    #[test]
+    fn zero_copy_data_is_freed_once_when_the_last_copy_is_closed() {
+        let data = Box::into_raw(Box::new(*b"abcd"));
+        let (mut m, mut copy) = (zmq_msg_t::new(), zmq_msg_t::new());
+        // SAFETY: messages of ours; the data stays valid until free_box is called.
+        unsafe {
+            assert_eq!(zmq_msg_init_data(&mut m, data.cast(), 4, Some(free_box), 7 as *mut c_void), 0);
+            assert_eq!(zmq_msg_get(&m, ZMQ_SHARED), 0);
+            assert_eq!(zmq_msg_init(&mut copy), 0);
+            assert_eq!(zmq_msg_copy(&mut copy, &mut m), 0);
+            assert_eq!(zmq_msg_close(&mut m), 0);
+            assert_eq!(FREED.load(Ordering::SeqCst), 0, "the copy still refers to it");
+            assert_eq!(zmq_msg_data(&mut copy).cast::<u8>(), data.cast::<u8>(), "no copy made");
+            assert_eq!(zmq_msg_close(&mut copy), 0);
+        }
+        assert_eq!(FREED.load(Ordering::SeqCst), 1);
+        // Constant data (no free function) is shared and never freed.
+        let constant: &'static [u8] = b"const";
+        let mut c = zmq_msg_t::new();
+        // SAFETY: a static buffer, never written.
+        unsafe {
+            assert_eq!(zmq_msg_init_data(&mut c, constant.as_ptr() as *mut c_void, 5, None, ptr::null_mut()), 0);
+            assert_eq!(zmq_msg_get(&c, ZMQ_SHARED), 1);
+            assert_eq!(zmq_msg_close(&mut c), 0);
+        }
     }
 }

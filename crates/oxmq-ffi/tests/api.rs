@@ -615,14 +615,14 @@ fn message_properties_over_tcp_and_multipart_more() {
         assert_eq!(zmq_msg_recv(&mut m, pull, 0), 1);
         assert_eq!(zmq_msg_more(&m), 1);
         assert_eq!(zmq_msg_get(&m, ZMQ_MORE), 1);
-        let t = zmq_msg_gets(&m, c("Socket-Type").as_ptr());
+        let t = zmq_msg_gets(&raw mut m, c("Socket-Type").as_ptr());
         assert!(!t.is_null());
         assert_eq!(CStr::from_ptr(t).to_str().unwrap(), "PUSH");
         // Case does not matter, and the same pointer comes back.
-        assert_eq!(zmq_msg_gets(&m, c("socket-type").as_ptr()), t);
-        let addr = zmq_msg_gets(&m, c("Peer-Address").as_ptr());
+        assert_eq!(zmq_msg_gets(&raw mut m, c("socket-type").as_ptr()), t);
+        let addr = zmq_msg_gets(&raw mut m, c("Peer-Address").as_ptr());
         assert_eq!(CStr::from_ptr(addr).to_str().unwrap(), "127.0.0.1");
-        assert!(zmq_msg_gets(&m, c("No-Such").as_ptr()).is_null());
+        assert!(zmq_msg_gets(&raw mut m, c("No-Such").as_ptr()).is_null());
         assert_eq!(zmq_errno(), libc::EINVAL);
         assert_eq!(zmq_msg_recv(&mut m, pull, 0), 2);
         assert_eq!(zmq_msg_more(&m), 0);
