@@ -7,6 +7,7 @@
 //!
 //! oxmq has none of the draft socket types (SERVER, CLIENT, RADIO, DISH, PEER, ...): the calls
 //! that only they serve answer as libzmq's do on the stable types (`ENOTSUP`).
+//! `zmq_socket_get_peer_state` is ROUTER's (`SocketBase::peer_state`).
 //!
 //! The poller waits as `zmq_poll` does (`poll::poll_items`: the sockets' signals wake the
 //! thread's eventfd, which poll(2) watches with the descriptors), so it reports a descriptor's
@@ -353,14 +354,22 @@ pub extern "C" fn zmq_connect_peer(s: *mut c_void, _addr: *const c_char) -> u32 
     })
 }
 
-/// A ROUTER peer's state by routing id (libzmq: `ZMQ_POLLOUT` if it can take a message,
-/// `EHOSTUNREACH` if unknown). oxmq's ROUTER does not expose its peers' state: `ENOTSUP` for
-/// every socket, as libzmq for the types other than ROUTER.
+/// A ROUTER peer's state by routing id: `ZMQ_POLLOUT` if a message to it would be queued
+/// now, 0 if its queue is full; `EHOSTUNREACH` if no peer has that routing id; `ENOTSUP` on the
+/// other socket types, as libzmq.
 #[unsafe(no_mangle)]
-pub extern "C" fn zmq_socket_get_peer_state(s: *mut c_void, _routing_id: *const c_void, _size: usize) -> c_int {
+pub unsafe extern "C" fn zmq_socket_get_peer_state(s: *mut c_void, routing_id: *const c_void, size: usize) -> c_int {
     guard(-1, || {
-        lookup(s)?;
-        Err(libc::ENOTSUP)
+        let sock = lookup(s)?;
+        let id: &[u8] = if size == 0 {
+            &[]
+        } else if routing_id.is_null() {
+            return Err(libc::EFAULT);
+        } else {
+            // SAFETY: zmq.h's contract: `routing_id` points to `size` readable bytes.
+            unsafe { std::slice::from_raw_parts(routing_id.cast::<u8>(), size) }
+        };
+        Ok(c_int::from(sock.sock.peer_state(id).map_err(zerr)?.bits()))
     })
 }
 

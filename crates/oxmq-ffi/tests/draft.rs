@@ -338,6 +338,68 @@ fn context_ext_options_take_a_text_name_prefix() {
     assert_eq!(zmq_ctx_term(ctx), 0);
 }
 
+fn set_int(s: *mut c_void, opt: c_int, v: c_int) {
+    // SAFETY: a 4-byte int for a 4-byte option.
+    assert_eq!(unsafe { zmq_setsockopt(s, opt, (&v as *const c_int).cast(), 4) }, 0);
+}
+
+#[test]
+fn router_reports_a_peers_state_by_routing_id() {
+    const ZMQ_DEALER: c_int = 5;
+    const ZMQ_ROUTING_ID: c_int = 5;
+    const ZMQ_SNDHWM: c_int = 23;
+    const ZMQ_RCVHWM: c_int = 24;
+    const ZMQ_ROUTER_MANDATORY: c_int = 33;
+    const ZMQ_DONTWAIT: c_int = 1;
+    const ZMQ_SNDMORE: c_int = 2;
+    let ctx = ctx();
+    let (router, dealer, pull) = (socket(ctx, ZMQ_ROUTER), socket(ctx, ZMQ_DEALER), socket(ctx, ZMQ_PULL));
+    set_int(router, ZMQ_SNDHWM, 1);
+    set_int(router, ZMQ_ROUTER_MANDATORY, 1);
+    set_int(dealer, ZMQ_RCVHWM, 1);
+    // SAFETY: a routing id of the length given.
+    assert_eq!(unsafe { zmq_setsockopt(dealer, ZMQ_ROUTING_ID, b"peer".as_ptr().cast(), 4) }, 0);
+    assert_eq!(bind(router, "inproc://peer-state"), 0);
+    assert_eq!(connect(dealer, "inproc://peer-state"), 0);
+    // The router knows the peer once its first message is in.
+    assert_eq!(send(dealer, b"hello"), 5);
+    let mut buf = [0u8; 16];
+    assert_eq!(recv(router, &mut buf), 4);
+    assert_eq!(&buf[..4], b"peer");
+    assert_eq!(recv(router, &mut buf), 5);
+    let state = |id: &[u8]| {
+        // SAFETY: a routing id of the length given.
+        unsafe { zmq_socket_get_peer_state(router, id.as_ptr().cast(), id.len()) }
+    };
+    assert_eq!(state(b"peer"), ZMQ_POLLOUT as c_int);
+    fails_with(state(b"nobody"), libc::EHOSTUNREACH);
+    // Fill the peer's queue (the dealer reads nothing): its state says it takes no more.
+    let mut sent = 0;
+    loop {
+        // SAFETY: buffers of the lengths given.
+        let rc = unsafe {
+            if zmq_send(router, b"peer".as_ptr().cast(), 4, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 {
+                -1
+            } else {
+                zmq_send(router, b"x".as_ptr().cast(), 1, ZMQ_DONTWAIT)
+            }
+        };
+        if rc < 0 {
+            assert_eq!(zmq_errno(), libc::EAGAIN);
+            break;
+        }
+        sent += 1;
+        assert!(sent < 10_000, "the peer's queue never filled");
+    }
+    assert_eq!(state(b"peer"), 0);
+    // SAFETY: an empty routing id.
+    fails_with(unsafe { zmq_socket_get_peer_state(pull, ptr::null(), 0) }, libc::ENOTSUP);
+    for s in [router, dealer, pull] {
+        assert_eq!(zmq_close(s), 0);
+    }
+    assert_eq!(zmq_ctx_term(ctx), 0);
+}
+
 #[test]
 fn versioned_monitor_takes_version_1_on_a_pair() {
     let ctx = ctx();
@@ -365,7 +427,8 @@ fn versioned_monitor_takes_version_1_on_a_pair() {
     fails_with(zmq_leave(router, c("g").as_ptr()), libc::ENOTSUP);
     assert_eq!(zmq_connect_peer(router, c("tcp://127.0.0.1:1").as_ptr()), 0);
     assert_eq!(zmq_errno(), libc::ENOTSUP);
-    fails_with(zmq_socket_get_peer_state(router, b"id".as_ptr().cast(), 2), libc::ENOTSUP);
+    // SAFETY: a routing id of the length given.
+    fails_with(unsafe { zmq_socket_get_peer_state(router, b"id".as_ptr().cast(), 2) }, libc::EHOSTUNREACH);
     fails_with(zmq_join(ptr::null_mut(), c("g").as_ptr()), libc::ENOTSOCK);
     for s in [router, mon] {
         assert_eq!(zmq_close(s), 0);

@@ -221,6 +221,22 @@ impl SocketBase {
         Ok(ev)
     }
 
+    /// A ROUTER's peer by routing id, as libzmq's `zmq_socket_get_peer_state`:
+    /// [`PollEvents::OUT`] if a message to it would be queued now, empty if its queue is full
+    /// (at SNDHWM); [`Error::HostUnreachable`] if no peer has that routing id;
+    /// [`Error::NotSupported`] on the other socket types.
+    pub fn peer_state(&self, routing_id: &[u8]) -> Result<PollEvents> {
+        self.check_term()?;
+        let mut core = self.core.lock();
+        core.process_commands_before_look(&self.shared);
+        match core.pattern.peer_writable(routing_id) {
+            None => Err(crate::pattern::not_supported(self.socket_type(), "report a peer's state")),
+            Some(None) => Err(Error::HostUnreachable),
+            Some(Some(true)) => Ok(PollEvents::OUT),
+            Some(Some(false)) => Ok(PollEvents::empty()),
+        }
+    }
+
     /// [`events`](Self::events), and `waker` woken once the next time the answer may change
     /// (at once, if it may have changed already while it was being computed): libzmq's ZMQ_FD
     /// protocol, where reading ZMQ_EVENTS re-arms the descriptor. `key` names the
