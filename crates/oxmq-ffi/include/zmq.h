@@ -558,7 +558,8 @@ ZMQ_EXPORT int zmq_poller_remove_fd (void *poller, zmq_fd_t fd);
 
 ZMQ_EXPORT int zmq_socket_get_peer_state (void *socket, const void *routing_id, size_t routing_id_size);
 
-/* Draft socket monitoring (oxmq: event version 1 on a PAIR; version 2 fails with ENOTSUP). */
+/* Draft socket monitoring (oxmq: event version 1 from a PAIR, PUB or PUSH; version 2 fails
+   with ENOTSUP). */
 #define ZMQ_EVENT_PIPES_STATS 0x10000
 
 #define ZMQ_CURRENT_EVENT_VERSION 1

@@ -20,6 +20,7 @@ use std::ptr;
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
+use oxmq::SocketType;
 use parking_lot::Mutex;
 
 use crate::handles::Registry;
@@ -38,7 +39,6 @@ pub struct zmq_poller_event_t {
 }
 
 pub const ZMQ_EVENT_PIPES_STATS: u64 = 0x10000;
-const ZMQ_PAIR: c_int = 0;
 
 /// One member of a poller: a socket (its handle and object) or a descriptor.
 #[derive(Clone)]
@@ -288,10 +288,10 @@ pub unsafe extern "C" fn zmq_poller_wait(p: *mut c_void, event: *mut zmq_poller_
     if rc < 0 { rc } else { 0 }
 }
 
-/// `zmq_socket_monitor` with a choice of event format and monitor socket type. oxmq's
-/// monitor publishes version 1 (`ZMQ_EVENT_*` bits up to 0xFFFF) from a PAIR: that works as
-/// `zmq_socket_monitor`; version 2 (64-bit events with the local and remote endpoints) and PUB
-/// or PUSH monitor sockets fail with `ENOTSUP`.
+/// `zmq_socket_monitor` with a choice of event format and monitor socket type (PAIR, PUB or
+/// PUSH; `EINVAL` for another). oxmq's monitor publishes version 1 (`ZMQ_EVENT_*` bits up to
+/// 0xFFFF); version 2 (64-bit events with the local and remote endpoints) fails with
+/// `ENOTSUP`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn zmq_socket_monitor_versioned(
     s: *mut c_void,
@@ -307,10 +307,12 @@ pub unsafe extern "C" fn zmq_socket_monitor_versioned(
         }
         // SAFETY: zmq.h's contract: NULL or a NUL-terminated endpoint.
         let addr = if addr.is_null() { "" } else { unsafe { c_str(addr) }? };
-        if !addr.is_empty() && (event_version != 1 || type_ != ZMQ_PAIR) {
+        if !addr.is_empty() && event_version != 1 {
             return Err(libc::ENOTSUP);
         }
-        sock.sock.monitor_endpoint(addr, events as u32).map_err(zerr)?;
+        // Any other type is refused by the monitor with EINVAL, as libzmq.
+        let t = SocketType::from_zmq_type(type_).unwrap_or(SocketType::Router);
+        sock.sock.monitor_endpoint_as(addr, events as u32, t).map_err(zerr)?;
         Ok(0)
     })
 }

@@ -40,7 +40,7 @@ use crate::properties::{Message, Properties};
 use crate::session::{self, Bound};
 use crate::signal::Signal;
 use crate::socket::mailbox::{Command, SocketShared, tell_closed};
-use crate::socket::typed::Pair;
+use crate::socket::typed::Socket;
 
 /// A socket's state, owned by whoever holds its lock.
 pub(crate) struct Core {
@@ -53,7 +53,7 @@ pub(crate) struct Core {
     last_endpoint: String,
     rcvmore: bool,
     /// The PAIR socket of [`SocketBase::monitor_endpoint`] and the endpoint it is bound to.
-    monitor_pair: Option<(Arc<Pair>, String)>,
+    monitor_pair: Option<(Arc<Socket>, String)>,
 }
 
 impl Core {
