@@ -17,7 +17,7 @@
 
 use std::ffi::{c_char, c_int, c_long, c_short, c_void};
 use std::ptr;
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, Weak};
 use std::time::{Duration, Instant};
 
 use oxmq::SocketType;
@@ -40,10 +40,12 @@ pub struct zmq_poller_event_t {
 
 pub const ZMQ_EVENT_PIPES_STATS: u64 = 0x10000;
 
-/// One member of a poller: a socket (its handle and object) or a descriptor.
+/// One member of a poller: a socket (its handle, and its object while it is open: a poller
+/// does not keep a closed socket alive, so that `zmq_ctx_term` is not held up by it) or a
+/// descriptor.
 #[derive(Clone)]
 struct Entry {
-    socket: Option<(usize, Arc<FfiSocket>)>,
+    socket: Option<(usize, Weak<FfiSocket>)>,
     fd: c_int,
     user_data: *mut c_void,
     events: c_short,
@@ -117,7 +119,7 @@ pub extern "C" fn zmq_poller_add(p: *mut c_void, s: *mut c_void, user_data: *mut
         if entries.iter().any(|e| e.socket.as_ref().is_some_and(|(h, _)| *h == s as usize)) {
             return Err(libc::EINVAL);
         }
-        entries.push(Entry { socket: Some((s as usize, sock)), fd: -1, user_data, events });
+        entries.push(Entry { socket: Some((s as usize, Arc::downgrade(&sock))), fd: -1, user_data, events });
         Ok(0)
     })
 }
@@ -251,8 +253,14 @@ pub unsafe extern "C" fn zmq_poller_wait_all(
                 revents: 0,
             })
             .collect();
-        let sockets: Vec<Option<Arc<FfiSocket>>> =
-            members.iter().map(|e| e.socket.as_ref().map(|(_, s)| s.clone())).collect();
+        // A member closed since it was added: ENOTSOCK (libzmq reads freed memory there).
+        let sockets: Vec<Option<Arc<FfiSocket>>> = members
+            .iter()
+            .map(|e| match &e.socket {
+                Some((_, s)) => s.upgrade().map(Some).ok_or(libc::ENOTSOCK),
+                None => Ok(None),
+            })
+            .collect::<R<_>>()?;
         if poll_items(&mut items, &sockets, deadline, None)? == 0 {
             return Err(libc::EAGAIN);
         }

@@ -168,7 +168,18 @@ fn poller_refuses_bad_input_as_libzmq() {
         fails_with(zmq_poller_destroy(ptr::null_mut()), libc::EFAULT);
     }
     assert_eq!(zmq_close(s), 0);
+    // A socket closed while in a poller: the poller does not keep it (zmq_ctx_term would wait
+    // for it), and a wait then fails with ENOTSOCK.
+    let s = socket(ctx, ZMQ_PAIR);
+    let p = zmq_poller_new();
+    assert_eq!(zmq_poller_add(p, s, ptr::null_mut(), ZMQ_POLLIN), 0);
+    assert_eq!(zmq_close(s), 0);
     assert_eq!(zmq_ctx_term(ctx), 0);
+    // SAFETY: one event struct.
+    fails_with(unsafe { zmq_poller_wait(p, &mut ev, 0) }, libc::ENOTSOCK);
+    let mut p2 = p;
+    // SAFETY: a poller handle's address.
+    assert_eq!(unsafe { zmq_poller_destroy(&mut p2) }, 0);
 }
 
 extern "C" fn on_sigusr2(_: c_int) {}
