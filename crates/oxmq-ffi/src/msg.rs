@@ -560,6 +560,28 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "draft")]
+    #[test]
+    fn draft_routing_id_and_group_live_and_die_with_the_message() {
+        use super::draft::*;
+        let (mut m, mut copy) = (zmq_msg_t::new(), zmq_msg_t::new());
+        // SAFETY: messages of ours, initialised before use and closed once.
+        unsafe {
+            assert_eq!(zmq_msg_init_buffer(&mut m, b"abc".as_ptr().cast(), 3), 0);
+            assert_eq!(zmq_msg_set_routing_id(&mut m, 9), 0);
+            assert_eq!(zmq_msg_set_group(&mut m, c"first".as_ptr()), 0);
+            // Replaced: the first group's text is freed, the new one kept.
+            assert_eq!(zmq_msg_set_group(&mut m, c"second".as_ptr()), 0);
+            assert_eq!(zmq_msg_init(&mut copy), 0);
+            assert_eq!(zmq_msg_copy(&mut copy, &mut m), 0);
+            assert_eq!(zmq_msg_close(&mut m), 0);
+            assert_eq!(std::ffi::CStr::from_ptr(zmq_msg_group(&mut copy)).to_bytes(), b"second");
+            assert_eq!(zmq_msg_routing_id(&mut copy), 9);
+            assert_eq!(std::slice::from_raw_parts(zmq_msg_data(&mut copy).cast::<u8>(), 3), b"abc");
+            assert_eq!(zmq_msg_close(&mut copy), 0);
+        }
+    }
+
     #[test]
     fn a_misaligned_message_pointer_is_refused() {
         let mut buf = [0u64; 9];
