@@ -27,13 +27,11 @@
 #   tests (tests/*.rs) need sockets, hence tokio's epoll, eventfds and signals, which Miri
 #   cannot run at this speed; they are not run here. Measured 2026-12-05: 10 pass, no Miri
 #   error, about 4 min from a cold start (Miri's sysroot, then tokio and oxmq built for Miri;
-#   2 busy cores), 5 s once built (1.6 s of run time). What Miri found there and was fixed:
-#   zmq_msg_t's bytes are an UnsafeCell (a `&zmq_msg_t` passed as `const zmq_msg_t *` reached
-#   the message's atomics through a read-only pointer), and the read-only calls take the message
-#   read-only. What it finds and is left: C filling a message through zmq_msg_data's pointer is,
-#   in Rust's aliasing model, a write through the shared slice `Bytes` derives it from (no
-#   machine code can tell across the C boundary; a Rust caller doing it would be flagged; a fix
-#   is a writable representation, BytesMut, until the message is sent).
+#   2 busy cores), 5 s once built (1.6 s of run time). What Miri found there, and was fixed:
+#   a `&zmq_msg_t` passed as `const zmq_msg_t *` reached the message's atomics through a
+#   read-only pointer (zmq_msg_t's bytes are an UnsafeCell now, and the read-only calls read
+#   only); filling a message through zmq_msg_data's pointer wrote through the shared slice a
+#   `Bytes` hands out (a message from zmq_msg_init_size is a BytesMut until sent or copied).
 # - Not run: oxmq-cli's other unsafe blocks (src/lib.rs, src/runner.rs) are libc FFI (rlimit,
 #   fork/wait4 of child processes), which Miri cannot execute; oxmq-libzmq-perf is FFI into
 #   libzmq. Both are covered by their integration tests under the sanitizers instead

@@ -1,8 +1,9 @@
 //! `zmq_msg_t`: libzmq's 64-byte opaque message, holding an oxmq frame.
 //!
 //! The 64 bytes hold a `MsgRepr`: a tag saying whether the message is live, its flags, the
-//! frame's [`Bytes`] (shared, never copied, by `zmq_msg_copy` and by sends and receives), and
-//! the properties of the connection it came over. Every call reads the tag first (as plain
+//! frame's [`Bytes`] (shared, never copied, by `zmq_msg_copy` and by sends and receives; a
+//! `BytesMut` while a message from `zmq_msg_init_size` is being filled, until it is sent or
+//! copied), and the properties of the connection it came over. Every call reads the tag first (as plain
 //! bytes, which any memory may hold) and refuses a message that is not live with `EFAULT`:
 //! one never initialised, closed (`zmq_msg_close` writes the closed tag), or moved from and
 //! closed. What cannot be detected: a `zmq_msg_t` copied with `memcpy` or `=` and then both
@@ -15,7 +16,7 @@
 use std::ffi::{CString, c_char, c_int, c_void};
 use std::ptr;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use oxmq::Properties;
 
 use crate::socket::{self, send_frame};
@@ -58,26 +59,64 @@ const CLOSED: u32 = 0x4445_4144;
 #[repr(C)]
 struct MsgRepr {
     tag: u32,
-    /// The draft API's routing id (zmq_msg_set_routing_id; 0: none). oxmq has none of the
-    /// socket types that use it; it is kept with the message and copied with it.
-    routing_id: u32,
-    data: Bytes,
-    properties: Option<Properties>,
-    /// What is rarely there: zmq_msg_gets's values and the draft API's group.
-    extra: Option<Box<Extra>>,
     more: bool,
     /// Copied by zmq_msg_copy (both copies), or constant data (zmq_msg_init_data without a
     /// free function): ZMQ_SHARED.
     shared: bool,
+    data: Data,
+    properties: Option<Properties>,
+    /// What is rarely there: zmq_msg_gets's values and the draft API's routing id and group.
+    extra: Option<Box<Extra>>,
+}
+
+/// A message's bytes.
+enum Data {
+    /// Shared with the copies of the message, and with the socket once sent: a `Bytes`.
+    Shared(Bytes),
+    /// Made by zmq_msg_init_size for the caller to fill through zmq_msg_data, until it is
+    /// sent or copied: a `BytesMut`, whose pointer may be written through (a `Bytes` hands out
+    /// only shared slices, which Rust's aliasing rules forbid writing through).
+    Fill(BytesMut),
+}
+
+impl Data {
+    fn len(&self) -> usize {
+        match self {
+            Data::Shared(b) => b.len(),
+            Data::Fill(b) => b.len(),
+        }
+    }
+
+    /// The bytes, shared from now on (a `Fill` becomes `Shared` without a copy).
+    fn share(&mut self) -> Bytes {
+        if let Data::Fill(b) = self {
+            *self = Data::Shared(std::mem::take(b).freeze());
+        }
+        match self {
+            Data::Shared(b) => b.clone(),
+            Data::Fill(_) => unreachable!("shared just above"),
+        }
+    }
+
+    /// Where the bytes are, for zmq_msg_data: writable while being filled.
+    fn as_mut_ptr(&mut self) -> *mut u8 {
+        match self {
+            Data::Shared(b) => b.as_ptr().cast_mut(),
+            Data::Fill(b) => b.as_mut_ptr(),
+        }
+    }
 }
 
 /// Boxed: the message has 8 bytes for it.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Extra {
     /// NUL-terminated copies of the property values zmq_msg_gets handed out, which must live
     /// as long as the message, by property name.
     gets: Vec<(String, CString)>,
-    /// The draft API's group (zmq_msg_set_group), copied with the message.
+    /// The draft API's routing id (zmq_msg_set_routing_id; 0: none) and group
+    /// (zmq_msg_set_group). oxmq has none of the socket types that use them; they are kept
+    /// with the message and copied with it.
+    routing_id: u32,
     group: Option<CString>,
 }
 
@@ -87,7 +126,11 @@ const _: () = assert!(size_of::<zmq_msg_t>() == 64);
 
 impl MsgRepr {
     fn new(data: Bytes) -> MsgRepr {
-        MsgRepr { tag: LIVE, routing_id: 0, data, properties: None, extra: None, more: false, shared: false }
+        MsgRepr::with(Data::Shared(data))
+    }
+
+    fn with(data: Data) -> MsgRepr {
+        MsgRepr { tag: LIVE, more: false, shared: false, data, properties: None, extra: None }
     }
 }
 
@@ -144,11 +187,11 @@ unsafe fn live<'a>(msg: *mut zmq_msg_t) -> R<&'a mut MsgRepr> {
 ///
 /// # Safety
 /// As [`live`].
-unsafe fn init(msg: *mut zmq_msg_t, data: Bytes) -> R<&'static mut MsgRepr> {
+unsafe fn init(msg: *mut zmq_msg_t, data: Data) -> R<&'static mut MsgRepr> {
     usable(msg)?;
     // SAFETY: non-NULL, aligned, 64 bytes (caller's contract), and MsgRepr fits in them
     // (asserted at compile time); the old contents are not dropped, as libzmq's init.
-    unsafe { ptr::write(msg.cast::<MsgRepr>(), MsgRepr::new(data)) };
+    unsafe { ptr::write(msg.cast::<MsgRepr>(), MsgRepr::with(data)) };
     // SAFETY: just written.
     Ok(unsafe { &mut *msg.cast::<MsgRepr>() })
 }
@@ -162,7 +205,7 @@ fn reset(m: &mut MsgRepr) {
 pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
     guard(-1, || {
         // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
-        unsafe { init(msg, Bytes::new()) }?;
+        unsafe { init(msg, Data::Shared(Bytes::new())) }?;
         Ok(0)
     })
 }
@@ -175,10 +218,11 @@ pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> 
         let mut v = Vec::new();
         v.try_reserve_exact(size).map_err(|_| libc::ENOMEM)?;
         v.resize(size, 0);
-        // The Bytes keeps the Vec's allocation (and its write permission): zmq_msg_data hands
-        // that out for the caller to write into.
+        // A BytesMut over the Vec's allocation (no copy: the Bytes is unique), which
+        // zmq_msg_data hands out for the caller to write into.
+        let fill = Bytes::from(v).try_into_mut().unwrap_or_else(|b| BytesMut::from(&b[..]));
         // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
-        unsafe { init(msg, Bytes::from(v)) }?;
+        unsafe { init(msg, Data::Fill(fill)) }?;
         Ok(0)
     })
 }
@@ -236,7 +280,7 @@ pub unsafe extern "C" fn zmq_msg_init_data(
         let constant = ffn.is_none();
         let bytes = Bytes::from_owner(Foreign { data: data.cast(), len: size, ffn, hint });
         // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
-        let m = unsafe { init(msg, bytes) }?;
+        let m = unsafe { init(msg, Data::Shared(bytes)) }?;
         m.shared = constant;
         Ok(0)
     })
@@ -285,15 +329,15 @@ pub unsafe extern "C" fn zmq_msg_copy(dest: *mut zmq_msg_t, src: *mut zmq_msg_t)
         // SAFETY: zmq.h's contract: two distinct zmq_msg_t.
         let (d, s) = unsafe { (live(dest)?, live(src)?) };
         s.shared = true;
-        let group = s.extra.as_ref().and_then(|e| e.group.clone());
+        // The draft routing id and group go with the copy; the gets cache does not.
+        let extra = s.extra.as_ref().filter(|e| e.routing_id != 0 || e.group.is_some());
         *d = MsgRepr {
             tag: LIVE,
-            routing_id: s.routing_id,
-            data: s.data.clone(),
-            properties: s.properties.clone(),
-            extra: group.map(|g| Box::new(Extra { gets: Vec::new(), group: Some(g) })),
             more: s.more,
             shared: true,
+            data: Data::Shared(s.data.share()),
+            properties: s.properties.clone(),
+            extra: extra.map(|e| Box::new(Extra { gets: Vec::new(), ..(**e).clone() })),
         };
         Ok(0)
     })
@@ -305,9 +349,9 @@ pub unsafe extern "C" fn zmq_msg_data(msg: *mut zmq_msg_t) -> *mut c_void {
     guard(ptr::null_mut(), || {
         // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
         let m = unsafe { live(msg) }?;
-        // C may write through this pointer (a message from zmq_msg_init_size is filled this
-        // way): it comes from the Vec or buffer the Bytes owns, not from a Rust reference.
-        Ok(m.data.as_ptr() as *mut c_void)
+        // C fills a message from zmq_msg_init_size through this pointer: until the message is
+        // sent or copied its bytes are a BytesMut, whose pointer may be written through.
+        Ok(m.data.as_mut_ptr().cast::<c_void>())
     })
 }
 
@@ -391,7 +435,7 @@ pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags
         let len = m.data.len();
         // Only references to the frame go out; the message keeps its own until the send
         // succeeded, so that a failed send leaves it as it was.
-        send_frame(&sock, m.data.clone(), flags)?;
+        send_frame(&sock, m.data.share(), flags)?;
         reset(m);
         Ok(int_size(len))
     })
@@ -448,7 +492,7 @@ pub mod draft {
                 Bytes::copy_from_slice(unsafe { std::slice::from_raw_parts(buf.cast::<u8>(), size) })
             };
             // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
-            unsafe { init(msg, data) }?;
+            unsafe { init(msg, Data::Shared(data)) }?;
             Ok(0)
         })
     }
@@ -462,7 +506,7 @@ pub mod draft {
             if routing_id == 0 {
                 return Err(libc::EINVAL);
             }
-            m.routing_id = routing_id;
+            m.extra.get_or_insert_with(Default::default).routing_id = routing_id;
             Ok(0)
         })
     }
@@ -471,7 +515,7 @@ pub mod draft {
     #[unsafe(no_mangle)]
     pub unsafe extern "C" fn zmq_msg_routing_id(msg: *mut zmq_msg_t) -> u32 {
         // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
-        guard(0, || Ok(unsafe { live(msg) }?.routing_id))
+        guard(0, || Ok(unsafe { live(msg) }?.extra.as_ref().map_or(0, |e| e.routing_id)))
     }
 
     /// Set the group RADIO sockets publish to (at most 255 bytes: `EINVAL` past that).
@@ -530,16 +574,16 @@ mod tests {
             assert_eq!(zmq_msg_close(&mut m), -1);
             assert_eq!(zmq_msg_init_size(&mut m, 5), 0);
             assert_eq!(zmq_msg_size(&m), 5);
-            // Read only: C fills a message through this pointer, which Miri (Stacked and Tree
-            // Borrows) counts as a write through a shared slice, `Bytes` handing out no other
-            // (scripts/miri.sh says more).
+            // Filled through zmq_msg_data's pointer, as C does.
             let data = zmq_msg_data(&mut m).cast::<u8>();
             assert_eq!(std::slice::from_raw_parts(data, 5), [0; 5], "zero-filled");
+            ptr::copy_nonoverlapping(b"hello".as_ptr(), data, 5);
             let mut copy = zmq_msg_t::new();
             assert_eq!(zmq_msg_init(&mut copy), 0);
             assert_eq!(zmq_msg_copy(&mut copy, &mut m), 0);
             assert_eq!(zmq_msg_get(&copy, ZMQ_SHARED), 1);
             assert_eq!(zmq_msg_data(&mut copy).cast::<u8>(), data, "shared, not copied");
+            assert_eq!(std::slice::from_raw_parts(zmq_msg_data(&mut copy).cast::<u8>(), 5), b"hello");
             let mut moved = zmq_msg_t::new();
             assert_eq!(zmq_msg_init(&mut moved), 0);
             assert_eq!(zmq_msg_move(&mut moved, &mut m), 0);
