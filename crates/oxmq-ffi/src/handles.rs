@@ -38,9 +38,10 @@ impl<T> Registry<T> {
 
     /// Register `obj` and return its handle.
     pub fn insert(&self, obj: Arc<T>) -> *mut c_void {
-        let addr = Arc::as_ptr(&obj) as usize;
+        let handle = Arc::as_ptr(&obj).cast_mut().cast::<c_void>();
+        let addr = handle as usize;
         self.shard(addr).write().insert(addr, obj);
-        addr as *mut c_void
+        handle
     }
 
     /// The object behind `handle`, if it is registered.
@@ -53,5 +54,29 @@ impl<T> Registry<T> {
     pub fn remove(&self, handle: *mut c_void) -> Option<Arc<T>> {
         let addr = handle as usize;
         self.shard(addr).write().remove(&addr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_registered_handles_are_found_and_each_is_removed_once() {
+        let reg: Registry<String> = Registry::new();
+        let a = reg.insert(Arc::new("a".to_string()));
+        let b = reg.insert(Arc::new("b".to_string()));
+        assert_ne!(a, b);
+        assert_eq!(reg.get(a).as_deref().map(String::as_str), Some("a"));
+        assert!(reg.get(std::ptr::null_mut()).is_none());
+        // An address inside the object, or any other, is not a handle.
+        assert!(reg.get(a.wrapping_byte_add(1)).is_none());
+        let held = reg.get(b).unwrap();
+        assert_eq!(reg.remove(b).as_deref().map(String::as_str), Some("b"));
+        assert!(reg.remove(b).is_none(), "removed twice");
+        assert!(reg.get(b).is_none());
+        // A lookup made before the removal keeps its object alive.
+        assert_eq!(held.as_str(), "b");
+        assert!(reg.remove(a).is_some());
     }
 }

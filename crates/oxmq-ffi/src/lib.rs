@@ -18,7 +18,8 @@
 //! Modules: [`errno`] (errno and texts), [`handles`] (the registries), [`ctx`] (contexts),
 //! [`socket`] (sockets, options, send and receive), [`msg`] (`zmq_msg_t`), [`timers`], [`poll`]
 //! (`zmq_poll`, proxies, monitors), [`util`] (version, capabilities, Z85, CURVE keys, atomic
-//! counters, stopwatch, threads).
+//! counters, stopwatch, threads); with the feature `draft`, `draft` (libzmq's draft API: the
+//! poller, `zmq_ctx_set_ext`, the versioned monitor, ...) and `msg::draft`.
 
 // The safety contract of every exported function is the one libzmq documents for it (valid
 // pointers where zmq.h asks for them, NUL-terminated strings, buffers of the stated length);
@@ -27,6 +28,8 @@
 #![allow(clippy::missing_safety_doc)]
 
 pub mod ctx;
+#[cfg(feature = "draft")]
+pub mod draft;
 pub mod errno;
 pub mod handles;
 pub mod msg;

@@ -1,8 +1,9 @@
 //! `zmq_msg_t`: libzmq's 64-byte opaque message, holding an oxmq frame.
 //!
 //! The 64 bytes hold a `MsgRepr`: a tag saying whether the message is live, its flags, the
-//! frame's [`Bytes`] (shared, never copied, by `zmq_msg_copy` and by sends and receives), and
-//! the properties of the connection it came over. Every call reads the tag first (as plain
+//! frame's [`Bytes`] (shared, never copied, by `zmq_msg_copy` and by sends and receives; a
+//! `BytesMut` while a message from `zmq_msg_init_size` is being filled, until it is sent or
+//! copied), and the properties of the connection it came over. Every call reads the tag first (as plain
 //! bytes, which any memory may hold) and refuses a message that is not live with `EFAULT`:
 //! one never initialised, closed (`zmq_msg_close` writes the closed tag), or moved from and
 //! closed. What cannot be detected: a `zmq_msg_t` copied with `memcpy` or `=` and then both
@@ -15,7 +16,7 @@
 use std::ffi::{CString, c_char, c_int, c_void};
 use std::ptr;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use oxmq::Properties;
 
 use crate::socket::{self, send_frame};
@@ -26,16 +27,20 @@ pub const ZMQ_SRCFD: c_int = 2;
 pub const ZMQ_SHARED: c_int = 3;
 
 /// libzmq's `zmq_msg_t`: 64 bytes, aligned as a pointer.
+///
+/// The bytes are in an `UnsafeCell`: the message they hold has parts that change through a
+/// shared reference (the reference counts of its buffer, zmq_msg_gets's cache), so a Rust
+/// caller's `&zmq_msg_t` may be handed to the calls that take `const zmq_msg_t *`.
 #[allow(non_camel_case_types)]
 #[repr(C, align(8))]
 pub struct zmq_msg_t {
-    _opaque: [u8; 64],
+    _opaque: std::cell::UnsafeCell<[u8; 64]>,
 }
 
 impl zmq_msg_t {
     /// Storage for a message, for Rust callers (the tests); `zmq_msg_init` it before use.
     pub const fn new() -> zmq_msg_t {
-        zmq_msg_t { _opaque: [0; 64] }
+        zmq_msg_t { _opaque: std::cell::UnsafeCell::new([0; 64]) }
     }
 }
 
@@ -58,16 +63,62 @@ struct MsgRepr {
     /// Copied by zmq_msg_copy (both copies), or constant data (zmq_msg_init_data without a
     /// free function): ZMQ_SHARED.
     shared: bool,
-    data: Bytes,
+    data: Data,
     properties: Option<Properties>,
-    /// NUL-terminated copies of the property values zmq_msg_gets handed out, which must live
-    /// as long as the message.
-    gets: Option<Box<GetsCache>>,
+    /// What is rarely there: zmq_msg_gets's values and the draft API's routing id and group.
+    extra: Option<Box<Extra>>,
 }
 
-/// zmq_msg_gets's values, by property name. Boxed: the message has 8 bytes for it.
-#[derive(Default)]
-struct GetsCache(Vec<(String, CString)>);
+/// A message's bytes.
+enum Data {
+    /// Shared with the copies of the message, and with the socket once sent: a `Bytes`.
+    Shared(Bytes),
+    /// Made by zmq_msg_init_size for the caller to fill through zmq_msg_data, until it is
+    /// sent or copied: a `BytesMut`, whose pointer may be written through (a `Bytes` hands out
+    /// only shared slices, which Rust's aliasing rules forbid writing through).
+    Fill(BytesMut),
+}
+
+impl Data {
+    fn len(&self) -> usize {
+        match self {
+            Data::Shared(b) => b.len(),
+            Data::Fill(b) => b.len(),
+        }
+    }
+
+    /// The bytes, shared from now on (a `Fill` becomes `Shared` without a copy).
+    fn share(&mut self) -> Bytes {
+        if let Data::Fill(b) = self {
+            *self = Data::Shared(std::mem::take(b).freeze());
+        }
+        match self {
+            Data::Shared(b) => b.clone(),
+            Data::Fill(_) => unreachable!("shared just above"),
+        }
+    }
+
+    /// Where the bytes are, for zmq_msg_data: writable while being filled.
+    fn as_mut_ptr(&mut self) -> *mut u8 {
+        match self {
+            Data::Shared(b) => b.as_ptr().cast_mut(),
+            Data::Fill(b) => b.as_mut_ptr(),
+        }
+    }
+}
+
+/// Boxed: the message has 8 bytes for it.
+#[derive(Default, Clone)]
+struct Extra {
+    /// NUL-terminated copies of the property values zmq_msg_gets handed out, which must live
+    /// as long as the message, by property name.
+    gets: Vec<(String, CString)>,
+    /// The draft API's routing id (zmq_msg_set_routing_id; 0: none) and group
+    /// (zmq_msg_set_group). oxmq has none of the socket types that use them; they are kept
+    /// with the message and copied with it.
+    routing_id: u32,
+    group: Option<CString>,
+}
 
 const _: () = assert!(size_of::<MsgRepr>() <= size_of::<zmq_msg_t>());
 const _: () = assert!(align_of::<MsgRepr>() <= align_of::<zmq_msg_t>());
@@ -75,7 +126,11 @@ const _: () = assert!(size_of::<zmq_msg_t>() == 64);
 
 impl MsgRepr {
     fn new(data: Bytes) -> MsgRepr {
-        MsgRepr { tag: LIVE, more: false, shared: false, data, properties: None, gets: None }
+        MsgRepr::with(Data::Shared(data))
+    }
+
+    fn with(data: Data) -> MsgRepr {
+        MsgRepr { tag: LIVE, more: false, shared: false, data, properties: None, extra: None }
     }
 }
 
@@ -87,11 +142,12 @@ fn usable(msg: *const zmq_msg_t) -> R<()> {
     Ok(())
 }
 
-/// The live message at `msg`, or `EFAULT`.
+/// The tag of the message at `msg`, if it is live (`EFAULT` if not, or if `msg` is NULL or
+/// misaligned).
 ///
 /// # Safety
-/// `msg` is NULL or points to 64 bytes of a `zmq_msg_t` not used by another thread meanwhile.
-unsafe fn live<'a>(msg: *const zmq_msg_t) -> R<&'a mut MsgRepr> {
+/// `msg` is NULL or points to 64 readable bytes.
+unsafe fn check_live(msg: *const zmq_msg_t) -> R<()> {
     usable(msg)?;
     // SAFETY: `msg` is non-NULL and aligned, and points to at least 64 bytes (the caller's
     // contract); any bit pattern is a valid u32.
@@ -99,10 +155,31 @@ unsafe fn live<'a>(msg: *const zmq_msg_t) -> R<&'a mut MsgRepr> {
     if tag != LIVE {
         return Err(libc::EFAULT);
     }
+    Ok(())
+}
+
+/// The live message at `msg` to read, or `EFAULT`.
+///
+/// # Safety
+/// `msg` is NULL or points to 64 bytes of a `zmq_msg_t` no other thread changes meanwhile.
+unsafe fn live_ref<'a>(msg: *const zmq_msg_t) -> R<&'a MsgRepr> {
+    // SAFETY: the caller's contract.
+    unsafe { check_live(msg) }?;
+    // SAFETY: the tag says a MsgRepr was written here by `init` and not dropped since.
+    Ok(unsafe { &*msg.cast::<MsgRepr>() })
+}
+
+/// The live message at `msg` to change, or `EFAULT`.
+///
+/// # Safety
+/// `msg` is NULL or points to 64 writable bytes of a `zmq_msg_t` not used by another thread
+/// meanwhile.
+unsafe fn live<'a>(msg: *mut zmq_msg_t) -> R<&'a mut MsgRepr> {
+    // SAFETY: the caller's contract.
+    unsafe { check_live(msg) }?;
     // SAFETY: the tag says a MsgRepr was written here by `init` and not dropped since; the
-    // caller's contract gives this call exclusive use of it. (zmq.h takes `const zmq_msg_t *`
-    // in some calls; only zmq_msg_gets changes anything through one, in its cache.)
-    Ok(unsafe { &mut *(msg as *mut MsgRepr) })
+    // caller's contract gives this call exclusive use of it.
+    Ok(unsafe { &mut *msg.cast::<MsgRepr>() })
 }
 
 /// Make `msg` a live message holding `data`, whatever it held (like libzmq, which does not
@@ -110,11 +187,11 @@ unsafe fn live<'a>(msg: *const zmq_msg_t) -> R<&'a mut MsgRepr> {
 ///
 /// # Safety
 /// As [`live`].
-unsafe fn init(msg: *mut zmq_msg_t, data: Bytes) -> R<&'static mut MsgRepr> {
+unsafe fn init(msg: *mut zmq_msg_t, data: Data) -> R<&'static mut MsgRepr> {
     usable(msg)?;
     // SAFETY: non-NULL, aligned, 64 bytes (caller's contract), and MsgRepr fits in them
     // (asserted at compile time); the old contents are not dropped, as libzmq's init.
-    unsafe { ptr::write(msg.cast::<MsgRepr>(), MsgRepr::new(data)) };
+    unsafe { ptr::write(msg.cast::<MsgRepr>(), MsgRepr::with(data)) };
     // SAFETY: just written.
     Ok(unsafe { &mut *msg.cast::<MsgRepr>() })
 }
@@ -128,7 +205,7 @@ fn reset(m: &mut MsgRepr) {
 pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
     guard(-1, || {
         // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
-        unsafe { init(msg, Bytes::new()) }?;
+        unsafe { init(msg, Data::Shared(Bytes::new())) }?;
         Ok(0)
     })
 }
@@ -141,10 +218,11 @@ pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> 
         let mut v = Vec::new();
         v.try_reserve_exact(size).map_err(|_| libc::ENOMEM)?;
         v.resize(size, 0);
-        // The Bytes keeps the Vec's allocation (and its write permission): zmq_msg_data hands
-        // that out for the caller to write into.
+        // A BytesMut over the Vec's allocation (no copy: the Bytes is unique), which
+        // zmq_msg_data hands out for the caller to write into.
+        let fill = Bytes::from(v).try_into_mut().unwrap_or_else(|b| BytesMut::from(&b[..]));
         // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
-        unsafe { init(msg, Bytes::from(v)) }?;
+        unsafe { init(msg, Data::Fill(fill)) }?;
         Ok(0)
     })
 }
@@ -202,7 +280,7 @@ pub unsafe extern "C" fn zmq_msg_init_data(
         let constant = ffn.is_none();
         let bytes = Bytes::from_owner(Foreign { data: data.cast(), len: size, ffn, hint });
         // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
-        let m = unsafe { init(msg, bytes) }?;
+        let m = unsafe { init(msg, Data::Shared(bytes)) }?;
         m.shared = constant;
         Ok(0)
     })
@@ -251,13 +329,15 @@ pub unsafe extern "C" fn zmq_msg_copy(dest: *mut zmq_msg_t, src: *mut zmq_msg_t)
         // SAFETY: zmq.h's contract: two distinct zmq_msg_t.
         let (d, s) = unsafe { (live(dest)?, live(src)?) };
         s.shared = true;
+        // The draft routing id and group go with the copy; the gets cache does not.
+        let extra = s.extra.as_ref().filter(|e| e.routing_id != 0 || e.group.is_some());
         *d = MsgRepr {
             tag: LIVE,
             more: s.more,
             shared: true,
-            data: s.data.clone(),
+            data: Data::Shared(s.data.share()),
             properties: s.properties.clone(),
-            gets: None,
+            extra: extra.map(|e| Box::new(Extra { gets: Vec::new(), ..(**e).clone() })),
         };
         Ok(0)
     })
@@ -269,9 +349,9 @@ pub unsafe extern "C" fn zmq_msg_data(msg: *mut zmq_msg_t) -> *mut c_void {
     guard(ptr::null_mut(), || {
         // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
         let m = unsafe { live(msg) }?;
-        // C may write through this pointer (a message from zmq_msg_init_size is filled this
-        // way): it comes from the Vec or buffer the Bytes owns, not from a Rust reference.
-        Ok(m.data.as_ptr() as *mut c_void)
+        // C fills a message from zmq_msg_init_size through this pointer: until the message is
+        // sent or copied its bytes are a BytesMut, whose pointer may be written through.
+        Ok(m.data.as_mut_ptr().cast::<c_void>())
     })
 }
 
@@ -279,7 +359,7 @@ pub unsafe extern "C" fn zmq_msg_data(msg: *mut zmq_msg_t) -> *mut c_void {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn zmq_msg_size(msg: *const zmq_msg_t) -> usize {
     // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
-    guard(0, || Ok(unsafe { live(msg) }?.data.len()))
+    guard(0, || Ok(unsafe { live_ref(msg) }?.data.len()))
 }
 
 /// Do more frames of the same message follow this received one? (0 with `EFAULT` for a
@@ -287,7 +367,7 @@ pub unsafe extern "C" fn zmq_msg_size(msg: *const zmq_msg_t) -> usize {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn zmq_msg_more(msg: *const zmq_msg_t) -> c_int {
     // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
-    guard(0, || Ok(unsafe { live(msg) }?.more as c_int))
+    guard(0, || Ok(unsafe { live_ref(msg) }?.more as c_int))
 }
 
 /// ZMQ_MORE, ZMQ_SHARED, or ZMQ_SRCFD (always -1: oxmq does not expose descriptors).
@@ -295,7 +375,7 @@ pub unsafe extern "C" fn zmq_msg_more(msg: *const zmq_msg_t) -> c_int {
 pub unsafe extern "C" fn zmq_msg_get(msg: *const zmq_msg_t, property: c_int) -> c_int {
     guard(-1, || {
         // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
-        let m = unsafe { live(msg) }?;
+        let m = unsafe { live_ref(msg) }?;
         match property {
             ZMQ_MORE => Ok(m.more as c_int),
             ZMQ_SHARED => Ok(m.shared as c_int),
@@ -310,7 +390,7 @@ pub unsafe extern "C" fn zmq_msg_get(msg: *const zmq_msg_t, property: c_int) -> 
 pub unsafe extern "C" fn zmq_msg_set(msg: *mut zmq_msg_t, _property: c_int, _optval: c_int) -> c_int {
     guard(-1, || {
         // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
-        unsafe { live(msg) }?;
+        unsafe { live_ref(msg) }?;
         Err(libc::EINVAL)
     })
 }
@@ -318,23 +398,28 @@ pub unsafe extern "C" fn zmq_msg_set(msg: *mut zmq_msg_t, _property: c_int, _opt
 /// A property of the connection the message came over ("Socket-Type", "Peer-Address",
 /// "User-Id", "Identity", "X-..."), NUL-terminated and valid while the message is; NULL with
 /// `EINVAL` if it has none by that name.
+///
+/// The value is cached in the message (as libzmq keeps it in its metadata), so the message is
+/// written despite the `const` in zmq.h's signature, as libzmq's: a Rust caller passes a
+/// pointer that may write (from `&mut`, not `&`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn zmq_msg_gets(msg: *const zmq_msg_t, property: *const c_char) -> *const c_char {
     guard(ptr::null(), || {
-        // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
-        let m = unsafe { live(msg) }?;
+        // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t, which (as in libzmq) the call
+        // may write to, `const` or not.
+        let m = unsafe { live(msg.cast_mut()) }?;
         // SAFETY: zmq.h's contract: a NUL-terminated property name.
         let name = unsafe { c_str(property) }?;
         let value = m.properties.as_ref().and_then(|p| p.get(name)).ok_or(libc::EINVAL)?;
-        let cache = m.gets.get_or_insert_with(Default::default);
-        if let Some((_, v)) = cache.0.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        let cache = &mut m.extra.get_or_insert_with(Default::default).gets;
+        if let Some((_, v)) = cache.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
             return Ok(v.as_ptr());
         }
         // A value with a NUL in it reads, in C, as the text before it.
         let text = value.split(|&b| b == 0).next().unwrap_or_default();
         let v = CString::new(text).map_err(|_| libc::EINVAL)?;
         let p = v.as_ptr();
-        cache.0.push((name.to_string(), v));
+        cache.push((name.to_string(), v));
         Ok(p)
     })
 }
@@ -350,7 +435,7 @@ pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags
         let len = m.data.len();
         // Only references to the frame go out; the message keeps its own until the send
         // succeeded, so that a failed send leaves it as it was.
-        send_frame(&sock, m.data.clone(), flags)?;
+        send_frame(&sock, m.data.share(), flags)?;
         reset(m);
         Ok(int_size(len))
     })
@@ -382,4 +467,209 @@ pub unsafe extern "C" fn zmq_sendmsg(s: *mut c_void, msg: *mut zmq_msg_t, flags:
 pub unsafe extern "C" fn zmq_recvmsg(s: *mut c_void, msg: *mut zmq_msg_t, flags: c_int) -> c_int {
     // SAFETY: the same contract.
     unsafe { zmq_msg_recv(msg, s, flags) }
+}
+
+/// The draft API's message calls (`--features draft`): routing id, group, and
+/// `zmq_msg_init_buffer`.
+#[cfg(feature = "draft")]
+pub mod draft {
+    use super::*;
+
+    /// libzmq's longest group name.
+    pub const ZMQ_GROUP_MAX_LENGTH: usize = 255;
+
+    /// A message holding a copy of the `size` bytes at `buf`.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn zmq_msg_init_buffer(msg: *mut zmq_msg_t, buf: *const c_void, size: usize) -> c_int {
+        guard(-1, || {
+            usable(msg)?;
+            let data = if size == 0 {
+                Bytes::new()
+            } else if buf.is_null() {
+                return Err(libc::EFAULT);
+            } else {
+                // SAFETY: zmq.h's contract: `buf` points to `size` readable bytes; copied.
+                Bytes::copy_from_slice(unsafe { std::slice::from_raw_parts(buf.cast::<u8>(), size) })
+            };
+            // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
+            unsafe { init(msg, Data::Shared(data)) }?;
+            Ok(0)
+        })
+    }
+
+    /// Set the routing id SERVER and PEER sockets route by (`EINVAL` for 0, as libzmq).
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn zmq_msg_set_routing_id(msg: *mut zmq_msg_t, routing_id: u32) -> c_int {
+        guard(-1, || {
+            // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
+            let m = unsafe { live(msg) }?;
+            if routing_id == 0 {
+                return Err(libc::EINVAL);
+            }
+            m.extra.get_or_insert_with(Default::default).routing_id = routing_id;
+            Ok(0)
+        })
+    }
+
+    /// The message's routing id; 0 if it has none.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn zmq_msg_routing_id(msg: *mut zmq_msg_t) -> u32 {
+        // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
+        guard(0, || Ok(unsafe { live(msg) }?.extra.as_ref().map_or(0, |e| e.routing_id)))
+    }
+
+    /// Set the group RADIO sockets publish to (at most 255 bytes: `EINVAL` past that).
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn zmq_msg_set_group(msg: *mut zmq_msg_t, group: *const c_char) -> c_int {
+        guard(-1, || {
+            // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
+            let m = unsafe { live(msg) }?;
+            if group.is_null() {
+                return Err(libc::EINVAL);
+            }
+            // SAFETY: zmq.h's contract: a NUL-terminated group name.
+            let group = unsafe { std::ffi::CStr::from_ptr(group) };
+            if group.to_bytes().len() > ZMQ_GROUP_MAX_LENGTH {
+                return Err(libc::EINVAL);
+            }
+            m.extra.get_or_insert_with(Default::default).group = Some(group.to_owned());
+            Ok(0)
+        })
+    }
+
+    /// The message's group, NUL-terminated and valid while the message is; "" if it has none.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn zmq_msg_group(msg: *mut zmq_msg_t) -> *const c_char {
+        guard(ptr::null(), || {
+            // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
+            let m = unsafe { live(msg) }?;
+            Ok(match m.extra.as_ref().and_then(|e| e.group.as_ref()) {
+                Some(g) => g.as_ptr(),
+                None => c"".as_ptr(),
+            })
+        })
+    }
+}
+
+/// The tag checks and the ownership of a message's bytes, without sockets (so that Miri can
+/// run them: `scripts/miri.sh ffi`).
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    fn get_errno() -> c_int {
+        crate::errno::get()
+    }
+
+    #[test]
+    fn a_message_lives_from_init_to_close_and_is_refused_otherwise() {
+        let mut m = zmq_msg_t::new();
+        // SAFETY: a zmq_msg_t of ours, initialised before use except where refusal is tested.
+        unsafe {
+            // Never initialised (zeroed): refused, not read as a message.
+            assert_eq!(zmq_msg_size(&m), 0);
+            assert_eq!(get_errno(), libc::EFAULT);
+            assert_eq!(zmq_msg_close(&mut m), -1);
+            assert_eq!(zmq_msg_init_size(&mut m, 5), 0);
+            assert_eq!(zmq_msg_size(&m), 5);
+            // Filled through zmq_msg_data's pointer, as C does.
+            let data = zmq_msg_data(&mut m).cast::<u8>();
+            assert_eq!(std::slice::from_raw_parts(data, 5), [0; 5], "zero-filled");
+            ptr::copy_nonoverlapping(b"hello".as_ptr(), data, 5);
+            let mut copy = zmq_msg_t::new();
+            assert_eq!(zmq_msg_init(&mut copy), 0);
+            assert_eq!(zmq_msg_copy(&mut copy, &mut m), 0);
+            assert_eq!(zmq_msg_get(&copy, ZMQ_SHARED), 1);
+            assert_eq!(zmq_msg_data(&mut copy).cast::<u8>(), data, "shared, not copied");
+            assert_eq!(std::slice::from_raw_parts(zmq_msg_data(&mut copy).cast::<u8>(), 5), b"hello");
+            let mut moved = zmq_msg_t::new();
+            assert_eq!(zmq_msg_init(&mut moved), 0);
+            assert_eq!(zmq_msg_move(&mut moved, &mut m), 0);
+            assert_eq!(zmq_msg_size(&m), 0, "moved from: empty, still live");
+            assert_eq!(zmq_msg_size(&moved), 5);
+            assert_eq!(zmq_msg_more(&moved), 0);
+            assert_eq!(zmq_msg_get(&moved, 99), -1);
+            assert_eq!(zmq_msg_set(&mut moved, ZMQ_MORE, 1), -1);
+            assert!(zmq_msg_gets(&raw mut moved, c"User-Id".as_ptr()).is_null(), "no properties");
+            for msg in [&mut m, &mut copy, &mut moved] {
+                assert_eq!(zmq_msg_close(msg), 0);
+                // Closed: closing again, or any use, is refused.
+                assert_eq!(zmq_msg_close(msg), -1);
+                assert!(zmq_msg_data(msg).is_null());
+                assert_eq!(get_errno(), libc::EFAULT);
+            }
+            assert_eq!(zmq_msg_init(ptr::null_mut()), -1);
+        }
+    }
+
+    #[cfg(feature = "draft")]
+    #[test]
+    fn draft_routing_id_and_group_live_and_die_with_the_message() {
+        use super::draft::*;
+        let (mut m, mut copy) = (zmq_msg_t::new(), zmq_msg_t::new());
+        // SAFETY: messages of ours, initialised before use and closed once.
+        unsafe {
+            assert_eq!(zmq_msg_init_buffer(&mut m, b"abc".as_ptr().cast(), 3), 0);
+            assert_eq!(zmq_msg_set_routing_id(&mut m, 9), 0);
+            assert_eq!(zmq_msg_set_group(&mut m, c"first".as_ptr()), 0);
+            // Replaced: the first group's text is freed, the new one kept.
+            assert_eq!(zmq_msg_set_group(&mut m, c"second".as_ptr()), 0);
+            assert_eq!(zmq_msg_init(&mut copy), 0);
+            assert_eq!(zmq_msg_copy(&mut copy, &mut m), 0);
+            assert_eq!(zmq_msg_close(&mut m), 0);
+            assert_eq!(std::ffi::CStr::from_ptr(zmq_msg_group(&mut copy)).to_bytes(), b"second");
+            assert_eq!(zmq_msg_routing_id(&mut copy), 9);
+            assert_eq!(std::slice::from_raw_parts(zmq_msg_data(&mut copy).cast::<u8>(), 3), b"abc");
+            assert_eq!(zmq_msg_close(&mut copy), 0);
+        }
+    }
+
+    #[test]
+    fn a_misaligned_message_pointer_is_refused() {
+        let mut buf = [0u64; 9];
+        // One byte in: not aligned as a zmq_msg_t.
+        let p = buf.as_mut_ptr().cast::<u8>().wrapping_add(1).cast::<zmq_msg_t>();
+        // SAFETY: refused before anything is read or written through it.
+        assert_eq!(unsafe { zmq_msg_init(p) }, -1);
+        assert_eq!(get_errno(), libc::EFAULT);
+    }
+
+    static FREED: AtomicUsize = AtomicUsize::new(0);
+
+    /// Frees a `Box<[u8; 4]>` handed over as zero-copy data, counting the calls.
+    unsafe extern "C" fn free_box(data: *mut c_void, hint: *mut c_void) {
+        assert_eq!(hint as usize, 7);
+        // SAFETY: the data is the Box this test leaked, freed once.
+        drop(unsafe { Box::from_raw(data.cast::<[u8; 4]>()) });
+        FREED.fetch_add(1, Ordering::SeqCst);
+    }
+
+    #[test]
+    fn zero_copy_data_is_freed_once_when_the_last_copy_is_closed() {
+        let data = Box::into_raw(Box::new(*b"abcd"));
+        let (mut m, mut copy) = (zmq_msg_t::new(), zmq_msg_t::new());
+        // SAFETY: messages of ours; the data stays valid until free_box is called.
+        unsafe {
+            assert_eq!(zmq_msg_init_data(&mut m, data.cast(), 4, Some(free_box), 7 as *mut c_void), 0);
+            assert_eq!(zmq_msg_get(&m, ZMQ_SHARED), 0);
+            assert_eq!(zmq_msg_init(&mut copy), 0);
+            assert_eq!(zmq_msg_copy(&mut copy, &mut m), 0);
+            assert_eq!(zmq_msg_close(&mut m), 0);
+            assert_eq!(FREED.load(Ordering::SeqCst), 0, "the copy still refers to it");
+            assert_eq!(zmq_msg_data(&mut copy).cast::<u8>(), data.cast::<u8>(), "no copy made");
+            assert_eq!(zmq_msg_close(&mut copy), 0);
+        }
+        assert_eq!(FREED.load(Ordering::SeqCst), 1);
+        // Constant data (no free function) is shared and never freed.
+        let constant: &'static [u8] = b"const";
+        let mut c = zmq_msg_t::new();
+        // SAFETY: a static buffer, never written.
+        unsafe {
+            assert_eq!(zmq_msg_init_data(&mut c, constant.as_ptr() as *mut c_void, 5, None, ptr::null_mut()), 0);
+            assert_eq!(zmq_msg_get(&c, ZMQ_SHARED), 1);
+            assert_eq!(zmq_msg_close(&mut c), 0);
+        }
+    }
 }

@@ -36,6 +36,21 @@ pub const ZMQ_POLLPRI: c_short = 8;
 /// so nothing is missed; the wakers are withdrawn before returning.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn zmq_poll(items: *mut zmq_pollitem_t, nitems: c_int, timeout: c_long) -> c_int {
+    // SAFETY: the caller's contract is poll_c's.
+    unsafe { poll_c(items, nitems, timeout, None) }
+}
+
+/// `zmq_poll`, or with `sigmask` the draft API's `zmq_ppoll`: the calling thread's signal
+/// mask is `sigmask` while it waits (in ppoll(2)), as pselect(2) sets it for libzmq's.
+///
+/// # Safety
+/// `items` points to `nitems` poll items (or `nitems` is 0); `sigmask` points to a sigset_t.
+pub(crate) unsafe fn poll_c(
+    items: *mut zmq_pollitem_t,
+    nitems: c_int,
+    timeout: c_long,
+    sigmask: Option<*const libc::sigset_t>,
+) -> c_int {
     guard(-1, || {
         let n = usize::try_from(nitems).map_err(|_| libc::EINVAL)?;
         if n > 0 && items.is_null() {
@@ -56,15 +71,27 @@ pub unsafe extern "C" fn zmq_poll(items: *mut zmq_pollitem_t, nitems: c_int, tim
             .iter()
             .map(|it| if it.socket.is_null() { Ok(None) } else { lookup(it.socket).map(Some) })
             .collect::<R<_>>()?;
-        let mut keys: Vec<Option<u64>> = vec![None; n];
-        let result = poll_loop(items, &sockets, &mut keys, deadline);
-        for (s, key) in sockets.iter().zip(&mut keys) {
-            if let Some(s) = s {
-                s.sock.stop_waking(key);
-            }
-        }
-        result
+        poll_items(items, &sockets, deadline, sigmask)
     })
+}
+
+/// Wait as `zmq_poll` does on `items`, whose sockets are `sockets` (`None` for descriptor
+/// items), until one is ready (their number) or `deadline` passes (0), or a signal handler
+/// runs (`EINTR`). Also the draft API's `zmq_poller_wait_all`.
+pub(crate) fn poll_items(
+    items: &mut [zmq_pollitem_t],
+    sockets: &[Option<Arc<FfiSocket>>],
+    deadline: Option<Instant>,
+    sigmask: Option<*const libc::sigset_t>,
+) -> R<c_int> {
+    let mut keys: Vec<Option<u64>> = vec![None; items.len()];
+    let result = poll_loop(items, sockets, &mut keys, deadline, sigmask);
+    for (s, key) in sockets.iter().zip(&mut keys) {
+        if let Some(s) = s {
+            s.sock.stop_waking(key);
+        }
+    }
+    result
 }
 
 fn poll_loop(
@@ -72,6 +99,7 @@ fn poll_loop(
     sockets: &[Option<Arc<FfiSocket>>],
     keys: &mut [Option<u64>],
     deadline: Option<Instant>,
+    sigmask: Option<*const libc::sigset_t>,
 ) -> R<c_int> {
     let wake = thread_wake()?;
     let wake_fd = wake.raw_fd()?;
@@ -107,9 +135,21 @@ fn poll_loop(
         }
         pfds.push(libc::pollfd { fd: wake_fd, events: libc::POLLIN, revents: 0 });
         let wait_ms = if ready > 0 { 0 } else { ms_until(deadline) };
-        // SAFETY: `pfds` is a live array of that many pollfds; the descriptors are the
-        // caller's (zmq.h's contract: open for the poll) and our eventfd.
-        let rc = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, wait_ms) };
+        let rc = match sigmask {
+            // SAFETY: `pfds` is a live array of that many pollfds; the descriptors are the
+            // caller's (zmq.h's contract: open for the poll) and our eventfd.
+            None => unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, wait_ms) },
+            Some(mask) => {
+                let ts = (wait_ms >= 0).then(|| libc::timespec {
+                    tv_sec: libc::time_t::from(wait_ms / 1000),
+                    tv_nsec: libc::c_long::from(wait_ms % 1000) * 1_000_000,
+                });
+                let ts = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
+                // SAFETY: as above; `ts` is NULL or a live timespec, and `mask` a sigset_t
+                // (zmq_ppoll's contract).
+                unsafe { libc::ppoll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ts, mask) }
+            }
+        };
         if rc < 0 {
             return Err(crate::errno::get());
         }
@@ -153,7 +193,8 @@ fn optional(s: *mut c_void) -> R<Option<Arc<FfiSocket>>> {
 }
 
 /// Move messages between `frontend` and `backend` (copies to `capture`, if not NULL) until
-/// the context is terminated; returns -1 with errno `ETERM` then, as libzmq.
+/// the context is terminated; returns -1 with errno `ETERM` then, as libzmq, or `EINTR` if a
+/// signal handler ran while it waited.
 #[unsafe(no_mangle)]
 pub extern "C" fn zmq_proxy(frontend: *mut c_void, backend: *mut c_void, capture: *mut c_void) -> c_int {
     zmq_proxy_steerable(frontend, backend, capture, std::ptr::null_mut())
@@ -172,11 +213,9 @@ pub extern "C" fn zmq_proxy_steerable(
         let (f, b) = (lookup(frontend)?, lookup(backend)?);
         let (capture, control) = (optional(capture)?, optional(control)?);
         let capture = capture.as_ref().map(|c| &*c.sock);
-        match &control {
-            Some(ctl) => oxmq::proxy_steerable(&f.sock, &b.sock, capture, &ctl.sock),
-            None => oxmq::proxy(&f.sock, &b.sock, capture),
-        }
-        .map_err(zerr)?;
+        let control = control.as_ref().map(|c| &*c.sock);
+        // A signal handler that runs while it waits ends it with EINTR, as libzmq's.
+        oxmq::proxy_interruptible(&f.sock, &b.sock, capture, control).map_err(zerr)?;
         Ok(0)
     })
 }

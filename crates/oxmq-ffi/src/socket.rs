@@ -42,6 +42,9 @@ impl Drop for FfiSocket {
 /// Writes to the eventfd when the socket's signal moves.
 pub(crate) struct FdWake {
     fd: Mutex<Option<OwnedFd>>,
+    /// The process that made it: a forked child makes its own rather than share the
+    /// parent's (whose wake-ups it would otherwise drain).
+    pid: libc::pid_t,
 }
 
 impl Wake for FdWake {
@@ -89,8 +92,11 @@ pub extern "C" fn zmq_socket(ctx: *mut c_void, type_: c_int) -> *mut c_void {
         let c = ctx::lookup(ctx)?;
         let t = SocketType::from_zmq_type(type_).ok_or(libc::EINVAL)?;
         let context = c.context()?;
-        let opts = *c.options.lock();
-        if c.sockets.fetch_add(1, Ordering::SeqCst) >= opts.max_sockets as usize {
+        let (max_sockets, ipv6, blocky) = {
+            let o = c.options.lock();
+            (o.max_sockets, o.ipv6, o.blocky)
+        };
+        if c.sockets.fetch_add(1, Ordering::SeqCst) >= max_sockets as usize {
             c.sockets.fetch_sub(1, Ordering::SeqCst);
             return Err(libc::EMFILE);
         }
@@ -103,10 +109,10 @@ pub extern "C" fn zmq_socket(ctx: *mut c_void, type_: c_int) -> *mut c_void {
         };
         let s = Arc::new(FfiSocket { sock, ctx: c.clone() });
         // The context's defaults for new sockets, as libzmq applies them.
-        if opts.ipv6 {
+        if ipv6 {
             s.sock.set_ipv6(true).map_err(zerr)?;
         }
-        if !opts.blocky {
+        if !blocky {
             s.sock.set_linger(0).map_err(zerr)?;
         }
         Ok(SOCKETS.insert(s))
@@ -119,6 +125,13 @@ pub extern "C" fn zmq_socket(ctx: *mut c_void, type_: c_int) -> *mut c_void {
 pub extern "C" fn zmq_close(s: *mut c_void) -> c_int {
     guard(-1, || {
         let sock = SOCKETS.remove(s).ok_or(libc::ENOTSOCK)?;
+        if sock.ctx.forked() {
+            // A forked child closing what it inherited: the socket's connections, pipes and
+            // descriptors are the parent's too (and its I/O threads are not there to linger).
+            // Left alone, as libzmq's child leaves them: only the handle goes.
+            std::mem::forget(sock);
+            return Ok(0);
+        }
         drop(sock);
         Ok(0)
     })
@@ -139,16 +152,32 @@ unsafe fn endpoint_call(
     })
 }
 
+/// A bind or connect: with ZMQ_IO_THREADS 0, only inproc works (`EMTHREAD` for tcp and
+/// ipc, which need an I/O thread), as libzmq's.
+unsafe fn attach_call(s: *mut c_void, addr: *const c_char, f: impl FnOnce(&Socket, &str) -> oxmq::Result<()>) -> c_int {
+    guard(-1, || {
+        let sock = lookup(s)?;
+        // SAFETY: zmq.h's contract: `addr` is NULL or a NUL-terminated string.
+        let addr = unsafe { c_str(addr) }?;
+        if sock.ctx.no_io_threads.load(Ordering::Relaxed) && (addr.starts_with("tcp://") || addr.starts_with("ipc://"))
+        {
+            return Err(crate::errno::EMTHREAD);
+        }
+        f(&sock.sock, addr).map_err(zerr)?;
+        Ok(0)
+    })
+}
+
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn zmq_bind(s: *mut c_void, addr: *const c_char) -> c_int {
-    // SAFETY: the caller's contract is endpoint_call's.
-    unsafe { endpoint_call(s, addr, |sock, a| sock.bind(a)) }
+    // SAFETY: the caller's contract is attach_call's.
+    unsafe { attach_call(s, addr, |sock, a| sock.bind(a)) }
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn zmq_connect(s: *mut c_void, addr: *const c_char) -> c_int {
-    // SAFETY: the caller's contract is endpoint_call's.
-    unsafe { endpoint_call(s, addr, |sock, a| sock.connect(a)) }
+    // SAFETY: the caller's contract is attach_call's.
+    unsafe { attach_call(s, addr, |sock, a| sock.connect(a)) }
 }
 
 #[unsafe(no_mangle)]
@@ -292,17 +321,23 @@ fn blocking<T>(
 thread_local! {
     /// The calling thread's wake-up descriptor for blocking calls: an eventfd written by a
     /// waker that the socket's signal wakes (made on a thread's first wait).
-    static WAIT: std::cell::OnceCell<Arc<FdWake>> = const { std::cell::OnceCell::new() };
+    static WAIT: std::cell::RefCell<Option<Arc<FdWake>>> = const { std::cell::RefCell::new(None) };
 }
 
-/// The calling thread's wake-up descriptor (made on its first wait).
+/// The calling thread's wake-up descriptor (made on its first wait, and again in a forked
+/// child: the one it inherited is the parent's).
 pub(crate) fn thread_wake() -> R<Arc<FdWake>> {
-    WAIT.with(|w| match w.get() {
-        Some(wake) => Ok(wake.clone()),
-        None => {
-            let wake = new_fd_wake()?;
-            let _ = w.set(wake.clone());
-            Ok(wake)
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    WAIT.with(|w| {
+        let mut w = w.borrow_mut();
+        match &*w {
+            Some(wake) if wake.pid == pid => Ok(wake.clone()),
+            _ => {
+                let wake = new_fd_wake()?;
+                *w = Some(wake.clone());
+                Ok(wake)
+            }
         }
     })
 }
@@ -316,7 +351,8 @@ fn new_fd_wake() -> R<Arc<FdWake>> {
     }
     // SAFETY: a descriptor just opened and owned by nobody else.
     let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-    Ok(Arc::new(FdWake { fd: Mutex::new(Some(fd)) }))
+    // SAFETY: getpid has no preconditions.
+    Ok(Arc::new(FdWake { fd: Mutex::new(Some(fd)), pid: unsafe { libc::getpid() } }))
 }
 
 /// Wait until `sock` may be ready for `want`, `deadline` passes (`EAGAIN`) or a signal

@@ -29,12 +29,15 @@ pub extern "C" fn oxmq_ffi_version() -> *const c_char {
     concat!("oxmq ", env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
-/// 1 if this build has `capability` ("ipc", "curve"), 0 if not ("pgm", "tipc", "norm",
-/// "gssapi", "draft", anything else).
+/// 1 if this build has `capability` ("ipc", "curve", "draft" when built with the feature
+/// `draft`), 0 if not ("pgm", "tipc", "norm", "gssapi", anything else).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn zmq_has(capability: *const c_char) -> c_int {
-    // SAFETY: zmq.h's contract: NULL or a NUL-terminated string.
-    guard(0, || Ok(oxmq::has(unsafe { c_str(capability) }?) as c_int))
+    guard(0, || {
+        // SAFETY: zmq.h's contract: NULL or a NUL-terminated string.
+        let capability = unsafe { c_str(capability) }?;
+        Ok((oxmq::has(capability) || (cfg!(feature = "draft") && capability == "draft")) as c_int)
+    })
 }
 
 /// Copy `text` and a NUL to `dest`.
@@ -264,4 +267,62 @@ pub unsafe extern "C" fn zmq_threadclose(thread: *mut c_void) {
     // SAFETY: zmq.h's contract: a handle from zmq_threadstart, closed once.
     let handle = unsafe { Box::from_raw(thread.cast::<JoinHandle<()>>()) };
     let _ = handle.join();
+}
+
+/// Z85 and the atomic counters, without sockets (Miri runs them: `scripts/miri.sh ffi`).
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn z85_encodes_and_decodes_rfc_32s_example_and_refuses_bad_sizes() {
+        let bytes = [0x86u8, 0x4F, 0xD2, 0x6F, 0xB5, 0x59, 0xF7, 0x5B];
+        let mut text = [0 as c_char; 11];
+        // SAFETY: 8 bytes in, 8 * 5 / 4 + 1 = 11 bytes out.
+        let p = unsafe { zmq_z85_encode(text.as_mut_ptr(), bytes.as_ptr(), bytes.len()) };
+        assert_eq!(p, text.as_mut_ptr());
+        // SAFETY: NUL-terminated by zmq_z85_encode.
+        assert_eq!(unsafe { std::ffi::CStr::from_ptr(text.as_ptr()) }.to_bytes(), b"HelloWorld");
+        let mut back = [0u8; 8];
+        // SAFETY: a 10-character string in, 8 bytes out.
+        assert_eq!(unsafe { zmq_z85_decode(back.as_mut_ptr(), text.as_ptr()) }, back.as_mut_ptr());
+        assert_eq!(back, bytes);
+        // SAFETY: refused before anything is written (3 bytes is not a multiple of 4).
+        assert!(unsafe { zmq_z85_encode(text.as_mut_ptr(), bytes.as_ptr(), 3) }.is_null());
+        assert_eq!(crate::errno::get(), libc::EINVAL);
+        // SAFETY: a NUL-terminated string of 4 characters (not a multiple of 5): refused.
+        assert!(unsafe { zmq_z85_decode(back.as_mut_ptr(), c"Hell".as_ptr()) }.is_null());
+    }
+
+    #[test]
+    fn atomic_counters_count_from_any_thread_and_refuse_null() {
+        let c = zmq_atomic_counter_new();
+        let addr = c as usize;
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    for _ in 0..25 {
+                        // SAFETY: the counter lives until every thread is joined.
+                        unsafe { zmq_atomic_counter_inc(addr as *mut c_void) };
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let mut c = c;
+        // SAFETY: a live counter, destroyed once at the end.
+        unsafe {
+            assert_eq!(zmq_atomic_counter_value(c), 100);
+            zmq_atomic_counter_set(c, 2);
+            assert_eq!(zmq_atomic_counter_dec(c), 1);
+            assert_eq!(zmq_atomic_counter_dec(c), 0);
+            assert_eq!(zmq_atomic_counter_value(ptr::null_mut()), 0);
+            assert_eq!(crate::errno::get(), libc::EFAULT);
+            zmq_atomic_counter_destroy(&mut c);
+            assert!(c.is_null());
+            zmq_atomic_counter_destroy(&mut c);
+        }
+    }
 }

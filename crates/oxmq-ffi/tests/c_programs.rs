@@ -45,9 +45,15 @@ fn work_dir(name: &str) -> PathBuf {
 
 /// Compile tests/c/<name>.c, linked dynamically or statically, and run it (60 s at most).
 fn compile_and_run(name: &str, link_static: bool) {
+    compile_and_run_with(name, link_static, &[]);
+}
+
+/// [`compile_and_run`] with more compiler flags.
+fn compile_and_run_with(name: &str, link_static: bool, cflags: &[&str]) {
     let work = work_dir(&format!("{name}-{}", if link_static { "static" } else { "shared" }));
     let exe = work.join(name);
     let mut cc = Command::new("gcc");
+    cc.args(cflags);
     cc.args(["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-pthread", "-o"])
         .arg(&exe)
         .arg("-I")
@@ -122,6 +128,19 @@ fn msg_zerocopy_linked_statically() {
     compile_and_run("msg_zerocopy", true);
 }
 
+#[test]
+fn fork_child_closes_what_it_inherited() {
+    compile_and_run("fork", false);
+}
+
+/// The draft API, as a program built with ZMQ_BUILD_DRAFT_API uses it (the library built with
+/// `--features draft`).
+#[cfg(feature = "draft")]
+#[test]
+fn draft_api() {
+    compile_and_run_with("draft", false, &["-DZMQ_BUILD_DRAFT_API"]);
+}
+
 /// The shared library a program linked with -lzmq asks for, and what it exports.
 #[test]
 fn the_shared_library_has_libzmqs_soname_and_only_the_c_api_exported() {
@@ -179,4 +198,33 @@ fn every_function_zmq_h_declares_is_exported_but_the_listed_ones() {
         assert!(declared.iter().any(|d| d == f), "{f} is not declared in zmq.h");
         assert!(!is_exported(f), "{f} is exported now: take it off NOT_EXPORTED and COMPATIBILITY.md");
     }
+}
+
+/// The functions declared in zmq.h's text `section`.
+fn declared_in(section: &str) -> Vec<String> {
+    section
+        .split("ZMQ_EXPORT")
+        .skip(1)
+        .filter_map(|decl| {
+            let before_paren = &decl[..decl.find('(')?];
+            let name = before_paren.trim().rsplit([' ', '*', '\n']).next()?;
+            name.starts_with("zmq_").then(|| name.to_string())
+        })
+        .collect()
+}
+
+/// Every function of zmq.h's draft section is exported by a build with the feature `draft`,
+/// and none by a build without it (as libzmq's stable builds).
+#[test]
+fn draft_functions_are_exported_with_the_feature_only() {
+    let header = std::fs::read_to_string(crate_dir().join("include/zmq.h")).unwrap();
+    let start = header.find("#ifdef ZMQ_BUILD_DRAFT_API").unwrap();
+    let end = header.find("#endif /* ZMQ_BUILD_DRAFT_API").unwrap();
+    let draft = declared_in(&header[start..end]);
+    assert!(draft.len() >= 20, "only {} draft declarations found", draft.len());
+    let out = Command::new("nm").args(["-D", "--defined-only"]).arg(lib_dir().join("libzmq.so")).output().unwrap();
+    let exported = String::from_utf8_lossy(&out.stdout);
+    let is_exported = |f: &str| exported.lines().any(|l| l.ends_with(&format!(" {f}")));
+    let wrong: Vec<&String> = draft.iter().filter(|f| is_exported(f) != cfg!(feature = "draft")).collect();
+    assert!(wrong.is_empty(), "draft functions exported (feature draft: {}): {wrong:?}", cfg!(feature = "draft"));
 }

@@ -66,7 +66,9 @@ fn values(names: &[(String, bool)], include: Option<&Path>, tag: &str) -> BTreeM
     std::fs::write(&src, c).unwrap();
     let exe = dir.join("values");
     let mut cc = Command::new("gcc");
-    cc.args(["-std=c11", "-Wall", "-Werror", "-o"]).arg(&exe).arg(&src);
+    // Strict C11, plus POSIX for the draft section's sigset_t (zmq_ppoll), as any strict C
+    // program including libzmq 4.3.5's header with ZMQ_BUILD_DRAFT_API needs.
+    cc.args(["-std=c11", "-D_POSIX_C_SOURCE=200809L", "-Wall", "-Werror", "-o"]).arg(&exe).arg(&src);
     if let Some(inc) = include {
         cc.arg("-I").arg(inc);
     }
@@ -115,13 +117,17 @@ fn the_header_compiles_as_cpp_and_zmq_utils_h_includes_it() {
     std::fs::create_dir_all(&dir).unwrap();
     let src = dir.join("t.cpp");
     std::fs::write(&src, "#include <zmq_utils.h>\nint main() { zmq_msg_t m; return zmq_msg_init (&m); }\n").unwrap();
-    let out = Command::new("g++")
-        .args(["-std=c++11", "-Wall", "-Werror", "-fsyntax-only", "-I"])
-        .arg(include_dir())
-        .arg(&src)
-        .output()
-        .expect("g++");
-    assert!(out.status.success(), "g++: {}", String::from_utf8_lossy(&out.stderr));
+    // With and without the draft API's declarations.
+    for draft in [&[][..], &["-DZMQ_BUILD_DRAFT_API"][..]] {
+        let out = Command::new("g++")
+            .args(draft)
+            .args(["-std=c++11", "-Wall", "-Werror", "-fsyntax-only", "-I"])
+            .arg(include_dir())
+            .arg(&src)
+            .output()
+            .expect("g++");
+        assert!(out.status.success(), "g++ {draft:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
 }
 
 /// pyzmq's name for a macro of ours (`ZMQ_PUSH` is `zmq.PUSH`, `EFSM` is `zmq.EFSM`).

@@ -168,7 +168,8 @@ pub fn abi(data: &[u8]) {
             15 => unsafe {
                 let _ = zmq_msg_size(&msgs[m]);
                 let _ = zmq_msg_more(&msgs[m]);
-                let _ = zmq_msg_gets(&msgs[m], c"Socket-Type".as_ptr());
+                // zmq_msg_gets caches the value in the message: a pointer that may write.
+                let _ = zmq_msg_gets(&raw mut msgs[m], c"Socket-Type".as_ptr());
                 0
             },
             _ => {

@@ -13,7 +13,7 @@ use oxmq_wire::SocketType;
 
 use crate::error::Result;
 use crate::pipe::Msg;
-use crate::poll::{PollEvents, PollItem, poll};
+use crate::poll::{PollEvents, PollItem, poll, poll_interruptible};
 use crate::socket::SocketBase;
 
 /// Messages moved one way in a turn before the other way (and the control socket) gets its
@@ -76,7 +76,7 @@ enum Stop {
 /// # Ok::<(), oxmq::Error>(())
 /// ```
 pub fn proxy(frontend: &SocketBase, backend: &SocketBase, capture: Option<&SocketBase>) -> Result<()> {
-    run(frontend, backend, capture, None)
+    run(frontend, backend, capture, None, false)
 }
 
 /// [`proxy`], steered by commands received on `control` (a REP or a PAIR), as
@@ -98,7 +98,21 @@ pub fn proxy_steerable(
     capture: Option<&SocketBase>,
     control: &SocketBase,
 ) -> Result<()> {
-    run(frontend, backend, capture, Some(control))
+    run(frontend, backend, capture, Some(control), false)
+}
+
+/// [`proxy`], or [`proxy_steerable`] with a `control` socket, for callers that take signals
+/// as C programs do (`zmq_proxy`, `zmq_proxy_steerable`): a signal handler that runs while
+/// the proxy waits makes it return [`Error::Io`](crate::Error::Io) with the OS error `EINTR`
+/// (it waits with [`poll_interruptible`](crate::poll_interruptible)). Messages are never
+/// lost: the proxy only stops between them, and can be called again.
+pub fn proxy_interruptible(
+    frontend: &SocketBase,
+    backend: &SocketBase,
+    capture: Option<&SocketBase>,
+    control: Option<&SocketBase>,
+) -> Result<()> {
+    run(frontend, backend, capture, control, true)
 }
 
 fn run(
@@ -106,6 +120,7 @@ fn run(
     backend: &SocketBase,
     capture: Option<&SocketBase>,
     control: Option<&SocketBase>,
+    interruptible: bool,
 ) -> Result<()> {
     let same = std::ptr::eq(frontend, backend);
     let mut stats = Stats::default();
@@ -153,7 +168,11 @@ fn run(
                 if control.is_some() { PollEvents::IN } else { PollEvents::empty() },
             ),
         ];
-        poll(&mut items, None)?;
+        if interruptible {
+            poll_interruptible(&mut items, None)?;
+        } else {
+            poll(&mut items, None)?;
+        }
     }
 }
 

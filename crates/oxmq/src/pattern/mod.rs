@@ -155,6 +155,12 @@ pub(crate) trait Pattern: Send {
     /// A full pipe must be asked with [`Queue::can_push`](crate::pipe::Queue::can_push), which
     /// arranges the wake-up when it drains.
     fn has_out(&mut self, opts: &Options) -> bool;
+    /// Whether the peer with routing id `id` would take a message now (`Some(None)`: there
+    /// is no such peer); `None` for the types that do not know their peers by routing id
+    /// (all but ROUTER).
+    fn peer_writable(&self, _id: &[u8]) -> Option<Option<bool>> {
+        None
+    }
 }
 
 /// The pattern for a socket type; `signal` is the socket's (PUB and XPUB watch it to learn

@@ -100,6 +100,10 @@ impl Pattern for Router {
         self.table.has_in()
     }
 
+    fn peer_writable(&self, id: &[u8]) -> Option<Option<bool>> {
+        Some(self.table.get(id).map(|p| p.out.can_push()))
+    }
+
     fn has_out(&mut self, opts: &Options) -> bool {
         // Messages to unknown or full peers are dropped, so a ROUTER is always writable; with
         // ROUTER_MANDATORY (as libzmq) when some peer has room, as the destination is not known

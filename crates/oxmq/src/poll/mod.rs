@@ -138,9 +138,28 @@ impl fmt::Debug for PollItem<'_> {
 /// # Ok::<(), oxmq::Error>(())
 /// ```
 pub fn poll(items: &mut [PollItem<'_>], timeout: Option<Duration>) -> Result<usize> {
+    poll_as(items, timeout, false)
+}
+
+/// [`poll`] for callers that take signals as C programs do: a signal handler that runs while
+/// it waits makes it return [`Error::Io`] with the OS error `EINTR` (as `zmq_poll`), so that
+/// the caller can react to the signal, where [`poll`] goes on waiting. It always waits in
+/// poll(2), which a handler interrupts, rather than parking the thread.
+pub fn poll_interruptible(items: &mut [PollItem<'_>], timeout: Option<Duration>) -> Result<usize> {
+    poll_as(items, timeout, true)
+}
+
+fn poll_as(items: &mut [PollItem<'_>], timeout: Option<Duration>, interruptible: bool) -> Result<usize> {
     let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     if items.is_empty() {
         return match timeout {
+            Some(t) if interruptible => {
+                let t = Timespec::try_from(t).ok();
+                match rustix::event::poll(&mut [], t.as_ref()) {
+                    Ok(_) => Ok(0),
+                    Err(e) => Err(Error::Io(e.into())),
+                }
+            }
             Some(t) => {
                 std::thread::sleep(t);
                 Ok(0)
@@ -148,12 +167,13 @@ pub fn poll(items: &mut [PollItem<'_>], timeout: Option<Duration>) -> Result<usi
             None => Err(Error::InvalidArgument("poll with no items and no timeout would never return".into())),
         };
     }
-    let with_fds = items.iter().any(|it| matches!(it.target, Target::Fd(_)));
+    let with_fds = interruptible || items.iter().any(|it| matches!(it.target, Target::Fd(_)));
     WAITER.with(|w| {
         loop {
             let ready = check_sockets(items)?;
             let ready = if with_fds {
-                ready + w.poll_fds(items, if ready > 0 { Some(Duration::ZERO) } else { remaining(deadline) })?
+                let wait = if ready > 0 { Some(Duration::ZERO) } else { remaining(deadline) };
+                ready + w.poll_fds(items, wait, interruptible)?
             } else {
                 if ready == 0 && remaining(deadline) != Some(Duration::ZERO) {
                     w.park(items, deadline);
@@ -278,7 +298,10 @@ impl Waiter {
     /// Poll(2) the file-descriptor items, waiting up to `wait` (`None`: no limit) and, while
     /// waiting, also for any socket item's signal. Sets the fd items' `revents`; returns how
     /// many are ready.
-    fn poll_fds(&self, items: &mut [PollItem<'_>], wait: Option<Duration>) -> Result<usize> {
+    /// poll(2) the descriptor items, and while waiting (`wait` not zero) the thread's eventfd,
+    /// which the sockets' signals write. A signal handler running meanwhile makes the caller
+    /// check everything again, or with `interruptible` fails with `EINTR`.
+    fn poll_fds(&self, items: &mut [PollItem<'_>], wait: Option<Duration>, interruptible: bool) -> Result<usize> {
         let (wake, waker) = match self.fd.get() {
             Some(fd) => fd,
             None => {
@@ -306,7 +329,7 @@ impl Waiter {
             match rustix::event::poll(&mut fds, timeout.as_ref()) {
                 // Only checking: check again. Waiting: let the caller recheck everything.
                 Err(rustix::io::Errno::INTR) if !block => continue,
-                Err(rustix::io::Errno::INTR) => {
+                Err(rustix::io::Errno::INTR) if !interruptible => {
                     fds.iter_mut().for_each(PollFd::clear_revents);
                     break Ok(());
                 }

@@ -40,7 +40,7 @@ use crate::properties::{Message, Properties};
 use crate::session::{self, Bound};
 use crate::signal::Signal;
 use crate::socket::mailbox::{Command, SocketShared, tell_closed};
-use crate::socket::typed::Pair;
+use crate::socket::typed::Socket;
 
 /// A socket's state, owned by whoever holds its lock.
 pub(crate) struct Core {
@@ -53,7 +53,7 @@ pub(crate) struct Core {
     last_endpoint: String,
     rcvmore: bool,
     /// The PAIR socket of [`SocketBase::monitor_endpoint`] and the endpoint it is bound to.
-    monitor_pair: Option<(Arc<Pair>, String)>,
+    monitor_pair: Option<(Arc<Socket>, String)>,
 }
 
 impl Core {
@@ -219,6 +219,22 @@ impl SocketBase {
             ev |= PollEvents::OUT;
         }
         Ok(ev)
+    }
+
+    /// A ROUTER's peer by routing id, as libzmq's `zmq_socket_get_peer_state`:
+    /// [`PollEvents::OUT`] if a message to it would be queued now, empty if its queue is full
+    /// (at SNDHWM); [`Error::HostUnreachable`] if no peer has that routing id;
+    /// [`Error::NotSupported`] on the other socket types.
+    pub fn peer_state(&self, routing_id: &[u8]) -> Result<PollEvents> {
+        self.check_term()?;
+        let mut core = self.core.lock();
+        core.process_commands_before_look(&self.shared);
+        match core.pattern.peer_writable(routing_id) {
+            None => Err(crate::pattern::not_supported(self.socket_type(), "report a peer's state")),
+            Some(None) => Err(Error::HostUnreachable),
+            Some(Some(true)) => Ok(PollEvents::OUT),
+            Some(Some(false)) => Ok(PollEvents::empty()),
+        }
     }
 
     /// [`events`](Self::events), and `waker` woken once the next time the answer may change

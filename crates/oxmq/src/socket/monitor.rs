@@ -7,11 +7,12 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use super::mailbox::SocketShared;
-use super::typed::Pair;
+use super::typed::Socket;
 use super::{Core, SocketBase};
 use crate::error::{Error, Result};
 use crate::monitor::{EventMask, MonitorEvent, MonitorQueue};
 use crate::transport::endpoint::{self, Endpoint};
+use oxmq_wire::SocketType;
 
 impl SocketBase {
     /// Watch this socket's connections: the returned [`Monitor`] receives the `events` that
@@ -58,6 +59,13 @@ impl SocketBase {
     /// inproc, [`Error::InvalidEndpoint`]/[`Error::InvalidArgument`] for a bad endpoint or
     /// event bits above 0xFFFF, [`Error::AddrInUse`] if the name is bound already.
     pub fn monitor_endpoint(&self, endpoint: &str, events: u32) -> Result<()> {
+        self.monitor_endpoint_as(endpoint, events, SocketType::Pair)
+    }
+
+    /// [`monitor_endpoint`](Self::monitor_endpoint) publishing from a socket of type
+    /// `socket_type`: PAIR, PUB (readers subscribe, and several may read) or PUSH, as
+    /// libzmq's `zmq_socket_monitor_versioned`; [`Error::InvalidArgument`] for another type.
+    pub fn monitor_endpoint_as(&self, endpoint: &str, events: u32, socket_type: SocketType) -> Result<()> {
         self.check_term()?;
         if events >> 16 != 0 {
             return Err(Error::InvalidArgument(format!(
@@ -73,7 +81,13 @@ impl SocketBase {
             return Err(Error::ProtocolNotSupported(format!("{endpoint:?}: monitor endpoints must be inproc://")));
         }
         self.stop_monitor_locked(&mut core);
-        let pair = Pair::new(&self.ctx)?;
+        if !matches!(socket_type, SocketType::Pair | SocketType::Pub | SocketType::Push) {
+            return Err(Error::InvalidArgument(format!(
+                "a monitor publishes from a PAIR, PUB or PUSH socket, not {}",
+                socket_type.as_str()
+            )));
+        }
+        let pair = Socket::new(&self.ctx, socket_type)?;
         // Never hold up the context on undelivered events; the final sends never wait.
         pair.set_linger(0)?;
         pair.set_sndtimeo(0)?;
@@ -218,7 +232,7 @@ impl fmt::Debug for Monitor {
 /// libzmq's version-1 format, until monitoring stops. An event that cannot be sent yet (no
 /// reader connected, or the reader's queue full) waits in the monitor's queue, never in the
 /// socket's I/O.
-async fn forward(monitor: Monitor, pair: Arc<Pair>) {
+async fn forward(monitor: Monitor, pair: Arc<Socket>) {
     while let Some(ev) = monitor.recv_async().await {
         let frames = ev.to_frames();
         tokio::select! {
