@@ -13,16 +13,17 @@
 #   bash scripts/pyzmq-suite.sh ... --source DIR   # tests/ and pytest.ini of a pyzmq checkout
 #                                                  # instead of the sdist (route 2 builds DIR)
 #
-# The whole suite runs once per route, in one pytest process. The bundled libzmq 4.3.5 of the
-# wheel (no preload) is run only to tell results apart: a test that fails on oxmq is run again,
-# its whole file in a new process, twice (some of pyzmq's tests are flaky on libzmq itself:
-# test_log.py's test_blank_root_topic publishes right after subscribing, loses the race now
-# and then on either library, hangs 60 s and leaves its handler on a shared logger, so the
-# rest of the file fails); one that fails all three times is then run on libzmq up to three
-# times, and counts against oxmq only if it passes there every time. A test that skips on oxmq
-# is run on libzmq: if it passes there, COMPATIBILITY.md must name it (its node id without
-# "tests/") with the reason. Every rerun and its result is printed. Exit status 1 if a test fails on oxmq only, skips on
-# oxmq only without being listed, or a run dies.
+# The whole suite runs once per route, in one pytest process. The wheel's bundled libzmq 4.3.5
+# (no preload) runs only what tells results apart. Some of pyzmq's tests are flaky on libzmq
+# itself (test_log.py's test_blank_root_topic publishes right after subscribing, sometimes
+# loses that race on either library, hangs 60 s and leaves its handler on a shared logger, so
+# the rest of its file fails), so a failing test is run on libzmq, then its file again on
+# oxmq in a new process, in turn: it counts against oxmq only if it fails three runs on oxmq
+# and passes three on libzmq; one pass on oxmq clears it, one libzmq run it does not pass sets
+# it aside as not oxmq's. A test that skips on oxmq is run on libzmq: if it passes there,
+# COMPATIBILITY.md must name it (its node id without "tests/") with the reason. Every rerun
+# and its result is printed. Exit status 1 if a test fails on oxmq only, skips on oxmq only
+# without being listed, or a run dies.
 #
 # Needs python3 with pyzmq (the wheel; CI pins it in .ci/run), pip reaching PyPI, and for
 # route 2 a C compiler (cmake and ninja come from PyPI). The test dependencies are pinned in
@@ -89,28 +90,14 @@ echo "tests: $(ls "$suite"/tests/test_*.py | wc -l) files from ${source_dir:-$sd
 # venv-wheel sees the installed pyzmq wheel (--system-site-packages); venv-source gets its own
 # pyzmq, built from source, which shadows it.
 make_venv() {
-  [ -x "$1/bin/python" ] || env -u LD_PRELOAD "$python" -m venv --system-site-packages "$1"
-  env -u LD_PRELOAD "$1/bin/python" -m pip install -q -r "$requirements"
+  { [ -x "$1/bin/python" ] || env -u LD_PRELOAD "$python" -m venv --system-site-packages "$1"; } \
+    && env -u LD_PRELOAD "$1/bin/python" -m pip install -q -r "$requirements"
 }
 make_venv "$work/venv-wheel"
 wheel_py="$work/venv-wheel/bin/python"
 
-# Route 2's build runs while route 1's tests run (they mostly wait).
-build_pid=
-if [ -n "$prefix" ]; then
-  echo "== building pyzmq $version against $prefix (log: $work/build.log)"
-  (
-    make_venv "$work/venv-source"
-    # --no-cache-dir: a wheel pip cached from an earlier build would skip the build.
-    env -u LD_PRELOAD PYZMQ_NO_BUNDLE=1 ZMQ_PREFIX="$prefix" \
-      "$work/venv-source/bin/python" -m pip install -v --no-cache-dir --force-reinstall \
-      --no-deps --no-binary pyzmq "$build_from"
-  ) > "$work/build.log" 2>&1 &
-  build_pid=$!
-fi
-
 out="$(mktemp -d)"
-trap 'rm -rf "$out"; [ -z "$build_pid" ] || kill "$build_pid" 2>/dev/null || true' EXIT
+trap 'rm -rf "$out"' EXIT
 
 # How each kind of run starts python (into the array PY): the wheel on libzmq, the wheel on
 # oxmq, the build on oxmq.
@@ -203,46 +190,42 @@ check() {
     status=1
   fi
   ids failed error < "$out/main.outcomes" > "$out/failing"
-  # Rerun each failing test's file in a new process; only tests failing every time remain.
-  for f in $(sed 's/::.*//' "$out/failing" | sort -u); do
-    for again in 1 2; do
-      [ -n "$(of_file "$f" < "$out/failing")" ] || break
-      run again "$kind" "$f"
-      echo "rerun $again of $f on oxmq: $(tail -1 "$out/again.log")"
-      ids failed error < "$out/again.outcomes" > "$out/again.failing"
-      # a run that died fails whatever it had not finished
-      finished "$out/again.outcomes" || of_file "$f" < "$out/failing" >> "$out/again.failing"
-      {
-        not_of_file "$f" < "$out/failing"
-        of_file "$f" < "$out/failing" | comm -12 - <(sort -u "$out/again.failing")
-      } | sort -u > "$out/failing.new"
-      mv "$out/failing.new" "$out/failing"
-    done
+  # A failing test is run on libzmq and its file rerun on oxmq, in turn, three rounds at most
+  # (libzmq first: a hang costs a minute, and pyzmq's racy tests lose on libzmq too). It
+  # counts against oxmq once it has failed three runs on oxmq and passed three on libzmq; it
+  # is cleared by one pass on oxmq, or set aside by one run on libzmq that does not pass.
+  : > "$out/both"
+  local round
+  for round in 1 2 3; do
+    [ -s "$out/failing" ] || break
+    mapfile -t list < "$out/failing"
+    run ref libzmq "${list[@]}"
+    echo "round $round: the ${#list[@]} tests failing on oxmq, on libzmq 4.3.5: $(tail -1 "$out/ref.log")"
+    ids passed < "$out/ref.outcomes" > "$out/ref.passed"
+    comm -23 "$out/failing" "$out/ref.passed" >> "$out/both"
+    comm -12 "$out/failing" "$out/ref.passed" > "$out/failing.new"
+    mv "$out/failing.new" "$out/failing"
+    [ -s "$out/failing" ] && [ "$round" -lt 3 ] || continue
+    mapfile -t list < <(sed 's/::.*//' "$out/failing" | sort -u)
+    run again "$kind" "${list[@]}"
+    echo "round $round: ${list[*]} again on oxmq: $(tail -1 "$out/again.log")"
+    ids failed error < "$out/again.outcomes" > "$out/again.failing"
+    # a run that died fails whatever it had not finished
+    finished "$out/again.outcomes" || cat "$out/failing" >> "$out/again.failing"
+    sort -u "$out/again.failing" | comm -12 "$out/failing" - > "$out/failing.new"
+    mv "$out/failing.new" "$out/failing"
   done
-  local only=0 both=0
-  if [ -s "$out/failing" ]; then
-    # The same tests on libzmq, up to three times as well: one that fails there even once is
-    # flaky or broken on libzmq itself, and three failures on oxmq say nothing about oxmq.
-    cp "$out/failing" "$out/ref.candidates"
-    for again in 1 2 3; do
-      [ -s "$out/ref.candidates" ] || break
-      mapfile -t list < "$out/ref.candidates"
-      run ref libzmq "${list[@]}"
-      echo "the same tests on libzmq 4.3.5, run $again: $(tail -1 "$out/ref.log")"
-      ids passed < "$out/ref.outcomes" | comm -12 - "$out/ref.candidates" > "$out/ref.passed"
-      mv "$out/ref.passed" "$out/ref.candidates"
-    done
-    while read -r id; do
-      if grep -qxF "$id" "$out/ref.candidates"; then
-        echo "  FAILS ON OXMQ ONLY (3 of 3 runs; passes 3 of 3 on libzmq): $id"
-        only=$((only + 1))
-        status=1
-      else
-        echo "  fails on libzmq as well, not counted against oxmq: $id"
-        both=$((both + 1))
-      fi
-    done < "$out/failing"
-  fi
+  sort -u -o "$out/both" "$out/both"
+  local only both
+  only=$(wc -l < "$out/failing")
+  both=$(wc -l < "$out/both")
+  while read -r id; do
+    echo "  does not pass on libzmq 4.3.5 either, not counted against oxmq: $id"
+  done < "$out/both"
+  while read -r id; do
+    echo "  FAILS ON OXMQ ONLY (3 runs of 3; passes 3 of 3 on libzmq): $id"
+    status=1
+  done < "$out/failing"
   # Skips on oxmq that libzmq does not skip.
   ids skipped < "$out/main.outcomes" > "$out/skipped"
   n=$(wc -l < "$out/skipped")
@@ -266,12 +249,13 @@ check() {
   fi
   local passed recovered flaky
   # a test that failed the first run and passed a rerun of its file counts as passed
-  recovered=$(ids failed error < "$out/main.outcomes" | comm -23 - "$out/failing" | wc -l)
+  recovered=$(ids failed error < "$out/main.outcomes" | comm -23 - "$out/failing" \
+    | comm -23 - "$out/both" | wc -l)
   passed=$(($(ids passed < "$out/main.outcomes" | wc -l) + recovered))
   flaky=$(grep -c '^rerun ' "$out/main.outcomes" || true)
   echo "$route: $passed passed ($recovered of them on a rerun of their file, and" \
-    "$flaky reruns of pyzmq's @flaky tests), $only failed on oxmq only, $both failed on libzmq" \
-    "as well, $n skipped (tests or whole files); $((SECONDS - t0)) s"
+    "$flaky reruns of pyzmq's @flaky tests), $only failed on oxmq only, $both failed on oxmq" \
+    "and do not pass on libzmq either, $n skipped (tests or whole files); $((SECONDS - t0)) s"
   total_passed=$((total_passed + passed))
   total_failed=$((total_failed + only))
   total_skipped=$((total_skipped + n))
@@ -280,18 +264,24 @@ check() {
 if [ -n "$lib" ]; then
   check "pyzmq $version wheel, LD_PRELOAD=$lib" preload
 fi
+# Route 2 builds after route 1 has run: a build beside the tests slows them, and makes the
+# racy ones lose more often.
 if [ -n "$prefix" ]; then
   t0=$SECONDS
-  if wait "$build_pid"; then
-    build_pid=
-    echo
-    echo "== pyzmq $version built against $prefix (waited $((SECONDS - t0)) s for the build):"
-    grep -E "Looking for libzmq|RPATH|Successfully installed" "$work/build.log" | sed 's/^ */  /'
+  echo
+  echo "== building pyzmq $version from source against $prefix (log: $work/build.log)"
+  if (
+    # --no-cache-dir: a wheel pip cached from an earlier build would skip the build.
+    make_venv "$work/venv-source" && env -u LD_PRELOAD PYZMQ_NO_BUNDLE=1 ZMQ_PREFIX="$prefix" \
+      "$work/venv-source/bin/python" -m pip install -v --no-cache-dir --force-reinstall \
+      --no-deps --no-binary pyzmq "$build_from"
+  ) > "$work/build.log" 2>&1; then
+    grep -E "Looking for libzmq|RPATH|Successfully installed pyzmq" "$work/build.log" | sed 's/^ */  /'
     ext="$(ls "$work"/venv-source/lib/python*/site-packages/zmq/backend/cython/_zmq*.so)"
-    echo "  ldd $(basename "$ext"): $(ldd "$ext" | grep libzmq)"
+    echo "  ldd $(basename "$ext"): $(ldd "$ext" | grep libzmq | sed 's/^[[:space:]]*//')"
+    echo "  built in $((SECONDS - t0)) s"
     check "pyzmq $version built from source against $prefix" source
   else
-    build_pid=
     cat "$work/build.log"
     echo "building pyzmq $version against $prefix failed (above)"
     status=1
