@@ -21,8 +21,8 @@
 # oxmq in a new process, in turn: it counts against oxmq only if it fails three runs on oxmq
 # and passes three on libzmq; one pass on oxmq clears it, one libzmq run it does not pass sets
 # it aside as not oxmq's. A test that skips on oxmq is run on libzmq: if it passes there,
-# COMPATIBILITY.md must name it (its node id without "tests/") with the reason. Every rerun
-# and its result is printed. Exit status 1 if a test fails on oxmq only, skips on oxmq only
+# COMPATIBILITY.md must say why, as "`test_file.py::Class::test` skips on oxmq: reason" (the
+# node id without "tests/"). Every rerun and its result is printed. Exit status 1 if a test fails on oxmq only, skips on oxmq only
 # without being listed, or a run dies.
 #
 # Needs python3 with pyzmq (the wheel; CI pins it in .ci/run), pip reaching PyPI, and for
@@ -168,7 +168,9 @@ ids() {
 # of_file FILE < ids: the ids in that test file; not_of_file: the others
 of_file() { awk -v f="$1" '$0 == f || index($0, f "::") == 1'; }
 not_of_file() { awk -v f="$1" '!($0 == f || index($0, f "::") == 1)'; }
-finished() { grep -q '^finished ' "$1"; }
+# finished OUTCOMES: the session ended with tests run, passing or not (pytest's exit status 0
+# or 1; not interrupted, an internal or usage error, or no tests collected)
+finished() { grep -qE '^finished [01]$' "$1"; }
 
 echo
 echo "== the reference, for comparisons: the wheel without preload"
@@ -186,7 +188,8 @@ check() {
   run main "$kind" tests
   cat "$out/main.log"
   if ! finished "$out/main.outcomes"; then
-    echo "$route: the pytest run died (above); the last test it finished: $(tail -1 "$out/main.outcomes")"
+    echo "$route: the pytest run did not end normally (above); its last line of outcomes:" \
+      "$(tail -1 "$out/main.outcomes")"
     status=1
   fi
   ids failed error < "$out/main.outcomes" > "$out/failing"
@@ -236,7 +239,7 @@ check() {
     if [ -s "$out/ref.passed" ]; then
       echo "skipped on oxmq but passing on libzmq 4.3.5:"
       while read -r id; do
-        if grep -qF "${id#tests/}" "$root/COMPATIBILITY.md"; then
+        if grep -qF "\`${id#tests/}\` skips on oxmq:" "$root/COMPATIBILITY.md"; then
           echo "  $id (COMPATIBILITY.md says why)"
         else
           echo "  SKIPPED ON OXMQ ONLY, and COMPATIBILITY.md does not say why: $id"
