@@ -199,8 +199,11 @@ impl<W: Wire> Drain for Drive<W> {
                 if e.kind() != io::ErrorKind::WouldBlock {
                     out.failed = Some(e);
                 }
-                // The engine finishes the write once the stream is writable (or ends).
-                out.direct_at = None;
+                // The engine finishes the write once the stream is writable (or ends); until
+                // the peer says something, what follows is a stream the engine writes (a
+                // sender faster than the peer reads would otherwise encode and try again
+                // each time the engine empties the pipe).
+                out.direct_at = Some(inputs);
                 false
             }
         }
