@@ -6,7 +6,7 @@
 //! pointers passed are either valid ones made here or the bad ones under test, which the
 //! library must refuse without reading them.
 
-use std::ffi::{CStr, CString, c_int, c_void};
+use std::ffi::{CStr, c_int, c_void};
 use std::ptr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
@@ -20,6 +20,13 @@ use zmq::socket::*;
 use zmq::util::*;
 use zmq::{zmq_msg_t, zmq_pollitem_t};
 
+mod capi;
+use capi::*;
+
+/// A handler installed with SA_RESTART: libzmq's (and here oxmq's) waits are poll(2), which a
+/// handler interrupts all the same.
+const RESTART: Interrupt = Interrupt { restart: true, block: false };
+
 const ZMQ_PAIR: c_int = 0;
 const ZMQ_PUB: c_int = 1;
 const ZMQ_SUB: c_int = 2;
@@ -30,72 +37,7 @@ const ZMQ_LINGER: c_int = 17;
 const ZMQ_SUBSCRIBE: c_int = 6;
 const ZMQ_RCVMORE: c_int = 13;
 const ZMQ_RCVTIMEO: c_int = 27;
-const ZMQ_LAST_ENDPOINT: c_int = 32;
 const ZMQ_POLLIN: i16 = 1;
-
-fn c(s: &str) -> CString {
-    CString::new(s).unwrap()
-}
-
-/// A handle that holds a context pointer, for moving it to another thread.
-#[derive(Clone, Copy)]
-struct P(*mut c_void);
-// SAFETY: the library's handles may be used from any thread (one at a time per socket).
-unsafe impl Send for P {}
-// SAFETY: as above; the library's calls are safe to make from several threads at once.
-unsafe impl Sync for P {}
-
-fn ctx() -> *mut c_void {
-    let ctx = zmq_ctx_new();
-    assert!(!ctx.is_null());
-    ctx
-}
-
-fn socket(ctx: *mut c_void, t: c_int) -> *mut c_void {
-    let s = zmq_socket(ctx, t);
-    assert!(!s.is_null(), "zmq_socket: errno {}", zmq_errno());
-    s
-}
-
-fn set_int(s: *mut c_void, opt: c_int, v: c_int) -> c_int {
-    // SAFETY: a 4-byte int for a 4-byte option.
-    unsafe { zmq_setsockopt(s, opt, (&v as *const c_int).cast(), 4) }
-}
-
-fn bind(s: *mut c_void, ep: &str) -> c_int {
-    // SAFETY: a NUL-terminated endpoint.
-    unsafe { zmq_bind(s, c(ep).as_ptr()) }
-}
-
-fn connect(s: *mut c_void, ep: &str) -> c_int {
-    // SAFETY: a NUL-terminated endpoint.
-    unsafe { zmq_connect(s, c(ep).as_ptr()) }
-}
-
-fn send(s: *mut c_void, data: &[u8], flags: c_int) -> c_int {
-    // SAFETY: `data` is readable for its length.
-    unsafe { zmq_send(s, data.as_ptr().cast(), data.len(), flags) }
-}
-
-fn recv(s: *mut c_void, buf: &mut [u8], flags: c_int) -> c_int {
-    // SAFETY: `buf` is writable for its length.
-    unsafe { zmq_recv(s, buf.as_mut_ptr().cast(), buf.len(), flags) }
-}
-
-fn last_endpoint(s: *mut c_void) -> String {
-    let mut buf = [0u8; 256];
-    let mut len = buf.len();
-    // SAFETY: a 256-byte buffer and its length.
-    assert_eq!(unsafe { zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, buf.as_mut_ptr().cast(), &mut len) }, 0);
-    CStr::from_bytes_with_nul(&buf[..len]).unwrap().to_str().unwrap().to_string()
-}
-
-/// Assert that a call failed with `errno`.
-#[track_caller]
-fn fails_with(rc: c_int, errno: c_int) {
-    assert_eq!(rc, -1, "the call should have failed");
-    assert_eq!(zmq_errno(), errno, "errno");
-}
 
 #[test]
 fn bad_socket_pointers_are_enotsock_and_never_read() {
@@ -940,8 +882,6 @@ fn zmq_fd_is_edge_triggered_and_re_armed_by_zmq_events() {
     assert_eq!(zmq_ctx_term(ctx), 0);
 }
 
-extern "C" fn on_sigusr1(_: c_int) {}
-
 #[test]
 fn a_signal_interrupts_a_blocking_receive_with_eintr() {
     // A handler, as an application has for SIGINT; SA_RESTART does not matter: libzmq's (and
@@ -951,7 +891,7 @@ fn a_signal_interrupts_a_blocking_receive_with_eintr() {
     assert_eq!(bind(pull, "inproc://eintr"), 0);
     assert_eq!(connect(push, "inproc://eintr"), 0);
     let pp = P(pull);
-    let (rc, errno) = interrupted(move || {
+    let (rc, errno) = interrupted(RESTART, move || {
         let pp = pp;
         let mut buf = [0u8; 8];
         recv(pp.0, &mut buf, 0)
@@ -967,44 +907,13 @@ fn a_signal_interrupts_a_blocking_receive_with_eintr() {
     assert_eq!(zmq_ctx_term(ctx), 0);
 }
 
-/// Run `call` on a new thread, sending that thread SIGUSR1 (whose handler does nothing,
-/// installed with SA_RESTART) until the call returns; its return value and errno. The signal
-/// may land before the call starts waiting (then it is missed, as with libzmq): hence the
-/// repetition.
-fn interrupted(call: impl FnOnce() -> c_int + Send + 'static) -> (c_int, c_int) {
-    // SAFETY: a zeroed sigaction filled in before use; the handler does nothing.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_sigusr1 as *const () as usize;
-        libc::sigemptyset(&mut sa.sa_mask);
-        sa.sa_flags = libc::SA_RESTART;
-        assert_eq!(libc::sigaction(libc::SIGUSR1, &sa, ptr::null_mut()), 0);
-    }
-    let (tx, rx) = std::sync::mpsc::channel();
-    let t = std::thread::spawn(move || {
-        // SAFETY: pthread_self has no preconditions.
-        tx.send(unsafe { libc::pthread_self() } as u64).unwrap();
-        let rc = call();
-        (rc, zmq_errno())
-    });
-    let thread = rx.recv().unwrap() as libc::pthread_t;
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while !t.is_finished() {
-        assert!(std::time::Instant::now() < deadline, "the call was not interrupted");
-        // SAFETY: the thread is not joined yet, so its id is valid.
-        unsafe { libc::pthread_kill(thread, libc::SIGUSR1) };
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    t.join().unwrap()
-}
-
 #[test]
 fn a_signal_interrupts_zmq_poll_and_termination_ends_it_with_eterm() {
     let ctx = ctx();
     let pull = socket(ctx, ZMQ_PULL);
     assert_eq!(bind(pull, "inproc://poll-eintr"), 0);
     let pp = P(pull);
-    let (rc, errno) = interrupted(move || {
+    let (rc, errno) = interrupted(RESTART, move || {
         let pp = pp;
         let mut item = zmq_pollitem_t { socket: pp.0, fd: 0, events: ZMQ_POLLIN, revents: 0 };
         // SAFETY: one poll item.
@@ -1013,7 +922,7 @@ fn a_signal_interrupts_zmq_poll_and_termination_ends_it_with_eterm() {
     assert_eq!((rc, errno), (-1, libc::EINTR));
     // No items and a timeout: a sleep, interruptible too.
     // SAFETY: no items.
-    let (rc, errno) = interrupted(|| unsafe { zmq_poll(ptr::null_mut(), 0, 60_000) });
+    let (rc, errno) = interrupted(RESTART, || unsafe { zmq_poll(ptr::null_mut(), 0, 60_000) });
     assert_eq!((rc, errno), (-1, libc::EINTR));
 
     // A poll blocked when the context is terminated returns ETERM.
@@ -1041,12 +950,12 @@ fn a_signal_interrupts_proxies_and_context_termination_with_eintr() {
     assert_eq!(bind(control, "inproc://proxy-eintr-control"), 0);
     let (f, b, ctl) = (P(front), P(back), P(control));
     // Nothing to move: the proxies wait, and a signal handler ends the wait.
-    let (rc, errno) = interrupted(move || {
+    let (rc, errno) = interrupted(RESTART, move || {
         let (f, b) = (f, b);
         zmq_proxy(f.0, b.0, ptr::null_mut())
     });
     assert_eq!((rc, errno), (-1, libc::EINTR));
-    let (rc, errno) = interrupted(move || {
+    let (rc, errno) = interrupted(RESTART, move || {
         let (f, b, ctl) = (f, b, ctl);
         zmq_proxy_steerable(f.0, b.0, ptr::null_mut(), ctl.0)
     });
@@ -1070,7 +979,7 @@ fn a_signal_interrupts_proxies_and_context_termination_with_eintr() {
     // zmq_ctx_term waits for the sockets to be closed: interrupted, it leaves the context
     // terminated (calls fail with ETERM) but not freed, and a second call finishes the job.
     let c = P(ctx);
-    let (rc, errno) = interrupted(move || {
+    let (rc, errno) = interrupted(RESTART, move || {
         let c = c;
         zmq_ctx_term(c.0)
     });

@@ -3,7 +3,7 @@
 //! versioned monitor, and the calls for socket types oxmq does not have.
 #![cfg(feature = "draft")]
 
-use std::ffi::{CStr, CString, c_int, c_void};
+use std::ffi::{CStr, c_int, c_void};
 use std::os::fd::AsRawFd;
 use std::ptr;
 use std::time::Duration;
@@ -17,6 +17,9 @@ use zmq::socket::*;
 use zmq::util::*;
 use zmq::zmq_msg_t;
 
+mod capi;
+use capi::*;
+
 const ZMQ_PAIR: c_int = 0;
 const ZMQ_ROUTER: c_int = 6;
 const ZMQ_PULL: c_int = 7;
@@ -24,47 +27,6 @@ const ZMQ_PUSH: c_int = 8;
 const ZMQ_RCVTIMEO: c_int = 27;
 const ZMQ_POLLIN: i16 = 1;
 const ZMQ_POLLOUT: i16 = 2;
-
-fn c(s: &str) -> CString {
-    CString::new(s).unwrap()
-}
-
-fn ctx() -> *mut c_void {
-    let ctx = zmq_ctx_new();
-    assert!(!ctx.is_null());
-    ctx
-}
-
-fn socket(ctx: *mut c_void, t: c_int) -> *mut c_void {
-    let s = zmq_socket(ctx, t);
-    assert!(!s.is_null(), "zmq_socket: errno {}", zmq_errno());
-    s
-}
-
-fn bind(s: *mut c_void, ep: &str) -> c_int {
-    // SAFETY: a NUL-terminated endpoint.
-    unsafe { zmq_bind(s, c(ep).as_ptr()) }
-}
-
-fn connect(s: *mut c_void, ep: &str) -> c_int {
-    // SAFETY: a NUL-terminated endpoint.
-    unsafe { zmq_connect(s, c(ep).as_ptr()) }
-}
-
-fn send(s: *mut c_void, data: &[u8]) -> c_int {
-    // SAFETY: `data` is readable for its length.
-    unsafe { zmq_send(s, data.as_ptr().cast(), data.len(), 0) }
-}
-
-fn recv(s: *mut c_void, buf: &mut [u8]) -> c_int {
-    // SAFETY: `buf` is writable for its length.
-    unsafe { zmq_recv(s, buf.as_mut_ptr().cast(), buf.len(), 0) }
-}
-
-fn fails_with(rc: c_int, errno: c_int) {
-    assert_eq!(rc, -1);
-    assert_eq!(zmq_errno(), errno);
-}
 
 fn no_event() -> zmq_poller_event_t {
     zmq_poller_event_t { socket: ptr::null_mut(), fd: 0, user_data: ptr::null_mut(), events: 0 }
@@ -103,7 +65,7 @@ fn poller_reports_ready_sockets_and_descriptors_with_their_user_data() {
         (push, -1, tag(2), ZMQ_POLLOUT)
     );
     // A message for PULL and a byte in the pipe: all three, in the order added.
-    assert_eq!(send(push, b"hi"), 2);
+    assert_eq!(send(push, b"hi", 0), 2);
     std::io::Write::write_all(&mut &w, b"x").unwrap();
     // SAFETY: three event structs.
     assert_eq!(unsafe { zmq_poller_wait_all(p, events.as_mut_ptr(), 3, 5000) }, 3);
@@ -182,51 +144,6 @@ fn poller_refuses_bad_input_as_libzmq() {
     assert_eq!(unsafe { zmq_poller_destroy(&mut p2) }, 0);
 }
 
-extern "C" fn on_sigusr2(_: c_int) {}
-
-/// A handle moved to the thread that waits on it.
-struct Handle(*mut c_void);
-// SAFETY: the handle is used by the waiting thread only meanwhile.
-unsafe impl Send for Handle {}
-
-/// Run `call` on a new thread (with SIGUSR2 blocked there if `block`), sending that thread
-/// SIGUSR2 (whose handler does nothing) until the call returns; its return value and errno.
-/// The signal may land before the call waits (then it is missed): hence the repetition.
-fn interrupted(block: bool, call: impl FnOnce() -> c_int + Send + 'static) -> (c_int, c_int) {
-    // SAFETY: a zeroed sigaction filled in before use; the handler does nothing.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_sigusr2 as *const () as usize;
-        libc::sigemptyset(&mut sa.sa_mask);
-        assert_eq!(libc::sigaction(libc::SIGUSR2, &sa, ptr::null_mut()), 0);
-    }
-    let (tx, rx) = std::sync::mpsc::channel();
-    let t = std::thread::spawn(move || {
-        if block {
-            // SAFETY: a sigset_t initialised by sigemptyset before use; this thread's mask.
-            unsafe {
-                let mut set: libc::sigset_t = std::mem::zeroed();
-                libc::sigemptyset(&mut set);
-                libc::sigaddset(&mut set, libc::SIGUSR2);
-                assert_eq!(libc::pthread_sigmask(libc::SIG_BLOCK, &set, ptr::null_mut()), 0);
-            }
-        }
-        // SAFETY: pthread_self has no preconditions.
-        tx.send(unsafe { libc::pthread_self() } as u64).unwrap();
-        let rc = call();
-        (rc, zmq_errno())
-    });
-    let thread = rx.recv().unwrap() as libc::pthread_t;
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while !t.is_finished() {
-        assert!(std::time::Instant::now() < deadline, "the wait was not interrupted");
-        // SAFETY: the thread is not joined yet, so its id is valid.
-        unsafe { libc::pthread_kill(thread, libc::SIGUSR2) };
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    t.join().unwrap()
-}
-
 #[test]
 fn a_signal_interrupts_a_poller_wait_with_eintr() {
     let ctx = ctx();
@@ -234,8 +151,8 @@ fn a_signal_interrupts_a_poller_wait_with_eintr() {
     assert_eq!(bind(pull, "inproc://poller-eintr"), 0);
     let p = zmq_poller_new();
     assert_eq!(zmq_poller_add(p, pull, ptr::null_mut(), ZMQ_POLLIN), 0);
-    let handle = Handle(p);
-    let (rc, errno) = interrupted(false, move || {
+    let handle = P(p);
+    let (rc, errno) = interrupted(Interrupt { restart: false, block: false }, move || {
         let handle = handle;
         let mut ev = no_event();
         // SAFETY: one event struct.
@@ -255,10 +172,10 @@ fn ppoll_waits_with_the_signal_mask_it_is_given() {
     let (pull, push) = (socket(ctx, ZMQ_PULL), socket(ctx, ZMQ_PUSH));
     assert_eq!(bind(pull, "inproc://ppoll"), 0);
     assert_eq!(connect(push, "inproc://ppoll"), 0);
-    // SIGUSR2 is blocked in the waiting thread, and let through by ppoll's mask only: the
+    // SIGUSR1 is blocked in the waiting thread, and let through by ppoll's mask only: the
     // signal ends the wait, which it could not with the thread's own mask.
-    let handle = Handle(pull);
-    let (rc, errno) = interrupted(true, move || {
+    let handle = P(pull);
+    let (rc, errno) = interrupted(Interrupt { restart: false, block: true }, move || {
         let handle = handle;
         let mut item = zmq::zmq_pollitem_t { socket: handle.0, fd: 0, events: ZMQ_POLLIN, revents: 0 };
         // SAFETY: a sigset_t initialised by sigemptyset; one poll item.
@@ -270,7 +187,7 @@ fn ppoll_waits_with_the_signal_mask_it_is_given() {
     });
     assert_eq!((rc, errno), (-1, libc::EINTR));
     // A ready socket: counted as zmq_poll counts it (no mask: the thread's stays).
-    assert_eq!(send(push, b"hi"), 2);
+    assert_eq!(send(push, b"hi", 0), 2);
     let mut item = zmq::zmq_pollitem_t { socket: pull, fd: 0, events: ZMQ_POLLIN, revents: 0 };
     // SAFETY: one poll item, no mask.
     assert_eq!(unsafe { zmq_ppoll(&mut item, 1, 5000, ptr::null()) }, 1);
@@ -349,11 +266,6 @@ fn context_ext_options_take_a_text_name_prefix() {
     assert_eq!(zmq_ctx_term(ctx), 0);
 }
 
-fn set_int(s: *mut c_void, opt: c_int, v: c_int) {
-    // SAFETY: a 4-byte int for a 4-byte option.
-    assert_eq!(unsafe { zmq_setsockopt(s, opt, (&v as *const c_int).cast(), 4) }, 0);
-}
-
 #[test]
 fn router_reports_a_peers_state_by_routing_id() {
     const ZMQ_DEALER: c_int = 5;
@@ -365,19 +277,19 @@ fn router_reports_a_peers_state_by_routing_id() {
     const ZMQ_SNDMORE: c_int = 2;
     let ctx = ctx();
     let (router, dealer, pull) = (socket(ctx, ZMQ_ROUTER), socket(ctx, ZMQ_DEALER), socket(ctx, ZMQ_PULL));
-    set_int(router, ZMQ_SNDHWM, 1);
-    set_int(router, ZMQ_ROUTER_MANDATORY, 1);
-    set_int(dealer, ZMQ_RCVHWM, 1);
+    assert_eq!(set_int(router, ZMQ_SNDHWM, 1), 0);
+    assert_eq!(set_int(router, ZMQ_ROUTER_MANDATORY, 1), 0);
+    assert_eq!(set_int(dealer, ZMQ_RCVHWM, 1), 0);
     // SAFETY: a routing id of the length given.
     assert_eq!(unsafe { zmq_setsockopt(dealer, ZMQ_ROUTING_ID, b"peer".as_ptr().cast(), 4) }, 0);
     assert_eq!(bind(router, "inproc://peer-state"), 0);
     assert_eq!(connect(dealer, "inproc://peer-state"), 0);
     // The router knows the peer once its first message is in.
-    assert_eq!(send(dealer, b"hello"), 5);
+    assert_eq!(send(dealer, b"hello", 0), 5);
     let mut buf = [0u8; 16];
-    assert_eq!(recv(router, &mut buf), 4);
+    assert_eq!(recv(router, &mut buf, 0), 4);
     assert_eq!(&buf[..4], b"peer");
-    assert_eq!(recv(router, &mut buf), 5);
+    assert_eq!(recv(router, &mut buf, 0), 5);
     let state = |id: &[u8]| {
         // SAFETY: a routing id of the length given.
         unsafe { zmq_socket_get_peer_state(router, id.as_ptr().cast(), id.len()) }
@@ -426,7 +338,7 @@ fn versioned_monitor_publishes_from_a_push_or_a_pub() {
             // SAFETY: an empty subscription.
             assert_eq!(unsafe { zmq_setsockopt(reader, ZMQ_SUBSCRIBE, ptr::null(), 0) }, 0);
         }
-        set_int(reader, ZMQ_RCVTIMEO, 10_000);
+        assert_eq!(set_int(reader, ZMQ_RCVTIMEO, 10_000), 0);
         assert_eq!(connect(reader, ep), 0);
         // A PUB drops what no subscriber takes yet: bind only once the reader has joined (a
         // first bind's event may go before the subscription lands; bind until one arrives).
@@ -434,8 +346,8 @@ fn versioned_monitor_publishes_from_a_push_or_a_pub() {
         let mut got = -1;
         for _ in 0..100 {
             assert_eq!(bind(watched, "tcp://127.0.0.1:*"), 0);
-            set_int(reader, ZMQ_RCVTIMEO, if reader_kind == ZMQ_SUB { 100 } else { 10_000 });
-            got = recv(reader, &mut ev);
+            assert_eq!(set_int(reader, ZMQ_RCVTIMEO, if reader_kind == ZMQ_SUB { 100 } else { 10_000 }), 0);
+            got = recv(reader, &mut ev, 0);
             if got == 6 {
                 break;
             }
@@ -468,7 +380,7 @@ fn versioned_monitor_takes_version_1_on_a_pair() {
     assert_eq!(unsafe { zmq_setsockopt(mon, ZMQ_RCVTIMEO, (&timeout as *const c_int).cast(), 4) }, 0);
     assert_eq!(bind(router, "tcp://127.0.0.1:*"), 0);
     let mut ev = [0u8; 6];
-    assert_eq!(recv(mon, &mut ev), 6);
+    assert_eq!(recv(mon, &mut ev, 0), 6);
     assert_eq!(u16::from_ne_bytes([ev[0], ev[1]]), 0x0008, "ZMQ_EVENT_LISTENING");
     fails_with(zmq_socket_monitor_pipes_stats(router), libc::EINVAL);
     // The calls for socket types oxmq does not have answer as libzmq's on the others.

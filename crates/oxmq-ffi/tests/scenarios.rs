@@ -20,13 +20,12 @@
 //! saying so (`common::skip`); in CI their absence fails the tests.
 
 mod common;
+#[path = "../../oxmq/tests/common/running.rs"]
+mod running;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use running::Running;
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
-
-const DEADLINE: Duration = Duration::from_secs(60);
+use std::process::Command;
 
 /// The library a pyzmq process runs on.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -61,111 +60,22 @@ sys.argv = sys.argv[1:]
 runpy.run_path(sys.argv[0], run_name="__main__")
 "#;
 
-/// A running program whose stdout lines are read as they come; killed when dropped.
-struct Running {
-    what: String,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: std::sync::mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Running {
-    /// Starts `python3 <name> args...` on `lib` and waits for it to say it is on `lib`.
-    fn start(name: &str, args: &[&str], lib: Lib) -> Running {
-        let what = format!("{name} on {lib:?}");
-        let mut cmd = Command::new("python3");
-        cmd.arg("-u").arg("-c").arg(WRAPPER).arg(program(name)).args(args);
-        match lib {
-            Oxmq => cmd.env("LD_PRELOAD", our_lib()),
-            Libzmq => cmd.env_remove("LD_PRELOAD"),
-        };
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
-        let stdin = child.stdin.take();
-        let out = BufReader::new(child.stdout.take().unwrap());
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in out.lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut running = Running { what, child, stdin, lines, seen: Vec::new() };
-        let line = running.wait_for("library: ");
-        let expected = match lib {
-            Oxmq => "library: oxmq",
-            Libzmq => "library: libzmq",
-        };
-        assert_eq!(line, expected, "{}", running.what);
-        running
-    }
-
-    /// Writes `text` on the program's stdin.
-    fn feed(&mut self, text: &str) {
-        let stdin = self.stdin.as_mut().unwrap();
-        stdin.write_all(text.as_bytes()).and_then(|()| stdin.flush()).unwrap_or_else(|e| panic!("{}: {e}", self.what));
-    }
-
-    /// Waits for a line containing `text`; returns it.
-    fn wait_for(&mut self, text: &str) -> String {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(text) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!("{} did not print {text:?}; it printed:\n{}", self.what, self.seen.join("\n")),
-            }
-        }
-    }
-
-    /// Waits for the program to exit 0; returns all it printed.
-    fn success(self) -> String {
-        let what = self.what.clone();
-        let (status, out) = self.finish();
-        assert!(status.success(), "{what} failed ({status}); it printed:\n{out}");
-        out
-    }
-
-    /// Kills a program that would run on (a server); returns all it printed.
-    fn stop(mut self) -> String {
-        let _ = self.child.kill();
-        self.finish().1
-    }
-
-    /// Waits for the program to exit; returns its status and all it printed.
-    fn finish(mut self) -> (ExitStatus, String) {
-        let deadline = Instant::now() + DEADLINE;
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(Instant::now() < deadline, "{} did not finish; it printed:\n{}", self.what, self.seen.join("\n"));
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            self.seen.push(line);
-        }
-        (status, self.seen.join("\n"))
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = self.child.stdout.take().map(|mut o| o.read_to_end(&mut Vec::new()));
-    }
+/// Starts `python3 <name> args...` on `lib` and waits for it to say it is on `lib`.
+fn start(name: &str, args: &[&str], lib: Lib) -> Running {
+    let mut cmd = Command::new("python3");
+    cmd.arg("-u").arg("-c").arg(WRAPPER).arg(program(name)).args(args);
+    match lib {
+        Oxmq => cmd.env("LD_PRELOAD", our_lib()),
+        Libzmq => cmd.env_remove("LD_PRELOAD"),
+    };
+    let mut running = Running::start(cmd, &format!("{name} on {lib:?}"));
+    let line = running.wait_for("library: ");
+    let expected = match lib {
+        Oxmq => "library: oxmq",
+        Libzmq => "library: libzmq",
+    };
+    assert_eq!(line, expected, "{}", running.what);
+    running
 }
 
 /// The word after `label` in `line` (an endpoint a program printed).
@@ -181,9 +91,9 @@ fn hello_world(server: Lib, client: Lib) {
     if !common::have_python("zmq") {
         return;
     }
-    let mut s = Running::start("hwserver.py", &["2"], server);
+    let mut s = start("hwserver.py", &["2"], server);
     let endpoint = word_after(&s.wait_for("hwserver.py bound to"), "to");
-    let out = Running::start("hwclient.py", &[&endpoint, "2"], client).success();
+    let out = start("hwclient.py", &[&endpoint, "2"], client).success();
     assert_eq!(out.matches("[ b'World' ]").count(), 2, "{out}");
     let out = s.success();
     assert_eq!(out.matches("Received request: b'Hello'").count(), 2, "{out}");
@@ -212,9 +122,9 @@ fn weather(server: Lib, client: Lib) {
     if !common::have_python("zmq") {
         return;
     }
-    let mut s = Running::start("wuserver.py", &[], server);
+    let mut s = start("wuserver.py", &[], server);
     let endpoint = word_after(&s.wait_for("wuserver.py publishing on"), "on");
-    let out = Running::start("wuclient.py", &[&endpoint, "10003"], client).success();
+    let out = start("wuclient.py", &[&endpoint, "10003"], client).success();
     assert!(out.contains("Average temperature for zipcode '10003' was"), "{out}");
     s.stop();
 }
@@ -243,16 +153,16 @@ fn pipeline(vent_and_sink: Lib, workers: [Lib; 2]) {
     if !common::have_python("zmq") {
         return;
     }
-    let mut sink = Running::start("tasksink2.py", &["20"], vent_and_sink);
+    let mut sink = start("tasksink2.py", &["20"], vent_and_sink);
     let line = sink.wait_for("tasksink2.py bound to");
     let (sink_endpoint, control_endpoint) = (word_after(&line, "to"), word_after(&line, "control"));
-    let mut vent = Running::start("taskvent.py", &[&sink_endpoint, "20"], vent_and_sink);
+    let mut vent = start("taskvent.py", &[&sink_endpoint, "20"], vent_and_sink);
     let vent_endpoint = word_after(&vent.wait_for("taskvent.py bound to"), "to");
     vent.wait_for("Press Enter when the workers are ready");
     let workers: Vec<Running> = workers
         .iter()
         .map(|&lib| {
-            let mut w = Running::start("taskwork2.py", &[&vent_endpoint, &sink_endpoint, &control_endpoint], lib);
+            let mut w = start("taskwork2.py", &[&vent_endpoint, &sink_endpoint, &control_endpoint], lib);
             w.wait_for("worker ready");
             w
         })
@@ -298,12 +208,11 @@ fn broker(broker: Lib, peers: [Lib; 2]) {
     if !common::have_python("zmq") {
         return;
     }
-    let mut b = Running::start("rrbroker.py", &[], broker);
+    let mut b = start("rrbroker.py", &[], broker);
     let line = b.wait_for("rrbroker.py frontend");
     let (frontend, backend) = (word_after(&line, "frontend"), word_after(&line, "backend"));
-    let workers: Vec<Running> = peers.iter().map(|&lib| Running::start("rrworker.py", &[&backend], lib)).collect();
-    let clients: Vec<Running> =
-        peers.iter().map(|&lib| Running::start("rrclient.py", &[&frontend, "5"], lib)).collect();
+    let workers: Vec<Running> = peers.iter().map(|&lib| start("rrworker.py", &[&backend], lib)).collect();
+    let clients: Vec<Running> = peers.iter().map(|&lib| start("rrclient.py", &[&frontend, "5"], lib)).collect();
     for client in clients {
         let out = client.success();
         assert_eq!(out.matches("[b'World']").count(), 5, "{out}");
@@ -338,7 +247,7 @@ fn asyncio_inproc_reqrep_prints_the_same_on_oxmq_as_on_libzmq() {
         return;
     }
     let run = |lib| {
-        let out = Running::start("async_inproc.py", &[], lib).success();
+        let out = start("async_inproc.py", &[], lib).success();
         assert_eq!(out.matches("REQ Client (进程内) 收到应答:").count(), 3, "{lib:?}: {out}");
         assert!(out.contains("REP Worker (进程内) 被取消"), "{lib:?}: {out}");
         assert!(out.ends_with("示例结束 ---"), "{lib:?}: {out}");
@@ -354,9 +263,9 @@ fn asyncio_tcp(worker: Lib, clients: Lib) {
     if !common::have_python("zmq") {
         return;
     }
-    let mut w = Running::start("async_rep_worker.py", &["tcp://127.0.0.1:*", "12"], worker);
+    let mut w = start("async_rep_worker.py", &["tcp://127.0.0.1:*", "12"], worker);
     let endpoint = word_after(&w.wait_for("REP worker bound to"), "to");
-    let out = Running::start("async_req_clients.py", &[&endpoint, "3", "4"], clients).success();
+    let out = start("async_req_clients.py", &[&endpoint, "3", "4"], clients).success();
     assert!(out.contains("REQ clients: 12 replies received"), "{out}");
     let out = w.success();
     assert!(out.contains("REP worker answered 12 requests"), "{out}");
@@ -381,9 +290,9 @@ fn image(server: Lib, client: Lib) {
     if !common::have_python("zmq, numpy") {
         return;
     }
-    let mut s = Running::start("image_server.py", &["3"], server);
+    let mut s = start("image_server.py", &["3"], server);
     let endpoint = word_after(&s.wait_for("Server started"), "started");
-    let out = Running::start("image_client.py", &[&endpoint, "3"], client).success();
+    let out = start("image_client.py", &[&endpoint, "3"], client).success();
     assert_eq!(out.matches("reply ok 1228800").count(), 3, "{out}");
     assert!(out.contains("client done") && !out.contains("Timeout"), "{out}");
     let out = s.success();
@@ -416,13 +325,13 @@ fn lazy_pirate(client: Lib, servers: Lib) {
         return;
     }
     // Crash at cycle 3 (the fourth request), never slow.
-    let mut first = Running::start("lpserver.py", &["3", "-1", "tcp://127.0.0.1:*"], servers);
+    let mut first = start("lpserver.py", &["3", "-1", "tcp://127.0.0.1:*"], servers);
     let endpoint = word_after(&first.wait_for("lpserver.py bound to"), "to");
-    let mut c = Running::start("lpclient.py", &[&endpoint, "6"], client);
+    let mut c = start("lpclient.py", &[&endpoint, "6"], client);
     c.wait_for("INFO: Server replied OK (b'3')");
     let out = first.success();
     assert!(out.contains("INFO: Simulating a crash"), "{out}");
-    let mut second = Running::start("lpserver.py", &["1000", "-1", &endpoint], servers);
+    let mut second = start("lpserver.py", &["1000", "-1", &endpoint], servers);
     second.wait_for("lpserver.py bound to");
     let out = c.success();
     for n in 1..=6 {
@@ -459,9 +368,9 @@ fn pair_ipc(a: Lib, b: Lib) {
         return;
     }
     let endpoint = format!("ipc://@oxmq-ffi-scenarios-pair-{}-{a:?}-{b:?}", std::process::id());
-    let mut pa = Running::start("pair_a.py", &[&endpoint], a);
+    let mut pa = start("pair_a.py", &[&endpoint], a);
     pa.wait_for("A bound");
-    let out = Running::start("pair_b.py", &[&endpoint], b).success();
+    let out = start("pair_b.py", &[&endpoint], b).success();
     assert!(out.contains("B received b'Hello from A'"), "{out}");
     let out = pa.success();
     assert!(out.contains("A received b'Hello from B'"), "{out}");
@@ -490,7 +399,7 @@ fn shutdown_behaves_on_oxmq_as_on_libzmq() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let endpoint = format!("tcp://127.0.0.1:{port}");
     for lib in [Oxmq, Libzmq] {
-        let out = Running::start("shutdown.py", &[&endpoint], lib).success();
+        let out = start("shutdown.py", &[&endpoint], lib).success();
         let ms = |linger: &str| -> u64 {
             let line = out.lines().find(|l| l.starts_with(&format!("LINGER {linger} ms"))).expect(&out);
             word_after(line, "after").parse().expect(line)
@@ -525,16 +434,16 @@ fn ironhouse(server: Lib, client: Lib) {
     if !common::have_python("zmq") {
         return;
     }
-    let mut s = Running::start("ironhouse_server.py", &["tcp://127.0.0.1:*", "2"], server);
+    let mut s = start("ironhouse_server.py", &["tcp://127.0.0.1:*", "2"], server);
     let line = s.wait_for("bound to");
     let (server_key, client_secret, endpoint) =
         (word_after(&line, "public"), word_after(&line, "secret"), word_after(&line, "to"));
-    let (status, out) = Running::start("ironhouse_client.py", &[&endpoint, &server_key, "1"], client).finish();
+    let (status, out) = start("ironhouse_client.py", &[&endpoint, &server_key, "1"], client).finish();
     assert_eq!(status.code(), Some(1), "an unknown client is refused: {out}");
     assert!(out.contains("no reply: refused"), "{out}");
     let client_public = curve_public(&client_secret);
     let args = [&endpoint[..], &server_key, "2", &client_public, &client_secret];
-    let out = Running::start("ironhouse_client.py", &args, client).success();
+    let out = start("ironhouse_client.py", &args, client).success();
     assert_eq!(out.matches("World").count(), 2, "{out}");
     let out = s.success();
     assert_eq!(out.matches(&format!("Received Hello from {client_public}")).count(), 2, "{out}");

@@ -21,13 +21,12 @@
 
 mod build_examples;
 mod common;
+#[path = "common/running.rs"]
+mod running;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use running::Running;
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
-
-const DEADLINE: Duration = Duration::from_secs(60);
+use std::process::Command;
 
 /// Whether python3 can import pyzmq and numpy (see the module's doc); if not, the test is
 /// skipped (`common::skip`, which records it in skipped.txt).
@@ -45,106 +44,23 @@ fn example(name: &str) -> PathBuf {
     build_examples::examples_dir().join(name)
 }
 
-/// A running process whose stdout lines are read as they come; killed when dropped.
-struct Running {
-    what: String,
-    child: Child,
-    lines: std::sync::mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Running {
-    fn start(cmd: Command, what: &str) -> Running {
-        Running::start_fed(cmd, what, None)
-    }
-
-    /// As [`Running::start`], with `input` on its stdin (then closed) if given.
-    fn start_fed(mut cmd: Command, what: &str, input: Option<&str>) -> Running {
-        let mut child = cmd
-            .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
-        if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
-            // A few bytes: the pipe holds them, so this does not wait on the reader.
-            stdin.write_all(input.as_bytes()).unwrap_or_else(|e| panic!("cannot feed {what}: {e}"));
-        }
-        let out = BufReader::new(child.stdout.take().unwrap());
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in out.lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Running { what: what.to_string(), child, lines, seen: Vec::new() }
-    }
-
-    /// Waits for a line containing `text`; returns it.
-    fn wait_for(&mut self, text: &str) -> String {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(text) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!("{} did not print {text:?}; it printed:\n{}", self.what, self.seen.join("\n")),
-            }
-        }
-    }
-
-    /// Waits for the process to exit 0; returns all it printed.
-    fn success(self) -> String {
-        let what = self.what.clone();
-        let (status, out) = self.finish();
-        assert!(status.success(), "{what} failed ({status}); it printed:\n{out}");
-        out
-    }
-
-    /// Kills a process that would run on (a server); returns all it printed.
-    fn stop(mut self) -> String {
-        let _ = self.child.kill();
-        self.finish().1
-    }
-
-    /// Waits for the process to exit; returns its status and all it printed.
-    fn finish(mut self) -> (ExitStatus, String) {
-        let deadline = Instant::now() + DEADLINE;
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(Instant::now() < deadline, "{} did not finish; it printed:\n{}", self.what, self.seen.join("\n"));
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            self.seen.push(line);
-        }
-        (status, self.seen.join("\n"))
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = self.child.stdout.take().map(|mut o| o.read_to_end(&mut Vec::new()));
-    }
-}
-
 fn python(script: &str, args: &[&str], what: &str) -> Running {
-    Running::start(python_command(script, args), what)
+    start(python_command(script, args), what, None)
+}
+
+/// Start `cmd`, with `input` on its stdin if given; its stdin then closed (read to its end).
+fn start(cmd: Command, what: &str, input: Option<&str>) -> Running {
+    let mut running = Running::start(cmd, what);
+    if let Some(input) = input {
+        running.feed(input);
+    }
+    running.close_stdin();
+    running
 }
 
 /// A python script with `input` on its stdin.
 fn python_fed(script: &str, args: &[&str], what: &str, input: &str) -> Running {
-    Running::start_fed(python_command(script, args), what, Some(input))
+    start(python_command(script, args), what, Some(input))
 }
 
 fn python_command(script: &str, args: &[&str]) -> Command {
@@ -162,7 +78,7 @@ fn word_after(line: &str, label: &str) -> String {
 fn rust_example(name: &str, args: &[&str]) -> Running {
     let mut cmd = Command::new(example(name));
     cmd.args(args);
-    Running::start(cmd, name)
+    start(cmd, name, None)
 }
 
 /// 000's `process_server`.
