@@ -310,9 +310,17 @@ mod tests {
         assert_eq!(engine.seq(), seen + 1, "the engine was handed the write");
         assert!(matches!(drive.engine_step(&q), Step::Blocked));
         drive.wire.full.store(false, Relaxed);
+        assert!(matches!(engine_runs(&q, &drive), Step::Idle));
+        assert_eq!(written(&drive), ["a"]);
+        // A sender the kernel refused is ahead of its peer: what follows is a stream, left to
+        // the engine, until the peer says something.
+        let seen = engine.seq();
+        q.push(msg("b")).unwrap();
+        assert_eq!(written(&drive), ["a"]);
+        assert_eq!(engine.seq(), seen + 1);
         q.close_writer();
         assert!(matches!(engine_runs(&q, &drive), Step::Finished));
-        assert_eq!(written(&drive), ["a"]);
+        assert_eq!(written(&drive), ["a", "b"]);
     }
 
     #[test]
