@@ -40,6 +40,29 @@ pub fn fail(call: &str, err: impl Display) -> ! {
     process::exit(1);
 }
 
+/// The raw-TCP tools' side that binds: accept one plain TCP connection on `tcp://host:port`
+/// (no ZeroMQ; a blocking socket), exiting 1 on failure.
+pub fn tcp_accept(endpoint: &str) -> std::net::TcpStream {
+    let addr = endpoint.strip_prefix("tcp://").unwrap_or_else(|| fail("bind", "only tcp:// endpoints"));
+    let listener = std::net::TcpListener::bind(addr).unwrap_or_else(|e| fail("bind", e));
+    listener.accept().unwrap_or_else(|e| fail("accept", e)).0
+}
+
+/// The raw-TCP tools' side that connects: a plain TCP connection to `tcp://host:port`, tried
+/// again for 5 s, as a ZeroMQ connect would, in case the listener is not up yet.
+pub fn tcp_connect(endpoint: &str) -> std::net::TcpStream {
+    use std::time::{Duration, Instant};
+    let addr = endpoint.strip_prefix("tcp://").unwrap_or_else(|| fail("connect", "only tcp:// endpoints"));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match std::net::TcpStream::connect(addr) {
+            Ok(c) => return c,
+            Err(e) if Instant::now() > deadline => fail("connect", e),
+            Err(_) => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+}
+
 /// Exits 1 with libzmq's message for a message of the wrong size.
 pub fn check_size(got: usize, want: usize) {
     if got != want {

@@ -4,7 +4,6 @@
 
 use oxmq_cli as perf;
 use std::io::{Read, Write};
-use std::net::TcpListener;
 
 fn main() {
     let [bind_to, size, roundtrips] =
@@ -12,9 +11,7 @@ fn main() {
     // A TCP ping-pong needs a byte to carry; an empty ZeroMQ message still sends a frame header.
     let size = perf::number(&size, "message size").max(1);
     let roundtrips = perf::number(&roundtrips, "roundtrip count");
-    let addr = bind_to.strip_prefix("tcp://").unwrap_or_else(|| perf::fail("bind", "only tcp:// endpoints"));
-    let listener = TcpListener::bind(addr).unwrap_or_else(|e| perf::fail("bind", e));
-    let (mut conn, _) = listener.accept().unwrap_or_else(|e| perf::fail("accept", e));
+    let mut conn = perf::tcp_accept(&bind_to);
     conn.set_nodelay(true).unwrap_or_else(|e| perf::fail("TCP_NODELAY", e));
 
     let mut buf = vec![0u8; size];

@@ -5,16 +5,13 @@
 
 use oxmq_cli as perf;
 use std::io::Read;
-use std::net::TcpListener;
 use std::time::Instant;
 
 fn main() {
     let [bind_to, size, count] = perf::args::<3>("tcp_local_thr <tcp://host:port> <chunk-size> <chunk-count>");
     let size = perf::number(&size, "chunk size").max(1);
     let count = perf::number(&count, "chunk count").max(1);
-    let addr = bind_to.strip_prefix("tcp://").unwrap_or_else(|| perf::fail("bind", "only tcp:// endpoints"));
-    let listener = TcpListener::bind(addr).unwrap_or_else(|e| perf::fail("bind", e));
-    let (mut conn, _) = listener.accept().unwrap_or_else(|e| perf::fail("accept", e));
+    let mut conn = perf::tcp_accept(&bind_to);
 
     let mut buf = vec![0u8; size];
     let total = size as u64 * count as u64;

@@ -5,24 +5,13 @@
 
 use oxmq_cli as perf;
 use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::time::{Duration, Instant};
 
 fn main() {
     let [connect_to, size, roundtrips] =
         perf::args::<3>("tcp_remote_lat <tcp://host:port> <message-size> <roundtrip-count>");
     let size = perf::number(&size, "message size").max(1);
     let roundtrips = perf::number(&roundtrips, "roundtrip count");
-    let addr = connect_to.strip_prefix("tcp://").unwrap_or_else(|| perf::fail("connect", "only tcp:// endpoints"));
-    // Retry for a while, like a ZeroMQ connect would, in case the listener is not up yet.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut conn = loop {
-        match TcpStream::connect(addr) {
-            Ok(c) => break c,
-            Err(e) if Instant::now() > deadline => perf::fail("connect", e),
-            Err(_) => std::thread::sleep(Duration::from_millis(10)),
-        }
-    };
+    let mut conn = perf::tcp_connect(&connect_to);
     conn.set_nodelay(true).unwrap_or_else(|e| perf::fail("TCP_NODELAY", e));
 
     let mut buf = vec![0u8; size];
