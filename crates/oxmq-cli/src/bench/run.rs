@@ -434,11 +434,10 @@ fn run_once(plan: &Plan, w: &Workload, var: Variant) -> Result<Sample, String> {
 mod tests {
     use super::*;
 
-    /// Pinned, the inproc tools get their two threads pinned (by variable: taskset pins a process),
-    /// and the command line printed with the results says how; unpinned, nothing is set.
-    #[test]
-    fn inproc_threads_are_pinned_like_the_process_pairs() {
-        let plan = |pin| Plan {
+    /// A plan over /ox (oxmq's tools) and /lz (libzmq's), unpinned, one pair: each test
+    /// changes what it is about.
+    fn plan() -> Plan {
+        Plan {
             curve_server: None,
             oxmq_dir: PathBuf::from("/ox"),
             libzmq_dir: Some(PathBuf::from("/lz")),
@@ -446,12 +445,19 @@ mod tests {
             peers: vec![],
             peers_dir: PathBuf::from("/peers"),
             pairs: 1,
-            pin,
+            pin: false,
             pin_note: String::new(),
             cross: false,
             timeout: Duration::from_secs(1),
             workloads: vec![],
-        };
+        }
+    }
+
+    /// Pinned, the inproc tools get their two threads pinned (by variable: taskset pins a process),
+    /// and the command line printed with the results says how; unpinned, nothing is set.
+    #[test]
+    fn inproc_threads_are_pinned_like_the_process_pairs() {
+        let plan = |pin| Plan { pin, ..plan() };
         let w = Workload::new(Kind::Thr, Transport::Inproc, 64, 1000);
         let (cmds, _) = commands(&plan(true), &w, Variant::LIBZMQ, String::new());
         assert_eq!(cmds.len(), 1);
@@ -475,20 +481,7 @@ mod tests {
     /// say NULL (so a PERF_MECHANISM in the bench's own environment cannot leak into them).
     #[test]
     fn both_tools_of_a_run_get_its_mechanism() {
-        let plan = Plan {
-            curve_server: Some(("PUB".into(), "SEC".into())),
-            oxmq_dir: PathBuf::from("/ox"),
-            libzmq_dir: Some(PathBuf::from("/lz")),
-            abi: None,
-            peers: vec![],
-            peers_dir: PathBuf::from("/peers"),
-            pairs: 1,
-            pin: false,
-            pin_note: String::new(),
-            cross: true,
-            timeout: Duration::from_secs(1),
-            workloads: vec![],
-        };
+        let plan = Plan { curve_server: Some(("PUB".into(), "SEC".into())), cross: true, ..plan() };
         let mut w = Workload::new(Kind::Lat, Transport::Tcp, 64, 1000);
         w.mechanism = Mech::Curve;
         let var = Variant { local: Impl::Oxmq, remote: Impl::Libzmq };
@@ -512,18 +505,9 @@ mod tests {
     fn abi_runs_libzmqs_tools_on_oxmqs_library() {
         use super::super::plan::Abi;
         let plan = Plan {
-            curve_server: None,
-            oxmq_dir: PathBuf::from("/ox"),
             libzmq_dir: None,
             abi: Some(Abi { tools_dir: PathBuf::from("/lz"), lib_dir: PathBuf::from("/abi") }),
-            peers: vec![],
-            peers_dir: PathBuf::from("/peers"),
-            pairs: 1,
-            pin: false,
-            pin_note: String::new(),
-            cross: false,
-            timeout: Duration::from_secs(1),
-            workloads: vec![],
+            ..plan()
         };
         let w = Workload::new(Kind::Thr, Transport::Tcp, 64, 1000);
         assert_eq!(variants(&plan, &w), [Variant::OXMQ, Variant::ABI]);
@@ -545,20 +529,7 @@ mod tests {
     /// thr and lat over tcp and ipc only.
     #[test]
     fn peers_run_their_own_tools_for_thr_and_lat() {
-        let plan = Plan {
-            curve_server: None,
-            oxmq_dir: PathBuf::from("/ox"),
-            libzmq_dir: Some(PathBuf::from("/lz")),
-            abi: None,
-            peers: vec![Impl::Omq, Impl::Monocoque],
-            peers_dir: PathBuf::from("/peers"),
-            pairs: 1,
-            pin: false,
-            pin_note: String::new(),
-            cross: false,
-            timeout: Duration::from_secs(1),
-            workloads: vec![],
-        };
+        let plan = Plan { peers: vec![Impl::Omq, Impl::Monocoque], ..plan() };
         let w = Workload::new(Kind::Lat, Transport::Ipc, 64, 1000);
         let vars = variants(&plan, &w);
         assert_eq!(vars.len(), 4);
