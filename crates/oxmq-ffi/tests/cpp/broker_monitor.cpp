@@ -51,8 +51,10 @@ int main()
                     continue;
                 }
                 std::string reply = request.to_string() + " served by " + std::to_string(w);
-                CHECK(rep.send(zmq::buffer(reply), zmq::send_flags::none));
+                // Counted before the reply goes: the client may have it (and the main thread
+                // check the count) before this thread runs again.
                 served++;
+                CHECK(rep.send(zmq::buffer(reply), zmq::send_flags::none));
             }
         });
     }
