@@ -42,13 +42,22 @@ where
 {
     let (shared, options) = socket.engine_parts();
     let ep = EndpointConfig {
-        engine: EngineConfig { socket_type: shared.socket_type, options, endpoint: endpoint.to_string() },
+        engine: EngineConfig {
+            socket_type: shared.socket_type,
+            options,
+            endpoint: endpoint.to_string(),
+            stopped: Default::default(),
+        },
         socket: shared,
         routing_id_override: None,
         zap: crate::session::zap::ZapClient::none(),
     };
-    let conn =
-        Connection { rd: Box::new(rd), wr: crate::transport::Writer::Other(Box::new(wr)), fd: 0, peer_address: None };
+    let conn = Connection {
+        rd: crate::transport::Reader::Other(Box::new(rd)),
+        wr: crate::transport::Writer::Other(Box::new(wr)),
+        fd: 0,
+        peer_address: None,
+    };
     match serve(conn, &ep, None).await {
         End::Protocol(why) | End::Refused { why, .. } => EngineEnd::Protocol(why),
         End::Disconnected(why) => EngineEnd::Disconnected(why),

@@ -432,3 +432,201 @@ fn drive_writes_every_message_once_in_order_whoever_writes() {
 fn drive_hands_a_refused_write_to_the_engine() {
     drive_model(1);
 }
+
+/// The kernel under the feed models: bytes the peer wrote and nobody read yet, whether the
+/// engine's read events are on (armed), whether the peer closed. Each byte is one message.
+#[derive(Default)]
+struct Kernel {
+    data: VecDeque<u8>,
+    armed: bool,
+    closed: bool,
+}
+
+/// The connection under the feed models. A write, or the peer's close, notifies the engine's
+/// signal while armed (its read event), and always `readable` (what a caller's poll(2)
+/// waits on); arming with bytes waiting notifies the engine at once (the kernel looks).
+struct FakeSource {
+    kernel: crate::sync::Mutex<Kernel>,
+    engine: Arc<Signal>,
+    readable: Arc<Signal>,
+}
+
+impl FakeSource {
+    fn peer_writes(&self, byte: Option<u8>) {
+        let armed = {
+            let mut k = self.kernel.lock();
+            match byte {
+                Some(b) => k.data.push_back(b),
+                None => k.closed = true,
+            }
+            k.armed
+        };
+        if armed {
+            self.engine.notify();
+        }
+        self.readable.notify();
+    }
+}
+
+/// Wakes `readable` (a caller's poll(2) waiting on the socket's signal through a waker).
+struct NotifyWaker(Arc<Signal>);
+
+impl Wake for NotifyWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.notify();
+    }
+}
+
+impl crate::engine::feed::Source for FakeSource {
+    fn read_buf(&self, buf: &mut bytes::BytesMut, _room: usize) -> std::io::Result<usize> {
+        let mut k = self.kernel.lock();
+        if k.data.is_empty() {
+            return if k.closed { Ok(0) } else { Err(std::io::ErrorKind::WouldBlock.into()) };
+        }
+        let n = k.data.len();
+        buf.extend(k.data.drain(..));
+        Ok(n)
+    }
+    fn read_vec(&self, _: &mut Vec<u8>) -> std::io::Result<usize> {
+        unreachable!("no frame is read on its own in the models")
+    }
+    fn read_slice(&self, _: &mut [u8]) -> std::io::Result<usize> {
+        unreachable!("no frame is read on its own in the models")
+    }
+    fn disarm(&self) -> std::io::Result<()> {
+        self.kernel.lock().armed = false;
+        Ok(())
+    }
+    fn arm(&self) -> std::io::Result<()> {
+        let waiting = {
+            let mut k = self.kernel.lock();
+            k.armed = true;
+            !k.data.is_empty() || k.closed
+        };
+        if waiting {
+            self.engine.notify();
+        }
+        Ok(())
+    }
+    fn wait(&self, signal: &Signal, seen: u64, _deadline: Option<std::time::Instant>) -> crate::engine::feed::Waited {
+        use crate::engine::feed::Waited;
+        let waker = Waker::from(Arc::new(NotifyWaker(self.readable.clone())));
+        let mut key = None;
+        loop {
+            let seen_readable = self.readable.seq();
+            if !signal.register(&waker, seen, &mut key) {
+                signal.unregister(&mut key);
+                return Waited::Signalled;
+            }
+            {
+                let k = self.kernel.lock();
+                if !k.data.is_empty() || k.closed {
+                    drop(k);
+                    signal.unregister(&mut key);
+                    return Waited::Readable;
+                }
+            }
+            assert!(self.readable.wait(seen_readable, None), "an untimed wait returned false");
+        }
+    }
+    fn abandon(&self) {}
+}
+
+/// Each byte one message.
+struct ByteInput;
+
+impl crate::engine::feed::Input for ByteInput {
+    fn peek_header(&self, _: &[u8]) -> Option<oxmq_wire::FrameHeader> {
+        None
+    }
+    fn input(&self, rbuf: &mut bytes::BytesMut, batch: &mut VecDeque<Msg>) -> Result<(), crate::engine::End> {
+        batch.extend(rbuf.split().iter().map(|b| Msg::new(Bytes::copy_from_slice(&[*b]), false)));
+        Ok(())
+    }
+    fn input_frame(&self, _: oxmq_wire::Frame, _: &mut VecDeque<Msg>) -> Result<(), crate::engine::End> {
+        unreachable!("no frame is read on its own in the models")
+    }
+    fn on_read(&self) {}
+}
+
+/// The peer writes `n` one-byte messages and closes; a caller receives `n` messages with
+/// blocking receives (reading the connection itself when nothing is queued and the feed is
+/// free), racing the engine's reader; the pipe holds `hwm` messages. Every message arrives
+/// once, in order, whoever read it; the engine learns of the end whoever read it (no lost
+/// hand-over or read event: a lost one is a deadlock, which loom reports).
+fn feed_model(n: u8, hwm: usize) {
+    use crate::engine::feed::{EngineStep, Feed, FeedState};
+    use crate::pipe::Feed as _;
+    // Three threads and many locks: at most 3 preemptions (about a minute each), unless the
+    // run asks for fewer.
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none_or(|p| p > 3) {
+        builder.preemption_bound = Some(3);
+    }
+    builder.check(move || {
+        let (engine, socket, readable) = (Arc::new(Signal::new()), Arc::new(Signal::new()), Arc::new(Signal::new()));
+        let q = Arc::new(Queue::new(hwm, engine.clone(), socket.clone()));
+        let source = Arc::new(FakeSource {
+            kernel: crate::sync::Mutex::new(Kernel { armed: true, ..Kernel::default() }),
+            engine: engine.clone(),
+            readable,
+        });
+        let feed = Arc::new(Feed::new(
+            FeedState::default(),
+            ByteInput,
+            Some(source.clone()),
+            engine.clone(),
+            Default::default(),
+        ));
+        let peer = {
+            let source = source.clone();
+            thread::spawn(move || {
+                for b in 0..n {
+                    source.peer_writes(Some(b));
+                }
+                source.peer_writes(None);
+            })
+        };
+        let reader = {
+            let (q, feed, engine) = (q.clone(), feed.clone(), engine.clone());
+            thread::spawn(move || {
+                loop {
+                    let seen = engine.seq();
+                    match feed.engine_step(&q) {
+                        EngineStep::End(_) => break,
+                        EngineStep::Again => {}
+                        EngineStep::Full | EngineStep::Wait => {
+                            assert!(engine.wait(seen, None), "an untimed wait returned false")
+                        }
+                        EngineStep::Read => unreachable!("the model's stream is a source"),
+                    }
+                }
+                feed.close(false);
+            })
+        };
+        let mut got = Vec::new();
+        while got.len() < n as usize {
+            let seen = socket.seq();
+            if let Some(m) = q.pop() {
+                got.push(m.data[0]);
+                continue;
+            }
+            if feed.feed(&q, &socket, seen, None).is_none() {
+                assert!(socket.wait(seen, None), "an untimed wait returned false");
+            }
+        }
+        assert_eq!(got, (0..n).collect::<Vec<_>>());
+        peer.join().unwrap();
+        reader.join().unwrap();
+    });
+}
+
+#[test]
+fn feed_delivers_every_message_once_in_order_whoever_reads() {
+    feed_model(2, 0);
+}
+
+#[test]
+fn feed_hands_a_batch_the_pipe_had_no_room_for_to_the_engine() {
+    feed_model(3, 1);
+}

@@ -29,6 +29,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::atomic::Ordering::SeqCst;
+use std::time::Instant;
 
 use bytes::Bytes;
 
@@ -77,6 +78,19 @@ pub(crate) trait Drain: Send + Sync {
     fn drain(&self, queue: &Queue) -> bool;
 }
 
+/// A queue's writer that the reader can also drive on the reader's thread, when the reader
+/// would otherwise wait for it: the ZMTP engine lets a receiving caller that finds nothing
+/// queued read and decode its connection itself (`engine::feed`, where the rule of who reads
+/// is).
+pub(crate) trait Feed: Send + Sync {
+    /// The reader found no complete message in `queue` and would block: wait for the
+    /// connection's bytes, or for `signal` to move past `seen`, until `deadline`, and put what
+    /// arrives into `queue`. `None` when the connection is not the caller's to read now (it
+    /// then waits on `signal` as it would without a feed); `Some(false)` when the deadline
+    /// passed with nothing; `Some(true)` otherwise (look at the queue again).
+    fn feed(&self, queue: &Queue, signal: &Signal, seen: u64, deadline: Option<Instant>) -> Option<bool>;
+}
+
 /// Why a push did not happen.
 #[derive(Debug)]
 pub(crate) enum PushError {
@@ -117,6 +131,8 @@ struct State {
     conflate: bool,
     /// Offered the queue instead of waking the reader (see [`Drain`]).
     drain: Option<Arc<dyn Drain>>,
+    /// Offered to a reader that would wait for the writer (see [`Feed`]).
+    feed: Option<Arc<dyn Feed>>,
 }
 
 impl State {
@@ -209,6 +225,7 @@ impl Queue {
                 lwm: low_water_mark(hwm),
                 conflate: false,
                 drain: None,
+                feed: None,
             }),
             writer_blocked: Padded(AtomicBool::new(false)),
             woken: Padded(AtomicU64::new(0)),
@@ -276,6 +293,17 @@ impl Queue {
     /// refuse (return false).
     pub fn set_drain(&self, drain: Option<Arc<dyn Drain>>) {
         self.state.lock().drain = drain;
+    }
+
+    /// Offer the writer to a reader that would wait for it (or stop, with `None`). A reader
+    /// that took the feed before may still call it, and must then be refused (`None`).
+    pub fn set_feed(&self, feed: Option<Arc<dyn Feed>>) {
+        self.state.lock().feed = feed;
+    }
+
+    /// The writer a reader may drive instead of waiting for it (see [`Feed`]).
+    pub fn feed(&self) -> Option<Arc<dyn Feed>> {
+        self.state.lock().feed.clone()
     }
 
     /// A complete message appeared for an idle reader: let the drain take it, else wake the

@@ -17,10 +17,12 @@
 #[cfg(not(oxmq_loom))]
 pub(crate) use parking_lot::{Condvar, Mutex};
 #[cfg(not(oxmq_loom))]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, fence};
 
 #[cfg(oxmq_loom)]
 pub(crate) use self::model::{AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex};
+#[cfg(oxmq_loom)]
+pub(crate) use loom::sync::atomic::fence;
 
 #[cfg(oxmq_loom)]
 mod model {
@@ -94,6 +96,12 @@ mod model {
                 }
             }
         };
+    }
+
+    impl AtomicBool {
+        pub fn swap(&self, v: bool, order: Ordering) -> bool {
+            seqcst_rmw(order, |o| self.0.swap(v, o))
+        }
     }
 
     fn seqcst_rmw<T>(order: Ordering, op: impl FnOnce(Ordering) -> T) -> T {

@@ -5,13 +5,16 @@
 //!   heartbeats) over a byte stream;
 //! - [`raw`]: the raw engine of STREAM sockets, whose peers speak no ZMTP;
 //! - [`drive`]: who writes a ZMTP connection, its engine or the caller that sends (the rule,
-//!   and the corking of streams).
+//!   and the corking of streams);
+//! - [`feed`]: who reads a ZMTP connection, its engine or the caller that receives (the rule,
+//!   and the read steps both take).
 //!
 //! An engine moves bytes between a connection and one end of a pipe; it knows nothing of
 //! sockets, sessions or monitors. The session ([`crate::session`]) picks the engine for the
 //! socket type, attaches the peer and reports events. This file holds what both engines share.
 
 pub(crate) mod drive;
+pub(crate) mod feed;
 pub(crate) mod raw;
 pub(crate) mod zmtp;
 
@@ -19,6 +22,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::io::IoSlice;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use bytes::{Buf, Bytes};
 use oxmq_wire::{SocketType, ZapRequest};
@@ -33,6 +37,10 @@ pub(crate) struct EngineConfig {
     pub options: Options,
     /// The endpoint, for the logs.
     pub endpoint: String,
+    /// Set when the socket unbinds or disconnects the endpoint: its engines are being dropped,
+    /// and from now on no receiving caller hands over what it reads from their connections
+    /// (`feed`), as a dropped engine reads nothing more.
+    pub stopped: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Where a handshake that must ask a ZAP handler sends its request (the session's

@@ -15,11 +15,14 @@
 //!   the batch (with any PONG or PING owed) and writes it with one call; large bodies are not
 //!   copied but written from their own `Bytes` with a vectored write. Over tcp and ipc a
 //!   sending caller does the same on its own thread whenever the engine is idle
-//!   ([`super::drive`]), so the engine's drive loop writes only what callers leave to it.
+//!   ([`super::drive`]), so the engine's drive loop writes only what callers leave to it; and
+//!   a receiving caller that finds nothing queued reads and decodes the connection itself
+//!   ([`super::feed`], whose read steps the reader shares), so the reader reads only while no
+//!   caller waits.
 //!
 //! The engine wakes only on a pipe's state transitions ([`Signal`]), never per message. The
 //! connection is behind a mutex taken once per read or per batch encoded, by the reader, the
-//! engine's writer or a sending caller.
+//! engine's writer, a sending caller or a receiving one.
 //!
 //! When the socket is done with the connection and everything queued is written, the writer
 //! shuts the sending side down; [`close_wait`] then drops what the peer still sends until the
@@ -43,29 +46,19 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
 use super::drive::{Drive, Step, WRITE_BATCH, Wire};
+use super::feed::{self, EngineStep, Feed, FeedState, Input, Target};
 use super::{End, EngineConfig, ZapAsk, discard};
 use crate::error::errno;
 use crate::monitor::{self, Event};
 use crate::options::Options;
 use crate::pipe::{Msg, Pipe};
 use crate::signal::Signal;
-use crate::transport::{Reader, Writer};
+use crate::transport::{self, FdStream, Joined, Reader, Writer};
 
-/// Read buffer growth step.
-const READ_CHUNK: usize = 64 * 1024;
 /// The read buffer of a handshake: room for the greeting, a HELLO and a largest handshake
 /// command after it (a CURVE INITIATE with 64 KiB of metadata), so that a peer that has not
 /// authenticated never makes it grow (a full buffer doubles: 128 KiB held per connection).
 const HANDSHAKE_READ: usize = 64 + 512 + 9 + oxmq_wire::HANDSHAKE_MAX_FRAME_SIZE as usize;
-/// Frames whose body is at least this large, and still mostly to come, are read straight
-/// into a buffer of their own of exactly the body's size: no copy through the read buffer.
-const DIRECT_BODY: usize = 32 * 1024;
-/// After such a frame, the next read into the read buffer takes at most this much, so that
-/// the next large frame's header arrives with little of its body (copied, then read direct).
-const AFTER_DIRECT_READ: usize = 4 * 1024;
-/// The most the reader reserves at once for a large frame's body (the buffer still grows as
-/// real bytes arrive; a length field alone never sizes an allocation past this).
-const MAX_RESERVE: usize = 16 * 1024 * 1024;
 /// After the socket is done with a connection and everything queued was written, how long
 /// the engine waits, its sending side shut down, for the peer to close its side before it
 /// closes the connection all the same.
@@ -88,7 +81,7 @@ const CLOSE_WAIT: Duration = Duration::from_secs(5);
 pub(crate) struct Handshaken {
     conn: Connection,
     rbuf: BytesMut,
-    early: Batch,
+    early: VecDeque<Msg>,
 }
 
 impl Handshaken {
@@ -153,7 +146,7 @@ pub(crate) async fn handshake(
     let result = match made {
         Ok(mut conn) => {
             let mut rbuf = BytesMut::with_capacity(HANDSHAKE_READ);
-            let mut early = Batch::default();
+            let mut early = VecDeque::new();
             let deadline = conn.poll_timeout();
             let exchanged = {
                 let exchange = exchange(rd, wr, &mut conn, &mut rbuf, &mut early, asker);
@@ -188,7 +181,7 @@ async fn exchange(
     wr: &mut Writer,
     conn: &mut Connection,
     rbuf: &mut BytesMut,
-    early: &mut Batch,
+    early: &mut VecDeque<Msg>,
     zap: Option<&dyn ZapAsk>,
 ) -> Result<(), HandshakeError> {
     let mut tx = Transmit::new();
@@ -232,7 +225,7 @@ async fn exchange(
                 Err(e) => return Err(HandshakeError::Io(e)),
             }
         }
-        if let Err(e) = conn.input(now(), rbuf, early) {
+        if let Err(e) = conn.input(now(), rbuf, &mut Sink(early)) {
             // An ERROR command may be waiting to tell the peer why.
             if conn.wants_transmit() {
                 conn.poll_transmit(&mut tx);
@@ -302,11 +295,10 @@ impl HandshakeError {
     }
 }
 
-/// The messages the connection decodes, as the pipe takes them.
-#[derive(Default)]
-struct Batch(VecDeque<Msg>);
+/// Where the connection puts the messages it decodes, as the pipe takes them.
+struct Sink<'a>(&'a mut VecDeque<Msg>);
 
-impl MessageSink for Batch {
+impl MessageSink for Sink<'_> {
     #[inline]
     fn push_message(&mut self, m: Message) {
         self.0.push_back(Msg { data: m.body, more: m.more });
@@ -329,35 +321,56 @@ fn end_of(e: &ConnectionError) -> End {
 }
 
 /// Run the connection after its handshake until it ends: the peer's messages into `pipe`,
-/// the socket's messages from it, `signal` waking the engine on the pipe's changes.
+/// the socket's messages from it, `signal` waking the engine on the pipe's changes. Returns
+/// how it ended, and the stream for [`Rest::close_wait`].
 pub(crate) async fn run(
-    rd: &mut Reader,
+    rd: Reader,
     wr: Writer,
     pipe: &Pipe,
-    signal: &Signal,
+    signal: &Arc<Signal>,
     cfg: &EngineConfig,
     handshaken: Handshaken,
-) -> End {
+) -> (End, Rest) {
     let Handshaken { conn, rbuf, early } = handshaken;
-    // A tcp or ipc stream is written by whoever sends (`drive`); another (the fuzz harness's
-    // in-memory streams) by this task alone.
-    let (drivable, other) = if wr.can_drive() { (Some(wr), None) } else { (None, Some(wr)) };
-    let drive =
-        Arc::new(Drive::new(ZmtpWire { conn: Mutex::new(conn), wr: drivable }, Transmit::with_capacity(READ_CHUNK)));
+    // A tcp or ipc connection is read and written by whoever receives and sends (`feed`,
+    // `drive`); another (the fuzz harness's in-memory streams) by this task alone.
+    let joined = match transport::into_fd_stream(rd, wr) {
+        Ok(j) => j,
+        Err(e) => return (End::Disconnected(e.to_string()), Rest::Gone),
+    };
+    let (stream, halves) = match joined {
+        Joined::Fd(s) => (Some(Arc::new(s)), None),
+        Joined::Halves(rd, wr) => (None, Some((rd, wr))),
+    };
+    let drive = Arc::new(Drive::new(
+        ZmtpWire { conn: Mutex::new(conn), wr: stream.clone() },
+        Transmit::with_capacity(feed::READ_CHUNK),
+    ));
+    let input = ZmtpInput { drive: drive.clone(), signal: signal.clone() };
+    let feed: Arc<ZmtpFeed> =
+        Arc::new(Feed::new(FeedState::new(rbuf, early), input, stream.clone(), signal.clone(), cfg.stopped.clone()));
     let conn = &drive.wire.conn;
-    let reader = Reading { conn, drive: &drive, pipe, signal, rbuf, batch: early, after_direct: false };
-    let end = match other {
-        None => {
-            let _offered = Offered::new(pipe, &drive);
-            tokio::select! {
-                end = reader.run(rd) => end,
-                end = drive_loop(&drive, pipe, signal) => end,
-            }
+    let (end, rest) = match (stream, halves) {
+        (Some(stream), _) => {
+            let mut offered = Offered::new(pipe, &drive, &feed);
+            let reader = Reading { feed: &feed, source: Source::Fd(&stream), pipe, signal, conn };
+            let end = tokio::select! {
+                end = reader.run() => end,
+                end = drive_loop(&drive, &stream, pipe, signal) => end,
+            };
+            offered.ended = true;
+            drop(offered);
+            (end, Rest::Fd(stream))
         }
-        Some(wr) => tokio::select! {
-            end = reader.run(rd) => end,
-            end = write_loop(wr, conn, pipe, signal) => end,
-        },
+        (None, Some((mut rd, wr))) => {
+            let reader = Reading { feed: &feed, source: Source::Stream(&mut rd), pipe, signal, conn };
+            let end = tokio::select! {
+                end = reader.run() => end,
+                end = write_loop(wr, conn, pipe, signal) => end,
+            };
+            (end, Rest::Stream(rd))
+        }
+        (None, None) => unreachable!("a connection is one stream or two halves"),
     };
     // A message half-received when the connection died is never delivered.
     pipe.out.rollback_partial();
@@ -367,38 +380,72 @@ pub(crate) async fn run(
         }
         other => tracing::debug!("{}: connection ended: {other:?}", cfg.endpoint),
     }
-    end
+    (end, rest)
 }
 
-/// After [`End::Finished`] (everything was written and our side is shut down) and once the
-/// socket has let go of the pipe: close only once the peer has closed its side, dropping what
-/// it still sends, for [`CLOSE_WAIT`] at most.
-pub(crate) async fn close_wait(rd: &mut Reader, endpoint: &str) {
-    let waited = Instant::now();
-    let why = match tokio::time::timeout(CLOSE_WAIT, discard(rd)).await {
-        Ok(Ok(())) => "the peer closed its side".to_string(),
-        Ok(Err(e)) => e.to_string(),
-        Err(_) => format!("the peer did not close its side within {CLOSE_WAIT:?}"),
-    };
-    tracing::debug!("{endpoint}: closing after {:?}: {why}", waited.elapsed());
+/// What is left of a connection after [`run`]: its reading side, for the close.
+pub(crate) enum Rest {
+    Fd(Arc<FdStream>),
+    Stream(Reader),
+    /// Nothing (the connection could not be taken over).
+    Gone,
 }
 
-/// The reading half of a running connection. It also runs the connection's timers: every
-/// wait it makes (for bytes, for room in the pipe) ends at the connection's next deadline.
+impl Rest {
+    /// After [`End::Finished`] (everything was written and our side is shut down) and once the
+    /// socket has let go of the pipe: close only once the peer has closed its side, dropping
+    /// what it still sends, for [`CLOSE_WAIT`] at most.
+    pub async fn close_wait(self, endpoint: &str) {
+        let waited = Instant::now();
+        let discarded = async {
+            match self {
+                Rest::Fd(stream) => discard_fd(&stream).await,
+                Rest::Stream(mut rd) => discard(&mut rd).await,
+                Rest::Gone => Ok(()),
+            }
+        };
+        let why = match tokio::time::timeout(CLOSE_WAIT, discarded).await {
+            Ok(Ok(())) => "the peer closed its side".to_string(),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("the peer did not close its side within {CLOSE_WAIT:?}"),
+        };
+        tracing::debug!("{endpoint}: closing after {:?}: {why}", waited.elapsed());
+    }
+}
+
+/// Read and drop until the peer's end of the stream.
+async fn discard_fd(stream: &FdStream) -> std::io::Result<()> {
+    let mut scratch = vec![0u8; 8 * 1024];
+    loop {
+        match stream.read_slice(&mut scratch) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => stream.readable().await?,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Where a running connection's bytes come from.
+enum Source<'a> {
+    /// A tcp or ipc connection, which receiving callers may read too (`feed`).
+    Fd(&'a FdStream),
+    /// Any other stream: read by this task alone.
+    Stream(&'a mut Reader),
+}
+
+/// The engine's reading side of a running connection. It also runs the connection's timers:
+/// every wait it makes (for bytes, for room in the pipe) ends at the connection's next
+/// deadline.
 struct Reading<'a> {
-    conn: &'a Mutex<Connection>,
-    /// The writing side: told of each batch decoded (input tells a caller's writes apart from
-    /// a one-way stream's).
-    drive: &'a Drive<ZmtpWire>,
+    /// The right to read and what its holder works on (shared with receiving callers).
+    feed: &'a ZmtpFeed,
+    source: Source<'a>,
     /// The peer's messages go into `pipe.out`; `signal` wakes the reader when it has room, and
     /// the writer when something is owed to the peer.
     pipe: &'a Pipe,
     signal: &'a Signal,
-    rbuf: BytesMut,
-    /// Decoded messages not yet in the pipe.
-    batch: Batch,
-    /// The last read finished a large body read on its own: keep the next read short.
-    after_direct: bool,
+    conn: &'a Mutex<Connection>,
 }
 
 /// What a wait bounded by the connection's deadline came to.
@@ -410,113 +457,120 @@ enum Waited<T> {
 
 impl Reading<'_> {
     /// Read, decode and hand over until the connection ends.
-    async fn run(mut self, rd: &mut Reader) -> End {
+    async fn run(mut self) -> End {
+        // Reading paused at the HWM (silence then says nothing about the peer).
+        let mut paused = false;
         loop {
-            // Hand over what was decoded, waiting for room at the HWM.
-            if let Err(end) = self.hand_over().await {
+            // Read before trying for the right (`feed`'s rule 4).
+            let seen = self.signal.seq();
+            let next = self.feed.engine_step(&self.pipe.out);
+            let full = matches!(next, EngineStep::Full);
+            if paused != full {
+                paused = full;
+                self.conn.lock().set_reading_paused(paused, now());
+            }
+            let waited = match next {
+                EngineStep::End(end) => return end,
+                EngineStep::Again => {
+                    tokio::task::consume_budget().await;
+                    Ok(())
+                }
+                EngineStep::Full => bounded(self.conn, self.signal, self.signal.changed(seen)).await.map(|_| ()),
+                EngineStep::Wait => {
+                    let Source::Fd(stream) = &self.source else { unreachable!("a stream is read in place") };
+                    let either = async {
+                        tokio::select! {
+                            r = stream.readable() => r,
+                            () = self.signal.changed(seen) => Ok(()),
+                        }
+                    };
+                    match bounded(self.conn, self.signal, either).await {
+                        Ok(Ok(())) => Ok(()),
+                        Ok(Err(e)) => Err(End::Disconnected(e.to_string())),
+                        Err(end) => Err(end),
+                    }
+                }
+                EngineStep::Read => self.read_stream().await,
+            };
+            if let Err(end) = waited {
                 return end;
-            }
-            // A large body mostly still to come is read into a buffer of its own.
-            let header = self.conn.lock().peek_header(&self.rbuf);
-            let read = match header {
-                Some(h) if reads_direct(&h, self.rbuf.len()) => {
-                    read_body(rd, &mut self.rbuf, h, self.conn, self.signal).await.map(|frame| {
-                        self.after_direct = true;
-                        Some(frame)
-                    })
-                }
-                _ => {
-                    let pending = header.map_or(0, |h| (h.header_len + h.body_len).saturating_sub(self.rbuf.len()));
-                    make_room(&mut self.rbuf, pending);
-                    let limit = if std::mem::take(&mut self.after_direct) { AFTER_DIRECT_READ } else { usize::MAX };
-                    let conn = self.conn;
-                    let mut buf = (&mut self.rbuf).limit(limit);
-                    read_some(rd, &mut buf, conn, self.signal).await.map(|_| None)
-                }
-            };
-            let direct = match read {
-                Ok(direct) => direct,
-                Err(end) => return end,
-            };
-            let decoded = {
-                let mut conn = self.conn.lock();
-                let owed = conn.wants_transmit();
-                let r = match direct {
-                    Some(frame) => conn.input_frame(now(), frame, &mut self.batch),
-                    None => conn.input(now(), &mut self.rbuf, &mut self.batch),
-                };
-                if !owed && conn.wants_transmit() {
-                    // A PING owes a PONG: wake the writer.
-                    self.signal.notify();
-                }
-                r
-            };
-            if !self.batch.0.is_empty() {
-                self.drive.note_input();
-            }
-            if let Err(e) = decoded {
-                // The messages decoded before a protocol error are whole and delivered (as
-                // libzmq, which pushes each message as it decodes it); a message left open by
-                // the error is rolled back when the engine ends.
-                let _ = self.hand_over().await;
-                return end_of(&e);
             }
         }
     }
 
-    /// Push the batch into the pipe, waiting for room at the HWM (reading is paused
-    /// meanwhile: silence then says nothing about the peer).
-    async fn hand_over(&mut self) -> Result<(), End> {
-        let mut paused = false;
-        let result = loop {
-            if self.batch.0.is_empty() {
-                break Ok(());
+    /// Read a stream only this task reads: the state is taken out of the lock for the wait
+    /// (no caller reads such a stream: its feed is never offered) and put back after.
+    async fn read_stream(&mut self) -> Result<(), End> {
+        let Source::Stream(rd) = &mut self.source else { unreachable!("only streams are read here") };
+        let mut st = std::mem::take(&mut *self.feed.state.lock());
+        let read = match st.target(&self.feed.input, feed::READ_CHUNK) {
+            Target::Buf { buf, need, grow, limit } => {
+                feed::make_room(buf, need, grow);
+                read_some(rd, &mut buf.limit(limit), self.conn, self.signal).await
             }
-            let seen = self.signal.seq();
-            if !self.pipe.out.push_batch(&mut self.batch.0) {
-                // The socket is gone; drain the peer until the writer ends the connection.
-                self.batch.0.clear();
-                break Ok(());
-            }
-            if self.batch.0.is_empty() {
-                break Ok(());
-            }
-            if !paused {
-                paused = true;
-                self.conn.lock().set_reading_paused(true, now());
-            }
-            match bounded(self.conn, self.signal, self.signal.changed(seen)).await {
-                Ok(_) => {}
-                Err(end) => break Err(end),
-            }
+            Target::Body { body, rest } => read_some(rd, &mut body.limit(rest), self.conn, self.signal).await,
         };
-        if paused {
-            self.conn.lock().set_reading_paused(false, now());
-        }
+        let result = read.map(|_| {
+            if let Err(end) = st.absorb(&self.feed.input) {
+                st.end = Some(end);
+            }
+        });
+        *self.feed.state.lock() = st;
         result
     }
 }
 
-/// Read the body of the frame whose header `h` starts `rbuf` into a buffer of exactly its
-/// size: the part already buffered is moved over, the rest is read straight into it (never
-/// past it: what follows belongs to the next frame). Each read counts as traffic.
-async fn read_body(
-    rd: &mut Reader,
-    rbuf: &mut BytesMut,
-    h: FrameHeader,
-    conn: &Mutex<Connection>,
-    signal: &Signal,
-) -> Result<Frame, End> {
-    rbuf.advance(h.header_len);
-    let mut body = BytesMut::with_capacity(h.body_len);
-    body.extend_from_slice(rbuf);
-    rbuf.clear();
-    while body.len() < h.body_len {
-        let rest = h.body_len - body.len();
-        read_some(rd, &mut (&mut body).limit(rest), conn, signal).await?;
-        conn.lock().on_read();
+/// The reading side of a ZMTP connection.
+type ZmtpFeed = Feed<ZmtpInput, FdStream>;
+
+/// The ZMTP connection as a [`Feed`] decodes into it.
+struct ZmtpInput {
+    /// The writing side: told of each batch decoded (input tells a caller's writes apart from a
+    /// one-way stream's); its connection is the one decoded into.
+    drive: Arc<Drive<ZmtpWire>>,
+    /// The engine's: a PING owes a PONG, written by the engine.
+    signal: Arc<Signal>,
+}
+
+impl ZmtpInput {
+    fn decoded<F>(&self, batch: &mut VecDeque<Msg>, decode: F) -> Result<(), End>
+    where
+        F: FnOnce(&mut Connection, &mut Sink<'_>) -> Result<(), ConnectionError>,
+    {
+        let before = batch.len();
+        let r = {
+            let mut conn = self.drive.wire.conn.lock();
+            let owed = conn.wants_transmit();
+            let r = decode(&mut conn, &mut Sink(batch));
+            if !owed && conn.wants_transmit() {
+                // A PING owes a PONG: wake the writer.
+                self.signal.notify();
+            }
+            r
+        };
+        if batch.len() > before {
+            self.drive.note_input();
+        }
+        r.map_err(|e| end_of(&e))
     }
-    Ok(Frame { more: h.more, command: h.command, body: body.freeze() })
+}
+
+impl Input for ZmtpInput {
+    fn peek_header(&self, rbuf: &[u8]) -> Option<FrameHeader> {
+        self.drive.wire.conn.lock().peek_header(rbuf)
+    }
+
+    fn input(&self, rbuf: &mut BytesMut, batch: &mut VecDeque<Msg>) -> Result<(), End> {
+        self.decoded(batch, |conn, sink| conn.input(now(), rbuf, sink))
+    }
+
+    fn input_frame(&self, frame: Frame, batch: &mut VecDeque<Msg>) -> Result<(), End> {
+        self.decoded(batch, |conn, sink| conn.input_frame(now(), frame, sink))
+    }
+
+    fn on_read(&self) {
+        self.drive.wire.conn.lock().on_read();
+    }
 }
 
 /// Wait for `fut`, servicing the connection's timers whenever its next deadline passes
@@ -560,45 +614,32 @@ async fn read_some<B: BufMut>(
     }
 }
 
-/// Should the frame with header `h`, of which `buffered` bytes (header included) are in the
-/// read buffer, be read into a buffer of its own? When its body is large, within the
-/// reservation cap (a larger one grows with the bytes that arrive, in the read buffer), and
-/// mostly still to come (what is buffered is copied).
-fn reads_direct(h: &FrameHeader, buffered: usize) -> bool {
-    (DIRECT_BODY..=MAX_RESERVE).contains(&h.body_len) && buffered - h.header_len <= h.body_len / 2
-}
-
-/// Make room in the read buffer for the next read: for the whole body of a large frame in
-/// progress (`pending_body` bytes still to come), else for a read chunk. A body over
-/// [`MAX_RESERVE`] gets no reservation of its own and the buffer grows with the bytes that
-/// arrive: reserving `MAX_RESERVE` for it on every read that left less room than that made the
-/// buffer double past `MAX_RESERVE` on a length field alone.
-fn make_room(rbuf: &mut BytesMut, pending_body: usize) {
-    let body = if pending_body > MAX_RESERVE { 0 } else { pending_body };
-    if rbuf.capacity() - rbuf.len() < body.max(READ_CHUNK / 4) {
-        rbuf.reserve(body.max(READ_CHUNK));
-    }
-}
-
-/// While alive, the pipe offers its messages to the drive (sending callers write them);
-/// dropped however the engine ends (the task may be dropped mid-await, when a listener is
-/// closed), it withdraws the offer and closes the drive, so no caller keeps the stream.
+/// While alive, the pipe offers its messages to the drive (sending callers write them) and
+/// its reader the feed (receiving callers read); dropped however the engine ends (the task may
+/// be dropped mid-await, when a listener is closed), it withdraws both offers and closes both,
+/// so no caller keeps the stream.
 struct Offered<'a> {
     pipe: &'a Pipe,
     drive: &'a Arc<Drive<ZmtpWire>>,
+    feed: &'a Arc<ZmtpFeed>,
+    /// The engine ended by itself (not dropped mid-await).
+    ended: bool,
 }
 
 impl<'a> Offered<'a> {
-    fn new(pipe: &'a Pipe, drive: &'a Arc<Drive<ZmtpWire>>) -> Offered<'a> {
+    fn new(pipe: &'a Pipe, drive: &'a Arc<Drive<ZmtpWire>>, feed: &'a Arc<ZmtpFeed>) -> Offered<'a> {
         pipe.inp.set_drain(Some(drive.clone()));
-        Offered { pipe, drive }
+        pipe.out.set_feed(Some(feed.clone()));
+        Offered { pipe, drive, feed, ended: false }
     }
 }
 
 impl Drop for Offered<'_> {
     fn drop(&mut self) {
         self.pipe.inp.set_drain(None);
+        self.pipe.out.set_feed(None);
         self.drive.close();
+        self.feed.close(!self.ended);
     }
 }
 
@@ -607,7 +648,7 @@ pub(crate) struct ZmtpWire {
     conn: Mutex<Connection>,
     /// `None` when the stream cannot be written from any thread (then nothing calls
     /// `try_write`: the drive is not offered to the pipe and [`write_loop`] writes instead).
-    wr: Option<Writer>,
+    wr: Option<Arc<FdStream>>,
 }
 
 impl Wire for ZmtpWire {
@@ -647,8 +688,7 @@ impl Wire for ZmtpWire {
 
 /// The engine's side of a [`Drive`]: step whenever the pipe's signal moves or the stream
 /// becomes writable again, until the socket is done and everything was written.
-async fn drive_loop(drive: &Drive<ZmtpWire>, pipe: &Pipe, signal: &Signal) -> End {
-    let wr = drive.wire.wr.as_ref().expect("a drive loop has a drivable stream");
+async fn drive_loop(drive: &Drive<ZmtpWire>, wr: &FdStream, pipe: &Pipe, signal: &Signal) -> End {
     loop {
         let seen = signal.seq();
         match drive.engine_step(&pipe.inp) {
@@ -674,7 +714,7 @@ async fn drive_loop(drive: &Drive<ZmtpWire>, pipe: &Pipe, signal: &Signal) -> En
 /// encode the batch, write it, wait for the pipe's signal.
 async fn write_loop(mut wr: Writer, conn: &Mutex<Connection>, pipe: &Pipe, signal: &Signal) -> End {
     let mut batch: VecDeque<Msg> = VecDeque::new();
-    let mut tx = Transmit::with_capacity(READ_CHUNK);
+    let mut tx = Transmit::with_capacity(feed::READ_CHUNK);
     loop {
         let seen = signal.seq();
         pipe.inp.pop_batch(&mut batch, WRITE_BATCH);
@@ -718,81 +758,4 @@ async fn write_transmit(wr: &mut Writer, tx: &mut Transmit) -> std::io::Result<(
     }
     tx.clear();
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A header declaring a body of 2^48 bytes (or just over MAX_RESERVE), the body then
-    /// trickling in a byte per read: the buffer grows with what arrives, never to twice the
-    /// reservation cap (it reached 32 MiB from the header alone).
-    fn header(body_len: usize) -> [u8; 9] {
-        let mut h = [0x02u8; 9];
-        h[1..].copy_from_slice(&(body_len as u64).to_be_bytes());
-        h
-    }
-
-    /// A large body is read into a buffer of exactly its size, from what was buffered plus
-    /// reads that never take the next frame's bytes, which stay for the read buffer.
-    #[test]
-    fn a_direct_body_is_exact_and_leaves_the_next_frame_unread() {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async {
-            let len = 100_000;
-            let body: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
-            let mut rbuf = BytesMut::new();
-            rbuf.extend_from_slice(&header(len));
-            rbuf.extend_from_slice(&body[..1000]);
-            // The rest of the body, then the next frame: all readable at once.
-            let mut rest = body[1000..].to_vec();
-            rest.extend_from_slice(&[0x00, 0x01, b'z']);
-            let mut rd: Reader = Box::new(std::io::Cursor::new(rest));
-            let h = oxmq_wire::Decoder::new(None).peek_header(&rbuf).unwrap().unwrap();
-            assert!(reads_direct(&h, rbuf.len()));
-            let conn = Mutex::new(Connection::new(ConnectionConfig::new(oxmq_wire::SocketType::Pull), now()).unwrap());
-            let got = read_body(&mut rd, &mut rbuf, h, &conn, &Signal::new()).await.unwrap();
-            assert_eq!(got.body, body);
-            assert!(rbuf.is_empty());
-            let mut next = Vec::new();
-            rd.read_to_end(&mut next).await.unwrap();
-            assert_eq!(next, [0x00, 0x01, b'z']);
-        });
-    }
-
-    /// Only large bodies within the reservation cap, mostly still to come, are read direct.
-    #[test]
-    fn which_bodies_are_read_direct() {
-        let h = |body_len| FrameHeader { more: false, command: false, header_len: 9, body_len };
-        assert!(!reads_direct(&h(DIRECT_BODY - 1), 9));
-        assert!(reads_direct(&h(DIRECT_BODY), 9));
-        assert!(reads_direct(&h(MAX_RESERVE), 9 + 1000));
-        assert!(!reads_direct(&h(MAX_RESERVE + 1), 9), "grows with the bytes that arrive instead");
-        assert!(!reads_direct(&h(1 << 20), 9 + (1 << 19) + 1), "mostly buffered already");
-    }
-
-    #[test]
-    fn a_huge_declared_body_reserves_nothing_past_the_cap() {
-        for declared in [1usize << 48, MAX_RESERVE + 50_000] {
-            let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
-            rbuf.extend_from_slice(&[0x02, 0, 0, 0, 0, 0, 0, 0, 0]);
-            for got in 0..100_000 {
-                make_room(&mut rbuf, declared - got);
-                rbuf.extend_from_slice(b"x");
-                // Room for what arrived and, once the rest fits under the cap, for the rest.
-                let bound = if declared - got > MAX_RESERVE { 2 * READ_CHUNK } else { MAX_RESERVE + 2 * READ_CHUNK };
-                assert!(rbuf.capacity() <= bound, "capacity {} after {got} bytes", rbuf.capacity());
-            }
-        }
-        // A body within the cap is reserved whole, once.
-        let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
-        make_room(&mut rbuf, 1 << 20);
-        let cap = rbuf.capacity();
-        assert!(cap >= 1 << 20);
-        for got in 0..1000 {
-            rbuf.extend_from_slice(b"x");
-            make_room(&mut rbuf, (1 << 20) - got - 1);
-        }
-        assert_eq!(rbuf.capacity(), cap);
-    }
 }

@@ -85,11 +85,11 @@ pub(crate) async fn serve(conn: Connection, ep: &EndpointConfig, early: Option<E
     let properties = Properties::new(announced, peer_address.as_deref());
     let (pipe, signal, guard) = peer_pipe(ep, early, peer, Some(properties));
     socket.monitor.emit(Event::HandshakeSucceeded, 0, &ep.engine.endpoint);
-    let end = zmtp::run(&mut rd, wr, &pipe, &signal, &ep.engine, handshaken).await;
+    let (end, rest) = zmtp::run(rd, wr, &pipe, &signal, &ep.engine, handshaken).await;
     // The socket needs nothing more from this connection.
     drop(guard);
     if matches!(end, End::Finished) {
-        zmtp::close_wait(&mut rd, &ep.engine.endpoint).await;
+        rest.close_wait(&ep.engine.endpoint).await;
     }
     end
 }

@@ -13,6 +13,8 @@ pub(crate) mod zap;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::SeqCst;
 use std::time::Duration;
 
 use oxmq_wire::SocketType;
@@ -74,10 +76,13 @@ enum Kind {
         engines: Arc<Tasks>,
         file: Option<ipc::SocketFile>,
         fd: u32,
+        /// The engines' `EngineConfig::stopped`.
+        stopped: Arc<AtomicBool>,
     },
     Connecter {
         task: JoinHandle<()>,
         pipe: Option<PipeId>,
+        stopped: Arc<AtomicBool>,
     },
     InprocBound {
         name: String,
@@ -115,13 +120,17 @@ impl Bound {
     /// `linger`, as on close (the socket closes its end: see [`Bound::pipe`]).
     pub fn shutdown(self, ctx: &Context, shared: &SocketShared, linger: Option<Duration>) {
         match self.kind {
-            Kind::Listener { accept, engines, file, fd } => {
+            Kind::Listener { accept, engines, file, fd, stopped } => {
+                stopped.store(true, SeqCst);
                 close_listener(accept);
                 engines.abort_all();
                 listener_closed(shared, file, fd, &self.resolved);
             }
-            Kind::Connecter { task, pipe: Some(_) } => reap(ctx, vec![task], linger),
-            Kind::Connecter { task, pipe: None } => task.abort(),
+            Kind::Connecter { task, pipe: Some(_), .. } => reap(ctx, vec![task], linger),
+            Kind::Connecter { task, pipe: None, stopped } => {
+                stopped.store(true, SeqCst);
+                task.abort()
+            }
             Kind::InprocBound { name, socket } => ctx.inner.inproc.unbind(&name, &socket),
             Kind::InprocConnected { .. } => {}
         }
@@ -162,6 +171,7 @@ fn endpoint_config(ctx: &Context, shared: &Arc<SocketShared>, options: &Options,
             socket_type: shared.socket_type,
             options: options.clone(),
             endpoint: endpoint.to_string(),
+            stopped: Default::default(),
         },
         routing_id_override: None,
     }
@@ -217,9 +227,10 @@ pub(crate) fn bind(ctx: &Context, shared: &Arc<SocketShared>, options: &Options,
     let fd = opened.listener.fd();
     shared.monitor.emit(Event::Listening, fd, &opened.resolved);
     let ep = Arc::new(endpoint_config(ctx, shared, options, &opened.resolved));
+    let stopped = ep.engine.stopped.clone();
     let engines = Arc::new(Tasks::default());
     let accept = rt.spawn(connection::accept_loop(opened.listener, ep, engines.clone(), rt.clone()));
-    let kind = Kind::Listener { accept, engines, file: opened.file, fd };
+    let kind = Kind::Listener { accept, engines, file: opened.file, fd, stopped };
     Ok(Bound { given: given.to_string(), resolved: opened.resolved, kind })
 }
 
@@ -273,8 +284,9 @@ pub(crate) fn connect(ctx: &Context, shared: &Arc<SocketShared>, options: &Optio
         Some(PeerGuard::new(theirs, signal, shared.clone()))
     };
     let pipe = early.as_ref().map(|g| g.pipe.id);
+    let stopped = ep.engine.stopped.clone();
     let task = ctx.inner.handle.spawn(connection::connecter(target, Arc::new(ep), early));
-    Ok(Bound { given: given.to_string(), resolved: given.to_string(), kind: Kind::Connecter { task, pipe } })
+    Ok(Bound { given: given.to_string(), resolved: given.to_string(), kind: Kind::Connecter { task, pipe, stopped } })
 }
 
 /// An inproc connect: to the binder if there is one, else a pipe that queues until the bind.
@@ -322,7 +334,7 @@ pub(crate) fn linger_and_reap(ctx: &Context, shared: &SocketShared, endpoints: V
     let mut handles = Vec::new();
     for b in endpoints {
         match b.kind {
-            Kind::Listener { accept, engines, file, fd } => {
+            Kind::Listener { accept, engines, file, fd, .. } => {
                 close_listener(accept);
                 handles.extend(engines.take());
                 listener_closed(shared, file, fd, &b.resolved);

@@ -34,7 +34,7 @@ use crate::error::{Error, Result};
 use crate::frame::IntoFrame;
 use crate::options::{self, Options};
 use crate::pattern::{self, Pattern, SendError};
-use crate::pipe::{Msg, PeerInfo, Pipe, PipeId};
+use crate::pipe::{self, Msg, PeerInfo, Pipe, PipeId};
 use crate::poll::events::PollEvents;
 use crate::properties::{Message, Properties};
 use crate::session::{self, Bound};
@@ -57,6 +57,17 @@ pub(crate) struct Core {
 }
 
 impl Core {
+    /// The socket's one peer's connection, when a receiving caller may read it itself
+    /// (`pipe::Feed`), with the queue it reads into. Only with one peer: with several, the
+    /// caller waits for whichever has a message first, which the engines tell it.
+    fn sole_feed(&self) -> Option<(Arc<dyn pipe::Feed>, Arc<pipe::Queue>)> {
+        if self.pipes.len() != 1 {
+            return None;
+        }
+        let (pipe, _) = self.pipes.values().next()?;
+        Some((pipe.inp.feed()?, pipe.inp.clone()))
+    }
+
     /// Act on what the I/O side posted since the last call (one atomic load when nothing).
     #[inline]
     fn process_commands(&mut self, shared: &SocketShared) {
@@ -616,7 +627,19 @@ impl SocketBase {
             if let Some(first) = self.try_recv_with(rest.as_deref_mut(), properties.as_deref_mut())? {
                 return Ok(first);
             }
-            let timeo = self.core.lock().options.rcvtimeo;
+            let (timeo, feed) = {
+                let core = self.core.lock();
+                (core.options.rcvtimeo, if block && core.options.rcvtimeo != 0 { core.sole_feed() } else { None })
+            };
+            // Nothing queued: read the connection on this thread rather than wait for the I/O
+            // thread to (`engine::feed`), when it is the socket's only one and free to.
+            if let Some((feed, queue)) = feed {
+                match feed.feed(&queue, &self.shared.signal, seen, deadline.get(timeo)) {
+                    Some(true) => continue,
+                    Some(false) => return Err(Error::Again),
+                    None => {}
+                }
+            }
             self.wait(seen, block, timeo, &mut deadline)?;
         }
     }

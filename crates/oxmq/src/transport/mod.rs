@@ -7,6 +7,8 @@
 //! ([`crate::session`]) decides what runs over a connection and attaches the peer.
 
 pub(crate) mod endpoint;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) mod fd_stream;
 pub(crate) mod inproc;
 pub(crate) mod ipc;
 pub(crate) mod socks;
@@ -21,51 +23,75 @@ use tokio::net::{TcpListener, UnixListener};
 use crate::error::Result;
 use crate::options::Options;
 use endpoint::IpcAddr;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) use fd_stream::FdStream;
+/// Where there is no epoll, no stream is an [`FdStream`] (see [`into_fd_stream`]).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) enum FdStream {}
 
-/// The reading half of a connection.
-pub(crate) type Reader = Box<dyn AsyncRead + Unpin + Send>;
-/// The writing half of a connection. A tcp or ipc half can also be written without `&mut`
-/// and from any thread ([`Writer::try_write_vectored`], [`Writer::writable`]): that is what
-/// lets a sending caller write on its own thread (`engine::drive`).
+/// The reading half of a connection (for the handshake, and for the whole life of a STREAM
+/// connection or a stream that is not a tcp or ipc socket).
+pub(crate) enum Reader {
+    Tcp(tokio::net::tcp::OwnedReadHalf),
+    Ipc(tokio::net::unix::OwnedReadHalf),
+    /// Any other stream (the fuzz harness's in-memory ones).
+    #[cfg_attr(not(feature = "fuzzing"), allow(dead_code, reason = "only the fuzz harness makes one"))]
+    Other(Box<dyn AsyncRead + Unpin + Send>),
+}
+
+/// The writing half of a connection.
 pub(crate) enum Writer {
     Tcp(tokio::net::tcp::OwnedWriteHalf),
     Ipc(tokio::net::unix::OwnedWriteHalf),
-    /// Any other stream (the fuzz harness's in-memory ones): written by the engine alone.
+    /// Any other stream (the fuzz harness's in-memory ones).
     #[cfg_attr(not(feature = "fuzzing"), allow(dead_code, reason = "only the fuzz harness makes one"))]
     Other(Box<dyn AsyncWrite + Unpin + Send + Sync>),
 }
 
-impl Writer {
-    /// Can [`Writer::try_write_vectored`] write from any thread?
-    pub fn can_drive(&self) -> bool {
-        !matches!(self, Writer::Other(_))
-    }
+/// What a connection's halves became for the engine to run (see [`into_fd_stream`]).
+pub(crate) enum Joined {
+    /// A tcp or ipc connection, one [`FdStream`] again.
+    Fd(FdStream),
+    /// Any other stream, or any stream where there is no [`FdStream`]: the halves as they were.
+    Halves(Reader, Writer),
+}
 
-    /// Write what the kernel takes now without waiting (`WouldBlock` when it takes nothing).
-    /// `Unsupported` for [`Writer::Other`].
-    pub fn try_write_vectored(&self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
-        match self {
-            Writer::Tcp(w) => w.try_write_vectored(bufs),
-            Writer::Ipc(w) => w.try_write_vectored(bufs),
-            Writer::Other(_) => Err(std::io::ErrorKind::Unsupported.into()),
-        }
-    }
+/// A tcp or ipc connection's two halves made one [`FdStream`] again, which any thread may read
+/// and write (what lets sending and receiving callers drive a ZMTP connection themselves:
+/// `engine::drive`, `engine::feed`). An error (no memory for an epoll set) ends the connection
+/// like a failed read.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn into_fd_stream(rd: Reader, wr: Writer) -> std::io::Result<Joined> {
+    let sock = match (rd, wr) {
+        (Reader::Tcp(r), Writer::Tcp(w)) => match r.reunite(w) {
+            Ok(s) => fd_stream::Sock::Tcp(s.into_std()?),
+            Err(e) => return Ok(Joined::Halves(Reader::Tcp(e.0), Writer::Tcp(e.1))),
+        },
+        (Reader::Ipc(r), Writer::Ipc(w)) => match r.reunite(w) {
+            Ok(s) => fd_stream::Sock::Ipc(s.into_std()?),
+            Err(e) => return Ok(Joined::Halves(Reader::Ipc(e.0), Writer::Ipc(e.1))),
+        },
+        (rd, wr) => return Ok(Joined::Halves(rd, wr)),
+    };
+    FdStream::new(sock).map(Joined::Fd)
+}
 
-    /// Shut the sending side down (the peer reads the end of the stream), without `&mut`.
-    pub fn shutdown_write(&self) -> std::io::Result<()> {
-        match self {
-            Writer::Tcp(w) => socket2::SockRef::from(w.as_ref()).shutdown(std::net::Shutdown::Write),
-            Writer::Ipc(w) => socket2::SockRef::from(w.as_ref()).shutdown(std::net::Shutdown::Write),
-            Writer::Other(_) => Err(std::io::ErrorKind::Unsupported.into()),
-        }
-    }
+/// Where there is no [`FdStream`] (no epoll), every stream stays in its halves.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn into_fd_stream(rd: Reader, wr: Writer) -> std::io::Result<Joined> {
+    Ok(Joined::Halves(rd, wr))
+}
 
-    /// Wait until the kernel may take more (after `WouldBlock`). Only for the drivable kinds.
-    pub async fn writable(&self) -> std::io::Result<()> {
-        match self {
-            Writer::Tcp(w) => w.writable().await,
-            Writer::Ipc(w) => w.writable().await,
-            Writer::Other(_) => Err(std::io::ErrorKind::Unsupported.into()),
+impl AsyncRead for Reader {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Reader::Tcp(r) => std::pin::Pin::new(r).poll_read(cx, buf),
+            Reader::Ipc(r) => std::pin::Pin::new(r).poll_read(cx, buf),
+            Reader::Other(r) => std::pin::Pin::new(r).poll_read(cx, buf),
         }
     }
 }
@@ -141,14 +167,14 @@ impl Connection {
         // libzmq gives the IP address alone.
         let peer_address = s.peer_addr().ok().map(|a| a.ip().to_string());
         let (r, w) = s.into_split();
-        Connection { rd: Box::new(r), wr: Writer::Tcp(w), fd, peer_address }
+        Connection { rd: Reader::Tcp(r), wr: Writer::Tcp(w), fd, peer_address }
     }
 
     fn ipc(s: tokio::net::UnixStream) -> Connection {
         let fd = s.as_raw_fd() as u32;
         let peer_address = ipc::peer_address(&s);
         let (r, w) = s.into_split();
-        Connection { rd: Box::new(r), wr: Writer::Ipc(w), fd, peer_address }
+        Connection { rd: Reader::Ipc(r), wr: Writer::Ipc(w), fd, peer_address }
     }
 }
 

@@ -1,0 +1,583 @@
+//! Who reads a connection: the engine on its I/O thread, or the caller that receives.
+//!
+//! A blocking receive that finds nothing queued would wait for the I/O thread to be woken by
+//! the peer's bytes, read and decode them, queue the message and wake the caller: two wake-ups
+//! and two context switches per message, which on a core the two threads share is most of a
+//! request-reply round trip. So a caller whose receive would block on a socket with one
+//! tcp or ipc connection waits on the connection itself, in poll(2), and reads and decodes
+//! the bytes on its own thread; the I/O thread never hears of them. The I/O thread keeps
+//! everything else: reading while no caller waits (so the pipe fills to its HWM, PINGs are
+//! answered and a closed connection is noticed), what a caller leaves (a batch the pipe had no
+//! room for, an error), the connection's timers.
+//!
+//! **The rule** (one party reads a connection at a time, and nothing that arrives is left
+//! unread without the engine knowing):
+//! 1. [`Feed::state`] is the right to read. Whoever holds it reads the socket, decodes, and
+//!    puts the messages into the pipe, in the order read. The engine takes it only by
+//!    `try_lock`, between two awaits; a caller only by `try_lock`, within a blocking receive
+//!    that found nothing queued. Neither ever waits for it.
+//! 2. Holding it, a caller reads; if nothing is there, it takes the socket's read events away
+//!    from the engine ([`Source::disarm`]), reads again, and if still nothing waits in
+//!    poll(2) on the socket and, through a waker, on the socket's signal (anything else that
+//!    happens to the socket), until its deadline. It stops at the first message it puts in
+//!    the pipe.
+//! 3. A caller lets go of the right *before* it gives the events back ([`Source::arm`]);
+//!    arming wakes the engine if bytes are waiting (the kernel looks). What it decoded and
+//!    could not put into the pipe (HWM), and an end it met (the peer closed, a read failed,
+//!    the peer broke the protocol), it leaves in the state and hands to the engine by
+//!    notifying the engine's signal, also after letting go; and so does every caller that
+//!    takes the right and finds such a thing left there (the engine may have read its
+//!    signal's number after the first notification, then found the right taken: loom found
+//!    that one).
+//! 4. The engine reads its signal's number, then says it is trying for the right (an atomic
+//!    flag, then a fence), then tries. A caller, after letting go (and arming), takes the flag
+//!    (a fence, then a swap) and, if it was set, notifies the engine's signal: if the engine's
+//!    try failed, the caller's swap sees its flag (the two fences order the two sides), and
+//!    the notification comes after the engine read its number. So an engine that found the
+//!    right taken always steps again once the holder lets go, whatever the holder read (the
+//!    holder may have read the first bytes without taking the read events away, rule 2, and
+//!    then there is no arming to wake the engine for what came after them).
+//! 5. When the engine ends, the pipe stops offering the feed and the feed is closed: a caller
+//!    that took it from the pipe before then hands nothing more over. When the engine's task
+//!    is dropped rather than ending by itself (a listener unbound), the stream is ended at
+//!    once too ([`Source::abandon`]), so that such a caller stops reading it, as the engine
+//!    did.
+//!
+//! The engine's reads follow the same steps ([`FeedState::read_fd`], [`FeedState::absorb`]):
+//! large reads, frames with a large body read straight into a buffer of their own.
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::SeqCst;
+use std::time::Instant;
+
+use bytes::{Buf, Bytes, BytesMut};
+use oxmq_wire::{Frame, FrameHeader};
+
+use super::End;
+use crate::pipe::{self, Msg, Queue};
+use crate::signal::Signal;
+use crate::sync::{AtomicBool, Mutex, fence};
+
+/// The engine's read size: a read buffer grows by this much at a time.
+pub(crate) const READ_CHUNK: usize = 64 * 1024;
+/// A caller's: it wants the next message, not a backlog (that is the engine's, in large reads).
+const CALLER_CHUNK: usize = 8 * 1024;
+/// Frames whose body is at least this large, and still mostly to come, are read straight
+/// into a buffer of their own of exactly the body's size: no copy through the read buffer.
+const DIRECT_BODY: usize = 32 * 1024;
+/// After such a frame, the next read into the read buffer takes at most this much, so that
+/// the next large frame's header arrives with little of its body (copied, then read direct).
+pub(crate) const AFTER_DIRECT_READ: usize = 4 * 1024;
+/// The most the reader reserves at once for a large frame's body (the buffer still grows as
+/// real bytes arrive; a length field alone never sizes an allocation past this).
+const MAX_RESERVE: usize = 16 * 1024 * 1024;
+
+/// The protocol, as the reader feeds it bytes (the ZMTP connection).
+pub(crate) trait Input: Send + Sync {
+    /// The header of the frame at the front of `rbuf`, once it is whole.
+    fn peek_header(&self, rbuf: &[u8]) -> Option<FrameHeader>;
+    /// Decode every complete frame in `rbuf`, appending the messages to `batch`.
+    fn input(&self, rbuf: &mut BytesMut, batch: &mut VecDeque<Msg>) -> Result<(), End>;
+    /// A frame read on its own (a large body), appended to `batch` if it is a message.
+    fn input_frame(&self, frame: Frame, batch: &mut VecDeque<Msg>) -> Result<(), End>;
+    /// Part of such a frame arrived: traffic, for the heartbeat's timeout.
+    fn on_read(&self);
+}
+
+/// The byte stream under a [`Feed`], as its readers read it without waiting (a tcp or ipc
+/// `transport::FdStream`; the loom models' stand-in).
+pub(crate) trait Source: Send + Sync {
+    /// One read into `buf`'s spare room (made at least `room` large): `Ok(0)` at the end of
+    /// the stream, `WouldBlock` when nothing is there.
+    fn read_buf(&self, buf: &mut BytesMut, room: usize) -> io::Result<usize>;
+    /// One read into `v`'s spare capacity.
+    fn read_vec(&self, v: &mut Vec<u8>) -> io::Result<usize>;
+    /// One read into `buf`.
+    fn read_slice(&self, buf: &mut [u8]) -> io::Result<usize>;
+    /// Stop waking the engine for the stream's bytes (a caller reads them).
+    fn disarm(&self) -> io::Result<()>;
+    /// Wake the engine for them again, at once if some are waiting.
+    fn arm(&self) -> io::Result<()>;
+    /// A caller's wait: until the stream has bytes (or has ended), `signal` moves past `seen`,
+    /// or `deadline` passes.
+    fn wait(&self, signal: &Signal, seen: u64, deadline: Option<Instant>) -> Waited;
+    /// The engine is gone (its task was dropped): end the connection now, so that no caller
+    /// reads it any more.
+    fn abandon(&self);
+}
+
+/// What a caller's wait came to.
+pub(crate) enum Waited {
+    /// The stream has bytes (or has ended).
+    Readable,
+    /// The socket's signal moved (or the wait was interrupted): look at the socket again.
+    Signalled,
+    /// The deadline passed.
+    TimedOut,
+}
+
+/// A frame being read on its own, straight into a buffer of its body's size.
+struct Direct {
+    header: FrameHeader,
+    body: Vec<u8>,
+}
+
+/// What the holder of the right to read works on.
+#[derive(Default)]
+pub(crate) struct FeedState {
+    /// Read, not yet decoded (a frame not whole yet).
+    rbuf: BytesMut,
+    /// Decoded, not yet in the pipe (it was full).
+    pub batch: VecDeque<Msg>,
+    direct: Option<Direct>,
+    /// The last read finished a body read on its own: keep the next read short.
+    after_direct: bool,
+    /// How the connection ended, met by whoever read last (the engine ends with it once the
+    /// messages decoded before it are in the pipe).
+    pub end: Option<End>,
+}
+
+/// Where the next read goes.
+pub(crate) enum Target<'a> {
+    /// Into the read buffer, with at least `need` bytes of room (reserve `grow` when less),
+    /// taking at most `limit`.
+    Buf { buf: &'a mut BytesMut, need: usize, grow: usize, limit: usize },
+    /// Into a large frame's body, `rest` bytes still to come.
+    Body { body: &'a mut Vec<u8>, rest: usize },
+}
+
+impl FeedState {
+    pub fn new(rbuf: BytesMut, batch: VecDeque<Msg>) -> FeedState {
+        FeedState { rbuf, batch, ..FeedState::default() }
+    }
+
+    /// Where the next read goes, for a reader whose reads grow the buffer by `chunk`.
+    pub fn target(&mut self, input: &dyn Input, chunk: usize) -> Target<'_> {
+        if self.direct.is_none() {
+            let header = input.peek_header(&self.rbuf);
+            match header {
+                Some(h) if reads_direct(&h, self.rbuf.len()) => {
+                    self.rbuf.advance(h.header_len);
+                    let mut body = Vec::with_capacity(h.body_len);
+                    body.extend_from_slice(&self.rbuf);
+                    self.rbuf.clear();
+                    self.direct = Some(Direct { header: h, body });
+                }
+                _ => {
+                    // Room for the whole body of a large frame in progress, else for a chunk;
+                    // a body over MAX_RESERVE gets no reservation of its own and the buffer
+                    // grows with the bytes that arrive (reserving it on every read that left
+                    // less room made the buffer double past MAX_RESERVE on a length field).
+                    let pending = header.map_or(0, |h| (h.header_len + h.body_len).saturating_sub(self.rbuf.len()));
+                    let body = if pending > MAX_RESERVE { 0 } else { pending };
+                    let limit = if std::mem::take(&mut self.after_direct) { AFTER_DIRECT_READ } else { usize::MAX };
+                    return Target::Buf {
+                        buf: &mut self.rbuf,
+                        need: body.max(chunk / 4),
+                        grow: body.max(chunk),
+                        limit,
+                    };
+                }
+            }
+        }
+        let d = self.direct.as_mut().expect("a body read on its own is under way");
+        Target::Body { rest: d.header.body_len - d.body.len(), body: &mut d.body }
+    }
+
+    /// One read from `stream` into [`FeedState::target`], without waiting: `Ok(0)` at the end
+    /// of the stream, `WouldBlock` when nothing is there. Then [`FeedState::absorb`].
+    pub fn read_fd(&mut self, stream: &dyn Source, input: &dyn Input, chunk: usize) -> io::Result<usize> {
+        match self.target(input, chunk) {
+            Target::Buf { buf, need, grow, limit } => {
+                if limit < need {
+                    let mut scratch = [0u8; AFTER_DIRECT_READ];
+                    let n = stream.read_slice(&mut scratch[..limit.min(AFTER_DIRECT_READ)])?;
+                    buf.extend_from_slice(&scratch[..n]);
+                    Ok(n)
+                } else {
+                    make_room(buf, need, grow);
+                    stream.read_buf(buf, need)
+                }
+            }
+            Target::Body { body, .. } => stream.read_vec(body),
+        }
+        .inspect(|_| self.trim_body())
+    }
+
+    /// A body's vector may have had room past the body, and a read may have filled it: what
+    /// came after the body is the next frame's.
+    fn trim_body(&mut self) {
+        if let Some(d) = &mut self.direct
+            && d.body.len() > d.header.body_len
+        {
+            self.rbuf.extend_from_slice(&d.body[d.header.body_len..]);
+            d.body.truncate(d.header.body_len);
+        }
+    }
+
+    /// After a read of one or more bytes into the target: decode what is whole.
+    pub fn absorb(&mut self, input: &dyn Input) -> Result<(), End> {
+        match &self.direct {
+            None => input.input(&mut self.rbuf, &mut self.batch),
+            Some(d) if d.body.len() < d.header.body_len => {
+                input.on_read();
+                Ok(())
+            }
+            Some(_) => {
+                let Direct { header, body } = self.direct.take().expect("just matched");
+                self.after_direct = true;
+                let frame = Frame { more: header.more, command: header.command, body: Bytes::from(body) };
+                input.input_frame(frame, &mut self.batch)?;
+                // Bytes read past the body (see `read_fd`).
+                if self.rbuf.is_empty() { Ok(()) } else { input.input(&mut self.rbuf, &mut self.batch) }
+            }
+        }
+    }
+
+    /// Put the decoded messages into `queue`; what it has no room for stays. (A queue whose
+    /// socket is gone takes nothing and wants nothing: the batch is dropped.)
+    pub fn hand_over(&mut self, queue: &Queue) {
+        if !self.batch.is_empty() && !queue.push_batch(&mut self.batch) {
+            self.batch.clear();
+        }
+    }
+}
+
+/// Should the frame with header `h`, of which `buffered` bytes (header included) are in the
+/// read buffer, be read into a buffer of its own? When its body is large, within the
+/// reservation cap (a larger one grows with the bytes that arrive, in the read buffer), and
+/// mostly still to come (what is buffered is copied).
+fn reads_direct(h: &FrameHeader, buffered: usize) -> bool {
+    (DIRECT_BODY..=MAX_RESERVE).contains(&h.body_len) && buffered - h.header_len <= h.body_len / 2
+}
+
+/// Make room in the read buffer for the next read: `grow` more when less than `need` is left.
+pub(crate) fn make_room(rbuf: &mut BytesMut, need: usize, grow: usize) {
+    if rbuf.capacity() - rbuf.len() < need {
+        rbuf.reserve(grow);
+    }
+}
+
+/// The reading side of one connection, shared by its engine and the callers that receive
+/// from it (through the pipe, as its [`pipe::Feed`]).
+pub(crate) struct Feed<I: Input, S: Source> {
+    /// The right to read (see the module's doc).
+    pub state: Mutex<FeedState>,
+    pub input: I,
+    /// The connection, when callers may read it (a tcp or ipc one); without it, the engine
+    /// reads its stream itself, outside the lock ([`EngineStep::Read`]).
+    stream: Option<Arc<S>>,
+    /// The engine's signal: what a caller leaves is handed over through it.
+    engine: Arc<Signal>,
+    /// The engine has ended: nobody reads any more.
+    closed: AtomicBool,
+    /// The engine is trying for the right, and may have found it taken (rule 4).
+    refused: AtomicBool,
+    /// The socket let go of the connection's endpoint (unbind, disconnect): its engine is being
+    /// dropped and nobody hands anything over any more (set by the socket, before it drops the
+    /// engine's task).
+    stopped: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// How long a caller waits: until `signal` moves past `seen`, or `deadline`.
+#[derive(Clone, Copy)]
+struct Until<'a> {
+    signal: &'a Signal,
+    seen: u64,
+    deadline: Option<Instant>,
+}
+
+/// What the engine's reader does next (from [`Feed::engine_step`]).
+pub(crate) enum EngineStep {
+    End(End),
+    /// It read: go on (within the task's budget).
+    Again,
+    /// The pipe is at its HWM with messages left over: wait for room (the signal).
+    Full,
+    /// Nothing to read, or a caller holds the right: wait for bytes or the signal.
+    Wait,
+    /// A stream without a [`Source`]: read it (the engine alone reads such a stream).
+    Read,
+}
+
+impl<I: Input, S: Source> Feed<I, S> {
+    pub fn new(
+        state: FeedState,
+        input: I,
+        stream: Option<Arc<S>>,
+        engine: Arc<Signal>,
+        stopped: Arc<std::sync::atomic::AtomicBool>,
+    ) -> Feed<I, S> {
+        Feed {
+            state: Mutex::new(state),
+            input,
+            stream,
+            engine,
+            closed: AtomicBool::new(false),
+            refused: AtomicBool::new(false),
+            stopped,
+        }
+    }
+
+    /// Has the engine ended, or is it being dropped?
+    fn is_closed(&self) -> bool {
+        self.closed.load(SeqCst) || self.stopped.load(SeqCst)
+    }
+
+    /// The engine has ended (call after the pipe stopped offering the feed). `cancelled`: its
+    /// task was dropped rather than ending the connection itself (a listener unbound): the
+    /// stream is ended here, so that a caller reading it now stops at once, as the engine did.
+    pub fn close(&self, cancelled: bool) {
+        self.closed.store(true, SeqCst);
+        if cancelled && let Some(stream) = &self.stream {
+            stream.abandon();
+        }
+    }
+
+    /// The engine's turn: under the right to read, if it is free, hand over what was decoded
+    /// (the engine's or a caller's), end as a caller found, or read once. Read the signal's
+    /// number before calling this (rule 4).
+    pub fn engine_step(&self, queue: &Queue) -> EngineStep {
+        // Said before trying (rule 4): a caller that holds the right sees it when it lets go.
+        self.refused.store(true, SeqCst);
+        fence(SeqCst);
+        let Some(mut st) = self.state.try_lock() else {
+            // A caller reads: it hands back what it leaves and wakes the engine (rule 4).
+            return EngineStep::Wait;
+        };
+        self.refused.store(false, SeqCst);
+        st.hand_over(queue);
+        if !st.batch.is_empty() {
+            return EngineStep::Full;
+        }
+        // The messages decoded before an error are whole and delivered (as libzmq, which
+        // pushes each message as it decodes it); a message left open by the error is rolled
+        // back when the engine ends.
+        if let Some(end) = st.end.take() {
+            return EngineStep::End(end);
+        }
+        let Some(stream) = self.stream.as_deref() else { return EngineStep::Read };
+        match st.read_fd(stream, &self.input, READ_CHUNK) {
+            Ok(0) => EngineStep::End(End::Disconnected("peer closed the connection".into())),
+            Ok(_) => {
+                if let Err(end) = st.absorb(&self.input) {
+                    st.end = Some(end);
+                }
+                EngineStep::Again
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => EngineStep::Wait,
+            Err(e) => EngineStep::End(End::Disconnected(e.to_string())),
+        }
+    }
+
+    /// A caller holding the right: read until a message is in `queue`, the connection ends,
+    /// the signal moves or the deadline passes, taking the socket's events from the engine
+    /// before it waits (`disarmed` says whether it did). False when the deadline passed.
+    fn read_for(&self, st: &mut FeedState, stream: &S, queue: &Queue, disarmed: &mut bool, until: Until<'_>) -> bool {
+        loop {
+            match st.read_fd(stream, &self.input, CALLER_CHUNK) {
+                Ok(0) => {
+                    st.end = Some(End::Disconnected("peer closed the connection".into()));
+                    return true;
+                }
+                Ok(_) => {
+                    #[cfg(test)]
+                    tests::CALLER_READS.with(|n| n.set(n.get() + 1));
+                    if let Err(end) = st.absorb(&self.input) {
+                        st.end = Some(end);
+                    }
+                    if !st.batch.is_empty() || st.end.is_some() {
+                        if self.is_closed() {
+                            // The engine ended meanwhile (cancelled): nothing more is read
+                            // from this connection.
+                            st.batch.clear();
+                        }
+                        st.hand_over(queue);
+                        return true;
+                    }
+                    // A frame not whole yet: read on.
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if !*disarmed {
+                        // Only now: bytes that come after this wake only this caller (bytes
+                        // that came before it woke the engine, which finds the right taken;
+                        // poll(2) reports them to this caller at once).
+                        if stream.disarm().is_err() {
+                            return true;
+                        }
+                        *disarmed = true;
+                    }
+                    match stream.wait(until.signal, until.seen, until.deadline) {
+                        Waited::Readable => {}
+                        Waited::Signalled => return true,
+                        Waited::TimedOut => return false,
+                    }
+                }
+                Err(e) => {
+                    st.end = Some(End::Disconnected(e.to_string()));
+                    return true;
+                }
+            }
+        }
+    }
+}
+
+impl<I: Input, S: Source> pipe::Feed for Feed<I, S> {
+    fn feed(&self, queue: &Queue, signal: &Signal, seen: u64, deadline: Option<Instant>) -> Option<bool> {
+        let stream = self.stream.as_deref()?;
+        if queue.has_msg() {
+            // A message the socket did not take (not its turn): not the connection's to fix.
+            return None;
+        }
+        let mut st = self.state.try_lock()?;
+        let mut disarmed = false;
+        let fed = if self.is_closed() || st.end.is_some() {
+            // The engine's to finish (it is told below, again: it may have read its signal's
+            // number after the caller that left this told it, and then found the right taken).
+            None
+        } else if st.batch.is_empty() {
+            let until = Until { signal, seen, deadline };
+            Some(self.read_for(&mut st, stream, queue, &mut disarmed, until))
+        } else {
+            // A batch the engine could not hand over at the HWM: there is room now.
+            st.hand_over(queue);
+            Some(true)
+        };
+        // Rule 3: let go, then give the events back, then hand over what is left. Every time:
+        // whoever finds something left and lets go tells the engine.
+        let left = st.end.is_some() || !st.batch.is_empty();
+        drop(st);
+        let armed = if disarmed { stream.arm() } else { Ok(()) };
+        // After letting go (rule 4): the engine tried for the right meanwhile.
+        fence(SeqCst);
+        let refused = self.refused.swap(false, SeqCst);
+        if left || refused || armed.is_err() {
+            // (An epoll set that cannot be changed: the engine reads from its signal on.)
+            self.engine.notify();
+        }
+        fed
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+impl Source for crate::transport::FdStream {
+    fn read_buf(&self, buf: &mut BytesMut, room: usize) -> io::Result<usize> {
+        crate::transport::FdStream::read_buf(self, buf, room)
+    }
+    fn read_vec(&self, v: &mut Vec<u8>) -> io::Result<usize> {
+        crate::transport::FdStream::read_vec(self, v)
+    }
+    fn read_slice(&self, buf: &mut [u8]) -> io::Result<usize> {
+        crate::transport::FdStream::read_slice(self, buf)
+    }
+    fn disarm(&self) -> io::Result<()> {
+        crate::transport::FdStream::disarm(self)
+    }
+    fn arm(&self) -> io::Result<()> {
+        crate::transport::FdStream::arm(self)
+    }
+    fn wait(&self, signal: &Signal, seen: u64, deadline: Option<Instant>) -> Waited {
+        use crate::transport::fd_stream::Woken;
+        match crate::transport::FdStream::wait(self, signal, seen, deadline) {
+            Woken::Readable => Waited::Readable,
+            Woken::Signalled => Waited::Signalled,
+            Woken::TimedOut => Waited::TimedOut,
+        }
+    }
+    fn abandon(&self) {
+        self.shutdown();
+    }
+}
+
+/// Where there is no epoll there is no `FdStream` (`transport::into_fd_stream` keeps every
+/// stream in its halves), so nothing of this is ever called.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+impl Source for crate::transport::FdStream {
+    fn read_buf(&self, _: &mut BytesMut, _: usize) -> io::Result<usize> {
+        match *self {}
+    }
+    fn read_vec(&self, _: &mut Vec<u8>) -> io::Result<usize> {
+        match *self {}
+    }
+    fn read_slice(&self, _: &mut [u8]) -> io::Result<usize> {
+        match *self {}
+    }
+    fn disarm(&self) -> io::Result<()> {
+        match *self {}
+    }
+    fn arm(&self) -> io::Result<()> {
+        match *self {}
+    }
+    fn wait(&self, _: &Signal, _: u64, _: Option<Instant>) -> Waited {
+        match *self {}
+    }
+    fn abandon(&self) {
+        match *self {}
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    #[cfg(not(oxmq_loom))]
+    use super::*;
+
+    thread_local! {
+        /// Reads this thread made as a receiving caller.
+        pub static CALLER_READS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+
+    fn caller_reads() -> u64 {
+        CALLER_READS.with(|n| n.get())
+    }
+
+    /// Request-reply over tcp and ipc: the blocking receives of both sides read their
+    /// connection themselves (every reply and request, small and large, multipart, in order).
+    #[test]
+    #[cfg(not(oxmq_loom))]
+    fn blocking_receives_read_their_connection_on_the_calling_thread() {
+        use crate::{Context, SocketType};
+        let dir = std::env::temp_dir().join(format!("oxmq-feed-{}", std::process::id()));
+        for ep in ["tcp://127.0.0.1:*".to_string(), format!("ipc://{}", dir.display())] {
+            let ctx = Context::new();
+            let rep = ctx.socket(SocketType::Rep).unwrap();
+            rep.bind(&ep).unwrap();
+            let req = ctx.socket(SocketType::Req).unwrap();
+            req.connect(&rep.last_endpoint().unwrap()).unwrap();
+            let server = std::thread::spawn(move || {
+                let before = caller_reads();
+                for _ in 0..200 {
+                    let m = rep.recv_multipart().unwrap();
+                    rep.send_multipart(m).unwrap();
+                }
+                caller_reads() - before
+            });
+            let before = caller_reads();
+            for i in 0..200usize {
+                // Every tenth message has a body read on its own (over DIRECT_BODY).
+                let big = vec![(i % 251) as u8; if i % 10 == 0 { DIRECT_BODY * 3 } else { 64 }];
+                let parts = vec![bytes::Bytes::from(format!("{i}")), bytes::Bytes::from(big)];
+                req.send_multipart(parts.clone()).unwrap();
+                assert_eq!(req.recv_multipart().unwrap(), parts, "{ep}: round trip {i}");
+            }
+            let (client, server) = (caller_reads() - before, server.join().unwrap());
+            // Almost all: the I/O thread may read a message that arrives between a caller's
+            // receives (it is not in a receive then).
+            assert!(client >= 100 && server >= 100, "{ep}: reads by the callers: client {client}, server {server}");
+        }
+        let _ = std::fs::remove_file(&dir);
+    }
+
+    /// Only large bodies within the reservation cap, mostly still to come, are read direct.
+    #[test]
+    #[cfg(not(oxmq_loom))]
+    fn which_bodies_are_read_direct() {
+        let h = |body_len| FrameHeader { more: false, command: false, header_len: 9, body_len };
+        assert!(!reads_direct(&h(DIRECT_BODY - 1), 9));
+        assert!(reads_direct(&h(DIRECT_BODY), 9));
+        assert!(reads_direct(&h(MAX_RESERVE), 9 + 1000));
+        assert!(!reads_direct(&h(MAX_RESERVE + 1), 9), "grows with the bytes that arrive instead");
+        assert!(!reads_direct(&h(1 << 20), 9 + (1 << 19) + 1), "mostly buffered already");
+    }
+}

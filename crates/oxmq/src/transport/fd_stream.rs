@@ -1,0 +1,319 @@
+//! `FdStream`: a tcp or ipc connection that any thread may read and write with plain
+//! non-blocking calls, while the I/O thread waits on it through tokio.
+//!
+//! A ZMTP connection runs on one after its handshake, so that a sending caller can write it and
+//! a receiving caller can read it on its own thread (`engine::drive`, `engine::feed`, where
+//! the rules of who does what are). Two things differ from a tokio stream:
+//!
+//! - **Reads and writes need no readiness.** tokio's `try_read` refuses to read until its
+//!   reactor has seen the socket become readable; a caller woken by its own poll(2) must read
+//!   at once. Reads and writes here are the system calls themselves.
+//! - **The engine's read wake-ups can be switched off.** The socket is registered with tokio
+//!   for writability only. Readability comes through an epoll set of its own, [`Self::input`],
+//!   which holds the socket for input, level-triggered, and which tokio watches. A caller that
+//!   reads the connection itself takes the socket's events out of that set for the while
+//!   ([`FdStream::disarm`]): the bytes it waits for then wake only the caller, not also the
+//!   I/O thread (on a core the two share, that second wake-up costs as much as the read).
+//!   Putting them back ([`FdStream::arm`]) wakes the engine at once if bytes are waiting: the
+//!   kernel decides, so nothing that arrived meanwhile is left unread.
+
+use std::io::{self, IoSlice, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::sync::{Arc, OnceLock};
+use std::task::Waker;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use rustix::event::epoll;
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
+
+use crate::signal::Signal;
+use crate::wake_fd::WakeFd;
+
+/// The connection's socket.
+pub(crate) enum Sock {
+    Tcp(std::net::TcpStream),
+    Ipc(std::os::unix::net::UnixStream),
+}
+
+impl AsRawFd for Sock {
+    fn as_raw_fd(&self) -> RawFd {
+        match self {
+            Sock::Tcp(s) => s.as_raw_fd(),
+            Sock::Ipc(s) => s.as_raw_fd(),
+        }
+    }
+}
+
+impl AsFd for Sock {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Sock::Tcp(s) => s.as_fd(),
+            Sock::Ipc(s) => s.as_fd(),
+        }
+    }
+}
+
+/// Register `inner`'s descriptor with the runtime's reactor for `interest` (inside the
+/// runtime). `Sock` and `OwnedFd` own their descriptor and are never swapped for another
+/// while registered (nothing here calls `get_mut`), which is what tokio asks.
+#[allow(unsafe_code, reason = "tokio's registration of a raw descriptor is unsafe (I/O safety); the one block in oxmq")]
+fn register<T: AsRawFd>(inner: T, interest: Interest) -> io::Result<AsyncFd<T>> {
+    // SAFETY: `inner` owns its descriptor (a `Sock` or an `OwnedFd`), so it is open and refers
+    // to the same file description until `inner` is dropped, which happens only when the
+    // `AsyncFd` is; `as_raw_fd` always returns that one descriptor; and the `AsyncFd` is
+    // private to `FdStream`, which never hands out `&mut` access to `inner`.
+    unsafe { AsyncFd::register_with_interest(inner, interest) }.map_err(|e| e.into())
+}
+
+/// What the socket is registered for in [`FdStream::input`] while the engine reads.
+fn input_events() -> epoll::EventFlags {
+    epoll::EventFlags::IN | epoll::EventFlags::RDHUP
+}
+
+pub(crate) struct FdStream {
+    /// The socket (non-blocking), registered with tokio for writability alone.
+    sock: AsyncFd<Sock>,
+    /// An epoll set holding `sock` for input (see the module's doc), registered with tokio
+    /// for readability.
+    input: AsyncFd<OwnedFd>,
+    /// What wakes a caller waiting in [`FdStream::wait`] when a signal moves (made at the
+    /// first wait; one caller waits at a time).
+    wake: OnceLock<Arc<WakeFd>>,
+}
+
+/// What a caller's [`FdStream::wait`] came to.
+pub(crate) enum Woken {
+    /// The socket has bytes, or has ended.
+    Readable,
+    /// The signal moved, or the wait was interrupted (or could not be made).
+    Signalled,
+    /// The deadline passed.
+    TimedOut,
+}
+
+impl FdStream {
+    /// Take over `sock` (already non-blocking, as tokio left it). Inside the runtime.
+    pub fn new(sock: Sock) -> io::Result<FdStream> {
+        let set = epoll::create(epoll::CreateFlags::CLOEXEC)?;
+        epoll::add(&set, &sock, epoll::EventData::new_u64(0), input_events())?;
+        Ok(FdStream {
+            sock: register(sock, Interest::WRITABLE)?,
+            input: register(set, Interest::READABLE)?,
+            wake: OnceLock::new(),
+        })
+    }
+
+    /// The socket's descriptor, for a caller's poll(2).
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.sock.get_ref().as_fd()
+    }
+
+    /// One read into `buf`'s spare room (made at least `room` large), without waiting:
+    /// `WouldBlock` when nothing is there, `Ok(0)` at the end of the stream.
+    pub fn read_buf(&self, buf: &mut BytesMut, room: usize) -> io::Result<usize> {
+        // Read into a vector's spare capacity (rustix sets its length; no zero-filling and
+        // no `unsafe` here), then hand the bytes back as the `BytesMut` the decoder splits
+        // frames from. Both conversions keep the allocation when nothing else shares it.
+        let mut v = Vec::from(std::mem::take(buf));
+        if v.capacity() - v.len() < room {
+            v.reserve(room);
+        }
+        let read = self.read_vec(&mut v);
+        *buf = BytesMut::from(Bytes::from(v));
+        read
+    }
+
+    /// One read into `v`'s spare capacity, without waiting (as [`FdStream::read_buf`]).
+    pub fn read_vec(&self, v: &mut Vec<u8>) -> io::Result<usize> {
+        loop {
+            match rustix::io::read(self.fd(), rustix::buffer::spare_capacity(v)) {
+                Ok(n) => return Ok(n),
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// One read into `buf`, without waiting.
+    pub fn read_slice(&self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match rustix::io::read(self.fd(), &mut *buf) {
+                Ok(n) => return Ok(n),
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Write what the kernel takes now, without waiting (`WouldBlock` when it takes nothing).
+    pub fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self.sock.get_ref() {
+            Sock::Tcp(s) => (&*s).write_vectored(bufs),
+            Sock::Ipc(s) => (&*s).write_vectored(bufs),
+        }
+    }
+
+    /// Shut the sending side down (the peer reads the end of the stream).
+    pub fn shutdown_write(&self) -> io::Result<()> {
+        socket2::SockRef::from(self.sock.get_ref()).shutdown(std::net::Shutdown::Write)
+    }
+
+    /// Wait until the kernel may take more, after a write it refused.
+    pub async fn writable(&self) -> io::Result<()> {
+        // Cleared at once: a write that is refused again makes the next wait a real one, and
+        // room that frees up after the clear is a new event (tokio clears only the readiness
+        // this guard saw).
+        self.sock.writable().await?.clear_ready();
+        Ok(())
+    }
+
+    /// Wait until the socket may have bytes to read (or has ended) while armed: the engine's
+    /// wait. Then read until `WouldBlock` before waiting again: readiness seen here is
+    /// cleared here, and only bytes that arrive after that wake the next wait.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.input.readable().await?.clear_ready();
+        Ok(())
+    }
+
+    /// A caller's wait (one at a time): in poll(2) until the socket is readable, `signal`
+    /// moves past `seen` (through a waker that writes this stream's wake-up descriptor), or
+    /// `deadline` passes.
+    pub fn wait(&self, signal: &Signal, seen: u64, deadline: Option<Instant>) -> Woken {
+        use rustix::event::{PollFd, PollFlags, Timespec};
+        let wake = match self.wake.get() {
+            Some(w) => w,
+            None => match WakeFd::new() {
+                Ok(made) => self.wake.get_or_init(|| Arc::new(made)),
+                // No descriptor to spare: the caller waits on the signal instead.
+                Err(_) => return Woken::Signalled,
+            },
+        };
+        let waker = Waker::from(wake.clone());
+        let mut key = None;
+        if !signal.register(&waker, seen, &mut key) {
+            signal.unregister(&mut key);
+            return Woken::Signalled;
+        }
+        let timeout = deadline.map(|d| {
+            let left = d.saturating_duration_since(Instant::now());
+            Timespec { tv_sec: left.as_secs() as i64, tv_nsec: left.subsec_nanos() as _ }
+        });
+        let fd = self.fd();
+        let mut fds = [PollFd::new(&fd, PollFlags::IN), PollFd::new(&**wake, PollFlags::IN)];
+        let polled = rustix::event::poll(&mut fds, timeout.as_ref());
+        signal.unregister(&mut key);
+        let readable = !fds[0].revents().is_empty();
+        if !fds[1].revents().is_empty() {
+            wake.drain();
+        }
+        match polled {
+            Ok(0) => Woken::TimedOut,
+            Ok(_) if readable => Woken::Readable,
+            _ => Woken::Signalled,
+        }
+    }
+
+    /// End the connection both ways now (whoever still holds the stream reads its end).
+    pub fn shutdown(&self) {
+        let _ = socket2::SockRef::from(self.sock.get_ref()).shutdown(std::net::Shutdown::Both);
+    }
+
+    /// A caller reads the socket itself from now on: its bytes stop waking the engine. (Out of
+    /// the set, not left in it with no events: see [`FdStream::arm`].)
+    pub fn disarm(&self) -> io::Result<()> {
+        epoll::delete(self.input.get_ref(), self.sock.get_ref()).map_err(Into::into)
+    }
+
+    /// The engine reads the socket again (after [`FdStream::disarm`]); if bytes are waiting,
+    /// it is woken now. Added afresh rather than re-enabled: an entry the set still holds as
+    /// ready from an earlier event (nobody waits on the set itself, so it stays so) is not
+    /// announced again when re-enabled, and the engine would sleep on waiting bytes; a new
+    /// entry that is ready always is.
+    pub fn arm(&self) -> io::Result<()> {
+        epoll::add(self.input.get_ref(), self.sock.get_ref(), epoll::EventData::new_u64(0), input_events())
+            .map_err(Into::into)
+    }
+}
+
+#[cfg(all(test, not(oxmq_loom)))]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn pair() -> (FdStream, std::os::unix::net::UnixStream) {
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        (FdStream::new(Sock::Ipc(a)).unwrap(), b)
+    }
+
+    async fn woken(s: &FdStream) -> bool {
+        tokio::time::timeout(Duration::from_millis(100), s.readable()).await.is_ok()
+    }
+
+    /// Bytes that arrive while a caller has the socket do not wake the engine; arming again
+    /// wakes it when bytes are waiting, and not when the caller read them all.
+    #[tokio::test]
+    async fn disarmed_input_wakes_nobody_and_arming_wakes_the_engine_for_what_waits() {
+        use std::io::Write as _;
+        let (s, mut peer) = pair();
+        let mut buf = [0u8; 16];
+        assert_eq!(s.read_slice(&mut buf).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        s.disarm().unwrap();
+        peer.write_all(b"one").unwrap();
+        assert!(!woken(&s).await, "disarmed: the engine is not woken");
+        s.arm().unwrap();
+        assert!(woken(&s).await, "armed with bytes waiting: woken");
+        assert_eq!(s.read_slice(&mut buf).unwrap(), 3);
+        // A caller that reads everything before arming leaves nothing to wake the engine for.
+        s.disarm().unwrap();
+        peer.write_all(b"two").unwrap();
+        assert_eq!(s.read_slice(&mut buf).unwrap(), 3);
+        s.arm().unwrap();
+        assert!(!woken(&s).await);
+        // Armed, new bytes wake it; the end of the stream too.
+        peer.write_all(b"3").unwrap();
+        assert!(woken(&s).await);
+        let mut v = Vec::with_capacity(8);
+        assert_eq!(s.read_vec(&mut v).unwrap(), 1);
+        assert_eq!(v, b"3");
+        drop(peer);
+        assert!(woken(&s).await);
+        let mut b = BytesMut::new();
+        assert_eq!(s.read_buf(&mut b, 64).unwrap(), 0);
+    }
+
+    /// Bytes that came while the socket was out of the set wake the engine when it is put
+    /// back, even when the set still held it as ready from bytes read long before (an entry
+    /// re-enabled in place was not announced again: a lost wake-up the hostile tests found).
+    #[tokio::test]
+    async fn arming_announces_waiting_bytes_after_an_earlier_wake() {
+        use std::io::Write as _;
+        let (s, mut peer) = pair();
+        let mut buf = [0u8; 16];
+        peer.write_all(b"a").unwrap();
+        assert!(woken(&s).await);
+        assert_eq!(s.read_slice(&mut buf).unwrap(), 1);
+        s.disarm().unwrap();
+        peer.write_all(b"b").unwrap();
+        assert!(!woken(&s).await);
+        s.arm().unwrap();
+        assert!(woken(&s).await, "the byte that came while disarmed is announced");
+        assert_eq!(s.read_slice(&mut buf).unwrap(), 1);
+    }
+
+    /// `read_buf` appends after what the buffer holds and keeps an unshared allocation.
+    #[tokio::test]
+    async fn read_buf_appends_and_keeps_the_allocation() {
+        use std::io::Write as _;
+        let (s, mut peer) = pair();
+        let mut b = BytesMut::with_capacity(1024);
+        b.extend_from_slice(b"ab");
+        let at = b.as_ptr();
+        peer.write_all(b"cd").unwrap();
+        assert_eq!(s.read_buf(&mut b, 16).unwrap(), 2);
+        assert_eq!(&b[..], b"abcd");
+        assert_eq!(b.as_ptr(), at);
+    }
+}

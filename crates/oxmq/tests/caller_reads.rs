@@ -1,0 +1,152 @@
+//! A blocking receive on a socket with one tcp or ipc connection reads the connection on the
+//! calling thread (`engine::feed`). What a receive promises must hold all the same: RCVTIMEO,
+//! ETERM at `term`, the end of a connection and the reconnection after it, messages the
+//! engine queued while the caller was away, PONGs to the peer's heartbeats while the caller
+//! waits.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{SOON, TIMEO_MS, TempDir, socket};
+use oxmq::{Context, Error, SocketType};
+
+use SocketType::{Dealer, Pull, Push, Rep, Req, Router};
+
+/// A tcp and an ipc endpoint to bind.
+fn endpoints(dir: &TempDir) -> [String; 2] {
+    ["tcp://127.0.0.1:*".to_string(), format!("ipc://{}/s", dir.0.display())]
+}
+
+#[test]
+fn rcvtimeo_expires_while_the_caller_waits_on_the_connection() {
+    let dir = TempDir::new("feed-timeo");
+    for ep in endpoints(&dir) {
+        let ctx = Context::new();
+        let rep = socket(&ctx, Rep);
+        rep.bind(&ep).unwrap();
+        let req = socket(&ctx, Req);
+        req.set_rcvtimeo(300).unwrap();
+        req.connect(&rep.last_endpoint().unwrap()).unwrap();
+        req.send("q").unwrap();
+        assert_eq!(rep.recv().unwrap(), "q");
+        // No reply: the receive gives up at RCVTIMEO, not before, not much after.
+        let t = Instant::now();
+        assert!(matches!(req.recv(), Err(Error::Again)), "{ep}");
+        let waited = t.elapsed();
+        assert!(waited >= Duration::from_millis(290) && waited < SOON, "{ep}: waited {waited:?}");
+        // The connection still works, read by the caller.
+        rep.send("a").unwrap();
+        req.set_rcvtimeo(TIMEO_MS).unwrap();
+        assert_eq!(req.recv().unwrap(), "a", "{ep}");
+    }
+}
+
+#[test]
+fn term_ends_a_receive_that_waits_on_the_connection() {
+    let dir = TempDir::new("feed-term");
+    for ep in endpoints(&dir) {
+        let ctx = Context::new();
+        let rep = socket(&ctx, Rep);
+        rep.bind(&ep).unwrap();
+        let req = socket(&ctx, Req);
+        req.set_linger(0).unwrap();
+        rep.set_linger(0).unwrap();
+        req.connect(&rep.last_endpoint().unwrap()).unwrap();
+        req.send("q").unwrap();
+        assert_eq!(rep.recv().unwrap(), "q");
+        let waiter = std::thread::spawn(move || {
+            let got = req.recv();
+            drop(req);
+            got
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        let t = Instant::now();
+        let terminating = {
+            let ctx = ctx.clone();
+            std::thread::spawn(move || ctx.term())
+        };
+        assert!(matches!(waiter.join().unwrap(), Err(Error::ContextTerminated)), "{ep}");
+        assert!(t.elapsed() < SOON, "{ep}");
+        drop(rep);
+        terminating.join().unwrap();
+    }
+}
+
+#[test]
+fn a_peer_that_goes_away_and_comes_back_is_read_again() {
+    let dir = TempDir::new("feed-reconnect");
+    for ep in endpoints(&dir) {
+        let ctx = Context::new();
+        let server = socket(&ctx, Push);
+        server.bind(&ep).unwrap();
+        let resolved = server.last_endpoint().unwrap();
+        let client = socket(&ctx, Pull);
+        client.set_rcvtimeo(TIMEO_MS).unwrap();
+        client.set_reconnect_ivl(20).unwrap();
+        client.connect(&resolved).unwrap();
+        server.send("first").unwrap();
+        assert_eq!(client.recv().unwrap(), "first", "{ep}");
+        // The client waits on the connection; the server goes away meanwhile (the caller meets
+        // the end of the stream and hands it to the engine, which ends; the client reconnects)
+        // and comes back at the same address.
+        let waiter = std::thread::spawn(move || client.recv());
+        std::thread::sleep(Duration::from_millis(150));
+        drop(server);
+        std::thread::sleep(Duration::from_millis(150));
+        let server = socket(&ctx, Push);
+        server.set_sndtimeo(TIMEO_MS).unwrap();
+        server.bind(&resolved).unwrap();
+        server.send("again").unwrap();
+        assert_eq!(waiter.join().unwrap().unwrap(), "again", "{ep}");
+    }
+}
+
+#[test]
+fn messages_queued_while_the_caller_was_away_come_first_and_in_order() {
+    let dir = TempDir::new("feed-away");
+    for ep in endpoints(&dir) {
+        let ctx = Context::new();
+        let pull = socket(&ctx, Pull);
+        pull.set_rcvhwm(10).unwrap();
+        pull.set_rcvtimeo(TIMEO_MS).unwrap();
+        pull.bind(&ep).unwrap();
+        let push = socket(&ctx, Push);
+        push.connect(&pull.last_endpoint().unwrap()).unwrap();
+        // The engine reads while nobody receives, up to the HWM; the rest waits in the kernel
+        // and in the pusher's pipe.
+        for i in 0..2000u32 {
+            push.send(i.to_be_bytes().to_vec()).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        for i in 0..2000u32 {
+            assert_eq!(pull.recv().unwrap(), i.to_be_bytes().to_vec(), "{ep}: message {i}");
+        }
+    }
+}
+
+#[test]
+fn the_peers_heartbeats_are_answered_while_the_caller_waits() {
+    let dir = TempDir::new("feed-heartbeat");
+    for ep in endpoints(&dir) {
+        let ctx = Context::new();
+        let server = socket(&ctx, Router);
+        // PINGs every 50 ms, and the connection dropped after 200 ms without an answer.
+        server.set_heartbeat_ivl(50).unwrap();
+        server.set_heartbeat_timeout(200).unwrap();
+        server.bind(&ep).unwrap();
+        let client = socket(&ctx, Dealer);
+        client.connect(&server.last_endpoint().unwrap()).unwrap();
+        client.send("hello").unwrap();
+        let id = server.recv_multipart().unwrap()[0].clone();
+        // The client waits on its connection for a second: the server's PINGs reach the
+        // caller, whose decoding owes PONGs the engine writes.
+        client.set_rcvtimeo(1000).unwrap();
+        assert!(matches!(client.recv(), Err(Error::Again)), "{ep}");
+        // Still the same connection: the server's message to the old id arrives.
+        server.set_router_mandatory(true).unwrap();
+        server.send_multipart([id, "after".into()]).unwrap();
+        client.set_rcvtimeo(TIMEO_MS).unwrap();
+        assert_eq!(client.recv().unwrap(), "after", "{ep}");
+    }
+}
