@@ -98,6 +98,26 @@ impl Data {
         }
     }
 
+    /// The bytes, taken out (the message is left empty): a `Fill` frozen without a copy.
+    fn take(&mut self) -> Bytes {
+        match std::mem::replace(self, Data::Shared(Bytes::new())) {
+            Data::Shared(b) => b,
+            Data::Fill(b) => b.freeze(),
+        }
+    }
+
+    /// Bytes that [`take`](Self::take) took, put back: a `Fill` again if they were one (same
+    /// buffer: a frozen `BytesMut` that nothing else refers to thaws without a copy).
+    fn put_back(bytes: Bytes, was_fill: bool) -> Data {
+        if !was_fill {
+            return Data::Shared(bytes);
+        }
+        match bytes.try_into_mut() {
+            Ok(b) => Data::Fill(b),
+            Err(b) => Data::Shared(b),
+        }
+    }
+
     /// Where the bytes are, for zmq_msg_data: writable while being filled.
     fn as_mut_ptr(&mut self) -> *mut u8 {
         match self {
@@ -425,7 +445,8 @@ pub unsafe extern "C" fn zmq_msg_gets(msg: *const zmq_msg_t, property: *const c_
 }
 
 /// Send the message as one frame; on success it is left empty and its size returned, on
-/// failure it is unchanged.
+/// failure it is unchanged (the caller still owns it, same bytes at the same address: pyzmq
+/// and C programs close or resend it).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
     guard(-1, || {
@@ -433,11 +454,18 @@ pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags
         let m = unsafe { live(msg) }?;
         let sock = socket::lookup(s)?;
         let len = m.data.len();
-        // Only references to the frame go out; the message keeps its own until the send
-        // succeeded, so that a failed send leaves it as it was.
-        send_frame(&sock, m.data.share(), flags)?;
-        reset(m);
-        Ok(int_size(len))
+        let was_fill = matches!(m.data, Data::Fill(_));
+        // The frame goes by move; every failure hands it back, and it goes back in the message.
+        match send_frame(&sock, m.data.take(), flags) {
+            Ok(()) => {
+                reset(m);
+                Ok(int_size(len))
+            }
+            Err((e, frame)) => {
+                m.data = Data::put_back(frame, was_fill);
+                Err(e)
+            }
+        }
     })
 }
 
@@ -624,6 +652,26 @@ mod tests {
             assert_eq!(std::slice::from_raw_parts(zmq_msg_data(&mut copy).cast::<u8>(), 3), b"abc");
             assert_eq!(zmq_msg_close(&mut copy), 0);
         }
+    }
+
+    #[test]
+    fn bytes_taken_for_a_send_come_back_as_the_same_buffer_writable_again() {
+        let mut d = Data::Fill(BytesMut::zeroed(4));
+        let p = d.as_mut_ptr();
+        let b = d.take();
+        assert!(matches!(&d, Data::Shared(e) if e.is_empty()), "taken: empty");
+        assert_eq!(b.as_ptr(), p, "frozen, not copied");
+        let mut d = Data::put_back(b, true);
+        assert!(matches!(d, Data::Fill(_)), "a Fill again");
+        assert_eq!(d.as_mut_ptr(), p);
+        // SAFETY: the Fill's own buffer, 4 bytes, referred to by nothing else.
+        unsafe { *d.as_mut_ptr() = 1 };
+        assert_eq!(d.take()[..], [1, 0, 0, 0]);
+        // A buffer something else still refers to comes back shared (not to be written).
+        let b = Bytes::from(vec![0u8; 4]);
+        let other = b.clone();
+        assert!(matches!(Data::put_back(b, true), Data::Shared(_)));
+        assert!(matches!(Data::put_back(other, false), Data::Shared(_)));
     }
 
     #[test]
