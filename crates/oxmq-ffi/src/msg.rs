@@ -2,7 +2,7 @@
 //!
 //! The 64 bytes hold a `MsgRepr`: a tag saying whether the message is live, its flags, the
 //! frame's [`Bytes`] (shared, never copied, by `zmq_msg_copy` and by sends and receives; a
-//! `BytesMut` while a message from `zmq_msg_init_size` is being filled, until it is sent or
+//! `Vec` while a message from `zmq_msg_init_size` is being filled, until it is sent or
 //! copied), and the properties of the connection it came over. Every call reads the tag first (as plain
 //! bytes, which any memory may hold) and refuses a message that is not live with `EFAULT`:
 //! one never initialised, closed (`zmq_msg_close` writes the closed tag), or moved from and
@@ -16,7 +16,7 @@
 use std::ffi::{CString, c_char, c_int, c_void};
 use std::ptr;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use oxmq::Properties;
 
 use crate::socket::{self, send_frame};
@@ -74,9 +74,11 @@ enum Data {
     /// Shared with the copies of the message, and with the socket once sent: a `Bytes`.
     Shared(Bytes),
     /// Made by zmq_msg_init_size for the caller to fill through zmq_msg_data, until it is
-    /// sent or copied: a `BytesMut`, whose pointer may be written through (a `Bytes` hands out
-    /// only shared slices, which Rust's aliasing rules forbid writing through).
-    Fill(BytesMut),
+    /// sent or copied: a `Vec`, whose pointer may be written through (a `Bytes` hands out
+    /// only shared slices, which Rust's aliasing rules forbid writing through). Its length
+    /// is its capacity, so that it becomes a `Bytes` without an allocation (and a plain
+    /// `Vec` rather than a `BytesMut`: fewer steps on each message's way out, measured).
+    Fill(Vec<u8>),
 }
 
 impl Data {
@@ -90,7 +92,7 @@ impl Data {
     /// The bytes, shared from now on (a `Fill` becomes `Shared` without a copy).
     fn share(&mut self) -> Bytes {
         if let Data::Fill(b) = self {
-            *self = Data::Shared(std::mem::take(b).freeze());
+            *self = Data::Shared(Bytes::from(std::mem::take(b)));
         }
         match self {
             Data::Shared(b) => b.clone(),
@@ -98,22 +100,23 @@ impl Data {
         }
     }
 
-    /// The bytes, taken out (the message is left empty): a `Fill` frozen without a copy.
+    /// The bytes, taken out (the message is left empty): a `Fill` becomes a `Bytes` over the
+    /// same buffer, without a copy.
     fn take(&mut self) -> Bytes {
         match std::mem::replace(self, Data::Shared(Bytes::new())) {
             Data::Shared(b) => b,
-            Data::Fill(b) => b.freeze(),
+            Data::Fill(v) => Bytes::from(v),
         }
     }
 
-    /// Bytes that [`take`](Self::take) took, put back: a `Fill` again if they were one (same
-    /// buffer: a frozen `BytesMut` that nothing else refers to thaws without a copy).
+    /// Bytes that [`take`](Self::take) took, put back: a `Fill` again if they were one (the
+    /// same buffer: a `Bytes` that nothing else refers to becomes a `Vec` without a copy).
     fn put_back(bytes: Bytes, was_fill: bool) -> Data {
         if !was_fill {
             return Data::Shared(bytes);
         }
         match bytes.try_into_mut() {
-            Ok(b) => Data::Fill(b),
+            Ok(b) => Data::Fill(Vec::from(b)),
             Err(b) => Data::Shared(b),
         }
     }
@@ -216,11 +219,6 @@ unsafe fn init(msg: *mut zmq_msg_t, data: Data) -> R<&'static mut MsgRepr> {
     Ok(unsafe { &mut *msg.cast::<MsgRepr>() })
 }
 
-/// Replace a live message's contents with an empty frame, dropping what it held.
-fn reset(m: &mut MsgRepr) {
-    *m = MsgRepr::new(Bytes::new());
-}
-
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
     guard(-1, || {
@@ -235,6 +233,17 @@ pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
 /// `ENOMEM`, as libzmq's, when there is no memory for them.
 const INFALLIBLE_SIZE: usize = 64 * 1024;
 
+/// `size` zero bytes in one allocation of exactly `size` (Vec::with_capacity's promise):
+/// `malloc`, then `memset`. Not `vec![0; size]`: that is `calloc`, which glibc (2.36 here)
+/// serves without the per-thread cache `malloc` takes from; measured through the ABI, tcp
+/// 64 B, 8 interleaved rounds of 2M messages: 3.89M msg/s with it, 4.16M without.
+#[allow(clippy::slow_vector_initialization, reason = "the lint's `vec![0; n]` is the calloc avoided here")]
+fn zeroed(size: usize) -> Vec<u8> {
+    let mut v = Vec::with_capacity(size);
+    v.resize(size, 0);
+    v
+}
+
 /// A message of `size` bytes (zeroed) for the caller to fill through `zmq_msg_data`.
 ///
 /// libzmq leaves the bytes uninitialised; here they are zeroed, because the frame is later
@@ -246,17 +255,12 @@ pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> 
     guard(-1, || {
         usable(msg)?;
         let fill = if size <= INFALLIBLE_SIZE {
-            // One allocation, straight into a BytesMut (malloc's fast path, then a memset).
-            let mut b = BytesMut::with_capacity(size);
-            b.resize(size, 0);
-            b
+            zeroed(size)
         } else {
             let mut v = Vec::new();
             v.try_reserve_exact(size).map_err(|_| libc::ENOMEM)?;
             v.resize(size, 0);
-            // A BytesMut over the Vec's allocation (no copy: the Bytes is unique), which
-            // zmq_msg_data hands out for the caller to write into.
-            Bytes::from(v).try_into_mut().unwrap_or_else(|b| BytesMut::from(&b[..]))
+            v
         };
         // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
         unsafe { init(msg, Data::Fill(fill)) }?;
@@ -475,7 +479,11 @@ pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags
         // The frame goes by move; every failure hands it back, and it goes back in the message.
         match send_frame(&sock, m.data.take(), flags) {
             Ok(()) => {
-                reset(m);
+                // Empty again, as after zmq_msg_init (the bytes are already taken).
+                m.more = false;
+                m.shared = false;
+                m.properties = None;
+                m.extra = None;
                 Ok(int_size(len))
             }
             Err((e, frame)) => {
@@ -673,7 +681,7 @@ mod tests {
 
     #[test]
     fn bytes_taken_for_a_send_come_back_as_the_same_buffer_writable_again() {
-        let mut d = Data::Fill(BytesMut::zeroed(4));
+        let mut d = Data::Fill(vec![0; 4]);
         let p = d.as_mut_ptr();
         let b = d.take();
         assert!(matches!(&d, Data::Shared(e) if e.is_empty()), "taken: empty");
