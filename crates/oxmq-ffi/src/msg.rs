@@ -391,7 +391,7 @@ pub unsafe extern "C" fn zmq_msg_data(msg: *mut zmq_msg_t) -> *mut c_void {
         // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
         let m = unsafe { live(msg) }?;
         // C fills a message from zmq_msg_init_size through this pointer: until the message is
-        // sent or copied its bytes are a BytesMut, whose pointer may be written through.
+        // sent or copied its bytes are a Vec, whose pointer may be written through.
         Ok(m.data.as_mut_ptr().cast::<c_void>())
     })
 }
