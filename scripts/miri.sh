@@ -31,7 +31,7 @@
 #   a `&zmq_msg_t` passed as `const zmq_msg_t *` reached the message's atomics through a
 #   read-only pointer (zmq_msg_t's bytes are an UnsafeCell now, and the read-only calls read
 #   only); filling a message through zmq_msg_data's pointer wrote through the shared slice a
-#   `Bytes` hands out (a message from zmq_msg_init_size is a BytesMut until sent or copied).
+#   `Bytes` hands out (a message from zmq_msg_init_size is a Vec until sent or copied).
 # - Not run: oxmq-cli's other unsafe blocks (src/lib.rs, src/runner.rs) are libc FFI (rlimit,
 #   fork/wait4 of child processes), which Miri cannot execute; oxmq-libzmq-perf is FFI into
 #   libzmq. Both are covered by their integration tests under the sanitizers instead

@@ -271,12 +271,28 @@ pub unsafe extern "C" fn zmq_getsockopt(
 }
 
 /// Send one frame: blocking (within ZMQ_SNDTIMEO) unless ZMQ_DONTWAIT, more frames to follow
-/// with ZMQ_SNDMORE.
-pub(crate) fn send_frame(sock: &FfiSocket, data: Bytes, flags: c_int) -> R<()> {
+/// with ZMQ_SNDMORE. The frame goes by move (no clone: a clone of a buffer the message owns
+/// alone would make it a shared one, an allocation per message); when the send fails, for
+/// whatever reason, the frame comes back with the errno, untouched, for `zmq_msg_send` to put
+/// back in the caller's message.
+pub(crate) fn send_frame(sock: &FfiSocket, data: Bytes, flags: c_int) -> Result<(), (c_int, Bytes)> {
     let more = flags & ZMQ_SNDMORE != 0;
-    // Each attempt hands over a reference to the frame, not the frame itself, so that a
-    // failed send leaves the caller's message as it was.
-    blocking(sock, flags, PollEvents::OUT, || sock.sock.sndtimeo(), || sock.sock.try_send(data.clone(), more))
+    // Between attempts the frame waits here; every attempt that fails puts it back.
+    let mut frame = Some(data);
+    let sent = blocking(
+        sock,
+        flags,
+        PollEvents::OUT,
+        || sock.sock.sndtimeo(),
+        || match sock.sock.try_send_frame(frame.take().unwrap_or_default(), more) {
+            Ok(()) => Ok(()),
+            Err((e, back)) => {
+                frame = Some(back);
+                Err(e)
+            }
+        },
+    );
+    sent.map_err(|e| (e, frame.unwrap_or_default()))
 }
 
 /// Receive one frame: its bytes, whether more follow, and its connection's properties;
@@ -398,7 +414,7 @@ pub unsafe extern "C" fn zmq_send(s: *mut c_void, buf: *const c_void, len: usize
             // SAFETY: zmq.h's contract: `buf` points to `len` readable bytes; they are copied.
             Bytes::copy_from_slice(unsafe { std::slice::from_raw_parts(buf.cast::<u8>(), len) })
         };
-        send_frame(&sock, data, flags)?;
+        send_frame(&sock, data, flags).map_err(|(e, _)| e)?;
         Ok(int_size(len))
     })
 }
@@ -418,7 +434,7 @@ pub unsafe extern "C" fn zmq_send_const(s: *mut c_void, buf: *const c_void, len:
             // and unchanged for as long as the library may use them, i.e. for ever.
             Bytes::from_static(unsafe { std::slice::from_raw_parts::<'static, u8>(buf.cast::<u8>(), len) })
         };
-        send_frame(&sock, data, flags)?;
+        send_frame(&sock, data, flags).map_err(|(e, _)| e)?;
         Ok(int_size(len))
     })
 }
@@ -467,7 +483,7 @@ pub unsafe extern "C" fn zmq_sendiov(s: *mut c_void, iov: *mut libc::iovec, coun
             };
             let f = if i + 1 == count { flags & !ZMQ_SNDMORE } else { flags };
             sent = int_size(data.len());
-            send_frame(&sock, data, f)?;
+            send_frame(&sock, data, f).map_err(|(e, _)| e)?;
         }
         Ok(sent)
     })

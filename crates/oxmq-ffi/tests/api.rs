@@ -560,6 +560,167 @@ fn a_failed_msg_send_leaves_the_message_and_move_empties_the_source() {
     assert_eq!(zmq_ctx_term(ctx), 0);
 }
 
+/// The bytes of every message [`failing_sends_keep`] sends.
+const BODY: &[u8; 16] = b"0123456789abcdef";
+
+/// Frees a `Box<[u8; 16]>` handed over as zero-copy data; the hint is the test's counter.
+unsafe extern "C" fn count_free(data: *mut c_void, hint: *mut c_void) {
+    // SAFETY: the Box leaked by `failing_sends_keep`, freed here once; the hint is a
+    // `&'static AtomicUsize`.
+    unsafe {
+        drop(Box::from_raw(data.cast::<[u8; 16]>()));
+        (*hint.cast::<AtomicUsize>()).fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// For a message from zmq_msg_init_size (filled through zmq_msg_data) and a zero-copy one
+/// (zmq_msg_init_data with a free function): `send` fails with `errno`, and the message is
+/// left as it was: the same bytes at the same address, writable still (init_size), its free
+/// function not run. Then it is sent (by `ok` to `sink`) and received whole, and the free
+/// function runs exactly once, when the receiver closes it.
+fn failing_sends_keep(errno: c_int, ok: P, sink: P, mut send: impl FnMut(*mut zmq_msg_t) -> c_int) {
+    static FREED: AtomicUsize = AtomicUsize::new(0);
+    for zero_copy in [false, true] {
+        FREED.store(0, Ordering::SeqCst);
+        let m = Box::into_raw(Box::new(zmq_msg_t::new()));
+        // SAFETY: message storage owned here (boxed: `send` may hand it to another thread,
+        // which is done with it when `send` returns); the zero-copy buffer lives until
+        // count_free frees it.
+        unsafe {
+            let data: *mut u8 = if zero_copy {
+                let buf = Box::into_raw(Box::new(*BODY)).cast::<u8>();
+                let hint = (&raw const FREED).cast_mut().cast::<c_void>();
+                assert_eq!(zmq_msg_init_data(m, buf.cast(), 16, Some(count_free), hint), 0);
+                buf
+            } else {
+                assert_eq!(zmq_msg_init_size(m, 16), 0);
+                let p = zmq_msg_data(m).cast::<u8>();
+                ptr::copy_nonoverlapping(BODY.as_ptr(), p, 16);
+                p
+            };
+            fails_with(send(m), errno);
+            assert_eq!(zmq_msg_size(m), 16, "errno {errno}, zero copy {zero_copy}");
+            assert_eq!(zmq_msg_data(m).cast::<u8>(), data, "the same bytes, not a copy");
+            assert_eq!(std::slice::from_raw_parts(data, 16), BODY);
+            assert_eq!(FREED.load(Ordering::SeqCst), 0, "freed on a failed send");
+            if !zero_copy {
+                // Still the caller's to write into (as before the send).
+                *zmq_msg_data(m).cast::<u8>() = b'0';
+            }
+            // A second failure changes nothing either.
+            fails_with(send(m), errno);
+            assert_eq!(zmq_msg_data(m).cast::<u8>(), data);
+            assert_eq!(zmq_msg_send(m, ok.0, 0), 16);
+            assert_eq!(zmq_msg_size(m), 0, "sent: empty");
+            assert_eq!(zmq_msg_close(m), 0);
+            let mut r = zmq_msg_t::new();
+            assert_eq!(zmq_msg_init(&mut r), 0);
+            assert_eq!(zmq_msg_recv(&mut r, sink.0, 0), 16);
+            assert_eq!(std::slice::from_raw_parts(zmq_msg_data(&mut r).cast::<u8>(), 16), BODY);
+            assert_eq!(FREED.load(Ordering::SeqCst), 0);
+            assert_eq!(zmq_msg_close(&mut r), 0);
+            assert_eq!(FREED.load(Ordering::SeqCst), usize::from(zero_copy), "freed exactly once");
+            drop(Box::from_raw(m));
+        }
+    }
+}
+
+#[test]
+fn every_failed_msg_send_leaves_the_message_whole_and_its_free_function_unrun() {
+    const ZMQ_REQ: c_int = 3;
+    const ZMQ_ROUTER: c_int = 6;
+    const ZMQ_SNDTIMEO: c_int = 28;
+    const ZMQ_ROUTER_MANDATORY: c_int = 33;
+    let ctx = ctx();
+    // Where each message goes once its failures are checked.
+    let (sink, ok) = (socket(ctx, ZMQ_PULL), socket(ctx, ZMQ_PUSH));
+    assert_eq!(bind(sink, "inproc://failed-sends"), 0);
+    assert_eq!(connect(ok, "inproc://failed-sends"), 0);
+    let (sink, ok) = (P(sink), P(ok));
+    let pair = || (P(ok.0), P(sink.0));
+
+    // EAGAIN: a PUSH without a peer, not waiting, and waiting for SNDTIMEO.
+    let lonely = socket(ctx, ZMQ_PUSH);
+    let (o, k) = pair();
+    // SAFETY: `m` is the live message failing_sends_keep passes.
+    failing_sends_keep(libc::EAGAIN, o, k, |m| unsafe { zmq_msg_send(m, lonely, ZMQ_DONTWAIT) });
+    assert_eq!(set_int(lonely, ZMQ_SNDTIMEO, 20), 0);
+    let (o, k) = pair();
+    // SAFETY: as above.
+    failing_sends_keep(libc::EAGAIN, o, k, |m| unsafe { zmq_msg_send(m, lonely, 0) });
+    // The deprecated name, arguments swapped.
+    let (o, k) = pair();
+    // SAFETY: as above.
+    failing_sends_keep(libc::EAGAIN, o, k, |m| unsafe { zmq_sendmsg(lonely, m, ZMQ_DONTWAIT) });
+
+    // EINTR: a blocking send (no SNDTIMEO) that a signal handler interrupts.
+    let blocked = P(socket(ctx, ZMQ_PUSH));
+    let (o, k) = pair();
+    failing_sends_keep(libc::EINTR, o, k, |m| {
+        let (mp, bp) = (P(m.cast()), P(blocked.0));
+        let (rc, errno) = interrupted(RESTART, move || {
+            let (mp, bp) = (mp, bp);
+            // SAFETY: the live message, not used by the test's thread meanwhile.
+            unsafe { zmq_msg_send(mp.0.cast(), bp.0, 0) }
+        });
+        // SAFETY: this thread's errno, for fails_with to read.
+        unsafe { *libc::__errno_location() = errno };
+        rc
+    });
+
+    // EFSM: a REQ whose request is outstanding.
+    let (rep, req) = (socket(ctx, ZMQ_REP), socket(ctx, ZMQ_REQ));
+    assert_eq!(bind(rep, "inproc://failed-sends-req"), 0);
+    assert_eq!(connect(req, "inproc://failed-sends-req"), 0);
+    assert_eq!(send(req, b"request", 0), 7);
+    let (o, k) = pair();
+    // SAFETY: as above.
+    failing_sends_keep(EFSM, o, k, |m| unsafe { zmq_msg_send(m, req, 0) });
+    // ... and a REP that has no request to answer.
+    let idle_rep = socket(ctx, ZMQ_REP);
+    let (o, k) = pair();
+    // SAFETY: as above.
+    failing_sends_keep(EFSM, o, k, |m| unsafe { zmq_msg_send(m, idle_rep, 0) });
+
+    // ENOTSUP: a PULL cannot send.
+    let (o, k) = pair();
+    // SAFETY: as above.
+    failing_sends_keep(libc::ENOTSUP, o, k, |m| unsafe { zmq_msg_send(m, sink.0, 0) });
+
+    // EHOSTUNREACH: a ROUTER_MANDATORY's routing id frame naming no peer.
+    let router = socket(ctx, ZMQ_ROUTER);
+    assert_eq!(set_int(router, ZMQ_ROUTER_MANDATORY, 1), 0);
+    let (o, k) = pair();
+    // SAFETY: as above.
+    failing_sends_keep(libc::EHOSTUNREACH, o, k, |m| unsafe { zmq_msg_send(m, router, ZMQ_SNDMORE) });
+
+    // ENOTSOCK: NULL, and a socket already closed.
+    let closed = socket(ctx, ZMQ_PUSH);
+    assert_eq!(zmq_close(closed), 0);
+    let (o, k) = pair();
+    // SAFETY: as above; the bad socket pointers are refused unread.
+    failing_sends_keep(libc::ENOTSOCK, o, k, |m| unsafe { zmq_msg_send(m, ptr::null_mut(), 0) });
+    let (o, k) = pair();
+    // SAFETY: as above.
+    failing_sends_keep(libc::ENOTSOCK, o, k, |m| unsafe { zmq_msg_send(m, closed, 0) });
+
+    // ETERM: a context shut down. (The messages that then succeed go through a second
+    // context, still up.)
+    let ctx2 = capi::ctx();
+    let (sink2, ok2) = (socket(ctx2, ZMQ_PULL), socket(ctx2, ZMQ_PUSH));
+    assert_eq!(bind(sink2, "inproc://failed-sends-2"), 0);
+    assert_eq!(connect(ok2, "inproc://failed-sends-2"), 0);
+    assert_eq!(zmq_ctx_shutdown(ctx), 0);
+    // SAFETY: as above.
+    failing_sends_keep(ETERM, P(ok2), P(sink2), |m| unsafe { zmq_msg_send(m, lonely, 0) });
+
+    for s in [sink.0, ok.0, lonely, blocked.0, rep, req, idle_rep, router, sink2, ok2] {
+        assert_eq!(zmq_close(s), 0);
+    }
+    assert_eq!(zmq_ctx_term(ctx), 0);
+    assert_eq!(zmq_ctx_term(ctx2), 0);
+}
+
 #[test]
 fn message_properties_over_tcp_and_multipart_more() {
     let ctx = ctx();

@@ -53,14 +53,10 @@ use crate::signal::Signal;
 pub(crate) enum SendError {
     /// No pipe can take the message now; it is handed back so the caller can wait and retry.
     Again(Msg),
-    /// A hard error for this message.
-    Fatal(Error),
-}
-
-impl From<Error> for SendError {
-    fn from(e: Error) -> Self {
-        SendError::Fatal(e)
-    }
+    /// A hard error for this message, which is handed back untouched: a caller that must keep
+    /// a message it failed to send (the C ABI's `zmq_msg_send`, whose message stays the
+    /// caller's on any failure) gets it back without having kept a copy of it.
+    Fatal(Error, Msg),
 }
 
 /// Where the frames of a message being sent go, for the types whose first frames pick its

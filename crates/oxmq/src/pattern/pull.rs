@@ -20,8 +20,8 @@ impl Pattern for Pull {
     fn detach(&mut self, id: PipeId, _: &Options) {
         self.fq.detach(id);
     }
-    fn send(&mut self, _: Msg, _: &Options) -> Result<(), SendError> {
-        Err(not_supported(SocketType::Pull, "send").into())
+    fn send(&mut self, msg: Msg, _: &Options) -> Result<(), SendError> {
+        Err(SendError::Fatal(not_supported(SocketType::Pull, "send"), msg))
     }
     fn recv(&mut self, _: &Options) -> Result<Msg, Error> {
         self.fq.recv_or_again().map(|(m, _)| m)

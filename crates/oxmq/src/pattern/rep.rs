@@ -83,7 +83,7 @@ impl Pattern for Rep {
 
     fn send(&mut self, msg: Msg, _: &Options) -> Result<(), SendError> {
         if !self.sending_reply {
-            return Err(Error::State("REP: receive a request before sending a reply").into());
+            return Err(SendError::Fatal(Error::State("REP: receive a request before sending a reply"), msg));
         }
         let more = msg.more;
         if !self.reply_out.in_progress() {

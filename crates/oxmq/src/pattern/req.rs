@@ -115,10 +115,10 @@ impl Pattern for Req {
         if self.request_begins {
             if self.receiving_reply {
                 if !opts.req_relaxed {
-                    return Err(Error::State(
-                        "REQ: a request is outstanding; receive its reply first (or set REQ_RELAXED)",
-                    )
-                    .into());
+                    return Err(SendError::Fatal(
+                        Error::State("REQ: a request is outstanding; receive its reply first (or set REQ_RELAXED)"),
+                        msg,
+                    ));
                 }
                 self.receiving_reply = false;
                 self.reply_begins = true;

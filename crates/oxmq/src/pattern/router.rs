@@ -62,11 +62,11 @@ impl Pattern for Router {
             self.out = match self.table.get(&msg.data) {
                 // The peer is gone (its detach is on the way): as if unknown.
                 Some(p) if p.out.is_reader_closed() && opts.router_mandatory => {
-                    return Err(Error::HostUnreachable.into());
+                    return Err(SendError::Fatal(Error::HostUnreachable, msg));
                 }
                 Some(p) if p.out.can_push() => Outgoing::To(p.clone()),
                 Some(_) if opts.router_mandatory => return Err(SendError::Again(msg)),
-                None if opts.router_mandatory => return Err(Error::HostUnreachable.into()),
+                None if opts.router_mandatory => return Err(SendError::Fatal(Error::HostUnreachable, msg)),
                 _ => Outgoing::Dropped,
             };
             return Ok(());

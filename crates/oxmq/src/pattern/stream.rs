@@ -68,10 +68,10 @@ impl Pattern for Stream {
                 }
                 self.out = match self.table.get(&msg.data) {
                     // A peer whose connection ended (its detach is on the way) is as good as unknown.
-                    Some(p) if p.out.is_reader_closed() => return Err(Error::HostUnreachable.into()),
+                    Some(p) if p.out.is_reader_closed() => return Err(SendError::Fatal(Error::HostUnreachable, msg)),
                     Some(p) if !p.out.can_push() => return Err(SendError::Again(msg)),
                     Some(p) => Outgoing::To(p.clone()),
-                    None => return Err(Error::HostUnreachable.into()),
+                    None => return Err(SendError::Fatal(Error::HostUnreachable, msg)),
                 };
                 return Ok(());
             }

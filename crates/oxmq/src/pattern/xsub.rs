@@ -116,7 +116,10 @@ impl Pattern for XSub {
 
     fn send(&mut self, msg: Msg, _: &Options) -> Result<(), SendError> {
         if self.filter {
-            return Err(not_supported(SocketType::Sub, "send (subscribe with SUBSCRIBE instead)").into());
+            return Err(SendError::Fatal(
+                not_supported(SocketType::Sub, "send (subscribe with SUBSCRIBE instead)"),
+                msg,
+            ));
         }
         self.send_upstream(msg);
         Ok(())

@@ -449,12 +449,12 @@ impl SocketBase {
         match core.pattern.send(first, &core.options) {
             Ok(()) => {}
             Err(SendError::Again(m)) => return Ok(Some((m, rest))),
-            Err(SendError::Fatal(e)) => return Err(e),
+            Err(SendError::Fatal(e, _)) => return Err(e),
         }
         // The rest of a started message is always accepted (or dropped with it, if its peer
         // went away meanwhile).
         for m in rest {
-            if let Err(SendError::Fatal(e)) = core.pattern.send(m, &core.options) {
+            if let Err(SendError::Fatal(e, _)) = core.pattern.send(m, &core.options) {
                 return Err(e);
             }
         }
@@ -494,6 +494,27 @@ impl SocketBase {
             return Err(Error::Again);
         }
         if self.shared.signal.wait(seen, deadline.get(timeo)) { Ok(()) } else { Err(Error::Again) }
+    }
+
+    /// One attempt to send one frame without blocking, the frame handed back whenever it was
+    /// not taken: with [`Error::Again`] when no peer has room now, and with any other error
+    /// (ETERM, EFSM, ENOTSUP, EHOSTUNREACH). For callers that must keep what they failed to
+    /// send without keeping a copy of it: the C ABI's `zmq_msg_send` (whose message stays the
+    /// caller's, whole, when the send fails) sends its frame by move.
+    pub fn try_send_frame(&self, data: Bytes, more: bool) -> std::result::Result<(), (Error, Bytes)> {
+        // Before looking (see `fd`).
+        self.shared.signal.drain_fd();
+        if let Err(e) = self.check_term() {
+            return Err((e, data));
+        }
+        let mut core = self.core.lock();
+        core.process_commands_before_look(&self.shared);
+        let core = &mut *core;
+        match core.pattern.send(Msg { data, more }, &core.options) {
+            Ok(()) => Ok(()),
+            Err(SendError::Again(m)) => Err((Error::Again, m.data)),
+            Err(SendError::Fatal(e, m)) => Err((e, m.data)),
+        }
     }
 
     // ---- receiving ----
