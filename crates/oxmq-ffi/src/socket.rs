@@ -296,9 +296,30 @@ pub(crate) fn send_frame(sock: &FfiSocket, data: Bytes, flags: c_int) -> Result<
 }
 
 /// Receive one frame: its bytes, whether more follow, and its connection's properties;
-/// blocking (within ZMQ_RCVTIMEO) unless ZMQ_DONTWAIT.
+/// blocking (within ZMQ_RCVTIMEO) unless ZMQ_DONTWAIT. As [`blocking`], but a wait on a socket
+/// whose one peer is a tcp or ipc connection reads that connection on this thread
+/// (`recv_frame_reading`: no hop through the I/O thread), in poll(2) too, so that a signal
+/// handler still ends it with `EINTR`.
 pub(crate) fn recv_frame(sock: &FfiSocket, flags: c_int) -> R<(Bytes, bool, Option<oxmq::Properties>)> {
-    blocking(sock, flags, PollEvents::IN, || sock.sock.rcvtimeo(), || sock.sock.recv_frame(false))
+    match sock.sock.recv_frame(false) {
+        Ok(v) => return Ok(v),
+        Err(oxmq::Error::Again) if flags & ZMQ_DONTWAIT == 0 => {}
+        Err(e) => return Err(zerr(e)),
+    }
+    let deadline = match sock.sock.rcvtimeo().map_err(zerr)? {
+        0 => return Err(libc::EAGAIN),
+        ms => u64::try_from(ms).ok().map(|ms| Instant::now() + Duration::from_millis(ms)),
+    };
+    let mut trust_events = true;
+    loop {
+        match sock.sock.recv_frame_reading(deadline).map_err(zerr)? {
+            oxmq::ReadFrame::Frame(data, more, props) => return Ok((data, more, props)),
+            oxmq::ReadFrame::Again => {}
+            oxmq::ReadFrame::TimedOut => return Err(libc::EAGAIN),
+            oxmq::ReadFrame::Interrupted => return Err(libc::EINTR),
+            oxmq::ReadFrame::Wait => trust_events = wait_for(&sock.sock, PollEvents::IN, deadline, trust_events)?,
+        }
+    }
 }
 
 /// A blocking call as libzmq makes it: try `op` without blocking; while it would block, wait

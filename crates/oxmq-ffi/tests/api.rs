@@ -1046,26 +1046,32 @@ fn zmq_fd_is_edge_triggered_and_re_armed_by_zmq_events() {
 #[test]
 fn a_signal_interrupts_a_blocking_receive_with_eintr() {
     // A handler, as an application has for SIGINT; SA_RESTART does not matter: libzmq's (and
-    // here oxmq's) wait is a poll(2), which a handler always interrupts.
-    let ctx = ctx();
-    let (pull, push) = (socket(ctx, ZMQ_PULL), socket(ctx, ZMQ_PUSH));
-    assert_eq!(bind(pull, "inproc://eintr"), 0);
-    assert_eq!(connect(push, "inproc://eintr"), 0);
-    let pp = P(pull);
-    let (rc, errno) = interrupted(RESTART, move || {
-        let pp = pp;
+    // here oxmq's) wait is a poll(2), which a handler always interrupts. Over tcp the receive
+    // waits reading the connection itself (one peer), over inproc on the socket's readiness.
+    for ep in ["inproc://eintr", "tcp://127.0.0.1:*"] {
+        let ctx = ctx();
+        let (pull, push) = (socket(ctx, ZMQ_PULL), socket(ctx, ZMQ_PUSH));
+        assert_eq!(bind(pull, ep), 0);
+        assert_eq!(connect(push, &last_endpoint(pull)), 0);
+        // The connection is up (the pull has its one peer).
         let mut buf = [0u8; 8];
-        recv(pp.0, &mut buf, 0)
-    });
-    assert_eq!((rc, errno), (-1, libc::EINTR));
-    // The socket is fine afterwards.
-    assert_eq!(send(push, b"after", 0), 5);
-    let mut buf = [0u8; 8];
-    assert_eq!(recv(pull, &mut buf, 0), 5);
-    for s in [pull, push] {
-        assert_eq!(zmq_close(s), 0);
+        assert_eq!(send(push, b"warm", 0), 4);
+        assert_eq!(recv(pull, &mut buf, 0), 4, "{ep}");
+        let pp = P(pull);
+        let (rc, errno) = interrupted(RESTART, move || {
+            let pp = pp;
+            let mut buf = [0u8; 8];
+            recv(pp.0, &mut buf, 0)
+        });
+        assert_eq!((rc, errno), (-1, libc::EINTR), "{ep}");
+        // The socket is fine afterwards.
+        assert_eq!(send(push, b"after", 0), 5);
+        assert_eq!(recv(pull, &mut buf, 0), 5, "{ep}");
+        for s in [pull, push] {
+            assert_eq!(zmq_close(s), 0);
+        }
+        assert_eq!(zmq_ctx_term(ctx), 0);
     }
-    assert_eq!(zmq_ctx_term(ctx), 0);
 }
 
 #[test]

@@ -86,9 +86,19 @@ pub(crate) trait Feed: Send + Sync {
     /// The reader found no complete message in `queue` and would block: wait for the
     /// connection's bytes, or for `signal` to move past `seen`, until `deadline`, and put what
     /// arrives into `queue`. `None` when the connection is not the caller's to read now (it
-    /// then waits on `signal` as it would without a feed); `Some(false)` when the deadline
-    /// passed with nothing; `Some(true)` otherwise (look at the queue again).
-    fn feed(&self, queue: &Queue, signal: &Signal, seen: u64, deadline: Option<Instant>) -> Option<bool>;
+    /// then waits on `signal` as it would without a feed).
+    fn feed(&self, queue: &Queue, signal: &Signal, seen: u64, deadline: Option<Instant>) -> Option<Fed>;
+}
+
+/// What a [`Feed::feed`] came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fed {
+    /// Something happened (a message, the signal moved): look at the queue again.
+    Again,
+    /// The deadline passed with nothing.
+    TimedOut,
+    /// A signal handler ran during the wait (poll(2)'s EINTR).
+    Interrupted,
 }
 
 /// Why a push did not happen.

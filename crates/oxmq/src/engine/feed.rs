@@ -56,7 +56,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use oxmq_wire::{Frame, FrameHeader};
 
 use super::End;
-use crate::pipe::{self, Msg, Queue};
+use crate::pipe::{self, Fed, Msg, Queue};
 use crate::signal::Signal;
 use crate::sync::{AtomicBool, Mutex, fence};
 
@@ -116,6 +116,8 @@ pub(crate) enum Waited {
     Signalled,
     /// The deadline passed.
     TimedOut,
+    /// A signal handler ran (EINTR).
+    Interrupted,
 }
 
 /// A frame being read on its own, straight into a buffer of its body's size.
@@ -373,14 +375,14 @@ impl<I: Input, S: Source> Feed<I, S> {
     }
 
     /// A caller holding the right: read until a message is in `queue`, the connection ends,
-    /// the signal moves or the deadline passes, taking the socket's events from the engine
-    /// before it waits (`disarmed` says whether it did). False when the deadline passed.
-    fn read_for(&self, st: &mut FeedState, stream: &S, queue: &Queue, disarmed: &mut bool, until: Until<'_>) -> bool {
+    /// the signal moves, the deadline passes or a signal handler runs, taking the socket's
+    /// events from the engine before it waits (`disarmed` says whether it did).
+    fn read_for(&self, st: &mut FeedState, stream: &S, queue: &Queue, disarmed: &mut bool, until: Until<'_>) -> Fed {
         loop {
             match st.read_fd(stream, &self.input, CALLER_CHUNK) {
                 Ok(0) => {
                     st.end = Some(End::Disconnected("peer closed the connection".into()));
-                    return true;
+                    return Fed::Again;
                 }
                 Ok(_) => {
                     #[cfg(test)]
@@ -395,7 +397,7 @@ impl<I: Input, S: Source> Feed<I, S> {
                             st.batch.clear();
                         }
                         st.hand_over(queue);
-                        return true;
+                        return Fed::Again;
                     }
                     // A frame not whole yet: read on.
                 }
@@ -405,19 +407,20 @@ impl<I: Input, S: Source> Feed<I, S> {
                         // that came before it woke the engine, which finds the right taken;
                         // poll(2) reports them to this caller at once).
                         if stream.disarm().is_err() {
-                            return true;
+                            return Fed::Again;
                         }
                         *disarmed = true;
                     }
                     match stream.wait(until.signal, until.seen, until.deadline) {
                         Waited::Readable => {}
-                        Waited::Signalled => return true,
-                        Waited::TimedOut => return false,
+                        Waited::Signalled => return Fed::Again,
+                        Waited::TimedOut => return Fed::TimedOut,
+                        Waited::Interrupted => return Fed::Interrupted,
                     }
                 }
                 Err(e) => {
                     st.end = Some(End::Disconnected(e.to_string()));
-                    return true;
+                    return Fed::Again;
                 }
             }
         }
@@ -425,7 +428,7 @@ impl<I: Input, S: Source> Feed<I, S> {
 }
 
 impl<I: Input, S: Source> pipe::Feed for Feed<I, S> {
-    fn feed(&self, queue: &Queue, signal: &Signal, seen: u64, deadline: Option<Instant>) -> Option<bool> {
+    fn feed(&self, queue: &Queue, signal: &Signal, seen: u64, deadline: Option<Instant>) -> Option<Fed> {
         let stream = self.stream.as_deref()?;
         if queue.has_msg() {
             // A message the socket did not take (not its turn): not the connection's to fix.
@@ -443,7 +446,7 @@ impl<I: Input, S: Source> pipe::Feed for Feed<I, S> {
         } else {
             // A batch the engine could not hand over at the HWM: there is room now.
             st.hand_over(queue);
-            Some(true)
+            Some(Fed::Again)
         };
         // Rule 3: let go, then give the events back, then hand over what is left. Every time:
         // whoever finds something left and lets go tells the engine.
@@ -484,6 +487,7 @@ impl Source for crate::transport::FdStream {
             Woken::Readable => Waited::Readable,
             Woken::Signalled => Waited::Signalled,
             Woken::TimedOut => Waited::TimedOut,
+            Woken::Interrupted => Waited::Interrupted,
         }
     }
     fn abandon(&self) {

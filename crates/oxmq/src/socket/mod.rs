@@ -585,6 +585,25 @@ impl SocketBase {
         Ok((m.data, m.more, properties))
     }
 
+    /// One attempt to receive a frame that, when nothing is queued and the socket's one peer
+    /// is a tcp or ipc connection nobody else reads, reads that connection on this thread
+    /// until something happens or `deadline` passes (`engine::feed`). The C ABI's blocking
+    /// receive, which must report a signal handler's run (EINTR) as libzmq's does.
+    pub fn recv_frame_reading(&self, deadline: Option<Instant>) -> Result<ReadFrame> {
+        let seen = self.shared.signal.seq();
+        let mut properties = None;
+        if let Some(m) = self.try_recv_with(NO_REST, Some(&mut properties))? {
+            return Ok(ReadFrame::Frame(m.data, m.more, properties));
+        }
+        let Some((feed, queue)) = self.core.lock().sole_feed() else { return Ok(ReadFrame::Wait) };
+        Ok(match feed.feed(&queue, &self.shared.signal, seen, deadline) {
+            None => ReadFrame::Wait,
+            Some(pipe::Fed::Again) => ReadFrame::Again,
+            Some(pipe::Fed::TimedOut) => ReadFrame::TimedOut,
+            Some(pipe::Fed::Interrupted) => ReadFrame::Interrupted,
+        })
+    }
+
     /// After a receive: do more frames of the same message follow?
     pub(crate) fn rcvmore(&self) -> bool {
         self.core.lock().rcvmore
@@ -656,8 +675,9 @@ impl SocketBase {
             // thread to (`engine::feed`), when it is the socket's only one and free to.
             if let Some((feed, queue)) = feed {
                 match feed.feed(&queue, &self.shared.signal, seen, deadline.get(timeo)) {
-                    Some(true) => continue,
-                    Some(false) => return Err(Error::Again),
+                    // (No EINTR in this API: a signal handler's run is one more look.)
+                    Some(pipe::Fed::Again | pipe::Fed::Interrupted) => continue,
+                    Some(pipe::Fed::TimedOut) => return Err(Error::Again),
                     None => {}
                 }
             }
@@ -678,6 +698,23 @@ impl SocketBase {
             self.shared.signal.changed(seen).await;
         }
     }
+}
+
+/// What [`SocketBase::recv_frame_reading`] came to.
+#[derive(Debug)]
+pub enum ReadFrame {
+    /// A frame: its bytes, whether more frames of its message follow, and the properties of
+    /// the connection it came over (as [`SocketBase::recv_frame`]).
+    Frame(Bytes, bool, Option<Properties>),
+    /// Nothing queued, and no connection this thread may read: wait for the socket to be
+    /// readable the usual way, then try again.
+    Wait,
+    /// Nothing yet, but something happened: try again.
+    Again,
+    /// The deadline passed.
+    TimedOut,
+    /// A signal handler ran while it waited (EINTR).
+    Interrupted,
 }
 
 /// When a blocking send or receive gives up, set at its first wait from SNDTIMEO/RCVTIMEO.

@@ -87,10 +87,12 @@ pub(crate) struct FdStream {
 pub(crate) enum Woken {
     /// The socket has bytes, or has ended.
     Readable,
-    /// The signal moved, or the wait was interrupted (or could not be made).
+    /// The signal moved (or the wait could not be made).
     Signalled,
     /// The deadline passed.
     TimedOut,
+    /// A signal handler ran (EINTR).
+    Interrupted,
 }
 
 impl FdStream {
@@ -211,6 +213,7 @@ impl FdStream {
         match polled {
             Ok(0) => Woken::TimedOut,
             Ok(_) if readable => Woken::Readable,
+            Err(rustix::io::Errno::INTR) => Woken::Interrupted,
             _ => Woken::Signalled,
         }
     }
