@@ -18,16 +18,31 @@ fn endpoints(dir: &TempDir) -> [String; 2] {
     ["tcp://127.0.0.1:*".to_string(), format!("ipc://{}/s", dir.0.display())]
 }
 
+/// A socket of type `binder` bound to `ep` and one of type `connecter` connected to it, each
+/// after its setup (options set before bind and connect).
+fn bound_and_connected(
+    ctx: &Context,
+    ep: &str,
+    (binder, setup_binder): (SocketType, fn(&oxmq::Socket)),
+    (connecter, setup_connecter): (SocketType, fn(&oxmq::Socket)),
+) -> (oxmq::Socket, oxmq::Socket) {
+    let b = socket(ctx, binder);
+    setup_binder(&b);
+    b.bind(ep).unwrap();
+    let c = socket(ctx, connecter);
+    setup_connecter(&c);
+    c.connect(&b.last_endpoint().unwrap()).unwrap();
+    (b, c)
+}
+
+fn as_is(_: &oxmq::Socket) {}
+
 #[test]
 fn rcvtimeo_expires_while_the_caller_waits_on_the_connection() {
     let dir = TempDir::new("feed-timeo");
     for ep in endpoints(&dir) {
         let ctx = Context::new();
-        let rep = socket(&ctx, Rep);
-        rep.bind(&ep).unwrap();
-        let req = socket(&ctx, Req);
-        req.set_rcvtimeo(300).unwrap();
-        req.connect(&rep.last_endpoint().unwrap()).unwrap();
+        let (rep, req) = bound_and_connected(&ctx, &ep, (Rep, as_is), (Req, |req| req.set_rcvtimeo(300).unwrap()));
         req.send("q").unwrap();
         assert_eq!(rep.recv().unwrap(), "q");
         // No reply: the receive gives up at RCVTIMEO, not before, not much after.
@@ -47,12 +62,8 @@ fn term_ends_a_receive_that_waits_on_the_connection() {
     let dir = TempDir::new("feed-term");
     for ep in endpoints(&dir) {
         let ctx = Context::new();
-        let rep = socket(&ctx, Rep);
-        rep.bind(&ep).unwrap();
-        let req = socket(&ctx, Req);
-        req.set_linger(0).unwrap();
-        rep.set_linger(0).unwrap();
-        req.connect(&rep.last_endpoint().unwrap()).unwrap();
+        let linger0 = |s: &oxmq::Socket| s.set_linger(0).unwrap();
+        let (rep, req) = bound_and_connected(&ctx, &ep, (Rep, linger0), (Req, linger0));
         req.send("q").unwrap();
         assert_eq!(rep.recv().unwrap(), "q");
         let waiter = std::thread::spawn(move || {
@@ -78,13 +89,12 @@ fn a_peer_that_goes_away_and_comes_back_is_read_again() {
     let dir = TempDir::new("feed-reconnect");
     for ep in endpoints(&dir) {
         let ctx = Context::new();
-        let server = socket(&ctx, Push);
-        server.bind(&ep).unwrap();
+        let setup = |c: &oxmq::Socket| {
+            c.set_rcvtimeo(TIMEO_MS).unwrap();
+            c.set_reconnect_ivl(20).unwrap();
+        };
+        let (server, client) = bound_and_connected(&ctx, &ep, (Push, as_is), (Pull, setup));
         let resolved = server.last_endpoint().unwrap();
-        let client = socket(&ctx, Pull);
-        client.set_rcvtimeo(TIMEO_MS).unwrap();
-        client.set_reconnect_ivl(20).unwrap();
-        client.connect(&resolved).unwrap();
         server.send("first").unwrap();
         assert_eq!(client.recv().unwrap(), "first", "{ep}");
         // The client waits on the connection; the server goes away meanwhile (the caller meets
@@ -107,12 +117,11 @@ fn messages_queued_while_the_caller_was_away_come_first_and_in_order() {
     let dir = TempDir::new("feed-away");
     for ep in endpoints(&dir) {
         let ctx = Context::new();
-        let pull = socket(&ctx, Pull);
-        pull.set_rcvhwm(10).unwrap();
-        pull.set_rcvtimeo(TIMEO_MS).unwrap();
-        pull.bind(&ep).unwrap();
-        let push = socket(&ctx, Push);
-        push.connect(&pull.last_endpoint().unwrap()).unwrap();
+        let setup = |p: &oxmq::Socket| {
+            p.set_rcvhwm(10).unwrap();
+            p.set_rcvtimeo(TIMEO_MS).unwrap();
+        };
+        let (pull, push) = bound_and_connected(&ctx, &ep, (Pull, setup), (Push, as_is));
         // The engine reads while nobody receives, up to the HWM; the rest waits in the kernel
         // and in the pusher's pipe.
         for i in 0..2000u32 {
@@ -130,13 +139,12 @@ fn the_peers_heartbeats_are_answered_while_the_caller_waits() {
     let dir = TempDir::new("feed-heartbeat");
     for ep in endpoints(&dir) {
         let ctx = Context::new();
-        let server = socket(&ctx, Router);
         // PINGs every 50 ms, and the connection dropped after 200 ms without an answer.
-        server.set_heartbeat_ivl(50).unwrap();
-        server.set_heartbeat_timeout(200).unwrap();
-        server.bind(&ep).unwrap();
-        let client = socket(&ctx, Dealer);
-        client.connect(&server.last_endpoint().unwrap()).unwrap();
+        let setup = |s: &oxmq::Socket| {
+            s.set_heartbeat_ivl(50).unwrap();
+            s.set_heartbeat_timeout(200).unwrap();
+        };
+        let (server, client) = bound_and_connected(&ctx, &ep, (Router, setup), (Dealer, as_is));
         client.send("hello").unwrap();
         let id = server.recv_multipart().unwrap()[0].clone();
         // The client waits on its connection for a second: the server's PINGs reach the
