@@ -126,7 +126,10 @@ fn a_curve_server_admits_the_certificates_of_a_directory_and_any_client_without_
         start_bound(&["rep", "-n", "1", "--curve-server", "--curve-secretkey", &server_secret], &ipc("pin"));
     let (other_public, _) = keypair();
     assert_eq!(curve_req(&ep, &other_public, None, "1500").code, Some(1));
-    drop(rep);
+    // Nothing arrived, so the server still waits: stop it (a dropped `Proc` would leave it
+    // running after the test).
+    rep.signal("TERM");
+    assert_eq!(rep.finish().code, Some(143));
 }
 
 #[test]
