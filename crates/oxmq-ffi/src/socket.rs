@@ -306,10 +306,7 @@ pub(crate) fn recv_frame(sock: &FfiSocket, flags: c_int) -> R<(Bytes, bool, Opti
         Err(oxmq::Error::Again) if flags & ZMQ_DONTWAIT == 0 => {}
         Err(e) => return Err(zerr(e)),
     }
-    let deadline = match sock.sock.rcvtimeo().map_err(zerr)? {
-        0 => return Err(libc::EAGAIN),
-        ms => u64::try_from(ms).ok().map(|ms| Instant::now() + Duration::from_millis(ms)),
-    };
+    let deadline = deadline_after(sock.sock.rcvtimeo().map_err(zerr)?)?;
     let mut trust_events = true;
     loop {
         match sock.sock.recv_frame_reading(deadline).map_err(zerr)? {
@@ -338,10 +335,7 @@ fn blocking<T>(
     let first = op();
     let deadline = match first {
         Ok(v) => return Ok(v),
-        Err(oxmq::Error::Again) if flags & ZMQ_DONTWAIT == 0 => match timeo().map_err(zerr)? {
-            0 => return Err(libc::EAGAIN),
-            ms => u64::try_from(ms).ok().map(|ms| Instant::now() + Duration::from_millis(ms)),
-        },
+        Err(oxmq::Error::Again) if flags & ZMQ_DONTWAIT == 0 => deadline_after(timeo().map_err(zerr)?)?,
         Err(e) => return Err(zerr(e)),
     };
     let mut trust_events = true;
@@ -352,6 +346,15 @@ fn blocking<T>(
             Err(oxmq::Error::Again) => {}
             Err(e) => return Err(zerr(e)),
         }
+    }
+}
+
+/// When a blocking call that must wait gives up, from its SNDTIMEO/RCVTIMEO `ms` (-1: never;
+/// 0: `EAGAIN` at once, it must not wait).
+fn deadline_after(ms: c_int) -> R<Option<Instant>> {
+    match ms {
+        0 => Err(libc::EAGAIN),
+        ms => Ok(u64::try_from(ms).ok().map(|ms| Instant::now() + Duration::from_millis(ms))),
     }
 }
 

@@ -478,7 +478,7 @@ impl Wake for NotifyWaker {
 }
 
 impl crate::engine::feed::Source for FakeSource {
-    fn read_buf(&self, buf: &mut bytes::BytesMut, _room: usize) -> std::io::Result<usize> {
+    fn read_buf(&self, buf: &mut bytes::BytesMut, _need: usize, _grow: usize) -> std::io::Result<usize> {
         let mut k = self.kernel.lock();
         if k.data.is_empty() {
             return if k.closed { Ok(0) } else { Err(std::io::ErrorKind::WouldBlock.into()) };
@@ -529,7 +529,6 @@ impl crate::engine::feed::Source for FakeSource {
             assert!(self.readable.wait(seen_readable, None), "an untimed wait returned false");
         }
     }
-    fn abandon(&self) {}
 }
 
 /// Each byte one message.
@@ -601,7 +600,7 @@ fn feed_model(n: u8, hwm: usize) {
                         EngineStep::Read => unreachable!("the model's stream is a source"),
                     }
                 }
-                feed.close(false);
+                feed.close();
             })
         };
         let mut got = Vec::new();

@@ -38,10 +38,10 @@
 //!    holder may have read the first bytes without taking the read events away, rule 2, and
 //!    then there is no arming to wake the engine for what came after them).
 //! 5. When the engine ends, the pipe stops offering the feed and the feed is closed: a caller
-//!    that took it from the pipe before then hands nothing more over. When the engine's task
-//!    is dropped rather than ending by itself (a listener unbound), the stream is ended at
-//!    once too ([`Source::abandon`]), so that such a caller stops reading it, as the engine
-//!    did.
+//!    that took it from the pipe before then hands nothing more over; nor, once the socket
+//!    let go of the endpoint (unbind, disconnect), does a caller still reading one of its
+//!    connections while its engine is being dropped (`EngineConfig::stopped`). Such a caller
+//!    leaves its wait when the socket's signal moves (the peer's detachment posts to it).
 //!
 //! The engine's reads follow the same steps ([`FeedState::read_fd`], [`FeedState::absorb`]):
 //! large reads, frames with a large body read straight into a buffer of their own.
@@ -89,9 +89,9 @@ pub(crate) trait Input: Send + Sync {
 /// The byte stream under a [`Feed`], as its readers read it without waiting (a tcp or ipc
 /// `transport::FdStream`; the loom models' stand-in).
 pub(crate) trait Source: Send + Sync {
-    /// One read into `buf`'s spare room (made at least `room` large): `Ok(0)` at the end of
-    /// the stream, `WouldBlock` when nothing is there.
-    fn read_buf(&self, buf: &mut BytesMut, room: usize) -> io::Result<usize>;
+    /// One read into `buf`'s spare room, `grow` more reserved first when less than `need` is
+    /// left: `Ok(0)` at the end of the stream, `WouldBlock` when nothing is there.
+    fn read_buf(&self, buf: &mut BytesMut, need: usize, grow: usize) -> io::Result<usize>;
     /// One read into `v`'s spare capacity.
     fn read_vec(&self, v: &mut Vec<u8>) -> io::Result<usize>;
     /// One read into `buf`.
@@ -103,9 +103,6 @@ pub(crate) trait Source: Send + Sync {
     /// A caller's wait: until the stream has bytes (or has ended), `signal` moves past `seen`,
     /// or `deadline` passes.
     fn wait(&self, signal: &Signal, seen: u64, deadline: Option<Instant>) -> Waited;
-    /// The engine is gone (its task was dropped): end the connection now, so that no caller
-    /// reads it any more.
-    fn abandon(&self);
 }
 
 /// What a caller's wait came to.
@@ -199,13 +196,29 @@ impl FeedState {
                     buf.extend_from_slice(&scratch[..n]);
                     Ok(n)
                 } else {
-                    make_room(buf, need, grow);
-                    stream.read_buf(buf, need)
+                    stream.read_buf(buf, need, grow)
                 }
             }
             Target::Body { body, .. } => stream.read_vec(body),
         }
         .inspect(|_| self.trim_body())
+    }
+
+    /// One read ([`FeedState::read_fd`]) and the decoding of what it completes
+    /// ([`FeedState::absorb`]); the end of the stream, a failed read and the peer breaking the
+    /// protocol become [`FeedState::end`]. `Err` (`WouldBlock`) only when nothing was there.
+    pub fn read_once(&mut self, stream: &dyn Source, input: &dyn Input, chunk: usize) -> io::Result<()> {
+        match self.read_fd(stream, input, chunk) {
+            Ok(0) => self.end = Some(End::Disconnected("peer closed the connection".into())),
+            Ok(_) => {
+                if let Err(end) = self.absorb(input) {
+                    self.end = Some(end);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(e),
+            Err(e) => self.end = Some(End::Disconnected(e.to_string())),
+        }
+        Ok(())
     }
 
     /// A body's vector may have had room past the body, and a read may have filled it: what
@@ -328,14 +341,9 @@ impl<I: Input, S: Source> Feed<I, S> {
         self.closed.load(SeqCst) || self.stopped.load(SeqCst)
     }
 
-    /// The engine has ended (call after the pipe stopped offering the feed). `cancelled`: its
-    /// task was dropped rather than ending the connection itself (a listener unbound): the
-    /// stream is ended here, so that a caller reading it now stops at once, as the engine did.
-    pub fn close(&self, cancelled: bool) {
+    /// The engine has ended (call after the pipe stopped offering the feed).
+    pub fn close(&self) {
         self.closed.store(true, SeqCst);
-        if cancelled && let Some(stream) = &self.stream {
-            stream.abandon();
-        }
     }
 
     /// The engine's turn: under the right to read, if it is free, hand over what was decoded
@@ -361,16 +369,10 @@ impl<I: Input, S: Source> Feed<I, S> {
             return EngineStep::End(end);
         }
         let Some(stream) = self.stream.as_deref() else { return EngineStep::Read };
-        match st.read_fd(stream, &self.input, READ_CHUNK) {
-            Ok(0) => EngineStep::End(End::Disconnected("peer closed the connection".into())),
-            Ok(_) => {
-                if let Err(end) = st.absorb(&self.input) {
-                    st.end = Some(end);
-                }
-                EngineStep::Again
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => EngineStep::Wait,
-            Err(e) => EngineStep::End(End::Disconnected(e.to_string())),
+        // What was read, and an end met, are handed over at the next step.
+        match st.read_once(stream, &self.input, READ_CHUNK) {
+            Ok(()) => EngineStep::Again,
+            Err(_) => EngineStep::Wait,
         }
     }
 
@@ -379,21 +381,14 @@ impl<I: Input, S: Source> Feed<I, S> {
     /// events from the engine before it waits (`disarmed` says whether it did).
     fn read_for(&self, st: &mut FeedState, stream: &S, queue: &Queue, disarmed: &mut bool, until: Until<'_>) -> Fed {
         loop {
-            match st.read_fd(stream, &self.input, CALLER_CHUNK) {
-                Ok(0) => {
-                    st.end = Some(End::Disconnected("peer closed the connection".into()));
-                    return Fed::Again;
-                }
-                Ok(_) => {
+            match st.read_once(stream, &self.input, CALLER_CHUNK) {
+                Ok(()) => {
                     #[cfg(test)]
                     tests::CALLER_READS.with(|n| n.set(n.get() + 1));
-                    if let Err(end) = st.absorb(&self.input) {
-                        st.end = Some(end);
-                    }
                     if !st.batch.is_empty() || st.end.is_some() {
                         if self.is_closed() {
-                            // The engine ended meanwhile (cancelled): nothing more is read
-                            // from this connection.
+                            // The engine ended meanwhile, or is being dropped: nothing
+                            // more is handed over from this connection.
                             st.batch.clear();
                         }
                         st.hand_over(queue);
@@ -401,7 +396,7 @@ impl<I: Input, S: Source> Feed<I, S> {
                     }
                     // A frame not whole yet: read on.
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                Err(_) => {
                     if !*disarmed {
                         // Only now: bytes that come after this wake only this caller (bytes
                         // that came before it woke the engine, which finds the right taken;
@@ -417,10 +412,6 @@ impl<I: Input, S: Source> Feed<I, S> {
                         Waited::TimedOut => return Fed::TimedOut,
                         Waited::Interrupted => return Fed::Interrupted,
                     }
-                }
-                Err(e) => {
-                    st.end = Some(End::Disconnected(e.to_string()));
-                    return Fed::Again;
                 }
             }
         }
@@ -466,8 +457,8 @@ impl<I: Input, S: Source> pipe::Feed for Feed<I, S> {
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 impl Source for crate::transport::FdStream {
-    fn read_buf(&self, buf: &mut BytesMut, room: usize) -> io::Result<usize> {
-        crate::transport::FdStream::read_buf(self, buf, room)
+    fn read_buf(&self, buf: &mut BytesMut, need: usize, grow: usize) -> io::Result<usize> {
+        crate::transport::FdStream::read_buf(self, buf, need, grow)
     }
     fn read_vec(&self, v: &mut Vec<u8>) -> io::Result<usize> {
         crate::transport::FdStream::read_vec(self, v)
@@ -490,16 +481,13 @@ impl Source for crate::transport::FdStream {
             Woken::Interrupted => Waited::Interrupted,
         }
     }
-    fn abandon(&self) {
-        self.shutdown();
-    }
 }
 
 /// Where there is no epoll there is no `FdStream` (`transport::into_fd_stream` keeps every
 /// stream in its halves), so nothing of this is ever called.
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 impl Source for crate::transport::FdStream {
-    fn read_buf(&self, _: &mut BytesMut, _: usize) -> io::Result<usize> {
+    fn read_buf(&self, _: &mut BytesMut, _: usize, _: usize) -> io::Result<usize> {
         match *self {}
     }
     fn read_vec(&self, _: &mut Vec<u8>) -> io::Result<usize> {
@@ -517,9 +505,6 @@ impl Source for crate::transport::FdStream {
     fn wait(&self, _: &Signal, _: u64, _: Option<Instant>) -> Waited {
         match *self {}
     }
-    fn abandon(&self) {
-        match *self {}
-    }
 }
 
 #[cfg(test)]
@@ -532,6 +517,7 @@ pub(super) mod tests {
         pub static CALLER_READS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
     }
 
+    #[cfg(not(oxmq_loom))]
     fn caller_reads() -> u64 {
         CALLER_READS.with(|n| n.get())
     }

@@ -352,14 +352,12 @@ pub(crate) async fn run(
     let conn = &drive.wire.conn;
     let (end, rest) = match (stream, halves) {
         (Some(stream), _) => {
-            let mut offered = Offered::new(pipe, &drive, &feed);
+            let _offered = Offered::new(pipe, &drive, &feed);
             let reader = Reading { feed: &feed, source: Source::Fd(&stream), pipe, signal, conn };
             let end = tokio::select! {
                 end = reader.run() => end,
                 end = drive_loop(&drive, &stream, pipe, signal) => end,
             };
-            offered.ended = true;
-            drop(offered);
             (end, Rest::Fd(stream))
         }
         (None, Some((mut rd, wr))) => {
@@ -622,15 +620,13 @@ struct Offered<'a> {
     pipe: &'a Pipe,
     drive: &'a Arc<Drive<ZmtpWire>>,
     feed: &'a Arc<ZmtpFeed>,
-    /// The engine ended by itself (not dropped mid-await).
-    ended: bool,
 }
 
 impl<'a> Offered<'a> {
     fn new(pipe: &'a Pipe, drive: &'a Arc<Drive<ZmtpWire>>, feed: &'a Arc<ZmtpFeed>) -> Offered<'a> {
         pipe.inp.set_drain(Some(drive.clone()));
         pipe.out.set_feed(Some(feed.clone()));
-        Offered { pipe, drive, feed, ended: false }
+        Offered { pipe, drive, feed }
     }
 }
 
@@ -639,7 +635,7 @@ impl Drop for Offered<'_> {
         self.pipe.inp.set_drain(None);
         self.pipe.out.set_feed(None);
         self.drive.close();
-        self.feed.close(!self.ended);
+        self.feed.close();
     }
 }
 

@@ -215,12 +215,9 @@ impl SocketBase {
     ///
     /// Reading it clears the socket's [`fd`](Self::fd) (before the answer is computed).
     pub fn events(&self) -> Result<PollEvents> {
-        // First, also after `term`: a loop woken by the descriptor to read ETERM here must not
-        // find it readable again forever.
-        self.shared.signal.drain_fd();
-        self.check_term()?;
-        let mut core = self.core.lock();
-        core.process_commands_before_look(&self.shared);
+        // `look` clears the descriptor first, also after `term`: a loop woken by it to read
+        // ETERM here must not find it readable again forever.
+        let mut core = self.look()?;
         let core = &mut *core;
         let mut ev = PollEvents::empty();
         if core.pattern.has_in(&core.options) {
@@ -440,11 +437,7 @@ impl SocketBase {
     /// allocation): `Ok(None)` when sent, the frames handed back when it would block.
     #[inline]
     pub(crate) fn try_send_parts(&self, first: Msg, rest: Vec<Msg>) -> Result<Option<(Msg, Vec<Msg>)>> {
-        // Before looking (see `fd`).
-        self.shared.signal.drain_fd();
-        self.check_term()?;
-        let mut core = self.core.lock();
-        core.process_commands_before_look(&self.shared);
+        let mut core = self.look()?;
         let core = &mut *core;
         match core.pattern.send(first, &core.options) {
             Ok(()) => {}
@@ -488,6 +481,25 @@ impl SocketBase {
         }
     }
 
+    /// The socket's state, for a look on the application's behalf (ZMQ_EVENTS, a send, a
+    /// receive): the readiness descriptor cleared first (see `fd`), ETERM after `term`, the
+    /// I/O side's mail acted on.
+    fn look(&self) -> Result<parking_lot::MutexGuard<'_, Core>> {
+        self.shared.signal.drain_fd();
+        self.check_term()?;
+        let mut core = self.core.lock();
+        core.process_commands_before_look(&self.shared);
+        Ok(core)
+    }
+
+    /// Read the socket's one connection on this thread until something happens or
+    /// `deadline` passes, if it has one a caller may read now (`engine::feed`); `None` if not.
+    /// `seen`: the signal's number before the receive that found nothing.
+    fn read_connection(&self, seen: u64, deadline: Option<Instant>) -> Option<pipe::Fed> {
+        let (feed, queue) = self.core.lock().sole_feed()?;
+        feed.feed(&queue, &self.shared.signal, seen, deadline)
+    }
+
     /// Wait for the socket's signal to move past `seen`, within SNDTIMEO/RCVTIMEO `timeo`.
     fn wait(&self, seen: u64, block: bool, timeo: i32, deadline: &mut Deadline) -> Result<()> {
         if !block || timeo == 0 {
@@ -502,13 +514,10 @@ impl SocketBase {
     /// send without keeping a copy of it: the C ABI's `zmq_msg_send` (whose message stays the
     /// caller's, whole, when the send fails) sends its frame by move.
     pub fn try_send_frame(&self, data: Bytes, more: bool) -> std::result::Result<(), (Error, Bytes)> {
-        // Before looking (see `fd`).
-        self.shared.signal.drain_fd();
-        if let Err(e) = self.check_term() {
-            return Err((e, data));
-        }
-        let mut core = self.core.lock();
-        core.process_commands_before_look(&self.shared);
+        let mut core = match self.look() {
+            Ok(core) => core,
+            Err(e) => return Err((e, data)),
+        };
         let core = &mut *core;
         match core.pattern.send(Msg { data, more }, &core.options) {
             Ok(()) => Ok(()),
@@ -595,8 +604,7 @@ impl SocketBase {
         if let Some(m) = self.try_recv_with(NO_REST, Some(&mut properties))? {
             return Ok(ReadFrame::Frame(m.data, m.more, properties));
         }
-        let Some((feed, queue)) = self.core.lock().sole_feed() else { return Ok(ReadFrame::Wait) };
-        Ok(match feed.feed(&queue, &self.shared.signal, seen, deadline) {
+        Ok(match self.read_connection(seen, deadline) {
             None => ReadFrame::Wait,
             Some(pipe::Fed::Again) => ReadFrame::Again,
             Some(pipe::Fed::TimedOut) => ReadFrame::TimedOut,
@@ -624,11 +632,7 @@ impl SocketBase {
         mut rest: Option<&mut Vec<T>>,
         properties: Option<&mut Option<Properties>>,
     ) -> Result<Option<Msg>> {
-        // Before looking (see `fd`).
-        self.shared.signal.drain_fd();
-        self.check_term()?;
-        let mut core = self.core.lock();
-        core.process_commands_before_look(&self.shared);
+        let mut core = self.look()?;
         let core = &mut *core;
         let first = match core.pattern.recv(&core.options) {
             Ok(m) => m,
@@ -667,14 +671,11 @@ impl SocketBase {
             if let Some(first) = self.try_recv_with(rest.as_deref_mut(), properties.as_deref_mut())? {
                 return Ok(first);
             }
-            let (timeo, feed) = {
-                let core = self.core.lock();
-                (core.options.rcvtimeo, if block && core.options.rcvtimeo != 0 { core.sole_feed() } else { None })
-            };
+            let timeo = self.core.lock().options.rcvtimeo;
             // Nothing queued: read the connection on this thread rather than wait for the I/O
             // thread to (`engine::feed`), when it is the socket's only one and free to.
-            if let Some((feed, queue)) = feed {
-                match feed.feed(&queue, &self.shared.signal, seen, deadline.get(timeo)) {
+            if block && timeo != 0 {
+                match self.read_connection(seen, deadline.get(timeo)) {
                     // (No EINTR in this API: a signal handler's run is one more look.)
                     Some(pipe::Fed::Again | pipe::Fed::Interrupted) => continue,
                     Some(pipe::Fed::TimedOut) => return Err(Error::Again),

@@ -112,15 +112,20 @@ impl FdStream {
         self.sock.get_ref().as_fd()
     }
 
-    /// One read into `buf`'s spare room (made at least `room` large), without waiting:
-    /// `WouldBlock` when nothing is there, `Ok(0)` at the end of the stream.
-    pub fn read_buf(&self, buf: &mut BytesMut, room: usize) -> io::Result<usize> {
+    /// One read into `buf`'s spare room, `grow` more reserved first when less than `need` is
+    /// left, without waiting: `WouldBlock` when nothing is there, `Ok(0)` at the end of the
+    /// stream.
+    pub fn read_buf(&self, buf: &mut BytesMut, need: usize, grow: usize) -> io::Result<usize> {
         // Read into a vector's spare capacity (rustix sets its length; no zero-filling and
         // no `unsafe` here), then hand the bytes back as the `BytesMut` the decoder splits
-        // frames from. Both conversions keep the allocation when nothing else shares it.
+        // frames from. Both conversions keep the allocation when nothing else shares it; when
+        // frames split from it are still alive, the vector is a copy of what is left (a frame
+        // not whole yet) and the reservation a new allocation, where a read into the
+        // `BytesMut` itself would reuse its room (which needs `unsafe` to say how much a read
+        // filled).
         let mut v = Vec::from(std::mem::take(buf));
-        if v.capacity() - v.len() < room {
-            v.reserve(room);
+        if v.capacity() - v.len() < need {
+            v.reserve(grow);
         }
         let read = self.read_vec(&mut v);
         *buf = BytesMut::from(Bytes::from(v));
@@ -218,11 +223,6 @@ impl FdStream {
         }
     }
 
-    /// End the connection both ways now (whoever still holds the stream reads its end).
-    pub fn shutdown(&self) {
-        let _ = socket2::SockRef::from(self.sock.get_ref()).shutdown(std::net::Shutdown::Both);
-    }
-
     /// A caller reads the socket itself from now on: its bytes stop waking the engine. (Out of
     /// the set, not left in it with no events: see [`FdStream::arm`].)
     pub fn disarm(&self) -> io::Result<()> {
@@ -284,7 +284,7 @@ mod tests {
         drop(peer);
         assert!(woken(&s).await);
         let mut b = BytesMut::new();
-        assert_eq!(s.read_buf(&mut b, 64).unwrap(), 0);
+        assert_eq!(s.read_buf(&mut b, 64, 64).unwrap(), 0);
     }
 
     /// Bytes that came while the socket was out of the set wake the engine when it is put
@@ -315,7 +315,7 @@ mod tests {
         b.extend_from_slice(b"ab");
         let at = b.as_ptr();
         peer.write_all(b"cd").unwrap();
-        assert_eq!(s.read_buf(&mut b, 16).unwrap(), 2);
+        assert_eq!(s.read_buf(&mut b, 16, 16).unwrap(), 2);
         assert_eq!(&b[..], b"abcd");
         assert_eq!(b.as_ptr(), at);
     }
