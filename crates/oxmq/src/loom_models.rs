@@ -552,7 +552,9 @@ impl crate::engine::feed::Input for ByteInput {
 /// blocking receives (reading the connection itself when nothing is queued and the feed is
 /// free), racing the engine's reader; the pipe holds `hwm` messages. Every message arrives
 /// once, in order, whoever read it; the engine learns of the end whoever read it (no lost
-/// hand-over or read event: a lost one is a deadlock, which loom reports).
+/// hand-over or read event: a lost one is a deadlock, which loom reports). A caller may
+/// leave the connection lent to its next receive; the engine then ticks once per wait, and
+/// the caller gives the connection back when done (as a socket does before it polls).
 fn feed_model(n: u8, hwm: usize) {
     use crate::engine::feed::{EngineStep, Feed, FeedState};
     use crate::pipe::Feed as _;
@@ -591,10 +593,18 @@ fn feed_model(n: u8, hwm: usize) {
             thread::spawn(move || {
                 loop {
                     let seen = engine.seq();
-                    match feed.engine_step(&q) {
+                    match feed.engine_step(&q, false) {
                         EngineStep::End(_) => break,
                         EngineStep::Again => {}
-                        EngineStep::Full | EngineStep::Wait => {
+                        // The connection is lent to the caller: one tick (the model's clock),
+                        // then the wait (the caller's next receive, or its give-back, wakes
+                        // the engine).
+                        EngineStep::Wait { lent: true } => match feed.engine_step(&q, true) {
+                            EngineStep::End(_) => break,
+                            EngineStep::Again => {}
+                            _ => assert!(engine.wait(seen, None), "an untimed wait returned false"),
+                        },
+                        EngineStep::Full | EngineStep::Wait { lent: false } => {
                             assert!(engine.wait(seen, None), "an untimed wait returned false")
                         }
                         EngineStep::Read => unreachable!("the model's stream is a source"),
@@ -615,6 +625,9 @@ fn feed_model(n: u8, hwm: usize) {
             }
         }
         assert_eq!(got, (0..n).collect::<Vec<_>>());
+        // The socket would now wait some other way (poll, say): what the caller left lent
+        // goes back to the engine, which then meets the end of the stream.
+        feed.give_back();
         peer.join().unwrap();
         reader.join().unwrap();
     });

@@ -88,6 +88,9 @@ pub(crate) trait Feed: Send + Sync {
     /// arrives into `queue`. `None` when the connection is not the caller's to read now (it
     /// then waits on `signal` as it would without a feed).
     fn feed(&self, queue: &Queue, signal: &Signal, seen: u64, deadline: Option<Instant>) -> Option<Fed>;
+    /// The reader is about to wait for the queue some other way (the signal, readiness): if
+    /// the connection was left lent to receiving callers, its writer takes it back now.
+    fn give_back(&self);
 }
 
 /// What a [`Feed::feed`] came to.

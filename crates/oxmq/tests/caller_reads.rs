@@ -2,14 +2,16 @@
 //! calling thread (`engine::feed`). What a receive promises must hold all the same: RCVTIMEO,
 //! ETERM at `term`, the end of a connection and the reconnection after it, messages the
 //! engine queued while the caller was away, PONGs to the peer's heartbeats while the caller
-//! waits.
+//! waits; and when a caller leaves its connection lent to the next receive (`engine::feed`,
+//! rule 5) and then stays away, the engine takes the connection back: the peer's PINGs are
+//! answered and its leaving is noticed without any receive.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
 use common::{SOON, TIMEO_MS, TempDir, socket};
-use oxmq::{Context, Error, SocketType};
+use oxmq::{Context, Error, Event, SocketType};
 
 use SocketType::{Dealer, Pull, Push, Rep, Req, Router};
 
@@ -156,5 +158,66 @@ fn the_peers_heartbeats_are_answered_while_the_caller_waits() {
         server.send_multipart([id, "after".into()]).unwrap();
         client.set_rcvtimeo(TIMEO_MS).unwrap();
         assert_eq!(client.recv().unwrap(), "after", "{ep}");
+    }
+}
+
+/// The client's receive waits on the connection and reads the server's reply itself, which
+/// leaves the connection lent to its next receive: `server` sends `reply` (to `id`) once the
+/// client is surely waiting. Returns the server.
+fn reply_read_by_the_waiting_client(
+    server: oxmq::Socket,
+    client: &oxmq::Socket,
+    id: bytes::Bytes,
+    ep: &str,
+) -> oxmq::Socket {
+    let replier = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        server.send_multipart([id, "first".into()]).unwrap();
+        server
+    });
+    client.set_rcvtimeo(TIMEO_MS).unwrap();
+    assert_eq!(client.recv().unwrap(), "first", "{ep}");
+    replier.join().unwrap()
+}
+
+#[test]
+fn a_connection_lent_to_a_caller_that_stays_away_still_answers_the_peers_heartbeats() {
+    let dir = TempDir::new("feed-lent-heartbeat");
+    for ep in endpoints(&dir) {
+        let ctx = Context::new();
+        // PINGs every 50 ms, and the connection dropped after 200 ms without an answer.
+        let setup = |s: &oxmq::Socket| {
+            s.set_heartbeat_ivl(50).unwrap();
+            s.set_heartbeat_timeout(200).unwrap();
+            s.set_router_mandatory(true).unwrap();
+        };
+        let (server, client) = bound_and_connected(&ctx, &ep, (Router, setup), (Dealer, as_is));
+        client.send("hello").unwrap();
+        let id = server.recv_multipart().unwrap()[0].clone();
+        let server = reply_read_by_the_waiting_client(server, &client, id.clone(), &ep);
+        // The client makes no call for a second: only its engine can read the PINGs now, so
+        // it must have taken the connection back.
+        std::thread::sleep(Duration::from_millis(1000));
+        // Still the same connection: the server's message to the old id is routed.
+        server.send_multipart([id, "after".into()]).unwrap_or_else(|e| panic!("{ep}: {e:?}"));
+        assert_eq!(client.recv().unwrap(), "after", "{ep}");
+    }
+}
+
+#[test]
+fn a_connection_lent_to_a_caller_that_stays_away_notices_the_peer_leaving() {
+    let dir = TempDir::new("feed-lent-close");
+    for ep in endpoints(&dir) {
+        let ctx = Context::new();
+        let (server, client) = bound_and_connected(&ctx, &ep, (Router, as_is), (Dealer, as_is));
+        let mon = client.monitor(Event::Disconnected).unwrap();
+        client.send("hello").unwrap();
+        let id = server.recv_multipart().unwrap()[0].clone();
+        let server = reply_read_by_the_waiting_client(server, &client, id, &ep);
+        // The client makes no call; the server leaves. Only the client's engine can meet the
+        // end of the stream now.
+        drop(server);
+        let ev = mon.recv_timeout(SOON).unwrap_or_else(|| panic!("{ep}: the client never noticed the server leaving"));
+        assert_eq!(ev.event, Event::Disconnected, "{ep}");
     }
 }

@@ -37,7 +37,20 @@
 //!    right taken always steps again once the holder lets go, whatever the holder read (the
 //!    holder may have read the first bytes without taking the read events away, rule 2, and
 //!    then there is no arming to wake the engine for what came after them).
-//! 5. When the engine ends, the pipe stops offering the feed and the feed is closed: a caller
+//! 5. A caller that received a message, having taken the read events away, may keep them away
+//!    when it lets go: the connection is *lent* to the callers ([`FeedState::lent`]), so that a
+//!    caller receiving again soon reads what came meanwhile without the engine being woken for
+//!    it and without two epoll_ctl calls per message. Lent, the connection is read only by
+//!    whoever comes for the right: a caller's next receive, or the engine when something else
+//!    wakes it. The engine takes it back (arms the events, under the right): when asked to
+//!    ([`pipe::Feed::give_back`], by a socket about to wait for messages some other way:
+//!    poll, ZMQ_EVENTS, a non-blocking or async receive, a receive with no feed), and on its
+//!    own once no caller has come for the right for a whole [`LEND_TICK`] (it looks every
+//!    tick while the connection is lent, so PINGs, the peer's close and the HWM are noticed
+//!    within two ticks when the callers are away). A caller that lends a connection that was
+//!    not lent tells the engine, which starts its ticks; a caller whose receive ends any
+//!    other way (timed out, interrupted, signalled, the end) gives the events back (rule 3).
+//! 6. When the engine ends, the pipe stops offering the feed and the feed is closed: a caller
 //!    that took it from the pipe before then hands nothing more over; nor, once the socket
 //!    let go of the endpoint (unbind, disconnect), does a caller still reading one of its
 //!    connections while its engine is being dropped (`EngineConfig::stopped`). Such a caller
@@ -64,6 +77,9 @@ use crate::sync::{AtomicBool, Mutex, fence};
 pub(crate) const READ_CHUNK: usize = 64 * 1024;
 /// A caller's: it wants the next message, not a backlog (that is the engine's, in large reads).
 const CALLER_CHUNK: usize = 8 * 1024;
+/// How often the engine looks at a connection lent to the callers (rule 5): it takes it back
+/// when no caller came for it since the last look.
+pub(crate) const LEND_TICK: std::time::Duration = std::time::Duration::from_millis(1);
 /// Frames whose body is at least this large, and still mostly to come, are read straight
 /// into a buffer of their own of exactly the body's size: no copy through the read buffer.
 const DIRECT_BODY: usize = 32 * 1024;
@@ -136,6 +152,12 @@ pub(crate) struct FeedState {
     /// How the connection ended, met by whoever read last (the engine ends with it once the
     /// messages decoded before it are in the pipe).
     pub end: Option<End>,
+    /// The read events are away from the engine while nobody holds the right: the connection
+    /// is lent to the callers (rule 5).
+    lent: bool,
+    /// Callers that came for the right (wrapping), and their number at the engine's last look.
+    calls: u64,
+    calls_seen: u64,
 }
 
 /// Where the next read goes.
@@ -290,6 +312,10 @@ pub(crate) struct Feed<I: Input, S: Source> {
     closed: AtomicBool,
     /// The engine is trying for the right, and may have found it taken (rule 4).
     refused: AtomicBool,
+    /// [`FeedState::lent`], for a look without the right.
+    lent: AtomicBool,
+    /// A socket asked for a lent connection back ([`pipe::Feed::give_back`]).
+    back: AtomicBool,
     /// The socket let go of the connection's endpoint (unbind, disconnect): its engine is being
     /// dropped and nobody hands anything over any more (set by the socket, before it drops the
     /// engine's task).
@@ -311,8 +337,12 @@ pub(crate) enum EngineStep {
     Again,
     /// The pipe is at its HWM with messages left over: wait for room (the signal).
     Full,
-    /// Nothing to read, or a caller holds the right: wait for bytes or the signal.
-    Wait,
+    /// Nothing to read, or a caller holds the right: wait for bytes or the signal; when the
+    /// connection is lent to the callers (`lent`), for [`LEND_TICK`] at most (no bytes wake
+    /// the engine then), and step next with `tick`.
+    Wait {
+        lent: bool,
+    },
     /// A stream without a [`Source`]: read it (the engine alone reads such a stream).
     Read,
 }
@@ -332,6 +362,8 @@ impl<I: Input, S: Source> Feed<I, S> {
             engine,
             closed: AtomicBool::new(false),
             refused: AtomicBool::new(false),
+            lent: AtomicBool::new(false),
+            back: AtomicBool::new(false),
             stopped,
         }
     }
@@ -346,18 +378,31 @@ impl<I: Input, S: Source> Feed<I, S> {
         self.closed.store(true, SeqCst);
     }
 
-    /// The engine's turn: under the right to read, if it is free, hand over what was decoded
-    /// (the engine's or a caller's), end as a caller found, or read once. Read the signal's
-    /// number before calling this (rule 4).
-    pub fn engine_step(&self, queue: &Queue) -> EngineStep {
+    /// The engine's turn: under the right to read, if it is free, take back a connection lent
+    /// to the callers if asked to or if none came since the last `tick` (rule 5), hand over
+    /// what was decoded (the engine's or a caller's), end as a caller found, or read once.
+    /// Read the signal's number before calling this (rule 4).
+    pub fn engine_step(&self, queue: &Queue, tick: bool) -> EngineStep {
         // Said before trying (rule 4): a caller that holds the right sees it when it lets go.
         self.refused.store(true, SeqCst);
         fence(SeqCst);
         let Some(mut st) = self.state.try_lock() else {
             // A caller reads: it hands back what it leaves and wakes the engine (rule 4).
-            return EngineStep::Wait;
+            return EngineStep::Wait { lent: false };
         };
         self.refused.store(false, SeqCst);
+        if st.lent && (self.back.swap(false, SeqCst) || (tick && st.calls == st.calls_seen)) {
+            st.lent = false;
+            self.lent.store(false, SeqCst);
+            if let Some(stream) = self.stream.as_deref()
+                && let Err(e) = stream.arm()
+            {
+                return EngineStep::End(End::Disconnected(e.to_string()));
+            }
+        }
+        if tick {
+            st.calls_seen = st.calls;
+        }
         st.hand_over(queue);
         if !st.batch.is_empty() {
             return EngineStep::Full;
@@ -372,14 +417,22 @@ impl<I: Input, S: Source> Feed<I, S> {
         // What was read, and an end met, are handed over at the next step.
         match st.read_once(stream, &self.input, READ_CHUNK) {
             Ok(()) => EngineStep::Again,
-            Err(_) => EngineStep::Wait,
+            Err(_) => EngineStep::Wait { lent: st.lent },
         }
     }
 
     /// A caller holding the right: read until a message is in `queue`, the connection ends,
     /// the signal moves, the deadline passes or a signal handler runs, taking the socket's
-    /// events from the engine before it waits (`disarmed` says whether it did).
-    fn read_for(&self, st: &mut FeedState, stream: &S, queue: &Queue, disarmed: &mut bool, until: Until<'_>) -> Fed {
+    /// events from the engine before it waits (`disarmed` says whether they are away).
+    /// `Ok` when it read something that completed a message or the connection's end.
+    fn read_for(
+        &self,
+        st: &mut FeedState,
+        stream: &S,
+        queue: &Queue,
+        disarmed: &mut bool,
+        until: Until<'_>,
+    ) -> Result<(), Fed> {
         loop {
             match st.read_once(stream, &self.input, CALLER_CHUNK) {
                 Ok(()) => {
@@ -392,7 +445,7 @@ impl<I: Input, S: Source> Feed<I, S> {
                             st.batch.clear();
                         }
                         st.hand_over(queue);
-                        return Fed::Again;
+                        return Ok(());
                     }
                     // A frame not whole yet: read on.
                 }
@@ -402,15 +455,15 @@ impl<I: Input, S: Source> Feed<I, S> {
                         // that came before it woke the engine, which finds the right taken;
                         // poll(2) reports them to this caller at once).
                         if stream.disarm().is_err() {
-                            return Fed::Again;
+                            return Err(Fed::Again);
                         }
                         *disarmed = true;
                     }
                     match stream.wait(until.signal, until.seen, until.deadline) {
                         Waited::Readable => {}
-                        Waited::Signalled => return Fed::Again,
-                        Waited::TimedOut => return Fed::TimedOut,
-                        Waited::Interrupted => return Fed::Interrupted,
+                        Waited::Signalled => return Err(Fed::Again),
+                        Waited::TimedOut => return Err(Fed::TimedOut),
+                        Waited::Interrupted => return Err(Fed::Interrupted),
                     }
                 }
             }
@@ -426,32 +479,54 @@ impl<I: Input, S: Source> pipe::Feed for Feed<I, S> {
             return None;
         }
         let mut st = self.state.try_lock()?;
-        let mut disarmed = false;
-        let fed = if self.is_closed() || st.end.is_some() {
+        st.calls = st.calls.wrapping_add(1);
+        let was_lent = st.lent;
+        let mut disarmed = was_lent;
+        let (fed, received) = if self.is_closed() || st.end.is_some() {
             // The engine's to finish (it is told below, again: it may have read its signal's
             // number after the caller that left this told it, and then found the right taken).
-            None
+            (None, false)
         } else if st.batch.is_empty() {
             let until = Until { signal, seen, deadline };
-            Some(self.read_for(&mut st, stream, queue, &mut disarmed, until))
+            match self.read_for(&mut st, stream, queue, &mut disarmed, until) {
+                Ok(()) => (Some(Fed::Again), true),
+                Err(fed) => (Some(fed), false),
+            }
         } else {
             // A batch the engine could not hand over at the HWM: there is room now.
             st.hand_over(queue);
-            Some(Fed::Again)
+            (Some(Fed::Again), true)
         };
         // Rule 3: let go, then give the events back, then hand over what is left. Every time:
-        // whoever finds something left and lets go tells the engine.
+        // whoever finds something left and lets go tells the engine. Unless the caller
+        // received, and nothing is left: then the connection stays lent (rule 5).
         let left = st.end.is_some() || !st.batch.is_empty();
+        let lend = disarmed && received && !left && !self.is_closed();
+        st.lent = lend;
+        self.lent.store(lend, SeqCst);
+        let newly_lent = lend && !was_lent;
+        if newly_lent {
+            // A request to give back made before this lending is answered.
+            self.back.store(false, SeqCst);
+        }
         drop(st);
-        let armed = if disarmed { stream.arm() } else { Ok(()) };
+        let armed = if disarmed && !lend { stream.arm() } else { Ok(()) };
         // After letting go (rule 4): the engine tried for the right meanwhile.
         fence(SeqCst);
         let refused = self.refused.swap(false, SeqCst);
-        if left || refused || armed.is_err() {
-            // (An epoll set that cannot be changed: the engine reads from its signal on.)
+        if left || refused || armed.is_err() || newly_lent {
+            // (An epoll set that cannot be changed: the engine reads from its signal on. A
+            // connection newly lent: the engine starts its ticks.)
             self.engine.notify();
         }
         fed
+    }
+
+    fn give_back(&self) {
+        if self.lent.load(SeqCst) {
+            self.back.store(true, SeqCst);
+            self.engine.notify();
+        }
     }
 }
 

@@ -458,10 +458,12 @@ impl Reading<'_> {
     async fn run(mut self) -> End {
         // Reading paused at the HWM (silence then says nothing about the peer).
         let mut paused = false;
+        // The last wait ended at a tick of a connection lent to the callers (`feed`'s rule 5).
+        let mut tick = false;
         loop {
             // Read before trying for the right (`feed`'s rule 4).
             let seen = self.signal.seq();
-            let next = self.feed.engine_step(&self.pipe.out);
+            let next = self.feed.engine_step(&self.pipe.out, std::mem::take(&mut tick));
             let full = matches!(next, EngineStep::Full);
             if paused != full {
                 paused = full;
@@ -474,12 +476,17 @@ impl Reading<'_> {
                     Ok(())
                 }
                 EngineStep::Full => bounded(self.conn, self.signal, self.signal.changed(seen)).await.map(|_| ()),
-                EngineStep::Wait => {
+                EngineStep::Wait { lent } => {
                     let Source::Fd(stream) = &self.source else { unreachable!("a stream is read in place") };
+                    let tick = &mut tick;
                     let either = async {
                         tokio::select! {
                             r = stream.readable() => r,
                             () = self.signal.changed(seen) => Ok(()),
+                            () = tokio::time::sleep(feed::LEND_TICK), if lent => {
+                                *tick = true;
+                                Ok(())
+                            }
                         }
                     };
                     match bounded(self.conn, self.signal, either).await {

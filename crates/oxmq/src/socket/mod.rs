@@ -54,18 +54,33 @@ pub(crate) struct Core {
     rcvmore: bool,
     /// The PAIR socket of [`SocketBase::monitor_endpoint`] and the endpoint it is bound to.
     monitor_pair: Option<(Arc<Socket>, String)>,
+    /// The last connection a receiving caller read itself, which it may have left lent to the
+    /// callers (`engine::feed`, rule 5): given back before the socket waits for messages any
+    /// other way.
+    borrowed: Option<Weak<dyn pipe::Feed>>,
 }
 
 impl Core {
     /// The socket's one peer's connection, when a receiving caller may read it itself
     /// (`pipe::Feed`), with the queue it reads into. Only with one peer: with several, the
     /// caller waits for whichever has a message first, which the engines tell it.
-    fn sole_feed(&self) -> Option<(Arc<dyn pipe::Feed>, Arc<pipe::Queue>)> {
+    fn sole_feed(&mut self) -> Option<(Arc<dyn pipe::Feed>, Arc<pipe::Queue>)> {
         if self.pipes.len() != 1 {
             return None;
         }
         let (pipe, _) = self.pipes.values().next()?;
-        Some((pipe.inp.feed()?, pipe.inp.clone()))
+        let feed = pipe.inp.feed()?;
+        self.borrowed = Some(Arc::downgrade(&feed));
+        Some((feed, pipe.inp.clone()))
+    }
+
+    /// Before the socket waits for, or reports, readable messages some other way than a
+    /// caller reading its connection: the connection a caller may have left lent goes back to
+    /// its engine, which reads it again (`engine::feed`, rule 5).
+    fn give_back(&mut self) {
+        if let Some(feed) = self.borrowed.take().and_then(|f| f.upgrade()) {
+            feed.give_back();
+        }
     }
 
     /// Act on what the I/O side posted since the last call (one atomic load when nothing).
@@ -186,6 +201,7 @@ impl SocketBase {
                 last_endpoint: String::new(),
                 rcvmore: false,
                 monitor_pair: None,
+                borrowed: None,
             }),
             shared,
             id,
@@ -219,6 +235,7 @@ impl SocketBase {
         // ETERM here must not find it readable again forever.
         let mut core = self.look()?;
         let core = &mut *core;
+        core.give_back();
         let mut ev = PollEvents::empty();
         if core.pattern.has_in(&core.options) {
             ev |= PollEvents::IN;
@@ -605,7 +622,10 @@ impl SocketBase {
             return Ok(ReadFrame::Frame(m.data, m.more, properties));
         }
         Ok(match self.read_connection(seen, deadline) {
-            None => ReadFrame::Wait,
+            None => {
+                self.core.lock().give_back();
+                ReadFrame::Wait
+            }
             Some(pipe::Fed::Again) => ReadFrame::Again,
             Some(pipe::Fed::TimedOut) => ReadFrame::TimedOut,
             Some(pipe::Fed::Interrupted) => ReadFrame::Interrupted,
@@ -682,6 +702,7 @@ impl SocketBase {
                     None => {}
                 }
             }
+            self.core.lock().give_back();
             self.wait(seen, block, timeo, &mut deadline)?;
         }
     }
@@ -696,6 +717,7 @@ impl SocketBase {
             if let Some(first) = self.try_recv_with(rest.as_deref_mut(), properties.as_deref_mut())? {
                 return Ok(first);
             }
+            self.core.lock().give_back();
             self.shared.signal.changed(seen).await;
         }
     }
