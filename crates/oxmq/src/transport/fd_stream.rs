@@ -9,7 +9,10 @@
 //!   reactor has seen the socket become readable; a caller woken by its own poll(2) must read
 //!   at once. Reads and writes here are the system calls themselves.
 //! - **The engine's read wake-ups can be switched off.** The socket is registered with tokio
-//!   for writability only. Readability comes through an epoll set of its own, [`Self::input`],
+//!   for writability only, and only once a write was refused ([`FdStream::writable`]): a unix
+//!   socket registered for writability wakes its reactor each time the peer reads (the kernel
+//!   announces the room every read frees), which on ipc woke the I/O thread once per
+//!   request-reply round trip. Readability comes through an epoll set of its own, [`Self::input`],
 //!   which holds the socket for input, level-triggered, and which tokio watches. A caller that
 //!   reads the connection itself takes the socket's events out of that set for the while
 //!   ([`FdStream::disarm`]): the bytes it waits for then wake only the caller, not also the
@@ -18,7 +21,7 @@
 //!   kernel decides, so nothing that arrived meanwhile is left unread.
 
 use std::io::{self, IoSlice, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::{Arc, OnceLock};
 use std::task::Waker;
 use std::time::Instant;
@@ -37,15 +40,6 @@ pub(crate) enum Sock {
     Ipc(std::os::unix::net::UnixStream),
 }
 
-impl AsRawFd for Sock {
-    fn as_raw_fd(&self) -> RawFd {
-        match self {
-            Sock::Tcp(s) => s.as_raw_fd(),
-            Sock::Ipc(s) => s.as_raw_fd(),
-        }
-    }
-}
-
 impl AsFd for Sock {
     fn as_fd(&self) -> BorrowedFd<'_> {
         match self {
@@ -56,11 +50,11 @@ impl AsFd for Sock {
 }
 
 /// Register `inner`'s descriptor with the runtime's reactor for `interest` (inside the
-/// runtime). `Sock` and `OwnedFd` own their descriptor and are never swapped for another
+/// runtime). An `OwnedFd` owns its descriptor and is never swapped for another
 /// while registered (nothing here calls `get_mut`), which is what tokio asks.
 #[allow(unsafe_code, reason = "tokio's registration of a raw descriptor is unsafe (I/O safety); the one block in oxmq")]
-fn register<T: AsRawFd>(inner: T, interest: Interest) -> io::Result<AsyncFd<T>> {
-    // SAFETY: `inner` owns its descriptor (a `Sock` or an `OwnedFd`), so it is open and refers
+fn register(inner: OwnedFd, interest: Interest) -> io::Result<AsyncFd<OwnedFd>> {
+    // SAFETY: `inner` owns its descriptor (an `OwnedFd`), so it is open and refers
     // to the same file description until `inner` is dropped, which happens only when the
     // `AsyncFd` is; `as_raw_fd` always returns that one descriptor; and the `AsyncFd` is
     // private to `FdStream`, which never hands out `&mut` access to `inner`.
@@ -73,8 +67,11 @@ fn input_events() -> epoll::EventFlags {
 }
 
 pub(crate) struct FdStream {
-    /// The socket (non-blocking), registered with tokio for writability alone.
-    sock: AsyncFd<Sock>,
+    /// A duplicate of the socket's descriptor registered with tokio for writability, made the
+    /// first time a write is refused (see the module's doc).
+    writer: OnceLock<AsyncFd<OwnedFd>>,
+    /// The socket (non-blocking).
+    sock: Sock,
     /// An epoll set holding `sock` for input (see the module's doc), registered with tokio
     /// for readability.
     input: AsyncFd<OwnedFd>,
@@ -100,16 +97,12 @@ impl FdStream {
     pub fn new(sock: Sock) -> io::Result<FdStream> {
         let set = epoll::create(epoll::CreateFlags::CLOEXEC)?;
         epoll::add(&set, &sock, epoll::EventData::new_u64(0), input_events())?;
-        Ok(FdStream {
-            sock: register(sock, Interest::WRITABLE)?,
-            input: register(set, Interest::READABLE)?,
-            wake: OnceLock::new(),
-        })
+        Ok(FdStream { writer: OnceLock::new(), sock, input: register(set, Interest::READABLE)?, wake: OnceLock::new() })
     }
 
     /// The socket's descriptor, for a caller's poll(2).
     pub fn fd(&self) -> BorrowedFd<'_> {
-        self.sock.get_ref().as_fd()
+        self.sock.as_fd()
     }
 
     /// One read into `buf`'s spare room, `grow` more reserved first when less than `need` is
@@ -156,7 +149,7 @@ impl FdStream {
 
     /// Write what the kernel takes now, without waiting (`WouldBlock` when it takes nothing).
     pub fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        match self.sock.get_ref() {
+        match &self.sock {
             Sock::Tcp(s) => (&*s).write_vectored(bufs),
             Sock::Ipc(s) => (&*s).write_vectored(bufs),
         }
@@ -164,15 +157,24 @@ impl FdStream {
 
     /// Shut the sending side down (the peer reads the end of the stream).
     pub fn shutdown_write(&self) -> io::Result<()> {
-        socket2::SockRef::from(self.sock.get_ref()).shutdown(std::net::Shutdown::Write)
+        socket2::SockRef::from(&self.sock).shutdown(std::net::Shutdown::Write)
     }
 
-    /// Wait until the kernel may take more, after a write it refused.
+    /// Wait until the kernel may take more, after a write it refused. Inside the runtime.
     pub async fn writable(&self) -> io::Result<()> {
+        let writer = match self.writer.get() {
+            Some(w) => w,
+            // Registered now, after the refusal: the kernel reports the room there is at
+            // registration, so room freed since the refusal is not missed.
+            None => {
+                let made = register(self.sock.as_fd().try_clone_to_owned()?, Interest::WRITABLE)?;
+                self.writer.get_or_init(|| made)
+            }
+        };
         // Cleared at once: a write that is refused again makes the next wait a real one, and
         // room that frees up after the clear is a new event (tokio clears only the readiness
         // this guard saw).
-        self.sock.writable().await?.clear_ready();
+        writer.writable().await?.clear_ready();
         Ok(())
     }
 
@@ -226,7 +228,7 @@ impl FdStream {
     /// A caller reads the socket itself from now on: its bytes stop waking the engine. (Out of
     /// the set, not left in it with no events: see [`FdStream::arm`].)
     pub fn disarm(&self) -> io::Result<()> {
-        epoll::delete(self.input.get_ref(), self.sock.get_ref()).map_err(Into::into)
+        epoll::delete(self.input.get_ref(), &self.sock).map_err(Into::into)
     }
 
     /// The engine reads the socket again (after [`FdStream::disarm`]); if bytes are waiting,
@@ -235,8 +237,7 @@ impl FdStream {
     /// announced again when re-enabled, and the engine would sleep on waiting bytes; a new
     /// entry that is ready always is.
     pub fn arm(&self) -> io::Result<()> {
-        epoll::add(self.input.get_ref(), self.sock.get_ref(), epoll::EventData::new_u64(0), input_events())
-            .map_err(Into::into)
+        epoll::add(self.input.get_ref(), &self.sock, epoll::EventData::new_u64(0), input_events()).map_err(Into::into)
     }
 }
 
@@ -304,6 +305,40 @@ mod tests {
         s.arm().unwrap();
         assert!(woken(&s).await, "the byte that came while disarmed is announced");
         assert_eq!(s.read_slice(&mut buf).unwrap(), 1);
+    }
+
+    /// A write the kernel refuses makes `writable` wait until the peer reads, registering the
+    /// socket with the reactor only then (also when the room came before the registration).
+    #[tokio::test]
+    async fn writable_waits_for_room_after_a_refused_write() {
+        use std::io::Read as _;
+        let (s, mut peer) = pair();
+        let chunk = [7u8; 4096];
+        let mut sent = 0usize;
+        loop {
+            match s.try_write_vectored(&[IoSlice::new(&chunk)]) {
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert!(s.writer.get().is_none(), "not registered before a refusal");
+        let quick = Duration::from_millis(100);
+        assert!(tokio::time::timeout(quick, s.writable()).await.is_err(), "full: no room yet");
+        // The peer drains everything: room, announced.
+        let mut got = vec![0u8; sent];
+        peer.read_exact(&mut got).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), s.writable()).await.expect("woken for the room").unwrap();
+        assert!(s.try_write_vectored(&[IoSlice::new(&chunk)]).unwrap() > 0);
+        // Room that came before the first registration is seen too.
+        let (s, mut peer) = pair();
+        let mut sent = 0usize;
+        while let Ok(n) = s.try_write_vectored(&[IoSlice::new(&chunk)]) {
+            sent += n;
+        }
+        let mut got = vec![0u8; sent];
+        peer.read_exact(&mut got).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), s.writable()).await.expect("room seen at registration").unwrap();
     }
 
     /// `read_buf` appends after what the buffer holds and keeps an unshared allocation.
