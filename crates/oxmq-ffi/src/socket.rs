@@ -301,10 +301,13 @@ pub(crate) fn send_frame(sock: &FfiSocket, data: Bytes, flags: c_int) -> Result<
 /// (`recv_frame_reading`: no hop through the I/O thread), in poll(2) too, so that a signal
 /// handler still ends it with `EINTR`.
 pub(crate) fn recv_frame(sock: &FfiSocket, flags: c_int) -> R<(Bytes, bool, Option<oxmq::Properties>)> {
-    match sock.sock.recv_frame(false) {
-        Ok(v) => return Ok(v),
-        Err(oxmq::Error::Again) if flags & ZMQ_DONTWAIT == 0 => {}
-        Err(e) => return Err(zerr(e)),
+    if flags & ZMQ_DONTWAIT != 0 {
+        return sock.sock.recv_frame(false).map_err(zerr);
+    }
+    // (Not a non-blocking receive: one that finds nothing gives the connection back to the
+    // I/O thread, which the wait below would then take again.)
+    if let Some(v) = sock.sock.recv_frame_now().map_err(zerr)? {
+        return Ok(v);
     }
     let deadline = deadline_after(sock.sock.rcvtimeo().map_err(zerr)?)?;
     let mut trust_events = true;

@@ -334,6 +334,9 @@ fn lazy_pirate(client: Lib, servers: Lib) {
     let mut second = start("lpserver.py", &["1000", "-1", &endpoint], servers);
     second.wait_for("lpserver.py bound to");
     let out = c.success();
+    if !out.contains("all replies received") {
+        panic!("client:\n{out}\nsecond server:\n{}", second.stop());
+    }
     for n in 1..=6 {
         assert!(out.contains(&format!("INFO: Server replied OK (b'{n}')")), "{out}");
     }

@@ -413,6 +413,9 @@ impl Rest {
 
 /// Read and drop until the peer's end of the stream.
 async fn discard_fd(stream: &FdStream) -> std::io::Result<()> {
+    // A connection lent to the callers (`feed`, rule 5) is out of the engine's epoll set: the
+    // peer's close would never wake this wait.
+    stream.ensure_armed()?;
     let mut scratch = vec![0u8; 8 * 1024];
     loop {
         match stream.read_slice(&mut scratch) {
@@ -761,4 +764,29 @@ async fn write_transmit(wr: &mut Writer, tx: &mut Transmit) -> std::io::Result<(
     }
     tx.clear();
     Ok(())
+}
+
+#[cfg(all(test, not(oxmq_loom)))]
+mod tests {
+    use super::*;
+    use crate::transport::fd_stream::Sock;
+
+    /// A connection a caller left lent (out of the engine's epoll set) when the socket closed:
+    /// the engine's last wait still sees the peer's close as it comes, not at CLOSE_WAIT (the
+    /// Lazy Pirate server's `term` took 5 s so, and its client gave up on the restarted one).
+    #[tokio::test]
+    async fn close_wait_sees_the_peers_close_on_a_connection_lent_to_the_callers() {
+        let (ours, peer) = std::os::unix::net::UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        let stream = Arc::new(FdStream::new(Sock::Ipc(ours)).unwrap());
+        stream.disarm().unwrap();
+        let closer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            drop(peer);
+        });
+        let t = Instant::now();
+        Rest::Fd(stream).close_wait("test").await;
+        assert!(t.elapsed() < Duration::from_secs(2), "waited {:?}", t.elapsed());
+        closer.join().unwrap();
+    }
 }

@@ -309,6 +309,8 @@ impl SocketBase {
     /// it (an eventfd on Linux, a pipe elsewhere); sockets that never ask pay nothing.
     pub fn fd(&self) -> Result<BorrowedFd<'_>> {
         self.check_term()?;
+        // An event loop waits on it from now on: the engine reads the connection.
+        self.core.lock().give_back();
         Ok(self.shared.signal.readiness_fd()?)
     }
 
@@ -609,6 +611,15 @@ impl SocketBase {
         let mut properties = None;
         let m = self.recv_parts_with(NO_REST, Some(&mut properties), block)?;
         Ok((m.data, m.more, properties))
+    }
+
+    /// One attempt to receive a frame without blocking, `None` when nothing is queued, for a
+    /// caller that then blocks with [`recv_frame_reading`](Self::recv_frame_reading): unlike
+    /// a non-blocking [`recv_frame`](Self::recv_frame), it leaves the connection a caller's
+    /// last receive read (`engine::feed`) lent to the next one.
+    pub fn recv_frame_now(&self) -> Result<Option<(Bytes, bool, Option<Properties>)>> {
+        let mut properties = None;
+        Ok(self.try_recv_with(NO_REST, Some(&mut properties))?.map(|m| (m.data, m.more, properties)))
     }
 
     /// One attempt to receive a frame that, when nothing is queued and the socket's one peer

@@ -239,6 +239,15 @@ impl FdStream {
     pub fn arm(&self) -> io::Result<()> {
         epoll::add(self.input.get_ref(), &self.sock, epoll::EventData::new_u64(0), input_events()).map_err(Into::into)
     }
+
+    /// [`FdStream::arm`], unless the socket is in the set already: for the engine's last wait,
+    /// whoever had the connection before.
+    pub fn ensure_armed(&self) -> io::Result<()> {
+        match self.arm() {
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::EXIST.raw_os_error()) => Ok(()),
+            other => other,
+        }
+    }
 }
 
 #[cfg(all(test, not(oxmq_loom)))]
