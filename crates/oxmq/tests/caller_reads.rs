@@ -39,6 +39,21 @@ fn bound_and_connected(
 
 fn as_is(_: &oxmq::Socket) {}
 
+/// A ROUTER bound to `ep` that PINGs every 50 ms and drops a connection after 200 ms without
+/// an answer, refusing to send to an unknown id (ROUTER_MANDATORY), and a DEALER connected to
+/// it that said hello; with the DEALER's id.
+fn heartbeating_router_and_dealer(ctx: &Context, ep: &str) -> (oxmq::Socket, oxmq::Socket, bytes::Bytes) {
+    let setup = |s: &oxmq::Socket| {
+        s.set_heartbeat_ivl(50).unwrap();
+        s.set_heartbeat_timeout(200).unwrap();
+        s.set_router_mandatory(true).unwrap();
+    };
+    let (server, client) = bound_and_connected(ctx, ep, (Router, setup), (Dealer, as_is));
+    client.send("hello").unwrap();
+    let id = server.recv_multipart().unwrap()[0].clone();
+    (server, client, id)
+}
+
 #[test]
 fn rcvtimeo_expires_while_the_caller_waits_on_the_connection() {
     let dir = TempDir::new("feed-timeo");
@@ -141,20 +156,12 @@ fn the_peers_heartbeats_are_answered_while_the_caller_waits() {
     let dir = TempDir::new("feed-heartbeat");
     for ep in endpoints(&dir) {
         let ctx = Context::new();
-        // PINGs every 50 ms, and the connection dropped after 200 ms without an answer.
-        let setup = |s: &oxmq::Socket| {
-            s.set_heartbeat_ivl(50).unwrap();
-            s.set_heartbeat_timeout(200).unwrap();
-        };
-        let (server, client) = bound_and_connected(&ctx, &ep, (Router, setup), (Dealer, as_is));
-        client.send("hello").unwrap();
-        let id = server.recv_multipart().unwrap()[0].clone();
+        let (server, client, id) = heartbeating_router_and_dealer(&ctx, &ep);
         // The client waits on its connection for a second: the server's PINGs reach the
         // caller, whose decoding owes PONGs the engine writes.
         client.set_rcvtimeo(1000).unwrap();
         assert!(matches!(client.recv(), Err(Error::Again)), "{ep}");
         // Still the same connection: the server's message to the old id arrives.
-        server.set_router_mandatory(true).unwrap();
         server.send_multipart([id, "after".into()]).unwrap();
         client.set_rcvtimeo(TIMEO_MS).unwrap();
         assert_eq!(client.recv().unwrap(), "after", "{ep}");
@@ -185,15 +192,7 @@ fn a_connection_lent_to_a_caller_that_stays_away_still_answers_the_peers_heartbe
     let dir = TempDir::new("feed-lent-heartbeat");
     for ep in endpoints(&dir) {
         let ctx = Context::new();
-        // PINGs every 50 ms, and the connection dropped after 200 ms without an answer.
-        let setup = |s: &oxmq::Socket| {
-            s.set_heartbeat_ivl(50).unwrap();
-            s.set_heartbeat_timeout(200).unwrap();
-            s.set_router_mandatory(true).unwrap();
-        };
-        let (server, client) = bound_and_connected(&ctx, &ep, (Router, setup), (Dealer, as_is));
-        client.send("hello").unwrap();
-        let id = server.recv_multipart().unwrap()[0].clone();
+        let (server, client, id) = heartbeating_router_and_dealer(&ctx, &ep);
         let server = reply_read_by_the_waiting_client(server, &client, id.clone(), &ep);
         // The client makes no call for a second: only its engine can read the PINGs now, so
         // it must have taken the connection back.
