@@ -89,7 +89,8 @@ pub(crate) trait Feed: Send + Sync {
     /// then waits on `signal` as it would without a feed).
     fn feed(&self, queue: &Queue, signal: &Signal, seen: u64, deadline: Option<Instant>) -> Option<Fed>;
     /// The reader is about to wait for the queue some other way (the signal, readiness): if
-    /// the connection was left lent to receiving callers, its writer takes it back now.
+    /// the connection was left lent to receiving callers, its engine (the queue's writer) is
+    /// told to take it back.
     fn give_back(&self);
 }
 

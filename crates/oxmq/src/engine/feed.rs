@@ -38,7 +38,7 @@
 //!    holder may have read the first bytes without taking the read events away, rule 2, and
 //!    then there is no arming to wake the engine for what came after them).
 //! 5. A caller that received a message, having taken the read events away, may keep them away
-//!    when it lets go: the connection is *lent* to the callers ([`FeedState::lent`]), so that a
+//!    when it lets go: the connection is *lent* to the callers ([`Feed::lent`]), so that a
 //!    caller receiving again soon reads what came meanwhile without the engine being woken for
 //!    it and without two epoll_ctl calls per message. Lent, the connection is read only by
 //!    whoever comes for the right: a caller's next receive, or the engine when something else
@@ -152,9 +152,6 @@ pub(crate) struct FeedState {
     /// How the connection ended, met by whoever read last (the engine ends with it once the
     /// messages decoded before it are in the pipe).
     pub end: Option<End>,
-    /// The read events are away from the engine while nobody holds the right: the connection
-    /// is lent to the callers (rule 5).
-    lent: bool,
     /// Callers that came for the right (wrapping), and their number at the engine's last look.
     calls: u64,
     calls_seen: u64,
@@ -312,7 +309,9 @@ pub(crate) struct Feed<I: Input, S: Source> {
     closed: AtomicBool,
     /// The engine is trying for the right, and may have found it taken (rule 4).
     refused: AtomicBool,
-    /// [`FeedState::lent`], for a look without the right.
+    /// The read events are away from the engine while nobody holds the right: the connection
+    /// is lent to the callers (rule 5). Changed only under the right; read also without it
+    /// ([`pipe::Feed::give_back`]).
     lent: AtomicBool,
     /// A socket asked for a lent connection back ([`pipe::Feed::give_back`]).
     back: AtomicBool,
@@ -391,8 +390,7 @@ impl<I: Input, S: Source> Feed<I, S> {
             return EngineStep::Wait { lent: false };
         };
         self.refused.store(false, SeqCst);
-        if st.lent && (self.back.swap(false, SeqCst) || (tick && st.calls == st.calls_seen)) {
-            st.lent = false;
+        if self.lent.load(SeqCst) && (self.back.swap(false, SeqCst) || (tick && st.calls == st.calls_seen)) {
             self.lent.store(false, SeqCst);
             if let Some(stream) = self.stream.as_deref()
                 && let Err(e) = stream.arm()
@@ -417,7 +415,7 @@ impl<I: Input, S: Source> Feed<I, S> {
         // What was read, and an end met, are handed over at the next step.
         match st.read_once(stream, &self.input, READ_CHUNK) {
             Ok(()) => EngineStep::Again,
-            Err(_) => EngineStep::Wait { lent: st.lent },
+            Err(_) => EngineStep::Wait { lent: self.lent.load(SeqCst) },
         }
     }
 
@@ -480,7 +478,7 @@ impl<I: Input, S: Source> pipe::Feed for Feed<I, S> {
         }
         let mut st = self.state.try_lock()?;
         st.calls = st.calls.wrapping_add(1);
-        let was_lent = st.lent;
+        let was_lent = self.lent.load(SeqCst);
         let mut disarmed = was_lent;
         let (fed, received) = if self.is_closed() || st.end.is_some() {
             // The engine's to finish (it is told below, again: it may have read its signal's
@@ -502,7 +500,6 @@ impl<I: Input, S: Source> pipe::Feed for Feed<I, S> {
         // received, and nothing is left: then the connection stays lent (rule 5).
         let left = st.end.is_some() || !st.batch.is_empty();
         let lend = disarmed && received && !left && !self.is_closed();
-        st.lent = lend;
         self.lent.store(lend, SeqCst);
         let newly_lent = lend && !was_lent;
         if newly_lent {

@@ -628,15 +628,11 @@ impl SocketBase {
     /// receive, which must report a signal handler's run (EINTR) as libzmq's does.
     pub fn recv_frame_reading(&self, deadline: Option<Instant>) -> Result<ReadFrame> {
         let seen = self.shared.signal.seq();
-        let mut properties = None;
-        if let Some(m) = self.try_recv_with(NO_REST, Some(&mut properties))? {
-            return Ok(ReadFrame::Frame(m.data, m.more, properties));
+        if let Some((data, more, properties)) = self.recv_frame_now()? {
+            return Ok(ReadFrame::Frame(data, more, properties));
         }
         Ok(match self.read_connection(seen, deadline) {
-            None => {
-                self.core.lock().give_back();
-                ReadFrame::Wait
-            }
+            None => ReadFrame::Wait,
             Some(pipe::Fed::Again) => ReadFrame::Again,
             Some(pipe::Fed::TimedOut) => ReadFrame::TimedOut,
             Some(pipe::Fed::Interrupted) => ReadFrame::Interrupted,
@@ -741,7 +737,8 @@ pub enum ReadFrame {
     /// the connection it came over (as [`SocketBase::recv_frame`]).
     Frame(Bytes, bool, Option<Properties>),
     /// Nothing queued, and no connection this thread may read: wait for the socket to be
-    /// readable the usual way, then try again.
+    /// readable the usual way (through [`SocketBase::events`], which also gives a connection
+    /// this thread's last receive kept back to the I/O thread), then try again.
     Wait,
     /// Nothing yet, but something happened: try again.
     Again,
