@@ -68,7 +68,7 @@ use bytes::{Bytes, BytesMut};
 pub use self::config::{ConnectionConfig, Heartbeat};
 pub use self::error::{ConnectionError, ErrorKind};
 use self::timers::Timers;
-use crate::mechanism::{Codec, FrameCodec, OutFrame};
+use crate::mechanism::{Codec, FrameCodec};
 use crate::zap::{ZapReply, ZapRequest};
 use crate::{
     Command, Decoder, Frame, FrameHeader, Handshake, HandshakeStatus, PeerInfo, SocketType, Transmit, WireError,
@@ -366,11 +366,9 @@ impl Connection {
         }
         let pong = flow.owed_pong.take().map(|context| Command::Pong { context });
         let ping = self.timers.owed_ping.take().map(|ttl| Command::Ping { ttl, context: Bytes::new() });
-        let owed = pong.into_iter().chain(ping).map(OutFrame::Command);
-        let frames = owed.chain(msgs.map(|m| flow.outgoing(m)));
         match codec {
-            Codec::Null(c) => c.encode_batch(frames, tx),
-            Codec::Curve(c) => c.encode_batch(frames, tx),
+            Codec::Null(c) => flow.encode(c, [pong, ping], msgs, tx),
+            Codec::Curve(c) => flow.encode(c, [pong, ping], msgs, tx),
         }
     }
 
@@ -520,18 +518,31 @@ impl Flow {
         Ok(())
     }
 
-    /// How message `m` goes out: as itself, or as the SUBSCRIBE/CANCEL
-    /// command it stands for.
+    /// Appends the commands `owed`, then `msgs`, to `tx` with `codec`.
     #[inline]
-    fn outgoing(&mut self, m: Message) -> OutFrame {
-        let starts = std::mem::replace(&mut self.out_first, !m.more);
-        if self.sends_sub_commands
-            && starts
-            && !m.more
-            && let Some(cmd) = Command::from_legacy_subscription(&m.body)
-        {
-            return OutFrame::Command(cmd);
+    fn encode<C: FrameCodec>(
+        &mut self,
+        codec: &mut C,
+        owed: [Option<Command>; 2],
+        msgs: impl Iterator<Item = Message>,
+        tx: &mut Transmit,
+    ) {
+        for cmd in owed.iter().flatten() {
+            codec.encode_command(cmd, tx);
         }
-        OutFrame::Message { body: m.body, more: m.more }
+        for m in msgs {
+            match self.subscription_command(&m) {
+                Some(cmd) => codec.encode_command(&cmd, tx),
+                None => codec.encode_message(m.body, m.more, tx),
+            }
+        }
+    }
+
+    /// The SUBSCRIBE/CANCEL command that message `m` stands for, if it goes
+    /// out as one (else it goes out as itself).
+    #[inline]
+    fn subscription_command(&mut self, m: &Message) -> Option<Command> {
+        let starts = std::mem::replace(&mut self.out_first, !m.more);
+        if self.sends_sub_commands && starts && !m.more { Command::from_legacy_subscription(&m.body) } else { None }
     }
 }

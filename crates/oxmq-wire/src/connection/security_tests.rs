@@ -10,7 +10,7 @@ use crypto_box::SalsaBox;
 use crate::mechanism::curve::{CurveClient, CurveServer};
 use crate::mechanism::curve_codec::{CurveCodec, Side, long_nonce, open, short_nonce};
 use crate::mechanism::libzmq_vectors as v;
-use crate::mechanism::{Codec, FrameCodec, MechanismHandshake, MechanismStatus, OutFrame};
+use crate::mechanism::{Codec, FrameCodec, MechanismHandshake, MechanismStatus};
 use crate::{
     Connection, ConnectionConfig, ConnectionError, CurveConfig, CurveKeyPair, CurveSecretKey, Frame, Heartbeat,
     MechanismConfig, Message, Metadata, PlainConfig, SocketType, Transmit, WireError, ZapConfig, ZapReply,
@@ -511,11 +511,7 @@ fn forged_message_does_not_move_the_sequence() {
         panic!("READY completes the client")
     };
     let mut tx = Transmit::new();
-    FrameCodec::encode_batch(
-        &mut client,
-        [OutFrame::Message { body: Bytes::from_static(b"x"), more: false }].into_iter(),
-        &mut tx,
-    );
+    FrameCodec::encode_message(&mut client, Bytes::from_static(b"x"), false, &mut tx);
     let wire = wire_frames(&drain(&mut tx)).remove(0);
     let forged = tampered(&wire.body, 20);
     assert!(matches!(server.open_message(forged), Err(WireError::Cryptographic(_))));

@@ -14,9 +14,9 @@ use crypto_box::aead::generic_array::typenum::{U16, U24};
 use crypto_box::aead::{AeadCore, AeadInPlace};
 use zeroize::Zeroizing;
 
-use super::{FrameCodec, OutFrame};
+use super::FrameCodec;
 use crate::frame::encode_frame_header;
-use crate::{Frame, Transmit, WireError};
+use crate::{Command, Frame, Transmit, WireError};
 
 /// Length of a box's MAC.
 pub(crate) const MAC_LEN: usize = 16;
@@ -185,17 +185,13 @@ impl CurveCodec {
 }
 
 impl FrameCodec for CurveCodec {
-    fn encode_batch<I: Iterator<Item = OutFrame>>(&mut self, frames: I, tx: &mut Transmit) {
-        let out = tx.tail_mut();
-        for frame in frames {
-            match frame {
-                OutFrame::Message { body, more } => {
-                    let flags = if more { FLAG_MORE } else { 0 };
-                    self.push(out, flags, body.len(), |out| out.extend_from_slice(&body));
-                }
-                OutFrame::Command(cmd) => self.push(out, FLAG_COMMAND, cmd.body_len(), |out| cmd.encode_body(out)),
-            }
-        }
+    fn encode_message(&mut self, body: Bytes, more: bool, tx: &mut Transmit) {
+        let flags = if more { FLAG_MORE } else { 0 };
+        self.push(tx.tail_mut(), flags, body.len(), |out| out.extend_from_slice(&body));
+    }
+
+    fn encode_command(&mut self, cmd: &Command, tx: &mut Transmit) {
+        self.push(tx.tail_mut(), FLAG_COMMAND, cmd.body_len(), |out| cmd.encode_body(out));
     }
 
     #[inline]

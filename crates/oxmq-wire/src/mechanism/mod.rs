@@ -93,30 +93,22 @@ pub(crate) trait MechanismHandshake: Send + std::fmt::Debug {
     fn on_zap_reply(&mut self, reply: &ZapReply, out: &mut BytesMut) -> Result<MechanismStatus, WireError>;
 }
 
-/// A frame to send, as the connection hands it to a [`FrameCodec`].
-#[derive(Debug)]
-pub(crate) enum OutFrame {
-    /// A message frame.
-    Message {
-        /// The body, never copied by codecs that leave it in the clear when
-        /// it is large (see [`Transmit::ZERO_COPY_MIN`]).
-        body: Bytes,
-        /// More frames of the same message follow.
-        more: bool,
-    },
-    /// A command (PING, PONG, SUBSCRIBE, CANCEL after the handshake).
-    Command(Command),
-}
-
 /// How one mechanism carries frames after its handshake.
 ///
-/// Batches: [`FrameCodec::encode_batch`] takes every frame of one write at
-/// once (the connection builds them lazily, so that nothing is collected);
-/// [`FrameCodec::decode`] is called for each frame in a loop that the
-/// connection monomorphizes per codec, so it inlines like a batch call.
+/// The connection calls [`FrameCodec::encode_message`] for each frame of a
+/// write in a loop that it monomorphizes per codec, and so
+/// [`FrameCodec::decode`] for each frame read: choosing the codec costs one
+/// match per batch, and a frame moves from the pipe to the write buffer
+/// without being wrapped in anything on the way.
 pub(crate) trait FrameCodec {
-    /// Appends the wire form of `frames` to `tx`.
-    fn encode_batch<I: Iterator<Item = OutFrame>>(&mut self, frames: I, tx: &mut Transmit);
+    /// Appends the wire form of a message frame to `tx`: its body is never
+    /// copied by codecs that leave it in the clear when it is large (see
+    /// [`Transmit::ZERO_COPY_MIN`]).
+    fn encode_message(&mut self, body: Bytes, more: bool, tx: &mut Transmit);
+
+    /// Appends the wire form of a command (PING, PONG, SUBSCRIBE, CANCEL
+    /// after the handshake) to `tx`.
+    fn encode_command(&mut self, cmd: &Command, tx: &mut Transmit);
 
     /// The frame that a frame received on the wire carries (NULL: itself).
     /// An error is a protocol violation (e.g. a frame that fails to decrypt).

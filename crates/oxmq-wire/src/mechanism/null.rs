@@ -4,7 +4,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::{Codec, FrameCodec, MechanismHandshake, MechanismStatus, OutFrame};
+use super::{Codec, FrameCodec, MechanismHandshake, MechanismStatus};
 use crate::zap::{ZapReply, ZapRequest};
 use crate::{Command, Frame, HandshakeConfig, Transmit, WireError};
 
@@ -81,13 +81,12 @@ pub(crate) struct NullCodec;
 
 impl FrameCodec for NullCodec {
     #[inline]
-    fn encode_batch<I: Iterator<Item = OutFrame>>(&mut self, frames: I, tx: &mut Transmit) {
-        for frame in frames {
-            match frame {
-                OutFrame::Message { body, more } => tx.push_frame(more, false, body),
-                OutFrame::Command(cmd) => cmd.encode(tx.tail_mut()),
-            }
-        }
+    fn encode_message(&mut self, body: Bytes, more: bool, tx: &mut Transmit) {
+        tx.push_frame(more, false, body);
+    }
+
+    fn encode_command(&mut self, cmd: &Command, tx: &mut Transmit) {
+        cmd.encode(tx.tail_mut());
     }
 
     #[inline]
