@@ -39,6 +39,19 @@
 //! connection since. Then the caller leaves the message in the pipe and wakes the engine, as
 //! if there were no drive: woken once, the engine takes everything queued by then in one
 //! batch, and so on while the stream lasts.
+//!
+//! A batch is as large as what the sender queued before the engine ran. Where the two share a
+//! core and the sender is the slower of the two (the C ABI's sender, at 64 B), the woken
+//! engine takes the CPU at once, finds a few messages, writes them and sleeps again: a
+//! wake-up, two context switches and a system call for every few messages, which slows the
+//! sender further. So an engine woken for a stream's message ([`Drive::take_streamed`]) less
+//! than [`HOT_STREAM_GAP`] after it last went idle first offers the CPU to whatever else is
+//! ready on its core (`sched_yield`): a sender there goes on queueing for the rest of its
+//! turn, and the engine then writes it in one batch. On a core of its own the yield returns
+//! at once. Nothing else yields: a stream's message that comes after a longer pause (one
+//! message now and then, which the engine sends as soon as it is woken), a message a caller
+//! could not write itself (the kernel's buffer full, the engine busy), everything else the
+//! engine is woken for.
 
 use std::collections::VecDeque;
 use std::io;
@@ -50,6 +63,10 @@ use crate::sync::{AtomicU64, Mutex};
 /// How much one step takes from the pipe before writing: large messages go out 16 x 64 KiB
 /// per writev.
 pub(crate) const WRITE_BATCH: usize = 1024 * 1024;
+
+/// An engine woken for a stream's message within this long of going idle yields its core
+/// before stepping (see "Streams" above): the stream is hot, the sender still queueing.
+pub(crate) const HOT_STREAM_GAP: std::time::Duration = std::time::Duration::from_micros(200);
 
 /// The protocol and the byte stream under a [`Drive`]: encodes messages into a buffer and
 /// writes the buffer without waiting. (The ZMTP engine's is a connection and a tcp or ipc
@@ -89,6 +106,9 @@ pub(crate) struct Drive<W: Wire> {
     /// Batches decoded from the peer, ever (the reader counts them): input since a caller's
     /// write says the connection is not a one-way stream.
     inputs: AtomicU64,
+    /// A caller left a one-way stream's message for the engine since the engine last looked
+    /// (see "Streams" above). A hint, not part of the rule: a lost one costs a yield.
+    streamed: std::sync::atomic::AtomicBool,
 }
 
 /// What the engine's step came to.
@@ -112,7 +132,14 @@ impl<W: Wire> Drive<W> {
             wire,
             out: Mutex::new(Out { tx, batch: VecDeque::new(), direct_at: None, failed: None, closed: false }),
             inputs: AtomicU64::new(0),
+            streamed: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Was the engine woken for a one-way stream's message (since it last asked)? Then it
+    /// yields its core before stepping (see "Streams" above).
+    pub fn take_streamed(&self) -> bool {
+        self.streamed.load(Relaxed) && self.streamed.swap(false, Relaxed)
     }
 
     /// The reader decoded a batch from the peer.
@@ -172,6 +199,7 @@ impl<W: Wire> Drain for Drive<W> {
         if out.direct_at == Some(inputs) {
             // A one-way stream: the message stays in the pipe for the engine, woken now, to
             // take with whatever follows it in one batch.
+            self.streamed.store(true, Relaxed);
             return false;
         }
         // Take everything queued, until the pipe is found idle (rule 2) or enough waits.
@@ -280,13 +308,16 @@ mod tests {
     fn a_one_way_stream_is_left_to_the_engine_and_input_ends_it() {
         let (q, engine, drive) = setup();
         q.push(msg("a")).unwrap();
+        assert!(!drive.take_streamed(), "written by the caller: not a stream's hand-over");
         let seen = engine.seq();
         // No input since the caller's last write: a stream. Left in the pipe, the engine
-        // woken once for both.
+        // woken once for both, and told that it was a stream's (so that it may yield first).
         q.push(msg("b")).unwrap();
         q.push(msg("c")).unwrap();
         assert_eq!(written(&drive), ["a"]);
         assert_eq!(engine.seq(), seen + 1, "woken once for the batch");
+        assert!(drive.take_streamed());
+        assert!(!drive.take_streamed(), "told once");
         assert!(matches!(engine_runs(&q, &drive), Step::Idle));
         assert_eq!(written(&drive), ["a", "b", "c"]);
         // Still a stream: the engine takes the next one too.
@@ -308,6 +339,7 @@ mod tests {
         let seen = engine.seq();
         q.push(msg("a")).unwrap();
         assert_eq!(engine.seq(), seen + 1, "the engine was handed the write");
+        assert!(!drive.take_streamed(), "a refused write is not a stream's hand-over");
         assert!(matches!(drive.engine_step(&q), Step::Blocked));
         drive.wire.full.store(false, Relaxed);
         assert!(matches!(engine_runs(&q, &drive), Step::Idle));
@@ -318,6 +350,7 @@ mod tests {
         q.push(msg("b")).unwrap();
         assert_eq!(written(&drive), ["a"]);
         assert_eq!(engine.seq(), seen + 1);
+        assert!(drive.take_streamed());
         q.close_writer();
         assert!(matches!(engine_runs(&q, &drive), Step::Finished));
         assert_eq!(written(&drive), ["a", "b"]);
