@@ -300,6 +300,7 @@ pub(crate) fn send_frame(sock: &FfiSocket, data: Bytes, flags: c_int) -> Result<
 /// whose one peer is a tcp or ipc connection reads that connection on this thread
 /// (`recv_frame_reading`: no hop through the I/O thread), in poll(2) too, so that a signal
 /// handler still ends it with `EINTR`.
+#[inline]
 pub(crate) fn recv_frame(sock: &FfiSocket, flags: c_int) -> R<(Bytes, bool, Option<oxmq::Properties>)> {
     if flags & ZMQ_DONTWAIT != 0 {
         return sock.sock.recv_frame(false).map_err(zerr);

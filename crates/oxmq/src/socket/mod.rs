@@ -617,6 +617,7 @@ impl SocketBase {
     /// caller that then blocks with [`recv_frame_reading`](Self::recv_frame_reading): unlike
     /// a non-blocking [`recv_frame`](Self::recv_frame), it leaves the connection a caller's
     /// last receive read (`engine::feed`) lent to the next one.
+    #[inline]
     pub fn recv_frame_now(&self) -> Result<Option<(Bytes, bool, Option<Properties>)>> {
         let mut properties = None;
         Ok(self.try_recv_with(NO_REST, Some(&mut properties))?.map(|m| (m.data, m.more, properties)))
