@@ -88,10 +88,11 @@ pub(crate) trait Feed: Send + Sync {
     /// arrives into `queue`. `None` when the connection is not the caller's to read now (it
     /// then waits on `signal` as it would without a feed).
     fn feed(&self, queue: &Queue, signal: &Signal, seen: u64, deadline: Option<Instant>) -> Option<Fed>;
-    /// The reader is about to wait for the queue some other way (the signal, readiness): if
-    /// the connection was left lent to receiving callers, its engine (the queue's writer) is
-    /// told to take it back.
-    fn give_back(&self);
+    /// The reader is about to wait for the queue, or report on it, some other way (the
+    /// signal, readiness): if the connection was left lent to receiving callers, what arrived
+    /// meanwhile is read into `queue` now (without waiting; `signal` is the reader's), and
+    /// the connection goes back to its engine (the queue's writer).
+    fn give_back(&self, queue: &Queue, signal: &Signal);
 }
 
 /// What a [`Feed::feed`] came to.

@@ -220,3 +220,36 @@ fn a_connection_lent_to_a_caller_that_stays_away_notices_the_peer_leaving() {
         assert_eq!(ev.event, Event::Disconnected, "{ep}");
     }
 }
+
+/// A socket asked for its events while its connection is lent to its receiving callers reads
+/// what arrived meanwhile before it answers, as the engine would have had it been reading: the
+/// peer's message already in the kernel's buffer makes it readable at once. Over ipc, where
+/// the peer's write puts the bytes in the socket's buffer before it returns. In rounds: the
+/// engine takes a lent connection back by itself after a millisecond without a receive
+/// (`engine::feed`, rule 5), and then answers in its own time; a round that a slow machine
+/// stretches past that proves nothing either way, so most rounds, not all, must see it.
+#[test]
+fn events_count_what_arrived_on_a_connection_lent_to_the_callers() {
+    let dir = TempDir::new("feed-lent-events");
+    let ep = format!("ipc://{}/s", dir.0.display());
+    let ctx = Context::new();
+    let (server, client) = bound_and_connected(&ctx, &ep, (Router, as_is), (Dealer, as_is));
+    client.send("hello").unwrap();
+    let id = server.recv_multipart().unwrap()[0].clone();
+    let mut server = server;
+    let mut seen = 0;
+    const ROUNDS: usize = 10;
+    for round in 0..ROUNDS {
+        server = reply_read_by_the_waiting_client(server, &client, id.clone(), &ep);
+        // The server hears from the client, so its next send is written by its own thread at
+        // once (not left to its engine as a one-way stream's would be).
+        client.send("ack").unwrap();
+        assert_eq!(server.recv_multipart().unwrap()[1], "ack", "round {round}");
+        server.send_multipart([id.clone(), "second".into()]).unwrap();
+        if client.events().unwrap().contains(oxmq::PollEvents::IN) {
+            seen += 1;
+        }
+        assert_eq!(client.recv().unwrap(), "second", "round {round}");
+    }
+    assert!(seen * 2 > ROUNDS, "readable at once in {seen} of {ROUNDS} rounds");
+}

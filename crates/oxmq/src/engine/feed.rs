@@ -42,10 +42,13 @@
 //!    caller receiving again soon reads what came meanwhile without the engine being woken for
 //!    it and without two epoll_ctl calls per message. Lent, the connection is read only by
 //!    whoever comes for the right: a caller's next receive, or the engine when something else
-//!    wakes it. The engine takes it back (arms the events, under the right): when asked to
-//!    ([`pipe::Feed::give_back`], by a socket about to wait for messages some other way:
-//!    poll, ZMQ_EVENTS, a non-blocking or async receive, a receive with no feed), and on its
-//!    own once no caller has come for the right for a whole [`LEND_TICK`] (it looks every
+//!    wakes it. A socket about to wait for messages, or report on them, some other way (poll,
+//!    ZMQ_EVENTS, a non-blocking or async receive, a receive with no feed) gives it back
+//!    ([`pipe::Feed::give_back`]): it reads what arrived meanwhile as a receive already past
+//!    its deadline would (one look, no wait; so the answer counts what the kernel holds), which
+//!    gives the events back, or, when it cannot (the right taken, a message queued), asks the
+//!    engine to. The engine takes it back (arms the events, under the right) when asked, and
+//!    on its own once no caller has come for the right for a whole [`LEND_TICK`] (it looks every
 //!    tick while the connection is lent, so PINGs, the peer's close and the HWM are noticed
 //!    within two ticks when the callers are away). A caller that lends a connection that was
 //!    not lent tells the engine, which starts its ticks; a caller whose receive ends any
@@ -448,6 +451,10 @@ impl<I: Input, S: Source> Feed<I, S> {
                     // A frame not whole yet: read on.
                 }
                 Err(_) => {
+                    if until.deadline.is_some_and(|d| Instant::now() >= d) {
+                        // Past its deadline (a give-back's one look): no wait.
+                        return Err(Fed::TimedOut);
+                    }
                     if !*disarmed {
                         // Only now: bytes that come after this wake only this caller (bytes
                         // that came before it woke the engine, which finds the right taken;
@@ -469,8 +476,11 @@ impl<I: Input, S: Source> Feed<I, S> {
     }
 }
 
-impl<I: Input, S: Source> pipe::Feed for Feed<I, S> {
-    fn feed(&self, queue: &Queue, signal: &Signal, seen: u64, deadline: Option<Instant>) -> Option<Fed> {
+impl<I: Input, S: Source> Feed<I, S> {
+    /// A caller's turn at the connection (rules 2 to 5): take the right if free, read until
+    /// `until`, hand over; then lend the connection if `may_lend` and a message came, else
+    /// give the events back. `None` when the connection was not the caller's to read.
+    fn attempt(&self, queue: &Queue, until: Until<'_>, may_lend: bool) -> Option<Fed> {
         let stream = self.stream.as_deref()?;
         if queue.has_msg() {
             // A message the socket did not take (not its turn): not the connection's to fix.
@@ -485,7 +495,6 @@ impl<I: Input, S: Source> pipe::Feed for Feed<I, S> {
             // number after the caller that left this told it, and then found the right taken).
             (None, false)
         } else if st.batch.is_empty() {
-            let until = Until { signal, seen, deadline };
             match self.read_for(&mut st, stream, queue, &mut disarmed, until) {
                 Ok(()) => (Some(Fed::Again), true),
                 Err(fed) => (Some(fed), false),
@@ -499,7 +508,7 @@ impl<I: Input, S: Source> pipe::Feed for Feed<I, S> {
         // whoever finds something left and lets go tells the engine. Unless the caller
         // received, and nothing is left: then the connection stays lent (rule 5).
         let left = st.end.is_some() || !st.batch.is_empty();
-        let lend = disarmed && received && !left && !self.is_closed();
+        let lend = may_lend && disarmed && received && !left && !self.is_closed();
         self.lent.store(lend, SeqCst);
         let newly_lent = lend && !was_lent;
         if newly_lent {
@@ -518,9 +527,24 @@ impl<I: Input, S: Source> pipe::Feed for Feed<I, S> {
         }
         fed
     }
+}
 
-    fn give_back(&self) {
-        if self.lent.load(SeqCst) {
+impl<I: Input, S: Source> pipe::Feed for Feed<I, S> {
+    fn feed(&self, queue: &Queue, signal: &Signal, seen: u64, deadline: Option<Instant>) -> Option<Fed> {
+        self.attempt(queue, Until { signal, seen, deadline }, true)
+    }
+
+    fn give_back(&self, queue: &Queue, signal: &Signal) {
+        if !self.lent.load(SeqCst) {
+            return;
+        }
+        // What arrived while the connection was lent is read now, as by a receive already
+        // past its deadline (one look, no wait), which then gives the events back itself: so
+        // the socket's answer (ZMQ_EVENTS, a poll) counts what the kernel holds, as it would
+        // had the engine been reading. If the right is taken, or a message waits in the
+        // queue, the engine takes the connection back instead (rule 5).
+        let until = Until { signal, seen: signal.seq(), deadline: Some(Instant::now()) };
+        if self.attempt(queue, until, false).is_none() {
             self.back.store(true, SeqCst);
             self.engine.notify();
         }

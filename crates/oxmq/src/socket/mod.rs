@@ -57,7 +57,7 @@ pub(crate) struct Core {
     /// The last connection a receiving caller read itself, which it may have left lent to the
     /// callers (`engine::feed`, rule 5): given back before the socket waits for messages any
     /// other way.
-    borrowed: Option<Weak<dyn pipe::Feed>>,
+    borrowed: Option<(Weak<dyn pipe::Feed>, Weak<pipe::Queue>)>,
 }
 
 impl Core {
@@ -70,16 +70,18 @@ impl Core {
         }
         let (pipe, _) = self.pipes.values().next()?;
         let feed = pipe.inp.feed()?;
-        self.borrowed = Some(Arc::downgrade(&feed));
+        self.borrowed = Some((Arc::downgrade(&feed), Arc::downgrade(&pipe.inp)));
         Some((feed, pipe.inp.clone()))
     }
 
     /// Before the socket waits for, or reports, readable messages some other way than a
     /// caller reading its connection: the connection a caller may have left lent goes back to
     /// its engine, which reads it again (`engine::feed`, rule 5).
-    fn give_back(&mut self) {
-        if let Some(feed) = self.borrowed.take().and_then(|f| f.upgrade()) {
-            feed.give_back();
+    fn give_back(&mut self, signal: &Signal) {
+        if let Some((feed, queue)) = self.borrowed.take()
+            && let (Some(feed), Some(queue)) = (feed.upgrade(), queue.upgrade())
+        {
+            feed.give_back(&queue, signal);
         }
     }
 
@@ -235,7 +237,7 @@ impl SocketBase {
         // ETERM here must not find it readable again forever.
         let mut core = self.look()?;
         let core = &mut *core;
-        core.give_back();
+        core.give_back(&self.shared.signal);
         let mut ev = PollEvents::empty();
         if core.pattern.has_in(&core.options) {
             ev |= PollEvents::IN;
@@ -310,7 +312,7 @@ impl SocketBase {
     pub fn fd(&self) -> Result<BorrowedFd<'_>> {
         self.check_term()?;
         // An event loop waits on it from now on: the engine reads the connection.
-        self.core.lock().give_back();
+        self.core.lock().give_back(&self.shared.signal);
         Ok(self.shared.signal.readiness_fd()?)
     }
 
@@ -710,7 +712,7 @@ impl SocketBase {
                     None => {}
                 }
             }
-            self.core.lock().give_back();
+            self.core.lock().give_back(&self.shared.signal);
             self.wait(seen, block, timeo, &mut deadline)?;
         }
     }
@@ -725,7 +727,7 @@ impl SocketBase {
             if let Some(first) = self.try_recv_with(rest.as_deref_mut(), properties.as_deref_mut())? {
                 return Ok(first);
             }
-            self.core.lock().give_back();
+            self.core.lock().give_back(&self.shared.signal);
             self.shared.signal.changed(seen).await;
         }
     }
