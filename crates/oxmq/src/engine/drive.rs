@@ -35,10 +35,13 @@
 //! **Streams.** Writing every message as it is sent is right for request-reply (the sender
 //! then waits for an answer) and wrong for a one-way stream of small messages (a system call
 //! each, where the engine writes thousands in one). So a caller writes at once unless the
-//! connection looks like a stream: a caller wrote before and nothing has arrived on the
-//! connection since. Then the caller leaves the message in the pipe and wakes the engine, as
-//! if there were no drive: woken once, the engine takes everything queued by then in one
-//! batch, and so on while the stream lasts.
+//! connection looks like a stream: callers wrote [`DIRECT_BURST`] times and nothing has
+//! arrived on the connection since. Then the caller leaves the message in the pipe and wakes
+//! the engine, as if there were no drive: woken once, the engine takes everything queued by
+//! then in one batch, and so on while the stream lasts. (A short burst, a client's first
+//! messages, goes out whole at once: were only its first message written at once, the rest
+//! would follow an engine's wake-up later, and a peer that received the first would not find
+//! the others there yet, as it would with libzmq, whose I/O thread writes them together.)
 //!
 //! A batch is as large as what the sender queued before the engine ran. Where the two share a
 //! core and the sender is the slower of the two (the C ABI's sender, at 64 B), the woken
@@ -64,6 +67,11 @@ use crate::sync::{AtomicU64, Mutex};
 /// per writev.
 pub(crate) const WRITE_BATCH: usize = 1024 * 1024;
 
+/// The writes callers make at once, with nothing arriving from the peer meanwhile, before
+/// the connection counts as a one-way stream (see "Streams" above). One in the loom models,
+/// whose few messages then go both ways, as before there was a burst.
+pub(crate) const DIRECT_BURST: u32 = if cfg!(oxmq_loom) { 1 } else { 16 };
+
 /// An engine woken for a stream's message within this long of going idle yields its core
 /// before stepping (see "Streams" above): the stream is hot, the sender still queueing.
 pub(crate) const HOT_STREAM_GAP: std::time::Duration = std::time::Duration::from_micros(200);
@@ -88,10 +96,11 @@ pub(crate) struct Out<B> {
     tx: B,
     /// Frames popped from the pipe, being encoded (kept for its capacity).
     batch: VecDeque<Msg>,
-    /// A caller's last write was made when the connection had decoded this many batches
-    /// (`Drive::inputs`): if that has not changed, the caller is streaming. (The engine's
-    /// writes leave it as it is: a stream stays one until the peer says something.)
-    direct_at: Option<u64>,
+    /// Callers' writes since the connection had decoded this many batches (`Drive::inputs`):
+    /// [`DIRECT_BURST`] of them with that unchanged, and the callers are streaming. (The
+    /// engine's writes leave it as it is: a stream stays one until the peer says something.)
+    direct_at: u64,
+    direct_writes: u32,
     /// A caller's write failed: the engine ends the connection with this.
     failed: Option<io::Error>,
     /// The engine has ended: nobody writes any more.
@@ -130,7 +139,14 @@ impl<W: Wire> Drive<W> {
     pub fn new(wire: W, tx: W::Buf) -> Drive<W> {
         Drive {
             wire,
-            out: Mutex::new(Out { tx, batch: VecDeque::new(), direct_at: None, failed: None, closed: false }),
+            out: Mutex::new(Out {
+                tx,
+                batch: VecDeque::new(),
+                direct_at: 0,
+                direct_writes: 0,
+                failed: None,
+                closed: false,
+            }),
             inputs: AtomicU64::new(0),
             streamed: std::sync::atomic::AtomicBool::new(false),
         }
@@ -196,7 +212,12 @@ impl<W: Wire> Drain for Drive<W> {
             return false;
         }
         let inputs = self.inputs.load(Relaxed);
-        if out.direct_at == Some(inputs) {
+        if out.direct_at != inputs {
+            // The peer spoke since: request-reply, or a new burst.
+            out.direct_at = inputs;
+            out.direct_writes = 0;
+        }
+        if out.direct_writes >= DIRECT_BURST {
             // A one-way stream: the message stays in the pipe for the engine, woken now, to
             // take with whatever follows it in one batch.
             self.streamed.store(true, Relaxed);
@@ -220,7 +241,7 @@ impl<W: Wire> Drain for Drive<W> {
         }
         match self.wire.try_write(tx) {
             Ok(()) => {
-                out.direct_at = Some(inputs);
+                out.direct_writes += 1;
                 !more
             }
             Err(e) => {
@@ -231,7 +252,7 @@ impl<W: Wire> Drain for Drive<W> {
                 // the peer says something, what follows is a stream the engine writes (a
                 // sender faster than the peer reads would otherwise encode and try again
                 // each time the engine empties the pipe).
-                out.direct_at = Some(inputs);
+                out.direct_writes = DIRECT_BURST;
                 false
             }
         }
@@ -304,31 +325,46 @@ mod tests {
         assert_eq!(engine.seq(), seen, "the engine was not woken");
     }
 
+    /// `n` one-letter messages from `from`, each pushed (so offered to the drive) on its own.
+    fn push_each(q: &Queue, from: u8, n: u8) -> Vec<Bytes> {
+        (from..from + n)
+            .map(|c| {
+                let b = Bytes::from(vec![c]);
+                q.push(Msg::new(b.clone(), false)).unwrap();
+                b
+            })
+            .collect()
+    }
+
     #[test]
-    fn a_one_way_stream_is_left_to_the_engine_and_input_ends_it() {
+    fn a_one_way_stream_is_left_to_the_engine_after_a_burst_and_input_ends_it() {
         let (q, engine, drive) = setup();
-        q.push(msg("a")).unwrap();
-        assert!(!drive.take_streamed(), "written by the caller: not a stream's hand-over");
         let seen = engine.seq();
-        // No input since the caller's last write: a stream. Left in the pipe, the engine
-        // woken once for both, and told that it was a stream's (so that it may yield first).
-        q.push(msg("b")).unwrap();
-        q.push(msg("c")).unwrap();
-        assert_eq!(written(&drive), ["a"]);
+        // A burst: written by the caller, each as it comes, the engine never woken.
+        let mut sent = push_each(&q, b'A', DIRECT_BURST as u8);
+        assert_eq!(written(&drive), sent);
+        assert_eq!(engine.seq(), seen, "the engine was not woken");
+        assert!(!drive.take_streamed(), "written by the caller: not a stream's hand-over");
+        // Nothing arrived since all those writes: a stream. Left in the pipe, the engine woken
+        // once for both, and told that it was a stream's (so that it may yield first).
+        let more = push_each(&q, b'a', 2);
+        assert_eq!(written(&drive), sent);
         assert_eq!(engine.seq(), seen + 1, "woken once for the batch");
         assert!(drive.take_streamed());
         assert!(!drive.take_streamed(), "told once");
         assert!(matches!(engine_runs(&q, &drive), Step::Idle));
-        assert_eq!(written(&drive), ["a", "b", "c"]);
+        sent.extend(more);
+        assert_eq!(written(&drive), sent);
         // Still a stream: the engine takes the next one too.
-        q.push(msg("d")).unwrap();
-        assert_eq!(written(&drive), ["a", "b", "c"]);
+        let more = push_each(&q, b'c', 1);
+        assert_eq!(written(&drive), sent);
         assert!(matches!(engine_runs(&q, &drive), Step::Idle));
-        // An answer arrives (request-reply): the next send is the caller's again.
+        sent.extend(more);
+        // An answer arrives (request-reply): the next sends are the caller's again.
         drive.note_input();
         let seen = engine.seq();
-        q.push(msg("e")).unwrap();
-        assert_eq!(written(&drive), ["a", "b", "c", "d", "e"]);
+        sent.extend(push_each(&q, b'd', 2));
+        assert_eq!(written(&drive), sent);
         assert_eq!(engine.seq(), seen, "the engine was not woken");
     }
 
