@@ -627,7 +627,7 @@ fn feed_model(n: u8, hwm: usize) {
         assert_eq!(got, (0..n).collect::<Vec<_>>());
         // The socket would now wait some other way (poll, say): what the caller left lent
         // goes back to the engine, which then meets the end of the stream.
-        feed.give_back(&q, &socket);
+        let _ = feed.give_back(&q, &socket);
         peer.join().unwrap();
         reader.join().unwrap();
     });

@@ -91,8 +91,9 @@ pub(crate) trait Feed: Send + Sync {
     /// The reader is about to wait for the queue, or report on it, some other way (the
     /// signal, readiness): if the connection was left lent to receiving callers, what arrived
     /// meanwhile is read into `queue` now (without waiting; `signal` is the reader's), and
-    /// the connection goes back to its engine (the queue's writer).
-    fn give_back(&self, queue: &Queue, signal: &Signal);
+    /// the connection goes back to its engine (the queue's writer). True if that put a
+    /// message in `queue`.
+    fn give_back(&self, queue: &Queue, signal: &Signal) -> bool;
 }
 
 /// What a [`Feed::feed`] came to.

@@ -221,16 +221,15 @@ fn a_connection_lent_to_a_caller_that_stays_away_notices_the_peer_leaving() {
     }
 }
 
-/// A socket asked for its events while its connection is lent to its receiving callers reads
-/// what arrived meanwhile before it answers, as the engine would have had it been reading: the
-/// peer's message already in the kernel's buffer makes it readable at once. Over ipc, where
-/// the peer's write puts the bytes in the socket's buffer before it returns. In rounds: the
-/// engine takes a lent connection back by itself after a millisecond without a receive
+/// The peer's message arrives while the client's connection is lent to its receiving callers
+/// (its last receive read the connection itself), and `look` is the client's first look at the
+/// socket since, some other way than a blocking receive: true if it saw the message. Over ipc,
+/// where the peer's write puts the bytes in the socket's buffer before it returns. In rounds:
+/// the engine takes a lent connection back by itself after a millisecond without a receive
 /// (`engine::feed`, rule 5), and then answers in its own time; a round that a slow machine
 /// stretches past that proves nothing either way, so most rounds, not all, must see it.
-#[test]
-fn events_count_what_arrived_on_a_connection_lent_to_the_callers() {
-    let dir = TempDir::new("feed-lent-events");
+fn seen_on_a_lent_connection(tag: &str, look: fn(&oxmq::Socket) -> bool) {
+    let dir = TempDir::new(tag);
     let ep = format!("ipc://{}/s", dir.0.display());
     let ctx = Context::new();
     let (server, client) = bound_and_connected(&ctx, &ep, (Router, as_is), (Dealer, as_is));
@@ -246,10 +245,40 @@ fn events_count_what_arrived_on_a_connection_lent_to_the_callers() {
         client.send("ack").unwrap();
         assert_eq!(server.recv_multipart().unwrap()[1], "ack", "round {round}");
         server.send_multipart([id.clone(), "second".into()]).unwrap();
-        if client.events().unwrap().contains(oxmq::PollEvents::IN) {
+        if look(&client) {
             seen += 1;
+        } else {
+            assert_eq!(client.recv().unwrap(), "second", "round {round}");
         }
-        assert_eq!(client.recv().unwrap(), "second", "round {round}");
     }
-    assert!(seen * 2 > ROUNDS, "readable at once in {seen} of {ROUNDS} rounds");
+    assert!(seen * 2 > ROUNDS, "seen at once in {seen} of {ROUNDS} rounds");
+}
+
+/// A socket asked for its events while its connection is lent reads what arrived meanwhile
+/// before it answers, as the engine would have had it been reading.
+#[test]
+fn events_count_what_arrived_on_a_connection_lent_to_the_callers() {
+    seen_on_a_lent_connection("feed-lent-events", |client| {
+        let readable = client.events().unwrap().contains(oxmq::PollEvents::IN);
+        if readable {
+            assert_eq!(client.recv().unwrap(), "second");
+        }
+        readable
+    });
+}
+
+/// A non-blocking receive on a lent connection takes what that read found, rather than saying
+/// "again" with the message queued behind its answer.
+#[test]
+fn a_non_blocking_receive_takes_what_arrived_on_a_connection_lent_to_the_callers() {
+    seen_on_a_lent_connection("feed-lent-try", |client| match client.try_recv() {
+        Ok(m) => {
+            assert_eq!(m, "second");
+            true
+        }
+        Err(e) => {
+            assert!(matches!(e, Error::Again), "{e:?}");
+            false
+        }
+    });
 }

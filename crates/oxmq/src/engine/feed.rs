@@ -534,9 +534,9 @@ impl<I: Input, S: Source> pipe::Feed for Feed<I, S> {
         self.attempt(queue, Until { signal, seen, deadline }, true)
     }
 
-    fn give_back(&self, queue: &Queue, signal: &Signal) {
+    fn give_back(&self, queue: &Queue, signal: &Signal) -> bool {
         if !self.lent.load(SeqCst) {
-            return;
+            return false;
         }
         // What arrived while the connection was lent is read now, as by a receive already
         // past its deadline (one look, no wait), which then gives the events back itself: so
@@ -544,9 +544,13 @@ impl<I: Input, S: Source> pipe::Feed for Feed<I, S> {
         // had the engine been reading. If the right is taken, or a message waits in the
         // queue, the engine takes the connection back instead (rule 5).
         let until = Until { signal, seen: signal.seq(), deadline: Some(Instant::now()) };
-        if self.attempt(queue, until, false).is_none() {
-            self.back.store(true, SeqCst);
-            self.engine.notify();
+        match self.attempt(queue, until, false) {
+            None => {
+                self.back.store(true, SeqCst);
+                self.engine.notify();
+                false
+            }
+            fed => fed == Some(Fed::Again),
         }
     }
 }

@@ -57,7 +57,7 @@ pub(crate) struct Core {
     /// The last connection a receiving caller read itself, which it may have left lent to the
     /// callers (`engine::feed`, rule 5): given back before the socket waits for messages any
     /// other way.
-    borrowed: Option<(Weak<dyn pipe::Feed>, Weak<pipe::Queue>)>,
+    borrowed: Option<PipeId>,
 }
 
 impl Core {
@@ -70,19 +70,22 @@ impl Core {
         }
         let (pipe, _) = self.pipes.values().next()?;
         let feed = pipe.inp.feed()?;
-        self.borrowed = Some((Arc::downgrade(&feed), Arc::downgrade(&pipe.inp)));
+        self.borrowed = Some(pipe.id);
         Some((feed, pipe.inp.clone()))
     }
 
     /// Before the socket waits for, or reports, readable messages some other way than a
     /// caller reading its connection: the connection a caller may have left lent goes back to
-    /// its engine, which reads it again (`engine::feed`, rule 5).
-    fn give_back(&mut self, signal: &Signal) {
-        if let Some((feed, queue)) = self.borrowed.take()
-            && let (Some(feed), Some(queue)) = (feed.upgrade(), queue.upgrade())
+    /// its engine, which reads it again (`engine::feed`, rule 5). True if what arrived
+    /// meanwhile, read on the way, put a message in the queue.
+    fn give_back(&mut self, signal: &Signal) -> bool {
+        if let Some(id) = self.borrowed.take()
+            && let Some((pipe, _)) = self.pipes.get(&id)
+            && let Some(feed) = pipe.inp.feed()
         {
-            feed.give_back(&queue, signal);
+            return feed.give_back(&pipe.inp, signal);
         }
+        false
     }
 
     /// Act on what the I/O side posted since the last call (one atomic load when nothing).
@@ -712,7 +715,10 @@ impl SocketBase {
                     None => {}
                 }
             }
-            self.core.lock().give_back(&self.shared.signal);
+            if self.core.lock().give_back(&self.shared.signal) {
+                // What had arrived is queued now: take it rather than say "again".
+                continue;
+            }
             self.wait(seen, block, timeo, &mut deadline)?;
         }
     }
@@ -727,7 +733,9 @@ impl SocketBase {
             if let Some(first) = self.try_recv_with(rest.as_deref_mut(), properties.as_deref_mut())? {
                 return Ok(first);
             }
-            self.core.lock().give_back(&self.shared.signal);
+            if self.core.lock().give_back(&self.shared.signal) {
+                continue;
+            }
             self.shared.signal.changed(seen).await;
         }
     }
