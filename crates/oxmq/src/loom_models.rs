@@ -165,7 +165,7 @@ fn pipe_reader_sees_only_whole_messages() {
             });
             let mut frame = frame.expect("woken with a frame");
             loop {
-                let more = frame.more;
+                let more = frame.more();
                 got.push(frame);
                 if !more {
                     break;

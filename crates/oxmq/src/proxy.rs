@@ -226,7 +226,7 @@ fn read_command(control: &SocketBase, stats: &Stats) -> Result<Option<Command>> 
             let mut frames = values.map(|v| Msg::new(Bytes::copy_from_slice(&v.to_ne_bytes()), true));
             let first = frames.next().expect("8 values");
             let mut rest: Vec<Msg> = frames.collect();
-            rest.last_mut().expect("8 values").more = false;
+            rest.last_mut().expect("8 values").set_more(false);
             control.send_parts(first, rest, true)?;
             return Ok(Some(Command::Other));
         }

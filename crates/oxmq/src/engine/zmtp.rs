@@ -301,7 +301,7 @@ struct Sink<'a>(&'a mut VecDeque<Msg>);
 impl MessageSink for Sink<'_> {
     #[inline]
     fn push_message(&mut self, m: Message) {
-        self.0.push_back(Msg { data: m.body, more: m.more });
+        self.0.push_back(Msg::new(m.body, m.more));
     }
 }
 
@@ -663,7 +663,7 @@ impl Wire for ZmtpWire {
     fn encode(&self, batch: &mut VecDeque<Msg>, tx: &mut Transmit) {
         let mut conn = self.conn.lock();
         if !batch.is_empty() || conn.wants_transmit() {
-            conn.encode(batch.drain(..).map(|m| Message { body: m.data, more: m.more }), tx);
+            conn.encode(batch.drain(..).map(|m| Message { more: m.more(), body: m.data }), tx);
         }
         batch.clear();
     }
@@ -735,7 +735,7 @@ async fn write_loop(mut wr: Writer, conn: &Mutex<Connection>, pipe: &Pipe, signa
         {
             let mut conn = conn.lock();
             if !batch.is_empty() || conn.wants_transmit() {
-                conn.encode(batch.drain(..).map(|m| Message { body: m.data, more: m.more }), &mut tx);
+                conn.encode(batch.drain(..).map(|m| Message { more: m.more(), body: m.data }), &mut tx);
             }
         }
         batch.clear();

@@ -66,7 +66,7 @@ impl Dist {
     /// being its own room check (one lock instead of two), and only then the others.
     pub fn send_first_to_all_or_none(&mut self, msg: Msg) -> Result<(), Msg> {
         let Some(first) = self.targets.pop() else {
-            self.in_msg = msg.more;
+            self.in_msg = msg.more();
             return Ok(());
         };
         let room = |id: &PipeId| self.pipes.get(id).is_none_or(|p| p.out.can_push() || p.out.is_reader_closed());
@@ -75,7 +75,7 @@ impl Dist {
             return Err(msg);
         }
         let rest = (!self.targets.is_empty()).then(|| msg.clone());
-        let more = msg.more;
+        let more = msg.more();
         let taken = match self.pipes.get(&first).map(|p| p.out.push(msg)) {
             Some(Err(PushError::Full(msg))) => {
                 self.targets.push(first);
@@ -102,7 +102,7 @@ impl Dist {
     /// The last target gets the frame itself, the others a clone: a clone of a body that is
     /// not yet shared allocates its reference count, which a single subscriber never needs.
     pub fn send(&mut self, msg: Msg) {
-        let more = msg.more;
+        let more = msg.more();
         let pipes = &self.pipes;
         if !self.in_msg {
             // A target still waiting for room would refuse the frame: leave it out before

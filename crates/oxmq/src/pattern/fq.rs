@@ -78,9 +78,9 @@ impl FairQueue {
             let id = e.pipe.id;
             // A reader sees only complete messages, so the rest of this one is queued.
             let msg = e.pipe.inp.pop().expect("rest of a complete message");
-            self.more = msg.more;
+            self.more = msg.more();
             self.last = Some(id);
-            if !msg.more {
+            if !msg.more() {
                 self.advance();
             }
             return Some((msg, id));
@@ -96,9 +96,9 @@ impl FairQueue {
             if let Some(msg) = e.pipe.inp.pop() {
                 let id = e.pipe.id;
                 self.current = idx;
-                self.more = msg.more;
+                self.more = msg.more();
                 self.last = Some(id);
-                if !msg.more {
+                if !msg.more() {
                     self.advance();
                 }
                 return Some((msg, id));

@@ -44,7 +44,7 @@ impl LoadBalancer {
     /// Send one frame; on success, the id of the pipe it went to (0 when it was dropped
     /// because its message's pipe went away mid-message).
     pub fn send(&mut self, msg: Msg) -> Result<PipeId, SendError> {
-        let more = msg.more;
+        let more = msg.more();
         if self.dropping {
             self.dropping = more;
             return Ok(0);

@@ -90,7 +90,7 @@ impl Outgoing {
     /// One more frame of the message in progress: pushed to its pipe (if that refuses it, the
     /// rest of the message is dropped), or dropped. The last frame ends the message.
     pub fn push(&mut self, msg: Msg) {
-        let more = msg.more;
+        let more = msg.more();
         if let Outgoing::To(p) = self
             && p.out.push(msg).is_err()
         {

@@ -38,7 +38,7 @@ impl Pattern for Pair {
         }
     }
     fn send(&mut self, msg: Msg, _: &Options) -> Result<(), SendError> {
-        let more = msg.more;
+        let more = msg.more();
         if self.dropping {
             self.dropping = more;
             return Ok(());

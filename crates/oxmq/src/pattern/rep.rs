@@ -42,7 +42,7 @@ impl Rep {
         self.envelope.clear();
         let mut frame = first;
         loop {
-            if !frame.more {
+            if !frame.more() {
                 self.envelope.clear();
                 return false;
             }
@@ -85,7 +85,7 @@ impl Pattern for Rep {
         if !self.sending_reply {
             return Err(SendError::Fatal(Error::State("REP: receive a request before sending a reply"), msg));
         }
-        let more = msg.more;
+        let more = msg.more();
         if !self.reply_out.in_progress() {
             let pipe = self.reply_pipe.and_then(|id| self.pipes.get(&id)).filter(|p| p.out.can_push());
             self.reply_out = match pipe {
@@ -114,7 +114,7 @@ impl Pattern for Rep {
             return Err(Error::Again);
         }
         let (msg, _) = self.fq.recv().expect("a request's body follows its envelope");
-        if !msg.more {
+        if !msg.more() {
             self.sending_reply = true;
             self.request_begins = true;
         }

@@ -71,14 +71,14 @@ impl Req {
                 break 'check false;
             }
             if opts.req_correlate {
-                if !frame.more || frame.data.as_ref() != self.request_id.to_ne_bytes() {
+                if !frame.more() || frame.data.as_ref() != self.request_id.to_ne_bytes() {
                     break 'check false;
                 }
                 frame = self.fq.recv().expect("rest of a complete message").0;
             }
-            frame.more && frame.data.is_empty()
+            frame.more() && frame.data.is_empty()
         };
-        if !ok && frame.more {
+        if !ok && frame.more() {
             self.fq.discard_rest();
         }
         ok
@@ -128,7 +128,7 @@ impl Pattern for Req {
             }
             self.request_begins = false;
         }
-        let more = msg.more;
+        let more = msg.more();
         self.lb.send(msg)?;
         if !more {
             self.request_begins = true;
@@ -146,7 +146,7 @@ impl Pattern for Req {
             return Err(Error::Again);
         }
         let (msg, _) = self.fq.recv_or_again()?;
-        if !msg.more {
+        if !msg.more() {
             self.receiving_reply = false;
             self.reply_begins = true;
         }

@@ -56,7 +56,7 @@ impl Pattern for Router {
     fn send(&mut self, msg: Msg, opts: &Options) -> Result<(), SendError> {
         if !self.out.in_progress() {
             // The first frame names the peer.
-            if !msg.more {
+            if !msg.more() {
                 return Ok(()); // A lone routing id frame is not a message: ignored, as libzmq does.
             }
             self.out = match self.table.get(&msg.data) {
@@ -79,7 +79,7 @@ impl Pattern for Router {
                     pipe.close();
                     self.table.remove(pipe.id);
                 } else {
-                    let _ = pipe.out.push(Msg { data: msg.data, more: false });
+                    let _ = pipe.out.push(Msg::new(msg.data, false));
                 }
             }
             return Ok(());

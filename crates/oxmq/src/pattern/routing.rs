@@ -154,16 +154,16 @@ impl RoutingTable {
     /// then the message's frames.
     pub fn recv(&mut self) -> Result<Msg, Error> {
         if let Some((m, from)) = self.pending.take() {
-            self.more_in = m.more;
-            if !m.more {
+            self.more_in = m.more();
+            if !m.more() {
                 self.forget_if_drained(from);
             }
             return Ok(m);
         }
         let (msg, from) = self.fq.recv_or_again()?;
         if self.more_in {
-            self.more_in = msg.more;
-            if !msg.more {
+            self.more_in = msg.more();
+            if !msg.more() {
                 self.forget_if_drained(from);
             }
             return Ok(msg);

@@ -63,7 +63,7 @@ impl Pattern for Stream {
             Outgoing::To(pipe) => pipe,
             Outgoing::Dropped => return Ok(()),
             Outgoing::Idle => {
-                if !msg.more {
+                if !msg.more() {
                     return Ok(());
                 }
                 self.out = match self.table.get(&msg.data) {
@@ -83,7 +83,7 @@ impl Pattern for Stream {
             self.table.remove(pipe.id);
         } else {
             // Room was checked with the routing id frame; a peer gone since loses the message.
-            let _ = pipe.out.push(Msg { data: msg.data, more: false });
+            let _ = pipe.out.push(Msg::new(msg.data, false));
         }
         Ok(())
     }

@@ -128,7 +128,7 @@ impl XPub {
         for pipe in self.dist.pipes() {
             while let Some(first) = pipe.inp.pop() {
                 let mut frames = vec![first];
-                while frames.last().is_some_and(|m| m.more) {
+                while frames.last().is_some_and(|m| m.more()) {
                     // A reader sees only complete messages: the rest is there.
                     frames.push(pipe.inp.pop().expect("rest of a complete message"));
                 }

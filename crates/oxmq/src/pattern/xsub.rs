@@ -60,7 +60,7 @@ impl XSub {
     /// The next whole message upstream, from the application (XSUB) or an option (SUB).
     fn send_upstream(&mut self, msg: Msg) {
         if self.dist.in_message() || self.dropping {
-            self.dropping &= msg.more;
+            self.dropping &= msg.more();
             if !self.dropping {
                 self.dist.send(msg);
             }
@@ -79,7 +79,7 @@ impl XSub {
             self.dist.select_all();
             self.dist.send(msg);
         } else {
-            self.dropping = msg.more;
+            self.dropping = msg.more();
         }
     }
 
@@ -127,16 +127,16 @@ impl Pattern for XSub {
 
     fn recv(&mut self, opts: &Options) -> Result<Msg, Error> {
         if let Some(m) = self.prefetched.take() {
-            self.more_in = m.more;
+            self.more_in = m.more();
             return Ok(m);
         }
         loop {
             let (msg, _) = self.fq.recv_or_again()?;
             if self.more_in || self.wanted(&msg, opts) {
-                self.more_in = msg.more;
+                self.more_in = msg.more();
                 return Ok(msg);
             }
-            if msg.more {
+            if msg.more() {
                 self.fq.discard_rest();
             }
         }
@@ -157,7 +157,7 @@ impl Pattern for XSub {
                 self.prefetched = Some(msg);
                 return true;
             }
-            if msg.more {
+            if msg.more() {
                 self.fq.discard_rest();
             }
         }

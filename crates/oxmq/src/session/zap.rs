@@ -97,8 +97,9 @@ async fn read_reply(pipe: &Pipe, signal: &Signal) -> Option<Vec<Bytes>> {
         let seen = signal.seq();
         match pipe.inp.pop() {
             Some(m) => {
-                frames.push(m.data);
-                if !m.more {
+                let (data, more) = m.into_parts();
+                frames.push(data);
+                if !more {
                     return Some(frames);
                 }
             }

@@ -543,7 +543,7 @@ impl SocketBase {
             Err(e) => return Err((e, data)),
         };
         let core = &mut *core;
-        match core.pattern.send(Msg { data, more }, &core.options) {
+        match core.pattern.send(Msg::new(data, more), &core.options) {
             Ok(()) => Ok(()),
             Err(SendError::Again(m)) => Err((Error::Again, m.data)),
             Err(SendError::Fatal(e, m)) => Err((e, m.data)),
@@ -615,7 +615,8 @@ impl SocketBase {
     pub fn recv_frame(&self, block: bool) -> Result<(Bytes, bool, Option<Properties>)> {
         let mut properties = None;
         let m = self.recv_parts_with(NO_REST, Some(&mut properties), block)?;
-        Ok((m.data, m.more, properties))
+        let (data, more) = m.into_parts();
+        Ok((data, more, properties))
     }
 
     /// One attempt to receive a frame without blocking, `None` when nothing is queued, for a
@@ -625,7 +626,10 @@ impl SocketBase {
     #[inline]
     pub fn recv_frame_now(&self) -> Result<Option<(Bytes, bool, Option<Properties>)>> {
         let mut properties = None;
-        Ok(self.try_recv_with(NO_REST, Some(&mut properties))?.map(|m| (m.data, m.more, properties)))
+        Ok(self.try_recv_with(NO_REST, Some(&mut properties))?.map(|m| {
+            let (data, more) = m.into_parts();
+            (data, more, properties)
+        }))
     }
 
     /// One attempt to receive a frame that, when nothing is queued and the socket's one peer
@@ -675,12 +679,12 @@ impl SocketBase {
         if let Some(props) = properties {
             *props = core.pattern.last_peer().and_then(Pipe::properties);
         }
-        let mut more = first.more;
+        let mut more = first.more();
         if let Some(rest) = rest.as_mut() {
             // The rest of a message is queued once its first frame is readable.
             while more {
                 let m = core.pattern.recv(&core.options)?;
-                more = m.more;
+                more = m.more();
                 rest.push(m.into());
             }
         }
@@ -797,8 +801,8 @@ where
     let first = it.next().ok_or_else(|| Error::InvalidArgument("a message needs at least one frame".into()))?;
     let mut rest: Vec<Msg> = it.collect();
     match rest.last_mut() {
-        Some(last) => last.more = false,
-        None => return Ok((Msg { more: false, ..first }, rest)),
+        Some(last) => last.set_more(false),
+        None => return Ok((Msg::new(first.data, false), rest)),
     }
     Ok((first, rest))
 }
