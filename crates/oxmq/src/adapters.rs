@@ -113,12 +113,12 @@ impl<S: Deref<Target: AsRef<SocketBase>>> SendSink<S> {
     /// Hand the held message (if any) to the socket, waiting for room.
     fn poll_pending(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let socket: &SocketBase = (*self.socket).as_ref();
-        while let Some((first, rest)) = self.pending.take() {
+        while let Some((first, mut rest)) = self.pending.take() {
             let seen = socket.signal().seq();
-            match socket.try_send_parts(first, rest) {
+            match socket.try_send_parts(first, &mut rest) {
                 Ok(None) => {}
-                Ok(Some(parts)) => {
-                    self.pending = Some(parts);
+                Ok(Some(first)) => {
+                    self.pending = Some((first, rest));
                     if socket.signal().register(cx.waker(), seen, &mut self.key) {
                         return Poll::Pending;
                     }

@@ -371,6 +371,9 @@ impl Queue {
     }
 
     /// Append one frame. Fails if the queue is at its HWM at a message boundary, or closed.
+    /// Always inlined (into `LoadBalancer::send`, and that into each pattern's `send`), for
+    /// the reason `pop` is.
+    #[inline(always)]
     pub fn push(&self, msg: Msg) -> Result<(), PushError> {
         if self.waits_for_room() {
             // Refused until the low-water mark (see `refuse`): no need for the lock to say so.

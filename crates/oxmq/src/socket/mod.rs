@@ -458,19 +458,25 @@ impl SocketBase {
     }
 
     /// One attempt to send `first` and then `rest` (empty for a single frame, so no
-    /// allocation): `Ok(None)` when sent, the frames handed back when it would block.
+    /// allocation): `Ok(None)` when sent (`rest` is then empty), `first` handed back when it
+    /// would block (`rest` untouched). (`rest` is borrowed, not moved in and out: a moved empty
+    /// vector was copied through memory in other widths than it was written, a stall on
+    /// every single-frame send.)
     #[inline]
-    pub(crate) fn try_send_parts(&self, first: Msg, rest: Vec<Msg>) -> Result<Option<(Msg, Vec<Msg>)>> {
+    pub(crate) fn try_send_parts(&self, first: Msg, rest: &mut Vec<Msg>) -> Result<Option<Msg>> {
         let mut core = self.look()?;
         let core = &mut *core;
         match core.pattern.send(first, &core.options) {
             Ok(()) => {}
-            Err(SendError::Again(m)) => return Ok(Some((m, rest))),
+            Err(SendError::Again(m)) => return Ok(Some(m)),
             Err(SendError::Fatal(e, _)) => return Err(e),
+        }
+        if rest.is_empty() {
+            return Ok(None);
         }
         // The rest of a started message is always accepted (or dropped with it, if its peer
         // went away meanwhile).
-        for m in rest {
+        for m in rest.drain(..) {
             if let Err(SendError::Fatal(e, _)) = core.pattern.send(m, &core.options) {
                 return Err(e);
             }
@@ -479,27 +485,27 @@ impl SocketBase {
     }
 
     #[inline]
-    pub(crate) fn send_parts(&self, first: Msg, rest: Vec<Msg>, block: bool) -> Result<()> {
-        let mut parts = (first, rest);
+    pub(crate) fn send_parts(&self, first: Msg, mut rest: Vec<Msg>, block: bool) -> Result<()> {
+        let mut first = first;
         let mut deadline = Deadline::NotYet;
         loop {
             let seen = self.shared.signal.seq();
-            match self.try_send_parts(parts.0, parts.1)? {
+            match self.try_send_parts(first, &mut rest)? {
                 None => return Ok(()),
-                Some(p) => parts = p,
+                Some(m) => first = m,
             }
             let timeo = self.core.lock().options.sndtimeo;
             self.wait(seen, block, timeo, &mut deadline)?;
         }
     }
 
-    async fn send_parts_async(&self, first: Msg, rest: Vec<Msg>) -> Result<()> {
-        let mut parts = (first, rest);
+    async fn send_parts_async(&self, first: Msg, mut rest: Vec<Msg>) -> Result<()> {
+        let mut first = first;
         loop {
             let seen = self.shared.signal.seq();
-            match self.try_send_parts(parts.0, parts.1)? {
+            match self.try_send_parts(first, &mut rest)? {
                 None => return Ok(()),
-                Some(p) => parts = p,
+                Some(m) => first = m,
             }
             self.shared.signal.changed(seen).await;
         }
