@@ -484,7 +484,7 @@ pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags
         // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
         let m = unsafe { live(msg) }?;
         let sock = socket::lookup(s)?;
-        let (data, more, properties) = socket::recv_frame(&sock, flags)?;
+        let (data, more, properties) = socket::recv_frame(&sock, flags)?.into_parts();
         let len = data.len();
         *m = MsgRepr { more, properties, ..MsgRepr::new(data) };
         Ok(int_size(len))

@@ -301,7 +301,7 @@ pub(crate) fn send_frame(sock: &FfiSocket, data: Bytes, flags: c_int) -> Result<
 /// (`recv_frame_reading`: no hop through the I/O thread), in poll(2) too, so that a signal
 /// handler still ends it with `EINTR`.
 #[inline]
-pub(crate) fn recv_frame(sock: &FfiSocket, flags: c_int) -> R<(Bytes, bool, Option<oxmq::Properties>)> {
+pub(crate) fn recv_frame(sock: &FfiSocket, flags: c_int) -> R<oxmq::ReceivedFrame> {
     if flags & ZMQ_DONTWAIT != 0 {
         return sock.sock.recv_frame(false).map_err(zerr);
     }
@@ -314,7 +314,7 @@ pub(crate) fn recv_frame(sock: &FfiSocket, flags: c_int) -> R<(Bytes, bool, Opti
     let mut trust_events = true;
     loop {
         match sock.sock.recv_frame_reading(deadline).map_err(zerr)? {
-            oxmq::ReadFrame::Frame(data, more, props) => return Ok((data, more, props)),
+            oxmq::ReadFrame::Frame(frame) => return Ok(frame),
             oxmq::ReadFrame::Again => {}
             oxmq::ReadFrame::TimedOut => return Err(libc::EAGAIN),
             oxmq::ReadFrame::Interrupted => return Err(libc::EINTR),
@@ -476,7 +476,8 @@ pub unsafe extern "C" fn zmq_recv(s: *mut c_void, buf: *mut c_void, len: usize, 
         if buf.is_null() && len > 0 {
             return Err(libc::EFAULT);
         }
-        let (data, _more, _props) = recv_frame(&sock, flags)?;
+        let frame = recv_frame(&sock, flags)?;
+        let data = frame.data();
         let n = data.len().min(len);
         if n > 0 {
             // SAFETY: `buf` points to `len` writable bytes (zmq.h's contract), n <= len, and
@@ -538,7 +539,7 @@ pub unsafe extern "C" fn zmq_recviov(s: *mut c_void, iov: *mut libc::iovec, coun
         let iov = unsafe { std::slice::from_raw_parts_mut(iov, max) };
         let mut received = 0;
         for v in iov.iter_mut() {
-            let (data, more, _) = recv_frame(&sock, flags)?;
+            let (data, more, _) = recv_frame(&sock, flags)?.into_parts();
             // SAFETY: malloc of at least one byte (a NULL buffer would read as failure).
             let buf = unsafe { libc::malloc(data.len().max(1)) }.cast::<u8>();
             if buf.is_null() {

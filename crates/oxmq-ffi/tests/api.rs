@@ -81,6 +81,32 @@ fn bad_socket_pointers_are_enotsock_and_never_read() {
     fails_with(zmq_ctx_term(ctx), libc::EFAULT);
 }
 
+/// Once another thread closes a socket this thread has used, this thread's next call on it is
+/// refused, and the socket really is closed (its endpoint is free again), not kept open by a
+/// lookup this thread made before.
+#[test]
+fn a_socket_closed_by_another_thread_is_enotsock_here_and_really_closed() {
+    let ctx = ctx();
+    let s = socket(ctx, ZMQ_PULL);
+    assert_eq!(bind(s, "tcp://127.0.0.1:*"), 0);
+    let ep = last_endpoint(s);
+    let mut buf = [0u8; 4];
+    // Remembered by this thread.
+    fails_with(recv(s, &mut buf, ZMQ_DONTWAIT), libc::EAGAIN);
+    let handle = s as usize;
+    std::thread::spawn(move || assert_eq!(zmq_close(handle as *mut c_void), 0)).join().unwrap();
+    fails_with(recv(s, &mut buf, ZMQ_DONTWAIT), libc::ENOTSOCK);
+    fails_with(set_int(s, ZMQ_LINGER, 0), libc::ENOTSOCK);
+    let again = socket(ctx, ZMQ_PULL);
+    assert_eq!(bind(again, &ep), 0, "{ep} is free once the socket is closed");
+    // The same on this thread, with a new socket between: the new one is found, the closed
+    // one is not.
+    fails_with(recv(again, &mut buf, ZMQ_DONTWAIT), libc::EAGAIN);
+    assert_eq!(zmq_close(again), 0);
+    fails_with(recv(again, &mut buf, ZMQ_DONTWAIT), libc::ENOTSOCK);
+    assert_eq!(zmq_ctx_term(ctx), 0);
+}
+
 #[test]
 fn option_sizes_and_values_are_checked_as_libzmq() {
     let ctx = ctx();

@@ -78,5 +78,5 @@ pub use properties::{Message, Properties};
 pub use proxy::{proxy, proxy_interruptible, proxy_steerable};
 pub use security::{curve_keypair, curve_public, has, version, z85_decode, z85_encode};
 pub use socket::typed::{Dealer, Pair, Pub, Pull, Push, Rep, Req, Router, Socket, Stream, Sub, XPub, XSub};
-pub use socket::{Monitor, ReadFrame, SocketBase};
+pub use socket::{Monitor, ReadFrame, ReceivedFrame, SocketBase};
 pub use zeroize::Zeroizing;

@@ -699,7 +699,15 @@ pub(crate) struct Pipe {
     pub inp: Arc<Queue>,
     /// The message properties of the connection behind the pipe (both ends share it; the I/O
     /// side sets it per connection, the socket reads it only for a caller who asks).
-    properties: Arc<Mutex<Option<Properties>>>,
+    properties: Arc<ConnectionProperties>,
+}
+
+/// The message properties of the connection behind a pipe, and how many times they changed
+/// (a reader that keeps a copy compares that count instead of locking per message).
+#[derive(Default)]
+struct ConnectionProperties {
+    value: Mutex<Option<Properties>>,
+    changes: AtomicU64,
 }
 
 impl Pipe {
@@ -709,7 +717,7 @@ impl Pipe {
         let id = NEXT_PIPE_ID.fetch_add(1, Ordering::Relaxed);
         let a_to_b = Arc::new(Queue::new(a_to_b_hwm, a_signal.clone(), b_signal.clone()));
         let b_to_a = Arc::new(Queue::new(b_to_a_hwm, b_signal, a_signal));
-        let properties = Arc::new(Mutex::new(None));
+        let properties = Arc::new(ConnectionProperties::default());
         (
             Pipe { id, out: a_to_b.clone(), inp: b_to_a.clone(), properties: properties.clone() },
             Pipe { id, out: b_to_a, inp: a_to_b, properties },
@@ -718,12 +726,22 @@ impl Pipe {
 
     /// The connection behind the pipe is now one with `properties` (or none).
     pub fn set_properties(&self, properties: Option<Properties>) {
-        *self.properties.lock() = properties;
+        let mut value = self.properties.value.lock();
+        *value = properties;
+        // Counted after the change, under its lock: a reader that read the count before
+        // reading the properties sees a new count next time if it read the old ones.
+        self.properties.changes.fetch_add(1, SeqCst);
     }
 
     /// The properties of the connection behind the pipe.
     pub fn properties(&self) -> Option<Properties> {
-        self.properties.lock().clone()
+        self.properties.value.lock().clone()
+    }
+
+    /// How many times the properties have changed: while this stays the same, a copy taken
+    /// after reading it is current.
+    pub fn properties_changes(&self) -> u64 {
+        self.properties.changes.load(SeqCst)
     }
 
     /// Make `signal` the one woken for this end (an inproc pipe created before its binder

@@ -121,3 +121,34 @@ fn properties_outlive_the_connection_of_a_queued_message() {
     assert_eq!(msg.frames(), ["queued"]);
     assert_eq!(text(msg.property("Socket-Type")).as_deref(), Some("PUSH"));
 }
+
+/// A connecting socket keeps one pipe across reconnections; a message from the new
+/// connection has the new connection's properties, even right after one from the old (the
+/// socket keeps a copy of the last pipe's properties and must see them change).
+#[test]
+fn after_a_reconnection_messages_have_the_new_connections_properties() {
+    let ctx = Context::new();
+    let pull = socket(&ctx, SocketType::Pull);
+    pull.set_rcvtimeo(TIMEO_MS).unwrap();
+    pull.set_reconnect_ivl(10).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    pull.connect(&format!("tcp://{}", listener.local_addr().unwrap())).unwrap();
+    for name in ["first", "second"] {
+        let (stream, _) = listener.accept().unwrap();
+        stream.set_read_timeout(Some(common::SOON)).unwrap();
+        let mut peer = common::raw::RawPeer { stream };
+        peer.write(&greeting()).unwrap();
+        peer.read_greeting();
+        let props: [(&str, &[u8]); 2] = [("Socket-Type", b"PUSH"), ("X-Name", name.as_bytes())];
+        peer.write(&ready(&props)).unwrap();
+        assert_eq!(peer.read_frame().command_name(), Some("READY"));
+        for _ in 0..2 {
+            peer.write(&frame(0, name.as_bytes())).unwrap();
+            let msg = pull.recv_message().unwrap();
+            assert_eq!(msg.frames(), [name]);
+            assert_eq!(text(msg.property("X-Name")).as_deref(), Some(name), "{name}'s connection's properties");
+        }
+        // The peer goes away; the PULL reconnects to the listener.
+        drop(peer);
+    }
+}

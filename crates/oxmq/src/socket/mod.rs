@@ -58,9 +58,29 @@ pub(crate) struct Core {
     /// callers (`engine::feed`, rule 5): given back before the socket waits for messages any
     /// other way.
     borrowed: Option<PipeId>,
+    /// The properties of the pipe a frame was last received from, with the pipe's count of
+    /// changes when they were read ([`Core::last_peer_properties`]).
+    peer_properties: Option<(PipeId, u64, Option<Properties>)>,
 }
 
 impl Core {
+    /// The properties of the connection the last frame received came over. A copy is kept
+    /// while its pipe's properties do not change, so that a caller who wants them with every
+    /// frame (the C ABI's receive) pays an atomic read, not the pipe's lock, per frame.
+    fn last_peer_properties(&mut self) -> Option<Properties> {
+        let pipe = self.pattern.last_peer()?;
+        let changes = pipe.properties_changes();
+        if let Some((id, seen, properties)) = &self.peer_properties
+            && *id == pipe.id
+            && *seen == changes
+        {
+            return properties.clone();
+        }
+        let properties = pipe.properties();
+        self.peer_properties = Some((pipe.id, changes, properties.clone()));
+        properties
+    }
+
     /// The socket's one peer's connection, when a receiving caller may read it itself
     /// (`pipe::Feed`), with the queue it reads into. Only with one peer: with several, the
     /// caller waits for whichever has a message first, which the engines tell it.
@@ -207,6 +227,7 @@ impl SocketBase {
                 rcvmore: false,
                 monitor_pair: None,
                 borrowed: None,
+                peer_properties: None,
             }),
             shared,
             id,
@@ -618,11 +639,10 @@ impl SocketBase {
     /// Receive one frame (blocking within RCVTIMEO, or not at all): its bytes, whether more
     /// frames of the same message follow, and the properties of the connection it came over
     /// (`None` for inproc). The C ABI's `zmq_msg_recv`, which keeps all three in the message.
-    pub fn recv_frame(&self, block: bool) -> Result<(Bytes, bool, Option<Properties>)> {
+    pub fn recv_frame(&self, block: bool) -> Result<ReceivedFrame> {
         let mut properties = None;
-        let m = self.recv_parts_with(NO_REST, Some(&mut properties), block)?;
-        let (data, more) = m.into_parts();
-        Ok((data, more, properties))
+        let msg = self.recv_parts_with(NO_REST, Some(&mut properties), block)?;
+        Ok(ReceivedFrame { msg, properties })
     }
 
     /// One attempt to receive a frame without blocking, `None` when nothing is queued, for a
@@ -630,12 +650,9 @@ impl SocketBase {
     /// a non-blocking [`recv_frame`](Self::recv_frame), it leaves the connection a caller's
     /// last receive read (`engine::feed`) lent to the next one.
     #[inline]
-    pub fn recv_frame_now(&self) -> Result<Option<(Bytes, bool, Option<Properties>)>> {
+    pub fn recv_frame_now(&self) -> Result<Option<ReceivedFrame>> {
         let mut properties = None;
-        Ok(self.try_recv_with(NO_REST, Some(&mut properties))?.map(|m| {
-            let (data, more) = m.into_parts();
-            (data, more, properties)
-        }))
+        Ok(self.try_recv_with(NO_REST, Some(&mut properties))?.map(|msg| ReceivedFrame { msg, properties }))
     }
 
     /// One attempt to receive a frame that, when nothing is queued and the socket's one peer
@@ -644,8 +661,8 @@ impl SocketBase {
     /// receive, which must report a signal handler's run (EINTR) as libzmq's does.
     pub fn recv_frame_reading(&self, deadline: Option<Instant>) -> Result<ReadFrame> {
         let seen = self.shared.signal.seq();
-        if let Some((data, more, properties)) = self.recv_frame_now()? {
-            return Ok(ReadFrame::Frame(data, more, properties));
+        if let Some(frame) = self.recv_frame_now()? {
+            return Ok(ReadFrame::Frame(frame));
         }
         Ok(match self.read_connection(seen, deadline) {
             None => ReadFrame::Wait,
@@ -683,7 +700,7 @@ impl SocketBase {
             Err(e) => return Err(e),
         };
         if let Some(props) = properties {
-            *props = core.pattern.last_peer().and_then(Pipe::properties);
+            *props = core.last_peer_properties();
         }
         let mut more = first.more();
         if let Some(rest) = rest.as_mut() {
@@ -754,9 +771,8 @@ impl SocketBase {
 /// What [`SocketBase::recv_frame_reading`] came to.
 #[derive(Debug)]
 pub enum ReadFrame {
-    /// A frame: its bytes, whether more frames of its message follow, and the properties of
-    /// the connection it came over (as [`SocketBase::recv_frame`]).
-    Frame(Bytes, bool, Option<Properties>),
+    /// A frame (as [`SocketBase::recv_frame`]).
+    Frame(ReceivedFrame),
     /// Nothing queued, and no connection this thread may read: wait for the socket to be
     /// readable the usual way (through [`SocketBase::events`], which also gives a connection
     /// this thread's last receive kept back to the I/O thread), then try again.
@@ -767,6 +783,40 @@ pub enum ReadFrame {
     TimedOut,
     /// A signal handler ran while it waited (EINTR).
     Interrupted,
+}
+
+/// One received frame, as the C ABI keeps it in a message: its bytes, whether more frames of
+/// its message follow, and the properties of the connection it came over (`None` for inproc).
+///
+/// A struct rather than a `(Bytes, bool, Option<Properties>)`: the tuple's `bool` left seven
+/// bytes of padding that every layer of the ABI's receive copied with overlapping moves and
+/// reloaded across their stores (store-forwarding stalls, as `pipe::Msg` had); this one has
+/// none.
+#[derive(Debug)]
+pub struct ReceivedFrame {
+    msg: Msg,
+    properties: Option<Properties>,
+}
+
+impl ReceivedFrame {
+    /// The frame's bytes.
+    #[inline]
+    pub fn data(&self) -> &Bytes {
+        &self.msg.data
+    }
+
+    /// Do more frames of the same message follow?
+    #[inline]
+    pub fn more(&self) -> bool {
+        self.msg.more()
+    }
+
+    /// The bytes, the MORE flag and the connection's properties.
+    #[inline]
+    pub fn into_parts(self) -> (Bytes, bool, Option<Properties>) {
+        let (data, more) = self.msg.into_parts();
+        (data, more, self.properties)
+    }
 }
 
 /// When a blocking send or receive gives up, set at its first wait from SNDTIMEO/RCVTIMEO.
