@@ -91,7 +91,7 @@ fn a_socket_closed_by_another_thread_is_enotsock_here_and_really_closed() {
     assert_eq!(bind(s, "tcp://127.0.0.1:*"), 0);
     let ep = last_endpoint(s);
     let mut buf = [0u8; 4];
-    // Remembered by this thread.
+    // Used by this thread first.
     fails_with(recv(s, &mut buf, ZMQ_DONTWAIT), libc::EAGAIN);
     let handle = s as usize;
     std::thread::spawn(move || assert_eq!(zmq_close(handle as *mut c_void), 0)).join().unwrap();

@@ -59,10 +59,17 @@ enum Flag {
     More = 1,
 }
 
+impl From<bool> for Flag {
+    #[inline]
+    fn from(more: bool) -> Flag {
+        if more { Flag::More } else { Flag::Last }
+    }
+}
+
 impl Msg {
     #[inline]
     pub fn new(data: impl Into<Bytes>, more: bool) -> Msg {
-        Msg { data: data.into(), flag: if more { Flag::More } else { Flag::Last } }
+        Msg { data: data.into(), flag: more.into() }
     }
 
     /// Do more frames of the same message follow?
@@ -81,7 +88,7 @@ impl Msg {
     /// Mark the frame as (not) the last of its message.
     #[inline]
     pub fn set_more(&mut self, more: bool) {
-        self.flag = if more { Flag::More } else { Flag::Last };
+        self.flag = more.into();
     }
 }
 
