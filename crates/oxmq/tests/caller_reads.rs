@@ -10,7 +10,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{SOON, TIMEO_MS, TempDir, socket};
+use common::{SOON, TIMEO_MS, TempDir, raw, socket};
 use oxmq::{Context, Error, Event, SocketType};
 
 use SocketType::{Dealer, Pull, Push, Rep, Req, Router};
@@ -223,35 +223,69 @@ fn a_connection_lent_to_a_caller_that_stays_away_notices_the_peer_leaving() {
 
 /// The peer's message arrives while the client's connection is lent to its receiving callers
 /// (its last receive read the connection itself), and `look` is the client's first look at the
-/// socket since, some other way than a blocking receive: true if it saw the message. Over ipc,
-/// where the peer's write puts the bytes in the socket's buffer before it returns. In rounds:
-/// the engine takes a lent connection back by itself after a millisecond without a receive
-/// (`engine::feed`, rule 5), and then answers in its own time; a round that a slow machine
-/// stretches past that proves nothing either way, so most rounds, not all, must see it.
+/// socket since, some other way than a blocking receive: true if it saw the message.
+///
+/// The peer is a raw ZMTP peer on a Unix stream (an ipc endpoint it listens on), so that its
+/// write has put the bytes in the client's socket buffer when it returns (an oxmq peer may
+/// leave its write to its engine, which writes a moment later). The engine takes a lent
+/// connection back by itself once no caller came for a whole `LEND_TICK` (1 ms; `engine::feed`,
+/// rule 5) and then reads in its own time: only a round whose look comes well within that of
+/// the receive that lent the connection is judged. Nor is every receive sure to lend it: the
+/// engine, woken by the same bytes as the waiting caller, may read them first, and the caller
+/// then takes the message from the queue (which is why the look here answers "not yet" in
+/// about one round in ten on a 2-core machine, as libzmq's would every time). So most judged
+/// rounds, not all, must see the message; a machine too slow for any (all rounds stretched)
+/// checks nothing, and says so.
 fn seen_on_a_lent_connection(tag: &str, look: fn(&oxmq::Socket) -> bool) {
+    use std::io::{Read, Write};
     let dir = TempDir::new(tag);
-    let ep = format!("ipc://{}/s", dir.0.display());
+    let path = dir.0.join("s");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
     let ctx = Context::new();
-    let (server, client) = bound_and_connected(&ctx, &ep, (Router, as_is), (Dealer, as_is));
-    client.send("hello").unwrap();
-    let id = server.recv_multipart().unwrap()[0].clone();
-    let mut server = server;
-    let mut seen = 0;
-    const ROUNDS: usize = 10;
+    let client = socket(&ctx, Dealer);
+    client.connect(&format!("ipc://{}", path.display())).unwrap();
+    let (mut peer, _) = listener.accept().unwrap();
+    peer.set_read_timeout(Some(SOON)).unwrap();
+    peer.write_all(&raw::greeting()).unwrap();
+    peer.write_all(&raw::ready_as("ROUTER")).unwrap();
+    // The client's greeting, then its READY (a short frame: flags, size, body).
+    let mut greeting = [0u8; 64];
+    peer.read_exact(&mut greeting).unwrap();
+    let mut header = [0u8; 2];
+    peer.read_exact(&mut header).unwrap();
+    peer.read_exact(&mut vec![0u8; usize::from(header[1])]).unwrap();
+    client.set_rcvtimeo(TIMEO_MS).unwrap();
+    // A first message, which the engine may read (the connection may reach the socket only
+    // after the receive began): from then on the connection is the socket's, its feed offered.
+    peer.write_all(&raw::frame(0, b"warm")).unwrap();
+    assert_eq!(client.recv().unwrap(), "warm");
+    const ROUNDS: usize = 20;
+    let (mut judged, mut seen_judged) = (0, 0);
     for round in 0..ROUNDS {
-        server = reply_read_by_the_waiting_client(server, &client, id.clone(), &ep);
-        // The server hears from the client, so its next send is written by its own thread at
-        // once (not left to its engine as a one-way stream's would be).
-        client.send("ack").unwrap();
-        assert_eq!(server.recv_multipart().unwrap()[1], "ack", "round {round}");
-        server.send_multipart([id.clone(), "second".into()]).unwrap();
-        if look(&client) {
-            seen += 1;
-        } else {
+        // A receive that waits, so the client's thread reads the connection and lends it.
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            peer.write_all(&raw::frame(0, b"first")).unwrap();
+            peer
+        });
+        assert_eq!(client.recv().unwrap(), "first", "round {round}");
+        let lent = Instant::now();
+        peer = writer.join().unwrap();
+        peer.write_all(&raw::frame(0, b"second")).unwrap();
+        let soon = lent.elapsed() < Duration::from_micros(300);
+        let seen = look(&client);
+        if !seen {
             assert_eq!(client.recv().unwrap(), "second", "round {round}");
         }
+        if soon {
+            judged += 1;
+            seen_judged += usize::from(seen);
+        }
     }
-    assert!(seen * 2 > ROUNDS, "seen at once in {seen} of {ROUNDS} rounds");
+    assert!(seen_judged * 2 > judged, "seen at once in {seen_judged} of {judged} judged rounds");
+    if judged == 0 {
+        common::skip(&format!("{tag}: no round's look came within 300 us of its receive on this machine"));
+    }
 }
 
 /// A socket asked for its events while its connection is lent reads what arrived meanwhile
