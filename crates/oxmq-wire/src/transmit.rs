@@ -67,6 +67,20 @@ impl Transmit {
         self.tail.clear();
     }
 
+    /// Appends bytes already in wire form (whole messages of a connection whose
+    /// [`frames_in_the_clear`](crate::Connection::frames_in_the_clear), encoded
+    /// apart from it), leaving `encoded` empty. Swapped in, not copied, when
+    /// nothing is waiting.
+    pub fn append_encoded(&mut self, encoded: &mut BytesMut) {
+        if self.is_empty() {
+            self.tail.clear();
+            std::mem::swap(&mut self.tail, encoded);
+        } else {
+            self.tail.extend_from_slice(encoded);
+            encoded.clear();
+        }
+    }
+
     /// The copy buffer, to append small encoded pieces to.
     pub(crate) fn tail_mut(&mut self) -> &mut BytesMut {
         &mut self.tail

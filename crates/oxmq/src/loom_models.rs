@@ -383,6 +383,18 @@ impl Wire for FakeWire {
         self.wire.lock().extend(buf.drain(..));
         Ok(())
     }
+
+    fn packs(&self) -> bool {
+        true
+    }
+
+    fn pack(msg: &Msg, packed: &mut bytes::BytesMut) {
+        crate::engine::drive::test_packing::pack(msg, packed)
+    }
+
+    fn append_packed(packed: &mut bytes::BytesMut, buf: &mut VecDeque<Msg>) {
+        crate::engine::drive::test_packing::append_packed(packed, buf)
+    }
 }
 
 /// A sender pushing three messages (the first written by the sender itself, the next two,

@@ -11,6 +11,10 @@
 //!   message rolled back.
 //! - The reader is woken only when a message completes while it is idle (it last found
 //!   nothing); a blocked writer only when the queue drains to its low-water mark.
+//! - A reader may offer itself to the writer ([`Drain`]): to take the queue on the writer's
+//!   thread instead of being woken, and to have one-frame messages *packed* in its own
+//!   encoding while nothing else is queued (bytes that go before every frame, counted for the
+//!   HWM as messages). The ZMTP engine does both (`engine::drive`).
 //!
 //! How the two ends stay off each other's cache lines (the lock they share is what inproc
 //! throughput was spent on):
@@ -31,7 +35,7 @@ use std::sync::atomic::Ordering;
 use std::sync::atomic::Ordering::SeqCst;
 use std::time::Instant;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use crate::properties::Properties;
 use crate::signal::Signal;
@@ -118,6 +122,13 @@ pub(crate) trait Drain: Send + Sync {
     /// A message completed for the idle reader: take what is queued now, on this thread.
     /// False if the reader must still be woken (the queue then notifies it).
     fn drain(&self, queue: &Queue) -> bool;
+    /// Before a push, under the queue's lock, while nothing is queued ahead of it: append
+    /// this one-frame message, in the reader's own encoding, to the queue's `packed` bytes,
+    /// which the reader takes before any frame ([`Queue::take_packed`]); counted for the
+    /// HWM as any message. False to queue it as a frame instead. (The ZMTP drive packs a
+    /// one-way stream's messages, so that the sender frees each body on its own thread:
+    /// `engine::drive`, "Packing".)
+    fn pack(&self, msg: &Msg, packed: &mut BytesMut) -> bool;
 }
 
 /// A queue's writer that the reader can also drive on the reader's thread, when the reader
@@ -189,6 +200,11 @@ struct State {
     conflate: bool,
     /// Offered the queue instead of waking the reader (see [`Drain`]).
     drain: Option<Arc<dyn Drain>>,
+    /// Messages the drain packed ([`Drain::pack`]): all of them before every frame in
+    /// `frames`, as a message is packed only when `frames` is empty.
+    packed: BytesMut,
+    /// Complete messages in `packed`.
+    packed_msgs: u64,
     /// Offered to a reader that would wait for the writer (see [`Feed`]).
     feed: Option<Arc<dyn Feed>>,
 }
@@ -283,6 +299,8 @@ impl Queue {
                 lwm: low_water_mark(hwm),
                 conflate: false,
                 drain: None,
+                packed: BytesMut::new(),
+                packed_msgs: 0,
                 feed: None,
             }),
             writer_blocked: Padded(AtomicBool::new(false)),
@@ -394,7 +412,18 @@ impl Queue {
             if self.refuse(&mut st) {
                 return Err(PushError::Full(msg));
             }
-            self.append(&mut st, msg).then(|| (st.reader.clone(), st.drain.clone()))
+            let st = &mut *st;
+            let packed = match &st.drain {
+                Some(d) if st.frames.is_empty() && !msg.more() && !st.conflate => d.pack(&msg, &mut st.packed),
+                _ => false,
+            };
+            let wake = if packed {
+                st.packed_msgs += 1;
+                self.complete(st)
+            } else {
+                self.append(st, msg)
+            };
+            wake.then(|| (st.reader.clone(), st.drain.clone()))
         };
         if let Some((reader, drain)) = wake {
             self.wake_reader(reader, drain);
@@ -439,11 +468,18 @@ impl Queue {
         if more {
             return false;
         }
-        st.appended += 1;
         st.complete_frames = st.frames.len();
         if st.conflate {
             Self::drop_older(st);
         }
+        self.complete(st)
+    }
+
+    /// A message was completed (appended, or packed): counted for the HWM; true if the
+    /// reader must be woken.
+    #[inline(always)]
+    fn complete(&self, st: &mut State) -> bool {
+        st.appended += 1;
         let wake = std::mem::take(&mut st.reader_idle);
         if wake {
             self.woken.fetch_add(1, SeqCst);
@@ -615,6 +651,24 @@ impl Queue {
         n
     }
 
+    /// Hand what the drain packed ([`Drain::pack`]) to `take` (which leaves it empty, or it
+    /// is dropped), and count it read. Take it before any frame: it is older than every
+    /// frame queued. True if there was any.
+    pub fn take_packed(&self, take: impl FnOnce(&mut BytesMut)) -> bool {
+        let mut cache = self.reader_side.cache.lock();
+        let msgs = {
+            let mut st = self.state.lock();
+            if st.packed.is_empty() {
+                return false;
+            }
+            take(&mut st.packed);
+            st.packed.clear();
+            std::mem::take(&mut st.packed_msgs)
+        };
+        self.count_read(&mut cache, msgs);
+        true
+    }
+
     /// Is a complete message waiting?
     pub fn has_msg(&self) -> bool {
         let mut cache = self.reader_side.cache.lock();
@@ -625,7 +679,7 @@ impl Queue {
             return false;
         }
         let mut st = self.state.lock();
-        let nothing = st.complete_frames == 0;
+        let nothing = st.complete_frames == 0 && st.packed.is_empty();
         self.set_idle(&mut st, &mut cache, nothing);
         !nothing
     }
@@ -634,7 +688,7 @@ impl Queue {
     pub fn is_finished(&self) -> bool {
         let cache = self.reader_side.cache.lock();
         let st = self.state.lock();
-        cache.frames.is_empty() && st.writer_closed && st.complete_frames == 0
+        cache.frames.is_empty() && st.writer_closed && st.complete_frames == 0 && st.packed.is_empty()
     }
 
     /// Number of complete messages queued and not yet read.
@@ -643,6 +697,12 @@ impl Queue {
         let cache = self.reader_side.cache.lock();
         let st = self.state.lock();
         (st.appended - st.dropped - cache.read) as usize
+    }
+
+    /// Messages packed and not yet taken.
+    #[cfg(all(test, not(oxmq_loom)))]
+    pub fn packed(&self) -> u64 {
+        self.state.lock().packed_msgs
     }
 
     /// The writer is done: drop its partial message (if any), keep complete ones for the reader.
@@ -677,6 +737,8 @@ impl Queue {
             st.dropped = st.appended - cache.read;
             st.frames.clear();
             st.complete_frames = 0;
+            st.packed.clear();
+            st.packed_msgs = 0;
             self.writer_blocked.store(false, SeqCst);
             st.writer.clone()
         };
@@ -687,7 +749,7 @@ impl Queue {
         let cache = self.reader_side.cache.lock();
         let mut st = self.state.lock();
         st.reader = s.clone();
-        if !cache.frames.is_empty() || st.complete_frames > 0 || st.writer_closed {
+        if !cache.frames.is_empty() || st.complete_frames > 0 || !st.packed.is_empty() || st.writer_closed {
             drop(st);
             s.notify();
         }

@@ -331,6 +331,19 @@ impl Connection {
         self.timers.paused()
     }
 
+    /// Messages go on the wire as plain ZMTP frames: the handshake is done, the
+    /// connection has not failed, the mechanism leaves frames in the clear (NULL,
+    /// PLAIN), and no message of ours becomes a command (we are not a SUB or XSUB
+    /// talking to a ZMTP 3.1 peer). Then a whole message's wire form is its
+    /// frames' headers ([`encode_frame_header`](crate::encode_frame_header)) and
+    /// bodies, whatever the connection's state, and a driver may encode it apart
+    /// from the connection (see [`Transmit::append_encoded`]). Stays true until
+    /// the connection fails.
+    pub fn frames_in_the_clear(&self) -> bool {
+        self.error.is_none()
+            && matches!(&self.traffic, Some(Traffic { codec: Codec::Null(_), flow }) if !flow.sends_sub_commands)
+    }
+
     /// Something is owed to the peer besides messages: handshake bytes, an
     /// ERROR command, a PONG or a PING. Call [`Connection::encode`] (with no
     /// messages if there are none) and write.

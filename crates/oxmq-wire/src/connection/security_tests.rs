@@ -145,6 +145,7 @@ fn plain_handshake_and_traffic_both_ways() {
         assert_eq!(a.conn.peer_info().unwrap().socket_type, server);
         check_traffic(&mut a, &mut b, now);
         // PLAIN traffic is NULL's: in the clear.
+        assert!(a.conn.frames_in_the_clear() && b.conn.frames_in_the_clear());
         assert_eq!(&a.send(&[(b"clear", false)])[..], b"\x00\x05clear");
     }
 }
@@ -155,6 +156,8 @@ fn curve_handshake_and_traffic_both_ways() {
         let s = curve_cfgs(client, server);
         let (mut a, mut b, now) = connect(s.client, s.server);
         assert_eq!(b.conn.peer_info().unwrap().socket_type, client);
+        // Every frame is boxed with a nonce: never encoded apart from the connection.
+        assert!(!a.conn.frames_in_the_clear() && !b.conn.frames_in_the_clear());
         if client == SocketType::Dealer {
             check_traffic(&mut a, &mut b, now);
         } else {

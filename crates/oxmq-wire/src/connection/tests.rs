@@ -334,6 +334,38 @@ fn sub_sends_subscriptions_as_commands_to_3_1_and_as_messages_to_3_0() {
     assert_eq!(encoded(&mut c, batch()), as_frames(&batch()));
 }
 
+/// Frames in the clear: a message's wire form is its frames, whoever encodes it, as long as
+/// nothing of ours turns into a command; encoded apart from the connection and appended to
+/// its `Transmit`, it goes out where the connection's own encoding would have put it.
+#[test]
+fn frames_in_the_clear_unless_subscriptions_become_commands_or_the_connection_failed() {
+    let t0 = Instant::now();
+    assert!(!Connection::new(config(SocketType::Push), t0).unwrap().frames_in_the_clear(), "before the handshake");
+    let mut c = established(config(SocketType::Push), SocketType::Pull, 1, t0);
+    assert!(c.frames_in_the_clear());
+    let mut packed = BytesMut::new();
+    for body in [&b"one"[..], &[7u8; 300][..]] {
+        encode_frame_header(false, false, body.len(), &mut packed);
+        packed.extend_from_slice(body);
+    }
+    let mut tx = Transmit::new();
+    tx.append_encoded(&mut packed);
+    assert!(packed.is_empty());
+    c.encode([Message::new(&b"three"[..], false)], &mut tx);
+    let mut more = BytesMut::from(&b"\x00\x04four"[..]);
+    tx.append_encoded(&mut more);
+    assert!(more.is_empty());
+    let bodies: Vec<Bytes> = frames(&drain(&mut tx)).into_iter().map(|f| f.body).collect();
+    assert_eq!(bodies, [&b"one"[..], &[7u8; 300][..], b"three", b"four"]);
+
+    assert!(!established(config(SocketType::Sub), SocketType::Pub, 1, t0).frames_in_the_clear());
+    assert!(!established(config(SocketType::XSub), SocketType::XPub, 1, t0).frames_in_the_clear());
+    assert!(established(config(SocketType::Sub), SocketType::Pub, 0, t0).frames_in_the_clear(), "3.0: as messages");
+    // A failed connection sends nothing more.
+    assert!(feed(&mut c, t0, &command(Command::Ready(Metadata::new()))).is_err());
+    assert!(!c.frames_in_the_clear());
+}
+
 #[test]
 fn pub_receives_subscription_commands_as_messages() {
     let t0 = Instant::now();

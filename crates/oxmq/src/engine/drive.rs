@@ -55,10 +55,28 @@
 //! message now and then, which the engine sends as soon as it is woken), a message a caller
 //! could not write itself (the kernel's buffer full, the engine busy), everything else the
 //! engine is woken for.
+//!
+//! **Packing.** A stream's message queued as a frame costs the sender little, but the engine
+//! then pops it, encodes it and frees its body on the I/O thread: a block the sending thread
+//! allocated, freed on another, goes back to the allocator's shared arena under its lock, and
+//! the sender's next allocation misses its thread's cache (a third of a 64 B sender's time,
+//! see BENCHMARKS.md). So while the connection is a stream (`Drive::streaming`, dropped as
+//! soon as the peer says something) and its frames go on the wire in the clear ([`Wire::packs`]:
+//! NULL or PLAIN, no subscription becoming a command), the sending caller *packs* a one-frame
+//! message instead of queueing it: under the pipe's lock, which its push takes anyway, it
+//! appends the message's wire form to the pipe's packed bytes and drops the body on its own
+//! thread ([`Drain::pack`](crate::pipe::Drain::pack)). A message is packed only when no frame
+//! is queued, so packed bytes are older than every frame; whoever holds the right to write
+//! takes them first ([`Queue::take_packed`]), which keeps rule 1's order. Packed messages
+//! count for the HWM as queued ones do, until taken; they wake the engine as a queued message
+//! would (rule 3 unchanged). Bodies of [`PACK_MAX_BODY`] or more, which the encoder would not
+//! copy, are queued as frames, and so is everything once [`WRITE_BATCH`] bytes are packed.
 
 use std::collections::VecDeque;
 use std::io;
 use std::sync::atomic::Ordering::Relaxed;
+
+use bytes::BytesMut;
 
 use crate::pipe::{Drain, Msg, Queue};
 use crate::sync::{AtomicU64, Mutex};
@@ -71,6 +89,10 @@ pub(crate) const WRITE_BATCH: usize = 1024 * 1024;
 /// the connection counts as a one-way stream (see "Streams" above). One in the loom models,
 /// whose few messages then go both ways, as before there was a burst.
 pub(crate) const DIRECT_BURST: u32 = if cfg!(oxmq_loom) { 1 } else { 16 };
+
+/// A stream's message with a body this large is queued as a frame, not packed: the encoder
+/// writes such a body without copying it (`Transmit::ZERO_COPY_MIN`).
+const PACK_MAX_BODY: usize = oxmq_wire::Transmit::ZERO_COPY_MIN;
 
 /// An engine woken for a stream's message within this long of going idle yields its core
 /// before stepping (see "Streams" above): the stream is hot, the sender still queueing.
@@ -88,6 +110,13 @@ pub(crate) trait Wire: Send + Sync {
     /// Write from the front of `buf` until it is empty (`Ok`) or the kernel takes no more
     /// (`WouldBlock`, with what was written gone from `buf`).
     fn try_write(&self, buf: &mut Self::Buf) -> io::Result<()>;
+    /// A whole message's wire form depends on nothing but the message (see "Packing"
+    /// above): asked once, when the drive is made.
+    fn packs(&self) -> bool;
+    /// Append the wire form of the one-frame message `msg` to `packed`.
+    fn pack(msg: &Msg, packed: &mut BytesMut);
+    /// Append what [`Wire::pack`] made to `buf`, leaving `packed` empty.
+    fn append_packed(packed: &mut BytesMut, buf: &mut Self::Buf);
 }
 
 /// What the holder of the right to write works on.
@@ -118,6 +147,13 @@ pub(crate) struct Drive<W: Wire> {
     /// A caller left a one-way stream's message for the engine since the engine last looked
     /// (see "Streams" above). A hint, not part of the rule: a lost one costs a yield.
     streamed: std::sync::atomic::AtomicBool,
+    /// [`Wire::packs`].
+    packs: bool,
+    /// The connection is a one-way stream whose messages are packed (see "Packing" above): set
+    /// where a caller finds it a stream (`Out::direct_writes`), cleared by input, read without
+    /// the right to write. A hint, not part of the rule: read late, it packs a message that
+    /// would have been written at once, or queues one that could have been packed.
+    streaming: std::sync::atomic::AtomicBool,
 }
 
 /// What the engine's step came to.
@@ -137,6 +173,7 @@ pub(crate) enum Step {
 
 impl<W: Wire> Drive<W> {
     pub fn new(wire: W, tx: W::Buf) -> Drive<W> {
+        let packs = wire.packs();
         Drive {
             wire,
             out: Mutex::new(Out {
@@ -149,6 +186,8 @@ impl<W: Wire> Drive<W> {
             }),
             inputs: AtomicU64::new(0),
             streamed: std::sync::atomic::AtomicBool::new(false),
+            packs,
+            streaming: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -161,6 +200,9 @@ impl<W: Wire> Drive<W> {
     /// The reader decoded a batch from the peer.
     pub fn note_input(&self) {
         self.inputs.fetch_add(1, Relaxed);
+        if self.streaming.load(Relaxed) {
+            self.streaming.store(false, Relaxed);
+        }
     }
 
     /// The engine's turn: take one batch of what is queued (and what the protocol owes),
@@ -174,6 +216,8 @@ impl<W: Wire> Drive<W> {
             return Step::Failed(e);
         }
         let Out { tx, batch, .. } = &mut *out;
+        // Packed messages first: they are older than every frame queued.
+        let packed = queue.take_packed(|p| self.append_packed(p, tx));
         let room = WRITE_BATCH.saturating_sub(W::pending(tx));
         let taken = if room > 0 { queue.pop_batch(batch, room) } else { 0 };
         // Encoded even when nothing was taken: a PONG or PING may be owed.
@@ -185,13 +229,23 @@ impl<W: Wire> Drive<W> {
                 Err(e) => return Step::Failed(e),
             }
         }
-        if taken > 0 || room == 0 {
+        if taken > 0 || packed || room == 0 {
             Step::Again
         } else if queue.is_finished() {
             // Decided under the right to write: nothing a caller left in `tx` is behind.
             Step::Finished
         } else {
             Step::Idle
+        }
+    }
+
+    /// Messages packed in the pipe, to `tx`. They were packed by a drive of this pipe that
+    /// [`Wire::packs`]; all of a socket's connections share its mechanism, so this one packs
+    /// too. Were it not so, they are dropped (and counted read) rather than sent in a form
+    /// this connection does not speak.
+    fn append_packed(&self, packed: &mut BytesMut, tx: &mut W::Buf) {
+        if self.packs {
+            W::append_packed(packed, tx);
         }
     }
 
@@ -203,6 +257,14 @@ impl<W: Wire> Drive<W> {
 }
 
 impl<W: Wire> Drain for Drive<W> {
+    fn pack(&self, msg: &Msg, packed: &mut BytesMut) -> bool {
+        if !self.streaming.load(Relaxed) || msg.data.len() >= PACK_MAX_BODY || packed.len() >= WRITE_BATCH {
+            return false;
+        }
+        W::pack(msg, packed);
+        true
+    }
+
     fn drain(&self, queue: &Queue) -> bool {
         let Some(mut out) = self.out.try_lock() else {
             // The engine is stepping: it will see the message (rule 3).
@@ -219,12 +281,17 @@ impl<W: Wire> Drain for Drive<W> {
         }
         if out.direct_writes >= DIRECT_BURST {
             // A one-way stream: the message stays in the pipe for the engine, woken now, to
-            // take with whatever follows it in one batch.
+            // take with whatever follows it in one batch; what follows is packed.
             self.streamed.store(true, Relaxed);
+            if self.packs {
+                self.streaming.store(true, Relaxed);
+            }
             return false;
         }
-        // Take everything queued, until the pipe is found idle (rule 2) or enough waits.
+        // Take everything queued, until the pipe is found idle (rule 2) or enough waits:
+        // what was packed before the peer spoke first.
         let Out { tx, batch, .. } = &mut *out;
+        queue.take_packed(|p| self.append_packed(p, tx));
         let more = loop {
             let room = WRITE_BATCH.saturating_sub(W::pending(tx));
             if room == 0 {
@@ -259,9 +326,31 @@ impl<W: Wire> Drain for Drive<W> {
     }
 }
 
+/// How the test wires (`tests` below, `loom_models`) pack: a length byte and the body, turned
+/// back into frames when appended.
+#[cfg(test)]
+pub(crate) mod test_packing {
+    use super::*;
+    use bytes::Buf;
+
+    pub fn pack(msg: &Msg, packed: &mut BytesMut) {
+        packed.extend_from_slice(&[u8::try_from(msg.data.len()).expect("a short test body")]);
+        packed.extend_from_slice(&msg.data);
+    }
+
+    pub fn append_packed(packed: &mut BytesMut, buf: &mut VecDeque<Msg>) {
+        while !packed.is_empty() {
+            let n = usize::from(packed[0]);
+            packed.advance(1);
+            buf.push_back(Msg::new(packed.split_to(n).freeze(), false));
+        }
+    }
+}
+
 #[cfg(all(test, not(oxmq_loom)))]
 mod tests {
     use super::*;
+    use crate::pipe::PushError;
     use crate::signal::Signal;
     use bytes::Bytes;
     use std::sync::Arc;
@@ -288,11 +377,24 @@ mod tests {
             self.wire.lock().extend(buf.drain(..).map(|m| m.data));
             Ok(())
         }
+        fn packs(&self) -> bool {
+            true
+        }
+        fn pack(msg: &Msg, packed: &mut BytesMut) {
+            test_packing::pack(msg, packed)
+        }
+        fn append_packed(packed: &mut BytesMut, buf: &mut VecDeque<Msg>) {
+            test_packing::append_packed(packed, buf)
+        }
     }
 
     fn setup() -> (Arc<Queue>, Arc<Signal>, Arc<Drive<VecWire>>) {
+        setup_hwm(0)
+    }
+
+    fn setup_hwm(hwm: usize) -> (Arc<Queue>, Arc<Signal>, Arc<Drive<VecWire>>) {
         let engine = Arc::new(Signal::new());
-        let q = Arc::new(Queue::new(0, Arc::new(Signal::new()), engine.clone()));
+        let q = Arc::new(Queue::new(hwm, Arc::new(Signal::new()), engine.clone()));
         let drive = Arc::new(Drive::new(VecWire::default(), VecDeque::new()));
         q.set_drain(Some(drive.clone()));
         (q, engine, drive)
@@ -370,6 +472,71 @@ mod tests {
         sent.extend(push_each(&q, b'd', 2));
         assert_eq!(written(&drive), sent);
         assert_eq!(engine.seq(), seen, "the engine was not woken");
+    }
+
+    /// A burst written by the caller, then the stream's first message left to the engine,
+    /// which writes it: the connection is a stream. Returns what was written.
+    fn into_a_stream(q: &Queue, drive: &Drive<VecWire>) -> Vec<Bytes> {
+        let mut sent = push_each(q, b'A', DIRECT_BURST as u8);
+        sent.extend(push_each(q, b'a', 1));
+        assert_eq!(written(drive).len(), DIRECT_BURST as usize, "the first of the stream is left");
+        assert!(matches!(engine_runs(q, drive), Step::Idle));
+        assert_eq!(written(drive), sent);
+        sent
+    }
+
+    #[test]
+    fn a_streams_messages_are_packed_by_the_sender_and_written_in_order_by_the_engine() {
+        let (q, engine, drive) = setup();
+        let mut sent = into_a_stream(&q, &drive);
+        // Packed as they are sent: the engine woken once, for the first.
+        let seen = engine.seq();
+        let packed = push_each(&q, b'b', 3);
+        assert_eq!(engine.seq(), seen + 1, "woken once");
+        assert_eq!((q.len(), q.packed()), (3, 3), "packed, and counted as queued");
+        // A body the encoder would not copy goes as a frame, and what follows it too (a
+        // message is packed only when no frame is queued).
+        let big = Bytes::from(vec![b'z'; PACK_MAX_BODY]);
+        q.push(Msg::new(big.clone(), false)).unwrap();
+        let after = push_each(&q, b'e', 1);
+        assert_eq!((q.len(), q.packed()), (5, 3));
+        assert_eq!(written(&drive), sent, "nothing written before the engine runs");
+        assert!(matches!(engine_runs(&q, &drive), Step::Idle));
+        sent.extend(packed);
+        sent.push(big);
+        sent.extend(after);
+        assert_eq!(written(&drive), sent);
+        assert_eq!(q.len(), 0);
+    }
+
+    #[test]
+    fn packed_messages_count_for_the_hwm() {
+        let (q, _engine, drive) = setup_hwm(DIRECT_BURST as usize + 4);
+        let mut sent = into_a_stream(&q, &drive);
+        let packed = push_each(&q, b'b', DIRECT_BURST as u8 + 4);
+        assert_eq!(q.packed(), DIRECT_BURST as u64 + 4);
+        assert!(matches!(q.push(msg("x")), Err(PushError::Full(_))), "at the HWM");
+        assert!(matches!(engine_runs(&q, &drive), Step::Idle));
+        sent.extend(packed);
+        assert_eq!(written(&drive), sent);
+        assert!(q.push(msg("x")).is_ok(), "room again once the engine took them");
+    }
+
+    #[test]
+    fn the_peer_speaking_ends_packing_after_what_was_packed() {
+        let (q, _engine, drive) = setup();
+        let mut sent = into_a_stream(&q, &drive);
+        sent.extend(push_each(&q, b'p', 2));
+        assert_eq!(q.packed(), 2);
+        drive.note_input();
+        // Queued behind the packed ones (the engine, already woken, takes both in order).
+        sent.extend(push_each(&q, b'q', 1));
+        assert_eq!((q.len(), q.packed()), (3, 2));
+        assert!(matches!(engine_runs(&q, &drive), Step::Idle));
+        assert_eq!(written(&drive), sent);
+        // Request-reply again: the caller writes, nothing is packed.
+        sent.extend(push_each(&q, b'r', 1));
+        assert_eq!(written(&drive), sent);
     }
 
     #[test]

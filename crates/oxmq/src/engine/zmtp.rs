@@ -690,6 +690,19 @@ impl Wire for ZmtpWire {
         tx.clear();
         Ok(())
     }
+
+    fn packs(&self) -> bool {
+        self.conn.lock().frames_in_the_clear()
+    }
+
+    fn pack(msg: &Msg, packed: &mut BytesMut) {
+        oxmq_wire::encode_frame_header(msg.more(), false, msg.data.len(), packed);
+        packed.extend_from_slice(&msg.data);
+    }
+
+    fn append_packed(packed: &mut BytesMut, tx: &mut Transmit) {
+        tx.append_encoded(packed);
+    }
 }
 
 /// The engine's side of a [`Drive`]: step whenever the pipe's signal moves or the stream
@@ -729,8 +742,16 @@ async fn drive_loop(drive: &Drive<ZmtpWire>, wr: &FdStream, pipe: &Pipe, signal:
 async fn write_loop(mut wr: Writer, conn: &Mutex<Connection>, pipe: &Pipe, signal: &Signal) -> End {
     let mut batch: VecDeque<Msg> = VecDeque::new();
     let mut tx = Transmit::with_capacity(feed::READ_CHUNK);
+    let clear = conn.lock().frames_in_the_clear();
     loop {
         let seen = signal.seq();
+        // What a drive packed while an earlier connection of this pipe was a stream (dropped
+        // if this one does not speak it, as `Drive::append_packed` says).
+        pipe.inp.take_packed(|p| {
+            if clear {
+                tx.append_encoded(p)
+            }
+        });
         pipe.inp.pop_batch(&mut batch, WRITE_BATCH);
         {
             let mut conn = conn.lock();
