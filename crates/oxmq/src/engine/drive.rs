@@ -240,9 +240,12 @@ impl<W: Wire> Drive<W> {
     }
 
     /// Messages packed in the pipe, to `tx`. They were packed by a drive of this pipe that
-    /// [`Wire::packs`]; all of a socket's connections share its mechanism, so this one packs
-    /// too. Were it not so, they are dropped (and counted read) rather than sent in a form
-    /// this connection does not speak.
+    /// [`Wire::packs`], perhaps over an earlier connection (the pipe of a connecting socket
+    /// outlives a reconnection). A socket's connections share its mechanism, so the next one
+    /// packs too, but for a SUB or XSUB whose peer turns from ZMTP 3.0 into 3.1 (its
+    /// subscriptions then go as commands): then they are dropped, and counted read, rather
+    /// than sent in a form this connection does not speak, like the bytes a dead connection
+    /// had not written (a SUB re-sends its subscriptions after a reconnection anyway).
     fn append_packed(&self, packed: &mut BytesMut, tx: &mut W::Buf) {
         if self.packs {
             W::append_packed(packed, tx);
