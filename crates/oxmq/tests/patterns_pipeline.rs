@@ -313,6 +313,48 @@ fn frames_of_every_size_class_arrive_intact() {
     }
 }
 
+/// A one-way stream (thousands of sends, nothing back) is where a ZMTP sender packs small
+/// one-frame messages into their wire form instead of queueing them (`engine::drive`,
+/// "Packing"), and queues the rest: empty and multi-frame messages, and bodies of 16 KiB or
+/// more. Every size class around the frame-header and packing limits, mixed with multi-frame
+/// messages, arrives whole and in the order sent.
+#[test]
+fn a_one_way_stream_of_mixed_sizes_and_multipart_messages_arrives_whole_and_in_order() {
+    const SIZES: [usize; 9] = [0, 1, 64, 255, 256, 16 * 1024 - 1, 16 * 1024, 70_000, 64];
+    let body = |i: usize| {
+        let mut b = pattern(SIZES[i % SIZES.len()]);
+        if b.len() >= 4 {
+            b[..4].copy_from_slice(&(i as u32).to_be_bytes());
+        }
+        b
+    };
+    for tr in TRANSPORTS {
+        let ctx = Context::new();
+        let (push, pull) = pipeline(&ctx, tr);
+        pull.set_rcvtimeo(5_000).unwrap();
+        let sender = std::thread::spawn(move || {
+            for i in 0..3_000 {
+                if i % 97 == 0 {
+                    push.send_multipart([Bytes::from(body(i)), Bytes::from_static(b"tail")]).unwrap();
+                } else {
+                    push.send(body(i)).unwrap();
+                }
+            }
+            push
+        });
+        for i in 0..3_000 {
+            let got = recv_msg(&pull);
+            let want = if i % 97 == 0 {
+                vec![Bytes::from(body(i)), Bytes::from_static(b"tail")]
+            } else {
+                vec![Bytes::from(body(i))]
+            };
+            assert!(got == want, "{tr:?}: message {i} came as {:?}", got.iter().map(|f| f.len()).collect::<Vec<_>>());
+        }
+        drop(sender.join().unwrap());
+    }
+}
+
 #[test]
 fn a_16_mib_frame_arrives_intact() {
     for tr in TRANSPORTS {
