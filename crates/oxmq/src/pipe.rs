@@ -124,7 +124,7 @@ pub(crate) trait Drain: Send + Sync {
     fn drain(&self, queue: &Queue) -> bool;
     /// Before a push, under the queue's lock, while nothing is queued ahead of it: append
     /// this one-frame message, in the reader's own encoding, to the queue's `packed` bytes,
-    /// which the reader takes before any frame ([`Queue::take_packed`]); counted for the
+    /// which the reader takes before any frame ([`Queue::pop_packed_and_batch`]); counted for the
     /// HWM as any message. False to queue it as a frame instead. (The ZMTP drive packs a
     /// one-way stream's messages, so that the sender frees each body on its own thread:
     /// `engine::drive`, "Packing".)
@@ -605,25 +605,47 @@ impl Queue {
     /// Move every frame of complete messages into `out`, up to roughly `max_bytes` of bodies
     /// (always whole messages, always at least one). Returns the number of frames moved.
     pub fn pop_batch(&self, out: &mut VecDeque<Msg>, max_bytes: usize) -> usize {
+        self.pop_packed_and_batch(None, out, max_bytes).1
+    }
+
+    /// [`pop_batch`](Self::pop_batch), after handing what the drain packed ([`Drain::pack`])
+    /// to `packed` (which leaves it empty, or it is dropped; counted read either way), in the
+    /// same look at the writer's side: packed bytes are older than every frame queued, and a
+    /// message packed after that look is newer than every frame it takes. (Taken in two
+    /// looks, a message packed between them would go out after frames queued after it.)
+    /// Returns whether anything was packed, and the number of frames moved.
+    pub fn pop_packed_and_batch(
+        &self,
+        mut packed: Option<&mut dyn FnMut(&mut BytesMut)>,
+        out: &mut VecDeque<Msg>,
+        max_bytes: usize,
+    ) -> (bool, usize) {
         let mut cache = self.reader_side.cache.lock();
         if !cache.frames.is_empty() {
             // Whoever reads in batches has not read frame by frame before; if it has, the
-            // cached messages go first, and the writer's side waits for the next call.
+            // cached messages go first (older than anything on the writer's side), and the
+            // writer's side waits for the next call.
             let n = cache.frames.len();
             let msgs = cache.frames.iter().filter(|m| !m.more()).count() as u64;
             out.extend(cache.frames.drain(..));
             self.count_read(&mut cache, msgs);
-            return n;
+            return (false, n);
         }
-        let (n, msgs) = {
+        let (took_packed, n, msgs) = {
             let mut st = self.state.lock();
+            let took_packed = !st.packed.is_empty();
+            let mut msgs = 0;
+            if took_packed && let Some(take) = packed.as_mut() {
+                take(&mut st.packed);
+                st.packed.clear();
+                msgs += std::mem::take(&mut st.packed_msgs);
+            }
             // Where the batch ends: after the first whole message that reaches `max_bytes`, or
             // after the last complete one. Only lengths are read here; the frames move below
             // in bulk instead of one pop and push each.
             let ready = st.complete_frames;
             let mut n = ready;
             let mut bytes = 0;
-            let mut msgs = 0;
             for (i, msg) in st.frames.iter().take(ready).enumerate() {
                 bytes += msg.data.len();
                 if !msg.more() {
@@ -642,31 +664,14 @@ impl Queue {
                 out.extend(st.frames.drain(..n));
             }
             st.complete_frames -= n;
-            self.set_idle(&mut st, &mut cache, n == 0);
-            (n, msgs)
+            let nothing = n == 0 && st.packed.is_empty();
+            self.set_idle(&mut st, &mut cache, nothing);
+            (took_packed && packed.is_some(), n, msgs)
         };
         if msgs > 0 {
             self.count_read(&mut cache, msgs);
         }
-        n
-    }
-
-    /// Hand what the drain packed ([`Drain::pack`]) to `take` (which leaves it empty, or it
-    /// is dropped), and count it read. Take it before any frame: it is older than every
-    /// frame queued. True if there was any.
-    pub fn take_packed(&self, take: impl FnOnce(&mut BytesMut)) -> bool {
-        let mut cache = self.reader_side.cache.lock();
-        let msgs = {
-            let mut st = self.state.lock();
-            if st.packed.is_empty() {
-                return false;
-            }
-            take(&mut st.packed);
-            st.packed.clear();
-            std::mem::take(&mut st.packed_msgs)
-        };
-        self.count_read(&mut cache, msgs);
-        true
+        (took_packed, n)
     }
 
     /// Is a complete message waiting?

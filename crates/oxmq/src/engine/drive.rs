@@ -67,7 +67,8 @@
 //! appends the message's wire form to the pipe's packed bytes and drops the body on its own
 //! thread ([`Drain::pack`](crate::pipe::Drain::pack)). A message is packed only when no frame
 //! is queued, so packed bytes are older than every frame; whoever holds the right to write
-//! takes them first ([`Queue::take_packed`]), which keeps rule 1's order. Packed messages
+//! takes them first, in the same look as the frames it takes
+//! ([`Queue::pop_packed_and_batch`]), which keeps rule 1's order. Packed messages
 //! count for the HWM as queued ones do, until taken; they wake the engine as a queued message
 //! would (rule 3 unchanged). Bodies of [`PACK_MAX_BODY`] or more, which the encoder would not
 //! copy, are queued as frames, and so is everything once [`WRITE_BATCH`] bytes are packed.
@@ -216,10 +217,13 @@ impl<W: Wire> Drive<W> {
             return Step::Failed(e);
         }
         let Out { tx, batch, .. } = &mut *out;
-        // Packed messages first: they are older than every frame queued.
-        let packed = queue.take_packed(|p| self.append_packed(p, tx));
         let room = WRITE_BATCH.saturating_sub(W::pending(tx));
-        let taken = if room > 0 { queue.pop_batch(batch, room) } else { 0 };
+        // Packed messages first: they are older than every frame queued.
+        let (packed, taken) = if room > 0 {
+            queue.pop_packed_and_batch(Some(&mut |p| self.append_packed(p, tx)), batch, room)
+        } else {
+            (false, 0)
+        };
         // Encoded even when nothing was taken: a PONG or PING may be owed.
         self.wire.encode(batch, tx);
         if W::pending(tx) > 0 {
@@ -294,13 +298,12 @@ impl<W: Wire> Drain for Drive<W> {
         // Take everything queued, until the pipe is found idle (rule 2) or enough waits:
         // what was packed before the peer spoke first.
         let Out { tx, batch, .. } = &mut *out;
-        queue.take_packed(|p| self.append_packed(p, tx));
         let more = loop {
             let room = WRITE_BATCH.saturating_sub(W::pending(tx));
             if room == 0 {
                 break true;
             }
-            let taken = queue.pop_batch(batch, room);
+            let (_, taken) = queue.pop_packed_and_batch(Some(&mut |p| self.append_packed(p, tx)), batch, room);
             self.wire.encode(batch, tx);
             if taken == 0 {
                 break false;

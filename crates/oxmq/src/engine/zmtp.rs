@@ -745,14 +745,14 @@ async fn write_loop(mut wr: Writer, conn: &Mutex<Connection>, pipe: &Pipe, signa
     let clear = conn.lock().frames_in_the_clear();
     loop {
         let seen = signal.seq();
-        // What a drive packed while an earlier connection of this pipe was a stream (dropped
-        // if this one does not speak it, as `Drive::append_packed` says).
-        pipe.inp.take_packed(|p| {
+        // With what a drive packed while an earlier connection of this pipe was a stream
+        // (dropped if this one does not speak it, as `Drive::append_packed` says).
+        let mut packed = |p: &mut BytesMut| {
             if clear {
                 tx.append_encoded(p)
             }
-        });
-        pipe.inp.pop_batch(&mut batch, WRITE_BATCH);
+        };
+        pipe.inp.pop_packed_and_batch(Some(&mut packed), &mut batch, WRITE_BATCH);
         {
             let mut conn = conn.lock();
             if !batch.is_empty() || conn.wants_transmit() {
