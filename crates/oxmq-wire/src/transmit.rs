@@ -73,7 +73,6 @@ impl Transmit {
     /// nothing is waiting.
     pub fn append_encoded(&mut self, encoded: &mut BytesMut) {
         if self.is_empty() {
-            self.tail.clear();
             std::mem::swap(&mut self.tail, encoded);
         } else {
             self.tail.extend_from_slice(encoded);

@@ -633,9 +633,9 @@ impl Queue {
         }
         let (took_packed, n, msgs) = {
             let mut st = self.state.lock();
-            let took_packed = !st.packed.is_empty();
             let mut msgs = 0;
-            if took_packed && let Some(take) = packed.as_mut() {
+            let took_packed = !st.packed.is_empty() && packed.is_some();
+            if let Some(take) = packed.as_mut().filter(|_| took_packed) {
                 take(&mut st.packed);
                 st.packed.clear();
                 msgs += std::mem::take(&mut st.packed_msgs);
@@ -666,7 +666,7 @@ impl Queue {
             st.complete_frames -= n;
             let nothing = n == 0 && st.packed.is_empty();
             self.set_idle(&mut st, &mut cache, nothing);
-            (took_packed && packed.is_some(), n, msgs)
+            (took_packed, n, msgs)
         };
         if msgs > 0 {
             self.count_read(&mut cache, msgs);

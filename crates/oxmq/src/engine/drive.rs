@@ -362,10 +362,12 @@ mod tests {
     use std::sync::Arc;
 
     /// Frames "encode" to themselves; a write moves them all onto `wire`, unless `full`.
+    /// Packs (`test_packing`) unless `no_packing`.
     #[derive(Default)]
     struct VecWire {
         wire: parking_lot::Mutex<Vec<Bytes>>,
         full: std::sync::atomic::AtomicBool,
+        no_packing: bool,
     }
 
     impl Wire for VecWire {
@@ -384,7 +386,7 @@ mod tests {
             Ok(())
         }
         fn packs(&self) -> bool {
-            true
+            !self.no_packing
         }
         fn pack(msg: &Msg, packed: &mut BytesMut) {
             test_packing::pack(msg, packed)
@@ -542,6 +544,24 @@ mod tests {
         assert_eq!(written(&drive), sent);
         // Request-reply again: the caller writes, nothing is packed.
         sent.extend(push_each(&q, b'r', 1));
+        assert_eq!(written(&drive), sent);
+    }
+
+    #[test]
+    fn packed_bytes_the_next_connection_does_not_speak_are_dropped_and_counted_read() {
+        let (q, _engine, drive) = setup();
+        let sent = into_a_stream(&q, &drive);
+        push_each(&q, b'p', 2);
+        assert_eq!((q.len(), q.packed()), (2, 2));
+        // The connection ends with them unwritten; the pipe's next connection does not pack
+        // (a SUB whose peer turned from ZMTP 3.0 into 3.1).
+        q.set_drain(None);
+        drive.close();
+        let next = Arc::new(Drive::new(VecWire { no_packing: true, ..VecWire::default() }, VecDeque::new()));
+        q.set_drain(Some(next.clone()));
+        assert!(matches!(engine_runs(&q, &next), Step::Idle));
+        assert!(written(&next).is_empty(), "sent in a form this connection does not speak");
+        assert_eq!((q.len(), q.packed()), (0, 0), "counted read");
         assert_eq!(written(&drive), sent);
     }
 
