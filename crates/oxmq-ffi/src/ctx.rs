@@ -324,6 +324,7 @@ pub extern "C" fn zmq_ctx_term(ctx: *mut c_void) -> c_int {
         }
         // Two threads terminating at once both wait above; the first to get here frees it.
         CONTEXTS.remove(ctx);
+        crate::socket::forget_last();
         Ok(0)
     })
 }

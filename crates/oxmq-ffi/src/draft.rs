@@ -25,7 +25,7 @@ use parking_lot::Mutex;
 
 use crate::handles::Registry;
 use crate::poll::{ZMQ_POLLERR, ZMQ_POLLIN, ZMQ_POLLOUT, ZMQ_POLLPRI, poll_items, zmq_pollitem_t};
-use crate::socket::{FfiSocket, lookup};
+use crate::socket::{FfiSocket, lookup, lookup_arc};
 use crate::{R, c_str, guard, zerr};
 
 /// libzmq's `zmq_poller_event_t`: what `zmq_poller_wait` and `_wait_all` report.
@@ -113,7 +113,7 @@ pub extern "C" fn zmq_poller_size(p: *mut c_void) -> c_int {
 pub extern "C" fn zmq_poller_add(p: *mut c_void, s: *mut c_void, user_data: *mut c_void, events: c_short) -> c_int {
     guard(-1, || {
         let p = poller(p)?;
-        let sock = lookup(s)?;
+        let sock = lookup_arc(s)?;
         check_events(events)?;
         let mut entries = p.entries.lock();
         if entries.iter().any(|e| e.socket.as_ref().is_some_and(|(h, _)| *h == s as usize)) {

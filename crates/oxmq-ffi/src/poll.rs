@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use crate::socket::{FfiSocket, lookup, thread_wake};
+use crate::socket::{FfiSocket, lookup, lookup_arc, thread_wake};
 use crate::{R, c_str, guard, zerr};
 
 /// libzmq's `zmq_pollitem_t`: a socket, or (socket NULL) a descriptor.
@@ -69,7 +69,7 @@ pub(crate) unsafe fn poll_c(
         // The sockets stay alive (their Arcs held) for the whole poll.
         let sockets: Vec<Option<Arc<FfiSocket>>> = items
             .iter()
-            .map(|it| if it.socket.is_null() { Ok(None) } else { lookup(it.socket).map(Some) })
+            .map(|it| if it.socket.is_null() { Ok(None) } else { lookup_arc(it.socket).map(Some) })
             .collect::<R<_>>()?;
         poll_items(items, &sockets, deadline, sigmask)
     })
@@ -189,7 +189,7 @@ pub(crate) fn ms_until(deadline: Option<Instant>) -> c_int {
 }
 
 fn optional(s: *mut c_void) -> R<Option<Arc<FfiSocket>>> {
-    if s.is_null() { Ok(None) } else { lookup(s).map(Some) }
+    if s.is_null() { Ok(None) } else { lookup_arc(s).map(Some) }
 }
 
 /// Move messages between `frontend` and `backend` (copies to `capture`, if not NULL) until

@@ -2,10 +2,11 @@
 //! `zmq_disconnect`, `zmq_setsockopt`, `zmq_getsockopt`, `zmq_send`, `zmq_send_const`,
 //! `zmq_recv`.
 
+use std::cell::Cell;
 use std::ffi::{c_char, c_int, c_void};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::ptr;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::task::{Wake, Waker};
 use std::time::{Duration, Instant};
@@ -31,11 +32,28 @@ pub const ZMQ_USE_FD: c_int = 89;
 pub(crate) struct FfiSocket {
     pub sock: Socket,
     ctx: Arc<FfiCtx>,
+    /// Not yet closed by `zmq_close` (which closes the socket itself: a thread's `lookup`
+    /// may keep the object after its handle is gone).
+    open: AtomicBool,
+}
+
+impl FfiSocket {
+    /// Close the socket and count it out of its context, once.
+    fn close(&self) {
+        if self.open.swap(false, Ordering::SeqCst) {
+            self.sock.close();
+            self.ctx.sockets.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
 }
 
 impl Drop for FfiSocket {
     fn drop(&mut self) {
-        self.ctx.sockets.fetch_sub(1, Ordering::SeqCst);
+        // Never closed by handle (a socket whose creation failed half-way): the socket's own
+        // drop closes it.
+        if self.open.load(Ordering::SeqCst) {
+            self.ctx.sockets.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }
 
@@ -80,8 +98,69 @@ impl FdWake {
 pub(crate) static SOCKETS: LazyLock<Registry<FfiSocket>> = LazyLock::new(Registry::new);
 
 /// The socket behind a handle: `ENOTSOCK` for NULL, a closed socket, or anything else.
-pub(crate) fn lookup(s: *mut c_void) -> R<Arc<FfiSocket>> {
+/// For callers that keep it beyond the call (a poll's items); the others use [`lookup`].
+pub(crate) fn lookup_arc(s: *mut c_void) -> R<Arc<FfiSocket>> {
     SOCKETS.get(s).ok_or(libc::ENOTSOCK)
+}
+
+/// A socket a thread looked up, with the registry's removal count before the lookup.
+struct Looked {
+    handle: usize,
+    removals: u64,
+    sock: Arc<FfiSocket>,
+}
+
+thread_local! {
+    /// The socket this thread called on last, kept so that the next call on it needs neither
+    /// the registry's lock nor a reference count (see `handles`). Empty while a call has it.
+    static LAST: Cell<Option<Looked>> = const { Cell::new(None) };
+}
+
+/// The socket behind a handle, for the length of one call (as [`lookup_arc`]): the one this
+/// thread called on last if its handle is the same and no handle has been removed since,
+/// else the registry's.
+pub(crate) fn lookup(s: *mut c_void) -> R<SocketRef> {
+    let handle = s as usize;
+    // Read before the registry: a removal after this moves it.
+    let removals = SOCKETS.removals();
+    if let Some(last) = LAST.try_with(Cell::take).ok().flatten() {
+        if last.handle == handle && last.removals == removals {
+            return Ok(SocketRef(Some(last)));
+        }
+        // Dropped here, outside the thread-local: the last reference to a closed socket
+        // frees it.
+        drop(last);
+    }
+    let sock = lookup_arc(s)?;
+    Ok(SocketRef(Some(Looked { handle, removals, sock })))
+}
+
+/// Drop the socket this thread keeps (`zmq_ctx_term`: a closed socket kept would keep its
+/// context's I/O threads running).
+pub(crate) fn forget_last() {
+    let last = LAST.try_with(Cell::take);
+    drop(last);
+}
+
+/// A socket looked up by [`lookup`]; kept by the thread for its next call when dropped.
+pub(crate) struct SocketRef(Option<Looked>);
+
+impl std::ops::Deref for SocketRef {
+    type Target = FfiSocket;
+    fn deref(&self) -> &FfiSocket {
+        // Some until dropped.
+        &self.0.as_ref().expect("a looked-up socket").sock
+    }
+}
+
+impl Drop for SocketRef {
+    fn drop(&mut self) {
+        let Some(looked) = self.0.take() else { return };
+        // What a call nested in this one left there (or nothing) is dropped outside the
+        // thread-local; at thread exit there is nowhere to keep it.
+        let displaced = LAST.try_with(|last| last.replace(Some(looked)));
+        drop(displaced);
+    }
 }
 
 /// A new socket of `type_` in `ctx`: `EFAULT` for a bad context, `ETERM` once it is shut
@@ -107,7 +186,7 @@ pub extern "C" fn zmq_socket(ctx: *mut c_void, type_: c_int) -> *mut c_void {
                 return Err(zerr(e));
             }
         };
-        let s = Arc::new(FfiSocket { sock, ctx: c.clone() });
+        let s = Arc::new(FfiSocket { sock, ctx: c.clone(), open: AtomicBool::new(true) });
         // The context's defaults for new sockets, as libzmq applies them.
         if ipv6 {
             s.sock.set_ipv6(true).map_err(zerr)?;
@@ -125,6 +204,12 @@ pub extern "C" fn zmq_socket(ctx: *mut c_void, type_: c_int) -> *mut c_void {
 pub extern "C" fn zmq_close(s: *mut c_void) -> c_int {
     guard(-1, || {
         let sock = SOCKETS.remove(s).ok_or(libc::ENOTSOCK)?;
+        // This thread's kept socket, if it is this one, goes with its handle.
+        if let Ok(Some(last)) = LAST.try_with(Cell::take)
+            && last.handle != s as usize
+        {
+            let _ = LAST.try_with(|l| l.set(Some(last)));
+        }
         if sock.ctx.forked() {
             // A forked child closing what it inherited: the socket's connections, pipes and
             // descriptors are the parent's too (and its I/O threads are not there to linger).
@@ -132,7 +217,9 @@ pub extern "C" fn zmq_close(s: *mut c_void) -> c_int {
             std::mem::forget(sock);
             return Ok(0);
         }
-        drop(sock);
+        // Closed now, not when the last reference goes: another thread may keep one (see
+        // `lookup`), and a call blocked in it returns.
+        sock.close();
         Ok(0)
     })
 }

@@ -135,7 +135,22 @@ fn poller_refuses_bad_input_as_libzmq() {
     let s = socket(ctx, ZMQ_PAIR);
     let p = zmq_poller_new();
     assert_eq!(zmq_poller_add(p, s, ptr::null_mut(), ZMQ_POLLIN), 0);
+    // Used meanwhile by a thread that is still there: it keeps the socket's object for its
+    // next call (the library's lookup), but the socket is closed all the same.
+    let (used, closed) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+    let handle = s as usize;
+    let user = std::thread::spawn(move || {
+        assert_eq!(set_int(handle as *mut c_void, 17 /* ZMQ_LINGER */, 0), 0);
+        used.0.send(()).unwrap();
+        closed.1.recv().unwrap();
+        fails_with(set_int(handle as *mut c_void, 17, 0), libc::ENOTSOCK);
+    });
+    used.1.recv().unwrap();
     assert_eq!(zmq_close(s), 0);
+    // SAFETY: one event struct.
+    fails_with(unsafe { zmq_poller_wait(p, &mut ev, 0) }, libc::ENOTSOCK);
+    closed.0.send(()).unwrap();
+    user.join().unwrap();
     assert_eq!(zmq_ctx_term(ctx), 0);
     // SAFETY: one event struct.
     fails_with(unsafe { zmq_poller_wait(p, &mut ev, 0) }, libc::ENOTSOCK);

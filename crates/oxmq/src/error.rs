@@ -18,6 +18,10 @@ pub enum Error {
     /// The context was terminated; close the socket. `ETERM`.
     #[error("the context was terminated")]
     ContextTerminated,
+    /// The socket was closed ([`SocketBase::close`](crate::SocketBase::close)) by another
+    /// call. `ENOTSOCK`.
+    #[error("the socket was closed")]
+    Closed,
     /// No connected peer has that routing id (a ROUTER with ROUTER_MANDATORY set, or a
     /// STREAM). `EHOSTUNREACH`.
     #[error("no route to the peer with that routing id (ROUTER_MANDATORY, or STREAM)")]
@@ -63,6 +67,7 @@ pub(crate) mod errno {
     pub const EAGAIN: i32 = 11;
     pub const EINVAL: i32 = 22;
     pub const EPIPE: i32 = 32;
+    pub const ENOTSOCK: i32 = 88;
     pub const EMSGSIZE: i32 = 90;
     pub const EPROTONOSUPPORT: i32 = 93;
     pub const ENOTSUP: i32 = 95;
@@ -84,6 +89,7 @@ impl Error {
             Error::Again => errno::EAGAIN,
             Error::State(_) => errno::EFSM,
             Error::ContextTerminated => errno::ETERM,
+            Error::Closed => errno::ENOTSOCK,
             Error::HostUnreachable => errno::EHOSTUNREACH,
             Error::AddrInUse(_) => errno::EADDRINUSE,
             Error::AddrNotAvailable(_) => errno::EADDRNOTAVAIL,

@@ -139,3 +139,48 @@ fn an_oxmq_peer_releases_term_at_once() {
         drop(pull);
     }
 }
+
+/// `close` (for a socket shared between threads, as the C ABI's `zmq_close`): a receive
+/// blocked in another thread returns `Closed`, with a peer connected (its connection may be
+/// read by the receiving thread itself) and without; every later call fails the same way,
+/// the endpoint is free again, and closing twice, then dropping, is harmless.
+#[test]
+fn close_from_another_thread_ends_a_blocked_receive_and_every_later_call() {
+    for with_peer in [false, true] {
+        let ctx = Context::new();
+        let pull = std::sync::Arc::new(Pull::new(&ctx).unwrap());
+        pull.bind("tcp://127.0.0.1:*").unwrap();
+        let ep = pull.last_endpoint().unwrap();
+        let push = Push::new(&ctx).unwrap();
+        if with_peer {
+            push.connect(&ep).unwrap();
+            push.send(&b"first"[..]).unwrap();
+            assert_eq!(pull.recv().unwrap(), "first");
+        }
+        let receiver = {
+            let pull = pull.clone();
+            std::thread::spawn(move || pull.recv())
+        };
+        std::thread::sleep(Duration::from_millis(100));
+        let start = Instant::now();
+        pull.close();
+        let got = receiver.join().unwrap();
+        assert!(matches!(got, Err(oxmq::Error::Closed)), "with_peer {with_peer}: {got:?}");
+        assert!(start.elapsed() < Duration::from_secs(5), "took {:?}", start.elapsed());
+        assert!(matches!(pull.recv(), Err(oxmq::Error::Closed)));
+        assert!(matches!(pull.bind("tcp://127.0.0.1:*"), Err(oxmq::Error::Closed)));
+        assert!(matches!(pull.connect(&ep), Err(oxmq::Error::Closed)));
+        assert_eq!(oxmq::Error::Closed.errno(), libc_enotsock());
+        let again = Pull::new(&ctx).unwrap();
+        again.bind(&ep).unwrap_or_else(|e| panic!("{ep} is free once the socket is closed: {e}"));
+        pull.close();
+        drop(pull);
+        drop((again, push));
+        ctx.term();
+    }
+}
+
+/// ENOTSOCK on Linux.
+fn libc_enotsock() -> i32 {
+    88
+}

@@ -277,8 +277,7 @@ impl SocketBase {
     /// (at SNDHWM); [`Error::HostUnreachable`] if no peer has that routing id;
     /// [`Error::NotSupported`] on the other socket types.
     pub fn peer_state(&self, routing_id: &[u8]) -> Result<PollEvents> {
-        self.check_term()?;
-        let mut core = self.core.lock();
+        let mut core = self.open_core()?;
         core.process_commands_before_look(&self.shared);
         match core.pattern.peer_writable(routing_id) {
             None => Err(crate::pattern::not_supported(self.socket_type(), "report a peer's state")),
@@ -341,7 +340,26 @@ impl SocketBase {
     }
 
     fn check_term(&self) -> Result<()> {
-        if self.ctx.is_terminated() { Err(Error::ContextTerminated) } else { Ok(()) }
+        if self.ctx.is_terminated() {
+            Err(Error::ContextTerminated)
+        } else if self.shared.is_closed() {
+            Err(Error::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The socket's state, for a call that may add to it (an endpoint, a monitor) or take
+    /// from it: refused once the context is terminated or the socket closed, the latter
+    /// checked again under the lock that [`close`](Self::close) holds, so nothing is added
+    /// to a socket after its close has taken everything away.
+    fn open_core(&self) -> Result<parking_lot::MutexGuard<'_, Core>> {
+        self.check_term()?;
+        let core = self.core.lock();
+        if self.shared.is_closed() {
+            return Err(Error::Closed);
+        }
+        Ok(core)
     }
 
     fn registry(&self) -> &Arc<Registry> {
@@ -351,8 +369,7 @@ impl SocketBase {
     /// Accept connections on `endpoint` (`tcp://*:5555`, `tcp://127.0.0.1:*`, `ipc:///path`,
     /// `ipc://@abstract`, `inproc://name`).
     pub fn bind(&self, endpoint: &str) -> Result<()> {
-        self.check_term()?;
-        let mut core = self.core.lock();
+        let mut core = self.open_core()?;
         let bound = session::bind(&self.ctx, &self.shared, &core.options, endpoint)?;
         // USE_FD is used up by the bind that took it (an inproc bind leaves it for the next).
         if !endpoint.starts_with("inproc://") {
@@ -368,8 +385,7 @@ impl SocketBase {
     /// Connect to `endpoint`, now and again whenever the connection is lost. The peer need
     /// not exist yet: messages queue until it does (unless IMMEDIATE is set).
     pub fn connect(&self, endpoint: &str) -> Result<()> {
-        self.check_term()?;
-        let mut core = self.core.lock();
+        let mut core = self.open_core()?;
         let bound = session::connect(&self.ctx, &self.shared, &core.options, endpoint)?;
         // The pipe of a connect that queues before its peer exists (and an inproc peer's) is
         // attached now, so the next call sees it.
@@ -406,8 +422,7 @@ impl SocketBase {
     }
 
     fn remove_endpoint(&self, endpoint: &str, bound: bool) -> Result<()> {
-        self.check_term()?;
-        let mut core = self.core.lock();
+        let mut core = self.open_core()?;
         let i = core
             .endpoints
             .iter()
@@ -535,8 +550,7 @@ impl SocketBase {
     /// I/O side's mail acted on.
     fn look(&self) -> Result<parking_lot::MutexGuard<'_, Core>> {
         self.shared.signal.drain_fd();
-        self.check_term()?;
-        let mut core = self.core.lock();
+        let mut core = self.open_core()?;
         core.process_commands_before_look(&self.shared);
         Ok(core)
     }
@@ -887,7 +901,21 @@ impl AsRef<SocketBase> for SocketBase {
 
 impl Drop for SocketBase {
     fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl SocketBase {
+    /// Close the socket now, as dropping it does: its connections and endpoints go, queued
+    /// outgoing messages are still flushed for up to LINGER milliseconds, and every later
+    /// call on it fails with [`Error::Closed`] (a call blocked in it returns with that
+    /// error). For a socket shared with other threads (the C ABI's `zmq_close`); closing
+    /// twice does nothing.
+    pub fn close(&self) {
         let mut core = self.core.lock();
+        if self.shared.is_closed() {
+            return;
+        }
         let pending = self.shared.close();
         // Connections still in their handshake give up.
         self.shared.signal.notify();

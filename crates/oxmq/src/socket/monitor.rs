@@ -37,8 +37,7 @@ impl SocketBase {
     /// # Ok::<(), oxmq::Error>(())
     /// ```
     pub fn monitor(&self, events: impl Into<EventMask>) -> Result<Monitor> {
-        self.check_term()?;
-        let mut core = self.core.lock();
+        let mut core = self.open_core()?;
         self.stop_monitor_locked(&mut core);
         Ok(Monitor::start(&self.shared, events.into()))
     }
@@ -104,8 +103,7 @@ impl SocketBase {
     /// [`Event::MonitorStopped`](crate::Event::MonitorStopped) if it asked for it. Nothing
     /// happens if the socket is not monitored.
     pub fn stop_monitor(&self) -> Result<()> {
-        self.check_term()?;
-        let mut core = self.core.lock();
+        let mut core = self.open_core()?;
         self.stop_monitor_locked(&mut core);
         Ok(())
     }
