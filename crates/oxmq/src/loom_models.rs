@@ -18,7 +18,7 @@ use loom::sync::atomic::AtomicBool;
 use loom::thread;
 
 use crate::engine::drive::{Drive, Step, Wire};
-use crate::pipe::{Msg, Pipe, PushError, Queue};
+use crate::pipe::{Msg, Pipe, PushError, Queue, ReaderCache};
 use crate::signal::Signal;
 
 fn m(s: &'static str, more: bool) -> Msg {
@@ -144,6 +144,7 @@ fn unregister_racing_notify_leaves_nothing_behind() {
 #[test]
 fn pipe_reader_sees_only_whole_messages() {
     loom::model(|| {
+        let mut c = ReaderCache::default();
         let (w, r) = (Arc::new(Signal::new()), Arc::new(Signal::new()));
         let q = Arc::new(Queue::new(0, w, r.clone()));
         let t = {
@@ -160,7 +161,7 @@ fn pipe_reader_sees_only_whole_messages() {
         while got.len() < 4 {
             let mut frame = None;
             wait_for(&r, || {
-                frame = q.pop();
+                frame = q.pop(&mut c);
                 frame.is_some()
             });
             let mut frame = frame.expect("woken with a frame");
@@ -170,7 +171,7 @@ fn pipe_reader_sees_only_whole_messages() {
                 if !more {
                     break;
                 }
-                frame = q.pop().expect("the rest of a message is there with its first frame");
+                frame = q.pop(&mut c).expect("the rest of a message is there with its first frame");
             }
         }
         assert_eq!(got, [m("a", true), m("b", false), m("c", true), m("d", false)]);
@@ -183,6 +184,7 @@ fn pipe_reader_sees_only_whole_messages() {
 #[test]
 fn full_writer_is_woken_at_the_low_water_mark() {
     loom::model(|| {
+        let mut c = ReaderCache::default();
         let (w, r) = (Arc::new(Signal::new()), Arc::new(Signal::new()));
         let q = Arc::new(Queue::new(2, w.clone(), r.clone()));
         q.push(m("1", false)).unwrap();
@@ -204,7 +206,7 @@ fn full_writer_is_woken_at_the_low_water_mark() {
         for want in ["1", "2", "3"] {
             let mut frame = None;
             wait_for(&r, || {
-                frame = q.pop();
+                frame = q.pop(&mut c);
                 frame.is_some()
             });
             assert_eq!(frame.unwrap(), m(want, false));
@@ -219,6 +221,7 @@ fn full_writer_is_woken_at_the_low_water_mark() {
 #[test]
 fn close_writer_racing_the_reader() {
     loom::model(|| {
+        let mut c = ReaderCache::default();
         let (w, r) = (Arc::new(Signal::new()), Arc::new(Signal::new()));
         let q = Arc::new(Queue::new(0, w, r.clone()));
         q.push(m("x", false)).unwrap();
@@ -231,7 +234,7 @@ fn close_writer_racing_the_reader() {
         };
         let mut got = Vec::new();
         wait_for(&r, || {
-            while let Some(frame) = q.pop() {
+            while let Some(frame) = q.pop(&mut c) {
                 got.push(frame);
             }
             q.is_finished()
@@ -249,13 +252,14 @@ fn close_writer_racing_the_reader() {
 #[test]
 fn rebind_signal_racing_a_push_does_not_strand_the_reader() {
     loom::model(|| {
+        let mut c = ReaderCache::default();
         let (old, peer, new) = (Arc::new(Signal::new()), Arc::new(Signal::new()), Arc::new(Signal::new()));
         let (end, peer_end) = Pipe::pair(old, peer, 0, 0);
         let writer = thread::spawn(move || peer_end.out.push(m("hello", false)).unwrap());
         end.rebind_signal(new.clone());
         let mut frame = None;
         wait_for(&new, || {
-            frame = end.inp.pop();
+            frame = end.inp.pop(&mut c);
             frame.is_some()
         });
         assert_eq!(frame.unwrap(), m("hello", false));
@@ -299,31 +303,32 @@ fn close_reader_wakes_a_blocked_writer() {
 #[test]
 fn fd_wake_between_events_and_wait_is_not_lost() {
     loom::model(|| {
+        let mut c = ReaderCache::default();
         let (w, r) = (Arc::new(Signal::new()), Arc::new(Signal::new()));
         r.readiness_fd().expect("eventfd");
         let q = Arc::new(Queue::new(0, w, r.clone()));
         // The application's first ZMQ_EVENTS: drain, look (the reader is idle from here on).
         r.drain_fd();
-        assert!(!q.has_msg());
+        assert!(!q.has_msg(&c));
         let t = {
             let q = q.clone();
             thread::spawn(move || q.push(m("hello", false)).unwrap())
         };
         r.drain_fd();
         assert!(r.fd_readable_implies_flag(), "readable, and the next drain would not clear it");
-        if !q.has_msg() {
+        if !q.has_msg(&c) {
             t.join().unwrap();
             assert!(r.fd_is_readable(), "a wake-up between ZMQ_EVENTS and the wait on ZMQ_FD was lost");
             r.drain_fd();
-            assert!(q.has_msg());
+            assert!(q.has_msg(&c));
         } else {
             t.join().unwrap();
         }
         // The receive (drain, take), then ZMQ_EVENTS (drain, look): nothing new since.
         r.drain_fd();
-        assert_eq!(q.pop(), Some(m("hello", false)));
+        assert_eq!(q.pop(&mut c), Some(m("hello", false)));
         r.drain_fd();
-        assert!(!q.has_msg());
+        assert!(!q.has_msg(&c));
         assert!(!r.fd_is_readable(), "readable with nothing new: an event loop would spin");
     });
 }
@@ -632,9 +637,10 @@ fn feed_model(n: u8, hwm: usize) {
             })
         };
         let mut got = Vec::new();
+        let mut c = ReaderCache::default();
         while got.len() < n as usize {
             let seen = socket.seq();
-            if let Some(m) = q.pop() {
+            if let Some(m) = q.pop(&mut c) {
                 got.push(m.data[0]);
                 continue;
             }

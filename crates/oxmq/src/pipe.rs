@@ -20,6 +20,9 @@
 //! throughput was spent on):
 //! - The writer appends under the shared lock. The reader takes every complete message at once
 //!   into a cache of its own and reads from there: one shared lock per batch, not per frame.
+//!   The cache ([`ReaderCache`]) is kept by the reader, beside its end of the pipe, under a
+//!   lock it holds anyway (a pattern's under the socket's, the engine's under the right to
+//!   write), and handed to every reading call: reading a frame takes no lock of the pipe's.
 //! - The HWM count is exact without that lock: the writer counts messages completed, the
 //!   reader publishes a count of messages read (an atomic on its own line). The writer looks
 //!   at the reader's count only when its own figures say the queue is full, and a refused
@@ -216,31 +219,36 @@ impl State {
     }
 }
 
-/// The reader's cache: whole messages it took from [`State`] in one go, so that it takes the
-/// writer's lock once per batch rather than once per frame. Only the reader locks this, so the
-/// lock is never contended.
+/// A queue's reader's own state, kept by the reader beside the queue (in a pattern's entry
+/// for the pipe, in the engine's drive), not in it: so that reading takes no lock the reader
+/// does not already hold (the socket's, the drive's). Every reading call of a [`Queue`]
+/// takes it, and one queue is read with one cache at a time; a reader that goes away with
+/// messages in its cache leaves them unread (as closing the reader drops them anyway), and
+/// a new one starts with an empty cache.
+///
+/// Mostly whole messages taken from [`State`] in one go, so that the reader takes the
+/// writer's lock once per batch rather than once per frame.
 #[derive(Default)]
-struct ReaderCache {
+pub(crate) struct ReaderCache {
     /// Frames of complete messages, in order.
     frames: VecDeque<Msg>,
-    /// This side's copy of [`ReaderSide::read`].
-    read: u64,
     /// While a writer waits, the read count below which it cannot have drained to the
     /// low-water mark yet (so the reader need not lock to check). Pushes only raise the true
-    /// value, so this is at worst early, never late.
+    /// value, so this is at worst early, never late (and 0, in a new cache, is early).
     wake_at: u64,
     /// Set when the reader last found nothing and marked itself idle: the value of
     /// [`Queue::woken`] then. While `woken` still has it, the writer has completed nothing
-    /// since, and the reader can say "nothing" without the writer's lock.
-    idle_at: Option<u64>,
+    /// since, and the reader can say "nothing" without the writer's lock. (A `Cell`: asking
+    /// whether a message waits, [`Queue::has_msg`], marks the reader idle too.)
+    idle_at: std::cell::Cell<Option<u64>>,
 }
 
 /// What the reader writes, on cache lines of its own, apart from the writer's.
 #[repr(align(128))]
 struct ReaderSide {
-    cache: Mutex<ReaderCache>,
-    /// Complete messages read, ever. Stored after every message read; the writer reads it only
-    /// when the queue looks full.
+    /// Complete messages read, ever, by every reader the queue has had (stored by the one
+    /// reader after every message it reads; the writer reads it only when the queue looks
+    /// full).
     read: AtomicU64,
 }
 
@@ -259,6 +267,10 @@ pub(crate) struct Queue {
     /// instead of taking the writer's lock away from it for every look.
     woken: Padded<AtomicU64>,
     reader_side: ReaderSide,
+    /// The unit tests' reader cache ([`test_pop`](Self::test_pop)), for tests that read a
+    /// queue as a reader that keeps none of its own would.
+    #[cfg(test)]
+    test_reader: Mutex<ReaderCache>,
 }
 
 /// Keeps a field on cache lines of its own.
@@ -305,7 +317,9 @@ impl Queue {
             }),
             writer_blocked: Padded(AtomicBool::new(false)),
             woken: Padded(AtomicU64::new(0)),
-            reader_side: ReaderSide { cache: Mutex::new(ReaderCache::default()), read: AtomicU64::new(0) },
+            reader_side: ReaderSide { read: AtomicU64::new(0) },
+            #[cfg(test)]
+            test_reader: Mutex::new(ReaderCache::default()),
         }
     }
 
@@ -520,40 +534,40 @@ impl Queue {
     /// that into each pattern's `recv`) for the reason `append` is: a frame returned through
     /// each layer's memory was reloaded across its stores in other widths.
     #[inline(always)]
-    pub fn pop(&self) -> Option<Msg> {
-        let mut cache = self.reader_side.cache.lock();
+    pub fn pop(&self, cache: &mut ReaderCache) -> Option<Msg> {
         if cache.frames.is_empty() {
-            if self.still_idle(&cache) {
+            if self.still_idle(cache) {
                 return None;
             }
-            self.refill(&mut cache);
+            self.refill(cache);
         }
         let msg = cache.frames.pop_front()?;
         if !msg.more() {
-            self.count_read(&mut cache, 1);
+            self.count_read(cache, 1);
         }
         Some(msg)
     }
 
     /// The reader has read `n` more whole messages: publish the count, and wake a writer that
-    /// waits for the low-water mark if it has been reached.
+    /// waits for the low-water mark if it has been reached. (Only the reader stores the
+    /// count, so it reads back its own last store.)
     #[inline]
     fn count_read(&self, cache: &mut ReaderCache, n: u64) {
-        cache.read += n;
-        self.reader_side.read.store(cache.read, SeqCst);
-        if cache.read < cache.wake_at || !self.writer_blocked.load(SeqCst) {
+        let read = self.reader_side.read.load(Ordering::Relaxed) + n;
+        self.reader_side.read.store(read, SeqCst);
+        if read < cache.wake_at || !self.writer_blocked.load(SeqCst) {
             return;
         }
-        self.wake_writer_at_lwm(cache);
+        self.wake_writer_at_lwm(cache, read);
     }
 
     /// [`count_read`](Self::count_read) found the writer waiting for room and the reader past
     /// the point it was last told to look again at.
     #[cold]
-    fn wake_writer_at_lwm(&self, cache: &mut ReaderCache) {
+    fn wake_writer_at_lwm(&self, cache: &mut ReaderCache, read: u64) {
         let wake = {
             let mut st = self.state.lock();
-            st.read_seen = cache.read;
+            st.read_seen = read;
             if !self.writer_blocked.load(SeqCst) {
                 // Woken meanwhile (a new HWM, or the reader closing).
                 None
@@ -573,16 +587,16 @@ impl Queue {
 
     /// Under both locks: the reader found nothing (or something); an idle reader is woken by
     /// the writer's next complete message.
-    fn set_idle(&self, st: &mut State, cache: &mut ReaderCache, nothing: bool) {
+    fn set_idle(&self, st: &mut State, cache: &ReaderCache, nothing: bool) {
         st.reader_idle = nothing;
-        cache.idle_at = nothing.then(|| self.woken.load(SeqCst));
+        cache.idle_at.set(nothing.then(|| self.woken.load(SeqCst)));
     }
 
     /// Without the writer's lock: the reader went idle and the writer has completed nothing
     /// since. (A stale "unchanged" is harmless: the wake-up that follows the change moves the
     /// socket's signal, and a waiter that read the signal before looking looks again.)
     fn still_idle(&self, cache: &ReaderCache) -> bool {
-        cache.idle_at.is_some_and(|at| at == self.woken.load(SeqCst))
+        cache.idle_at.get().is_some_and(|at| at == self.woken.load(SeqCst))
     }
 
     /// The cache is empty: move every complete message from the writer's side into it (all of
@@ -604,8 +618,8 @@ impl Queue {
 
     /// Move every frame of complete messages into `out`, up to roughly `max_bytes` of bodies
     /// (always whole messages, always at least one). Returns the number of frames moved.
-    pub fn pop_batch(&self, out: &mut VecDeque<Msg>, max_bytes: usize) -> usize {
-        self.pop_packed_and_batch(None, out, max_bytes).1
+    pub fn pop_batch(&self, cache: &mut ReaderCache, out: &mut VecDeque<Msg>, max_bytes: usize) -> usize {
+        self.pop_packed_and_batch(cache, None, out, max_bytes).1
     }
 
     /// [`pop_batch`](Self::pop_batch), after handing what the drain packed ([`Drain::pack`])
@@ -616,11 +630,11 @@ impl Queue {
     /// Returns whether anything was packed, and the number of frames moved.
     pub fn pop_packed_and_batch(
         &self,
+        cache: &mut ReaderCache,
         mut packed: Option<&mut dyn FnMut(&mut BytesMut)>,
         out: &mut VecDeque<Msg>,
         max_bytes: usize,
     ) -> (bool, usize) {
-        let mut cache = self.reader_side.cache.lock();
         if !cache.frames.is_empty() {
             // Whoever reads in batches has not read frame by frame before; if it has, the
             // cached messages go first (older than anything on the writer's side), and the
@@ -628,7 +642,7 @@ impl Queue {
             let n = cache.frames.len();
             let msgs = cache.frames.iter().filter(|m| !m.more()).count() as u64;
             out.extend(cache.frames.drain(..));
-            self.count_read(&mut cache, msgs);
+            self.count_read(cache, msgs);
             return (false, n);
         }
         let (took_packed, n, msgs) = {
@@ -665,43 +679,65 @@ impl Queue {
             }
             st.complete_frames -= n;
             let nothing = n == 0 && st.packed.is_empty();
-            self.set_idle(&mut st, &mut cache, nothing);
+            self.set_idle(&mut st, cache, nothing);
             (took_packed, n, msgs)
         };
         if msgs > 0 {
-            self.count_read(&mut cache, msgs);
+            self.count_read(cache, msgs);
         }
         (took_packed, n)
     }
 
-    /// Is a complete message waiting?
-    pub fn has_msg(&self) -> bool {
-        let mut cache = self.reader_side.cache.lock();
+    /// Is a complete message waiting for the reader whose cache this is? (If not, the reader
+    /// is idle: the writer's next complete message wakes it.)
+    pub fn has_msg(&self, cache: &ReaderCache) -> bool {
         if !cache.frames.is_empty() {
             return true;
         }
-        if self.still_idle(&cache) {
+        if self.still_idle(cache) {
             return false;
         }
         let mut st = self.state.lock();
         let nothing = st.complete_frames == 0 && st.packed.is_empty();
-        self.set_idle(&mut st, &mut cache, nothing);
+        self.set_idle(&mut st, cache, nothing);
         !nothing
+    }
+
+    /// Is any complete message not yet read, wherever it is (queued, or in the reader's
+    /// cache)? For those who are not the reader (a ROUTER's routing table, waiting for a
+    /// detached peer's last message to be read).
+    pub fn has_unread(&self) -> bool {
+        let st = self.state.lock();
+        self.unread_exactly(&st) > 0
+    }
+
+    /// Complete messages not yet read (queued, packed, or in the reader's cache), exactly.
+    fn unread_exactly(&self, st: &State) -> u64 {
+        st.appended - st.dropped - self.reader_side.read.load(SeqCst)
     }
 
     /// The writer went away and everything it completed has been read.
     pub fn is_finished(&self) -> bool {
-        let cache = self.reader_side.cache.lock();
         let st = self.state.lock();
-        cache.frames.is_empty() && st.writer_closed && st.complete_frames == 0 && st.packed.is_empty()
+        st.writer_closed && self.unread_exactly(&st) == 0
+    }
+
+    /// [`pop`](Self::pop) with the tests' cache.
+    #[cfg(test)]
+    pub fn test_pop(&self) -> Option<Msg> {
+        self.pop(&mut self.test_reader.lock())
+    }
+
+    /// [`has_msg`](Self::has_msg) with the tests' cache.
+    #[cfg(test)]
+    pub fn test_has_msg(&self) -> bool {
+        self.has_msg(&self.test_reader.lock())
     }
 
     /// Number of complete messages queued and not yet read.
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        let cache = self.reader_side.cache.lock();
-        let st = self.state.lock();
-        (st.appended - st.dropped - cache.read) as usize
+        self.unread_exactly(&self.state.lock()) as usize
     }
 
     /// Messages packed and not yet taken.
@@ -732,14 +768,13 @@ impl Queue {
         st.writer_in_msg = false;
     }
 
-    /// The reader is done: everything queued is dropped and further pushes fail.
+    /// The reader is done: everything queued is dropped and further pushes fail. (What the
+    /// reader has in its cache is its own to drop.)
     pub fn close_reader(&self) {
-        let mut cache = self.reader_side.cache.lock();
-        cache.frames.clear();
         let writer = {
             let mut st = self.state.lock();
             st.reader_closed = true;
-            st.dropped = st.appended - cache.read;
+            st.dropped = st.appended - self.reader_side.read.load(SeqCst);
             st.frames.clear();
             st.complete_frames = 0;
             st.packed.clear();
@@ -751,10 +786,9 @@ impl Queue {
     }
 
     fn set_reader(&self, s: Arc<Signal>) {
-        let cache = self.reader_side.cache.lock();
         let mut st = self.state.lock();
         st.reader = s.clone();
-        if !cache.frames.is_empty() || st.complete_frames > 0 || !st.packed.is_empty() || st.writer_closed {
+        if self.unread_exactly(&st) > 0 || st.writer_closed {
             drop(st);
             s.notify();
         }
@@ -862,11 +896,11 @@ mod tests {
     fn reader_sees_only_complete_messages() {
         let (q, _, _) = q(0);
         q.push(m("a", true)).unwrap();
-        assert!(q.pop().is_none());
+        assert!(q.test_pop().is_none());
         q.push(m("b", false)).unwrap();
-        assert_eq!(q.pop().unwrap(), m("a", true));
-        assert_eq!(q.pop().unwrap(), m("b", false));
-        assert!(q.pop().is_none());
+        assert_eq!(q.test_pop().unwrap(), m("a", true));
+        assert_eq!(q.test_pop().unwrap(), m("b", false));
+        assert!(q.test_pop().is_none());
     }
 
     #[test]
@@ -891,9 +925,9 @@ mod tests {
         q.push(m("4", false)).unwrap();
         assert!(matches!(q.push(m("5", false)), Err(PushError::Full(_))));
         let w0 = w.seq();
-        q.pop();
+        q.test_pop();
         assert_eq!(w.seq(), w0, "not yet at the low-water mark");
-        q.pop();
+        q.test_pop();
         assert_eq!(w.seq(), w0 + 1, "woken at the low-water mark");
     }
 
@@ -906,9 +940,9 @@ mod tests {
             }
             assert!(matches!(q.push(m("over", false)), Err(PushError::Full(_))), "round {round}");
             for _ in 0..3 {
-                assert_eq!(q.pop().unwrap(), m("x", false));
+                assert_eq!(q.test_pop().unwrap(), m("x", false));
             }
-            assert!(q.pop().is_none());
+            assert!(q.test_pop().is_none());
             assert_eq!(q.len(), 0);
         }
     }
@@ -920,11 +954,11 @@ mod tests {
             q.push(m("x", false)).unwrap();
         }
         // The first read moves all four to the reader's cache; three are still unread.
-        q.pop().unwrap();
+        q.test_pop().unwrap();
         assert_eq!(q.len(), 3);
         q.push(m("y", false)).unwrap_or_else(|_| panic!("room for the one read"));
         assert!(matches!(q.push(m("z", false)), Err(PushError::Full(_))));
-        let got: Vec<_> = std::iter::from_fn(|| q.pop()).map(|m| m.data).collect();
+        let got: Vec<_> = std::iter::from_fn(|| q.test_pop()).map(|m| m.data).collect();
         assert_eq!(got, ["x", "x", "x", "y"]);
     }
 
@@ -934,16 +968,16 @@ mod tests {
         for _ in 0..4 {
             q.push(m("x", false)).unwrap();
         }
-        q.pop().unwrap(); // all four move to the reader's cache; one is read
+        q.test_pop().unwrap(); // all four move to the reader's cache; one is read
         q.push(m("y", false)).unwrap();
         assert!(matches!(q.push(m("z", false)), Err(PushError::Full(_))));
         let w0 = w.seq();
-        q.pop().unwrap();
+        q.test_pop().unwrap();
         assert_eq!(w.seq(), w0, "3 unread: above the low-water mark (2)");
-        q.pop().unwrap();
+        q.test_pop().unwrap();
         assert_eq!(w.seq(), w0 + 1, "woken at the low-water mark, one x still cached");
         q.push(m("z", false)).unwrap();
-        let got: Vec<_> = std::iter::from_fn(|| q.pop()).map(|m| m.data).collect();
+        let got: Vec<_> = std::iter::from_fn(|| q.test_pop()).map(|m| m.data).collect();
         assert_eq!(got, ["x", "y", "z"]);
     }
 
@@ -959,17 +993,17 @@ mod tests {
         assert_eq!(r.seq(), r0 + 1, "a fresh queue's reader is idle");
         q.push(m("c", false)).unwrap();
         assert_eq!(r.seq(), r0 + 1, "it has not looked since");
-        assert!(q.has_msg());
-        q.pop().unwrap();
+        assert!(q.test_has_msg());
+        q.test_pop().unwrap();
         q.push(m("d", false)).unwrap();
         assert_eq!(r.seq(), r0 + 1, "it found messages: not idle");
-        let got: Vec<_> = std::iter::from_fn(|| q.pop()).map(|m| m.data).collect();
+        let got: Vec<_> = std::iter::from_fn(|| q.test_pop()).map(|m| m.data).collect();
         assert_eq!(got, ["b", "c", "d"]);
-        assert!(!q.has_msg(), "idle, and says so without the writer's lock");
+        assert!(!q.test_has_msg(), "idle, and says so without the writer's lock");
         q.push(m("e", false)).unwrap();
         assert_eq!(r.seq(), r0 + 2, "found nothing: idle, woken by the next message");
-        assert!(q.has_msg());
-        assert_eq!(q.pop().unwrap().data, "e");
+        assert!(q.test_has_msg());
+        assert_eq!(q.test_pop().unwrap().data, "e");
     }
 
     #[test]
@@ -979,7 +1013,7 @@ mod tests {
         q.push(m("2", false)).unwrap();
         let w0 = w.seq();
         assert!(!q.can_push());
-        q.pop();
+        q.test_pop();
         assert_eq!(w.seq(), w0 + 1, "woken once the queue drains to its low-water mark");
         assert!(q.can_push());
     }
@@ -991,8 +1025,8 @@ mod tests {
         q.push(m("partial", true)).unwrap();
         q.close_writer();
         assert!(!q.is_finished());
-        assert_eq!(q.pop().unwrap(), m("x", false));
-        assert!(q.pop().is_none());
+        assert_eq!(q.test_pop().unwrap(), m("x", false));
+        assert!(q.test_pop().is_none());
         assert!(q.is_finished());
     }
 
@@ -1005,6 +1039,41 @@ mod tests {
         assert_eq!(q.len(), 0);
     }
 
+    /// The count of messages read is the queue's, not a reader's: a pipe outlives the drives
+    /// of its successive connections, each reading with a new cache, and the HWM must stay
+    /// exact across them.
+    #[test]
+    fn a_new_reader_continues_the_count_of_messages_read() {
+        let (q, _, _) = q(2);
+        for round in 0..3 {
+            let mut reader = ReaderCache::default();
+            q.push(m("x", false)).unwrap_or_else(|_| panic!("round {round}: room after the last reader"));
+            q.push(m("x", false)).unwrap();
+            assert!(matches!(q.push(m("over", false)), Err(PushError::Full(_))), "round {round}");
+            let mut out = VecDeque::new();
+            assert_eq!(q.pop_batch(&mut reader, &mut out, usize::MAX), 2);
+            assert_eq!(q.len(), 0, "round {round}");
+        }
+    }
+
+    /// A message in a reader's cache is unread until it is read: the pipe says so to others
+    /// (`has_unread`), and the reader finds it there (`has_msg`), while a reader with an
+    /// empty cache of its own finds nothing queued.
+    #[test]
+    fn messages_in_a_readers_cache_are_unread_until_read() {
+        let (q, _, _) = q(0);
+        q.push(m("1", false)).unwrap();
+        q.push(m("2", false)).unwrap();
+        let mut reader = ReaderCache::default();
+        assert_eq!(q.pop(&mut reader).unwrap().data, "1");
+        assert!(q.has_unread() && q.has_msg(&reader));
+        assert!(!q.has_msg(&ReaderCache::default()), "nothing queued: 2 is in the reader's cache");
+        assert_eq!(q.pop(&mut reader).unwrap().data, "2");
+        assert!(!q.has_unread() && !q.has_msg(&reader));
+        q.close_writer();
+        assert!(q.is_finished());
+    }
+
     #[test]
     fn pop_batch_takes_whole_messages_only() {
         let (q, _, _) = q(0);
@@ -1012,7 +1081,7 @@ mod tests {
         q.push(m("b", false)).unwrap();
         q.push(m("c", true)).unwrap();
         let mut out = VecDeque::new();
-        assert_eq!(q.pop_batch(&mut out, usize::MAX), 2);
+        assert_eq!(q.pop_batch(&mut q.test_reader.lock(), &mut out, usize::MAX), 2);
         assert_eq!(out.len(), 2);
         assert_eq!(q.len(), 0);
     }
@@ -1025,20 +1094,20 @@ mod tests {
         }
         let mut out = VecDeque::new();
         // 3 bytes are reached inside the first message: it is taken whole, and nothing more.
-        assert_eq!(q.pop_batch(&mut out, 3), 2);
+        assert_eq!(q.pop_batch(&mut q.test_reader.lock(), &mut out, 3), 2);
         assert_eq!(out, [m("aa", true), m("bb", false)]);
         assert_eq!(q.len(), 2);
         // The rest, taken whole (the queue is swapped out), leaves a working, empty queue.
         out.clear();
-        assert_eq!(q.pop_batch(&mut out, usize::MAX), 3);
+        assert_eq!(q.pop_batch(&mut q.test_reader.lock(), &mut out, usize::MAX), 3);
         assert_eq!(out, [m("cc", false), m("dd", true), m("ee", false)]);
         assert_eq!(q.len(), 0);
-        assert!(q.pop().is_none());
+        assert!(q.test_pop().is_none());
         q.push(m("f", true)).unwrap();
-        assert_eq!(q.pop_batch(&mut out, usize::MAX), 0, "a partial message is not taken");
+        assert_eq!(q.pop_batch(&mut q.test_reader.lock(), &mut out, usize::MAX), 0, "a partial message is not taken");
         q.push(m("g", false)).unwrap();
-        assert_eq!(q.pop().unwrap(), m("f", true));
-        assert_eq!(q.pop().unwrap(), m("g", false));
+        assert_eq!(q.test_pop().unwrap(), m("f", true));
+        assert_eq!(q.test_pop().unwrap(), m("g", false));
     }
 
     #[test]
@@ -1049,15 +1118,15 @@ mod tests {
             q.push(Msg::new(format!("{i}"), false)).unwrap();
         }
         assert_eq!(q.len(), 1);
-        assert_eq!(q.pop().unwrap(), m("4", false));
+        assert_eq!(q.test_pop().unwrap(), m("4", false));
         q.push(m("a1", true)).unwrap();
         q.push(m("a2", false)).unwrap();
-        assert_eq!(q.pop().unwrap(), m("a1", true));
+        assert_eq!(q.test_pop().unwrap(), m("a1", true));
         q.push(m("b", false)).unwrap();
         q.push(m("c", false)).unwrap();
-        assert_eq!(q.pop().unwrap(), m("a2", false), "the message being read is kept whole");
-        assert_eq!(q.pop().unwrap(), m("c", false));
-        assert!(q.pop().is_none());
+        assert_eq!(q.test_pop().unwrap(), m("a2", false), "the message being read is kept whole");
+        assert_eq!(q.test_pop().unwrap(), m("c", false));
+        assert!(q.test_pop().is_none());
     }
 
     /// A refused writer stays refused until the wake-up at the low-water mark, though a read
@@ -1069,7 +1138,7 @@ mod tests {
             q.push(m("x", false)).unwrap();
         }
         assert!(matches!(q.push(m("5", true)), Err(PushError::Full(_))));
-        q.pop();
+        q.test_pop();
         assert_eq!(q.len(), 3, "room for one");
         assert!(q.waits_for_room());
         assert!(matches!(q.push(m("5", true)), Err(PushError::Full(_))), "still above the mark");
@@ -1078,7 +1147,7 @@ mod tests {
         assert!(q.push_batch(&mut batch));
         assert_eq!(batch.len(), 1, "the batch waits too");
         let w0 = w.seq();
-        q.pop();
+        q.test_pop();
         assert_eq!(w.seq(), w0 + 1, "woken at the mark");
         assert!(!q.waits_for_room());
         q.push(m("5a", true)).unwrap();

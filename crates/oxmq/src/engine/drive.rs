@@ -79,7 +79,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use bytes::BytesMut;
 
-use crate::pipe::{Drain, Msg, Queue};
+use crate::pipe::{Drain, Msg, Queue, ReaderCache};
 use crate::sync::{AtomicU64, Mutex};
 
 /// How much one step takes from the pipe before writing: large messages go out 16 x 64 KiB
@@ -126,6 +126,8 @@ pub(crate) struct Out<B> {
     tx: B,
     /// Frames popped from the pipe, being encoded (kept for its capacity).
     batch: VecDeque<Msg>,
+    /// The pipe's reader's cache: the right to write is the right to read the pipe.
+    reader: ReaderCache,
     /// Callers' writes since the connection had decoded this many batches (`Drive::inputs`):
     /// [`DIRECT_BURST`] of them with that unchanged, and the callers are streaming. (The
     /// engine's writes leave it as it is: a stream stays one until the peer says something.)
@@ -180,6 +182,7 @@ impl<W: Wire> Drive<W> {
             out: Mutex::new(Out {
                 tx,
                 batch: VecDeque::new(),
+                reader: ReaderCache::default(),
                 direct_at: 0,
                 direct_writes: 0,
                 failed: None,
@@ -216,11 +219,11 @@ impl<W: Wire> Drive<W> {
         if let Some(e) = out.failed.take() {
             return Step::Failed(e);
         }
-        let Out { tx, batch, .. } = &mut *out;
+        let Out { tx, batch, reader, .. } = &mut *out;
         let room = WRITE_BATCH.saturating_sub(W::pending(tx));
         // Packed messages first: they are older than every frame queued.
         let (packed, taken) = if room > 0 {
-            queue.pop_packed_and_batch(Some(&mut |p| self.append_packed(p, tx)), batch, room)
+            queue.pop_packed_and_batch(reader, Some(&mut |p| self.append_packed(p, tx)), batch, room)
         } else {
             (false, 0)
         };
@@ -297,13 +300,13 @@ impl<W: Wire> Drain for Drive<W> {
         }
         // Take everything queued, until the pipe is found idle (rule 2) or enough waits:
         // what was packed before the peer spoke first.
-        let Out { tx, batch, .. } = &mut *out;
+        let Out { tx, batch, reader, .. } = &mut *out;
         let more = loop {
             let room = WRITE_BATCH.saturating_sub(W::pending(tx));
             if room == 0 {
                 break true;
             }
-            let (_, taken) = queue.pop_packed_and_batch(Some(&mut |p| self.append_packed(p, tx)), batch, room);
+            let (_, taken) = queue.pop_packed_and_batch(reader, Some(&mut |p| self.append_packed(p, tx)), batch, room);
             self.wire.encode(batch, tx);
             if taken == 0 {
                 break false;
@@ -598,6 +601,6 @@ mod tests {
         q.push(msg("a")).unwrap();
         assert!(written(&drive).is_empty());
         assert_eq!(engine.seq(), seen + 1);
-        assert!(q.has_msg());
+        assert!(q.test_has_msg());
     }
 }

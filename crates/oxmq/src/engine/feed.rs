@@ -482,7 +482,7 @@ impl<I: Input, S: Source> Feed<I, S> {
     /// give the events back. `None` when the connection was not the caller's to read.
     fn attempt(&self, queue: &Queue, until: Until<'_>, may_lend: bool) -> Option<Fed> {
         let stream = self.stream.as_deref()?;
-        if queue.has_msg() {
+        if queue.has_unread() {
             // A message the socket did not take (not its turn): not the connection's to fix.
             return None;
         }

@@ -24,7 +24,7 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{End, EngineConfig, discard, write_chunks};
-use crate::pipe::{Msg, Pipe, PushError};
+use crate::pipe::{Msg, Pipe, PushError, ReaderCache};
 use crate::signal::Signal;
 use crate::transport::{Reader, Writer};
 
@@ -120,9 +120,10 @@ async fn discard_while_flushing(rd: &mut Reader) -> End {
 async fn write_loop(mut wr: Writer, pipe: &Pipe, signal: &Signal) -> End {
     let mut batch: VecDeque<Msg> = VecDeque::new();
     let mut chunks: VecDeque<Bytes> = VecDeque::new();
+    let mut cache = ReaderCache::default();
     loop {
         let seen = signal.seq();
-        pipe.inp.pop_batch(&mut batch, WRITE_BATCH);
+        pipe.inp.pop_batch(&mut cache, &mut batch, WRITE_BATCH);
         if batch.is_empty() {
             if pipe.inp.is_finished() {
                 let _ = wr.flush().await;

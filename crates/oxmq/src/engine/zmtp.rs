@@ -51,7 +51,7 @@ use super::{End, EngineConfig, ZapAsk, discard};
 use crate::error::errno;
 use crate::monitor::{self, Event};
 use crate::options::Options;
-use crate::pipe::{Msg, Pipe};
+use crate::pipe::{Msg, Pipe, ReaderCache};
 use crate::signal::Signal;
 use crate::transport::{self, FdStream, Joined, Reader, Writer};
 
@@ -743,6 +743,7 @@ async fn write_loop(mut wr: Writer, conn: &Mutex<Connection>, pipe: &Pipe, signa
     let mut batch: VecDeque<Msg> = VecDeque::new();
     let mut tx = Transmit::with_capacity(feed::READ_CHUNK);
     let clear = conn.lock().frames_in_the_clear();
+    let mut cache = ReaderCache::default();
     loop {
         let seen = signal.seq();
         // With what a drive packed while an earlier connection of this pipe was a stream
@@ -752,7 +753,7 @@ async fn write_loop(mut wr: Writer, conn: &Mutex<Connection>, pipe: &Pipe, signa
                 tx.append_encoded(p)
             }
         };
-        pipe.inp.pop_packed_and_batch(Some(&mut packed), &mut batch, WRITE_BATCH);
+        pipe.inp.pop_packed_and_batch(&mut cache, Some(&mut packed), &mut batch, WRITE_BATCH);
         {
             let mut conn = conn.lock();
             if !batch.is_empty() || conn.wants_transmit() {

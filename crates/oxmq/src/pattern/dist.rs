@@ -147,9 +147,9 @@ mod tests {
         }
         assert_eq!(pa.inp.len(), 1, "a took the first message, then was full");
         assert_eq!(pb.inp.len(), 2);
-        assert_eq!(pa.inp.pop().unwrap().data, "0a");
-        assert_eq!(pa.inp.pop().unwrap().data, "0b");
-        assert!(pa.inp.pop().is_none(), "no tail of the dropped message");
+        assert_eq!(pa.inp.test_pop().unwrap().data, "0a");
+        assert_eq!(pa.inp.test_pop().unwrap().data, "0b");
+        assert!(pa.inp.test_pop().is_none(), "no tail of the dropped message");
     }
 
     /// A pipe that refused a message misses every message until it drains to its low-water
@@ -170,17 +170,17 @@ mod tests {
             send(&mut d, &format!("{i}"));
         }
         assert_eq!((pa.inp.len(), pb.inp.len()), (4, 5), "a refused the fifth");
-        pa.inp.pop().unwrap();
+        pa.inp.test_pop().unwrap();
         send(&mut d, "5");
         assert_eq!(pa.inp.len(), 3, "room for one, but a is still above its low-water mark");
         d.select_all();
         assert!(d.send_first_to_all_or_none(Msg::new("x", false)).is_err(), "NODROP waits for a");
         assert_eq!(pb.inp.len(), 6, "and b did not get it either");
-        pa.inp.pop().unwrap();
+        pa.inp.test_pop().unwrap();
         assert!(!a.out.waits_for_room(), "drained to the mark: the writer is woken");
         send(&mut d, "6");
         assert_eq!((pa.inp.len(), pb.inp.len()), (3, 7));
-        let got: Vec<_> = std::iter::from_fn(|| pa.inp.pop()).map(|m| m.data).collect();
+        let got: Vec<_> = std::iter::from_fn(|| pa.inp.test_pop()).map(|m| m.data).collect();
         assert_eq!(got, ["2", "3", "6"]);
     }
 
@@ -201,7 +201,7 @@ mod tests {
         }
         assert_eq!(full.inp.len(), 1, "the HWM 1 pipe took the first message only");
         for (_, peer) in &ends[..2] {
-            let got: Vec<_> = std::iter::from_fn(|| peer.inp.pop()).map(|m| m.data).collect();
+            let got: Vec<_> = std::iter::from_fn(|| peer.inp.test_pop()).map(|m| m.data).collect();
             assert_eq!(got, ["0a", "0b", "1a", "1b"]);
         }
     }
@@ -226,12 +226,12 @@ mod tests {
         d.select_all();
         assert!(d.send_first_to_all_or_none(Msg::new("2", false)).is_err(), "a is still full");
         assert_eq!(pb.inp.len(), 0, "so b did not get it either");
-        assert_eq!(pa.inp.pop().unwrap().data, "1");
+        assert_eq!(pa.inp.test_pop().unwrap().data, "1");
         d.select_all();
         d.send_first_to_all_or_none(Msg::new("2a", true)).unwrap();
         d.send(Msg::new("2b", false));
         for p in [&pa, &pb] {
-            let got: Vec<_> = std::iter::from_fn(|| p.inp.pop()).map(|m| m.data).collect();
+            let got: Vec<_> = std::iter::from_fn(|| p.inp.test_pop()).map(|m| m.data).collect();
             assert_eq!(got, ["2a", "2b"]);
         }
 
@@ -256,7 +256,7 @@ mod tests {
         d.select_all();
         assert_eq!(d.send_first_to_all_or_none(Msg::new("4", false)).expect_err("y is full").data, "4");
         assert_eq!(px.inp.len(), 0, "x was not sent what y refused");
-        assert_eq!(py.inp.pop().unwrap().data, "fill");
+        assert_eq!(py.inp.test_pop().unwrap().data, "fill");
         d.select_all();
         d.send_first_to_all_or_none(Msg::new("4", false)).unwrap();
         assert_eq!((px.inp.len(), py.inp.len()), (1, 1));

@@ -2,12 +2,20 @@
 
 use super::next;
 use crate::error::Error;
-use crate::pipe::{Msg, Pipe, PipeId};
+use crate::pipe::{Msg, Pipe, PipeId, ReaderCache};
 
 struct Entry {
     pipe: Pipe,
+    /// This reader's cache of the pipe's input (see `ReaderCache`).
+    cache: ReaderCache,
     /// The peer is gone; remove the pipe once its last messages have been read.
     detached: bool,
+}
+
+impl Entry {
+    fn has_msg(&self) -> bool {
+        self.pipe.inp.has_msg(&self.cache)
+    }
 }
 
 #[derive(Default)]
@@ -24,14 +32,14 @@ pub(crate) struct FairQueue {
 
 impl FairQueue {
     pub fn attach(&mut self, pipe: Pipe) {
-        self.pipes.push(Entry { pipe, detached: false });
+        self.pipes.push(Entry { pipe, cache: ReaderCache::default(), detached: false });
     }
 
     pub fn detach(&mut self, id: PipeId) {
         if let Some(i) = self.pipes.iter().position(|e| e.pipe.id == id) {
             self.pipes[i].detached = true;
             let mid_message = self.more && i == self.current;
-            if !mid_message && !self.pipes[i].pipe.inp.has_msg() {
+            if !mid_message && !self.pipes[i].has_msg() {
                 self.remove(i);
             }
         }
@@ -75,10 +83,10 @@ impl FairQueue {
     #[inline(always)]
     pub fn recv(&mut self) -> Option<(Msg, PipeId)> {
         if self.more {
-            let e = &self.pipes[self.current];
+            let e = &mut self.pipes[self.current];
             let id = e.pipe.id;
             // A reader sees only complete messages, so the rest of this one is queued.
-            let msg = e.pipe.inp.pop().expect("rest of a complete message");
+            let msg = e.pipe.inp.pop(&mut e.cache).expect("rest of a complete message");
             self.more = msg.more();
             self.last = Some(id);
             if !msg.more() {
@@ -93,8 +101,8 @@ impl FairQueue {
             if idx >= self.pipes.len() {
                 idx = 0;
             }
-            let e = &self.pipes[idx];
-            if let Some(msg) = e.pipe.inp.pop() {
+            let e = &mut self.pipes[idx];
+            if let Some(msg) = e.pipe.inp.pop(&mut e.cache) {
                 let id = e.pipe.id;
                 self.current = idx;
                 self.more = msg.more();
@@ -118,7 +126,7 @@ impl FairQueue {
 
     fn advance(&mut self) {
         let i = self.current;
-        if self.pipes[i].detached && !self.pipes[i].pipe.inp.has_msg() {
+        if self.pipes[i].detached && !self.pipes[i].has_msg() {
             self.remove(i);
         } else {
             self.current = next(i, self.pipes.len());
@@ -128,7 +136,7 @@ impl FairQueue {
     /// Is a frame ready to be read (the rest of the current message, or a complete message
     /// from some pipe)?
     pub fn has_in(&self) -> bool {
-        self.more || self.pipes.iter().any(|e| e.pipe.inp.has_msg())
+        self.more || self.pipes.iter().any(Entry::has_msg)
     }
 
     /// Drop the rest of the message being read.
@@ -183,7 +191,7 @@ mod tests {
         pb.out.push(Msg::new("old", false)).unwrap();
         pb.close();
         fq.detach(b.id);
-        assert_eq!(b.inp.pop().unwrap().data, "old", "drained behind the queue's back");
+        assert_eq!(b.inp.test_pop().unwrap().data, "old", "drained behind the queue's back");
         ends[2].1.out.push(Msg::new("c", false)).unwrap();
         let (msg, id) = fq.recv().expect("c's message is found");
         assert_eq!((msg.data.as_ref(), id), (&b"c"[..], ends[2].0.id));

@@ -134,14 +134,14 @@ mod tests {
         assert!(a.out.waits_for_room());
         assert!(lb.has_out(), "b has room");
         // One read makes room in a, but it is still above its low-water mark: a keeps refusing.
-        pa.inp.pop().unwrap();
+        pa.inp.test_pop().unwrap();
         assert!(a.out.waits_for_room());
         for i in 0..4u8 {
             lb.send(Msg::new(vec![i], false)).unwrap();
         }
         assert_eq!((pa.inp.len(), pb.inp.len()), (3, 12));
         // Drained to the mark: the reader wakes the writer, and a is in the turn again.
-        pa.inp.pop().unwrap();
+        pa.inp.test_pop().unwrap();
         assert!(!a.out.waits_for_room());
         for i in 0..4u8 {
             lb.send(Msg::new(vec![i], false)).unwrap();
@@ -158,7 +158,7 @@ mod tests {
         lb.send(Msg::new("2", false)).unwrap();
         assert!(matches!(lb.send(Msg::new("3", false)), Err(SendError::Again(_))));
         assert!(!lb.has_out());
-        pa.inp.pop().unwrap();
+        pa.inp.test_pop().unwrap();
         assert!(lb.has_out(), "drained to the low-water mark");
         lb.send(Msg::new("3", false)).unwrap();
     }
@@ -176,8 +176,8 @@ mod tests {
         lb.send(Msg::new("2b", false)).unwrap();
         assert_eq!(pa.inp.len(), 1);
         assert_eq!(pb.inp.len(), 1);
-        assert_eq!(pa.inp.pop().unwrap().data, "1a");
-        assert_eq!(pa.inp.pop().unwrap().data, "1b");
+        assert_eq!(pa.inp.test_pop().unwrap().data, "1a");
+        assert_eq!(pa.inp.test_pop().unwrap().data, "1b");
     }
 
     #[test]
@@ -198,6 +198,6 @@ mod tests {
         lb.detach(aid);
         lb.send(Msg::new("1b", false)).unwrap();
         lb.send(Msg::new("2", false)).unwrap();
-        assert_eq!(pb.inp.pop().unwrap().data, "2");
+        assert_eq!(pb.inp.test_pop().unwrap().data, "2");
     }
 }

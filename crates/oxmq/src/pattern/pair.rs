@@ -3,11 +3,13 @@
 use super::{Pattern, SendError};
 use crate::error::Error;
 use crate::options::Options;
-use crate::pipe::{Msg, PeerInfo, Pipe, PipeId, PushError};
+use crate::pipe::{Msg, PeerInfo, Pipe, PipeId, PushError, ReaderCache};
 
 #[derive(Default)]
 pub(crate) struct Pair {
     pipe: Option<Pipe>,
+    /// This reader's cache of the pipe's input (a new one with each pipe).
+    cache: ReaderCache,
     /// The peer went away; the pipe stays until its last messages are read.
     detached: bool,
     /// The peer went away mid-message: drop the rest of the message being sent.
@@ -22,6 +24,7 @@ impl Pattern for Pair {
             return false;
         }
         self.pipe = Some(pipe);
+        self.cache = ReaderCache::default();
         self.detached = false;
         true
     }
@@ -33,7 +36,7 @@ impl Pattern for Pair {
         self.detached = true;
         self.dropping = self.more_out;
         self.more_out = false;
-        if !p.inp.has_msg() {
+        if !p.inp.has_msg(&self.cache) {
             self.pipe = None;
         }
     }
@@ -64,7 +67,7 @@ impl Pattern for Pair {
     }
     fn recv(&mut self, _: &Options) -> Result<Msg, Error> {
         let Some(pipe) = &self.pipe else { return Err(Error::Again) };
-        match pipe.inp.pop() {
+        match pipe.inp.pop(&mut self.cache) {
             Some(m) => Ok(m),
             None => {
                 if self.detached {
@@ -80,7 +83,7 @@ impl Pattern for Pair {
 
     fn has_in(&mut self, _: &Options) -> bool {
         // A detached peer's last messages are still readable.
-        self.pipe.as_ref().is_some_and(|p| p.inp.has_msg())
+        self.pipe.as_ref().is_some_and(|p| p.inp.has_msg(&self.cache))
     }
     fn has_out(&mut self, _: &Options) -> bool {
         // Mid-message the other frames are always taken (or dropped with their gone peer).
@@ -114,7 +117,7 @@ mod tests {
         let (b, peer_b) = pipe();
         assert!(pair.attach(b, PeerInfo::default(), &opts));
         pair.send(Msg::new("2", false), &opts).unwrap();
-        assert_eq!(peer_b.inp.pop().map(|m| m.data), Some("2".into()), "the next message reaches the new peer");
-        assert!(peer_b.inp.pop().is_none());
+        assert_eq!(peer_b.inp.test_pop().map(|m| m.data), Some("2".into()), "the next message reaches the new peer");
+        assert!(peer_b.inp.test_pop().is_none());
     }
 }

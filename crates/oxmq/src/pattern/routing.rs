@@ -131,7 +131,7 @@ impl RoutingTable {
 
     /// Forget a detached pipe's routing id once its last message has been read.
     fn forget_if_drained(&mut self, id: PipeId) {
-        if self.draining.get(&id).is_some_and(|p| !p.inp.has_msg()) {
+        if self.draining.get(&id).is_some_and(|p| !p.inp.has_unread()) {
             self.draining.remove(&id);
             self.ids.remove(&id);
         }

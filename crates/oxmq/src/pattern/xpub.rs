@@ -21,8 +21,9 @@ use super::trie::{MultiTrie, Removed};
 use super::{Dist, Pattern, SendError};
 use crate::error::Error;
 use crate::options::Options;
-use crate::pipe::{Msg, PeerInfo, Pipe, PipeId};
+use crate::pipe::{Msg, PeerInfo, Pipe, PipeId, ReaderCache};
 use crate::signal::Signal;
+use rustc_hash::FxHashMap;
 
 pub(crate) struct XPub {
     /// PUB rather than XPUB.
@@ -33,6 +34,8 @@ pub(crate) struct XPub {
     signal: Arc<Signal>,
     /// The signal's value when every pipe was last read to its end; `None` after an attach.
     drained_at: Option<u64>,
+    /// This reader's cache of each pipe's input (see `ReaderCache`).
+    caches: FxHashMap<PipeId, ReaderCache>,
 }
 
 /// What the peers sent: the subscription tries and the messages for the application.
@@ -112,7 +115,14 @@ impl Inbox {
 
 impl XPub {
     pub fn new(public: bool, signal: Arc<Signal>) -> XPub {
-        XPub { public, dist: Dist::default(), inbox: Inbox::default(), signal, drained_at: None }
+        XPub {
+            public,
+            dist: Dist::default(),
+            inbox: Inbox::default(),
+            signal,
+            drained_at: None,
+            caches: FxHashMap::default(),
+        }
     }
 
     /// Read every pipe to its end, unless nothing arrived since the last time: a pipe wakes
@@ -126,11 +136,12 @@ impl XPub {
         }
         self.drained_at = Some(seq);
         for pipe in self.dist.pipes() {
-            while let Some(first) = pipe.inp.pop() {
+            let cache = self.caches.entry(pipe.id).or_default();
+            while let Some(first) = pipe.inp.pop(cache) {
                 let mut frames = vec![first];
                 while frames.last().is_some_and(|m| m.more()) {
                     // A reader sees only complete messages: the rest is there.
-                    frames.push(pipe.inp.pop().expect("rest of a complete message"));
+                    frames.push(pipe.inp.pop(cache).expect("rest of a complete message"));
                 }
                 self.inbox.take(self.public, pipe.id, frames, opts);
             }
@@ -143,6 +154,7 @@ impl Pattern for XPub {
         if let Some(welcome) = &opts.xpub_welcome_msg {
             let _ = pipe.out.push(Msg::new(welcome.clone(), false));
         }
+        self.caches.insert(pipe.id, ReaderCache::default());
         self.dist.attach(pipe);
         // Its subscriptions may have arrived before it was attached.
         self.drained_at = None;
@@ -151,6 +163,7 @@ impl Pattern for XPub {
 
     fn detach(&mut self, id: PipeId, opts: &Options) {
         self.dist.detach(id);
+        self.caches.remove(&id);
         self.inbox.forget(self.public, id, opts);
     }
 

@@ -18,7 +18,7 @@ use super::attach::{attach, named};
 use crate::context::ContextInner;
 use crate::engine::ZapAsk;
 use crate::options::Security;
-use crate::pipe::{Msg, Pipe};
+use crate::pipe::{Msg, Pipe, ReaderCache};
 use crate::signal::Signal;
 use crate::socket::mailbox::Command;
 use crate::transport::inproc::Side;
@@ -93,9 +93,10 @@ impl ZapClient {
 /// The handler's whole reply, or `None` if it closed the pipe first.
 async fn read_reply(pipe: &Pipe, signal: &Signal) -> Option<Vec<Bytes>> {
     let mut frames = Vec::new();
+    let mut cache = ReaderCache::default();
     loop {
         let seen = signal.seq();
-        match pipe.inp.pop() {
+        match pipe.inp.pop(&mut cache) {
             Some(m) => {
                 let (data, more) = m.into_parts();
                 frames.push(data);
