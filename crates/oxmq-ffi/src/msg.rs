@@ -484,10 +484,21 @@ pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags
         // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
         let m = unsafe { live(msg) }?;
         let sock = socket::lookup(s)?;
-        let (data, more, properties) = socket::recv_frame(&sock, flags)?.into_parts();
-        let len = data.len();
-        *m = MsgRepr { more, properties, ..MsgRepr::new(data) };
-        Ok(int_size(len))
+        // The message's properties stay if the frame came over the same connection as the one
+        // it held (a loop receiving into one message): nothing counted, nothing dropped.
+        let mut properties = m.properties.take();
+        match socket::recv_frame(&sock, flags, Some(&mut properties)) {
+            Ok(frame) => {
+                let (data, more) = frame.into_parts();
+                let len = data.len();
+                *m = MsgRepr { more, properties, ..MsgRepr::new(data) };
+                Ok(int_size(len))
+            }
+            Err(e) => {
+                m.properties = properties;
+                Err(e)
+            }
+        }
     })
 }
 

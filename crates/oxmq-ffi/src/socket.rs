@@ -12,7 +12,7 @@ use std::task::{Wake, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use oxmq::{PollEvents, Socket, SocketType};
+use oxmq::{PollEvents, Properties, Socket, SocketType};
 use parking_lot::Mutex;
 
 use crate::ctx::{self, FfiCtx};
@@ -119,6 +119,7 @@ thread_local! {
 /// The socket behind a handle, for the length of one call (as [`lookup_arc`]): the one this
 /// thread called on last if its handle is the same and no handle has been removed since,
 /// else the registry's.
+#[inline]
 pub(crate) fn lookup(s: *mut c_void) -> R<SocketRef> {
     let handle = s as usize;
     // Read before the registry: a removal after this moves it.
@@ -154,6 +155,7 @@ impl std::ops::Deref for SocketRef {
 }
 
 impl Drop for SocketRef {
+    #[inline]
     fn drop(&mut self) {
         let Some(looked) = self.0.take() else { return };
         // What a call nested in this one left there (or nothing) is dropped outside the
@@ -382,25 +384,30 @@ pub(crate) fn send_frame(sock: &FfiSocket, data: Bytes, flags: c_int) -> Result<
     sent.map_err(|e| (e, frame.unwrap_or_default()))
 }
 
-/// Receive one frame: its bytes, whether more follow, and its connection's properties;
-/// blocking (within ZMQ_RCVTIMEO) unless ZMQ_DONTWAIT. As [`blocking`], but a wait on a socket
+/// Receive one frame: its bytes, whether more follow, and (given `properties`) its
+/// connection's properties, put there unless they are there already; blocking (within
+/// ZMQ_RCVTIMEO) unless ZMQ_DONTWAIT. As [`blocking`], but a wait on a socket
 /// whose one peer is a tcp or ipc connection reads that connection on this thread
 /// (`recv_frame_reading`: no hop through the I/O thread), in poll(2) too, so that a signal
 /// handler still ends it with `EINTR`.
 #[inline]
-pub(crate) fn recv_frame(sock: &FfiSocket, flags: c_int) -> R<oxmq::ReceivedFrame> {
+pub(crate) fn recv_frame(
+    sock: &FfiSocket,
+    flags: c_int,
+    mut properties: Option<&mut Option<Properties>>,
+) -> R<oxmq::ReceivedFrame> {
     if flags & ZMQ_DONTWAIT != 0 {
-        return sock.sock.recv_frame(false).map_err(zerr);
+        return sock.sock.recv_frame(false, properties).map_err(zerr);
     }
     // (Not a non-blocking receive: one that finds nothing gives the connection back to the
     // I/O thread, which the wait below would then take again.)
-    if let Some(v) = sock.sock.recv_frame_now().map_err(zerr)? {
+    if let Some(v) = sock.sock.recv_frame_now(properties.as_deref_mut()).map_err(zerr)? {
         return Ok(v);
     }
     let deadline = deadline_after(sock.sock.rcvtimeo().map_err(zerr)?)?;
     let mut trust_events = true;
     loop {
-        match sock.sock.recv_frame_reading(deadline).map_err(zerr)? {
+        match sock.sock.recv_frame_reading(deadline, properties.as_deref_mut()).map_err(zerr)? {
             oxmq::ReadFrame::Frame(frame) => return Ok(frame),
             oxmq::ReadFrame::Again => {}
             oxmq::ReadFrame::TimedOut => return Err(libc::EAGAIN),
@@ -563,7 +570,7 @@ pub unsafe extern "C" fn zmq_recv(s: *mut c_void, buf: *mut c_void, len: usize, 
         if buf.is_null() && len > 0 {
             return Err(libc::EFAULT);
         }
-        let frame = recv_frame(&sock, flags)?;
+        let frame = recv_frame(&sock, flags, None)?;
         let data = frame.data();
         let n = data.len().min(len);
         if n > 0 {
@@ -626,7 +633,7 @@ pub unsafe extern "C" fn zmq_recviov(s: *mut c_void, iov: *mut libc::iovec, coun
         let iov = unsafe { std::slice::from_raw_parts_mut(iov, max) };
         let mut received = 0;
         for v in iov.iter_mut() {
-            let (data, more, _) = recv_frame(&sock, flags)?.into_parts();
+            let (data, more) = recv_frame(&sock, flags, None)?.into_parts();
             // SAFETY: malloc of at least one byte (a NULL buffer would read as failure).
             let buf = unsafe { libc::malloc(data.len().max(1)) }.cast::<u8>();
             if buf.is_null() {

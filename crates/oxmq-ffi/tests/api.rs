@@ -782,6 +782,50 @@ fn message_properties_over_tcp_and_multipart_more() {
     assert_eq!(zmq_ctx_term(ctx), 0);
 }
 
+/// Frames received into one message from two connections in turn carry each its own
+/// connection's properties (the message keeps the last ones only while they are the same).
+#[test]
+fn one_message_received_into_from_two_connections_has_each_ones_properties() {
+    let ctx = ctx();
+    let pull = socket(ctx, ZMQ_PULL);
+    assert_eq!(bind(pull, "tcp://127.0.0.1:*"), 0);
+    let ep = last_endpoint(pull);
+    assert_eq!(bind(pull, "inproc://two-connections"), 0);
+    let (over_tcp, over_inproc) = (socket(ctx, ZMQ_PUSH), socket(ctx, ZMQ_PUSH));
+    assert_eq!(connect(over_tcp, &ep), 0);
+    assert_eq!(connect(over_inproc, "inproc://two-connections"), 0);
+    let mut m = zmq_msg_t::new();
+    // SAFETY: message storage owned here; NUL-terminated property names; the data pointer is
+    // read for the length the receive returned.
+    unsafe {
+        assert_eq!(zmq_msg_init(&mut m), 0);
+        // One at a time, so that each receive comes over the other connection than the last.
+        for i in 0..6 {
+            if i % 2 == 0 {
+                assert_eq!(send(over_tcp, b"tcp", 0), 3);
+            } else {
+                assert_eq!(send(over_inproc, b"inproc", 0), 6);
+            }
+            let n = zmq_msg_recv(&mut m, pull, 0);
+            assert!(n > 0, "errno {}", zmq_errno());
+            let body = std::slice::from_raw_parts(zmq_msg_data(&mut m).cast::<u8>(), n as usize);
+            let addr = zmq_msg_gets(&raw mut m, c("Peer-Address").as_ptr());
+            if body == b"tcp" {
+                assert!(!addr.is_null(), "a tcp frame has its connection's properties");
+                assert_eq!(CStr::from_ptr(addr).to_str().unwrap(), "127.0.0.1");
+            } else {
+                assert_eq!(body, b"inproc");
+                assert!(addr.is_null(), "an inproc frame has no properties, not the last frame's");
+            }
+        }
+        assert_eq!(zmq_msg_close(&mut m), 0);
+    }
+    for s in [pull, over_tcp, over_inproc] {
+        assert_eq!(zmq_close(s), 0);
+    }
+    assert_eq!(zmq_ctx_term(ctx), 0);
+}
+
 #[test]
 fn many_threads_closing_the_same_sockets_close_each_exactly_once() {
     let ctx = ctx();

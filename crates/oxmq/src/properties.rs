@@ -21,6 +21,11 @@ use oxmq_wire::{Metadata, PeerInfo};
 pub struct Properties(Arc<Metadata>);
 
 impl Properties {
+    /// The very same properties (one connection's, not merely equal ones)?
+    pub(crate) fn is_same(&self, other: &Properties) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
     /// Property names libzmq adds to what the peer announced.
     pub const PEER_ADDRESS: &'static str = "Peer-Address";
     /// The user id a ZAP handler gave the peer.

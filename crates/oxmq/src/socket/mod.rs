@@ -59,26 +59,33 @@ pub(crate) struct Core {
     /// other way.
     borrowed: Option<PipeId>,
     /// The properties of the pipe a frame was last received from, with the pipe's count of
-    /// changes when they were read ([`Core::last_peer_properties`]).
+    /// changes when they were read ([`Core::fill_peer_properties`]).
     peer_properties: Option<(PipeId, u64, Option<Properties>)>,
 }
 
 impl Core {
-    /// The properties of the connection the last frame received came over. A copy is kept
-    /// while its pipe's properties do not change, so that a caller who wants them with every
-    /// frame (the C ABI's receive) pays an atomic read, not the pipe's lock, per frame.
-    fn last_peer_properties(&mut self) -> Option<Properties> {
-        let pipe = self.pattern.last_peer()?;
+    /// Put the properties of the connection the last frame received came over in `slot`,
+    /// unless it holds those already (the C ABI's receive into a message that held the last
+    /// frame: no reference taken, none dropped). A copy is kept while its pipe's properties
+    /// do not change, so that a caller who wants them with every frame pays an atomic read,
+    /// not the pipe's lock, per frame.
+    fn fill_peer_properties(&mut self, slot: &mut Option<Properties>) {
+        let Some(pipe) = self.pattern.last_peer() else {
+            *slot = None;
+            return;
+        };
         let changes = pipe.properties_changes();
-        if let Some((id, seen, properties)) = &self.peer_properties
-            && *id == pipe.id
-            && *seen == changes
-        {
-            return properties.clone();
+        let current = match &mut self.peer_properties {
+            Some((id, seen, properties)) if *id == pipe.id && *seen == changes => properties,
+            cached => &mut cached.insert((pipe.id, changes, pipe.properties())).2,
+        };
+        let same = match (&*slot, &*current) {
+            (Some(held), Some(now)) => held.is_same(now),
+            (held, now) => held.is_none() && now.is_none(),
+        };
+        if !same {
+            slot.clone_from(current);
         }
-        let properties = pipe.properties();
-        self.peer_properties = Some((pipe.id, changes, properties.clone()));
-        properties
     }
 
     /// The socket's one peer's connection, when a receiving caller may read it itself
@@ -649,12 +656,12 @@ impl SocketBase {
     }
 
     /// Receive one frame (blocking within RCVTIMEO, or not at all): its bytes, whether more
-    /// frames of the same message follow, and the properties of the connection it came over
-    /// (`None` for inproc). The C ABI's `zmq_msg_recv`, which keeps all three in the message.
-    pub fn recv_frame(&self, block: bool) -> Result<ReceivedFrame> {
-        let mut properties = None;
-        let msg = self.recv_parts_with(NO_REST, Some(&mut properties), block)?;
-        Ok(ReceivedFrame { msg, properties })
+    /// frames of the same message follow, and, given `properties`, the properties of the
+    /// connection it came over put there (`None` for inproc; left as they are if they are
+    /// those already). The C ABI's `zmq_msg_recv`, which keeps all three in the message.
+    pub fn recv_frame(&self, block: bool, properties: Option<&mut Option<Properties>>) -> Result<ReceivedFrame> {
+        let msg = self.recv_parts_with(NO_REST, properties, block)?;
+        Ok(ReceivedFrame { msg })
     }
 
     /// One attempt to receive a frame without blocking, `None` when nothing is queued, for a
@@ -662,18 +669,21 @@ impl SocketBase {
     /// a non-blocking [`recv_frame`](Self::recv_frame), it leaves the connection a caller's
     /// last receive read (`engine::feed`) lent to the next one.
     #[inline]
-    pub fn recv_frame_now(&self) -> Result<Option<ReceivedFrame>> {
-        let mut properties = None;
-        Ok(self.try_recv_with(NO_REST, Some(&mut properties))?.map(|msg| ReceivedFrame { msg, properties }))
+    pub fn recv_frame_now(&self, properties: Option<&mut Option<Properties>>) -> Result<Option<ReceivedFrame>> {
+        Ok(self.try_recv_with(NO_REST, properties)?.map(|msg| ReceivedFrame { msg }))
     }
 
     /// One attempt to receive a frame that, when nothing is queued and the socket's one peer
     /// is a tcp or ipc connection nobody else reads, reads that connection on this thread
     /// until something happens or `deadline` passes (`engine::feed`). The C ABI's blocking
     /// receive, which must report a signal handler's run (EINTR) as libzmq's does.
-    pub fn recv_frame_reading(&self, deadline: Option<Instant>) -> Result<ReadFrame> {
+    pub fn recv_frame_reading(
+        &self,
+        deadline: Option<Instant>,
+        properties: Option<&mut Option<Properties>>,
+    ) -> Result<ReadFrame> {
         let seen = self.shared.signal.seq();
-        if let Some(frame) = self.recv_frame_now()? {
+        if let Some(frame) = self.recv_frame_now(properties)? {
             return Ok(ReadFrame::Frame(frame));
         }
         Ok(match self.read_connection(seen, deadline) {
@@ -712,7 +722,7 @@ impl SocketBase {
             Err(e) => return Err(e),
         };
         if let Some(props) = properties {
-            *props = core.last_peer_properties();
+            core.fill_peer_properties(props);
         }
         let mut more = first.more();
         if let Some(rest) = rest.as_mut() {
@@ -797,16 +807,14 @@ pub enum ReadFrame {
     Interrupted,
 }
 
-/// One received frame, as the C ABI keeps it in a message: its bytes, whether more frames of
-/// its message follow, and the properties of the connection it came over (`None` for inproc).
+/// One received frame, as the C ABI keeps it in a message: its bytes and whether more frames
+/// of its message follow (the properties of the connection it came over go where the caller
+/// said).
 ///
-/// Unlike the `(Bytes, bool, Option<Properties>)` it replaces, it has no padding to copy
-/// between layers (see `pipe::Msg`); in throughput that measured neutral, since the ABI's
-/// receive still copies its result through memory elsewhere.
+/// Unlike a `(Bytes, bool)`, it has no padding to copy between layers (see `pipe::Msg`).
 #[derive(Debug)]
 pub struct ReceivedFrame {
     msg: Msg,
-    properties: Option<Properties>,
 }
 
 impl ReceivedFrame {
@@ -822,11 +830,10 @@ impl ReceivedFrame {
         self.msg.more()
     }
 
-    /// The bytes, the MORE flag and the connection's properties.
+    /// The bytes and the MORE flag.
     #[inline]
-    pub fn into_parts(self) -> (Bytes, bool, Option<Properties>) {
-        let (data, more) = self.msg.into_parts();
-        (data, more, self.properties)
+    pub fn into_parts(self) -> (Bytes, bool) {
+        self.msg.into_parts()
     }
 }
 
