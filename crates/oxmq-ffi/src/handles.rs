@@ -5,8 +5,8 @@
 //! (NULL, a pointer into anything else, a socket already closed, a context already
 //! terminated) is refused with an errno and its memory is never read. The lookup hands out a
 //! clone of the `Arc`, so a call in progress keeps its object alive even if another thread
-//! closes the handle meanwhile (libzmq leaves that undefined; here the call finishes, and the
-//! socket closes after it).
+//! closes the handle meanwhile (libzmq leaves that undefined; here the socket closes at once,
+//! and the call in progress ends with `ENOTSOCK` if it had not finished).
 //!
 //! A lookup takes a read lock and an `Arc` clone, four locked instructions, a fifth of a 64 B
 //! message's time through the ABI. So the registry also counts removals: a thread that keeps
@@ -14,6 +14,9 @@
 //! not moved, without the lock (the socket calls keep one so, `socket::lookup`). The object a
 //! thread keeps outlives its handle until that thread's next lookup; what must not wait for
 //! that (closing the socket) is done by the call that removes the handle, not by the drop.
+//! What does wait is memory: the closed socket's, and, once its context is terminated, the
+//! context's (its I/O threads idle until then). `zmq_close` and `zmq_ctx_term` drop what their
+//! own thread keeps; another thread's goes at its next socket call or when it exits.
 //!
 //! What cannot be detected: after a handle is closed, the allocator may give the same address
 //! to a new socket, and a stale pointer then reaches that socket (as it would reach freed

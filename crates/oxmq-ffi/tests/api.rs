@@ -107,6 +107,36 @@ fn a_socket_closed_by_another_thread_is_enotsock_here_and_really_closed() {
     assert_eq!(zmq_ctx_term(ctx), 0);
 }
 
+/// A receive blocked in one thread ends with ENOTSOCK when another thread closes its socket
+/// (libzmq leaves that undefined), over tcp with a peer (whose connection the blocked thread
+/// may be reading itself) and with none.
+#[test]
+fn a_receive_blocked_in_a_socket_another_thread_closes_ends_with_enotsock() {
+    for with_peer in [false, true] {
+        let ctx = ctx();
+        let pull = socket(ctx, ZMQ_PULL);
+        assert_eq!(bind(pull, "tcp://127.0.0.1:*"), 0);
+        let push = socket(ctx, ZMQ_PUSH);
+        let mut buf = [0u8; 8];
+        if with_peer {
+            assert_eq!(connect(push, &last_endpoint(pull)), 0);
+            assert_eq!(send(push, b"first", 0), 5);
+            assert_eq!(recv(pull, &mut buf, 0), 5);
+        }
+        let handle = pull as usize;
+        let receiver = std::thread::spawn(move || {
+            let mut buf = [0u8; 8];
+            let rc = recv(handle as *mut c_void, &mut buf, 0);
+            (rc, zmq_errno())
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(zmq_close(pull), 0);
+        assert_eq!(receiver.join().unwrap(), (-1, libc::ENOTSOCK), "with_peer {with_peer}");
+        assert_eq!(zmq_close(push), 0);
+        assert_eq!(zmq_ctx_term(ctx), 0);
+    }
+}
+
 #[test]
 fn option_sizes_and_values_are_checked_as_libzmq() {
     let ctx = ctx();
