@@ -136,8 +136,8 @@ pub(crate) fn lookup(s: *mut c_void) -> R<SocketRef> {
     Ok(SocketRef(Some(Looked { handle, removals, sock })))
 }
 
-/// Drop the socket this thread keeps (`zmq_ctx_term`: a closed socket kept would keep its
-/// context's I/O threads running).
+/// Drop the socket this thread keeps (`zmq_close`, and `zmq_ctx_term`: a closed socket kept
+/// would keep its context's I/O threads running).
 pub(crate) fn forget_last() {
     let last = LAST.try_with(Cell::take);
     drop(last);
@@ -206,12 +206,9 @@ pub extern "C" fn zmq_socket(ctx: *mut c_void, type_: c_int) -> *mut c_void {
 pub extern "C" fn zmq_close(s: *mut c_void) -> c_int {
     guard(-1, || {
         let sock = SOCKETS.remove(s).ok_or(libc::ENOTSOCK)?;
-        // This thread's kept socket, if it is this one, goes with its handle.
-        if let Ok(Some(last)) = LAST.try_with(Cell::take)
-            && last.handle != s as usize
-        {
-            let _ = LAST.try_with(|l| l.set(Some(last)));
-        }
+        // The removal made whatever this thread keeps stale (it could never be used again):
+        // dropped now, so that it does not keep this socket's memory.
+        forget_last();
         if sock.ctx.forked() {
             // A forked child closing what it inherited: the socket's connections, pipes and
             // descriptors are the parent's too (and its I/O threads are not there to linger).
@@ -652,4 +649,34 @@ pub unsafe extern "C" fn zmq_recviov(s: *mut c_void, iov: *mut libc::iovec, coun
         }
         Ok(int_size(received))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ctx::{zmq_ctx_new, zmq_ctx_term};
+
+    const ZMQ_PULL: c_int = 7;
+
+    /// What a thread keeps for its next call (`lookup`) is dropped by `zmq_close` on that
+    /// thread, and by `zmq_ctx_term` there for a socket another thread closed: else it would
+    /// keep the socket's memory, and the context (its I/O threads) with it.
+    #[test]
+    fn zmq_close_and_zmq_ctx_term_drop_what_their_thread_keeps() {
+        let ctx = zmq_ctx_new();
+        let s = zmq_socket(ctx, ZMQ_PULL);
+        assert!(!s.is_null());
+        assert!(lookup(s).is_ok(), "used on this thread: kept for its next call");
+        let socket = Arc::downgrade(&lookup_arc(s).unwrap());
+        assert_eq!(zmq_close(s), 0);
+        assert!(socket.upgrade().is_none(), "zmq_close drops the socket this thread kept");
+
+        let s = zmq_socket(ctx, ZMQ_PULL);
+        assert!(lookup(s).is_ok());
+        let context = Arc::downgrade(&ctx::lookup(ctx).unwrap());
+        let handle = s as usize;
+        std::thread::spawn(move || assert_eq!(zmq_close(handle as *mut c_void), 0)).join().unwrap();
+        assert_eq!(zmq_ctx_term(ctx), 0);
+        assert!(context.upgrade().is_none(), "zmq_ctx_term drops the closed socket this thread kept");
+    }
 }

@@ -635,16 +635,8 @@ impl Queue {
         out: &mut VecDeque<Msg>,
         max_bytes: usize,
     ) -> (bool, usize) {
-        if !cache.frames.is_empty() {
-            // Whoever reads in batches has not read frame by frame before; if it has, the
-            // cached messages go first (older than anything on the writer's side), and the
-            // writer's side waits for the next call.
-            let n = cache.frames.len();
-            let msgs = cache.frames.iter().filter(|m| !m.more()).count() as u64;
-            out.extend(cache.frames.drain(..));
-            self.count_read(cache, msgs);
-            return (false, n);
-        }
+        // A cache is read one way: frame by frame (`pop`) or in batches, never both.
+        debug_assert!(cache.frames.is_empty(), "a batch reader's cache holds no frames");
         let (took_packed, n, msgs) = {
             let mut st = self.state.lock();
             let mut msgs = 0;

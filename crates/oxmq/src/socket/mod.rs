@@ -81,7 +81,8 @@ impl Core {
         };
         let same = match (&*slot, &*current) {
             (Some(held), Some(now)) => held.is_same(now),
-            (held, now) => held.is_none() && now.is_none(),
+            (None, None) => true,
+            _ => false,
         };
         if !same {
             slot.clone_from(current);
@@ -358,10 +359,12 @@ impl SocketBase {
 
     /// The socket's state, for a call that may add to it (an endpoint, a monitor) or take
     /// from it: refused once the context is terminated or the socket closed, the latter
-    /// checked again under the lock that [`close`](Self::close) holds, so nothing is added
-    /// to a socket after its close has taken everything away.
+    /// checked under the lock that [`close`](Self::close) holds, so nothing is added to a
+    /// socket after its close has taken everything away.
     fn open_core(&self) -> Result<parking_lot::MutexGuard<'_, Core>> {
-        self.check_term()?;
+        if self.ctx.is_terminated() {
+            return Err(Error::ContextTerminated);
+        }
         let core = self.core.lock();
         if self.shared.is_closed() {
             return Err(Error::Closed);
