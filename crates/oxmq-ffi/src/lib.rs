@@ -56,8 +56,9 @@ pub use poll::zmq_pollitem_t;
 /// to its owner's page in one atomic push, collected in bulk.
 ///
 /// Not under Miri (which cannot run its C) or cargo-fuzz (`cfg(fuzzing)`: a sanitizer must see
-/// every allocation); off with `--no-default-features` (feature `mimalloc`).
-#[cfg(all(feature = "mimalloc", not(miri), not(fuzzing)))]
+/// every allocation); off with `--no-default-features` (feature `mimalloc`), and left to the
+/// program that links this crate with feature `foreign-allocator`.
+#[cfg(all(feature = "mimalloc", not(feature = "foreign-allocator"), not(miri), not(fuzzing)))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
