@@ -316,3 +316,65 @@ fn a_non_blocking_receive_takes_what_arrived_on_a_connection_lent_to_the_callers
         }
     });
 }
+
+/// Large frames split by the peer's writes at any point (the header alone, part of a body,
+/// all of it but a byte, a body with the next frame's first bytes) arrive whole and in order,
+/// read by the engine (nobody receiving while they arrive) and by a waiting caller. Bodies
+/// over 32 KiB are read into buffers of their own, from any point (`engine::feed`,
+/// `reads_direct`): these exercise the copy of what the read buffer already held, and the
+/// short read after such a body.
+#[test]
+fn large_frames_split_anywhere_arrive_whole() {
+    let ctx = Context::new();
+    let pull = socket(&ctx, Pull);
+    pull.set_rcvtimeo(TIMEO_MS).unwrap();
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let mut peer = raw::RawPeer::connect(&pull.last_endpoint().unwrap());
+    peer.handshake("PUSH");
+    let body = |n: usize, seed: u8| (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect::<Vec<u8>>();
+    // (body size, where the first write ends, counted from the frame's start)
+    let cases: [(usize, usize); 7] = [
+        (65536, 9),
+        (65536, 100),
+        (65536, 9 + 40_000),
+        (65536, 9 + 65535),
+        (40_000, 5_000),
+        (200_000, 9 + 150_000),
+        (65536, 9 + 65536),
+    ];
+    for caller_waits in [false, true] {
+        for (k, &(n, split)) in cases.iter().enumerate() {
+            let seed = (k as u8) + if caller_waits { 100 } else { 0 };
+            let big = body(n, seed);
+            // The frame, then a small one, then the first bytes of another large one, whose
+            // rest follows in the second write: a read may end anywhere.
+            let mut wire = raw::frame(0, &big);
+            wire.extend_from_slice(&raw::frame(0, b"after"));
+            let next = body(n, seed ^ 0x55);
+            let next_frame = raw::frame(0, &next);
+            let (head, tail) = next_frame.split_at(next_frame.len() / 3);
+            wire.extend_from_slice(head);
+            let (first, second) = wire.split_at(split);
+            let (first, mut second) = (first.to_vec(), second.to_vec());
+            second.extend_from_slice(tail);
+            let received = std::thread::scope(|s| {
+                let got = s.spawn(|| {
+                    if !caller_waits {
+                        // Both writes are in before the first receive.
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                    [pull.recv().unwrap(), pull.recv().unwrap(), pull.recv().unwrap()]
+                });
+                peer.write(&first).unwrap();
+                // The pause lets the receiving side read the first part on its own.
+                std::thread::sleep(Duration::from_millis(20));
+                peer.write(&second).unwrap();
+                got.join().unwrap()
+            });
+            let what = format!("{n} B split at {split}, caller waiting: {caller_waits}");
+            assert!(received[0] == big, "{what}: the first frame");
+            assert_eq!(received[1], b"after".to_vec(), "{what}: the small frame");
+            assert!(received[2] == next, "{what}: the next large frame");
+        }
+    }
+}
