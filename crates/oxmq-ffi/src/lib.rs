@@ -50,10 +50,11 @@ pub use poll::zmq_pollitem_t;
 /// by the thread that sends it and freed by the one that drops it last: over inproc, always
 /// another thread. glibc's malloc serves that pattern slowly (its per-thread cache never
 /// refills for the sender, and the arena's fast bins move every chunk between the two cores),
-/// and it bounded the ABI's inproc throughput below libzmq's (`zmq_inproc_thr`, 64 B: 1.6-1.8M
-/// msg/s against libzmq's 1.9-2.2M; with mimalloc 2.0-2.4M; 1 KiB: 1.4-1.6M against 2.2-2.4M;
-/// tcp and ipc unchanged; BENCHMARKS.md). mimalloc hands a block freed by another thread back
-/// to its owner's page in one atomic push, collected in bulk.
+/// and it bounded the ABI's inproc throughput below libzmq's (`zmq_inproc_thr` by hand, 64 B:
+/// 1.61-1.88M msg/s on glibc's malloc, 1.96-2.72M on mimalloc, libzmq 1.93-2.32M; 1 KiB:
+/// 1.43-1.63M, 2.19-2.37M, libzmq 1.29-1.40M; tcp and ipc unchanged; BENCHMARKS.md). mimalloc
+/// hands a block freed by another thread back to its owner's page in one atomic push,
+/// collected in bulk.
 ///
 /// Not under Miri (which cannot run its C) or cargo-fuzz (`cfg(fuzzing)`: a sanitizer must see
 /// every allocation); off with `--no-default-features` (feature `mimalloc`), and left to the
