@@ -335,11 +335,19 @@ pub unsafe extern "C" fn zmq_msg_init_data(
 pub unsafe extern "C" fn zmq_msg_close(msg: *mut zmq_msg_t) -> c_int {
     guard(-1, || {
         // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
-        let m = unsafe { live(msg) }?;
-        // SAFETY: live, so a MsgRepr is there; it is dropped once, and the closed tag (a
-        // plain u32) written over its first field stops any later use.
+        let m: *mut MsgRepr = unsafe { live(msg) }?;
+        // SAFETY: live, so a MsgRepr is there; it is dropped once, field by field (what is
+        // rarely there only when it is: a sent message, empty, is closed in a few
+        // instructions), and the closed tag (a plain u32) written over its first field stops
+        // any later use.
         unsafe {
-            ptr::drop_in_place(m as *mut MsgRepr);
+            ptr::drop_in_place(&raw mut (*m).data);
+            if (*m).properties.is_some() {
+                ptr::drop_in_place(&raw mut (*m).properties);
+            }
+            if (*m).extra.is_some() {
+                ptr::drop_in_place(&raw mut (*m).extra);
+            }
             ptr::write(msg.cast::<u32>(), CLOSED);
         }
         Ok(0)

@@ -805,9 +805,22 @@ pub(crate) struct Pipe {
 /// The message properties of the connection behind a pipe, and how many times they changed
 /// (a reader that keeps a copy compares that count instead of locking per message).
 #[derive(Default)]
-struct ConnectionProperties {
+pub(crate) struct ConnectionProperties {
     value: Mutex<Option<Properties>>,
     changes: AtomicU64,
+}
+
+impl ConnectionProperties {
+    /// The properties now.
+    pub fn value(&self) -> Option<Properties> {
+        self.value.lock().clone()
+    }
+
+    /// How many times the properties have changed: while this stays the same, a copy taken
+    /// after reading it is current.
+    pub fn changes(&self) -> u64 {
+        self.changes.load(SeqCst)
+    }
 }
 
 impl Pipe {
@@ -833,15 +846,10 @@ impl Pipe {
         self.properties.changes.fetch_add(1, SeqCst);
     }
 
-    /// The properties of the connection behind the pipe.
-    pub fn properties(&self) -> Option<Properties> {
-        self.properties.value.lock().clone()
-    }
-
-    /// How many times the properties have changed: while this stays the same, a copy taken
-    /// after reading it is current.
-    pub fn properties_changes(&self) -> u64 {
-        self.properties.changes.load(SeqCst)
+    /// The properties of the connection behind the pipe, and their count of changes, shared
+    /// with the pipe (for a reader that keeps them across frames).
+    pub fn properties(&self) -> &Arc<ConnectionProperties> {
+        &self.properties
     }
 
     /// Make `signal` the one woken for this end (an inproc pipe created before its binder

@@ -63,6 +63,11 @@ impl FairQueue {
         self.pipe(self.last?)
     }
 
+    /// The id of the pipe the last frame received came from.
+    pub fn last_peer_id(&self) -> Option<PipeId> {
+        self.last
+    }
+
     /// The pipe `id`, if it is one of ours or the one whose last message was read last.
     pub fn pipe(&self, id: PipeId) -> Option<&Pipe> {
         let live = self.pipes.iter().find(|e| e.pipe.id == id).map(|e| &e.pipe);

@@ -130,6 +130,12 @@ pub(crate) trait Pattern: Send {
     fn last_peer(&self) -> Option<&Pipe> {
         None
     }
+    /// The id of [`last_peer`](Self::last_peer)'s pipe, for a caller who keeps that pipe's
+    /// properties and checks, per frame, that it is still the same pipe (fair-queued types
+    /// answer without looking the pipe up).
+    fn last_peer_id(&self) -> Option<PipeId> {
+        self.last_peer().map(|p| p.id)
+    }
     /// The routing id the pattern generated for the peer it attached last, once. STREAM
     /// reports it as the socket's ROUTING_ID, as libzmq does.
     fn take_generated_routing_id(&mut self) -> Option<Bytes> {

@@ -30,6 +30,10 @@ impl Pattern for Pull {
         self.fq.last_peer()
     }
 
+    fn last_peer_id(&self) -> Option<PipeId> {
+        self.fq.last_peer_id()
+    }
+
     fn has_in(&mut self, _: &Options) -> bool {
         self.fq.has_in()
     }

@@ -125,6 +125,10 @@ impl Pattern for Rep {
         self.fq.last_peer()
     }
 
+    fn last_peer_id(&self) -> Option<PipeId> {
+        self.fq.last_peer_id()
+    }
+
     fn has_in(&mut self, _: &Options) -> bool {
         // Requests a recv would drop (no envelope) are dropped here first.
         !self.sending_reply && self.find_request()

@@ -157,6 +157,10 @@ impl Pattern for Req {
         self.fq.last_peer()
     }
 
+    fn last_peer_id(&self) -> Option<PipeId> {
+        self.fq.last_peer_id()
+    }
+
     fn has_in(&mut self, opts: &Options) -> bool {
         // Stale or foreign replies, which a recv would drop, are dropped here so that "readable"
         // means a reply is there.

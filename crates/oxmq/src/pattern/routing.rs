@@ -145,6 +145,14 @@ impl RoutingTable {
         }
     }
 
+    /// The id of [`last_peer`](Self::last_peer)'s pipe.
+    pub fn last_peer_id(&self) -> Option<PipeId> {
+        match &self.pending {
+            Some((_, from)) => Some(*from),
+            None => self.fq.last_peer_id(),
+        }
+    }
+
     /// Is a frame ready to be read?
     pub fn has_in(&self) -> bool {
         self.pending.is_some() || self.fq.has_in()

@@ -96,6 +96,10 @@ impl Pattern for Stream {
         self.table.last_peer()
     }
 
+    fn last_peer_id(&self) -> Option<PipeId> {
+        self.table.last_peer_id()
+    }
+
     fn has_in(&mut self, _: &Options) -> bool {
         self.table.has_in()
     }

@@ -148,6 +148,10 @@ impl Pattern for XSub {
         self.fq.last_peer()
     }
 
+    fn last_peer_id(&self) -> Option<PipeId> {
+        self.fq.last_peer_id()
+    }
+
     fn has_in(&mut self, opts: &Options) -> bool {
         if self.more_in || self.prefetched.is_some() {
             return true;

@@ -58,9 +58,17 @@ pub(crate) struct Core {
     /// callers (`engine::feed`, rule 5): given back before the socket waits for messages any
     /// other way.
     borrowed: Option<PipeId>,
-    /// The properties of the pipe a frame was last received from, with the pipe's count of
-    /// changes when they were read ([`Core::fill_peer_properties`]).
-    peer_properties: Option<(PipeId, u64, Option<Properties>)>,
+    /// The properties of the pipe a frame was last received from, kept for the next frames
+    /// ([`Core::fill_peer_properties`]).
+    peer_properties: Option<PeerProperties>,
+}
+
+/// A copy of a pipe's properties, with the pipe's count of changes when it was taken.
+struct PeerProperties {
+    id: PipeId,
+    source: Arc<pipe::ConnectionProperties>,
+    seen: u64,
+    value: Option<Properties>,
 }
 
 impl Core {
@@ -68,25 +76,39 @@ impl Core {
     /// unless it holds those already (the C ABI's receive into a message that held the last
     /// frame: no reference taken, none dropped). A copy is kept while its pipe's properties
     /// do not change, so that a caller who wants them with every frame pays an atomic read,
-    /// not the pipe's lock, per frame.
+    /// not the pipe's lock nor a look-up of the pipe, per frame.
+    #[inline]
     fn fill_peer_properties(&mut self, slot: &mut Option<Properties>) {
+        let id = self.pattern.last_peer_id();
+        match &self.peer_properties {
+            Some(kept) if Some(kept.id) == id && kept.seen == kept.source.changes() => {
+                let same = match (&*slot, &kept.value) {
+                    (Some(held), Some(now)) => held.is_same(now),
+                    (None, None) => true,
+                    _ => false,
+                };
+                if !same {
+                    slot.clone_from(&kept.value);
+                }
+            }
+            _ => self.refill_peer_properties(slot),
+        }
+    }
+
+    /// [`fill_peer_properties`](Self::fill_peer_properties) from another pipe than the last
+    /// frame's, or one whose properties changed: read them from the pipe, and keep them.
+    #[inline(never)]
+    fn refill_peer_properties(&mut self, slot: &mut Option<Properties>) {
         let Some(pipe) = self.pattern.last_peer() else {
             *slot = None;
             return;
         };
-        let changes = pipe.properties_changes();
-        let current = match &mut self.peer_properties {
-            Some((id, seen, properties)) if *id == pipe.id && *seen == changes => properties,
-            cached => &mut cached.insert((pipe.id, changes, pipe.properties())).2,
-        };
-        let same = match (&*slot, &*current) {
-            (Some(held), Some(now)) => held.is_same(now),
-            (None, None) => true,
-            _ => false,
-        };
-        if !same {
-            slot.clone_from(current);
-        }
+        let source = pipe.properties().clone();
+        // The count first: properties read after it are at least that recent.
+        let seen = source.changes();
+        let value = source.value();
+        slot.clone_from(&value);
+        self.peer_properties = Some(PeerProperties { id: pipe.id, source, seen, value });
     }
 
     /// The socket's one peer's connection, when a receiving caller may read it itself
