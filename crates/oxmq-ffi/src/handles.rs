@@ -18,7 +18,7 @@
 //! context's (its I/O threads idle until then). `zmq_close` and `zmq_ctx_term` drop what their
 //! own thread keeps; another thread's goes at its next socket call or when it exits.
 //!
-//! The object a thread keeps is in a [`Kept`] slot of its own (a thread-local): one
+//! The object a thread keeps is in a `Kept` slot of its own (a thread-local): one
 //! thread-local access per call, and a call borrows the object in place, marking the slot
 //! busy, rather than moving it out and back (two accesses, and the moves: measured, the
 //! lookup and its release were 100 of a 64 B `zmq_msg_send`'s 650 instructions that way).
