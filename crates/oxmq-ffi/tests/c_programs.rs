@@ -133,6 +133,13 @@ fn fork_child_closes_what_it_inherited() {
     compile_and_run("fork", false);
 }
 
+/// 200 children forked while two parent threads allocate through the library; a longer run
+/// by hand: the program takes the number of forks (tests/c/fork_allocating.c).
+#[test]
+fn children_forked_while_the_parent_allocates_do_not_hang() {
+    compile_and_run("fork_allocating", false);
+}
+
 /// The draft API, as a program built with ZMQ_BUILD_DRAFT_API uses it (the library built with
 /// `--features draft`).
 #[cfg(feature = "draft")]

