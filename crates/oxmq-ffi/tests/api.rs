@@ -517,6 +517,47 @@ fn messages_after_close_are_efault_not_undefined() {
     }
 }
 
+static RELEASED: AtomicUsize = AtomicUsize::new(0);
+
+unsafe extern "C" fn count_release(_data: *mut c_void, _hint: *mut c_void) {
+    RELEASED.fetch_add(1, Ordering::SeqCst);
+}
+
+/// libzmq's receive closes the message before it looks, and leaves it empty when nothing
+/// comes (checked against Debian's libzmq 4.3.4): so does oxmq's, which also keeps a loop
+/// receiving into one message from holding the last frame (and the read buffer it came from)
+/// while it reads the next.
+#[test]
+fn a_receive_releases_what_the_message_held_first() {
+    static DATA: [u8; 5] = *b"hello";
+    let ctx = ctx();
+    let (pull, push) = (socket(ctx, ZMQ_PULL), socket(ctx, ZMQ_PUSH));
+    assert_eq!(bind(pull, "inproc://release-first"), 0);
+    assert_eq!(connect(push, "inproc://release-first"), 0);
+    let mut m = zmq_msg_t::new();
+    // SAFETY: a zmq_msg_t made here over static bytes, whose free function only counts.
+    unsafe {
+        assert_eq!(
+            zmq_msg_init_data(&mut m, DATA.as_ptr().cast_mut().cast(), 5, Some(count_release), ptr::null_mut()),
+            0
+        );
+        fails_with(zmq_msg_recv(&mut m, pull, ZMQ_DONTWAIT), libc::EAGAIN);
+        assert_eq!(zmq_msg_size(&m), 0, "left empty");
+        assert_eq!(zmq_msg_more(&m), 0);
+        assert_eq!(RELEASED.load(Ordering::SeqCst), 1, "what it held was released");
+        // A message received into it later is the new frame, whole.
+        assert_eq!(send(push, b"abc", 0), 3);
+        assert_eq!(zmq_msg_recv(&mut m, pull, 0), 3);
+        assert_eq!(std::slice::from_raw_parts(zmq_msg_data(&mut m).cast::<u8>(), 3), b"abc");
+        assert_eq!(zmq_msg_close(&mut m), 0);
+    }
+    assert_eq!(RELEASED.load(Ordering::SeqCst), 1, "released once");
+    for s in [pull, push] {
+        assert_eq!(zmq_close(s), 0);
+    }
+    assert_eq!(zmq_ctx_term(ctx), 0);
+}
+
 static FREED: AtomicUsize = AtomicUsize::new(0);
 
 unsafe extern "C" fn free_box(data: *mut c_void, hint: *mut c_void) {
