@@ -69,15 +69,22 @@ impl Transmit {
 
     /// Appends bytes already in wire form (whole messages of a connection whose
     /// [`frames_in_the_clear`](crate::Connection::frames_in_the_clear), encoded
-    /// apart from it), leaving `encoded` empty. Swapped in, not copied, when
-    /// nothing is waiting.
+    /// apart from it), leaving `encoded` empty. Never copied: they become the
+    /// copy buffer, and what it held, if anything, a chunk before them. (Copied
+    /// behind a copy buffer still being written, a sender's batches were copied
+    /// once more, and the buffer grown by reallocation, whenever the kernel's
+    /// buffer was full: 90 instructions of a 1 KiB message's 1100 through the C
+    /// ABI, callgrind.) `encoded` is left with the copy buffer's spare room.
     pub fn append_encoded(&mut self, encoded: &mut BytesMut) {
-        if self.is_empty() {
-            std::mem::swap(&mut self.tail, encoded);
-        } else {
-            self.tail.extend_from_slice(encoded);
-            encoded.clear();
+        if encoded.is_empty() {
+            return;
         }
+        if !self.tail.is_empty() {
+            let head = self.tail.split().freeze();
+            self.chunked += head.len();
+            self.chunks.push_back(head);
+        }
+        std::mem::swap(&mut self.tail, encoded);
     }
 
     /// The copy buffer, to append small encoded pieces to.
@@ -167,6 +174,27 @@ mod tests {
         assert_eq!(&io[0][..], b"\x01\x02ab\x02\x00\x00\x00\x00\x00\x00\x40\x00");
         assert_eq!(io[1].as_ptr(), big.as_ptr(), "the large body is not copied");
         assert_eq!(&io[2][..], b"\x00\x01c");
+    }
+
+    #[test]
+    fn encoded_bytes_are_appended_without_a_copy_in_order() {
+        let mut tx = Transmit::with_capacity(64);
+        tx.push_frame(false, false, Bytes::from_static(b"one"));
+        let mut encoded = BytesMut::from(&b"\x00\x03two"[..]);
+        let at = encoded.as_ptr();
+        tx.append_encoded(&mut encoded);
+        assert!(encoded.is_empty());
+        tx.push_frame(false, false, Bytes::from_static(b"three"));
+        let mut io = [IoSlice::new(&[]); 8];
+        assert_eq!(tx.chunks_vectored(&mut io), 2);
+        assert_eq!(&io[0][..], b"\x00\x03one");
+        assert_eq!(io[1].as_ptr(), at, "not copied");
+        assert_eq!(&io[1][..], b"\x00\x03two\x00\x05three");
+        assert_eq!(tx.len(), 5 + 5 + 7);
+        // Nothing to append: nothing changes.
+        let mut none = BytesMut::new();
+        tx.append_encoded(&mut none);
+        assert_eq!(tx.chunk_count(), 2);
     }
 
     #[test]
