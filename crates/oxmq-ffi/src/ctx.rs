@@ -238,8 +238,7 @@ impl FfiCtx {
     /// the parent's: closing or terminating it must touch none of that (`zmq_close`,
     /// `zmq_ctx_term`), as libzmq's, which a child is expected to call and then leave alone.
     pub fn forked(&self) -> bool {
-        // SAFETY: getpid has no preconditions.
-        self.pid != unsafe { libc::getpid() }
+        self.pid != crate::process_id()
     }
 
     /// The oxmq context, started now if this is its first socket (with the options set so
@@ -298,8 +297,7 @@ pub extern "C" fn zmq_ctx_new() -> *mut c_void {
             context: OnceLock::new(),
             starting: Mutex::new(()),
             no_io_threads: AtomicBool::new(false),
-            // SAFETY: getpid has no preconditions.
-            pid: unsafe { libc::getpid() },
+            pid: crate::process_id(),
             shut: AtomicBool::new(false),
             sockets: AtomicUsize::new(0),
         });

@@ -127,6 +127,40 @@ mod mi {
     }
 }
 
+/// This process's id: a load, where getpid(2) is a system call (glibc no longer caches it)
+/// and every blocking call checks it (a forked child must not use its parent's eventfds).
+/// Read once, and again in each child `fork(3)` makes (a `pthread_atfork` handler); a child
+/// forked before the first read reads its own.
+pub(crate) fn process_id() -> libc::pid_t {
+    match PROCESS_ID.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => first_process_id(),
+        pid => pid,
+    }
+}
+
+static PROCESS_ID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+#[cold]
+fn first_process_id() -> libc::pid_t {
+    // A flag, not a `Once`: a child forked while another thread of its parent was inside a
+    // `Once` would find it running for ever.
+    static REGISTERED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    extern "C" fn in_child() {
+        // SAFETY: getpid has no preconditions (and is async-signal-safe, as a handler run
+        // in a forked child must be).
+        PROCESS_ID.store(unsafe { libc::getpid() }, std::sync::atomic::Ordering::Relaxed);
+    }
+    // Registered before the first read: a fork from now on runs the handler in the child.
+    if !REGISTERED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        // SAFETY: a handler with C linkage that stays valid for the life of the process.
+        unsafe { libc::pthread_atfork(None, None, Some(in_child)) };
+    }
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    PROCESS_ID.store(pid, std::sync::atomic::Ordering::Relaxed);
+    pid
+}
+
 /// The result of an exported function's body: a value, or the errno to fail with.
 pub(crate) type R<T> = Result<T, c_int>;
 

@@ -59,6 +59,10 @@ impl Drop for FfiSocket {
 /// Writes to the eventfd when the socket's signal moves.
 pub(crate) struct FdWake {
     fd: Mutex<Option<OwnedFd>>,
+    /// Set before each write: a blocking call's wait empties the eventfd first only when a
+    /// wake-up may have been written since it last did (`drain_if_pending`), not with a
+    /// read(2) per wait.
+    pending: AtomicBool,
     /// The process that made it: a forked child makes its own rather than share the
     /// parent's (whose wake-ups it would otherwise drain).
     pid: libc::pid_t,
@@ -69,6 +73,7 @@ impl Wake for FdWake {
         self.wake_by_ref();
     }
     fn wake_by_ref(self: &Arc<Self>) {
+        self.pending.store(true, Ordering::SeqCst);
         if let Some(fd) = self.fd.lock().as_ref() {
             let one: u64 = 1;
             // SAFETY: an open eventfd (owned here) and an 8-byte value; a full counter
@@ -82,6 +87,16 @@ impl FdWake {
     /// The eventfd's number, while it is open.
     pub(crate) fn raw_fd(&self) -> R<c_int> {
         self.fd.lock().as_ref().map(|fd| fd.as_raw_fd()).ok_or(libc::EBADF)
+    }
+
+    /// Empty the eventfd's counter if a wake-up may have been written since it was last
+    /// emptied this way or after a wait saw it readable. (A wake-up whose write comes just
+    /// after such an empty read leaves it readable with nothing pending: the next wait then
+    /// returns at once, and empties it.)
+    fn drain_if_pending(&self) {
+        if self.pending.swap(false, Ordering::SeqCst) {
+            self.drain();
+        }
     }
 
     /// Empty the eventfd's counter (non-blocking: nothing to read is fine).
@@ -429,8 +444,7 @@ thread_local! {
 /// The calling thread's wake-up descriptor (made on its first wait, and again in a forked
 /// child: the one it inherited is the parent's).
 pub(crate) fn thread_wake() -> R<Arc<FdWake>> {
-    // SAFETY: getpid has no preconditions.
-    let pid = unsafe { libc::getpid() };
+    let pid = crate::process_id();
     WAIT.with(|w| {
         let mut w = w.borrow_mut();
         match &*w {
@@ -453,8 +467,7 @@ fn new_fd_wake() -> R<Arc<FdWake>> {
     }
     // SAFETY: a descriptor just opened and owned by nobody else.
     let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-    // SAFETY: getpid has no preconditions.
-    Ok(Arc::new(FdWake { fd: Mutex::new(Some(fd)), pid: unsafe { libc::getpid() } }))
+    Ok(Arc::new(FdWake { fd: Mutex::new(Some(fd)), pending: AtomicBool::new(false), pid: crate::process_id() }))
 }
 
 /// Wait until `sock` may be ready for `want`, `deadline` passes (`EAGAIN`) or a signal
@@ -464,7 +477,7 @@ fn new_fd_wake() -> R<Arc<FdWake>> {
 fn wait_for(sock: &Socket, want: PollEvents, deadline: Option<Instant>, trust_events: bool) -> R<bool> {
     let wake = thread_wake()?;
     let raw = wake.raw_fd()?;
-    wake.drain();
+    wake.drain_if_pending();
     let waker = Waker::from(wake.clone());
     let mut key = None;
     let ready = sock.events_then_wake(&waker, &mut key).map_err(zerr)?;
@@ -480,6 +493,16 @@ fn wait_for(sock: &Socket, want: PollEvents, deadline: Option<Instant>, trust_ev
         } else if n == 0 && deadline.is_some_and(|d| Instant::now() >= d) {
             Err(libc::EAGAIN)
         } else {
+            if n > 0 {
+                // Woken: emptied now, so that the next wait need not read it first; through
+                // the descriptor, not the lock a waker on this core may still hold (waiting
+                // for it cost a yield and two context switches per wake-up).
+                wake.pending.store(false, Ordering::SeqCst);
+                let mut count: u64 = 0;
+                // SAFETY: our own non-blocking eventfd (open while `wake` is held) and an 8-byte
+                // buffer.
+                unsafe { libc::read(raw, (&mut count as *mut u64).cast(), 8) };
+            }
             Ok(true)
         }
     };
