@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "child.h"
 
 #define ROUNDS 50
 
@@ -22,24 +23,6 @@ static void exchange (void *push, void *pull, const char *text, int n)
         CHECK (zmq_recv (pull, buf, sizeof buf, 0) == (int) len);
         CHECK (memcmp (buf, text, len) == 0);
     }
-}
-
-/* Wait (at most 30 s) for the child to exit; its status. A child still running then is
-   killed and the test fails: it hung. */
-static int wait_child (pid_t pid)
-{
-    for (int i = 0; i < 3000; i++) {
-        int status;
-        pid_t rc = waitpid (pid, &status, WNOHANG);
-        CHECK (rc >= 0);
-        if (rc == pid)
-            return status;
-        struct timespec ten_ms = {0, 10 * 1000 * 1000};
-        nanosleep (&ten_ms, NULL);
-    }
-    kill (pid, SIGKILL);
-    fprintf (stderr, "the child hung\n");
-    exit (1);
 }
 
 int main (void)
@@ -111,7 +94,7 @@ int main (void)
         else
             CHECK (0);
     }
-    int status = wait_child (pid);
+    int status = wait_child (pid, 30);
     CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
     while (from_child < ROUNDS) {
         CHECK (zmq_recv (pull, buf, sizeof buf, 0) == 5);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "child.h"
 
 static volatile int stop = 0;
 
@@ -39,24 +40,6 @@ static void *churn (void *arg)
     return NULL;
 }
 
-/* Wait (at most 10 s) for the child to exit; its status. A child still running then has hung:
-   it is killed and the test fails. */
-static int wait_child (pid_t pid)
-{
-    for (int i = 0; i < 1000; i++) {
-        int status;
-        pid_t rc = waitpid (pid, &status, WNOHANG);
-        CHECK (rc >= 0);
-        if (rc == pid)
-            return status;
-        struct timespec ten_ms = {0, 10 * 1000 * 1000};
-        nanosleep (&ten_ms, NULL);
-    }
-    kill (pid, SIGKILL);
-    fprintf (stderr, "a child hung\n");
-    exit (1);
-}
-
 int main (int argc, char **argv)
 {
     require_oxmq ();
@@ -80,7 +63,7 @@ int main (int argc, char **argv)
             CHECK (zmq_ctx_term (ctx) == 0);
             _exit (0);
         }
-        int status = wait_child (pid);
+        int status = wait_child (pid, 10);
         CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
     }
     stop = 1;
