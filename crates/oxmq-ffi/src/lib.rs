@@ -60,11 +60,6 @@ pub use poll::zmq_pollitem_t;
 /// every allocation); off with `--no-default-features` (feature `mimalloc`), and left to the
 /// program that links this crate with feature `foreign-allocator`.
 #[cfg(all(feature = "mimalloc", not(feature = "foreign-allocator"), not(miri), not(fuzzing)))]
-#[global_allocator]
-static ALLOCATOR: mi::Mimalloc = mi::Mimalloc;
-
-/// mimalloc as Rust's global allocator.
-#[cfg(all(feature = "mimalloc", not(feature = "foreign-allocator"), not(miri), not(fuzzing)))]
 mod mi {
     use std::alloc::{GlobalAlloc, Layout};
     use std::ffi::c_void;
@@ -78,6 +73,9 @@ mod mi {
     const WORD: usize = size_of::<usize>();
 
     pub struct Mimalloc;
+
+    #[global_allocator]
+    static ALLOCATOR: Mimalloc = Mimalloc;
 
     // SAFETY: each call forwards to mimalloc's matching call, with the layout's alignment
     // honoured (below a word by every block, else by the aligned call); blocks are freed by
@@ -126,6 +124,11 @@ mod mi {
         }
     }
 }
+
+/// Is the library's allocator mimalloc (`mi`, whose condition this repeats)? Code that picks
+/// a faster call for it asks this.
+pub(crate) const MIMALLOC: bool =
+    cfg!(all(feature = "mimalloc", not(feature = "foreign-allocator"), not(miri), not(fuzzing)));
 
 /// This process's id: a load, where getpid(2) is a system call (glibc no longer caches it)
 /// and every blocking call checks it (a forked child must not use its parent's eventfds).

@@ -102,9 +102,7 @@ impl FdWake {
     /// Empty the eventfd's counter (non-blocking: nothing to read is fine).
     pub(crate) fn drain(&self) {
         if let Some(fd) = self.fd.lock().as_ref() {
-            let mut n: u64 = 0;
-            // SAFETY: an open non-blocking eventfd and an 8-byte buffer.
-            unsafe { libc::read(fd.as_raw_fd(), (&mut n as *mut u64).cast(), 8) };
+            empty_eventfd(fd.as_raw_fd());
         }
     }
 }
@@ -458,6 +456,14 @@ pub(crate) fn thread_wake() -> R<Arc<FdWake>> {
     })
 }
 
+/// Read (and so zero) the counter of `fd`, an open non-blocking eventfd the caller holds;
+/// nothing to read is fine.
+fn empty_eventfd(fd: c_int) {
+    let mut n: u64 = 0;
+    // SAFETY: an open eventfd (the caller's contract) and an 8-byte buffer.
+    unsafe { libc::read(fd, (&mut n as *mut u64).cast(), 8) };
+}
+
 /// A new non-blocking eventfd, and a waker that writes to it.
 fn new_fd_wake() -> R<Arc<FdWake>> {
     // SAFETY: eventfd(2) takes no pointers; a negative return is an error.
@@ -498,10 +504,8 @@ fn wait_for(sock: &Socket, want: PollEvents, deadline: Option<Instant>, trust_ev
                 // the descriptor, not the lock a waker on this core may still hold (waiting
                 // for it cost a yield and two context switches per wake-up).
                 wake.pending.store(false, Ordering::SeqCst);
-                let mut count: u64 = 0;
-                // SAFETY: our own non-blocking eventfd (open while `wake` is held) and an 8-byte
-                // buffer.
-                unsafe { libc::read(raw, (&mut count as *mut u64).cast(), 8) };
+                // (Open while `wake` is held.)
+                empty_eventfd(raw);
             }
             Ok(true)
         }
