@@ -125,11 +125,6 @@ mod mi {
     }
 }
 
-/// Is the library's allocator mimalloc (`mi`, whose condition this repeats)? Code that picks
-/// a faster call for it asks this.
-pub(crate) const MIMALLOC: bool =
-    cfg!(all(feature = "mimalloc", not(feature = "foreign-allocator"), not(miri), not(fuzzing)));
-
 /// This process's id: a load, where getpid(2) is a system call (glibc no longer caches it)
 /// and every blocking call checks it (a forked child must not use its parent's eventfds).
 /// Read once, and again in each child `fork(3)` makes (a `pthread_atfork` handler); a child

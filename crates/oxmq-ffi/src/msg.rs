@@ -228,48 +228,86 @@ pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
     })
 }
 
-/// A message of `size` bytes (zeroed) for the caller to fill through `zmq_msg_data`.
+/// A message of `size` bytes for the caller to fill through `zmq_msg_data`.
 ///
-/// libzmq leaves the bytes uninitialised; here they are zeroed, because the frame is later
-/// read as a `&[u8]` (by the encoder, by `zmq_msg_copy`'s sharers), which uninitialised
-/// memory must never be. At 64 B the memset is 1-3% of the sending process's samples (`perf`
-/// of libzmq's remote_thr on this library); large frames pay it once per byte, as they pay
-/// the caller's own fill.
+/// As libzmq's, the bytes are whatever the allocator hands back until the caller writes them
+/// (see `unfilled`): a C program fills the message anyway, and zeroing it first doubled the
+/// cost of every large message (`zmq_inproc_thr` at 64 KiB: 215-232k msg/s zeroed, 378-454k
+/// not, by hand; oxmq's own tool 441-497k in the same rounds).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> c_int {
     guard(-1, || {
         usable(msg)?;
         // SAFETY: zmq.h's contract: `msg` points to a zmq_msg_t.
-        unsafe { init(msg, Data::Fill(zeroed(size)?)) }?;
+        unsafe { init(msg, Data::Fill(unfilled(size)?)) }?;
         Ok(0)
     })
 }
 
-/// `size` zero bytes in one allocation of exactly `size`, or `ENOMEM` as libzmq's when there
-/// is no memory for it.
+/// `size` bytes in one allocation of exactly `size`, or `ENOMEM` as libzmq's when there is no
+/// memory for them; their values are unspecified (whatever the allocator hands back), but
+/// they are initialised bytes as far as Rust is concerned: the frame is later read as a
+/// `&[u8]` (by the encoder, by `zmq_msg_copy`'s sharers) whether or not the caller wrote it.
 ///
-/// Straight from the allocator's zeroing call: `Vec::try_reserve_exact` and `resize` took
-/// 200 instructions of a 64 B message's 975 on the sending side (three calls deep before the
-/// allocator, then a memset), this under 100 (callgrind of libzmq's remote_thr on this
-/// library). Under glibc's malloc (`--no-default-features`) the zeroing call is calloc, which
-/// glibc serves without its per-thread cache (measured through the ABI, at tcp 64 B, 3.89M
-/// msg/s against 4.16M with malloc and memset), so that build fills after malloc as before.
-fn zeroed(size: usize) -> R<Vec<u8>> {
-    if size == 0 || !crate::MIMALLOC {
-        let mut fill = Vec::new();
-        fill.try_reserve_exact(size).map_err(|_| libc::ENOMEM)?;
-        fill.resize(size, 0);
-        return Ok(fill);
+/// How they become initialised without a memset: [`settle`]. Where it cannot be used (Miri,
+/// which runs no `asm!`; architectures without stable `asm!`) they are zeroed instead.
+/// Straight from the allocator, not `Vec::try_reserve_exact` and `resize` (three calls deep
+/// before the allocator, then a memset: 200 instructions of a 64 B message's 975 on the sending
+/// side, callgrind of libzmq's remote_thr on this library).
+fn unfilled(size: usize) -> R<Vec<u8>> {
+    if size == 0 {
+        return Ok(Vec::new());
     }
     let layout = std::alloc::Layout::array::<u8>(size).map_err(|_| libc::ENOMEM)?;
+    #[cfg(all(oxmq_asm, not(miri)))]
+    // SAFETY: `layout` has a non-zero size (checked above); `settle` gets the whole block.
+    let p = unsafe {
+        let p = std::alloc::alloc(layout);
+        if !p.is_null() {
+            settle(p, size);
+        }
+        p
+    };
+    #[cfg(not(all(oxmq_asm, not(miri))))]
     // SAFETY: `layout` has a non-zero size (checked above).
     let p = unsafe { std::alloc::alloc_zeroed(layout) };
     if p.is_null() {
         return Err(libc::ENOMEM);
     }
     // SAFETY: `p` was allocated by the global allocator with the layout of `size` bytes
-    // (capacity `size`, align 1), and all `size` of them are initialised (zeroed).
+    // (capacity `size`, align 1), and all `size` of them are initialised (`settle`, or zeroed).
     Ok(unsafe { Vec::from_raw_parts(p, size, size) })
+}
+
+/// Make the `len` bytes at `p`, fresh from the allocator, initialised bytes of unspecified
+/// value without writing them all.
+///
+/// The story Rust's rules are told (and every caller must stay correct under): the empty
+/// `asm!` block below may write any bytes through the pointer it is given, as any `asm!`
+/// without `nomem` or `readonly` may; so after it the compiler must treat all `len` bytes as
+/// written, with values it cannot know, which is what the code after it assumes (nothing reads
+/// them expecting particular values). This is the "freeze by inline assembly" the Rust
+/// project discusses for uninitialised buffers (rust-lang/rfcs#3605, and
+/// unsafe-code-guidelines#527 on memory from outside). Its one known hole is memory whose
+/// values the kernel may still change without a write, pages an allocator gave back with
+/// `MADV_FREE` and has not touched since: one byte written per page first makes each page the
+/// process's again, so the values read later are the values there now.
+#[cfg(all(oxmq_asm, not(miri)))]
+unsafe fn settle(p: *mut u8, len: usize) {
+    const PAGE: usize = 4096;
+    // Every page the block overlaps: its first byte, then each page boundary inside it.
+    let mut at = PAGE - (p as usize) % PAGE;
+    // SAFETY: offset 0 and every offset below `len` are inside the block.
+    unsafe {
+        p.write(0);
+        while at < len {
+            p.add(at).write(0);
+            at += PAGE;
+        }
+        // SAFETY: an empty template (a comment) that reads the pointer operand and nothing
+        // else; no stack use, no flags changed. See above for why it is here.
+        std::arch::asm!("/* {0} */", in(reg) p, options(nostack, preserves_flags));
+    }
 }
 
 /// The caller's buffer, released by its free function when the last frame referring to it is
@@ -665,7 +703,6 @@ mod tests {
             assert_eq!(zmq_msg_size(&m), 5);
             // Filled through zmq_msg_data's pointer, as C does.
             let data = zmq_msg_data(&mut m).cast::<u8>();
-            assert_eq!(std::slice::from_raw_parts(data, 5), [0; 5], "zero-filled");
             ptr::copy_nonoverlapping(b"hello".as_ptr(), data, 5);
             let mut copy = zmq_msg_t::new();
             assert_eq!(zmq_msg_init(&mut copy), 0);
