@@ -333,7 +333,7 @@ pub extern "C" fn zmq_ctx_term(ctx: *mut c_void) -> c_int {
 /// `zmq_ctx_term` again.
 fn wait_term(context: &Context) -> R<()> {
     let wake = crate::socket::thread_wake()?;
-    let fd = wake.raw_fd()?;
+    let fd = wake.raw_fd();
     let waker = Waker::from(wake.clone());
     loop {
         // Emptied before asking, so that a change after the answer leaves it readable.

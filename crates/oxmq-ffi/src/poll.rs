@@ -102,7 +102,7 @@ fn poll_loop(
     sigmask: Option<*const libc::sigset_t>,
 ) -> R<c_int> {
     let wake = thread_wake()?;
-    let wake_fd = wake.raw_fd()?;
+    let wake_fd = wake.raw_fd();
     let mut pfds: Vec<libc::pollfd> = Vec::with_capacity(items.len() + 1);
     loop {
         wake.drain();

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use oxmq::{PollEvents, Properties, Socket, SocketType};
-use parking_lot::Mutex;
 
 use crate::ctx::{self, FfiCtx};
 use crate::handles::{self, Held, Kept, Registry};
@@ -58,7 +57,12 @@ impl Drop for FfiSocket {
 
 /// Writes to the eventfd when the socket's signal moves.
 pub(crate) struct FdWake {
-    fd: Mutex<Option<OwnedFd>>,
+    /// Open for as long as anyone holds the `FdWake`, waker or waiter, so a write never
+    /// reaches a descriptor number reused by something else; no lock, because a waker that a
+    /// wake-up preempts (the woken thread on its core) must not hold one that thread's next
+    /// wait takes (a `sched_yield` and two more context switches per roundtrip of
+    /// `zmq_inproc_lat` on one core, when this was a `Mutex<Option<OwnedFd>>`).
+    fd: OwnedFd,
     /// Set before each write: a blocking call's wait empties the eventfd first only when a
     /// wake-up may have been written since it last did (`drain_if_pending`), not with a
     /// read(2) per wait.
@@ -74,19 +78,17 @@ impl Wake for FdWake {
     }
     fn wake_by_ref(self: &Arc<Self>) {
         self.pending.store(true, Ordering::SeqCst);
-        if let Some(fd) = self.fd.lock().as_ref() {
-            let one: u64 = 1;
-            // SAFETY: an open eventfd (owned here) and an 8-byte value; a full counter
-            // (EAGAIN) still leaves it readable, which is all that is needed.
-            unsafe { libc::write(fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
-        }
+        let one: u64 = 1;
+        // SAFETY: an open eventfd (owned here) and an 8-byte value; a full counter (EAGAIN)
+        // still leaves it readable, which is all that is needed.
+        unsafe { libc::write(self.fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
     }
 }
 
 impl FdWake {
-    /// The eventfd's number, while it is open.
-    pub(crate) fn raw_fd(&self) -> R<c_int> {
-        self.fd.lock().as_ref().map(|fd| fd.as_raw_fd()).ok_or(libc::EBADF)
+    /// The eventfd's number (open while `self` is held).
+    pub(crate) fn raw_fd(&self) -> c_int {
+        self.fd.as_raw_fd()
     }
 
     /// Empty the eventfd's counter if a wake-up may have been written since it was last
@@ -101,9 +103,7 @@ impl FdWake {
 
     /// Empty the eventfd's counter (non-blocking: nothing to read is fine).
     pub(crate) fn drain(&self) {
-        if let Some(fd) = self.fd.lock().as_ref() {
-            empty_eventfd(fd.as_raw_fd());
-        }
+        empty_eventfd(self.fd.as_raw_fd());
     }
 }
 
@@ -473,16 +473,25 @@ fn new_fd_wake() -> R<Arc<FdWake>> {
     }
     // SAFETY: a descriptor just opened and owned by nobody else.
     let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-    Ok(Arc::new(FdWake { fd: Mutex::new(Some(fd)), pending: AtomicBool::new(false), pid: crate::process_id() }))
+    Ok(Arc::new(FdWake { fd, pending: AtomicBool::new(false), pid: crate::process_id() }))
 }
 
 /// Wait until `sock` may be ready for `want`, `deadline` passes (`EAGAIN`) or a signal
 /// handler runs (`EINTR`). Returns at once if the socket is ready and `trust_events`; returns
 /// whether the next wait may trust the socket's readiness answer again (not after a return
 /// on that answer alone).
+///
+/// First, as oxmq's own blocking calls, about a microsecond's spin on the socket's signal (on
+/// one CPU, a yield): a peer thread mid-batch usually gets there first, and then there is no
+/// poll(2), no wake-up write and no eventfd read. A signal handler that runs within that
+/// microsecond is not reported as `EINTR` (the call goes on to wait), as one that runs between
+/// libzmq's last check and its poll(2) is not: the window is wider, of the same kind.
 fn wait_for(sock: &Socket, want: PollEvents, deadline: Option<Instant>, trust_events: bool) -> R<bool> {
+    if sock.changed_shortly() {
+        return Ok(true);
+    }
     let wake = thread_wake()?;
-    let raw = wake.raw_fd()?;
+    let raw = wake.raw_fd();
     wake.drain_if_pending();
     let waker = Waker::from(wake.clone());
     let mut key = None;

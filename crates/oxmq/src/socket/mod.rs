@@ -331,6 +331,15 @@ impl SocketBase {
         Ok(ev)
     }
 
+    /// Spin about a microsecond for something to happen on the socket (what
+    /// [`events`](Self::events) reports may have changed); true if it did. For a blocking call
+    /// made outside this crate (the C ABI's) before it registers a waker and sleeps: a peer
+    /// thread mid-batch usually gets there first, and then nobody sleeps or writes a wake-up.
+    pub fn changed_shortly(&self) -> bool {
+        let signal = &self.shared.signal;
+        signal.spin(signal.seq())
+    }
+
     /// Withdraw the waker [`events_then_wake`](Self::events_then_wake) stored under `key`, if
     /// no change has woken it yet, and clear `key`.
     pub fn stop_waking(&self, key: &mut Option<u64>) {
