@@ -49,6 +49,18 @@ fn spin_rounds() -> u32 {
     })
 }
 
+/// On a single CPU, yield it once and return true (for a waiter about to sleep: the thread
+/// it waits for may be runnable, preempted by this one, and about to answer); else false at
+/// once.
+pub(crate) fn yield_if_one_cpu() -> bool {
+    if spin_rounds() == 0 {
+        std::thread::yield_now();
+        true
+    } else {
+        false
+    }
+}
+
 /// Under loom, one round: the models still take the path where the spin sees the change, and
 /// an unbounded spin would only multiply the interleavings loom has to explore.
 #[cfg(oxmq_loom)]
@@ -195,12 +207,10 @@ impl Signal {
     /// the C ABI, 1.43-1.74 and 0.92-1.03, by hand in 5 interleaved rounds). When nobody else
     /// is runnable the yield returns at once.
     pub fn spin(&self, seen: u64) -> bool {
-        let rounds = spin_rounds();
-        if rounds == 0 {
-            std::thread::yield_now();
+        if yield_if_one_cpu() {
             return self.seq.load(SeqCst) != seen;
         }
-        for _ in 0..rounds {
+        for _ in 0..spin_rounds() {
             if self.seq.load(SeqCst) != seen {
                 return true;
             }

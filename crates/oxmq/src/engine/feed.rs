@@ -443,6 +443,7 @@ impl<I: Input, S: Source> Feed<I, S> {
         disarmed: &mut bool,
         until: Until<'_>,
     ) -> Result<(), Fed> {
+        let mut yielded = false;
         loop {
             match st.read_once(stream, &self.input, CALLER_CHUNK) {
                 Ok(()) => {
@@ -463,6 +464,12 @@ impl<I: Input, S: Source> Feed<I, S> {
                     if until.deadline.is_some_and(|d| Instant::now() >= d) {
                         // Past its deadline (a give-back's one look): no wait.
                         return Err(Fed::TimedOut);
+                    }
+                    // On one CPU, the peer this caller just wrote to may be runnable here:
+                    // once per call, let it answer before paying for a poll(2)'s sleep.
+                    if !yielded && crate::signal::yield_if_one_cpu() {
+                        yielded = true;
+                        continue;
                     }
                     if !*disarmed {
                         // Only now: bytes that come after this wake only this caller (bytes
