@@ -231,9 +231,9 @@ pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
 /// A message of `size` bytes for the caller to fill through `zmq_msg_data`.
 ///
 /// As libzmq's, the bytes are whatever the allocator hands back until the caller writes them
-/// (see `unfilled`): a C program fills the message anyway, and zeroing it first doubled the
-/// cost of every large message (`zmq_inproc_thr` at 64 KiB: 215-232k msg/s zeroed, 378-454k
-/// not, by hand; oxmq's own tool 441-497k in the same rounds).
+/// (see `unfilled`): a C program fills the message anyway, and zeroing it first nearly
+/// halved the ABI's rate at large messages (`zmq_inproc_thr` at 64 KiB: BENCHMARKS.md, the
+/// fifth session of 2026-12-06).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> c_int {
     guard(-1, || {

@@ -92,18 +92,21 @@ impl FdWake {
     }
 
     /// Empty the eventfd's counter if a wake-up may have been written since it was last
-    /// emptied this way or after a wait saw it readable. (A wake-up whose write comes just
-    /// after such an empty read leaves it readable with nothing pending: the next wait then
-    /// returns at once, and empties it.)
+    /// emptied. (A wake-up whose write comes just after such an empty read leaves it readable
+    /// with nothing pending: the next wait then returns at once, and empties it.)
     fn drain_if_pending(&self) {
-        if self.pending.swap(false, Ordering::SeqCst) {
+        if self.pending.load(Ordering::SeqCst) {
             self.drain();
         }
     }
 
-    /// Empty the eventfd's counter (non-blocking: nothing to read is fine).
+    /// Empty the eventfd's counter (non-blocking: nothing to read is fine), and clear
+    /// `pending` first: a wake-up written after the clear sets it again.
     pub(crate) fn drain(&self) {
-        empty_eventfd(self.fd.as_raw_fd());
+        self.pending.store(false, Ordering::SeqCst);
+        let mut n: u64 = 0;
+        // SAFETY: an open eventfd (owned here) and an 8-byte buffer.
+        unsafe { libc::read(self.fd.as_raw_fd(), (&mut n as *mut u64).cast(), 8) };
     }
 }
 
@@ -456,14 +459,6 @@ pub(crate) fn thread_wake() -> R<Arc<FdWake>> {
     })
 }
 
-/// Read (and so zero) the counter of `fd`, an open non-blocking eventfd the caller holds;
-/// nothing to read is fine.
-fn empty_eventfd(fd: c_int) {
-    let mut n: u64 = 0;
-    // SAFETY: an open eventfd (the caller's contract) and an 8-byte buffer.
-    unsafe { libc::read(fd, (&mut n as *mut u64).cast(), 8) };
-}
-
 /// A new non-blocking eventfd, and a waker that writes to it.
 fn new_fd_wake() -> R<Arc<FdWake>> {
     // SAFETY: eventfd(2) takes no pointers; a negative return is an error.
@@ -509,12 +504,8 @@ fn wait_for(sock: &Socket, want: PollEvents, deadline: Option<Instant>, trust_ev
             Err(libc::EAGAIN)
         } else {
             if n > 0 {
-                // Woken: emptied now, so that the next wait need not read it first; through
-                // the descriptor, not the lock a waker on this core may still hold (waiting
-                // for it cost a yield and two context switches per wake-up).
-                wake.pending.store(false, Ordering::SeqCst);
-                // (Open while `wake` is held.)
-                empty_eventfd(raw);
+                // Woken: emptied now, so that the next wait need not read it first.
+                wake.drain();
             }
             Ok(true)
         }

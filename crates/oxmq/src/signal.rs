@@ -202,10 +202,8 @@ impl Signal {
     /// that wakes it: nobody is registered yet). On a single CPU (e.g. pinned with taskset)
     /// spinning would only delay the peer; instead the waiter yields the CPU once, for the
     /// peer that its own wake-up often just preempted: it runs on, and what it sends back
-    /// needs no sleep and no wake-up (a REQ/REP roundtrip between two threads on one core,
-    /// `inproc_lat` on core 0: 1.18-1.33 µs without the yield, 0.86-0.95 µs with it; through
-    /// the C ABI, 1.43-1.74 and 0.92-1.03, by hand in 5 interleaved rounds). When nobody else
-    /// is runnable the yield returns at once.
+    /// needs no sleep and no wake-up (`inproc_lat` on core 0: BENCHMARKS.md, the fifth
+    /// session of 2026-12-06). When nobody else is runnable the yield returns at once.
     pub fn spin(&self, seen: u64) -> bool {
         if yield_if_one_cpu() {
             return self.seq.load(SeqCst) != seen;

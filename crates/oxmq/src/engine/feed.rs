@@ -151,10 +151,8 @@ struct Direct {
 ///
 /// Without it every large body was a fresh allocation freed by another thread (the one that
 /// received it), and glibc's malloc gave such chunks back to the kernel and faulted them in
-/// again: `local_thr` at tcp 64 KiB x 75k took 150k-690k page faults, the run's speed
-/// depending on which (1.3-2.7 s of CPU, 27-44k msg/s, by hand), against 60k for libzmq and
-/// 300 through the C ABI (mimalloc). With the pool: 54k-131k faults, 0.9-1.0 s, 45-51k msg/s.
-/// What a connection keeps is bounded: [`POOL_BYTES`] in all, none larger than
+/// again: `local_thr` at tcp 64 KiB took several times libzmq's page faults, and its speed
+/// depended on how many (BENCHMARKS.md, the fifth session of 2026-12-06). What a connection keeps is bounded: [`POOL_BYTES`] in all, none larger than
 /// [`POOL_BODY`]; the reader runs ahead of the consumer by up to the receive HWM, so the pool
 /// keeps many rather than a few.
 #[derive(Default)]
