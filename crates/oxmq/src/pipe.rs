@@ -123,8 +123,9 @@ pub(crate) struct PeerInfo {
 /// write its messages itself (`engine::drive`, where the rule of who writes is).
 pub(crate) trait Drain: Send + Sync {
     /// A message completed for the idle reader: take what is queued now, on this thread.
-    /// False if the reader must still be woken (the queue then notifies it).
-    fn drain(&self, queue: &Queue) -> bool;
+    /// False if the reader must still be woken (the queue then notifies it). `last` is the
+    /// size of the frame whose push completed the message (0 if not a push): a hint.
+    fn drain(&self, queue: &Queue, last: usize) -> bool;
     /// Before a push, under the queue's lock, while nothing is queued ahead of it: append
     /// this one-frame message, in the reader's own encoding, to the queue's `packed` bytes,
     /// which the reader takes before any frame ([`Queue::pop_packed_and_batch`]); counted for the
@@ -398,8 +399,8 @@ impl Queue {
 
     /// A complete message appeared for an idle reader: let the drain take it, else wake the
     /// reader. Called without the queue's locks.
-    fn wake_reader(&self, reader: Arc<Signal>, drain: Option<Arc<dyn Drain>>) {
-        if !drain.is_some_and(|d| d.drain(self)) {
+    fn wake_reader(&self, reader: Arc<Signal>, drain: Option<Arc<dyn Drain>>, last: usize) {
+        if !drain.is_some_and(|d| d.drain(self, last)) {
             reader.notify();
         }
     }
@@ -418,6 +419,7 @@ impl Queue {
             // Refused until the low-water mark (see `refuse`): no need for the lock to say so.
             return Err(PushError::Full(msg));
         }
+        let len = msg.data.len();
         let wake = {
             let mut st = self.state.lock();
             if st.reader_closed {
@@ -440,7 +442,7 @@ impl Queue {
             wake.then(|| (st.reader.clone(), st.drain.clone()))
         };
         if let Some((reader, drain)) = wake {
-            self.wake_reader(reader, drain);
+            self.wake_reader(reader, drain, len);
         }
         Ok(())
     }
@@ -465,7 +467,7 @@ impl Queue {
             wake.then(|| (st.reader.clone(), st.drain.clone()))
         };
         if let Some((reader, drain)) = wake {
-            self.wake_reader(reader, drain);
+            self.wake_reader(reader, drain, 0);
         }
         true
     }

@@ -43,6 +43,18 @@
 //! would follow an engine's wake-up later, and a peer that received the first would not find
 //! the others there yet, as it would with libzmq, whose I/O thread writes them together.)
 //!
+//! A large message ([`DIRECT_MIN_BODY`], 32 KiB, or more) is the exception: its sender writes
+//! it even in a stream, whenever no bytes are waiting for the kernel. A system call per such
+//! message costs little beside copying its body, and a body handed to the I/O thread is
+//! freed there: with glibc's malloc, a block one thread allocated and another freed goes
+//! back under the arena's lock, and the top of the heap, grown by the blocks in flight and
+//! trimmed as they come back, is faulted in again page by page (a 64 KiB sender took one or
+//! two page faults per message that way; BENCHMARKS.md). Written by its sender, the body is
+//! freed on the thread that made it, before it makes the next one. The copy into the kernel
+//! is then the sender's, as for any message a caller writes (a PUB's fan-out of large
+//! messages too). Once the kernel's buffer is full, the engine writes as before until it has
+//! caught up.
+//!
 //! A batch is as large as what the sender queued before the engine ran. Where the two share a
 //! core and the sender is the slower of the two (the C ABI's sender, at 64 B), the woken
 //! engine takes the CPU at once, finds a few messages, writes them and sleeps again: a
@@ -90,6 +102,10 @@ pub(crate) const WRITE_BATCH: usize = 1024 * 1024;
 /// the connection counts as a one-way stream (see "Streams" above). One in the loom models,
 /// whose few messages then go both ways, as before there was a burst.
 pub(crate) const DIRECT_BURST: u32 = if cfg!(oxmq_loom) { 1 } else { 16 };
+
+/// A stream's message with a body this large is written by its sender all the same, when no
+/// bytes are waiting for the kernel (see "Streams" above).
+pub(crate) const DIRECT_MIN_BODY: usize = 32 * 1024;
 
 /// A stream's message with a body this large is queued as a frame, not packed: the encoder
 /// writes such a body without copying it (`Transmit::ZERO_COPY_MIN`).
@@ -275,7 +291,7 @@ impl<W: Wire> Drain for Drive<W> {
         true
     }
 
-    fn drain(&self, queue: &Queue) -> bool {
+    fn drain(&self, queue: &Queue, last: usize) -> bool {
         let Some(mut out) = self.out.try_lock() else {
             // The engine is stepping: it will see the message (rule 3).
             return false;
@@ -289,7 +305,7 @@ impl<W: Wire> Drain for Drive<W> {
             out.direct_at = inputs;
             out.direct_writes = 0;
         }
-        if out.direct_writes >= DIRECT_BURST {
+        if out.direct_writes >= DIRECT_BURST && !(last >= DIRECT_MIN_BODY && W::pending(&out.tx) == 0) {
             // A one-way stream: the message stays in the pipe for the engine, woken now, to
             // take with whatever follows it in one batch; what follows is packed.
             self.streamed.store(true, Relaxed);
@@ -518,6 +534,43 @@ mod tests {
         sent.extend(after);
         assert_eq!(written(&drive), sent);
         assert_eq!(q.len(), 0);
+    }
+
+    #[test]
+    fn a_streams_large_message_is_written_by_its_sender_unless_bytes_wait_for_the_kernel() {
+        let (q, engine, drive) = setup();
+        let mut sent = into_a_stream(&q, &drive);
+        let large = |c: u8| Bytes::from(vec![c; DIRECT_MIN_BODY]);
+        // A stream, but a large message: written at once, the engine not woken.
+        let seen = engine.seq();
+        q.push(Msg::new(large(b'1'), false)).unwrap();
+        sent.push(large(b'1'));
+        assert_eq!(written(&drive), sent);
+        assert_eq!(engine.seq(), seen, "the engine was not woken");
+        // The kernel's buffer full: the caller's write is left to the engine, and so is the
+        // next large message, while those bytes wait.
+        drive.wire.full.store(true, Relaxed);
+        q.push(Msg::new(large(b'2'), false)).unwrap();
+        assert_eq!(engine.seq(), seen + 1, "handed to the engine");
+        q.push(Msg::new(large(b'3'), false)).unwrap();
+        q.push(msg("s")).unwrap();
+        assert_eq!(written(&drive), sent);
+        assert_eq!(q.len(), 2, "queued behind the bytes waiting");
+        assert!(matches!(engine_runs(&q, &drive), Step::Blocked));
+        drive.wire.full.store(false, Relaxed);
+        assert!(matches!(engine_runs(&q, &drive), Step::Idle));
+        sent.extend([large(b'2'), large(b'3'), Bytes::from_static(b"s")]);
+        assert_eq!(written(&drive), sent, "in order");
+        // Caught up: the sender's again.
+        let seen = engine.seq();
+        q.push(Msg::new(large(b'4'), false)).unwrap();
+        sent.push(large(b'4'));
+        assert_eq!(written(&drive), sent);
+        assert_eq!(engine.seq(), seen, "the engine was not woken");
+        // A small one is still the stream's, left to the engine.
+        q.push(msg("t")).unwrap();
+        assert_eq!(written(&drive), sent);
+        assert_eq!(engine.seq(), seen + 1);
     }
 
     #[test]
