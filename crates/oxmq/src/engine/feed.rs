@@ -40,7 +40,10 @@
 //! 5. A caller that received a message, having taken the read events away, may keep them away
 //!    when it lets go: the connection is *lent* to the callers ([`Feed::lent`]), so that a
 //!    caller receiving again soon reads what came meanwhile without the engine being woken for
-//!    it and without two epoll_ctl calls per message. Lent, the connection is read only by
+//!    it and without two epoll_ctl calls per message. (A caller whose first read found bytes
+//!    waiting takes the events away after that read, to lend the connection too: a receiver
+//!    keeping up with a stream would otherwise share its reads with an engine woken for every
+//!    arrival, and a large body read by the engine is freed by another thread.) Lent, the connection is read only by
 //!    whoever comes for the right: a caller's next receive, or the engine when something else
 //!    wakes it. A socket about to wait for messages, or report on them, some other way (poll,
 //!    ZMQ_EVENTS, a non-blocking or async receive, a receive with no feed) gives it back
@@ -588,7 +591,15 @@ impl<I: Input, S: Source> Feed<I, S> {
             (None, false)
         } else if st.batch.is_empty() {
             match self.read_for(&mut st, stream, queue, &mut disarmed, until) {
-                Ok(()) => (Some(Fed::Again), true),
+                Ok(()) => {
+                    // Found bytes waiting, so the events are still the engine's: taken away now
+                    // too, so that the connection is lent (rule 5) and a receiver that keeps up
+                    // with a stream is not raced for it by an engine woken for every arrival.
+                    if may_lend && !disarmed && stream.disarm().is_ok() {
+                        disarmed = true;
+                    }
+                    (Some(Fed::Again), true)
+                }
                 Err(fed) => (Some(fed), false),
             }
         } else {
@@ -805,5 +816,86 @@ pub(super) mod tests {
         let body = BodyPool::body(&pool, vec![3; 64 * 1024]);
         drop(pool);
         assert!(body.iter().all(|&b| b == 3));
+    }
+
+    /// A socket whose bytes wait in a queue of its own ("the kernel"), each byte a message.
+    #[cfg(not(oxmq_loom))]
+    #[derive(Default)]
+    struct BytesSource {
+        waiting: parking_lot::Mutex<VecDeque<u8>>,
+        armed: std::sync::atomic::AtomicBool,
+    }
+
+    #[cfg(not(oxmq_loom))]
+    impl Source for BytesSource {
+        fn read_buf(&self, buf: &mut BytesMut, _need: usize, _grow: usize) -> io::Result<usize> {
+            let mut w = self.waiting.lock();
+            if w.is_empty() {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let n = w.len();
+            buf.extend(w.drain(..));
+            Ok(n)
+        }
+        fn read_vec(&self, _: &mut Vec<u8>) -> io::Result<usize> {
+            unreachable!("no frame is read on its own here")
+        }
+        fn read_slice(&self, _: &mut [u8]) -> io::Result<usize> {
+            unreachable!("no frame is read on its own here")
+        }
+        fn disarm(&self) -> io::Result<()> {
+            self.armed.store(false, SeqCst);
+            Ok(())
+        }
+        fn arm(&self) -> io::Result<()> {
+            self.armed.store(true, SeqCst);
+            Ok(())
+        }
+        fn wait(&self, _: &Signal, _: u64, _: Option<Instant>) -> Waited {
+            Waited::TimedOut
+        }
+    }
+
+    #[cfg(not(oxmq_loom))]
+    struct EachByte;
+
+    #[cfg(not(oxmq_loom))]
+    impl Input for EachByte {
+        fn peek_header(&self, _: &[u8]) -> Option<FrameHeader> {
+            None
+        }
+        fn input(&self, rbuf: &mut BytesMut, batch: &mut VecDeque<Msg>) -> Result<(), End> {
+            batch.extend(rbuf.split().iter().map(|b| Msg::new(Bytes::copy_from_slice(&[*b]), false)));
+            Ok(())
+        }
+        fn input_frame(&self, _: Frame, _: &mut VecDeque<Msg>) -> Result<(), End> {
+            unreachable!("no frame is read on its own here")
+        }
+        fn on_read(&self) {}
+    }
+
+    /// Rule 5: a receiving caller that found bytes already waiting (a receiver keeping up with
+    /// a stream) takes the read events from the engine after its read, and lends itself the
+    /// connection, as one that had to wait for them does; the engine is told, for its ticks.
+    #[cfg(not(oxmq_loom))]
+    #[test]
+    fn a_caller_that_found_bytes_waiting_lends_itself_the_connection() {
+        use crate::pipe::Feed as _;
+        let (engine, socket) = (Arc::new(Signal::new()), Arc::new(Signal::new()));
+        let q = Queue::new(0, engine.clone(), socket.clone());
+        let source = Arc::new(BytesSource::default());
+        source.armed.store(true, SeqCst);
+        source.waiting.lock().extend([1, 2]);
+        let feed = Feed::new(FeedState::default(), EachByte, Some(source.clone()), engine.clone(), Default::default());
+        let seen = engine.seq();
+        assert_eq!(feed.feed(&q, &socket, socket.seq(), None), Some(Fed::Again));
+        assert_eq!(q.len(), 2, "both read by the caller");
+        assert!(!source.armed.load(SeqCst), "the engine is not woken for what comes next");
+        assert!(feed.lent.load(SeqCst), "lent");
+        assert!(engine.seq() > seen, "the engine told, for its ticks");
+        // Giving it back (the socket is about to poll) arms the events again.
+        while q.test_pop().is_some() {}
+        assert!(!feed.give_back(&q, &socket), "nothing more arrived");
+        assert!(source.armed.load(SeqCst) && !feed.lent.load(SeqCst));
     }
 }
