@@ -456,20 +456,56 @@ impl Queue {
                 batch.clear();
                 return false;
             }
-            let mut wake = false;
-            while !batch.is_empty() {
-                if self.refuse(&mut st) {
-                    break;
+            let wake = if self.takes_whole(&mut st, batch) {
+                self.append_whole(&mut st, batch)
+            } else {
+                let mut wake = false;
+                while !batch.is_empty() {
+                    if self.refuse(&mut st) {
+                        break;
+                    }
+                    let msg = batch.pop_front().expect("non-empty");
+                    wake |= self.append(&mut st, msg);
                 }
-                let msg = batch.pop_front().expect("non-empty");
-                wake |= self.append(&mut st, msg);
-            }
+                wake
+            };
             wake.then(|| (st.reader.clone(), st.drain.clone()))
         };
         if let Some((reader, drain)) = wake {
             self.wake_reader(reader, drain, 0);
         }
         true
+    }
+
+    /// Can [`push_batch`](Self::push_batch) take the whole of `batch` in one move: nothing
+    /// queued (so no message in progress), no CONFLATE, and its frames within the HWM?
+    fn takes_whole(&self, st: &mut State, batch: &VecDeque<Msg>) -> bool {
+        if !st.frames.is_empty() || st.conflate || st.writer_in_msg || self.waits_for_room() {
+            return false;
+        }
+        let fits = |st: &State| st.unread() + batch.len() as u64 <= st.hwm as u64;
+        if st.hwm == 0 || fits(st) {
+            return true;
+        }
+        // The writer's count of reads is refreshed only when it looks full (see `is_full`).
+        st.read_seen = self.reader_side.read.load(SeqCst);
+        fits(st)
+    }
+
+    /// The whole of `batch` becomes the queue (see [`takes_whole`](Self::takes_whole)): what
+    /// appending its frames one by one would do, in one swap and one pass over their flags.
+    /// True if the reader must be woken.
+    fn append_whole(&self, st: &mut State, batch: &mut VecDeque<Msg>) -> bool {
+        std::mem::swap(&mut st.frames, batch);
+        let complete = st.frames.iter().rposition(|m| !m.more()).map_or(0, |i| i + 1);
+        let msgs = st.frames.range(..complete).filter(|m| !m.more()).count() as u64;
+        st.writer_in_msg = complete < st.frames.len();
+        st.complete_frames = complete;
+        if msgs == 0 {
+            return false;
+        }
+        st.appended += msgs - 1;
+        self.complete(st)
     }
 
     /// Returns true if the reader must be woken (a complete message appeared for an idle
@@ -1166,6 +1202,38 @@ mod tests {
         assert!(q.push(m("8", false)).is_err());
         q.close_reader();
         assert!(matches!(q.push(m("8", false)), Err(PushError::Closed(_))));
+    }
+
+    /// A batch into an empty queue moves whole (`append_whole`): the same frames, complete
+    /// messages counted, a message still in progress at its end finished by the next push,
+    /// the idle reader woken once; into a queue that is not empty, or near its HWM, frame by
+    /// frame as before.
+    #[test]
+    fn a_batch_into_an_empty_queue_moves_whole() {
+        let (q, _w, r) = q(8);
+        assert!(q.test_pop().is_none(), "the reader is idle");
+        let seen = r.seq();
+        let mut batch: VecDeque<Msg> = [m("a", true), m("b", false), m("c", false), m("d", true)].into_iter().collect();
+        assert!(q.push_batch(&mut batch));
+        assert!(batch.is_empty());
+        assert_eq!(q.len(), 2, "two complete messages");
+        assert_eq!(r.seq(), seen + 1, "woken once");
+        q.push(m("e", false)).unwrap();
+        assert_eq!(q.len(), 3);
+        let got: Vec<_> =
+            std::iter::from_fn(|| q.test_pop()).map(|x| (x.more(), x.data)).map(|(more, d)| (d, more)).collect();
+        let want = [("a", true), ("b", false), ("c", false), ("d", true), ("e", false)];
+        assert_eq!(got.len(), want.len());
+        for ((d, more), (wd, wmore)) in got.iter().zip(want) {
+            assert_eq!((d.as_ref(), *more), (wd.as_bytes(), wmore));
+        }
+        // Near the HWM (8; 5 read, none queued): 3 fit of 5, frame by frame.
+        for _ in 0..5 {
+            q.push(m("x", false)).unwrap();
+        }
+        let mut batch: VecDeque<Msg> = (0..5).map(|_| m("y", false)).collect();
+        assert!(q.push_batch(&mut batch));
+        assert_eq!((q.len(), batch.len()), (8, 2), "stopped at the HWM");
     }
 
     #[test]
