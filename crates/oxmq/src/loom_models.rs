@@ -456,121 +456,6 @@ fn drive_hands_a_refused_write_to_the_engine() {
     drive_model(1);
 }
 
-/// The kernel under the feed models: bytes the peer wrote and nobody read yet, whether the
-/// engine's read events are on (armed), whether the peer closed. Each byte is one message.
-#[derive(Default)]
-struct Kernel {
-    data: VecDeque<u8>,
-    armed: bool,
-    closed: bool,
-}
-
-/// The connection under the feed models. A write, or the peer's close, notifies the engine's
-/// signal while armed (its read event), and always `readable` (what a caller's poll(2)
-/// waits on); arming with bytes waiting notifies the engine at once (the kernel looks).
-struct FakeSource {
-    kernel: crate::sync::Mutex<Kernel>,
-    engine: Arc<Signal>,
-    readable: Arc<Signal>,
-}
-
-impl FakeSource {
-    fn peer_writes(&self, byte: Option<u8>) {
-        let armed = {
-            let mut k = self.kernel.lock();
-            match byte {
-                Some(b) => k.data.push_back(b),
-                None => k.closed = true,
-            }
-            k.armed
-        };
-        if armed {
-            self.engine.notify();
-        }
-        self.readable.notify();
-    }
-}
-
-/// Wakes `readable` (a caller's poll(2) waiting on the socket's signal through a waker).
-struct NotifyWaker(Arc<Signal>);
-
-impl Wake for NotifyWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.notify();
-    }
-}
-
-impl crate::engine::feed::Source for FakeSource {
-    fn read_buf(&self, buf: &mut bytes::BytesMut, _need: usize, _grow: usize) -> std::io::Result<usize> {
-        let mut k = self.kernel.lock();
-        if k.data.is_empty() {
-            return if k.closed { Ok(0) } else { Err(std::io::ErrorKind::WouldBlock.into()) };
-        }
-        let n = k.data.len();
-        buf.extend(k.data.drain(..));
-        Ok(n)
-    }
-    fn read_vec(&self, _: &mut Vec<u8>) -> std::io::Result<usize> {
-        unreachable!("no frame is read on its own in the models")
-    }
-    fn read_slice(&self, _: &mut [u8]) -> std::io::Result<usize> {
-        unreachable!("no frame is read on its own in the models")
-    }
-    fn disarm(&self) -> std::io::Result<()> {
-        self.kernel.lock().armed = false;
-        Ok(())
-    }
-    fn arm(&self) -> std::io::Result<()> {
-        let waiting = {
-            let mut k = self.kernel.lock();
-            k.armed = true;
-            !k.data.is_empty() || k.closed
-        };
-        if waiting {
-            self.engine.notify();
-        }
-        Ok(())
-    }
-    fn wait(&self, signal: &Signal, seen: u64, _deadline: Option<std::time::Instant>) -> crate::engine::feed::Waited {
-        use crate::engine::feed::Waited;
-        let waker = Waker::from(Arc::new(NotifyWaker(self.readable.clone())));
-        let mut key = None;
-        loop {
-            let seen_readable = self.readable.seq();
-            if !signal.register(&waker, seen, &mut key) {
-                signal.unregister(&mut key);
-                return Waited::Signalled;
-            }
-            {
-                let k = self.kernel.lock();
-                if !k.data.is_empty() || k.closed {
-                    drop(k);
-                    signal.unregister(&mut key);
-                    return Waited::Readable;
-                }
-            }
-            assert!(self.readable.wait(seen_readable, None), "an untimed wait returned false");
-        }
-    }
-}
-
-/// Each byte one message.
-struct ByteInput;
-
-impl crate::engine::feed::Input for ByteInput {
-    fn peek_header(&self, _: &[u8]) -> Option<oxmq_wire::FrameHeader> {
-        None
-    }
-    fn input(&self, rbuf: &mut bytes::BytesMut, batch: &mut VecDeque<Msg>) -> Result<(), crate::engine::End> {
-        batch.extend(rbuf.split().iter().map(|b| Msg::new(Bytes::copy_from_slice(&[*b]), false)));
-        Ok(())
-    }
-    fn input_frame(&self, _: oxmq_wire::Frame, _: &mut VecDeque<Msg>) -> Result<(), crate::engine::End> {
-        unreachable!("no frame is read on its own in the models")
-    }
-    fn on_read(&self) {}
-}
-
 /// The peer writes `n` one-byte messages and closes; a caller receives `n` messages with
 /// blocking receives (reading the connection itself when nothing is queued and the feed is
 /// free), racing the engine's reader; the pipe holds `hwm` messages. Every message arrives
@@ -579,6 +464,7 @@ impl crate::engine::feed::Input for ByteInput {
 /// leave the connection lent to its next receive; the engine then ticks once per wait, and
 /// the caller gives the connection back when done (as a socket does before it polls).
 fn feed_model(n: u8, hwm: usize) {
+    use crate::engine::feed::tests::fakes::{ByteInput, FakeSource, Kernel};
     use crate::engine::feed::{EngineStep, Feed, FeedState};
     use crate::pipe::Feed as _;
     // Three threads and many locks: at most 3 preemptions (about a minute each), unless the

@@ -497,13 +497,19 @@ impl Queue {
     /// True if the reader must be woken.
     fn append_whole(&self, st: &mut State, batch: &mut VecDeque<Msg>) -> bool {
         std::mem::swap(&mut st.frames, batch);
-        let complete = st.frames.iter().rposition(|m| !m.more()).map_or(0, |i| i + 1);
-        let msgs = st.frames.range(..complete).filter(|m| !m.more()).count() as u64;
+        let (mut msgs, mut complete) = (0, 0);
+        for (i, m) in st.frames.iter().enumerate() {
+            if !m.more() {
+                msgs += 1;
+                complete = i + 1;
+            }
+        }
         st.writer_in_msg = complete < st.frames.len();
         st.complete_frames = complete;
         if msgs == 0 {
             return false;
         }
+        // The last message's completion counts itself and wakes the reader if it is idle.
         st.appended += msgs - 1;
         self.complete(st)
     }
@@ -1220,20 +1226,33 @@ mod tests {
         assert_eq!(r.seq(), seen + 1, "woken once");
         q.push(m("e", false)).unwrap();
         assert_eq!(q.len(), 3);
-        let got: Vec<_> =
-            std::iter::from_fn(|| q.test_pop()).map(|x| (x.more(), x.data)).map(|(more, d)| (d, more)).collect();
+        let got: Vec<_> = std::iter::from_fn(|| q.test_pop()).map(|x| (x.more(), x.data)).collect();
         let want = [("a", true), ("b", false), ("c", false), ("d", true), ("e", false)];
         assert_eq!(got.len(), want.len());
-        for ((d, more), (wd, wmore)) in got.iter().zip(want) {
+        for ((more, d), (wd, wmore)) in got.iter().zip(want) {
             assert_eq!((d.as_ref(), *more), (wd.as_bytes(), wmore));
         }
-        // Near the HWM (8; 5 read, none queued): 3 fit of 5, frame by frame.
+        // Frames queued: frame by frame, up to the HWM (8; 5 queued, 3 more fit).
         for _ in 0..5 {
             q.push(m("x", false)).unwrap();
         }
         let mut batch: VecDeque<Msg> = (0..5).map(|_| m("y", false)).collect();
         assert!(q.push_batch(&mut batch));
         assert_eq!((q.len(), batch.len()), (8, 2), "stopped at the HWM");
+    }
+
+    /// Nothing queued, but unread messages in the reader's cache: a batch still stops at the
+    /// HWM, which counts them (HWM 4; 2 unread after one of 3 read; 2 more fit).
+    #[test]
+    fn a_batch_into_an_empty_queue_counts_the_readers_unread_messages() {
+        let (q, _w, _r) = q(4);
+        for _ in 0..3 {
+            q.push(m("x", false)).unwrap();
+        }
+        assert!(q.test_pop().is_some());
+        let mut batch: VecDeque<Msg> = (0..3).map(|_| m("z", false)).collect();
+        assert!(q.push_batch(&mut batch));
+        assert_eq!((q.len(), batch.len()), (4, 1), "stopped at the HWM");
     }
 
     #[test]

@@ -43,12 +43,12 @@
 //!    it and without two epoll_ctl calls per message. (A caller whose first read found bytes
 //!    waiting takes the events away after that read, to lend the connection too: a receiver
 //!    keeping up with a stream would otherwise share its reads with an engine woken for every
-//!    arrival, and a large body read by the engine is freed by another thread.) Lent, the connection is read only by
-//!    whoever comes for the right: a caller's next receive, or the engine when something else
-//!    wakes it. A socket about to wait for messages, or report on them, some other way (poll,
-//!    ZMQ_EVENTS, a non-blocking or async receive, a receive with no feed) gives it back
-//!    ([`pipe::Feed::give_back`]): it reads what arrived meanwhile as a receive already past
-//!    its deadline would (one look, no wait; so the answer counts what the kernel holds), which
+//!    arrival, and a large body read by the engine is freed by another thread.) Lent, the
+//!    connection is read only by whoever comes for the right: a caller's next receive, or the
+//!    engine when something else wakes it. A socket about to wait for messages, or report on
+//!    them, some other way (poll, ZMQ_EVENTS, a non-blocking or async receive, a receive with
+//!    no feed) gives it back ([`pipe::Feed::give_back`]): it reads what arrived meanwhile as
+//!    a receive already past its deadline would (one look, no wait; so the answer counts what the kernel holds), which
 //!    gives the events back, or, when it cannot (the right taken, a message queued), asks the
 //!    engine to. The engine takes it back (arms the events, under the right) when asked, and
 //!    on its own once no caller has come for the right for a whole [`LEND_TICK`] (it looks every
@@ -155,9 +155,9 @@ struct Direct {
 /// Without it every large body was a fresh allocation freed by another thread (the one that
 /// received it), and glibc's malloc gave such chunks back to the kernel and faulted them in
 /// again: `local_thr` at tcp 64 KiB took several times libzmq's page faults, and its speed
-/// depended on how many (BENCHMARKS.md, the fifth session of 2026-12-06). What a connection keeps is bounded: [`POOL_BYTES`] in all, none larger than
-/// [`POOL_BODY`]; the reader runs ahead of the consumer by up to the receive HWM, so the pool
-/// keeps many rather than a few.
+/// depended on how many (BENCHMARKS.md, the fifth session of 2026-12-06). What a connection
+/// keeps is bounded: [`POOL_BYTES`] in all, none larger than [`POOL_BODY`]; the reader runs
+/// ahead of the consumer by up to the receive HWM, so the pool keeps many rather than a few.
 #[derive(Default)]
 struct BodyPool {
     free: parking_lot::Mutex<Vec<Vec<u8>>>,
@@ -711,9 +711,143 @@ impl Source for crate::transport::FdStream {
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+pub(crate) mod tests {
     #[cfg(not(oxmq_loom))]
     use super::*;
+
+    /// The fakes under the feed's unit tests and its loom models (`loom_models`).
+    pub(crate) mod fakes {
+        use std::collections::VecDeque;
+        use std::sync::Arc;
+        use std::task::{Wake, Waker};
+
+        use bytes::Bytes;
+
+        use crate::pipe::Msg;
+        use crate::signal::Signal;
+
+        /// The kernel under the feed's models and tests: bytes the peer wrote and nobody read
+        /// yet, whether the engine's read events are on (armed), whether the peer closed. Each
+        /// byte is one message.
+        #[derive(Default)]
+        pub(crate) struct Kernel {
+            pub data: VecDeque<u8>,
+            pub armed: bool,
+            pub closed: bool,
+        }
+
+        /// The connection under the feed's models and tests. A write, or the peer's close,
+        /// notifies the engine's signal while armed (its read event), and always `readable`
+        /// (what a caller's poll(2) waits on); arming with bytes waiting notifies the engine at
+        /// once (the kernel looks).
+        pub(crate) struct FakeSource {
+            pub kernel: crate::sync::Mutex<Kernel>,
+            pub engine: Arc<Signal>,
+            pub readable: Arc<Signal>,
+        }
+
+        impl FakeSource {
+            pub fn peer_writes(&self, byte: Option<u8>) {
+                let armed = {
+                    let mut k = self.kernel.lock();
+                    match byte {
+                        Some(b) => k.data.push_back(b),
+                        None => k.closed = true,
+                    }
+                    k.armed
+                };
+                if armed {
+                    self.engine.notify();
+                }
+                self.readable.notify();
+            }
+        }
+
+        /// Wakes `readable` (a caller's poll(2) waiting on the socket's signal through a waker).
+        struct NotifyWaker(Arc<Signal>);
+
+        impl Wake for NotifyWaker {
+            fn wake(self: Arc<Self>) {
+                self.0.notify();
+            }
+        }
+
+        impl crate::engine::feed::Source for FakeSource {
+            fn read_buf(&self, buf: &mut bytes::BytesMut, _need: usize, _grow: usize) -> std::io::Result<usize> {
+                let mut k = self.kernel.lock();
+                if k.data.is_empty() {
+                    return if k.closed { Ok(0) } else { Err(std::io::ErrorKind::WouldBlock.into()) };
+                }
+                let n = k.data.len();
+                buf.extend(k.data.drain(..));
+                Ok(n)
+            }
+            fn read_vec(&self, _: &mut Vec<u8>) -> std::io::Result<usize> {
+                unreachable!("no frame is read on its own in the models")
+            }
+            fn read_slice(&self, _: &mut [u8]) -> std::io::Result<usize> {
+                unreachable!("no frame is read on its own in the models")
+            }
+            fn disarm(&self) -> std::io::Result<()> {
+                self.kernel.lock().armed = false;
+                Ok(())
+            }
+            fn arm(&self) -> std::io::Result<()> {
+                let waiting = {
+                    let mut k = self.kernel.lock();
+                    k.armed = true;
+                    !k.data.is_empty() || k.closed
+                };
+                if waiting {
+                    self.engine.notify();
+                }
+                Ok(())
+            }
+            fn wait(
+                &self,
+                signal: &Signal,
+                seen: u64,
+                _deadline: Option<std::time::Instant>,
+            ) -> crate::engine::feed::Waited {
+                use crate::engine::feed::Waited;
+                let waker = Waker::from(Arc::new(NotifyWaker(self.readable.clone())));
+                let mut key = None;
+                loop {
+                    let seen_readable = self.readable.seq();
+                    if !signal.register(&waker, seen, &mut key) {
+                        signal.unregister(&mut key);
+                        return Waited::Signalled;
+                    }
+                    {
+                        let k = self.kernel.lock();
+                        if !k.data.is_empty() || k.closed {
+                            drop(k);
+                            signal.unregister(&mut key);
+                            return Waited::Readable;
+                        }
+                    }
+                    assert!(self.readable.wait(seen_readable, None), "an untimed wait returned false");
+                }
+            }
+        }
+
+        /// Each byte one message.
+        pub(crate) struct ByteInput;
+
+        impl crate::engine::feed::Input for ByteInput {
+            fn peek_header(&self, _: &[u8]) -> Option<oxmq_wire::FrameHeader> {
+                None
+            }
+            fn input(&self, rbuf: &mut bytes::BytesMut, batch: &mut VecDeque<Msg>) -> Result<(), crate::engine::End> {
+                batch.extend(rbuf.split().iter().map(|b| Msg::new(Bytes::copy_from_slice(&[*b]), false)));
+                Ok(())
+            }
+            fn input_frame(&self, _: oxmq_wire::Frame, _: &mut VecDeque<Msg>) -> Result<(), crate::engine::End> {
+                unreachable!("no frame is read on its own in the models")
+            }
+            fn on_read(&self) {}
+        }
+    }
 
     thread_local! {
         /// Reads this thread made as a receiving caller.
@@ -818,62 +952,6 @@ pub(super) mod tests {
         assert!(body.iter().all(|&b| b == 3));
     }
 
-    /// A socket whose bytes wait in a queue of its own ("the kernel"), each byte a message.
-    #[cfg(not(oxmq_loom))]
-    #[derive(Default)]
-    struct BytesSource {
-        waiting: parking_lot::Mutex<VecDeque<u8>>,
-        armed: std::sync::atomic::AtomicBool,
-    }
-
-    #[cfg(not(oxmq_loom))]
-    impl Source for BytesSource {
-        fn read_buf(&self, buf: &mut BytesMut, _need: usize, _grow: usize) -> io::Result<usize> {
-            let mut w = self.waiting.lock();
-            if w.is_empty() {
-                return Err(io::ErrorKind::WouldBlock.into());
-            }
-            let n = w.len();
-            buf.extend(w.drain(..));
-            Ok(n)
-        }
-        fn read_vec(&self, _: &mut Vec<u8>) -> io::Result<usize> {
-            unreachable!("no frame is read on its own here")
-        }
-        fn read_slice(&self, _: &mut [u8]) -> io::Result<usize> {
-            unreachable!("no frame is read on its own here")
-        }
-        fn disarm(&self) -> io::Result<()> {
-            self.armed.store(false, SeqCst);
-            Ok(())
-        }
-        fn arm(&self) -> io::Result<()> {
-            self.armed.store(true, SeqCst);
-            Ok(())
-        }
-        fn wait(&self, _: &Signal, _: u64, _: Option<Instant>) -> Waited {
-            Waited::TimedOut
-        }
-    }
-
-    #[cfg(not(oxmq_loom))]
-    struct EachByte;
-
-    #[cfg(not(oxmq_loom))]
-    impl Input for EachByte {
-        fn peek_header(&self, _: &[u8]) -> Option<FrameHeader> {
-            None
-        }
-        fn input(&self, rbuf: &mut BytesMut, batch: &mut VecDeque<Msg>) -> Result<(), End> {
-            batch.extend(rbuf.split().iter().map(|b| Msg::new(Bytes::copy_from_slice(&[*b]), false)));
-            Ok(())
-        }
-        fn input_frame(&self, _: Frame, _: &mut VecDeque<Msg>) -> Result<(), End> {
-            unreachable!("no frame is read on its own here")
-        }
-        fn on_read(&self) {}
-    }
-
     /// Rule 5: a receiving caller that found bytes already waiting (a receiver keeping up with
     /// a stream) takes the read events from the engine after its read, and lends itself the
     /// connection, as one that had to wait for them does; the engine is told, for its ticks.
@@ -881,21 +959,26 @@ pub(super) mod tests {
     #[test]
     fn a_caller_that_found_bytes_waiting_lends_itself_the_connection() {
         use crate::pipe::Feed as _;
+        use fakes::{ByteInput, FakeSource, Kernel};
         let (engine, socket) = (Arc::new(Signal::new()), Arc::new(Signal::new()));
         let q = Queue::new(0, engine.clone(), socket.clone());
-        let source = Arc::new(BytesSource::default());
-        source.armed.store(true, SeqCst);
-        source.waiting.lock().extend([1, 2]);
-        let feed = Feed::new(FeedState::default(), EachByte, Some(source.clone()), engine.clone(), Default::default());
+        let source = Arc::new(FakeSource {
+            kernel: crate::sync::Mutex::new(Kernel { armed: true, ..Kernel::default() }),
+            engine: engine.clone(),
+            readable: Arc::new(Signal::new()),
+        });
+        source.peer_writes(Some(1));
+        source.peer_writes(Some(2));
+        let feed = Feed::new(FeedState::default(), ByteInput, Some(source.clone()), engine.clone(), Default::default());
         let seen = engine.seq();
         assert_eq!(feed.feed(&q, &socket, socket.seq(), None), Some(Fed::Again));
         assert_eq!(q.len(), 2, "both read by the caller");
-        assert!(!source.armed.load(SeqCst), "the engine is not woken for what comes next");
+        assert!(!source.kernel.lock().armed, "the engine is not woken for what comes next");
         assert!(feed.lent.load(SeqCst), "lent");
         assert!(engine.seq() > seen, "the engine told, for its ticks");
         // Giving it back (the socket is about to poll) arms the events again.
         while q.test_pop().is_some() {}
         assert!(!feed.give_back(&q, &socket), "nothing more arrived");
-        assert!(source.armed.load(SeqCst) && !feed.lent.load(SeqCst));
+        assert!(source.kernel.lock().armed && !feed.lent.load(SeqCst));
     }
 }
