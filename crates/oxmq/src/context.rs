@@ -194,6 +194,7 @@ impl ContextBuilder {
                     hook();
                 }
             })
+            .on_thread_park(crate::engine::drive::note_parked)
             .enable_all()
             .build()?;
         Ok(Context::from_runtime(runtime))

@@ -45,7 +45,7 @@ use parking_lot::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
-use super::drive::{Drive, HOT_STREAM_GAP, Step, WRITE_BATCH, Wire};
+use super::drive::{Drive, Step, WRITE_BATCH, Wire};
 use super::feed::{self, EngineStep, Feed, FeedState, Input, Target};
 use super::{End, EngineConfig, ZapAsk, discard};
 use crate::error::errno;
@@ -715,9 +715,8 @@ async fn drive_loop(drive: &Drive<ZmtpWire>, wr: &FdStream, pipe: &Pipe, signal:
             // keep the reader (in the same task) or other connections from running.
             Step::Again => tokio::task::consume_budget().await,
             Step::Idle => {
-                let idle = std::time::Instant::now();
                 signal.changed(seen).await;
-                if drive.take_streamed() && idle.elapsed() < HOT_STREAM_GAP {
+                if drive.take_streamed() && super::drive::woke_hot() {
                     // A hot stream's sender on this core queues the rest of its turn first
                     // (`engine::drive`, "Streams").
                     std::thread::yield_now();
