@@ -194,7 +194,7 @@ impl ContextBuilder {
                     hook();
                 }
             })
-            .on_thread_park(crate::engine::drive::note_parked)
+            .on_thread_park(crate::io_thread::note_parked)
             .enable_all()
             .build()?;
         Ok(Context::from_runtime(runtime))
@@ -291,6 +291,30 @@ impl Drop for ContextInner {
         self.registry.wait_lingering();
         if let Some(rt) = self.runtime.take() {
             rt.shutdown_background();
+        }
+    }
+}
+
+#[cfg(all(test, not(oxmq_loom)))]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn the_io_threads_note_when_they_go_to_sleep() {
+        let ctx = Context::new();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        // An idle I/O thread sleeps; a task run on it after that finds the time noted.
+        loop {
+            std::thread::sleep(Duration::from_millis(10));
+            let noted = ctx
+                .inner
+                .handle
+                .block_on(async { tokio::spawn(async { crate::io_thread::parked_since_asked() }).await.unwrap() });
+            if noted {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the runtime's park hook never ran");
         }
     }
 }

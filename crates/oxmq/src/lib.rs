@@ -46,6 +46,7 @@ mod frame;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod io_thread;
 #[cfg(all(test, oxmq_loom))]
 mod loom_models;
 mod monitor;

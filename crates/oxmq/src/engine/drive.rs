@@ -64,7 +64,7 @@
 //! whatever else is ready on its core (`sched_yield`): a sender there goes on queueing for
 //! the rest of its turn, and the engine then writes it in one batch. On a core of its own the
 //! yield returns at once. The gap is the I/O thread's, not the connection's, and only the
-//! first such engine after a wake-up yields ([`woke_hot`]): a PUB (or a PUSH, or DEALERs)
+//! first such engine after a wake-up yields ([`crate::io_thread`]): a PUB (or a PUSH, or DEALERs)
 //! with many peers on one I/O thread wakes it for each connection in turn, each connection
 //! seldom, and with a gap per connection the thread was woken for every message sent, wrote
 //! one connection and slept again (two context switches per message, BENCHMARKS.md); now
@@ -120,24 +120,6 @@ const PACK_MAX_BODY: usize = oxmq_wire::Transmit::ZERO_COPY_MIN;
 /// An engine woken for a stream's message within this long of going idle yields its core
 /// before stepping (see "Streams" above): the stream is hot, the sender still queueing.
 pub(crate) const HOT_STREAM_GAP: std::time::Duration = std::time::Duration::from_micros(200);
-
-thread_local! {
-    /// When this I/O thread last went to sleep, until an engine woken for a stream's message
-    /// asks ([`woke_hot`]).
-    static PARKED_AT: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) };
-}
-
-/// The I/O thread is about to sleep (the runtime's park hook, `Context`).
-pub(crate) fn note_parked() {
-    PARKED_AT.with(|p| p.set(Some(std::time::Instant::now())));
-}
-
-/// Did this I/O thread wake less than [`HOT_STREAM_GAP`] after it went to sleep, and is the
-/// caller the first since then to ask? An engine woken for a stream's message that gets
-/// `true` yields the core (see "Streams" above): at most one engine per wake-up yields.
-pub(crate) fn woke_hot() -> bool {
-    PARKED_AT.with(|p| p.take()).is_some_and(|at| at.elapsed() < HOT_STREAM_GAP)
-}
 
 /// The protocol and the byte stream under a [`Drive`]: encodes messages into a buffer and
 /// writes the buffer without waiting. (The ZMTP engine's is a connection and a tcp or ipc
@@ -403,36 +385,6 @@ mod tests {
     use crate::signal::Signal;
     use bytes::Bytes;
     use std::sync::Arc;
-
-    #[test]
-    fn only_the_first_engine_after_a_short_sleep_is_told_to_yield() {
-        let now = std::time::Instant::now();
-        PARKED_AT.with(|p| p.set(now.checked_sub(HOT_STREAM_GAP * 10)));
-        assert!(!woke_hot(), "a long sleep: the sender was not queueing");
-        // The clock cannot go back: a sleep that "ended" before it began is as short as it gets.
-        PARKED_AT.with(|p| p.set(Some(now + std::time::Duration::from_secs(3600))));
-        assert!(woke_hot(), "a short sleep: the first engine to ask yields");
-        assert!(!woke_hot(), "the next engine of the same wake-up does not");
-        assert!(!woke_hot(), "nor one on a thread that never slept");
-    }
-
-    #[test]
-    fn a_contexts_io_thread_notes_when_it_goes_to_sleep() {
-        let ctx = crate::Context::new();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        // An idle I/O thread sleeps; a task run on it after that finds the time noted.
-        loop {
-            std::thread::sleep(std::time::Duration::from_millis(10));
-            let noted = ctx
-                .inner
-                .handle
-                .block_on(async { tokio::spawn(async { PARKED_AT.with(|p| p.get()).is_some() }).await.unwrap() });
-            if noted {
-                break;
-            }
-            assert!(std::time::Instant::now() < deadline, "the runtime's park hook never ran");
-        }
-    }
 
     /// Frames "encode" to themselves; a write moves them all onto `wire`, unless `full`.
     /// Packs (`test_packing`) unless `no_packing`.

@@ -45,7 +45,7 @@ use parking_lot::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
-use super::drive::{Drive, Step, WRITE_BATCH, Wire};
+use super::drive::{Drive, HOT_STREAM_GAP, Step, WRITE_BATCH, Wire};
 use super::feed::{self, EngineStep, Feed, FeedState, Input, Target};
 use super::{End, EngineConfig, ZapAsk, discard};
 use crate::error::errno;
@@ -716,7 +716,7 @@ async fn drive_loop(drive: &Drive<ZmtpWire>, wr: &FdStream, pipe: &Pipe, signal:
             Step::Again => tokio::task::consume_budget().await,
             Step::Idle => {
                 signal.changed(seen).await;
-                if drive.take_streamed() && super::drive::woke_hot() {
+                if drive.take_streamed() && crate::io_thread::woke_within(HOT_STREAM_GAP) {
                     // A hot stream's sender on this core queues the rest of its turn first
                     // (`engine::drive`, "Streams").
                     std::thread::yield_now();
