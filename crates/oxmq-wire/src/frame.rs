@@ -171,6 +171,57 @@ impl Decoder {
         Ok(Some(Frame { more: h.more, command: h.command, body }))
     }
 
+    /// Decodes every whole frame at the front of `buf`, in order, handing each to `each`; what
+    /// is left in `buf` is the start of a frame not whole yet. The same frames, and the same
+    /// error after them, as calling [`Decoder::decode`] until it returns `Ok(None)` or an
+    /// error, but `buf` is split once for all of them: each body is then a view of that one
+    /// part (a reference count, where a split of the buffer per frame costs several times
+    /// that; callgrind: about 40 of a 64 B frame's receive).
+    ///
+    /// An error of `each` stops the decoding at once: the frames after that one are dropped
+    /// (after an error the stream is unusable anyway). An invalid header is reported, through
+    /// `bad_header`, after every whole frame before it was handed over.
+    pub fn decode_each<E>(
+        &self,
+        buf: &mut BytesMut,
+        mut each: impl FnMut(Frame) -> Result<(), E>,
+        bad_header: impl FnOnce(WireError) -> E,
+    ) -> Result<(), E> {
+        // First the headers: how far the whole frames go, and whether a bad header ends them.
+        let mut whole = 0;
+        let mut bad = None;
+        loop {
+            match self.header(&buf[whole..]) {
+                Ok(Some(h)) if buf.len() - whole - h.header_len >= h.body_len => whole += h.header_len + h.body_len,
+                Ok(_) => break,
+                Err(e) => {
+                    bad = Some(e);
+                    break;
+                }
+            }
+        }
+        if whole > 0 {
+            // Then the frames, out of one part; their headers were checked above.
+            let mut part = buf.split_to(whole).freeze();
+            while let Some(&f) = part.first() {
+                let (header_len, body_len) = if f & flags::LONG != 0 {
+                    let raw: [u8; 8] = part[1..9].try_into().expect("8 bytes");
+                    (9, u64::from_be_bytes(raw) as usize)
+                } else {
+                    (2, usize::from(part[1]))
+                };
+                part.advance(header_len);
+                // The last frame takes the part itself (`Bytes::split_to` of all of it moves).
+                let body = part.split_to(body_len);
+                each(Frame { more: f & flags::MORE != 0, command: f & flags::COMMAND != 0, body })?;
+            }
+        }
+        match bad {
+            Some(e) => Err(bad_header(e)),
+            None => Ok(()),
+        }
+    }
+
     /// How many more body bytes the frame at the front of `buf` needs before
     /// [`Decoder::decode`] can return it; 0 if its header is not complete
     /// yet, if it is invalid, or if the whole frame is already there.

@@ -68,6 +68,56 @@ proptest! {
     }
 
     #[test]
+    fn decode_each_hands_over_what_decode_returns(
+        frames in proptest::collection::vec(arb_frame(), 0..12),
+        garbage in proptest::collection::vec(any::<u8>(), 0..16),
+        cut in any::<usize>(),
+        stop_at in proptest::option::of(0usize..12),
+        max in proptest::option::of(0u64..4000),
+    ) {
+        // Whole frames, then arbitrary bytes (a bad header, a partial frame or more frames),
+        // cut anywhere: the same frames, error and leftover as `decode` one frame at a time.
+        let mut stream = BytesMut::new();
+        for f in &frames {
+            f.encode(&mut stream);
+        }
+        stream.extend_from_slice(&garbage);
+        stream.truncate(cut % (stream.len() + 1));
+        let d = Decoder::new(max);
+
+        let mut one_by_one = stream.clone();
+        let mut want = Vec::new();
+        let want_err = loop {
+            match d.clone().decode(&mut one_by_one) {
+                Ok(Some(f)) => want.push(f),
+                Ok(None) => break None,
+                Err(e) => break Some(e),
+            }
+        };
+
+        let mut each = stream.clone();
+        let mut got = Vec::new();
+        let got_err = d.decode_each(&mut each, |f| { got.push(f); Ok(()) }, Some);
+        prop_assert_eq!(&got, &want);
+        prop_assert_eq!(got_err.err().flatten(), want_err.clone());
+        if want_err.is_none() {
+            prop_assert_eq!(&each[..], &one_by_one[..]);
+        }
+
+        // An error of the callback stops it at that frame.
+        if let Some(stop) = stop_at.filter(|&i| i < want.len()) {
+            let mut seen = 0;
+            let mut buf = stream.clone();
+            let r = d.decode_each(&mut buf, |_| {
+                seen += 1;
+                if seen == stop + 1 { Err("stop") } else { Ok(()) }
+            }, |_| "bad header");
+            prop_assert_eq!(r, Err("stop"));
+            prop_assert_eq!(seen, stop + 1);
+        }
+    }
+
+    #[test]
     fn decoder_never_panics(
         data in proptest::collection::vec(any::<u8>(), 0..512),
         max in proptest::option::of(0u64..1000),

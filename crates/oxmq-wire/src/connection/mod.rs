@@ -475,10 +475,8 @@ impl Flow {
         buf: &mut BytesMut,
         msgs: &mut S,
     ) -> Result<(), ConnectionError> {
-        while let Some(wire) = self.decoder.decode(buf).map_err(ConnectionError::Protocol)? {
-            self.decode_one(codec, wire, msgs)?;
-        }
-        Ok(())
+        let decoder = self.decoder.clone();
+        decoder.decode_each(buf, |wire| self.decode_one(codec, wire, msgs), ConnectionError::Protocol)
     }
 
     /// One frame off the wire: a message goes to `msgs`, a command to
