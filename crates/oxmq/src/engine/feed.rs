@@ -896,6 +896,123 @@ pub(crate) mod tests {
         let _ = std::fs::remove_file(&dir);
     }
 
+    /// A ZMTP byte stream, all of it waiting in the kernel; every read is logged: which kind,
+    /// and how many bytes it took.
+    #[cfg(not(oxmq_loom))]
+    struct LoggedStream {
+        bytes: Mutex<VecDeque<u8>>,
+        reads: Mutex<Vec<(&'static str, usize)>>,
+    }
+
+    #[cfg(not(oxmq_loom))]
+    impl LoggedStream {
+        fn take(&self, kind: &'static str, room: usize) -> io::Result<Vec<u8>> {
+            let mut b = self.bytes.lock();
+            if b.is_empty() {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let n = room.min(b.len());
+            self.reads.lock().push((kind, n));
+            Ok(b.drain(..n).collect())
+        }
+    }
+
+    #[cfg(not(oxmq_loom))]
+    impl Source for LoggedStream {
+        fn read_buf(&self, buf: &mut BytesMut, need: usize, grow: usize) -> io::Result<usize> {
+            if buf.capacity() - buf.len() < need {
+                buf.reserve(grow);
+            }
+            let got = self.take("buf", buf.capacity() - buf.len())?;
+            buf.extend_from_slice(&got);
+            Ok(got.len())
+        }
+        fn read_vec(&self, v: &mut Vec<u8>) -> io::Result<usize> {
+            let got = self.take("body", v.capacity() - v.len())?;
+            v.extend_from_slice(&got);
+            Ok(got.len())
+        }
+        fn read_slice(&self, buf: &mut [u8]) -> io::Result<usize> {
+            let got = self.take("short", buf.len())?;
+            buf[..got.len()].copy_from_slice(&got);
+            Ok(got.len())
+        }
+        fn disarm(&self) -> io::Result<()> {
+            Ok(())
+        }
+        fn arm(&self) -> io::Result<()> {
+            Ok(())
+        }
+        fn wait(&self, _: &Signal, _: u64, _: Option<Instant>) -> Waited {
+            Waited::TimedOut
+        }
+    }
+
+    /// ZMTP frames straight to messages (no handshake, no commands).
+    #[cfg(not(oxmq_loom))]
+    struct Frames(oxmq_wire::Decoder);
+
+    #[cfg(not(oxmq_loom))]
+    impl Input for Frames {
+        fn peek_header(&self, rbuf: &[u8]) -> Option<FrameHeader> {
+            self.0.peek_header(rbuf).unwrap()
+        }
+        fn input(&self, rbuf: &mut BytesMut, batch: &mut VecDeque<Msg>) -> Result<(), End> {
+            self.0.decode_each(
+                rbuf,
+                |f| {
+                    batch.push_back(Msg::new(f.body, f.more));
+                    Ok(())
+                },
+                |e| End::Disconnected(e.to_string()),
+            )
+        }
+        fn input_frame(&self, f: Frame, batch: &mut VecDeque<Msg>) -> Result<(), End> {
+            batch.push_back(Msg::new(f.body, f.more));
+            Ok(())
+        }
+        fn on_read(&self) {}
+    }
+
+    /// After a body read on its own, the next read takes at most the next frame's header and a
+    /// little more, so that a large body after it is read on its own too, with next to
+    /// nothing copied; a small frame after it costs one more read.
+    #[test]
+    #[cfg(not(oxmq_loom))]
+    fn a_body_read_on_its_own_is_followed_by_a_short_read() {
+        let bodies = [vec![1u8; DIRECT_BODY * 2], vec![2u8; DIRECT_BODY * 3], vec![3u8; DIRECT_BODY], vec![4u8; 100]];
+        let mut wire = BytesMut::new();
+        for b in &bodies {
+            oxmq_wire::encode_frame_header(false, false, b.len(), &mut wire);
+            wire.extend_from_slice(b);
+        }
+        let stream = LoggedStream { bytes: Mutex::new(wire.iter().copied().collect()), reads: Mutex::new(Vec::new()) };
+        let input = Frames(oxmq_wire::Decoder::new(None));
+        let mut state = FeedState::default();
+        while state.read_once(&stream, &input, READ_CHUNK).is_ok() {
+            assert!(state.end.is_none());
+        }
+        let got: Vec<Vec<u8>> = state.batch.iter().map(|m| m.data.to_vec()).collect();
+        assert_eq!(got, bodies);
+
+        let reads = stream.reads.lock().clone();
+        let mut after_body = 0;
+        for (i, pair) in reads.windows(2).enumerate() {
+            if pair[0].0 == "body" && pair[1].0 != "body" {
+                after_body += 1;
+                assert_eq!(pair[1].0, "short", "read {} after a body read on its own: {reads:?}", i + 1);
+            }
+        }
+        for &(kind, n) in &reads {
+            assert!(kind != "short" || n <= AFTER_DIRECT_READ, "{reads:?}");
+        }
+        assert_eq!(after_body, 3, "the three large bodies were read on their own: {reads:?}");
+        // Each large body after a short read came almost all by its own read: at most the short
+        // read's bytes were copied.
+        let copied: usize = reads.windows(2).filter(|p| p[0].0 == "short" && p[1].0 == "body").map(|p| p[0].1).sum();
+        assert!(copied <= 2 * AFTER_DIRECT_READ, "{reads:?}");
+    }
+
     /// Only large bodies within the reservation cap, not whole in the read buffer yet, are read
     /// direct.
     #[test]
