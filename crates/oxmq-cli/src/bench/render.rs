@@ -534,16 +534,19 @@ fn render_peers(out: &mut String, plan: &Plan, results: &Results) {
         cols.push(Variant::LIBZMQ);
     }
     let peers: Vec<Variant> = plan.peers.iter().map(|&p| Variant { local: p, remote: p }).collect();
-    let mut head = "| workload | transport | size |".to_string();
-    for v in cols.iter().chain(&peers) {
-        let _ = write!(head, " {} |", v.local.name());
-    }
-    for v in &peers {
-        let _ = write!(head, " oxmq/{} |", v.local.name());
-    }
-    let _ = writeln!(out, "{head}");
-    let _ = writeln!(out, "|---|---|---:|{}", "---:|".repeat(cols.len() + 2 * peers.len()));
-    for (w, cells) in rows {
+    let head = |out: &mut String| {
+        let mut head = "| workload | transport | size |".to_string();
+        for v in cols.iter().chain(&peers) {
+            let _ = write!(head, " {} |", v.local.name());
+        }
+        for v in &peers {
+            let _ = write!(head, " oxmq/{} |", v.local.name());
+        }
+        let _ = writeln!(out, "{head}");
+        let _ = writeln!(out, "|---|---|---:|{}", "---:|".repeat(cols.len() + 2 * peers.len()));
+    };
+    head(out);
+    for (w, cells) in &rows {
         let (name, fmt): (&str, fn(f64) -> String) = match w.kind {
             Kind::Lat => ("REQ/REP µs", |v| format!("{v:.2}")),
             _ => ("PUSH/PULL msg/s", fmt_rate),
@@ -559,14 +562,33 @@ fn render_peers(out: &mut String, plan: &Plan, results: &Results) {
         }
         let _ = writeln!(out, "{line}");
     }
+    // The same runs' CPU: issue 22 asks for less CPU per message than every other one.
+    let _ = writeln!(
+        out,
+        "\nCPU, user+sys seconds of both processes per million messages (roundtrips), medians (lower is better):\n"
+    );
+    head(out);
+    for (w, cells) in &rows {
+        let name = if w.kind == Kind::Lat { "REQ/REP" } else { "PUSH/PULL" };
+        let get = |v: Variant| cell_of(plan, w, cells, v).and_then(|c| summarize(c, w.count).cpu_per_m);
+        let mut line = format!("| {name} | {} | {} |", w.transport_label(), fmt_size(w.size));
+        for v in cols.iter().chain(&peers) {
+            let _ = write!(line, " {} |", opt(get(*v), 2));
+        }
+        let ox = get(Variant::OXMQ);
+        for v in &peers {
+            let _ = write!(line, " {} |", opt(ratio(ox, get(*v)), 2));
+        }
+        let _ = writeln!(out, "{line}");
+    }
     let _ = writeln!(
         out,
         "\nEach implementation runs its own `<impl>_local_*`/`<impl>_remote_*` pair (crates/oxmq-peers-perf: \
          libzmq's perf arguments and output, pinned as oxmq's tools), on the configuration its documentation \
          gives for speed: omq.rs its blocking API on one I/O thread; zmq.rs tokio, current-thread; rzmq tokio \
          with TCP_CORK on the PUSH over tcp and its adaptive throttle off (not its io_uring backend); monocoque \
-         compio (io_uring) with write coalescing on the PUSH. oxmq/<impl>: throughput above 1 and latency below 1 \
-         favour oxmq. Not run for the other implementations: inproc (the tools are process pairs), PLAIN and CURVE, \
+         compio (io_uring) with write coalescing on the PUSH. oxmq/<impl>: throughput above 1, latency and CPU \
+         below 1 favour oxmq. Not run for the other implementations: inproc (the tools are process pairs), PLAIN and CURVE, \
          and the pubsub, scale and memory workloads. A FAIL cell is a run that did not complete; the Problems \
          section has its output."
     );
