@@ -204,12 +204,9 @@ impl Decoder {
             // Then the frames, out of one part; their headers were checked above.
             let mut part = buf.split_to(whole).freeze();
             while let Some(&f) = part.first() {
-                let (header_len, body_len) = if f & flags::LONG != 0 {
-                    let raw: [u8; 8] = part[1..9].try_into().expect("8 bytes");
-                    (9, u64::from_be_bytes(raw) as usize)
-                } else {
-                    (2, usize::from(part[1]))
-                };
+                let (header_len, size) = size_field(&part).expect("a whole frame's header");
+                // Checked above against the limits, which are within usize.
+                let body_len = size as usize;
                 part.advance(header_len);
                 // The last frame takes the part itself; the others a view of it. (Not
                 // `Bytes::split_to`, which is not inlined into the C ABI's library: 40
@@ -265,17 +262,8 @@ impl Decoder {
         if more && command {
             return Err(WireError::MalformedCommand("command frame with the MORE flag set"));
         }
-        let (header_len, size) = if f & flags::LONG != 0 {
-            let Some(raw) = buf.get(1..9) else {
-                return Ok(None);
-            };
-            let raw: [u8; 8] = raw.try_into().expect("8 bytes");
-            (9, u64::from_be_bytes(raw))
-        } else {
-            let Some(&len) = buf.get(1) else {
-                return Ok(None);
-            };
-            (2, u64::from(len))
+        let Some((header_len, size)) = size_field(buf) else {
+            return Ok(None);
         };
         let max = self.max_frame_size.map_or(MAX_FRAME_SIZE, |m| m.min(MAX_FRAME_SIZE));
         if size > max {
@@ -283,6 +271,18 @@ impl Decoder {
         }
         let body_len = usize::try_from(size).map_err(|_| WireError::FrameTooLarge { size, max: usize::MAX as u64 })?;
         Ok(Some(FrameHeader { more, command, header_len, body_len }))
+    }
+}
+
+/// The header's length and the body's declared size, read from the frame's first bytes
+/// (`None` until they are all there). Nothing is checked: see `Decoder::header`.
+#[inline]
+fn size_field(buf: &[u8]) -> Option<(usize, u64)> {
+    if buf.first()? & flags::LONG != 0 {
+        let raw: [u8; 8] = buf.get(1..9)?.try_into().expect("8 bytes");
+        Some((9, u64::from_be_bytes(raw)))
+    } else {
+        Some((2, u64::from(*buf.get(1)?)))
     }
 }
 
