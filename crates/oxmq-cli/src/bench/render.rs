@@ -517,6 +517,10 @@ fn render_abi(out: &mut String, plan: &Plan, results: &Results) {
     );
 }
 
+/// A cell of the `--peers` tables: its text and the value the ratios to oxmq use (`None`: the
+/// variant did not run that workload).
+type PeersCell<'a> = dyn Fn(&Workload, &[Cell], Variant) -> Option<(String, Option<f64>)> + 'a;
+
 /// The other Rust implementations (`--peers`) beside oxmq (and libzmq when it ran): each
 /// one's figure and oxmq's against it.
 fn render_peers(out: &mut String, plan: &Plan, results: &Results) {
@@ -534,7 +538,9 @@ fn render_peers(out: &mut String, plan: &Plan, results: &Results) {
         cols.push(Variant::LIBZMQ);
     }
     let peers: Vec<Variant> = plan.peers.iter().map(|&p| Variant { local: p, remote: p }).collect();
-    let head = |out: &mut String| {
+    // The figures, then the same runs' CPU (issue 22 asks for less CPU per message than every
+    // other implementation).
+    let table = |out: &mut String, [thr, lat]: [&str; 2], cell: &PeersCell| {
         let mut head = "| workload | transport | size |".to_string();
         for v in cols.iter().chain(&peers) {
             let _ = write!(head, " {} |", v.local.name());
@@ -544,43 +550,32 @@ fn render_peers(out: &mut String, plan: &Plan, results: &Results) {
         }
         let _ = writeln!(out, "{head}");
         let _ = writeln!(out, "|---|---|---:|{}", "---:|".repeat(cols.len() + 2 * peers.len()));
+        for (w, cells) in &rows {
+            let name = if w.kind == Kind::Lat { lat } else { thr };
+            let get = |v: Variant| cell(w, cells, v);
+            let mut line = format!("| {name} | {} | {} |", w.transport_label(), fmt_size(w.size));
+            for v in cols.iter().chain(&peers) {
+                let _ = write!(line, " {} |", get(*v).map_or_else(|| "–".into(), |(text, _)| text));
+            }
+            let ox = get(Variant::OXMQ).and_then(|(_, x)| x);
+            for v in &peers {
+                let _ = write!(line, " {} |", opt(ratio(ox, get(*v).and_then(|(_, x)| x)), 2));
+            }
+            let _ = writeln!(out, "{line}");
+        }
     };
-    head(out);
-    for (w, cells) in &rows {
-        let (name, fmt): (&str, fn(f64) -> String) = match w.kind {
-            Kind::Lat => ("REQ/REP µs", |v| format!("{v:.2}")),
-            _ => ("PUSH/PULL msg/s", fmt_rate),
-        };
-        let get = |v: Variant| cell_of(plan, w, cells, v).map(|c| summarize(c, w.count));
-        let mut line = format!("| {name} | {} | {} |", w.transport_label(), fmt_size(w.size));
-        for v in cols.iter().chain(&peers) {
-            let _ = write!(line, " {} |", get(*v).map_or_else(|| "–".into(), |s| cell_text(&s, fmt)));
-        }
-        let ox = get(Variant::OXMQ).and_then(|s| s.value);
-        for v in &peers {
-            let _ = write!(line, " {} |", opt(ratio(ox, get(*v).and_then(|s| s.value)), 2));
-        }
-        let _ = writeln!(out, "{line}");
-    }
-    // The same runs' CPU: issue 22 asks for less CPU per message than every other one.
+    table(out, ["PUSH/PULL msg/s", "REQ/REP µs"], &|w, cells, v| {
+        let fmt: fn(f64) -> String = if w.kind == Kind::Lat { |v| format!("{v:.2}") } else { fmt_rate };
+        cell_of(plan, w, cells, v).map(|c| summarize(c, w.count)).map(|s| (cell_text(&s, fmt), s.value))
+    });
     let _ = writeln!(
         out,
         "\nCPU, user+sys seconds of both processes per million messages (roundtrips), medians (lower is better):\n"
     );
-    head(out);
-    for (w, cells) in &rows {
-        let name = if w.kind == Kind::Lat { "REQ/REP" } else { "PUSH/PULL" };
-        let get = |v: Variant| cell_of(plan, w, cells, v).and_then(|c| summarize(c, w.count).cpu_per_m);
-        let mut line = format!("| {name} | {} | {} |", w.transport_label(), fmt_size(w.size));
-        for v in cols.iter().chain(&peers) {
-            let _ = write!(line, " {} |", opt(get(*v), 2));
-        }
-        let ox = get(Variant::OXMQ);
-        for v in &peers {
-            let _ = write!(line, " {} |", opt(ratio(ox, get(*v)), 2));
-        }
-        let _ = writeln!(out, "{line}");
-    }
+    table(out, ["PUSH/PULL", "REQ/REP"], &|w, cells, v| {
+        let cpu = cell_of(plan, w, cells, v).and_then(|c| summarize(c, w.count).cpu_per_m);
+        Some((opt(cpu, 2), cpu))
+    });
     let _ = writeln!(
         out,
         "\nEach implementation runs its own `<impl>_local_*`/`<impl>_remote_*` pair (crates/oxmq-peers-perf: \
