@@ -521,3 +521,29 @@ fn error_and_malformed_commands_after_the_handshake_cost_only_their_connection()
         assert!(pull.try_recv().is_err(), "{what}: nothing after the bad command is delivered");
     }
 }
+
+#[test]
+fn a_bad_command_in_the_read_that_completes_the_handshake_costs_only_what_follows_it() {
+    // A peer that sends its greeting, READY, a message and a bad command in one write: the
+    // handshake's last read holds all of it. The handshake succeeded (READY was whole and
+    // valid), so this is the case above: the message is delivered, the connection closed.
+    // (The message used to be dropped with the connection, as if the handshake had failed;
+    // on one shared CPU, the split test above met it too, whenever a READY and what followed
+    // it arrived in one read.)
+    let ctx = Context::new();
+    let (pull, ep) = bound_pull(&ctx);
+    let cases: [(&str, Vec<u8>); 3] = [
+        ("ERROR", command("ERROR", b"\x07go away")),
+        ("empty command frame", frame(FLAG_COMMAND, b"")),
+        ("garbage flags", vec![0xF0, 1, b'x']),
+    ];
+    for (what, bad) in cases {
+        let mut raw = RawPeer::connect(&ep);
+        let _ =
+            raw.write(&[greeting().to_vec(), ready_as("PUSH"), frame(0, b"before"), bad, frame(0, b"after")].concat());
+        assert_eq!(pull.recv().unwrap(), "before", "{what}");
+        raw.expect_closed(CLOSE_WITHIN);
+        assert_pull_serves(&ctx, &pull, &ep);
+        assert!(pull.try_recv().is_err(), "{what}: nothing after the bad command is delivered");
+    }
+}

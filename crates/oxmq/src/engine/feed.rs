@@ -251,8 +251,8 @@ pub(crate) enum Target<'a> {
 }
 
 impl FeedState {
-    pub fn new(rbuf: BytesMut, batch: VecDeque<Msg>) -> FeedState {
-        FeedState { rbuf, batch, ..FeedState::default() }
+    pub fn new(rbuf: BytesMut, batch: VecDeque<Msg>, end: Option<End>) -> FeedState {
+        FeedState { rbuf, batch, end, ..FeedState::default() }
     }
 
     /// Where the next read goes, for a reader whose reads grow the buffer by `chunk`.

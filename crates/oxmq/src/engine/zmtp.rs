@@ -77,11 +77,14 @@ const HANDSHAKE_READ: usize = 64 + 512 + 9 + oxmq_wire::HANDSHAKE_MAX_FRAME_SIZE
 const CLOSE_WAIT: Duration = Duration::from_secs(5);
 
 /// A completed handshake: the connection, what the peer sent after its last handshake
-/// command, and the messages already decoded from it.
+/// command, the messages already decoded from it, and how the connection ended if what came
+/// after those messages in the same read broke the protocol (the messages are whole and are
+/// delivered first, as after the handshake; the connection then ends as it would have).
 pub(crate) struct Handshaken {
     conn: Connection,
     rbuf: BytesMut,
     early: VecDeque<Msg>,
+    end: Option<End>,
 }
 
 impl Handshaken {
@@ -147,9 +150,10 @@ pub(crate) async fn handshake(
         Ok(mut conn) => {
             let mut rbuf = BytesMut::with_capacity(HANDSHAKE_READ);
             let mut early = VecDeque::new();
+            let mut end = None;
             let deadline = conn.poll_timeout();
             let exchanged = {
-                let exchange = exchange(rd, wr, &mut conn, &mut rbuf, &mut early, asker);
+                let exchange = exchange(rd, wr, &mut conn, &mut rbuf, &mut early, &mut end, asker);
                 match deadline {
                     // At the deadline the connection fails the handshake itself (HANDSHAKE_IVL).
                     Some(at) => match tokio::time::timeout_at(Instant::from_std(at), exchange).await {
@@ -161,7 +165,7 @@ pub(crate) async fn handshake(
                     None => exchange.await,
                 }
             };
-            exchanged.map(|()| Handshaken { conn, rbuf, early })
+            exchanged.map(|()| Handshaken { conn, rbuf, early, end })
         }
         Err(e) => Err(e),
     };
@@ -175,13 +179,17 @@ pub(crate) async fn handshake(
     })
 }
 
-/// Write and read until the connection is established.
+/// Write and read until the connection is established. What the read that completed the
+/// handshake brought after it is decoded into `early`; if it broke the protocol, the
+/// handshake still succeeded (the peer's handshake was whole and valid) and `end` says how
+/// the connection ends once those messages are delivered.
 async fn exchange(
     rd: &mut Reader,
     wr: &mut Writer,
     conn: &mut Connection,
     rbuf: &mut BytesMut,
     early: &mut VecDeque<Msg>,
+    end: &mut Option<End>,
     zap: Option<&dyn ZapAsk>,
 ) -> Result<(), HandshakeError> {
     let mut tx = Transmit::new();
@@ -226,6 +234,18 @@ async fn exchange(
             }
         }
         if let Err(e) = conn.input(now(), rbuf, &mut Sink(early)) {
+            if conn.is_established() {
+                // After the peer's last handshake command, in the same read: as if read
+                // after the handshake (`feed`: the messages before the error are delivered).
+                // What the handshake still owes the peer (a server's last command) goes
+                // out first, as it would have.
+                if conn.wants_transmit() {
+                    conn.poll_transmit(&mut tx);
+                    write_transmit(wr, &mut tx).await.map_err(HandshakeError::Io)?;
+                }
+                *end = Some(end_of(&e));
+                return Ok(());
+            }
             // An ERROR command may be waiting to tell the peer why.
             if conn.wants_transmit() {
                 conn.poll_transmit(&mut tx);
@@ -331,7 +351,7 @@ pub(crate) async fn run(
     cfg: &EngineConfig,
     handshaken: Handshaken,
 ) -> (End, Rest) {
-    let Handshaken { conn, rbuf, early } = handshaken;
+    let Handshaken { conn, rbuf, early, end } = handshaken;
     // A tcp or ipc connection is read and written by whoever receives and sends (`feed`,
     // `drive`); another (the fuzz harness's in-memory streams) by this task alone.
     let joined = match transport::into_fd_stream(rd, wr) {
@@ -347,8 +367,13 @@ pub(crate) async fn run(
         Transmit::with_capacity(feed::READ_CHUNK),
     ));
     let input = ZmtpInput { drive: drive.clone(), signal: signal.clone() };
-    let feed: Arc<ZmtpFeed> =
-        Arc::new(Feed::new(FeedState::new(rbuf, early), input, stream.clone(), signal.clone(), cfg.stopped.clone()));
+    let feed: Arc<ZmtpFeed> = Arc::new(Feed::new(
+        FeedState::new(rbuf, early, end),
+        input,
+        stream.clone(),
+        signal.clone(),
+        cfg.stopped.clone(),
+    ));
     let conn = &drive.wire.conn;
     let (end, rest) = match (stream, halves) {
         (Some(stream), _) => {
