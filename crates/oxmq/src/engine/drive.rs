@@ -179,6 +179,9 @@ pub(crate) struct Drive<W: Wire> {
     /// the right to write. A hint, not part of the rule: read late, it packs a message that
     /// would have been written at once, or queues one that could have been packed.
     streaming: std::sync::atomic::AtomicBool,
+    /// A caller wrote since the reader last decoded a batch ([`Drive::awaits_answer`]). A
+    /// hint, not part of the rule.
+    answer_due: std::sync::atomic::AtomicBool,
 }
 
 /// What the engine's step came to.
@@ -214,6 +217,7 @@ impl<W: Wire> Drive<W> {
             streamed: std::sync::atomic::AtomicBool::new(false),
             packs,
             streaming: std::sync::atomic::AtomicBool::new(false),
+            answer_due: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -229,6 +233,16 @@ impl<W: Wire> Drive<W> {
         if self.streaming.load(Relaxed) {
             self.streaming.store(false, Relaxed);
         }
+        if self.answer_due.load(Relaxed) {
+            self.answer_due.store(false, Relaxed);
+        }
+    }
+
+    /// Did a caller write the connection since the reader last decoded a batch from the peer
+    /// (a request or a reply sent, its answer not read yet)? A receiving caller on one CPU
+    /// then lets the peer run before it reads (`feed`).
+    pub fn awaits_answer(&self) -> bool {
+        self.answer_due.load(Relaxed)
     }
 
     /// The engine's turn: take one batch of what is queued (and what the protocol owes),
@@ -340,6 +354,9 @@ impl<W: Wire> Drain for Drive<W> {
         match self.wire.try_write(tx) {
             Ok(()) => {
                 out.direct_writes += 1;
+                if !self.answer_due.load(Relaxed) {
+                    self.answer_due.store(true, Relaxed);
+                }
                 !more
             }
             Err(e) => {
@@ -458,6 +475,25 @@ mod tests {
         q.push(msg("a")).unwrap();
         assert_eq!(written(&drive), ["a"]);
         assert_eq!(engine.seq(), seen, "the engine was not woken");
+    }
+
+    #[test]
+    fn a_callers_write_awaits_an_answer_until_the_peer_speaks() {
+        let (q, _engine, drive) = setup();
+        assert!(!drive.awaits_answer(), "nothing written yet");
+        q.push(msg("request")).unwrap();
+        assert_eq!(written(&drive), ["request"]);
+        assert!(drive.awaits_answer(), "a request went out");
+        drive.note_input();
+        assert!(!drive.awaits_answer(), "the reply came");
+        // The engine's writes (a refused one finished, a stream) await nothing: not a
+        // caller's request.
+        drive.wire.full.store(true, Relaxed);
+        q.push(msg("refused")).unwrap();
+        drive.wire.full.store(false, Relaxed);
+        assert!(matches!(engine_runs(&q, &drive), Step::Idle));
+        assert_eq!(written(&drive), ["request", "refused"]);
+        assert!(!drive.awaits_answer());
     }
 
     /// `n` one-letter messages from `from`, each pushed (so offered to the drive) on its own.

@@ -109,6 +109,12 @@ pub(crate) trait Input: Send + Sync {
     fn input_frame(&self, frame: Frame, batch: &mut VecDeque<Msg>) -> Result<(), End>;
     /// Part of such a frame arrived: traffic, for the heartbeat's timeout.
     fn on_read(&self);
+    /// Did a caller write to the peer since the peer last said something? Then a receive
+    /// waits for an answer the peer has yet to make (see `read_for`). A hint: wrong, it
+    /// costs one yield of the CPU or saves one.
+    fn awaits_answer(&self) -> bool {
+        false
+    }
 }
 
 /// The byte stream under a [`Feed`], as its readers read it without waiting (a tcp or ipc
@@ -522,7 +528,10 @@ impl<I: Input, S: Source> Feed<I, S> {
         disarmed: &mut bool,
         until: Until<'_>,
     ) -> Result<(), Fed> {
-        let mut yielded = false;
+        // On one CPU, a caller that just wrote to the peer (a request, a reply) finds
+        // nothing yet: the peer has not run since. It lets the peer answer first, and reads
+        // once instead of twice (a read, the yield below, a read).
+        let mut yielded = self.input.awaits_answer() && crate::signal::yield_if_one_cpu();
         loop {
             match st.read_once(stream, &self.input, CALLER_CHUNK) {
                 Ok(()) => {

@@ -604,6 +604,10 @@ impl Input for ZmtpInput {
     fn on_read(&self) {
         self.drive.wire.conn.lock().on_read();
     }
+
+    fn awaits_answer(&self) -> bool {
+        self.drive.awaits_answer()
+    }
 }
 
 /// Wait for `fut`, servicing the connection's timers whenever its next deadline passes
