@@ -42,7 +42,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::properties::Properties;
 use crate::signal::Signal;
-use crate::sync::{AtomicBool, AtomicU64, Mutex};
+use crate::sync::{AtomicBool, AtomicU64, Mutex, SpinMutex};
 
 /// One frame of a message, as it moves through pipes.
 ///
@@ -255,7 +255,7 @@ struct ReaderSide {
 
 /// A one-direction bounded queue of frames.
 pub(crate) struct Queue {
-    state: Mutex<State>,
+    state: SpinMutex<State>,
     /// A writer was refused at the HWM and waits for the low-water mark. Set by the writer,
     /// which then looks at [`ReaderSide::read`] again; the reader stores `read`, then looks at
     /// this. (Both `SeqCst`: of two such store-then-load pairs, one sees the other's store, so
@@ -296,7 +296,7 @@ impl Queue {
     /// `hwm` 0 means no limit.
     pub fn new(hwm: usize, writer: Arc<Signal>, reader: Arc<Signal>) -> Queue {
         Queue {
-            state: Mutex::new(State {
+            state: SpinMutex::new(State {
                 frames: VecDeque::new(),
                 complete_frames: 0,
                 appended: 0,

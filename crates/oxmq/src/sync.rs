@@ -1,5 +1,5 @@
 //! The synchronisation primitives of the wake-up code ([`crate::signal`], [`crate::pipe`]), one
-//! name for two builds:
+//! name for two builds (and [`SpinMutex`], the lock every message passes under, below):
 //! - normally parking_lot's `Mutex`/`Condvar` and std's atomics, re-exported as they are (no
 //!   wrapper, no cost);
 //! - under `--cfg oxmq_loom` (scripts/loom.sh), loom's, wrapped in the small part of
@@ -181,5 +181,53 @@ mod model {
             self.wait(guard);
             WaitTimeoutResult(false)
         }
+    }
+}
+
+/// The lock of what every message passes under (a socket's state, a pipe's queue): spin's,
+/// taken by a compare-and-swap and released by a plain store, where parking_lot releases by a
+/// second compare-and-swap (so that it can wake a parked waiter). A 64 B sender took four
+/// locked instructions a message, two locks and two releases, about 40% of its time (`perf
+/// annotate`, BENCHMARKS.md); the releases are gone. A waiter yields its CPU until the lock
+/// is free, instead of sleeping: fine for locks held for a few hundred instructions and
+/// seldom contended (a socket used from one thread at a time; a pipe's two ends meeting),
+/// wasteful for a long hold (nothing under these locks blocks: the waits are on `Signal`).
+#[cfg(not(oxmq_loom))]
+pub(crate) type SpinMutex<T> = lock_api::Mutex<spin::mutex::SpinMutex<(), spin::relax::Yield>, T>;
+#[cfg(not(oxmq_loom))]
+pub(crate) type SpinMutexGuard<'a, T> = lock_api::MutexGuard<'a, spin::mutex::SpinMutex<(), spin::relax::Yield>, T>;
+#[cfg(oxmq_loom)]
+pub(crate) type SpinMutex<T> = Mutex<T>;
+#[cfg(oxmq_loom)]
+pub(crate) type SpinMutexGuard<'a, T> = model::MutexGuard<'a, T>;
+
+#[cfg(all(test, not(oxmq_loom)))]
+mod tests {
+    use super::SpinMutex;
+    use std::sync::Arc;
+
+    #[test]
+    fn a_spin_mutex_excludes_and_its_waiters_get_their_turn() {
+        // Four threads (more than this machine's cores: a waiter must yield to the holder)
+        // each add one at a time under the lock: no increment is lost.
+        let n = Arc::new(SpinMutex::new(0u64));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let n = n.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..if cfg!(miri) { 100 } else { 100_000 } {
+                        let mut g = n.lock();
+                        let v = *g;
+                        std::hint::black_box(&v);
+                        *g = v + 1;
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(*n.lock(), if cfg!(miri) { 400 } else { 400_000 });
+        assert!(n.try_lock().is_some(), "released");
     }
 }

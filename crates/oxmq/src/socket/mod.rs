@@ -27,7 +27,6 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use oxmq_wire::SocketType;
-use parking_lot::Mutex;
 
 use crate::context::{Context, Registry};
 use crate::error::{Error, Result};
@@ -229,7 +228,7 @@ impl Core {
 /// usual design. Dropping the socket closes it: queued outgoing messages are still flushed
 /// for up to LINGER milliseconds (forever by default).
 pub struct SocketBase {
-    core: Mutex<Core>,
+    core: crate::sync::SpinMutex<Core>,
     shared: Arc<SocketShared>,
     id: u64,
     ctx: Context,
@@ -248,7 +247,7 @@ impl SocketBase {
         let id = registry.next_socket_id();
         registry.add(id, &shared);
         Ok(SocketBase {
-            core: Mutex::new(Core {
+            core: crate::sync::SpinMutex::new(Core {
                 pattern,
                 options: Options::default(),
                 pipes: HashMap::new(),
@@ -392,7 +391,7 @@ impl SocketBase {
     /// from it: refused once the context is terminated or the socket closed, the latter
     /// checked under the lock that [`close`](Self::close) holds, so nothing is added to a
     /// socket after its close has taken everything away.
-    fn open_core(&self) -> Result<parking_lot::MutexGuard<'_, Core>> {
+    fn open_core(&self) -> Result<crate::sync::SpinMutexGuard<'_, Core>> {
         if self.ctx.is_terminated() {
             return Err(Error::ContextTerminated);
         }
@@ -589,7 +588,7 @@ impl SocketBase {
     /// The socket's state, for a look on the application's behalf (ZMQ_EVENTS, a send, a
     /// receive): the readiness descriptor cleared first (see `fd`), ETERM after `term`, the
     /// I/O side's mail acted on.
-    fn look(&self) -> Result<parking_lot::MutexGuard<'_, Core>> {
+    fn look(&self) -> Result<crate::sync::SpinMutexGuard<'_, Core>> {
         self.shared.signal.drain_fd();
         let mut core = self.open_core()?;
         core.process_commands_before_look(&self.shared);
