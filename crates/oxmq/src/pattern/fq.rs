@@ -129,12 +129,25 @@ impl FairQueue {
         None
     }
 
+    /// Past a whole message from `pipes[current]`: on to the next pipe. (Inlined into every
+    /// receive: a call of its own cost a 64 B receiver more in saved registers than its body.)
+    #[inline(always)]
     fn advance(&mut self) {
         let i = self.current;
-        if self.pipes[i].detached && !self.pipes[i].has_msg() {
-            self.remove(i);
+        if self.pipes[i].detached {
+            self.advance_detached(i);
         } else {
             self.current = next(i, self.pipes.len());
+        }
+    }
+
+    /// [`advance`](Self::advance) from a pipe whose peer is gone: removed once drained.
+    #[cold]
+    fn advance_detached(&mut self, i: usize) {
+        if self.pipes[i].has_msg() {
+            self.current = next(i, self.pipes.len());
+        } else {
+            self.remove(i);
         }
     }
 
