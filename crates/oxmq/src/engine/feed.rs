@@ -258,7 +258,23 @@ pub(crate) enum Target<'a> {
 
 impl FeedState {
     pub fn new(rbuf: BytesMut, batch: VecDeque<Msg>, end: Option<End>) -> FeedState {
-        FeedState { rbuf, batch, end, ..FeedState::default() }
+        let mut st = FeedState { rbuf, batch, ..FeedState::default() };
+        if let Some(end) = end {
+            st.ended(end);
+        }
+        st
+    }
+
+    /// The connection ended (`end`): the messages decoded before it are whole and still go
+    /// to the pipe, then the engine ends; the frames of a message the end left unfinished
+    /// never will (the pipe rolls back what it took of one), so they go now. (Kept, they
+    /// would wait for room in a full pipe, and the connection with them: a PUSH, which never
+    /// reads, would hold a broken connection open for good.)
+    pub fn ended(&mut self, end: End) {
+        while self.batch.back().is_some_and(Msg::more) {
+            self.batch.pop_back();
+        }
+        self.end = Some(end);
     }
 
     /// Where the next read goes, for a reader whose reads grow the buffer by `chunk`.
@@ -318,14 +334,14 @@ impl FeedState {
     /// protocol become [`FeedState::end`]. `Err` (`WouldBlock`) only when nothing was there.
     pub fn read_once(&mut self, stream: &dyn Source, input: &dyn Input, chunk: usize) -> io::Result<()> {
         match self.read_fd(stream, input, chunk) {
-            Ok(0) => self.end = Some(End::Disconnected("peer closed the connection".into())),
+            Ok(0) => self.ended(End::Disconnected("peer closed the connection".into())),
             Ok(_) => {
                 if let Err(end) = self.absorb(input) {
-                    self.end = Some(end);
+                    self.ended(end);
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(e),
-            Err(e) => self.end = Some(End::Disconnected(e.to_string())),
+            Err(e) => self.ended(End::Disconnected(e.to_string())),
         }
         Ok(())
     }
@@ -1034,6 +1050,25 @@ pub(crate) mod tests {
         assert!(!reads_direct(&h(MAX_RESERVE + 1), 9), "grows with the bytes that arrive instead");
         assert!(reads_direct(&h(1 << 20), 9 + (1 << 20) - 1), "the rest of a mostly buffered body");
         assert!(!reads_direct(&h(1 << 20), 9 + (1 << 20)), "whole already: split from the read buffer");
+    }
+
+    /// An end met with a message left unfinished: the whole messages before it stay for the
+    /// pipe, the unfinished one's frames go (they could only wait for room, and never be
+    /// delivered).
+    #[test]
+    #[cfg(not(oxmq_loom))]
+    fn an_end_drops_the_frames_of_the_message_it_left_unfinished() {
+        let batch: VecDeque<Msg> = [("a", true), ("b", false), ("c", true), ("d", true)]
+            .into_iter()
+            .map(|(body, more)| Msg::new(body, more))
+            .collect();
+        let mut st = FeedState::new(BytesMut::new(), batch, Some(End::Protocol("a bad frame".into())));
+        let kept: Vec<_> = st.batch.iter().map(|m| (m.data.clone(), m.more())).collect();
+        assert_eq!(kept, [(Bytes::from("a"), true), (Bytes::from("b"), false)]);
+        assert!(st.end.is_some());
+        st.batch.push_back(Msg::new("e", true));
+        st.ended(End::Disconnected("closed".into()));
+        assert_eq!(st.batch.len(), 2, "every time it ends");
     }
 
     /// A large body's buffer comes back when the last holder of the body drops it (not while

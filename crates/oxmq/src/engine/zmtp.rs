@@ -545,7 +545,7 @@ impl Reading<'_> {
         };
         let result = read.map(|_| {
             if let Err(end) = st.absorb(&self.feed.input) {
-                st.end = Some(end);
+                st.ended(end);
             }
         });
         *self.feed.state.lock() = st;
