@@ -514,12 +514,26 @@ fn error_and_malformed_commands_after_the_handshake_cost_only_their_connection()
     for (what, bad) in cases {
         let mut raw = RawPeer::connect(&ep);
         raw.handshake("PUSH");
-        let _ = raw.write(&[frame(0, b"before"), bad, frame(0, b"after")].concat());
-        assert_eq!(pull.recv().unwrap(), "before", "{what}");
-        raw.expect_closed(CLOSE_WITHIN);
-        assert_pull_serves(&ctx, &pull, &ep);
-        assert!(pull.try_recv().is_err(), "{what}: nothing after the bad command is delivered");
+        let bytes = [frame(0, b"before"), bad, frame(0, b"after")].concat();
+        only_what_came_before_is_delivered(&ctx, &pull, &ep, raw, &bytes, what);
     }
+}
+
+/// `raw` writes `bytes`: "before", a bad command, "after". "before" is delivered, the
+/// connection closed, "after" never delivered, and the socket serves a good peer.
+fn only_what_came_before_is_delivered(
+    ctx: &Context,
+    pull: &Pull,
+    ep: &str,
+    mut raw: RawPeer,
+    bytes: &[u8],
+    what: &str,
+) {
+    let _ = raw.write(bytes);
+    assert_eq!(pull.recv().unwrap(), "before", "{what}");
+    raw.expect_closed(CLOSE_WITHIN);
+    assert_pull_serves(ctx, pull, ep);
+    assert!(pull.try_recv().is_err(), "{what}: nothing after the bad command is delivered");
 }
 
 #[test]
@@ -538,12 +552,7 @@ fn a_bad_command_in_the_read_that_completes_the_handshake_costs_only_what_follow
         ("garbage flags", vec![0xF0, 1, b'x']),
     ];
     for (what, bad) in cases {
-        let mut raw = RawPeer::connect(&ep);
-        let _ =
-            raw.write(&[greeting().to_vec(), ready_as("PUSH"), frame(0, b"before"), bad, frame(0, b"after")].concat());
-        assert_eq!(pull.recv().unwrap(), "before", "{what}");
-        raw.expect_closed(CLOSE_WITHIN);
-        assert_pull_serves(&ctx, &pull, &ep);
-        assert!(pull.try_recv().is_err(), "{what}: nothing after the bad command is delivered");
+        let bytes = [greeting().to_vec(), ready_as("PUSH"), frame(0, b"before"), bad, frame(0, b"after")].concat();
+        only_what_came_before_is_delivered(&ctx, &pull, &ep, RawPeer::connect(&ep), &bytes, what);
     }
 }
