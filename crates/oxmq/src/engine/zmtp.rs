@@ -150,10 +150,9 @@ pub(crate) async fn handshake(
         Ok(mut conn) => {
             let mut rbuf = BytesMut::with_capacity(HANDSHAKE_READ);
             let mut early = VecDeque::new();
-            let mut end = None;
             let deadline = conn.poll_timeout();
             let exchanged = {
-                let exchange = exchange(rd, wr, &mut conn, &mut rbuf, &mut early, &mut end, asker);
+                let exchange = exchange(rd, wr, &mut conn, &mut rbuf, &mut early, asker);
                 match deadline {
                     // At the deadline the connection fails the handshake itself (HANDSHAKE_IVL).
                     Some(at) => match tokio::time::timeout_at(Instant::from_std(at), exchange).await {
@@ -165,7 +164,7 @@ pub(crate) async fn handshake(
                     None => exchange.await,
                 }
             };
-            exchanged.map(|()| Handshaken { conn, rbuf, early, end })
+            exchanged.map(|end| Handshaken { conn, rbuf, early, end })
         }
         Err(e) => Err(e),
     };
@@ -181,25 +180,25 @@ pub(crate) async fn handshake(
 
 /// Write and read until the connection is established. What the read that completed the
 /// handshake brought after it is decoded into `early`; if it broke the protocol, the
-/// handshake still succeeded (the peer's handshake was whole and valid) and `end` says how
-/// the connection ends once those messages are delivered.
+/// handshake still succeeded (the peer's handshake was whole and valid) and the end returned
+/// says how the connection ends once those messages are delivered.
 async fn exchange(
     rd: &mut Reader,
     wr: &mut Writer,
     conn: &mut Connection,
     rbuf: &mut BytesMut,
     early: &mut VecDeque<Msg>,
-    end: &mut Option<End>,
     zap: Option<&dyn ZapAsk>,
-) -> Result<(), HandshakeError> {
+) -> Result<Option<End>, HandshakeError> {
     let mut tx = Transmit::new();
+    let mut end = None;
     loop {
         if conn.wants_transmit() {
             conn.poll_transmit(&mut tx);
             write_transmit(wr, &mut tx).await.map_err(HandshakeError::Io)?;
         }
         if conn.is_established() {
-            return Ok(());
+            return Ok(end);
         }
         let answered = match conn.zap_request().cloned() {
             // The mechanism waits for the ZAP handler's verdict; the peer sends nothing
@@ -237,14 +236,10 @@ async fn exchange(
             if conn.is_established() {
                 // After the peer's last handshake command, in the same read: as if read
                 // after the handshake (`feed`: the messages before the error are delivered).
-                // What the handshake still owes the peer (a server's last command) goes
-                // out first, as it would have.
-                if conn.wants_transmit() {
-                    conn.poll_transmit(&mut tx);
-                    write_transmit(wr, &mut tx).await.map_err(HandshakeError::Io)?;
-                }
-                *end = Some(end_of(&e));
-                return Ok(());
+                // Round the loop once more: what the handshake still owes the peer (a
+                // server's last command) goes out first, as it would have.
+                end = Some(end_of(&e));
+                continue;
             }
             // An ERROR command may be waiting to tell the peer why.
             if conn.wants_transmit() {
