@@ -560,8 +560,9 @@ pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags
         // The frame the message held goes first, as libzmq's receive closes the message before
         // it looks (and leaves it empty when nothing comes): a loop receiving into one message
         // must not keep the last frame alive while the next is read, or the read buffer it
-        // was split from stays shared and every read that thread makes goes to a fresh, small
-        // buffer (8 KiB reads instead of 64 KiB: four times the reads at tcp 1 KiB).
+        // was split from stays shared and every read that thread makes goes to a fresh
+        // buffer (when a caller's reads grew the buffer by 8 KiB, that made four times the
+        // reads at tcp 1 KiB).
         m.data = Data::EMPTY;
         m.more = false;
         m.shared = false;

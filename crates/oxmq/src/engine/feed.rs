@@ -44,16 +44,26 @@
 //!    waiting takes the events away after that read, to lend the connection too: a receiver
 //!    keeping up with a stream would otherwise share its reads with an engine woken for every
 //!    arrival, and a large body read by the engine is freed by another thread.) Lent, the
-//!    connection is read only by whoever comes for the right: a caller's next receive, or the
-//!    engine when something else wakes it. A socket about to wait for messages, or report on
-//!    them, some other way (poll, ZMQ_EVENTS, a non-blocking or async receive, a receive with
-//!    no feed) gives it back ([`pipe::Feed::give_back`]): it reads what arrived meanwhile as
-//!    a receive already past its deadline would (one look, no wait; so the answer counts what the kernel holds), which
-//!    gives the events back, or, when it cannot (the right taken, a message queued), asks the
-//!    engine to. The engine takes it back (arms the events, under the right) when asked, and
-//!    on its own once no caller has come for the right for a whole [`LEND_TICK`] (it looks every
-//!    tick while the connection is lent, so PINGs, the peer's close and the HWM are noticed
-//!    within two ticks when the callers are away). A caller that lends a connection that was
+//!    connection is read by whoever comes for the right: a caller's next receive, or the
+//!    engine when something else wakes it or at its ticks, but the engine only while no
+//!    message waits for the callers (had it read then, it would fill the pipe from under a
+//!    receiver keeping up with a stream, and that receiver would wake it at every low-water
+//!    mark to read more: a wake-up and two context switches for every few hundred messages,
+//!    on a core the two share). A caller that finds the right taken while the connection is
+//!    lent says so ([`Feed::turned_away`]: a flag, a fence, one more try); the engine, after
+//!    a step that did not read, looks at that flag (a fence, then a load) and if it is set
+//!    steps again and takes the connection back: as in rule 4, one of the two sees the
+//!    other, so a caller turned away is never left waiting for bytes nobody reads. A socket
+//!    about to wait for messages, or report on them, some other way (poll, ZMQ_EVENTS, a
+//!    non-blocking or async receive, a receive with no feed) gives it back
+//!    ([`pipe::Feed::give_back`]): it reads what arrived meanwhile as a receive already past
+//!    its deadline would (one look, no wait; so the answer counts what the kernel holds),
+//!    which gives the events back, or, when it cannot (the right taken, a message queued),
+//!    asks the engine to. The engine takes it back (arms the events, under the right) when
+//!    asked, when a caller was turned away, and on its own once no caller has come for the
+//!    right for a whole [`LEND_TICK`] (it looks every tick while the connection is lent, so
+//!    PINGs, the peer's close and the HWM are noticed within two ticks when the callers are
+//!    away). A caller that lends a connection that was
 //!    not lent tells the engine, which starts its ticks; a caller whose receive ends any
 //!    other way (timed out, interrupted, signalled, the end) gives the events back (rule 3).
 //! 6. When the engine ends, the pipe stops offering the feed and the feed is closed: a caller
@@ -79,10 +89,12 @@ use crate::pipe::{self, Fed, Msg, Queue};
 use crate::signal::Signal;
 use crate::sync::{AtomicBool, Mutex, fence};
 
-/// The engine's read size: a read buffer grows by this much at a time.
+/// The read size, the engine's and a caller's: a read buffer grows by this much at a time. A
+/// read returns what the kernel holds, so a large buffer costs a request-reply caller nothing,
+/// and a receiver keeping up with a stream (which reads it all on its own thread, rule 5)
+/// reads a backlog in as few calls as the engine would. (With 8 KiB for a caller, such a
+/// receiver made eight reads where the engine made one.)
 pub(crate) const READ_CHUNK: usize = 64 * 1024;
-/// A caller's: it wants the next message, not a backlog (that is the engine's, in large reads).
-const CALLER_CHUNK: usize = 8 * 1024;
 /// How often the engine looks at a connection lent to the callers (rule 5): it takes it back
 /// when no caller came for it since the last look.
 pub(crate) const LEND_TICK: std::time::Duration = std::time::Duration::from_millis(1);
@@ -277,8 +289,8 @@ impl FeedState {
         self.end = Some(end);
     }
 
-    /// Where the next read goes, for a reader whose reads grow the buffer by `chunk`.
-    pub fn target(&mut self, input: &dyn Input, chunk: usize) -> Target<'_> {
+    /// Where the next read goes.
+    pub fn target(&mut self, input: &dyn Input) -> Target<'_> {
         if self.direct.is_none() {
             let header = input.peek_header(&self.rbuf);
             match header {
@@ -299,8 +311,8 @@ impl FeedState {
                     let limit = if std::mem::take(&mut self.after_direct) { AFTER_DIRECT_READ } else { usize::MAX };
                     return Target::Buf {
                         buf: &mut self.rbuf,
-                        need: body.max(chunk / 4),
-                        grow: body.max(chunk),
+                        need: body.max(READ_CHUNK / 4),
+                        grow: body.max(READ_CHUNK),
                         limit,
                     };
                 }
@@ -312,8 +324,8 @@ impl FeedState {
 
     /// One read from `stream` into [`FeedState::target`], without waiting: `Ok(0)` at the end
     /// of the stream, `WouldBlock` when nothing is there. Then [`FeedState::absorb`].
-    pub fn read_fd(&mut self, stream: &dyn Source, input: &dyn Input, chunk: usize) -> io::Result<usize> {
-        match self.target(input, chunk) {
+    pub fn read_fd(&mut self, stream: &dyn Source, input: &dyn Input) -> io::Result<usize> {
+        match self.target(input) {
             Target::Buf { buf, need, grow, limit } => {
                 if limit < need {
                     let mut scratch = [0u8; AFTER_DIRECT_READ];
@@ -332,8 +344,8 @@ impl FeedState {
     /// One read ([`FeedState::read_fd`]) and the decoding of what it completes
     /// ([`FeedState::absorb`]); the end of the stream, a failed read and the peer breaking the
     /// protocol become [`FeedState::end`]. `Err` (`WouldBlock`) only when nothing was there.
-    pub fn read_once(&mut self, stream: &dyn Source, input: &dyn Input, chunk: usize) -> io::Result<()> {
-        match self.read_fd(stream, input, chunk) {
+    pub fn read_once(&mut self, stream: &dyn Source, input: &dyn Input) -> io::Result<()> {
+        match self.read_fd(stream, input) {
             Ok(0) => self.ended(End::Disconnected("peer closed the connection".into())),
             Ok(_) => {
                 if let Err(end) = self.absorb(input) {
@@ -422,6 +434,9 @@ pub(crate) struct Feed<I: Input, S: Source> {
     closed: AtomicBool,
     /// The engine is trying for the right, and may have found it taken (rule 4).
     refused: AtomicBool,
+    /// A caller found the right taken while the connection was lent: the engine takes the
+    /// connection back (rule 5).
+    turned_away: AtomicBool,
     /// The read events are away from the engine while nobody holds the right: the connection
     /// is lent to the callers (rule 5). Changed only under the right; read also without it
     /// ([`pipe::Feed::give_back`]).
@@ -474,6 +489,7 @@ impl<I: Input, S: Source> Feed<I, S> {
             engine,
             closed: AtomicBool::new(false),
             refused: AtomicBool::new(false),
+            turned_away: AtomicBool::new(false),
             lent: AtomicBool::new(false),
             back: AtomicBool::new(false),
             stopped,
@@ -503,7 +519,11 @@ impl<I: Input, S: Source> Feed<I, S> {
             return EngineStep::Wait { lent: false };
         };
         self.refused.store(false, SeqCst);
-        if self.lent.load(SeqCst) && (self.back.swap(false, SeqCst) || (tick && st.calls == st.calls_seen)) {
+        if self.lent.load(SeqCst)
+            && (self.back.swap(false, SeqCst)
+                || (tick && st.calls == st.calls_seen)
+                || self.turned_away.swap(false, SeqCst))
+        {
             self.lent.store(false, SeqCst);
             if let Some(stream) = self.stream.as_deref()
                 && let Err(e) = stream.arm()
@@ -524,9 +544,23 @@ impl<I: Input, S: Source> Feed<I, S> {
         if let Some(end) = st.end.take() {
             return EngineStep::End(end);
         }
+        if self.lent.load(SeqCst) && queue.has_unread() {
+            // Lent, a caller came since the last look, and messages wait for the callers:
+            // they read when they have taken them (rule 5). Read here, the engine would fill
+            // the pipe from under them, and a receiver keeping up with a stream would then
+            // wake it at every low-water mark. Unless a caller came for the right while this
+            // step held it: after letting go, a look (the caller's mirror of rule 4), and if
+            // one did, the engine steps again and takes the connection back (above).
+            drop(st);
+            fence(SeqCst);
+            if self.turned_away.load(SeqCst) {
+                return EngineStep::Again;
+            }
+            return EngineStep::Wait { lent: true };
+        }
         let Some(stream) = self.stream.as_deref() else { return EngineStep::Read };
         // What was read, and an end met, are handed over at the next step.
-        match st.read_once(stream, &self.input, READ_CHUNK) {
+        match st.read_once(stream, &self.input) {
             Ok(()) => EngineStep::Again,
             Err(_) => EngineStep::Wait { lent: self.lent.load(SeqCst) },
         }
@@ -549,7 +583,7 @@ impl<I: Input, S: Source> Feed<I, S> {
         // once instead of twice (a read, the yield below, a read).
         let mut yielded = self.input.awaits_answer() && crate::signal::yield_if_one_cpu();
         loop {
-            match st.read_once(stream, &self.input, CALLER_CHUNK) {
+            match st.read_once(stream, &self.input) {
                 Ok(()) => {
                     #[cfg(test)]
                     tests::CALLER_READS.with(|n| n.set(n.get() + 1));
@@ -606,7 +640,19 @@ impl<I: Input, S: Source> Feed<I, S> {
             // A message the socket did not take (not its turn): not the connection's to fix.
             return None;
         }
-        let mut st = self.state.try_lock()?;
+        let mut st = match self.state.try_lock() {
+            Some(st) => st,
+            None if self.lent.load(SeqCst) => {
+                // Lent, so the engine holding the right does not read for this caller unless
+                // told (rule 5): say so, then try again. Either this try finds the right free,
+                // or the engine, looking after it lets go, finds the word, takes the
+                // connection back and reads it.
+                self.turned_away.store(true, SeqCst);
+                fence(SeqCst);
+                self.state.try_lock()?
+            }
+            None => return None,
+        };
         st.calls = st.calls.wrapping_add(1);
         let was_lent = self.lent.load(SeqCst);
         let mut disarmed = was_lent;
@@ -1014,7 +1060,7 @@ pub(crate) mod tests {
         let stream = LoggedStream { bytes: Mutex::new(wire.iter().copied().collect()), reads: Mutex::new(Vec::new()) };
         let input = Frames(oxmq_wire::Decoder::new(None));
         let mut state = FeedState::default();
-        while state.read_once(&stream, &input, READ_CHUNK).is_ok() {
+        while state.read_once(&stream, &input).is_ok() {
             assert!(state.end.is_none());
         }
         let got: Vec<Vec<u8>> = state.batch.iter().map(|m| m.data.to_vec()).collect();
@@ -1141,5 +1187,83 @@ pub(crate) mod tests {
         while q.test_pop().is_some() {}
         assert!(!feed.give_back(&q, &socket), "nothing more arrived");
         assert!(source.kernel.lock().armed && !feed.lent.load(SeqCst));
+    }
+
+    /// Rule 5: lent, the connection is read by the callers that come for it, and by the
+    /// engine only while no message waits for them. An engine that read it with messages
+    /// waiting (at its ticks, or when told it was lent) filled the pipe from under a receiver
+    /// keeping up with a stream, which then woke it at every low-water mark: a wake-up and
+    /// two context switches for every few hundred messages.
+    #[cfg(not(oxmq_loom))]
+    #[test]
+    fn an_engine_leaves_a_lent_connection_to_the_callers_while_messages_wait_for_them() {
+        use crate::pipe::Feed as _;
+        use fakes::{ByteInput, FakeSource, Kernel};
+        let (engine, socket) = (Arc::new(Signal::new()), Arc::new(Signal::new()));
+        let q = Queue::new(0, engine.clone(), socket.clone());
+        let source = Arc::new(FakeSource {
+            kernel: crate::sync::Mutex::new(Kernel { armed: true, ..Kernel::default() }),
+            engine: engine.clone(),
+            readable: Arc::new(Signal::new()),
+        });
+        let feed = Feed::new(FeedState::default(), ByteInput, Some(source.clone()), engine.clone(), Default::default());
+        source.peer_writes(Some(1));
+        source.peer_writes(Some(2));
+        assert_eq!(feed.feed(&q, &socket, socket.seq(), None), Some(Fed::Again));
+        assert!(feed.lent.load(SeqCst), "lent");
+        assert_eq!(q.test_pop().expect("the caller's first message").data[0], 1);
+        source.peer_writes(Some(3));
+        // Told it was lent (the caller notified it), then at a tick after the caller came:
+        // message 2 waits for the caller, so the engine reads nothing.
+        assert!(matches!(feed.engine_step(&q, false), EngineStep::Wait { lent: true }));
+        assert!(matches!(feed.engine_step(&q, true), EngineStep::Wait { lent: true }));
+        assert_eq!(source.kernel.lock().data.len(), 1, "the engine read nothing");
+        assert_eq!(q.test_pop().expect("the caller's second message").data[0], 2);
+        // The caller's next receive reads what came.
+        assert_eq!(feed.feed(&q, &socket, socket.seq(), None), Some(Fed::Again));
+        assert_eq!(q.test_pop().expect("read by the caller").data[0], 3);
+        // Nothing waits for the callers: the engine reads, lent or not.
+        source.peer_writes(Some(4));
+        assert!(matches!(feed.engine_step(&q, false), EngineStep::Again));
+        assert!(feed.lent.load(SeqCst), "still lent");
+        assert!(matches!(feed.engine_step(&q, false), EngineStep::Wait { lent: true }));
+        assert_eq!(q.test_pop().expect("read by the engine").data[0], 4);
+        // A tick with the callers away since the last one: the engine takes it back.
+        assert!(matches!(feed.engine_step(&q, true), EngineStep::Wait { lent: true }), "a caller came");
+        assert!(matches!(feed.engine_step(&q, true), EngineStep::Wait { lent: false }), "none came");
+        assert!(!feed.lent.load(SeqCst) && source.kernel.lock().armed, "taken back");
+    }
+
+    /// Rule 5: a caller that finds the right taken while the connection is lent is not left
+    /// waiting for bytes nobody reads: the engine, which does not read a lent connection,
+    /// takes it back.
+    #[cfg(not(oxmq_loom))]
+    #[test]
+    fn a_caller_turned_away_from_a_lent_connection_has_the_engine_take_it_back() {
+        use crate::pipe::Feed as _;
+        use fakes::{ByteInput, FakeSource, Kernel};
+        let (engine, socket) = (Arc::new(Signal::new()), Arc::new(Signal::new()));
+        let q = Queue::new(0, engine.clone(), socket.clone());
+        let source = Arc::new(FakeSource {
+            kernel: crate::sync::Mutex::new(Kernel { armed: true, ..Kernel::default() }),
+            engine: engine.clone(),
+            readable: Arc::new(Signal::new()),
+        });
+        let feed = Feed::new(FeedState::default(), ByteInput, Some(source.clone()), engine.clone(), Default::default());
+        source.peer_writes(Some(1));
+        assert_eq!(feed.feed(&q, &socket, socket.seq(), None), Some(Fed::Again));
+        q.test_pop().expect("the caller's message");
+        source.peer_writes(Some(2));
+        {
+            // The engine holds the right (a step that hands over, say).
+            let _held = feed.state.lock();
+            assert_eq!(feed.feed(&q, &socket, socket.seq(), None), None, "turned away");
+        }
+        assert!(feed.turned_away.load(SeqCst));
+        assert!(matches!(feed.engine_step(&q, false), EngineStep::Again), "taken back and read");
+        assert!(!feed.lent.load(SeqCst) && source.kernel.lock().armed);
+        // What it read is handed over at its next step.
+        assert!(matches!(feed.engine_step(&q, false), EngineStep::Wait { lent: false }));
+        assert_eq!(q.test_pop().expect("read by the engine").data[0], 2);
     }
 }

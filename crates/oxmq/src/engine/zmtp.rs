@@ -531,7 +531,7 @@ impl Reading<'_> {
     async fn read_stream(&mut self) -> Result<(), End> {
         let Source::Stream(rd) = &mut self.source else { unreachable!("only streams are read here") };
         let mut st = std::mem::take(&mut *self.feed.state.lock());
-        let read = match st.target(&self.feed.input, feed::READ_CHUNK) {
+        let read = match st.target(&self.feed.input) {
             Target::Buf { buf, need, grow, limit } => {
                 feed::make_room(buf, need, grow);
                 read_some(rd, &mut buf.limit(limit), self.conn, self.signal).await
