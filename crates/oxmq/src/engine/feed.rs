@@ -1159,6 +1159,31 @@ pub(crate) mod tests {
         assert!(body.iter().all(|&b| b == 3));
     }
 
+    /// A feed over the fake connection (armed, nothing written yet), its queue (no HWM), and
+    /// the engine's and the socket's signals.
+    #[cfg(not(oxmq_loom))]
+    struct Fixture {
+        engine: Arc<Signal>,
+        socket: Arc<Signal>,
+        q: Queue,
+        source: Arc<fakes::FakeSource>,
+        feed: Feed<fakes::ByteInput, fakes::FakeSource>,
+    }
+
+    #[cfg(not(oxmq_loom))]
+    fn fixture() -> Fixture {
+        let (engine, socket) = (Arc::new(Signal::new()), Arc::new(Signal::new()));
+        let q = Queue::new(0, engine.clone(), socket.clone());
+        let source = Arc::new(fakes::FakeSource {
+            kernel: crate::sync::Mutex::new(fakes::Kernel { armed: true, ..fakes::Kernel::default() }),
+            engine: engine.clone(),
+            readable: Arc::new(Signal::new()),
+        });
+        let feed =
+            Feed::new(FeedState::default(), fakes::ByteInput, Some(source.clone()), engine.clone(), Default::default());
+        Fixture { engine, socket, q, source, feed }
+    }
+
     /// Rule 5: a receiving caller that found bytes already waiting (a receiver keeping up with
     /// a stream) takes the read events from the engine after its read, and lends itself the
     /// connection, as one that had to wait for them does; the engine is told, for its ticks.
@@ -1166,17 +1191,9 @@ pub(crate) mod tests {
     #[test]
     fn a_caller_that_found_bytes_waiting_lends_itself_the_connection() {
         use crate::pipe::Feed as _;
-        use fakes::{ByteInput, FakeSource, Kernel};
-        let (engine, socket) = (Arc::new(Signal::new()), Arc::new(Signal::new()));
-        let q = Queue::new(0, engine.clone(), socket.clone());
-        let source = Arc::new(FakeSource {
-            kernel: crate::sync::Mutex::new(Kernel { armed: true, ..Kernel::default() }),
-            engine: engine.clone(),
-            readable: Arc::new(Signal::new()),
-        });
+        let Fixture { engine, socket, q, source, feed } = fixture();
         source.peer_writes(Some(1));
         source.peer_writes(Some(2));
-        let feed = Feed::new(FeedState::default(), ByteInput, Some(source.clone()), engine.clone(), Default::default());
         let seen = engine.seq();
         assert_eq!(feed.feed(&q, &socket, socket.seq(), None), Some(Fed::Again));
         assert_eq!(q.len(), 2, "both read by the caller");
@@ -1198,15 +1215,7 @@ pub(crate) mod tests {
     #[test]
     fn an_engine_leaves_a_lent_connection_to_the_callers_while_messages_wait_for_them() {
         use crate::pipe::Feed as _;
-        use fakes::{ByteInput, FakeSource, Kernel};
-        let (engine, socket) = (Arc::new(Signal::new()), Arc::new(Signal::new()));
-        let q = Queue::new(0, engine.clone(), socket.clone());
-        let source = Arc::new(FakeSource {
-            kernel: crate::sync::Mutex::new(Kernel { armed: true, ..Kernel::default() }),
-            engine: engine.clone(),
-            readable: Arc::new(Signal::new()),
-        });
-        let feed = Feed::new(FeedState::default(), ByteInput, Some(source.clone()), engine.clone(), Default::default());
+        let Fixture { socket, q, source, feed, .. } = fixture();
         source.peer_writes(Some(1));
         source.peer_writes(Some(2));
         assert_eq!(feed.feed(&q, &socket, socket.seq(), None), Some(Fed::Again));
@@ -1241,15 +1250,7 @@ pub(crate) mod tests {
     #[test]
     fn a_caller_turned_away_from_a_lent_connection_has_the_engine_take_it_back() {
         use crate::pipe::Feed as _;
-        use fakes::{ByteInput, FakeSource, Kernel};
-        let (engine, socket) = (Arc::new(Signal::new()), Arc::new(Signal::new()));
-        let q = Queue::new(0, engine.clone(), socket.clone());
-        let source = Arc::new(FakeSource {
-            kernel: crate::sync::Mutex::new(Kernel { armed: true, ..Kernel::default() }),
-            engine: engine.clone(),
-            readable: Arc::new(Signal::new()),
-        });
-        let feed = Feed::new(FeedState::default(), ByteInput, Some(source.clone()), engine.clone(), Default::default());
+        let Fixture { socket, q, source, feed, .. } = fixture();
         source.peer_writes(Some(1));
         assert_eq!(feed.feed(&q, &socket, socket.seq(), None), Some(Fed::Again));
         q.test_pop().expect("the caller's message");
