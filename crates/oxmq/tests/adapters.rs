@@ -92,10 +92,8 @@ fn a_stream_dropped_while_waiting_takes_nothing() {
 }
 
 /// Threads of this process, from /proc.
-fn threads() -> usize {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("Threads:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+fn threads() -> u64 {
+    common::proc_self("status", "Threads")
 }
 
 #[test]

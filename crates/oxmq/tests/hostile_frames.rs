@@ -18,9 +18,7 @@ const EPIPE: u32 = 32;
 
 /// Resident memory of this process in KiB.
 fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    common::proc_self("status", "VmRSS")
 }
 
 /// Write `chunk` repeatedly until a write stalls for `stall` (the peer stopped reading) or

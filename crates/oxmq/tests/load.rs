@@ -13,11 +13,7 @@ use std::time::{Duration, Instant};
 
 /// A field of /proc/self/status in KiB (VmRSS, VmHWM).
 fn status_kib(field: &str) -> u64 {
-    let s = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    s.lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in /proc/self/status"))
+    common::proc_self("status", field)
 }
 
 fn open_fds() -> u64 {

@@ -14,9 +14,7 @@ use oxmq::{Context, SocketType};
 
 /// read(2)-family system calls this process has made (`syscr` of /proc/self/io).
 fn reads() -> u64 {
-    let io = std::fs::read_to_string("/proc/self/io").unwrap();
-    let line = io.lines().find(|l| l.starts_with("syscr:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    common::proc_self("io", "syscr")
 }
 
 #[test]

@@ -445,3 +445,14 @@ pub fn in_a_process_of_its_own(test: &str) -> bool {
     assert!(text.contains("1 passed"), "the child did not run the test:\n{text}");
     false
 }
+
+/// The number after `key:` in one of this process's /proc/self files of "key: value [unit]"
+/// lines: `proc_self("status", "VmRSS")` (KiB), `proc_self("status", "Threads")`,
+/// `proc_self("io", "syscr")`.
+pub fn proc_self(file: &str, key: &str) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/self/{file}")).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {key} in /proc/self/{file}"))
+}
