@@ -215,6 +215,48 @@ fn full_writer_is_woken_at_the_low_water_mark() {
     });
 }
 
+/// The reader publishes its count of messages read with a plain store and meets the writer's
+/// "full" flag in a `SeqCst` handshake only when its cache runs dry (`Queue::count_read`): a
+/// writer refused on a count it saw late (HWM 2, both messages read, their count not yet
+/// seen) is woken all the same. The reader takes both messages from its cache with nothing
+/// in between (in `full_writer_is_woken_at_the_low_water_mark` each receive's look at the
+/// signal puts a `SeqCst` fence there, in this file's model of `SeqCst`, which would hide a
+/// missing one). Without the fence in `count_read`, loom finds the writer and the reader
+/// both waiting.
+#[test]
+fn a_writer_refused_on_a_late_count_is_woken_when_the_readers_cache_runs_dry() {
+    loom::model(|| {
+        let mut c = ReaderCache::default();
+        let (w, r) = (Arc::new(Signal::new()), Arc::new(Signal::new()));
+        let q = Arc::new(Queue::new(2, w.clone(), r.clone()));
+        q.push(m("1", false)).unwrap();
+        q.push(m("2", false)).unwrap();
+        let t = {
+            let q = q.clone();
+            thread::spawn(move || {
+                let mut msg = Some(m("3", false));
+                wait_for(&w, || match q.push(msg.take().expect("not sent yet")) {
+                    Ok(()) => true,
+                    Err(PushError::Full(back)) => {
+                        msg = Some(back);
+                        false
+                    }
+                    Err(PushError::Closed(_)) => unreachable!("the reader stays"),
+                });
+            })
+        };
+        assert_eq!(q.pop(&mut c), Some(m("1", false)));
+        assert_eq!(q.pop(&mut c), Some(m("2", false)));
+        let mut frame = None;
+        wait_for(&r, || {
+            frame = q.pop(&mut c);
+            frame.is_some()
+        });
+        assert_eq!(frame.unwrap(), m("3", false));
+        t.join().unwrap();
+    });
+}
+
 /// The writer abandons a message mid-way and closes while the reader reads: the reader gets
 /// the complete message, never the partial one, and learns that the writer is gone (it is
 /// woken for the close, so it does not sleep forever on a finished queue).

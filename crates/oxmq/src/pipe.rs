@@ -26,8 +26,9 @@
 //! - The HWM count is exact without that lock: the writer counts messages completed, the
 //!   reader publishes a count of messages read (an atomic on its own line). The writer looks
 //!   at the reader's count only when its own figures say the queue is full, and a refused
-//!   writer and a reader that has just read meet in a `SeqCst` handshake, so neither can miss
-//!   the other.
+//!   writer and a reader whose cache has run dry meet in a `SeqCst` handshake (the writer's
+//!   flag then its look at the count; the reader's count, a fence, then its look at the
+//!   flag), so neither can miss the other (`Queue::count_read`).
 //! - A reader that found nothing marks itself idle, and notes a counter the writer bumps when
 //!   it wakes an idle reader. Until the counter moves, the reader (polling, or fair-queueing
 //!   over many pipes) knows there is nothing without taking the lock away from the writer.
@@ -42,7 +43,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::properties::Properties;
 use crate::signal::Signal;
-use crate::sync::{AtomicBool, AtomicU64, Mutex, SpinMutex};
+use crate::sync::{AtomicBool, AtomicU64, Mutex, SpinMutex, fence};
 
 /// One frame of a message, as it moves through pipes.
 ///
@@ -595,11 +596,23 @@ impl Queue {
     /// The reader has read `n` more whole messages: publish the count, and wake a writer that
     /// waits for the low-water mark if it has been reached. (Only the reader stores the
     /// count, so it reads back its own last store.)
+    ///
+    /// The count is stored plainly (`Release`), and the reader meets a refused writer in the
+    /// `SeqCst` handshake (see the module's doc) only once its cache has run dry: a fence
+    /// between its last store and its look at the flag. A `SeqCst` store per message was a
+    /// locked instruction per message, 7% of a 64 B receive on this project's machine
+    /// (BENCHMARKS.md). Between two fences a writer may see the count late (and be refused
+    /// a little early), and the reader may see the flag late (and wake it a little late, at
+    /// the latest when the cache runs dry); the fence makes sure that one sees the other
+    /// before the reader stops reading.
     #[inline]
     fn count_read(&self, cache: &mut ReaderCache, n: u64) {
         let read = self.reader_side.read.load(Ordering::Relaxed) + n;
-        self.reader_side.read.store(read, SeqCst);
-        if read < cache.wake_at || !self.writer_blocked.load(SeqCst) {
+        self.reader_side.read.store(read, Ordering::Release);
+        if cache.frames.is_empty() {
+            fence(SeqCst);
+        }
+        if read < cache.wake_at || !self.writer_blocked.load(Ordering::Relaxed) {
             return;
         }
         self.wake_writer_at_lwm(cache, read);
