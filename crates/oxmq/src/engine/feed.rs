@@ -51,7 +51,8 @@
 //!    mark to read more: a wake-up and two context switches for every few hundred messages,
 //!    on a core the two share). A caller that finds the right taken while the connection is
 //!    lent says so ([`Feed::turned_away`]: a flag, a fence, one more try); the engine, after
-//!    a step that did not read, looks at that flag (a fence, then a load) and if it is set
+//!    a step that did not read or whose read found nothing, looks at that flag (a fence,
+//!    then a load) and if it is set
 //!    steps again and takes the connection back: as in rule 4, one of the two sees the
 //!    other, so a caller turned away is never left waiting for bytes nobody reads. A socket
 //!    about to wait for messages, or report on them, some other way (poll, ZMQ_EVENTS, a
@@ -562,7 +563,21 @@ impl<I: Input, S: Source> Feed<I, S> {
         // What was read, and an end met, are handed over at the next step.
         match st.read_once(stream, &self.input) {
             Ok(()) => EngineStep::Again,
-            Err(_) => EngineStep::Wait { lent: self.lent.load(SeqCst) },
+            Err(_) => {
+                let lent = self.lent.load(SeqCst);
+                if lent {
+                    // Nothing to read. A caller that came for the right while this read
+                    // held it was turned away and waits for the connection's readiness,
+                    // which a lent connection's engine does not arm: the same look after
+                    // letting go as above, or that caller would wait for the next tick.
+                    drop(st);
+                    fence(SeqCst);
+                    if self.turned_away.load(SeqCst) {
+                        return EngineStep::Again;
+                    }
+                }
+                EngineStep::Wait { lent }
+            }
         }
     }
 
@@ -805,6 +820,9 @@ pub(crate) mod tests {
             pub data: VecDeque<u8>,
             pub armed: bool,
             pub closed: bool,
+            /// Run once by a read that finds nothing, before it says so (a caller arriving
+            /// while that read holds the right to read).
+            pub on_empty_read: Option<Box<dyn FnOnce() + Send>>,
         }
 
         /// The connection under the feed's models and tests. A write, or the peer's close,
@@ -847,6 +865,11 @@ pub(crate) mod tests {
             fn read_buf(&self, buf: &mut bytes::BytesMut, _need: usize, _grow: usize) -> std::io::Result<usize> {
                 let mut k = self.kernel.lock();
                 if k.data.is_empty() {
+                    if let Some(hook) = k.on_empty_read.take() {
+                        drop(k);
+                        hook();
+                        k = self.kernel.lock();
+                    }
                     return if k.closed { Ok(0) } else { Err(std::io::ErrorKind::WouldBlock.into()) };
                 }
                 let n = k.data.len();
@@ -1266,5 +1289,33 @@ pub(crate) mod tests {
         // What it read is handed over at its next step.
         assert!(matches!(feed.engine_step(&q, false), EngineStep::Wait { lent: false }));
         assert_eq!(q.test_pop().expect("read by the engine").data[0], 2);
+    }
+
+    /// Rule 5, the engine reading a lent connection (no message waits for the callers) and
+    /// finding nothing: a caller turned away during that read is not left waiting for the
+    /// engine's next tick (a millisecond), since the engine looks after letting go.
+    #[cfg(not(oxmq_loom))]
+    #[test]
+    fn a_caller_turned_away_while_the_engine_reads_a_lent_connection_is_not_left_waiting() {
+        use crate::pipe::Feed as _;
+        let Fixture { socket, q, source, feed, .. } = fixture();
+        let (q, feed) = (Arc::new(q), Arc::new(feed));
+        source.peer_writes(Some(1));
+        assert_eq!(feed.feed(&q, &socket, socket.seq(), None), Some(Fed::Again));
+        q.test_pop().expect("the caller's message");
+        assert!(feed.lent.load(SeqCst), "lent");
+        // The engine reads (nothing waits for the callers) and finds nothing; meanwhile a
+        // caller comes for the right and is turned away.
+        let (caller_feed, caller_q, caller_socket) = (feed.clone(), q.clone(), socket.clone());
+        source.kernel.lock().on_empty_read = Some(Box::new(move || {
+            let seen = caller_socket.seq();
+            assert_eq!(caller_feed.feed(&caller_q, &caller_socket, seen, None), None, "turned away");
+        }));
+        assert!(matches!(feed.engine_step(&q, false), EngineStep::Again), "steps again to take it back");
+        assert!(matches!(feed.engine_step(&q, false), EngineStep::Wait { lent: false }));
+        assert!(
+            !feed.lent.load(SeqCst) && source.kernel.lock().armed,
+            "taken back: the engine is woken for what comes"
+        );
     }
 }
