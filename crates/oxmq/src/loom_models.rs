@@ -159,12 +159,7 @@ fn pipe_reader_sees_only_whole_messages() {
         };
         let mut got = Vec::new();
         while got.len() < 4 {
-            let mut frame = None;
-            wait_for(&r, || {
-                frame = q.pop(&mut c);
-                frame.is_some()
-            });
-            let mut frame = frame.expect("woken with a frame");
+            let mut frame = receive(&q, &r, &mut c);
             loop {
                 let more = frame.more();
                 got.push(frame);
@@ -179,37 +174,50 @@ fn pipe_reader_sees_only_whole_messages() {
     });
 }
 
+/// A queue at its HWM (2, LWM 1) holding "1" and "2", and a writer thread sending "3", which
+/// waits for room whenever it is refused. Returns the queue, the reader's signal and the
+/// writer.
+fn full_queue_and_a_writer() -> (Arc<Queue>, Arc<Signal>, thread::JoinHandle<()>) {
+    let (w, r) = (Arc::new(Signal::new()), Arc::new(Signal::new()));
+    let q = Arc::new(Queue::new(2, w.clone(), r.clone()));
+    q.push(m("1", false)).unwrap();
+    q.push(m("2", false)).unwrap();
+    let t = {
+        let q = q.clone();
+        thread::spawn(move || {
+            let mut msg = Some(m("3", false));
+            wait_for(&w, || match q.push(msg.take().expect("not sent yet")) {
+                Ok(()) => true,
+                Err(PushError::Full(back)) => {
+                    msg = Some(back);
+                    false
+                }
+                Err(PushError::Closed(_)) => unreachable!("the reader stays"),
+            });
+        })
+    };
+    (q, r, t)
+}
+
+/// The next frame from `q`, waiting on the reader's signal `r` until there is one.
+fn receive(q: &Queue, r: &Signal, c: &mut ReaderCache) -> Msg {
+    let mut frame = None;
+    wait_for(r, || {
+        frame = q.pop(c);
+        frame.is_some()
+    });
+    frame.expect("popped")
+}
+
 /// A writer that found the queue full is woken when the reader drains it to the low-water
 /// mark (HWM 2, LWM 1): no lost wake-up between "full" and the drain.
 #[test]
 fn full_writer_is_woken_at_the_low_water_mark() {
     loom::model(|| {
         let mut c = ReaderCache::default();
-        let (w, r) = (Arc::new(Signal::new()), Arc::new(Signal::new()));
-        let q = Arc::new(Queue::new(2, w.clone(), r.clone()));
-        q.push(m("1", false)).unwrap();
-        q.push(m("2", false)).unwrap();
-        let t = {
-            let q = q.clone();
-            thread::spawn(move || {
-                let mut msg = Some(m("3", false));
-                wait_for(&w, || match q.push(msg.take().expect("not sent yet")) {
-                    Ok(()) => true,
-                    Err(PushError::Full(back)) => {
-                        msg = Some(back);
-                        false
-                    }
-                    Err(PushError::Closed(_)) => unreachable!("the reader stays"),
-                });
-            })
-        };
+        let (q, r, t) = full_queue_and_a_writer();
         for want in ["1", "2", "3"] {
-            let mut frame = None;
-            wait_for(&r, || {
-                frame = q.pop(&mut c);
-                frame.is_some()
-            });
-            assert_eq!(frame.unwrap(), m(want, false));
+            assert_eq!(receive(&q, &r, &mut c), m(want, false));
         }
         t.join().unwrap();
     });
@@ -227,32 +235,10 @@ fn full_writer_is_woken_at_the_low_water_mark() {
 fn a_writer_refused_on_a_late_count_is_woken_when_the_readers_cache_runs_dry() {
     loom::model(|| {
         let mut c = ReaderCache::default();
-        let (w, r) = (Arc::new(Signal::new()), Arc::new(Signal::new()));
-        let q = Arc::new(Queue::new(2, w.clone(), r.clone()));
-        q.push(m("1", false)).unwrap();
-        q.push(m("2", false)).unwrap();
-        let t = {
-            let q = q.clone();
-            thread::spawn(move || {
-                let mut msg = Some(m("3", false));
-                wait_for(&w, || match q.push(msg.take().expect("not sent yet")) {
-                    Ok(()) => true,
-                    Err(PushError::Full(back)) => {
-                        msg = Some(back);
-                        false
-                    }
-                    Err(PushError::Closed(_)) => unreachable!("the reader stays"),
-                });
-            })
-        };
+        let (q, r, t) = full_queue_and_a_writer();
         assert_eq!(q.pop(&mut c), Some(m("1", false)));
         assert_eq!(q.pop(&mut c), Some(m("2", false)));
-        let mut frame = None;
-        wait_for(&r, || {
-            frame = q.pop(&mut c);
-            frame.is_some()
-        });
-        assert_eq!(frame.unwrap(), m("3", false));
+        assert_eq!(receive(&q, &r, &mut c), m("3", false));
         t.join().unwrap();
     });
 }
