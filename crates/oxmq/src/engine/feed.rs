@@ -52,13 +52,12 @@
 //!    on a core the two share). A caller that finds the right taken while the connection is
 //!    lent says so ([`Feed::turned_away`]: a flag, a fence, one more try); the engine, after
 //!    a step that did not read or whose read found nothing, looks at that flag (a fence,
-//!    then a load) and if it is set
-//!    steps again and takes the connection back: as in rule 4, one of the two sees the
-//!    other, so a caller turned away is never left waiting for bytes nobody reads. A socket
-//!    about to wait for messages, or report on them, some other way (poll, ZMQ_EVENTS, a
-//!    non-blocking or async receive, a receive with no feed) gives it back
-//!    ([`pipe::Feed::give_back`]): it reads what arrived meanwhile as a receive already past
-//!    its deadline would (one look, no wait; so the answer counts what the kernel holds),
+//!    then a load) and if it is set steps again and takes the connection back: as in rule
+//!    4, one of the two sees the other, so a caller turned away is never left waiting for
+//!    bytes nobody reads. A socket about to wait for messages, or report on them, some other
+//!    way (poll, ZMQ_EVENTS, a non-blocking or async receive, a receive with no feed) gives it
+//!    back ([`pipe::Feed::give_back`]): it reads what arrived meanwhile as a receive already
+//!    past its deadline would (one look, no wait; so the answer counts what the kernel holds),
 //!    which gives the events back, or, when it cannot (the right taken, a message queued),
 //!    asks the engine to. The engine takes it back (arms the events, under the right) when
 //!    asked, when a caller was turned away, and on its own once no caller has come for the
