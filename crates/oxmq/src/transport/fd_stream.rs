@@ -147,6 +147,11 @@ impl FdStream {
         }
     }
 
+    /// A tcp stream (whose kernel may pace what is written, see `engine::zmtp::first_write`)?
+    pub fn is_tcp(&self) -> bool {
+        matches!(self.sock, Sock::Tcp(_))
+    }
+
     /// Write what the kernel takes now, without waiting (`WouldBlock` when it takes nothing).
     pub fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match &self.sock {
