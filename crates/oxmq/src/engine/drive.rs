@@ -53,7 +53,8 @@
 //! freed on the thread that made it, before it makes the next one. The copy into the kernel
 //! is then the sender's, as for any message a caller writes (a PUB's fan-out of large
 //! messages too). Once the kernel's buffer is full, the engine writes as before until it has
-//! caught up.
+//! caught up. (Over tcp the wire writes such a lone message in two parts, as libzmq does, so
+//! that a kernel that paces TCP does not pace each message: `engine::zmtp::first_write`.)
 //!
 //! A batch is as large as what the sender queued before the engine ran. Where the two share a
 //! core and the sender is the slower of the two (the C ABI's sender, at 64 B), the woken
