@@ -112,7 +112,7 @@ pub(crate) const DIRECT_BURST: u32 = if cfg!(oxmq_loom) { 1 } else { 16 };
 
 /// A stream's message with a body this large is written by its sender all the same, when no
 /// bytes are waiting for the kernel (see "Streams" above).
-const DIRECT_MIN_BODY: usize = 32 * 1024;
+pub(crate) const DIRECT_MIN_BODY: usize = 32 * 1024;
 
 /// A stream's message with a body this large is queued as a frame, not packed: the encoder
 /// writes such a body without copying it (`Transmit::ZERO_COPY_MIN`).

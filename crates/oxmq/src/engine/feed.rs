@@ -552,32 +552,31 @@ impl<I: Input, S: Source> Feed<I, S> {
             // step held it: after letting go, a look (the caller's mirror of rule 4), and if
             // one did, the engine steps again and takes the connection back (above).
             drop(st);
-            fence(SeqCst);
-            if self.turned_away.load(SeqCst) {
-                return EngineStep::Again;
-            }
-            return EngineStep::Wait { lent: true };
+            return self.wait_lent();
         }
         let Some(stream) = self.stream.as_deref() else { return EngineStep::Read };
         // What was read, and an end met, are handed over at the next step.
         match st.read_once(stream, &self.input) {
             Ok(()) => EngineStep::Again,
-            Err(_) => {
-                let lent = self.lent.load(SeqCst);
-                if lent {
-                    // Nothing to read. A caller that came for the right while this read
-                    // held it was turned away and waits for the connection's readiness,
-                    // which a lent connection's engine does not arm: the same look after
-                    // letting go as above, or that caller would wait for the next tick.
-                    drop(st);
-                    fence(SeqCst);
-                    if self.turned_away.load(SeqCst) {
-                        return EngineStep::Again;
-                    }
-                }
-                EngineStep::Wait { lent }
+            // Nothing to read. A caller that came for the right while this read held it was
+            // turned away and waits for the connection's readiness, which a lent connection's
+            // engine does not arm: the same look after letting go as above, or that caller
+            // would wait for the next tick.
+            Err(_) if self.lent.load(SeqCst) => {
+                drop(st);
+                self.wait_lent()
             }
+            Err(_) => EngineStep::Wait { lent: false },
         }
+    }
+
+    /// The engine's step ends, lent, without the right (let go by the caller of this): unless
+    /// a caller was turned away while the step held it, which the engine looks for now (a
+    /// fence, then a load: the caller's mirror of rule 4), and then steps again to take the
+    /// connection back.
+    fn wait_lent(&self) -> EngineStep {
+        fence(SeqCst);
+        if self.turned_away.load(SeqCst) { EngineStep::Again } else { EngineStep::Wait { lent: true } }
     }
 
     /// A caller holding the right: read until a message is in `queue`, the connection ends,

@@ -45,7 +45,7 @@ use parking_lot::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
-use super::drive::{Drive, HOT_STREAM_GAP, Step, WRITE_BATCH, Wire};
+use super::drive::{DIRECT_MIN_BODY, Drive, HOT_STREAM_GAP, Step, WRITE_BATCH, Wire};
 use super::feed::{self, EngineStep, Feed, FeedState, Input, Target};
 use super::{End, EngineConfig, ZapAsk, discard};
 use crate::error::errno;
@@ -681,19 +681,18 @@ impl Drop for Offered<'_> {
 /// MSS of 65,483). Where TCP paces in the kernel (BBR without the fq qdisc), a sender writing
 /// one such message at a time kept the connection's pacing rate low, and the kernel armed a
 /// pacing timer for nearly every message: 42–49k per 60k messages, the sender's time nearly
-/// all in the kernel, a third of libzmq's rate. libzmq's encoder writes the header with the
+/// all in the kernel, about half libzmq's rate. libzmq's encoder writes the header with the
 /// first 8 KiB of the body (its batch buffer), then the rest, and is not paced so; written in
 /// the same two parts, oxmq's sender went from 25–34k to 60–89k msg/s with 0.5–1.8k timers
 /// (BENCHMARKS.md). With cubic, and over ipc, the split made no difference measured.
+/// "Large" is [`DIRECT_MIN_BODY`] or more in all, the size from which a sender writes a
+/// stream's message itself.
 fn first_write(chunks: usize, first_chunk: usize, len: usize) -> Option<usize> {
-    (chunks == 2 && first_chunk < FIRST_WRITE && len >= SPLIT_MIN).then_some(FIRST_WRITE)
+    (chunks == 2 && first_chunk < FIRST_WRITE && len >= DIRECT_MIN_BODY).then_some(FIRST_WRITE)
 }
 
 /// See [`first_write`].
 const FIRST_WRITE: usize = 8 * 1024;
-/// A lone message this large (header included) is written in two parts: the size from which a
-/// sender writes a stream's message itself (`engine::drive`).
-const SPLIT_MIN: usize = 32 * 1024;
 
 /// The protocol and the stream of a ZMTP connection, as its [`Drive`] writes them.
 pub(crate) struct ZmtpWire {
@@ -854,13 +853,13 @@ mod tests {
     use crate::transport::fd_stream::Sock;
 
     /// Only a lone large message is written in two parts: a header chunk and a body chunk of
-    /// SPLIT_MIN or more in all; not packed small messages (one chunk), not a batch of large
+    /// DIRECT_MIN_BODY or more in all; not packed small messages (one chunk), not a batch of large
     /// ones (more chunks), not a small one.
     #[test]
     fn a_lone_large_message_is_written_in_two_parts() {
         assert_eq!(first_write(2, 9, 9 + 64 * 1024), Some(FIRST_WRITE));
-        assert_eq!(first_write(2, 9, SPLIT_MIN), Some(FIRST_WRITE));
-        assert_eq!(first_write(2, 9, SPLIT_MIN - 1), None, "small");
+        assert_eq!(first_write(2, 9, DIRECT_MIN_BODY), Some(FIRST_WRITE));
+        assert_eq!(first_write(2, 9, DIRECT_MIN_BODY - 1), None, "small");
         assert_eq!(first_write(1, 64 * 1024, 64 * 1024), None, "packed");
         assert_eq!(first_write(4, 9, 9 + 128 * 1024), None, "a batch");
         assert_eq!(first_write(2, FIRST_WRITE, FIRST_WRITE + 64 * 1024), None, "a first chunk of its own size");
