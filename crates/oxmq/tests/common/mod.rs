@@ -450,9 +450,18 @@ pub fn in_a_process_of_its_own(test: &str) -> bool {
 /// lines: `proc_self("status", "VmRSS")` (KiB), `proc_self("status", "Threads")`,
 /// `proc_self("io", "syscr")`.
 pub fn proc_self(file: &str, key: &str) -> u64 {
-    let text = std::fs::read_to_string(format!("/proc/self/{file}")).unwrap();
+    proc_field(&format!("/proc/self/{file}"), key)
+}
+
+/// [`proc_self`] for the calling thread: `proc_thread_self("io", "syscw")`, its write calls.
+pub fn proc_thread_self(file: &str, key: &str) -> u64 {
+    proc_field(&format!("/proc/thread-self/{file}"), key)
+}
+
+fn proc_field(path: &str, key: &str) -> u64 {
+    let text = std::fs::read_to_string(path).unwrap();
     text.lines()
         .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or_else(|| panic!("no {key} in /proc/self/{file}"))
+        .unwrap_or_else(|| panic!("no {key} in {path}"))
 }
