@@ -27,12 +27,20 @@ pub struct Transmit {
     chunked: usize,
     /// The chunk being filled (headers, small bodies, commands).
     tail: BytesMut,
+    /// A written chunk's buffer, kept for [`append_encoded`](Self::append_encoded) to hand
+    /// back for the next batch (empty when there is none).
+    spare: BytesMut,
 }
 
 impl Transmit {
     /// Bodies at least this large are queued as their own chunk instead of
     /// being copied (the engine's historical `LARGE_BODY`).
     pub const ZERO_COPY_MIN: usize = 16 * 1024;
+
+    /// The largest buffer kept for the next batch once written (see
+    /// [`append_encoded`](Self::append_encoded)): what a connection keeps beyond its
+    /// copy buffer is bounded by this.
+    pub const SPARE_MAX: usize = 4 * 1024 * 1024;
 
     /// An empty transmit buffer.
     pub fn new() -> Transmit {
@@ -75,16 +83,31 @@ impl Transmit {
     /// once more, and the buffer grown by reallocation, whenever the kernel's
     /// buffer was full: 90 instructions of a 1 KiB message's 1100 through the C
     /// ABI, callgrind.) `encoded` is left with the copy buffer's spare room.
+    ///
+    /// What `encoded` is left with to fill next: the copy buffer's spare room if the copy
+    /// buffer was written out whole, else (its unwritten part is still to go, and its
+    /// buffer with it) the buffer of a chunk written out earlier, if any was kept. A batch
+    /// buffer that must grow from nothing again is allocated afresh and reallocated while
+    /// it doubles (64 KiB to 1 MiB): a sender streaming 1 KiB messages over ipc, the
+    /// kernel's buffer often full, took 44k page faults and 175 MiB of reallocation copies
+    /// per 2 GiB sent that way (BENCHMARKS.md).
     pub fn append_encoded(&mut self, encoded: &mut BytesMut) {
         if encoded.is_empty() {
             return;
         }
-        if !self.tail.is_empty() {
+        let split = !self.tail.is_empty();
+        if split {
             let head = self.tail.split().freeze();
             self.chunked += head.len();
             self.chunks.push_back(head);
         }
         std::mem::swap(&mut self.tail, encoded);
+        if split && self.spare.capacity() > 0 {
+            // What the copy buffer left shares its buffer with the chunk above: useless
+            // until that is written. Dropped, it also leaves that chunk's buffer unshared,
+            // to be kept in turn once written.
+            *encoded = std::mem::take(&mut self.spare);
+        }
     }
 
     /// The copy buffer, to append small encoded pieces to.
@@ -118,6 +141,20 @@ impl Transmit {
     }
 }
 
+impl Transmit {
+    /// Keep the buffer of `written`, a chunk written out whole, if nothing else refers to
+    /// it and it is not larger than [`SPARE_MAX`](Self::SPARE_MAX): a batch buffer (a large
+    /// body's buffer that its sender let go of does as well).
+    fn keep_spare(&mut self, written: Bytes) {
+        if let Ok(mut buf) = written.try_into_mut()
+            && buf.capacity() <= Self::SPARE_MAX
+        {
+            buf.clear();
+            self.spare = buf;
+        }
+    }
+}
+
 impl Buf for Transmit {
     fn remaining(&self) -> usize {
         self.len()
@@ -135,11 +172,15 @@ impl Buf for Transmit {
                 return;
             };
             let n = cnt.min(front.len());
-            front.advance(n);
             self.chunked -= n;
             cnt -= n;
-            if front.is_empty() {
-                self.chunks.pop_front();
+            if n < front.len() {
+                front.advance(n);
+                continue;
+            }
+            let written = self.chunks.pop_front().expect("the front chunk");
+            if self.spare.capacity() == 0 {
+                self.keep_spare(written);
             }
         }
     }
@@ -223,5 +264,64 @@ mod tests {
         tx.advance(2);
         assert!(tx.is_empty());
         assert_eq!(tx.chunk_count(), 0);
+    }
+
+    /// Everything still queued, in order (read through `Buf`, without advancing `tx`).
+    fn queued(tx: &Transmit) -> Vec<u8> {
+        let mut io = [IoSlice::new(&[]); 8];
+        let n = tx.chunks_vectored(&mut io);
+        io[..n].iter().flat_map(|s| s.iter().copied()).collect()
+    }
+
+    /// A batch buffer written out whole comes back for the batch after next: once the copy
+    /// buffer is not empty when a batch arrives, the batch's filler gets the kept buffer
+    /// rather than the copy buffer's remnant (whose buffer is the unwritten chunk's).
+    #[test]
+    fn a_written_batch_buffer_is_handed_back_for_a_later_batch() {
+        let mut tx = Transmit::new();
+        tx.push_frame(false, false, Bytes::from_static(b"one"));
+        let first = tx.chunk().as_ptr();
+        let mut batch = BytesMut::with_capacity(1024);
+        batch.extend_from_slice(b"\x00\x03two");
+        tx.append_encoded(&mut batch);
+        // Nothing kept yet: the filler gets what the copy buffer left, which shares its
+        // buffer with the unwritten "one"; a filler that outgrows it starts a new buffer.
+        assert!(batch.is_empty());
+        batch = BytesMut::with_capacity(1024);
+        batch.extend_from_slice(b"\x00\x05three");
+        tx.advance(5);
+        assert_eq!(queued(&tx), b"\x00\x03two");
+        tx.append_encoded(&mut batch);
+        assert!(batch.is_empty());
+        assert_eq!(batch.as_ptr(), first, "the written chunk's buffer, handed back");
+        assert!(batch.capacity() >= 5);
+        assert_eq!(queued(&tx), b"\x00\x03two\x00\x05three", "the queued bytes are untouched");
+        // Filled and appended in turn, it goes out after everything before it.
+        batch.extend_from_slice(b"\x00\x04four");
+        tx.append_encoded(&mut batch);
+        assert_eq!(queued(&tx), b"\x00\x03two\x00\x05three\x00\x04four");
+    }
+
+    /// Only a buffer nothing else refers to is kept, and not a huge one: a large body its
+    /// sender still holds is never handed out to be written into, and one larger than
+    /// SPARE_MAX is freed once written.
+    #[test]
+    fn a_buffer_still_shared_or_too_large_is_not_kept() {
+        for (size, hold) in [(Transmit::ZERO_COPY_MIN, true), (Transmit::SPARE_MAX + 1, false)] {
+            let mut tx = Transmit::new();
+            let body = Bytes::from(vec![9u8; size]);
+            let at = body.as_ptr();
+            let held = hold.then(|| body.clone());
+            tx.push_frame(false, false, body);
+            tx.advance(tx.len());
+            tx.push_frame(false, false, Bytes::from_static(b"x"));
+            let mut batch = BytesMut::from(&b"\x00\x01y"[..]);
+            tx.append_encoded(&mut batch);
+            assert_ne!(batch.as_ptr(), at, "size {size}, held {hold}");
+            assert_eq!(queued(&tx), b"\x00\x01x\x00\x01y");
+            if let Some(h) = held {
+                assert!(h.iter().all(|&b| b == 9), "the held body is untouched");
+            }
+        }
     }
 }

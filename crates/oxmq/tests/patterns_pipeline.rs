@@ -355,6 +355,38 @@ fn a_one_way_stream_of_mixed_sizes_and_multipart_messages_arrives_whole_and_in_o
     }
 }
 
+/// A stream of small messages whose receiver starts late: the kernel's buffer fills, writes
+/// are partial, and each batch is packed into a buffer an earlier batch was written from
+/// (`oxmq_wire::Transmit::append_encoded`). Every message arrives, in order, as sent.
+#[test]
+fn a_stream_held_up_by_a_late_receiver_arrives_intact_and_in_order() {
+    const COUNT: u32 = 20_000;
+    let body = |i: u32| {
+        let mut b = pattern(1000 + (i % 48) as usize);
+        b[..4].copy_from_slice(&i.to_be_bytes());
+        b
+    };
+    for tr in TRANSPORTS {
+        let ctx = Context::new();
+        let (push, pull) = pipeline(&ctx, tr);
+        push.set_sndhwm(0).unwrap();
+        pull.set_rcvhwm(0).unwrap();
+        pull.set_rcvtimeo(10_000).unwrap();
+        let sender = std::thread::spawn(move || {
+            for i in 0..COUNT {
+                push.send(body(i)).unwrap();
+            }
+            push
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        for i in 0..COUNT {
+            let got = pull.recv().unwrap();
+            assert!(got[..] == body(i)[..], "{tr:?}: message {i} came as {} bytes", got.len());
+        }
+        drop(sender.join().unwrap());
+    }
+}
+
 #[test]
 fn a_16_mib_frame_arrives_intact() {
     for tr in TRANSPORTS {
