@@ -21,8 +21,10 @@ use crate::frame::encode_frame_header;
 /// writes: its buffer's capacity is kept.
 #[derive(Debug, Default)]
 pub struct Transmit {
-    /// Finished chunks, in order, all before `tail`; never empty ones.
-    chunks: VecDeque<Bytes>,
+    /// Finished chunks, in order, all before `tail`; never empty ones. Each says whether it
+    /// was a copy buffer of this transmit's (whose buffer may be kept once written), not a
+    /// body queued by reference.
+    chunks: VecDeque<(Bytes, bool)>,
     /// Total length of `chunks`.
     chunked: usize,
     /// The chunk being filled (headers, small bodies, commands).
@@ -99,7 +101,7 @@ impl Transmit {
         if split {
             let head = self.tail.split().freeze();
             self.chunked += head.len();
-            self.chunks.push_back(head);
+            self.chunks.push_back((head, true));
         }
         std::mem::swap(&mut self.tail, encoded);
         if split && self.spare.capacity() > 0 {
@@ -132,19 +134,20 @@ impl Transmit {
         if !self.tail.is_empty() {
             let head = self.tail.split().freeze();
             self.chunked += head.len();
-            self.chunks.push_back(head);
+            self.chunks.push_back((head, true));
         }
         if !chunk.is_empty() {
             self.chunked += chunk.len();
-            self.chunks.push_back(chunk);
+            self.chunks.push_back((chunk, false));
         }
     }
 }
 
 impl Transmit {
-    /// Keep the buffer of `written`, a chunk written out whole, if nothing else refers to
-    /// it and it is not larger than [`SPARE_MAX`](Self::SPARE_MAX): a batch buffer (a large
-    /// body's buffer that its sender let go of does as well).
+    /// Keep the buffer of `written`, a copy buffer written out whole, if nothing else refers
+    /// to it and it is not larger than [`SPARE_MAX`](Self::SPARE_MAX). (Not a body queued by
+    /// reference: a connection that sends only large messages would keep one of them for
+    /// good.)
     fn keep_spare(&mut self, written: Bytes) {
         if let Ok(mut buf) = written.try_into_mut()
             && buf.capacity() <= Self::SPARE_MAX
@@ -161,12 +164,12 @@ impl Buf for Transmit {
     }
 
     fn chunk(&self) -> &[u8] {
-        self.chunks.front().map_or(&self.tail[..], |c| &c[..])
+        self.chunks.front().map_or(&self.tail[..], |(c, _)| &c[..])
     }
 
     fn advance(&mut self, mut cnt: usize) {
         while cnt > 0 {
-            let Some(front) = self.chunks.front_mut() else {
+            let Some((front, _)) = self.chunks.front_mut() else {
                 assert!(cnt <= self.tail.len(), "advanced past the end of a Transmit");
                 self.tail.advance(cnt);
                 return;
@@ -178,8 +181,8 @@ impl Buf for Transmit {
                 front.advance(n);
                 continue;
             }
-            let written = self.chunks.pop_front().expect("the front chunk");
-            if self.spare.capacity() == 0 {
+            let (written, own) = self.chunks.pop_front().expect("the front chunk");
+            if own && self.spare.capacity() == 0 {
                 self.keep_spare(written);
             }
         }
@@ -187,7 +190,7 @@ impl Buf for Transmit {
 
     fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
         let tail = (!self.tail.is_empty()).then_some(&self.tail[..]);
-        let all = self.chunks.iter().map(|c| &c[..]).chain(tail);
+        let all = self.chunks.iter().map(|(c, _)| &c[..]).chain(tail);
         let mut n = 0;
         for (slot, chunk) in dst.iter_mut().zip(all) {
             *slot = IoSlice::new(chunk);
@@ -302,14 +305,14 @@ mod tests {
         assert_eq!(queued(&tx), b"\x00\x03two\x00\x05three\x00\x04four");
     }
 
-    /// Only a buffer nothing else refers to is kept, and not a huge one: a large body its
-    /// sender still holds is never handed out to be written into, and one larger than
-    /// SPARE_MAX is freed once written.
+    /// A body queued by reference is never kept, whether its sender still holds it (it must
+    /// not be written into) or let go of it (a connection sending only large messages would
+    /// keep one for good).
     #[test]
-    fn a_buffer_still_shared_or_too_large_is_not_kept() {
-        for (size, hold) in [(Transmit::ZERO_COPY_MIN, true), (Transmit::SPARE_MAX + 1, false)] {
+    fn a_body_queued_by_reference_is_never_kept() {
+        for hold in [true, false] {
             let mut tx = Transmit::new();
-            let body = Bytes::from(vec![9u8; size]);
+            let body = Bytes::from(vec![9u8; Transmit::ZERO_COPY_MIN]);
             let at = body.as_ptr();
             let held = hold.then(|| body.clone());
             tx.push_frame(false, false, body);
@@ -317,11 +320,30 @@ mod tests {
             tx.push_frame(false, false, Bytes::from_static(b"x"));
             let mut batch = BytesMut::from(&b"\x00\x01y"[..]);
             tx.append_encoded(&mut batch);
-            assert_ne!(batch.as_ptr(), at, "size {size}, held {hold}");
+            assert_ne!(batch.as_ptr(), at, "held {hold}");
             assert_eq!(queued(&tx), b"\x00\x01x\x00\x01y");
             if let Some(h) = held {
                 assert!(h.iter().all(|&b| b == 9), "the held body is untouched");
             }
         }
+    }
+
+    /// A copy buffer larger than SPARE_MAX is freed once written, not kept.
+    #[test]
+    fn a_copy_buffer_larger_than_spare_max_is_not_kept() {
+        let mut tx = Transmit::new();
+        let frame = Bytes::from(vec![5u8; Transmit::ZERO_COPY_MIN - 1]);
+        while tx.len() <= Transmit::SPARE_MAX {
+            tx.push_frame(false, false, frame.clone());
+        }
+        let (big, big_len) = (tx.chunk().as_ptr(), tx.len());
+        let mut batch = BytesMut::from(&b"\x00\x01a"[..]);
+        tx.append_encoded(&mut batch);
+        // A filler that outgrows what it got leaves the large chunk unshared.
+        batch = BytesMut::from(&b"\x00\x01b"[..]);
+        tx.advance(big_len);
+        tx.append_encoded(&mut batch);
+        assert_ne!(batch.as_ptr(), big);
+        assert_eq!(queued(&tx), b"\x00\x01a\x00\x01b");
     }
 }
