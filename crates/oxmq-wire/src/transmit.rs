@@ -29,8 +29,8 @@ pub struct Transmit {
     chunked: usize,
     /// The chunk being filled (headers, small bodies, commands).
     tail: BytesMut,
-    /// A written chunk's buffer, kept for [`append_encoded`](Self::append_encoded) to hand
-    /// back for the next batch (empty when there is none).
+    /// A copy buffer written out whole, kept for [`append_encoded`](Self::append_encoded)
+    /// to hand back for a later batch (empty when there is none).
     spare: BytesMut,
 }
 
@@ -84,11 +84,11 @@ impl Transmit {
     /// behind a copy buffer still being written, a sender's batches were copied
     /// once more, and the buffer grown by reallocation, whenever the kernel's
     /// buffer was full: 90 instructions of a 1 KiB message's 1100 through the C
-    /// ABI, callgrind.) `encoded` is left with the copy buffer's spare room.
+    /// ABI, callgrind.)
     ///
     /// What `encoded` is left with to fill next: the copy buffer's spare room if the copy
     /// buffer was written out whole, else (its unwritten part is still to go, and its
-    /// buffer with it) the buffer of a chunk written out earlier, if any was kept. A batch
+    /// buffer with it) a copy buffer written out earlier, if one was kept. A batch
     /// buffer that must grow from nothing again is allocated afresh and reallocated while
     /// it doubles (64 KiB to 1 MiB): a sender streaming 1 KiB messages over ipc, the
     /// kernel's buffer often full, took 44k page faults and 175 MiB of reallocation copies
@@ -105,10 +105,23 @@ impl Transmit {
         }
         std::mem::swap(&mut self.tail, encoded);
         if split && self.spare.capacity() > 0 {
-            // What the copy buffer left shares its buffer with the chunk above: useless
-            // until that is written. Dropped, it also leaves that chunk's buffer unshared,
-            // to be kept in turn once written.
+            // What the copy buffer left shares its buffer with the chunk above, and can grow
+            // only into a new one. Let go of, it leaves that chunk's buffer unshared, to be
+            // kept in turn once written.
             *encoded = std::mem::take(&mut self.spare);
+        }
+    }
+
+    /// Keep the buffer of `written`, a copy buffer written out whole, if nothing else refers
+    /// to it and it is not larger than [`SPARE_MAX`](Self::SPARE_MAX). (Not a body queued by
+    /// reference: a connection that sends only large messages would keep one of them for
+    /// good.)
+    fn keep_spare(&mut self, written: Bytes) {
+        if let Ok(mut buf) = written.try_into_mut()
+            && buf.capacity() <= Self::SPARE_MAX
+        {
+            buf.clear();
+            self.spare = buf;
         }
     }
 
@@ -139,21 +152,6 @@ impl Transmit {
         if !chunk.is_empty() {
             self.chunked += chunk.len();
             self.chunks.push_back((chunk, false));
-        }
-    }
-}
-
-impl Transmit {
-    /// Keep the buffer of `written`, a copy buffer written out whole, if nothing else refers
-    /// to it and it is not larger than [`SPARE_MAX`](Self::SPARE_MAX). (Not a body queued by
-    /// reference: a connection that sends only large messages would keep one of them for
-    /// good.)
-    fn keep_spare(&mut self, written: Bytes) {
-        if let Ok(mut buf) = written.try_into_mut()
-            && buf.capacity() <= Self::SPARE_MAX
-        {
-            buf.clear();
-            self.spare = buf;
         }
     }
 }
