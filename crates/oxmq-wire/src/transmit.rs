@@ -22,8 +22,11 @@ use crate::frame::encode_frame_header;
 #[derive(Debug, Default)]
 pub struct Transmit {
     /// Finished chunks, in order, all before `tail`; never empty ones. Each says whether it
-    /// was a copy buffer of this transmit's (whose buffer may be kept once written), not a
-    /// body queued by reference.
+    /// was a batch the copy buffer held when the next came ([`append_encoded`]), whose
+    /// buffer may be kept once written: not a body queued by reference, nor the headers
+    /// before one.
+    ///
+    /// [`append_encoded`]: Self::append_encoded
     chunks: VecDeque<(Bytes, bool)>,
     /// Total length of `chunks`.
     chunked: usize,
@@ -142,12 +145,14 @@ impl Transmit {
         }
     }
 
-    /// Queues `chunk` after everything so far, without copying it.
+    /// Queues `chunk` after everything so far, without copying it. (What the copy buffer
+    /// held before it, a large body's header and what came before, is not a batch buffer to
+    /// keep: its buffer is the copy buffer's, which goes on filling.)
     pub(crate) fn push_chunk(&mut self, chunk: Bytes) {
         if !self.tail.is_empty() {
             let head = self.tail.split().freeze();
             self.chunked += head.len();
-            self.chunks.push_back((head, true));
+            self.chunks.push_back((head, false));
         }
         if !chunk.is_empty() {
             self.chunked += chunk.len();
@@ -324,6 +329,29 @@ mod tests {
                 assert!(h.iter().all(|&b| b == 9), "the held body is untouched");
             }
         }
+    }
+
+    /// The headers split off before each large body are not kept: their buffer is the copy
+    /// buffer's, a few bytes of it each; kept once the copy buffer had moved on, it held a
+    /// whole old copy buffer for good and helped no batch.
+    #[test]
+    fn the_headers_before_a_large_body_are_not_kept() {
+        let mut tx = Transmit::with_capacity(64);
+        let body = Bytes::from(vec![9u8; Transmit::ZERO_COPY_MIN]);
+        tx.push_frame(false, false, body.clone());
+        let first = tx.chunk().as_ptr() as usize;
+        // Enough headers that the copy buffer moves to a new buffer, leaving the first to
+        // the header chunks alone.
+        for _ in 0..16 {
+            tx.push_frame(false, false, body.clone());
+        }
+        tx.advance(tx.len());
+        tx.push_frame(false, false, Bytes::from_static(b"x"));
+        let mut batch = BytesMut::from(&b"\x00\x01y"[..]);
+        tx.append_encoded(&mut batch);
+        let at = batch.as_ptr() as usize;
+        assert!(!(first..first + 64).contains(&at), "a header chunk's buffer was handed out");
+        assert_eq!(queued(&tx), b"\x00\x01x\x00\x01y");
     }
 
     /// A copy buffer larger than SPARE_MAX is freed once written, not kept.
