@@ -162,6 +162,32 @@ fn first_process_id() -> libc::pid_t {
 /// The result of an exported function's body: a value, or the errno to fail with.
 pub(crate) type R<T> = Result<T, c_int>;
 
+/// An errno a word wide: the error of the calls that return a received frame.
+///
+/// With a `c_int` error, the `Err` variant's 4-byte errno overlaps the first word of the
+/// `Ok` variant's frame, and LLVM then copies the frame out of the `Result` in pieces shifted
+/// by 4 bytes (4, 8, 4); each layer's 8-byte load across two of those stores waits for both
+/// to retire (a store-forwarding stall), up to the `zmq_msg_data` that reads the message just
+/// received. A word-wide errno is copied with the frame's own words. (The same stall, and the
+/// same cure, as `oxmq`'s word-wide MORE flag in its `Msg`.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WordErrno(i64);
+
+impl From<c_int> for WordErrno {
+    #[inline]
+    fn from(e: c_int) -> WordErrno {
+        WordErrno(i64::from(e))
+    }
+}
+
+impl From<WordErrno> for c_int {
+    #[inline]
+    fn from(e: WordErrno) -> c_int {
+        // Made from a c_int (above): always in range.
+        e.0 as c_int
+    }
+}
+
 /// Run an exported function's body: its value, or `fail` with errno set to the error (or to
 /// `EFAULT` if the body panicked; the panic never reaches C).
 pub(crate) fn guard<T>(fail: T, body: impl FnOnce() -> R<T>) -> T {

@@ -15,7 +15,7 @@ use oxmq::{PollEvents, Properties, Socket, SocketType};
 
 use crate::ctx::{self, FfiCtx};
 use crate::handles::{self, Held, Kept, Registry};
-use crate::{R, c_str, guard, int_size, zerr};
+use crate::{R, WordErrno, c_str, guard, int_size, zerr};
 
 pub const ZMQ_DONTWAIT: c_int = 1;
 pub const ZMQ_SNDMORE: c_int = 2;
@@ -381,9 +381,9 @@ pub(crate) fn recv_frame(
     sock: &FfiSocket,
     flags: c_int,
     mut properties: Option<&mut Option<Properties>>,
-) -> R<oxmq::ReceivedFrame> {
+) -> Result<oxmq::ReceivedFrame, WordErrno> {
     if flags & ZMQ_DONTWAIT != 0 {
-        return sock.sock.recv_frame(false, properties).map_err(zerr);
+        return sock.sock.recv_frame(false, properties).map_err(|e| zerr(e).into());
     }
     // (Not a non-blocking receive: one that finds nothing gives the connection back to the
     // I/O thread, which the wait below would then take again.)
@@ -396,8 +396,8 @@ pub(crate) fn recv_frame(
         match sock.sock.recv_frame_reading(deadline, properties.as_deref_mut()).map_err(zerr)? {
             oxmq::ReadFrame::Frame(frame) => return Ok(frame),
             oxmq::ReadFrame::Again => {}
-            oxmq::ReadFrame::TimedOut => return Err(libc::EAGAIN),
-            oxmq::ReadFrame::Interrupted => return Err(libc::EINTR),
+            oxmq::ReadFrame::TimedOut => return Err(libc::EAGAIN.into()),
+            oxmq::ReadFrame::Interrupted => return Err(libc::EINTR.into()),
             oxmq::ReadFrame::Wait => trust_events = wait_for(&sock.sock, PollEvents::IN, deadline, trust_events)?,
         }
     }
