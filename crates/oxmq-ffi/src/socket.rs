@@ -376,7 +376,12 @@ fn send_frame_waiting(sock: &FfiSocket, data: Bytes, more: bool) -> Result<(), (
 /// whose one peer is a tcp or ipc connection reads that connection on this thread
 /// (`recv_frame_reading`: no hop through the I/O thread), in poll(2) too, so that a signal
 /// handler still ends it with `EINTR`.
-#[inline]
+///
+/// Always inlined: returned through memory, the frame was written by this function with
+/// 8-byte stores and read back by `zmq_msg_recv` with a 16-byte load across two of them,
+/// which waits for both to retire (a store-forwarding stall, half of `zmq_msg_recv`'s
+/// samples); inlined, the frame stays in registers.
+#[inline(always)]
 pub(crate) fn recv_frame(
     sock: &FfiSocket,
     flags: c_int,
