@@ -395,6 +395,8 @@ fn fd_notifies_racing_a_drain_leave_it_readable_exactly_while_a_change_is_unseen
 struct FakeWire {
     wire: crate::sync::Mutex<Vec<Msg>>,
     refusals: crate::sync::AtomicUsize,
+    /// [`Wire::caller_writes_packed`].
+    caller_writes: Option<usize>,
 }
 
 impl Wire for FakeWire {
@@ -428,19 +430,25 @@ impl Wire for FakeWire {
     fn append_packed(packed: &mut bytes::BytesMut, buf: &mut VecDeque<Msg>) {
         crate::engine::drive::test_packing::append_packed(packed, buf)
     }
+
+    fn caller_writes_packed(&self) -> Option<usize> {
+        self.caller_writes
+    }
 }
 
 /// A sender pushing three messages (the first written by the sender itself, the next two,
 /// a stream, left in the pipe for the engine or packed) and a two-frame one (queued, never
 /// packed, behind a packed one) and then closing, racing the engine's steps,
-/// with the kernel refusing `refusals` writes: every message reaches the wire once, in order,
-/// and the engine sees the end only once everything is written (no lost hand-over: a lost one
-/// is a deadlock, which loom reports).
-fn drive_model(refusals: usize) {
+/// with the kernel refusing `refusals` writes, and the sender writing packed bytes itself at
+/// `caller_writes` (as over ipc; a packed test message is 2 bytes): every message reaches the
+/// wire once, in order, and the engine sees the end only once everything is written (no lost
+/// hand-over: a lost one is a deadlock, which loom reports).
+fn drive_model(refusals: usize, caller_writes: Option<usize>) {
     loom::model(move || {
         let (w, r) = (Arc::new(Signal::new()), Arc::new(Signal::new()));
         let q = Arc::new(Queue::new(0, w, r.clone()));
-        let wire = FakeWire { wire: Default::default(), refusals: crate::sync::AtomicUsize::new(refusals) };
+        let refusals = crate::sync::AtomicUsize::new(refusals);
+        let wire = FakeWire { wire: Default::default(), refusals, caller_writes };
         let drive = Arc::new(Drive::new(wire, VecDeque::new()));
         q.set_drain(Some(drive.clone()));
         let sender = {
@@ -476,12 +484,25 @@ fn drive_model(refusals: usize) {
 
 #[test]
 fn drive_writes_every_message_once_in_order_whoever_writes() {
-    drive_model(0);
+    drive_model(0, None);
 }
 
 #[test]
 fn drive_hands_a_refused_write_to_the_engine() {
-    drive_model(1);
+    drive_model(1, None);
+}
+
+#[test]
+fn drive_whose_sender_writes_packed_bytes_writes_every_message_once_in_order() {
+    drive_model(0, Some(1));
+}
+
+/// Three refusals, so that in some interleavings the one refused is the sender's write of the
+/// packed bytes (a change that drops what that write leaves is caught with three, not with
+/// one or two).
+#[test]
+fn drive_whose_sender_writes_packed_bytes_hands_refused_writes_to_the_engine() {
+    drive_model(3, Some(1));
 }
 
 /// The peer writes `n` one-byte messages and closes; a caller receives `n` messages with

@@ -134,6 +134,16 @@ pub(crate) trait Drain: Send + Sync {
     /// one-way stream's messages, so that the sender frees each body on its own thread:
     /// `engine::drive`, "Packing".)
     fn pack(&self, msg: &Msg, packed: &mut BytesMut) -> bool;
+    /// Packed bytes of this size are offered to [`write_packed`](Self::write_packed) on the
+    /// writer's thread, and again each time this much more is packed before they are taken
+    /// (`usize::MAX`: never). Asked once, when the drain is set.
+    fn writes_packed_at(&self) -> usize;
+    /// The queue's packed bytes reached [`writes_packed_at`](Self::writes_packed_at) (or
+    /// that much more than at the last offer) while the reader was already woken for them:
+    /// take what is queued now, on this thread. False if the reader must be woken again (the
+    /// queue then notifies it). (The ZMTP drive writes an ipc stream's batches on the sending
+    /// thread this way: `engine::drive`, "Packing".)
+    fn write_packed(&self, queue: &Queue) -> bool;
 }
 
 /// A queue's writer that the reader can also drive on the reader's thread, when the reader
@@ -208,6 +218,11 @@ struct State {
     /// Messages the drain packed ([`Drain::pack`]): all of them before every frame in
     /// `frames`, as a message is packed only when `frames` is empty.
     packed: BytesMut,
+    /// The drain's [`Drain::writes_packed_at`] (`usize::MAX` without a drain), and the length
+    /// of `packed` at which it is next offered them (that, or that much more than at the last
+    /// offer, until they are taken).
+    write_packed_at: usize,
+    write_packed_next: usize,
     /// Complete messages in `packed`.
     packed_msgs: u64,
     /// Offered to a reader that would wait for the writer (see [`Feed`]).
@@ -314,6 +329,8 @@ impl Queue {
                 conflate: false,
                 drain: None,
                 packed: BytesMut::new(),
+                write_packed_at: usize::MAX,
+                write_packed_next: usize::MAX,
                 packed_msgs: 0,
                 feed: None,
             }),
@@ -384,7 +401,10 @@ impl Queue {
     /// `None`). A push already under way may still offer the previous drain, which must then
     /// refuse (return false).
     pub fn set_drain(&self, drain: Option<Arc<dyn Drain>>) {
-        self.state.lock().drain = drain;
+        let mut st = self.state.lock();
+        st.write_packed_at = drain.as_ref().map_or(usize::MAX, |d| d.writes_packed_at().max(1));
+        st.write_packed_next = st.write_packed_at;
+        st.drain = drain;
     }
 
     /// Offer the writer to a reader that would wait for it (or stop, with `None`). A reader
@@ -440,10 +460,18 @@ impl Queue {
             } else {
                 self.append(st, msg)
             };
-            wake.then(|| (st.reader.clone(), st.drain.clone()))
+            // Packed bytes past the drain's size (again), for a reader already woken (an idle
+            // one is offered them as it is woken): the drain may write them here.
+            let write = packed && !wake && st.packed.len() >= st.write_packed_next;
+            if write {
+                st.write_packed_next = st.packed.len().saturating_add(st.write_packed_at);
+            }
+            (wake || write).then(|| (st.reader.clone(), st.drain.clone(), wake))
         };
-        if let Some((reader, drain)) = wake {
-            self.wake_reader(reader, drain, len);
+        match wake {
+            Some((reader, drain, true)) => self.wake_reader(reader, drain, len),
+            Some((reader, drain, false)) if !drain.as_ref().is_some_and(|d| d.write_packed(self)) => reader.notify(),
+            _ => {}
         }
         Ok(())
     }
@@ -701,6 +729,7 @@ impl Queue {
             if let Some(take) = packed.as_mut().filter(|_| took_packed) {
                 take(&mut st.packed);
                 st.packed.clear();
+                st.write_packed_next = st.write_packed_at;
                 msgs += std::mem::take(&mut st.packed_msgs);
             }
             // Where the batch ends: after the first whole message that reaches `max_bytes`, or

@@ -15,8 +15,10 @@
 //!    engine holds it only between two awaits ([`Drive::engine_step`]), a caller only within
 //!    its send and only by `try_lock` ([`Drive::drain`]): a caller never waits for the engine.
 //! 2. A caller is offered the pipe only when its push completes a message for an idle
-//!    reader, i.e. exactly when the pipe would otherwise wake the engine ([`Drain`]); if it
-//!    takes anything it takes everything queued, so the pipe is idle again when it is done.
+//!    reader, i.e. exactly when the pipe would otherwise wake the engine ([`Drain`]), or,
+//!    over ipc, when its push packs a stream's bytes past [`CALLER_WRITES_PACKED`] (or
+//!    that much more since the last offer: [`Drain::write_packed`], see "Packing"); if it takes
+//!    anything it takes everything queued, so the pipe is idle again when it is done.
 //! 3. Whatever a caller does not finish (the right was taken, the kernel's buffer is full, a
 //!    write failed, a stream's message), it leaves in [`Out`] or in the pipe and hands to the
 //!    engine by notifying the engine's signal *after* letting go of the right (the queue does
@@ -91,6 +93,17 @@
 //! count for the HWM as queued ones do, until taken; they wake the engine as a queued message
 //! would (rule 3 unchanged). Bodies of [`PACK_MAX_BODY`] or more, which the encoder would not
 //! copy, are queued as frames, and so is everything once [`WRITE_BATCH`] bytes are packed.
+//!
+//! Over ipc the sender also writes what is packed, when its push takes the packed bytes to
+//! [`CALLER_WRITES_PACKED`] (128 KiB, and each 128 KiB more until they are taken) and it gets
+//! the right at once; what the kernel refuses it leaves to the engine, woken again (rule 3).
+//! Left to the engine, a stream whose sender shares the engine's core was written only in
+//! the engine's turns on that core, and the kernel's ipc buffer is small (208 KiB, writable
+//! again at a quarter): ipc 1 KiB ran at 2.5–2.8M msg/s with 11k context switches on the
+//! sending side per 2M messages and 675–700 ms of its CPU; written by the sender, 3.7–4.1M, 1k
+//! switches, 490–530 ms (BENCHMARKS.md). Not over tcp, whose kernel buffer is large: there
+//! the sender's 128 KiB writes took nearly twice the sending side's CPU of the engine's
+//! larger batches, at about 0.6x the rate (tcp 1 KiB).
 
 use std::collections::VecDeque;
 use std::io;
@@ -113,6 +126,10 @@ pub(crate) const DIRECT_BURST: u32 = if cfg!(oxmq_loom) { 1 } else { 16 };
 /// A stream's message with a body this large is written by its sender all the same, when no
 /// bytes are waiting for the kernel (see "Streams" above).
 pub(crate) const DIRECT_MIN_BODY: usize = 32 * 1024;
+
+/// Over ipc, a stream's packed bytes are written by the sending caller when they reach this
+/// (and each time this much more is packed before they are taken; see "Packing" above).
+pub(crate) const CALLER_WRITES_PACKED: usize = 128 * 1024;
 
 /// A stream's message with a body this large is queued as a frame, not packed: the encoder
 /// writes such a body without copying it (`Transmit::ZERO_COPY_MIN`).
@@ -141,6 +158,11 @@ pub(crate) trait Wire: Send + Sync {
     fn pack(msg: &Msg, packed: &mut BytesMut);
     /// Append what [`Wire::pack`] made to `buf`, leaving `packed` empty.
     fn append_packed(packed: &mut BytesMut, buf: &mut Self::Buf);
+    /// Packed bytes this many or more (and each time this much more is packed before they
+    /// are taken) are written by the sending caller itself rather than left for the engine
+    /// (see "Packing" above); `None`: always left for the engine. Asked once, when the drive
+    /// is made.
+    fn caller_writes_packed(&self) -> Option<usize>;
 }
 
 /// What the holder of the right to write works on.
@@ -175,6 +197,8 @@ pub(crate) struct Drive<W: Wire> {
     streamed: std::sync::atomic::AtomicBool,
     /// [`Wire::packs`].
     packs: bool,
+    /// [`Wire::caller_writes_packed`], `usize::MAX` for `None`.
+    caller_writes_packed: usize,
     /// The connection is a one-way stream whose messages are packed (see "Packing" above): set
     /// where a caller finds it a stream (`Out::direct_writes`), cleared by input, read without
     /// the right to write. A hint, not part of the rule: read late, it packs a message that
@@ -203,6 +227,7 @@ pub(crate) enum Step {
 impl<W: Wire> Drive<W> {
     pub fn new(wire: W, tx: W::Buf) -> Drive<W> {
         let packs = wire.packs();
+        let caller_writes_packed = wire.caller_writes_packed().unwrap_or(usize::MAX);
         Drive {
             wire,
             out: Mutex::new(Out {
@@ -217,6 +242,7 @@ impl<W: Wire> Drive<W> {
             inputs: AtomicU64::new(0),
             streamed: std::sync::atomic::AtomicBool::new(false),
             packs,
+            caller_writes_packed,
             streaming: std::sync::atomic::AtomicBool::new(false),
             answer_due: std::sync::atomic::AtomicBool::new(false),
         }
@@ -335,9 +361,62 @@ impl<W: Wire> Drain for Drive<W> {
             }
             return false;
         }
-        // Take everything queued, until the pipe is found idle (rule 2) or enough waits:
-        // what was packed before the peer spoke first.
-        let Out { tx, batch, reader, .. } = &mut *out;
+        let (more, wrote) = self.take_and_write(&mut out, queue);
+        match wrote {
+            None => !more,
+            Some(Ok(())) => {
+                out.direct_writes += 1;
+                if !self.answer_due.load(Relaxed) {
+                    self.answer_due.store(true, Relaxed);
+                }
+                !more
+            }
+            Some(Err(e)) => {
+                if e.kind() != io::ErrorKind::WouldBlock {
+                    out.failed = Some(e);
+                }
+                // The engine finishes the write once the stream is writable (or ends); until
+                // the peer says something, what follows is a stream the engine writes (a
+                // sender faster than the peer reads would otherwise encode and try again
+                // each time the engine empties the pipe).
+                out.direct_writes = DIRECT_BURST;
+                false
+            }
+        }
+    }
+
+    fn writes_packed_at(&self) -> usize {
+        self.caller_writes_packed
+    }
+
+    fn write_packed(&self, queue: &Queue) -> bool {
+        let Some(mut out) = self.out.try_lock() else {
+            // The engine is stepping: it takes them (rule 3).
+            return false;
+        };
+        if out.closed || out.failed.is_some() {
+            return false;
+        }
+        // As the engine would: the stream stays one, and what the kernel refuses waits in
+        // `tx` for the engine, already woken for these messages and notified again (rule 3).
+        match self.take_and_write(&mut out, queue) {
+            (more, None | Some(Ok(()))) => !more,
+            (_, Some(Err(e))) => {
+                if e.kind() != io::ErrorKind::WouldBlock {
+                    out.failed = Some(e);
+                }
+                false
+            }
+        }
+    }
+}
+
+impl<W: Wire> Drive<W> {
+    /// A caller's turn under the right to write: take everything queued, until the pipe is
+    /// found idle (rule 2) or enough waits (then `more`), what was packed first, and write it
+    /// without waiting. The write's outcome, or `None` if there was nothing to write.
+    fn take_and_write(&self, out: &mut Out<W::Buf>, queue: &Queue) -> (bool, Option<io::Result<()>>) {
+        let Out { tx, batch, reader, .. } = out;
         let more = loop {
             let room = WRITE_BATCH.saturating_sub(W::pending(tx));
             if room == 0 {
@@ -350,28 +429,9 @@ impl<W: Wire> Drain for Drive<W> {
             }
         };
         if W::pending(tx) == 0 {
-            return !more;
+            return (more, None);
         }
-        match self.wire.try_write(tx) {
-            Ok(()) => {
-                out.direct_writes += 1;
-                if !self.answer_due.load(Relaxed) {
-                    self.answer_due.store(true, Relaxed);
-                }
-                !more
-            }
-            Err(e) => {
-                if e.kind() != io::ErrorKind::WouldBlock {
-                    out.failed = Some(e);
-                }
-                // The engine finishes the write once the stream is writable (or ends); until
-                // the peer says something, what follows is a stream the engine writes (a
-                // sender faster than the peer reads would otherwise encode and try again
-                // each time the engine empties the pipe).
-                out.direct_writes = DIRECT_BURST;
-                false
-            }
-        }
+        (more, Some(self.wire.try_write(tx)))
     }
 }
 
@@ -405,12 +465,14 @@ mod tests {
     use std::sync::Arc;
 
     /// Frames "encode" to themselves; a write moves them all onto `wire`, unless `full`.
-    /// Packs (`test_packing`) unless `no_packing`.
+    /// Packs (`test_packing`) unless `no_packing`; the caller writes packed bytes at
+    /// `caller_writes` (as over ipc) if set.
     #[derive(Default)]
     struct VecWire {
         wire: parking_lot::Mutex<Vec<Bytes>>,
         full: std::sync::atomic::AtomicBool,
         no_packing: bool,
+        caller_writes: Option<usize>,
     }
 
     impl Wire for VecWire {
@@ -437,6 +499,9 @@ mod tests {
         fn append_packed(packed: &mut BytesMut, buf: &mut VecDeque<Msg>) {
             test_packing::append_packed(packed, buf)
         }
+        fn caller_writes_packed(&self) -> Option<usize> {
+            self.caller_writes
+        }
     }
 
     fn setup() -> (Arc<Queue>, Arc<Signal>, Arc<Drive<VecWire>>) {
@@ -444,9 +509,13 @@ mod tests {
     }
 
     fn setup_hwm(hwm: usize) -> (Arc<Queue>, Arc<Signal>, Arc<Drive<VecWire>>) {
+        setup_wire(hwm, VecWire::default())
+    }
+
+    fn setup_wire(hwm: usize, wire: VecWire) -> (Arc<Queue>, Arc<Signal>, Arc<Drive<VecWire>>) {
         let engine = Arc::new(Signal::new());
         let q = Arc::new(Queue::new(hwm, Arc::new(Signal::new()), engine.clone()));
-        let drive = Arc::new(Drive::new(VecWire::default(), VecDeque::new()));
+        let drive = Arc::new(Drive::new(wire, VecDeque::new()));
         q.set_drain(Some(drive.clone()));
         (q, engine, drive)
     }
@@ -577,6 +646,54 @@ mod tests {
         sent.extend(after);
         assert_eq!(written(&drive), sent);
         assert_eq!(q.len(), 0);
+    }
+
+    #[test]
+    fn a_streams_packed_bytes_are_written_by_the_sender_each_time_they_pass_its_size() {
+        // Each test message packs into 2 bytes (a length and the letter): 3 messages pass 5.
+        let (q, engine, drive) = setup_wire(0, VecWire { caller_writes: Some(5), ..VecWire::default() });
+        let mut sent = into_a_stream(&q, &drive);
+        let seen = engine.seq();
+        let first = push_each(&q, b'b', 2);
+        assert_eq!(written(&drive), sent, "4 bytes packed: left for the engine");
+        assert_eq!(engine.seq(), seen + 1, "woken once, for the first");
+        // The third passes 5 bytes: the sender writes all three, in order, on its thread.
+        let third = push_each(&q, b'd', 1);
+        sent.extend(first);
+        sent.extend(third);
+        assert_eq!(written(&drive), sent);
+        assert_eq!((q.len(), q.packed()), (0, 0));
+        assert_eq!(engine.seq(), seen + 1, "not woken again: nothing left for it");
+        // Still a stream: packed again, and the engine, woken for the first of them, finds
+        // nothing left once the sender has written them.
+        assert!(matches!(engine_runs(&q, &drive), Step::Idle));
+        let next = push_each(&q, b'e', 3);
+        sent.extend(next);
+        assert_eq!(written(&drive), sent);
+        assert!(matches!(engine_runs(&q, &drive), Step::Idle));
+        assert_eq!(written(&drive), sent, "nothing written twice");
+        // The kernel's buffer full: what the sender could not write is the engine's, woken
+        // again for it.
+        drive.wire.full.store(true, Relaxed);
+        let seen = engine.seq();
+        let refused = push_each(&q, b'h', 3);
+        assert_eq!(written(&drive), sent);
+        assert_eq!(engine.seq(), seen + 2, "woken for the first, and for what was refused");
+        drive.wire.full.store(false, Relaxed);
+        assert!(matches!(engine_runs(&q, &drive), Step::Idle));
+        sent.extend(refused);
+        assert_eq!(written(&drive), sent);
+    }
+
+    #[test]
+    fn without_a_size_a_streams_packed_bytes_are_the_engines() {
+        let (q, _engine, drive) = setup();
+        let mut sent = into_a_stream(&q, &drive);
+        let packed = push_each(&q, b'b', 100);
+        assert_eq!(written(&drive), sent, "200 bytes packed, none written by the sender");
+        assert!(matches!(engine_runs(&q, &drive), Step::Idle));
+        sent.extend(packed);
+        assert_eq!(written(&drive), sent);
     }
 
     #[test]
