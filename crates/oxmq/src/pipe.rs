@@ -426,6 +426,15 @@ impl Queue {
         }
     }
 
+    /// Packed bytes reached the drain's size for a reader already woken: let the drain write
+    /// them, else wake the reader again (rule 3 of `engine::drive`). Called without the
+    /// queue's locks.
+    fn offer_packed(&self, reader: Arc<Signal>, drain: Option<Arc<dyn Drain>>) {
+        if !drain.is_some_and(|d| d.write_packed(self)) {
+            reader.notify();
+        }
+    }
+
     /// Has the reader gone away?
     pub fn is_reader_closed(&self) -> bool {
         self.state.lock().reader_closed
@@ -470,8 +479,8 @@ impl Queue {
         };
         match wake {
             Some((reader, drain, true)) => self.wake_reader(reader, drain, len),
-            Some((reader, drain, false)) if !drain.as_ref().is_some_and(|d| d.write_packed(self)) => reader.notify(),
-            _ => {}
+            Some((reader, drain, false)) => self.offer_packed(reader, drain),
+            None => {}
         }
         Ok(())
     }

@@ -99,9 +99,9 @@
 //! the right at once; what the kernel refuses it leaves to the engine, woken again (rule 3).
 //! Left to the engine, a stream whose sender shares the engine's core was written only in
 //! the engine's turns on that core, and the kernel's ipc buffer is small (208 KiB, writable
-//! again at a quarter): ipc 1 KiB ran at 2.5–2.8M msg/s with 11k context switches on the
-//! sending side per 2M messages and 675–700 ms of its CPU; written by the sender, 3.7–4.1M, 1k
-//! switches, 490–530 ms (BENCHMARKS.md). Not over tcp, whose kernel buffer is large: there
+//! again at a quarter): ipc 1 KiB ran at 2.2–2.8M msg/s with 10–12k context switches on the
+//! sending side per 2M messages and 616–698 ms of its CPU; written by the sender, 3.8–4.5M,
+//! 0.8k switches, 445–531 ms (BENCHMARKS.md, two sets of rounds). Not over tcp, whose kernel buffer is large: there
 //! the sender's 128 KiB writes took nearly twice the sending side's CPU of the engine's
 //! larger batches, at about 0.6x the rate (tcp 1 KiB).
 
@@ -160,8 +160,8 @@ pub(crate) trait Wire: Send + Sync {
     fn append_packed(packed: &mut BytesMut, buf: &mut Self::Buf);
     /// Packed bytes this many or more (and each time this much more is packed before they
     /// are taken) are written by the sending caller itself rather than left for the engine
-    /// (see "Packing" above); `None`: always left for the engine. Asked once, when the drive
-    /// is made.
+    /// (see "Packing" above); `None`: always left for the engine. Asked when the drive is
+    /// offered to the pipe (`Drain::writes_packed_at`).
     fn caller_writes_packed(&self) -> Option<usize>;
 }
 
@@ -197,8 +197,6 @@ pub(crate) struct Drive<W: Wire> {
     streamed: std::sync::atomic::AtomicBool,
     /// [`Wire::packs`].
     packs: bool,
-    /// [`Wire::caller_writes_packed`], `usize::MAX` for `None`.
-    caller_writes_packed: usize,
     /// The connection is a one-way stream whose messages are packed (see "Packing" above): set
     /// where a caller finds it a stream (`Out::direct_writes`), cleared by input, read without
     /// the right to write. A hint, not part of the rule: read late, it packs a message that
@@ -227,7 +225,6 @@ pub(crate) enum Step {
 impl<W: Wire> Drive<W> {
     pub fn new(wire: W, tx: W::Buf) -> Drive<W> {
         let packs = wire.packs();
-        let caller_writes_packed = wire.caller_writes_packed().unwrap_or(usize::MAX);
         Drive {
             wire,
             out: Mutex::new(Out {
@@ -242,7 +239,6 @@ impl<W: Wire> Drive<W> {
             inputs: AtomicU64::new(0),
             streamed: std::sync::atomic::AtomicBool::new(false),
             packs,
-            caller_writes_packed,
             streaming: std::sync::atomic::AtomicBool::new(false),
             answer_due: std::sync::atomic::AtomicBool::new(false),
         }
@@ -363,18 +359,15 @@ impl<W: Wire> Drain for Drive<W> {
         }
         let (more, wrote) = self.take_and_write(&mut out, queue);
         match wrote {
-            None => !more,
-            Some(Ok(())) => {
+            Wrote::Nothing => !more,
+            Wrote::All => {
                 out.direct_writes += 1;
                 if !self.answer_due.load(Relaxed) {
                     self.answer_due.store(true, Relaxed);
                 }
                 !more
             }
-            Some(Err(e)) => {
-                if e.kind() != io::ErrorKind::WouldBlock {
-                    out.failed = Some(e);
-                }
+            Wrote::Left => {
                 // The engine finishes the write once the stream is writable (or ends); until
                 // the peer says something, what follows is a stream the engine writes (a
                 // sender faster than the peer reads would otherwise encode and try again
@@ -386,7 +379,7 @@ impl<W: Wire> Drain for Drive<W> {
     }
 
     fn writes_packed_at(&self) -> usize {
-        self.caller_writes_packed
+        self.wire.caller_writes_packed().unwrap_or(usize::MAX)
     }
 
     fn write_packed(&self, queue: &Queue) -> bool {
@@ -400,23 +393,29 @@ impl<W: Wire> Drain for Drive<W> {
         // As the engine would: the stream stays one, and what the kernel refuses waits in
         // `tx` for the engine, already woken for these messages and notified again (rule 3).
         match self.take_and_write(&mut out, queue) {
-            (more, None | Some(Ok(()))) => !more,
-            (_, Some(Err(e))) => {
-                if e.kind() != io::ErrorKind::WouldBlock {
-                    out.failed = Some(e);
-                }
-                false
-            }
+            (more, Wrote::Nothing | Wrote::All) => !more,
+            (_, Wrote::Left) => false,
         }
     }
+}
+
+/// What a caller's [`Drive::take_and_write`] came to.
+enum Wrote {
+    /// Nothing was waiting to be written.
+    Nothing,
+    /// Everything taken was written.
+    All,
+    /// Bytes are left in `tx` for the engine: the kernel took no more, or the write failed
+    /// (then in `Out::failed`, for the engine to end the connection with).
+    Left,
 }
 
 impl<W: Wire> Drive<W> {
     /// A caller's turn under the right to write: take everything queued, until the pipe is
     /// found idle (rule 2) or enough waits (then `more`), what was packed first, and write it
-    /// without waiting. The write's outcome, or `None` if there was nothing to write.
-    fn take_and_write(&self, out: &mut Out<W::Buf>, queue: &Queue) -> (bool, Option<io::Result<()>>) {
-        let Out { tx, batch, reader, .. } = out;
+    /// without waiting.
+    fn take_and_write(&self, out: &mut Out<W::Buf>, queue: &Queue) -> (bool, Wrote) {
+        let Out { tx, batch, reader, failed, .. } = out;
         let more = loop {
             let room = WRITE_BATCH.saturating_sub(W::pending(tx));
             if room == 0 {
@@ -429,9 +428,17 @@ impl<W: Wire> Drive<W> {
             }
         };
         if W::pending(tx) == 0 {
-            return (more, None);
+            return (more, Wrote::Nothing);
         }
-        (more, Some(self.wire.try_write(tx)))
+        match self.wire.try_write(tx) {
+            Ok(()) => (more, Wrote::All),
+            Err(e) => {
+                if e.kind() != io::ErrorKind::WouldBlock {
+                    *failed = Some(e);
+                }
+                (more, Wrote::Left)
+            }
+        }
     }
 }
 
