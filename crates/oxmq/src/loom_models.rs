@@ -395,7 +395,7 @@ fn fd_notifies_racing_a_drain_leave_it_readable_exactly_while_a_change_is_unseen
 struct FakeWire {
     wire: crate::sync::Mutex<Vec<Msg>>,
     refusals: crate::sync::AtomicUsize,
-    /// [`Wire::caller_writes_packed`].
+    /// [`Wire::caller_writes_queued`].
     caller_writes: Option<usize>,
 }
 
@@ -431,7 +431,7 @@ impl Wire for FakeWire {
         crate::engine::drive::test_packing::append_packed(packed, buf)
     }
 
-    fn caller_writes_packed(&self) -> Option<usize> {
+    fn caller_writes_queued(&self) -> Option<usize> {
         self.caller_writes
     }
 }
@@ -439,8 +439,9 @@ impl Wire for FakeWire {
 /// A sender pushing three messages (the first written by the sender itself, the next two,
 /// a stream, left in the pipe for the engine or packed) and a two-frame one (queued, never
 /// packed, behind a packed one) and then closing, racing the engine's steps,
-/// with the kernel refusing `refusals` writes, and the sender writing packed bytes itself at
-/// `caller_writes` (as over ipc; a packed test message is 2 bytes): every message reaches the
+/// with the kernel refusing `refusals` writes, and the sender writing queued bytes itself at
+/// `caller_writes` (as over ipc; a packed test message counts 2 bytes, a frame its body's
+/// one, so the two-frame one is offered too): every message reaches the
 /// wire once, in order, and the engine sees the end only once everything is written (no lost
 /// hand-over: a lost one is a deadlock, which loom reports).
 fn drive_model(refusals: usize, caller_writes: Option<usize>) {
@@ -493,15 +494,15 @@ fn drive_hands_a_refused_write_to_the_engine() {
 }
 
 #[test]
-fn drive_whose_sender_writes_packed_bytes_writes_every_message_once_in_order() {
+fn drive_whose_sender_writes_queued_bytes_writes_every_message_once_in_order() {
     drive_model(0, Some(1));
 }
 
 /// Three refusals, so that in some interleavings the one refused is the sender's write of the
-/// packed bytes (a change that drops what that write leaves is caught with three, not with
+/// queued bytes (a change that drops what that write leaves is caught with three, not with
 /// one or two).
 #[test]
-fn drive_whose_sender_writes_packed_bytes_hands_refused_writes_to_the_engine() {
+fn drive_whose_sender_writes_queued_bytes_hands_refused_writes_to_the_engine() {
     drive_model(3, Some(1));
 }
 

@@ -134,16 +134,17 @@ pub(crate) trait Drain: Send + Sync {
     /// one-way stream's messages, so that the sender frees each body on its own thread:
     /// `engine::drive`, "Packing".)
     fn pack(&self, msg: &Msg, packed: &mut BytesMut) -> bool;
-    /// Packed bytes of this size are offered to [`write_packed`](Self::write_packed) on the
-    /// writer's thread, and again each time this much more is packed before they are taken
+    /// When this many bytes (packed, or frames' bodies) have been pushed since the reader last
+    /// took any, they are offered to [`write_queued`](Self::write_queued) on the writer's
+    /// thread, and again each time this much more is pushed before the reader takes some
     /// (`usize::MAX`: never). Asked once, when the drain is set.
-    fn writes_packed_at(&self) -> usize;
-    /// The queue's packed bytes reached [`writes_packed_at`](Self::writes_packed_at) (or
-    /// that much more than at the last offer) while the reader was already woken for them:
+    fn writes_queued_at(&self) -> usize;
+    /// The bytes pushed reached [`writes_queued_at`](Self::writes_queued_at) (or that much
+    /// more than at the last offer) while the reader was already woken for them:
     /// take what is queued now, on this thread. False if the reader must be woken again (the
     /// queue then notifies it). (The ZMTP drive writes an ipc stream's batches on the sending
     /// thread this way: `engine::drive`, "Packing".)
-    fn write_packed(&self, queue: &Queue) -> bool;
+    fn write_queued(&self, queue: &Queue) -> bool;
 }
 
 /// A queue's writer that the reader can also drive on the reader's thread, when the reader
@@ -218,11 +219,13 @@ struct State {
     /// Messages the drain packed ([`Drain::pack`]): all of them before every frame in
     /// `frames`, as a message is packed only when `frames` is empty.
     packed: BytesMut,
-    /// The drain's [`Drain::writes_packed_at`] (`usize::MAX` without a drain), and the length
-    /// of `packed` at which it is next offered them (that, or that much more than at the last
-    /// offer, until they are taken).
-    write_packed_at: usize,
-    write_packed_next: usize,
+    /// The drain's [`Drain::writes_queued_at`] (`usize::MAX` without a drain), and the value
+    /// of `queued` at which it is next offered the queue (that, or that much more than at the
+    /// last offer, until the reader takes some).
+    write_queued_at: usize,
+    write_queued_next: usize,
+    /// Bytes pushed (packed, or frames' bodies) since the reader last took any.
+    queued: usize,
     /// Complete messages in `packed`.
     packed_msgs: u64,
     /// Offered to a reader that would wait for the writer (see [`Feed`]).
@@ -329,8 +332,9 @@ impl Queue {
                 conflate: false,
                 drain: None,
                 packed: BytesMut::new(),
-                write_packed_at: usize::MAX,
-                write_packed_next: usize::MAX,
+                write_queued_at: usize::MAX,
+                write_queued_next: usize::MAX,
+                queued: 0,
                 packed_msgs: 0,
                 feed: None,
             }),
@@ -402,8 +406,8 @@ impl Queue {
     /// refuse (return false).
     pub fn set_drain(&self, drain: Option<Arc<dyn Drain>>) {
         let mut st = self.state.lock();
-        st.write_packed_at = drain.as_ref().map_or(usize::MAX, |d| d.writes_packed_at().max(1));
-        st.write_packed_next = st.write_packed_at;
+        st.write_queued_at = drain.as_ref().map_or(usize::MAX, |d| d.writes_queued_at().max(1));
+        st.write_queued_next = st.write_queued_at;
         st.drain = drain;
     }
 
@@ -426,11 +430,11 @@ impl Queue {
         }
     }
 
-    /// Packed bytes reached the drain's size for a reader already woken: let the drain write
-    /// them, else wake the reader again (rule 3 of `engine::drive`). Called without the
+    /// The bytes pushed reached the drain's size for a reader already woken: let the drain
+    /// write them, else wake the reader again (rule 3 of `engine::drive`). Called without the
     /// queue's locks.
-    fn offer_packed(&self, reader: Arc<Signal>, drain: Option<Arc<dyn Drain>>) {
-        if !drain.is_some_and(|d| d.write_packed(self)) {
+    fn offer_queued(&self, reader: Arc<Signal>, drain: Option<Arc<dyn Drain>>) {
+        if !drain.is_some_and(|d| d.write_queued(self)) {
             reader.notify();
         }
     }
@@ -459,27 +463,31 @@ impl Queue {
                 return Err(PushError::Full(msg));
             }
             let st = &mut *st;
+            let more = msg.more();
+            let before = st.packed.len();
             let packed = match &st.drain {
-                Some(d) if st.frames.is_empty() && !msg.more() && !st.conflate => d.pack(&msg, &mut st.packed),
+                Some(d) if st.frames.is_empty() && !more && !st.conflate => d.pack(&msg, &mut st.packed),
                 _ => false,
             };
             let wake = if packed {
                 st.packed_msgs += 1;
+                st.queued += st.packed.len() - before;
                 self.complete(st)
             } else {
+                st.queued += len;
                 self.append(st, msg)
             };
-            // Packed bytes past the drain's size (again), for a reader already woken (an idle
-            // one is offered them as it is woken): the drain may write them here.
-            let write = packed && !wake && st.packed.len() >= st.write_packed_next;
+            // Bytes past the drain's size (again), for a reader already woken (an idle one is
+            // offered them as it is woken): the drain may write them here.
+            let write = !more && !wake && st.queued >= st.write_queued_next;
             if write {
-                st.write_packed_next = st.packed.len().saturating_add(st.write_packed_at);
+                st.write_queued_next = st.queued.saturating_add(st.write_queued_at);
             }
             (wake || write).then(|| (st.reader.clone(), st.drain.clone(), wake))
         };
         match wake {
             Some((reader, drain, true)) => self.wake_reader(reader, drain, len),
-            Some((reader, drain, false)) => self.offer_packed(reader, drain),
+            Some((reader, drain, false)) => self.offer_queued(reader, drain),
             None => {}
         }
         Ok(())
@@ -708,6 +716,7 @@ impl Queue {
             cache.frames.extend(st.frames.drain(..ready));
         }
         st.complete_frames = 0;
+        st.queued = 0;
     }
 
     /// Move every frame of complete messages into `out`, up to roughly `max_bytes` of bodies
@@ -738,7 +747,6 @@ impl Queue {
             if let Some(take) = packed.as_mut().filter(|_| took_packed) {
                 take(&mut st.packed);
                 st.packed.clear();
-                st.write_packed_next = st.write_packed_at;
                 msgs += std::mem::take(&mut st.packed_msgs);
             }
             // Where the batch ends: after the first whole message that reaches `max_bytes`, or
@@ -765,6 +773,10 @@ impl Queue {
                 out.extend(st.frames.drain(..n));
             }
             st.complete_frames -= n;
+            if took_packed || n > 0 {
+                st.queued = 0;
+                st.write_queued_next = st.write_queued_at;
+            }
             let nothing = n == 0 && st.packed.is_empty();
             self.set_idle(&mut st, cache, nothing);
             (took_packed, n, msgs)

@@ -16,8 +16,8 @@
 //!    its send and only by `try_lock` ([`Drive::drain`]): a caller never waits for the engine.
 //! 2. A caller is offered the pipe only when its push completes a message for an idle
 //!    reader, i.e. exactly when the pipe would otherwise wake the engine ([`Drain`]), or,
-//!    over ipc, when its push packs a stream's bytes past [`CALLER_WRITES_PACKED`] (or
-//!    that much more since the last offer: [`Drain::write_packed`], see "Packing"); if it takes
+//!    over ipc, when its push takes a stream's queued bytes past [`CALLER_WRITES_QUEUED`] (or
+//!    that much more since the last offer: [`Drain::write_queued`], see "Packing"); if it takes
 //!    anything it takes everything queued, so the pipe is idle again when it is done.
 //! 3. Whatever a caller does not finish (the right was taken, the kernel's buffer is full, a
 //!    write failed, a stream's message), it leaves in [`Out`] or in the pipe and hands to the
@@ -94,16 +94,21 @@
 //! would (rule 3 unchanged). Bodies of [`PACK_MAX_BODY`] or more, which the encoder would not
 //! copy, are queued as frames, and so is everything once [`WRITE_BATCH`] bytes are packed.
 //!
-//! Over ipc the sender also writes what is packed, when its push takes the packed bytes to
-//! [`CALLER_WRITES_PACKED`] (128 KiB, and each 128 KiB more until they are taken) and it gets
-//! the right at once; what the kernel refuses it leaves to the engine, woken again (rule 3).
+//! Over ipc the sender also writes what is queued, when its push takes the bytes pushed since
+//! the engine last took any (packed, or frames' bodies) to [`CALLER_WRITES_QUEUED`] (128 KiB,
+//! and each 128 KiB more until some are taken) and it gets the right at once; what the kernel
+//! refuses it leaves to the engine, woken again (rule 3).
 //! Left to the engine, a stream whose sender shares the engine's core was written only in
 //! the engine's turns on that core, and the kernel's ipc buffer is small (208 KiB, writable
 //! again at a quarter): ipc 1 KiB ran at 2.2–2.8M msg/s with 10–12k context switches on the
 //! sending side per 2M messages and 616–698 ms of its CPU; written by the sender, 3.8–4.5M,
 //! 0.8k switches, 445–531 ms (BENCHMARKS.md, two sets of rounds). Not over tcp, whose kernel buffer is large: there
 //! the sender's 128 KiB writes took nearly twice the sending side's CPU of the engine's
-//! larger batches, at about 0.6x the rate (tcp 1 KiB).
+//! larger batches, at about 0.6x the rate (tcp 1 KiB). Large bodies, queued as frames, count
+//! too: with the engine writing them, an ipc 64 KiB stream's bodies piled up cold and were
+//! freed in bursts on the I/O thread, and the sender took 17–28k page faults per 20k messages
+//! refilling a heap glibc had trimmed; written by the sender, 2–3k, and 43–48k msg/s became
+//! 68–73k (16 KiB: 218–235k, 299–316k).
 
 use std::collections::VecDeque;
 use std::io;
@@ -127,9 +132,9 @@ pub(crate) const DIRECT_BURST: u32 = if cfg!(oxmq_loom) { 1 } else { 16 };
 /// bytes are waiting for the kernel (see "Streams" above).
 pub(crate) const DIRECT_MIN_BODY: usize = 32 * 1024;
 
-/// Over ipc, a stream's packed bytes are written by the sending caller when they reach this
-/// (and each time this much more is packed before they are taken; see "Packing" above).
-pub(crate) const CALLER_WRITES_PACKED: usize = 128 * 1024;
+/// Over ipc, a stream's queued bytes are written by the sending caller when they reach this
+/// (and each time this much more is queued before some are taken; see "Packing" above).
+pub(crate) const CALLER_WRITES_QUEUED: usize = 128 * 1024;
 
 /// A stream's message with a body this large is queued as a frame, not packed: the encoder
 /// writes such a body without copying it (`Transmit::ZERO_COPY_MIN`).
@@ -158,11 +163,11 @@ pub(crate) trait Wire: Send + Sync {
     fn pack(msg: &Msg, packed: &mut BytesMut);
     /// Append what [`Wire::pack`] made to `buf`, leaving `packed` empty.
     fn append_packed(packed: &mut BytesMut, buf: &mut Self::Buf);
-    /// Packed bytes this many or more (and each time this much more is packed before they
+    /// Queued bytes this many or more (and each time this much more is queued before some
     /// are taken) are written by the sending caller itself rather than left for the engine
     /// (see "Packing" above); `None`: always left for the engine. Asked when the drive is
-    /// offered to the pipe (`Drain::writes_packed_at`).
-    fn caller_writes_packed(&self) -> Option<usize>;
+    /// offered to the pipe (`Drain::writes_queued_at`).
+    fn caller_writes_queued(&self) -> Option<usize>;
 }
 
 /// What the holder of the right to write works on.
@@ -378,11 +383,11 @@ impl<W: Wire> Drain for Drive<W> {
         }
     }
 
-    fn writes_packed_at(&self) -> usize {
-        self.wire.caller_writes_packed().unwrap_or(usize::MAX)
+    fn writes_queued_at(&self) -> usize {
+        self.wire.caller_writes_queued().unwrap_or(usize::MAX)
     }
 
-    fn write_packed(&self, queue: &Queue) -> bool {
+    fn write_queued(&self, queue: &Queue) -> bool {
         let Some(mut out) = self.out.try_lock() else {
             // The engine is stepping: it takes them (rule 3).
             return false;
@@ -472,7 +477,7 @@ mod tests {
     use std::sync::Arc;
 
     /// Frames "encode" to themselves; a write moves them all onto `wire`, unless `full`.
-    /// Packs (`test_packing`) unless `no_packing`; the caller writes packed bytes at
+    /// Packs (`test_packing`) unless `no_packing`; the caller writes queued bytes at
     /// `caller_writes` (as over ipc) if set.
     #[derive(Default)]
     struct VecWire {
@@ -506,7 +511,7 @@ mod tests {
         fn append_packed(packed: &mut BytesMut, buf: &mut VecDeque<Msg>) {
             test_packing::append_packed(packed, buf)
         }
-        fn caller_writes_packed(&self) -> Option<usize> {
+        fn caller_writes_queued(&self) -> Option<usize> {
             self.caller_writes
         }
     }
@@ -690,6 +695,26 @@ mod tests {
         assert!(matches!(engine_runs(&q, &drive), Step::Idle));
         sent.extend(refused);
         assert_eq!(written(&drive), sent);
+    }
+
+    #[test]
+    fn a_streams_unpacked_frames_are_written_by_the_sender_each_time_they_pass_its_size() {
+        // Frames, not packed (as a large body is): a byte each, so the third passes 3.
+        let wire = VecWire { caller_writes: Some(3), no_packing: true, ..VecWire::default() };
+        let (q, engine, drive) = setup_wire(0, wire);
+        let mut sent = into_a_stream(&q, &drive);
+        let seen = engine.seq();
+        let first = push_each(&q, b'b', 2);
+        assert_eq!(written(&drive), sent, "2 bytes queued: left for the engine");
+        assert_eq!(engine.seq(), seen + 1, "woken once, for the first");
+        let third = push_each(&q, b'd', 1);
+        sent.extend(first);
+        sent.extend(third);
+        assert_eq!(written(&drive), sent, "written by the sender, in order");
+        assert_eq!(q.len(), 0);
+        assert_eq!(engine.seq(), seen + 1, "not woken again: nothing left for it");
+        assert!(matches!(engine_runs(&q, &drive), Step::Idle));
+        assert_eq!(written(&drive), sent, "nothing written twice");
     }
 
     #[test]

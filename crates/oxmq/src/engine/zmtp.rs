@@ -45,7 +45,7 @@ use parking_lot::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
-use super::drive::{CALLER_WRITES_PACKED, DIRECT_MIN_BODY, Drive, HOT_STREAM_GAP, Step, WRITE_BATCH, Wire};
+use super::drive::{CALLER_WRITES_QUEUED, DIRECT_MIN_BODY, Drive, HOT_STREAM_GAP, Step, WRITE_BATCH, Wire};
 use super::feed::{self, EngineStep, Feed, FeedState, Input, Target};
 use super::{End, EngineConfig, ZapAsk, discard};
 use crate::error::errno;
@@ -756,10 +756,10 @@ impl Wire for ZmtpWire {
         tx.append_encoded(packed);
     }
 
-    fn caller_writes_packed(&self) -> Option<usize> {
+    fn caller_writes_queued(&self) -> Option<usize> {
         // ipc only: over tcp the engine's larger batches cost the sender half as much CPU
         // (`engine::drive`, "Packing").
-        self.wr.as_ref().filter(|wr| !wr.is_tcp()).map(|_| CALLER_WRITES_PACKED)
+        self.wr.as_ref().filter(|wr| !wr.is_tcp()).map(|_| CALLER_WRITES_QUEUED)
     }
 }
 
