@@ -716,7 +716,16 @@ impl Queue {
             cache.frames.extend(st.frames.drain(..ready));
         }
         st.complete_frames = 0;
+        if ready > 0 {
+            Self::took(&mut st);
+        }
+    }
+
+    /// Under the writer's lock: the reader took something, so the count of bytes pushed since
+    /// (and the drain's next offer, [`Drain::writes_queued_at`]) starts again.
+    fn took(st: &mut State) {
         st.queued = 0;
+        st.write_queued_next = st.write_queued_at;
     }
 
     /// Move every frame of complete messages into `out`, up to roughly `max_bytes` of bodies
@@ -774,8 +783,7 @@ impl Queue {
             }
             st.complete_frames -= n;
             if took_packed || n > 0 {
-                st.queued = 0;
-                st.write_queued_next = st.write_queued_at;
+                Self::took(&mut st);
             }
             let nothing = n == 0 && st.packed.is_empty();
             self.set_idle(&mut st, cache, nothing);

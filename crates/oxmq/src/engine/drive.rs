@@ -106,9 +106,9 @@
 //! the sender's 128 KiB writes took nearly twice the sending side's CPU of the engine's
 //! larger batches, at about 0.6x the rate (tcp 1 KiB). Large bodies, queued as frames, count
 //! too: with the engine writing them, an ipc 64 KiB stream's bodies piled up cold and were
-//! freed in bursts on the I/O thread, and the sender took 17–28k page faults per 20k messages
-//! refilling a heap glibc had trimmed; written by the sender, 2–3k, and 43–48k msg/s became
-//! 68–73k (16 KiB: 218–235k, 299–316k).
+//! freed in bursts on the I/O thread, and the sender took 20–36k page faults per 20k messages
+//! refilling a heap glibc had trimmed; written by the sender, 2–7k, and 33–47k msg/s became
+//! 73–76k (16 KiB: 207–240k, 315–329k; BENCHMARKS.md).
 
 use std::collections::VecDeque;
 use std::io;
