@@ -353,6 +353,14 @@ pub(crate) fn send_frame(sock: &FfiSocket, data: Bytes, flags: c_int) -> Result<
 /// [`send_frame`] once its first attempt found no room: blocking within ZMQ_SNDTIMEO.
 #[inline(never)]
 fn send_frame_waiting(sock: &FfiSocket, data: Bytes, more: bool) -> Result<(), (c_int, Bytes)> {
+    // The refused attempt may have made room itself: a stream's sender that finds its peer's
+    // queue full writes what is queued on its own thread (oxmq's `engine::drive`). So one
+    // more attempt before a wait, which would first yield the CPU to the I/O thread.
+    let data = match sock.sock.try_send_frame(data, more) {
+        Ok(()) => return Ok(()),
+        Err((oxmq::Error::Again, back)) => back,
+        Err((e, back)) => return Err((zerr(e), back)),
+    };
     // Between attempts the frame waits here; every attempt that fails puts it back.
     let mut frame = Some(data);
     let sent = blocking(

@@ -397,6 +397,8 @@ struct FakeWire {
     refusals: crate::sync::AtomicUsize,
     /// [`Wire::caller_writes_queued`].
     caller_writes: Option<usize>,
+    /// [`Wire::caller_writes_when_full`].
+    when_full: bool,
 }
 
 impl Wire for FakeWire {
@@ -434,6 +436,10 @@ impl Wire for FakeWire {
     fn caller_writes_queued(&self) -> Option<usize> {
         self.caller_writes
     }
+
+    fn caller_writes_when_full(&self) -> Option<usize> {
+        self.when_full.then_some(usize::MAX)
+    }
 }
 
 /// A sender pushing three messages (the first written by the sender itself, the next two,
@@ -445,22 +451,45 @@ impl Wire for FakeWire {
 /// wire once, in order, and the engine sees the end only once everything is written (no lost
 /// hand-over: a lost one is a deadlock, which loom reports).
 fn drive_model(refusals: usize, caller_writes: Option<usize>) {
-    loom::model(move || {
+    drive_model_with(refusals, caller_writes, 0, false);
+}
+
+/// [`drive_model`] with a pipe of `hwm` messages (0: no limit), full pushes waiting for room
+/// as a blocking send does, and the sender offered a full pipe to write (`when_full`).
+fn drive_model_with(refusals: usize, caller_writes: Option<usize>, hwm: usize, when_full: bool) {
+    // A sender that waits for room adds waits and wake-ups to explore: with a full pipe, at
+    // most 3 preemptions (about two minutes each), unless the run asks for fewer.
+    let mut builder = loom::model::Builder::new();
+    if hwm > 0 && builder.preemption_bound.is_none_or(|p| p > 3) {
+        builder.preemption_bound = Some(3);
+    }
+    builder.check(move || {
         let (w, r) = (Arc::new(Signal::new()), Arc::new(Signal::new()));
-        let q = Arc::new(Queue::new(0, w, r.clone()));
+        let q = Arc::new(Queue::new(hwm, w.clone(), r.clone()));
         let refusals = crate::sync::AtomicUsize::new(refusals);
-        let wire = FakeWire { wire: Default::default(), refusals, caller_writes };
+        let wire = FakeWire { wire: Default::default(), refusals, caller_writes, when_full };
         let drive = Arc::new(Drive::new(wire, VecDeque::new()));
         q.set_drain(Some(drive.clone()));
         let sender = {
             let q = q.clone();
             thread::spawn(move || {
+                let push = |mut msg: Msg| {
+                    loop {
+                        let seen = w.seq();
+                        match q.push(msg) {
+                            Ok(()) => return,
+                            Err(crate::pipe::PushError::Full(back)) => msg = back,
+                            Err(crate::pipe::PushError::Closed(_)) => panic!("the reader closed"),
+                        }
+                        assert!(w.wait(seen, None), "an untimed wait returned false");
+                    }
+                };
                 for s in ["a", "b", "c"] {
-                    q.push(m(s, false)).unwrap();
+                    push(m(s, false));
                 }
                 // Never packed: queued as frames, after "c" (perhaps packed) on the wire.
-                q.push(m("d", true)).unwrap();
-                q.push(m("e", false)).unwrap();
+                push(m("d", true));
+                push(m("e", false));
                 q.close_writer();
             })
         };
@@ -504,6 +533,20 @@ fn drive_whose_sender_writes_queued_bytes_writes_every_message_once_in_order() {
 #[test]
 fn drive_whose_sender_writes_queued_bytes_hands_refused_writes_to_the_engine() {
     drive_model(3, Some(1));
+}
+
+/// The pipe holds one message, and a sender whose push finds it full writes what is queued
+/// itself (`Drain::writes_when_full`) before it waits for room, as over tcp and ipc.
+#[test]
+fn drive_whose_sender_writes_a_full_pipe_writes_every_message_once_in_order() {
+    drive_model_with(0, None, 1, true);
+}
+
+/// The same, with the kernel refusing writes: a refusal of the sender's write at the HWM is
+/// the engine's to finish, and the sender, waiting for room, is woken when it has.
+#[test]
+fn drive_whose_sender_writes_a_full_pipe_hands_refused_writes_to_the_engine() {
+    drive_model_with(3, None, 1, true);
 }
 
 /// The peer writes `n` one-byte messages and closes; a caller receives `n` messages with

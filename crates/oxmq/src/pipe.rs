@@ -140,11 +140,17 @@ pub(crate) trait Drain: Send + Sync {
     /// (`usize::MAX`: never). Asked once, when the drain is set.
     fn writes_queued_at(&self) -> usize;
     /// The bytes pushed reached [`writes_queued_at`](Self::writes_queued_at) (or that much
-    /// more than at the last offer) while the reader was already woken for them:
+    /// more than at the last offer), or the queue is `full` ([`writes_when_full`](Self::writes_when_full)),
+    /// while the reader was already woken for them:
     /// take what is queued now, on this thread. False if the reader must be woken again (the
     /// queue then notifies it). (The ZMTP drive writes an ipc stream's batches on the sending
     /// thread this way: `engine::drive`, "Packing".)
-    fn write_queued(&self, queue: &Queue) -> bool;
+    fn write_queued(&self, queue: &Queue, full: bool) -> bool;
+    /// A push found the queue full (at its HWM) with fewer bytes than this queued (packed, or
+    /// frames' bodies) while the reader was woken for them: they are offered to
+    /// [`write_queued`](Self::write_queued) on the writer's thread before the writer waits
+    /// for room (0: never). Asked once, when the drain is set.
+    fn writes_when_full(&self) -> usize;
 }
 
 /// A queue's writer that the reader can also drive on the reader's thread, when the reader
@@ -224,6 +230,9 @@ struct State {
     /// last offer, until the reader takes some).
     write_queued_at: usize,
     write_queued_next: usize,
+    /// [`Drain::writes_when_full`] of the drain: a push refused at the HWM with fewer bytes
+    /// than this queued offers them to the drain (0: never).
+    write_when_full: usize,
     /// Bytes pushed (packed, or frames' bodies) since the reader last took any.
     queued: usize,
     /// Complete messages in `packed`.
@@ -334,6 +343,7 @@ impl Queue {
                 packed: BytesMut::new(),
                 write_queued_at: usize::MAX,
                 write_queued_next: usize::MAX,
+                write_when_full: 0,
                 queued: 0,
                 packed_msgs: 0,
                 feed: None,
@@ -408,6 +418,7 @@ impl Queue {
         let mut st = self.state.lock();
         st.write_queued_at = drain.as_ref().map_or(usize::MAX, |d| d.writes_queued_at().max(1));
         st.write_queued_next = st.write_queued_at;
+        st.write_when_full = drain.as_ref().map_or(0, |d| d.writes_when_full());
         st.drain = drain;
     }
 
@@ -430,11 +441,11 @@ impl Queue {
         }
     }
 
-    /// The bytes pushed reached the drain's size for a reader already woken: let the drain
-    /// write them, else wake the reader again (rule 3 of `engine::drive`). Called without the
-    /// queue's locks.
-    fn offer_queued(&self, reader: Arc<Signal>, drain: Option<Arc<dyn Drain>>) {
-        if !drain.is_some_and(|d| d.write_queued(self)) {
+    /// The bytes pushed reached the drain's size (or the queue is `full`) for a reader already
+    /// woken: let the drain write them, else wake the reader again (rule 3 of
+    /// `engine::drive`). Called without the queue's locks.
+    fn offer_queued(&self, reader: Arc<Signal>, drain: Option<Arc<dyn Drain>>, full: bool) {
+        if !drain.is_some_and(|d| d.write_queued(self, full)) {
             reader.notify();
         }
     }
@@ -460,6 +471,12 @@ impl Queue {
                 return Err(PushError::Closed(msg));
             }
             if self.refuse(&mut st) {
+                let drain = (st.queued < st.write_when_full).then(|| st.drain.clone()).flatten();
+                let reader = st.reader.clone();
+                drop(st);
+                if let Some(d) = drain {
+                    self.offer_queued(reader, Some(d), true);
+                }
                 return Err(PushError::Full(msg));
             }
             let st = &mut *st;
@@ -487,7 +504,7 @@ impl Queue {
         };
         match wake {
             Some((reader, drain, true)) => self.wake_reader(reader, drain, len),
-            Some((reader, drain, false)) => self.offer_queued(reader, drain),
+            Some((reader, drain, false)) => self.offer_queued(reader, drain, false),
             None => {}
         }
         Ok(())
@@ -743,9 +760,35 @@ impl Queue {
     pub fn pop_packed_and_batch(
         &self,
         cache: &mut ReaderCache,
+        packed: Option<&mut dyn FnMut(&mut BytesMut)>,
+        out: &mut VecDeque<Msg>,
+        max_bytes: usize,
+    ) -> (bool, usize) {
+        self.take_packed_and_batch(cache, packed, out, max_bytes, false)
+    }
+
+    /// [`pop_packed_and_batch`](Self::pop_packed_and_batch) on behalf of a reader already
+    /// woken for what is queued (a [`Drain::write_queued`]): a take that finds something
+    /// leaves the reader marked busy even if it empties the queue, so the writer's next
+    /// messages wake nobody; the woken reader's own next look, which finds the queue empty,
+    /// marks it idle. (Only a take that finds nothing marks it idle.)
+    pub fn pop_for_woken_reader(
+        &self,
+        cache: &mut ReaderCache,
+        packed: Option<&mut dyn FnMut(&mut BytesMut)>,
+        out: &mut VecDeque<Msg>,
+        max_bytes: usize,
+    ) -> (bool, usize) {
+        self.take_packed_and_batch(cache, packed, out, max_bytes, true)
+    }
+
+    fn take_packed_and_batch(
+        &self,
+        cache: &mut ReaderCache,
         mut packed: Option<&mut dyn FnMut(&mut BytesMut)>,
         out: &mut VecDeque<Msg>,
         max_bytes: usize,
+        stays_woken: bool,
     ) -> (bool, usize) {
         // A cache is read one way: frame by frame (`pop`) or in batches, never both.
         debug_assert!(cache.frames.is_empty(), "a batch reader's cache holds no frames");
@@ -785,7 +828,8 @@ impl Queue {
             if took_packed || n > 0 {
                 Self::took(&mut st);
             }
-            let nothing = n == 0 && st.packed.is_empty();
+            let took = took_packed || n > 0;
+            let nothing = n == 0 && st.packed.is_empty() && !(stays_woken && took);
             self.set_idle(&mut st, cache, nothing);
             (took_packed, n, msgs)
         };

@@ -205,6 +205,9 @@ impl Signal {
     /// needs no sleep and no wake-up (`inproc_lat` on core 0: BENCHMARKS.md, the fifth
     /// session of 2026-12-06). When nobody else is runnable the yield returns at once.
     pub fn spin(&self, seen: u64) -> bool {
+        if self.seq.load(SeqCst) != seen {
+            return true;
+        }
         if yield_if_one_cpu() {
             return self.seq.load(SeqCst) != seen;
         }

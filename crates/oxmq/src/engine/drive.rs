@@ -15,10 +15,14 @@
 //!    engine holds it only between two awaits ([`Drive::engine_step`]), a caller only within
 //!    its send and only by `try_lock` ([`Drive::drain`]): a caller never waits for the engine.
 //! 2. A caller is offered the pipe only when its push completes a message for an idle
-//!    reader, i.e. exactly when the pipe would otherwise wake the engine ([`Drain`]), or,
-//!    over ipc, when its push takes a stream's queued bytes past [`CALLER_WRITES_QUEUED`] (or
-//!    that much more since the last offer: [`Drain::write_queued`], see "Packing"); if it takes
-//!    anything it takes everything queued, so the pipe is idle again when it is done.
+//!    reader, i.e. exactly when the pipe would otherwise wake the engine ([`Drain`]): if it
+//!    takes anything it takes everything queued, so the pipe is idle again when it is done.
+//!    Or when the engine is already woken and owes the pipe a look: over ipc, when its push
+//!    takes a stream's queued bytes past [`CALLER_WRITES_QUEUED`] (or that much more since
+//!    the last offer), and when its push finds the pipe full ([`Drain::write_queued`], see
+//!    "Packing"). Then it takes one batch (at the HWM, unless bytes already wait for the
+//!    kernel) and leaves the reader marked busy (`Queue::pop_for_woken_reader`): the engine's look,
+//!    owed already, finds the pipe empty and marks it idle.
 //! 3. Whatever a caller does not finish (the right was taken, the kernel's buffer is full, a
 //!    write failed, a stream's message), it leaves in [`Out`] or in the pipe and hands to the
 //!    engine by notifying the engine's signal *after* letting go of the right (the queue does
@@ -109,6 +113,26 @@
 //! freed in bursts on the I/O thread, and the sender took 20–36k page faults per 20k messages
 //! refilling a heap glibc had trimmed; written by the sender, 2–7k, and 33–47k msg/s became
 //! 73–76k (16 KiB: 207–240k, 315–329k; BENCHMARKS.md).
+//!
+//! Over tcp and ipc alike, a push refused because the pipe is full (at its HWM, 1000
+//! messages by default: 66 KB of 64 B messages, well before 128 KiB) with fewer than
+//! [`CALLER_WRITES_QUEUED`] bytes queued offers them to the sender the same way, before it
+//! waits for room: what the engine would write in its next turn, the sender writes in this
+//! one, and its take makes the room it waits for. It takes one batch and leaves the reader
+//! marked busy (`Queue::pop_for_woken_reader`): a take that marked it idle made the sender's
+//! next message wake the engine for a look that found nothing, once per HWM. Where the two
+//! share a core, a 64 B stream was otherwise a wake-up, two context switches and two yields
+//! per HWM's worth: per 10M messages 17k context switches on each thread and 460 ms of the
+//! sending side's CPU, tcp and ipc; now 0.6k (tcp) and 1.7k (ipc), 392 and 387 ms (`perf
+//! stat` per thread; BENCHMARKS.md). While bytes wait for the kernel the offer is declined
+//! (over tcp, writes tried then took 12–20k page faults per 10M messages more). Only a pipe
+//! full of small messages: one of 1 KiB messages fills at 1 MB, over ipc the 128 KiB offers
+//! come first, and over tcp the engine's large batches cost the sender less than its own
+//! large writes (session 30; with the offer at any size, tcp 1 KiB ran in the slower of its
+//! two modes in 8 of 9 rounds, the build before in 3 of 9, but in later rounds every build
+//! ran there most of the time: not settled, BENCHMARKS.md). The 128 KiB offers take until
+//! the pipe is idle, as before: taken one batch at a time, ipc 1 KiB fell from 4.2–4.6M to
+//! 3.9–4.3M msg/s.
 
 use std::collections::VecDeque;
 use std::io;
@@ -168,6 +192,10 @@ pub(crate) trait Wire: Send + Sync {
     /// (see "Packing" above); `None`: always left for the engine. Asked when the drive is
     /// offered to the pipe (`Drain::writes_queued_at`).
     fn caller_writes_queued(&self) -> Option<usize>;
+    /// A push that finds the pipe full with fewer bytes than this queued is offered to the
+    /// sending caller to write them before it waits (`Drain::writes_when_full`); `None`:
+    /// never.
+    fn caller_writes_when_full(&self) -> Option<usize>;
 }
 
 /// What the holder of the right to write works on.
@@ -362,7 +390,7 @@ impl<W: Wire> Drain for Drive<W> {
             }
             return false;
         }
-        let (more, wrote) = self.take_and_write(&mut out, queue);
+        let (more, wrote) = self.take_and_write(&mut out, queue, false);
         match wrote {
             Wrote::Nothing => !more,
             Wrote::All => {
@@ -387,7 +415,11 @@ impl<W: Wire> Drain for Drive<W> {
         self.wire.caller_writes_queued().unwrap_or(usize::MAX)
     }
 
-    fn write_queued(&self, queue: &Queue) -> bool {
+    fn writes_when_full(&self) -> usize {
+        self.wire.caller_writes_when_full().unwrap_or(0)
+    }
+
+    fn write_queued(&self, queue: &Queue, full: bool) -> bool {
         let Some(mut out) = self.out.try_lock() else {
             // The engine is stepping: it takes them (rule 3).
             return false;
@@ -395,9 +427,17 @@ impl<W: Wire> Drain for Drive<W> {
         if out.closed || out.failed.is_some() {
             return false;
         }
+        if full && W::pending(&out.tx) > 0 {
+            // Bytes wait for the kernel: the engine, woken for them, writes them and then what
+            // is queued; the sender waits for room.
+            return true;
+        }
         // As the engine would: the stream stays one, and what the kernel refuses waits in
         // `tx` for the engine, already woken for these messages and notified again (rule 3).
-        match self.take_and_write(&mut out, queue) {
+        // At the HWM, one batch, leaving the engine marked busy
+        // (`Queue::pop_for_woken_reader`): its look is owed already, and the sender's next
+        // messages need no wake-up of their own (see "Packing" above).
+        match self.take_and_write(&mut out, queue, full) {
             (more, Wrote::Nothing | Wrote::All) => !more,
             (_, Wrote::Left) => false,
         }
@@ -419,14 +459,20 @@ impl<W: Wire> Drive<W> {
     /// A caller's turn under the right to write: take everything queued, until the pipe is
     /// found idle (rule 2) or enough waits (then `more`), what was packed first, and write it
     /// without waiting.
-    fn take_and_write(&self, out: &mut Out<W::Buf>, queue: &Queue) -> (bool, Wrote) {
+    fn take_and_write(&self, out: &mut Out<W::Buf>, queue: &Queue, for_woken: bool) -> (bool, Wrote) {
         let Out { tx, batch, reader, failed, .. } = out;
         let more = loop {
             let room = WRITE_BATCH.saturating_sub(W::pending(tx));
             if room == 0 {
                 break true;
             }
-            let (_, taken) = queue.pop_packed_and_batch(reader, Some(&mut |p| self.append_packed(p, tx)), batch, room);
+            let mut append = |p: &mut BytesMut| self.append_packed(p, tx);
+            if for_woken {
+                queue.pop_for_woken_reader(reader, Some(&mut append), batch, room);
+                self.wire.encode(batch, tx);
+                break false;
+            }
+            let (_, taken) = queue.pop_packed_and_batch(reader, Some(&mut append), batch, room);
             self.wire.encode(batch, tx);
             if taken == 0 {
                 break false;
@@ -485,6 +531,7 @@ mod tests {
         full: std::sync::atomic::AtomicBool,
         no_packing: bool,
         caller_writes: Option<usize>,
+        when_full: Option<usize>,
     }
 
     impl Wire for VecWire {
@@ -511,6 +558,10 @@ mod tests {
         fn append_packed(packed: &mut BytesMut, buf: &mut VecDeque<Msg>) {
             test_packing::append_packed(packed, buf)
         }
+        fn caller_writes_when_full(&self) -> Option<usize> {
+            self.when_full
+        }
+
         fn caller_writes_queued(&self) -> Option<usize> {
             self.caller_writes
         }
@@ -763,6 +814,73 @@ mod tests {
         q.push(msg("t")).unwrap();
         assert_eq!(written(&drive), sent);
         assert_eq!(engine.seq(), seen + 1);
+    }
+
+    #[test]
+    fn a_stream_that_fills_its_pipe_is_written_by_its_sender_which_then_has_room() {
+        let hwm = DIRECT_BURST as usize + 4;
+        let (writer, engine) = (Arc::new(Signal::new()), Arc::new(Signal::new()));
+        let q = Queue::new(hwm, writer.clone(), engine.clone());
+        let drive =
+            Arc::new(Drive::new(VecWire { when_full: Some(usize::MAX), ..VecWire::default() }, VecDeque::new()));
+        q.set_drain(Some(drive.clone()));
+        let mut sent = into_a_stream(&q, &drive);
+        let seen = engine.seq();
+        let packed = push_each(&q, b'b', hwm as u8);
+        assert_eq!(written(&drive), sent, "left for the engine until the pipe is full");
+        assert_eq!(engine.seq(), seen + 1, "woken once, for the first");
+        // Full: the refused push writes what is queued, on the sender's thread, and the
+        // sender's signal moves (room again), so a blocking send tries again at once.
+        let writer_seen = writer.seq();
+        assert!(matches!(q.push(msg("x")), Err(PushError::Full(_))));
+        sent.extend(packed);
+        assert_eq!(written(&drive), sent, "written by the sender, in order");
+        assert_ne!(writer.seq(), writer_seen, "the sender is told there is room");
+        sent.extend(push_each(&q, b'x', 1));
+        assert_eq!(engine.seq(), seen + 1, "not woken again: it owes a look already");
+        assert_eq!(written(&drive), sent[..sent.len() - 1], "the next one queued");
+        // The engine, woken for the first, writes what followed and then finds the pipe
+        // idle: the next message wakes it again.
+        assert!(matches!(engine_runs(&q, &drive), Step::Idle));
+        assert_eq!(written(&drive), sent);
+        sent.extend(push_each(&q, b'y', 1));
+        assert_eq!(engine.seq(), seen + 2);
+        assert!(matches!(engine_runs(&q, &drive), Step::Idle));
+        // The kernel's buffer full: the sender's write at the HWM is refused and left to the
+        // engine (woken again for it); while those bytes wait, a full pipe is not written
+        // by the sender, and the engine writes everything once the kernel takes it.
+        drive.wire.full.store(true, Relaxed);
+        let seen = engine.seq();
+        let refused = push_each(&q, b'c', hwm as u8);
+        assert!(matches!(q.push(msg("z")), Err(PushError::Full(_))));
+        assert_eq!(engine.seq(), seen + 2, "woken for the first, and for what was refused");
+        assert_eq!(written(&drive), sent);
+        let more = push_each(&q, b'd', hwm as u8);
+        assert!(matches!(q.push(msg("z")), Err(PushError::Full(_))));
+        assert_eq!(engine.seq(), seen + 2, "bytes wait for the kernel: the sender left them");
+        assert_eq!(written(&drive), sent);
+        drive.wire.full.store(false, Relaxed);
+        assert!(matches!(engine_runs(&q, &drive), Step::Idle));
+        sent.extend(refused);
+        sent.extend(more);
+        assert_eq!(written(&drive), sent);
+    }
+
+    #[test]
+    fn a_pipe_full_of_more_bytes_than_its_size_is_left_to_the_engine() {
+        // Test messages pack into 2 bytes each: a full pipe holds 2 * hwm, past the size.
+        let hwm = DIRECT_BURST as usize + 4;
+        let wire = VecWire { when_full: Some(2 * hwm), ..VecWire::default() };
+        let (q, engine, drive) = setup_wire(hwm, wire);
+        let mut sent = into_a_stream(&q, &drive);
+        let seen = engine.seq();
+        let packed = push_each(&q, b'b', hwm as u8);
+        assert!(matches!(q.push(msg("x")), Err(PushError::Full(_))));
+        assert_eq!(written(&drive), sent, "not written by the sender");
+        assert_eq!(engine.seq(), seen + 1, "woken once, for the first");
+        assert!(matches!(engine_runs(&q, &drive), Step::Idle));
+        sent.extend(packed);
+        assert_eq!(written(&drive), sent);
     }
 
     #[test]

@@ -761,6 +761,11 @@ impl Wire for ZmtpWire {
         // (`engine::drive`, "Packing").
         self.wr.as_ref().filter(|wr| !wr.is_tcp()).map(|_| CALLER_WRITES_QUEUED)
     }
+
+    fn caller_writes_when_full(&self) -> Option<usize> {
+        // tcp too, a pipe full of small messages (`engine::drive`, "Packing").
+        self.wr.as_ref().map(|_| CALLER_WRITES_QUEUED)
+    }
 }
 
 /// The engine's side of a [`Drive`]: step whenever the pipe's signal moves or the stream
