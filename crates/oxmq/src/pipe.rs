@@ -471,10 +471,13 @@ impl Queue {
                 return Err(PushError::Closed(msg));
             }
             if self.refuse(&mut st) {
-                let drain = (st.queued < st.write_when_full).then(|| st.drain.clone()).flatten();
-                let reader = st.reader.clone();
+                // (The reader's signal is cloned only for an offer: a refusal without one,
+                // inproc's, costs no reference count.)
+                let offer = (st.queued < st.write_when_full)
+                    .then(|| st.drain.clone().map(|d| (st.reader.clone(), d)))
+                    .flatten();
                 drop(st);
-                if let Some(d) = drain {
+                if let Some((reader, d)) = offer {
                     self.offer_queued(reader, Some(d), true);
                 }
                 return Err(PushError::Full(msg));

@@ -467,14 +467,15 @@ impl<W: Wire> Drive<W> {
                 break true;
             }
             let mut append = |p: &mut BytesMut| self.append_packed(p, tx);
-            if for_woken {
-                queue.pop_for_woken_reader(reader, Some(&mut append), batch, room);
-                self.wire.encode(batch, tx);
-                break false;
-            }
-            let (_, taken) = queue.pop_packed_and_batch(reader, Some(&mut append), batch, room);
+            let append: Option<&mut dyn FnMut(&mut BytesMut)> = Some(&mut append);
+            let (_, taken) = if for_woken {
+                queue.pop_for_woken_reader(reader, append, batch, room)
+            } else {
+                queue.pop_packed_and_batch(reader, append, batch, room)
+            };
             self.wire.encode(batch, tx);
-            if taken == 0 {
+            // For a woken engine, one batch (its owed look takes the rest); else until idle.
+            if for_woken || taken == 0 {
                 break false;
             }
         };
