@@ -7,7 +7,7 @@
 # Per round: REQ/REP 64 B latency over tcp and ipc (both processes on core 0, 40,000 round
 # trips), then PUSH/PULL over tcp at 64 B (2M messages), 1 KiB (1M) and 64 KiB (60,000) with
 # the binder on core 0 and the connecter on core 1: old, new and libzmq's tools (NEW/zmq_*)
-# in turn, 3 rounds. Build both first: cargo build --release -p oxmq-cli -p oxmq-libzmq-perf
+# in turn, 3 rounds (ROUNDS=n for another number). Build both first: cargo build --release -p oxmq-cli -p oxmq-libzmq-perf
 # (NEW), -p oxmq-cli (OLD).
 #
 # THR="ipc:65536:20000 tcp:64:2000000 ..." replaces the throughput workloads (transport:size:
@@ -37,7 +37,7 @@ scale() { taskset -c 0 "$1/${2}scale_thr" one "$3" "$5" "$4" 64 "$6" > "${TMPDIR
           cat "${TMPDIR:-/tmp}"/ab-by-hand-{one,many}.txt | awk '/mean throughput:.*msg\/s/ {printf "%s", $3}'; }
 port=5900
 ep() { port=$((port + 1)); if [ "$1" = tcp ]; then echo "tcp://127.0.0.1:$port"; else echo "ipc://${TMPDIR:-/tmp}/ab-by-hand-$port"; fi; }
-for r in 1 2 3; do
+for r in $(seq 1 ${ROUNDS:-3}); do
   if [ "${LAT:-1}" != 0 ]; then
     for tr in tcp ipc; do
       echo "round $r $tr lat us: old $(lat "$OLD" "" "$(ep $tr)") new $(lat "$NEW" "" "$(ep $tr)") libzmq $(lat "$NEW" zmq_ "$(ep $tr)")"

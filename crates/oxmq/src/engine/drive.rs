@@ -17,7 +17,8 @@
 //! 2. A caller is offered the pipe only when its push completes a message for an idle
 //!    reader, i.e. exactly when the pipe would otherwise wake the engine ([`Drain`]): if it
 //!    takes anything it takes everything queued, so the pipe is idle again when it is done.
-//!    Or when the engine is already woken and owes the pipe a look: over ipc, when its push
+//!    Or when the engine is already woken and owes the pipe a look: over ipc (and tcp
+//!    the kernel does not pace), when its push
 //!    takes a stream's queued bytes past [`CALLER_WRITES_QUEUED`] (or that much more since
 //!    the last offer), and when its push finds the pipe full ([`Drain::write_queued`], see
 //!    "Packing"). Then it takes one batch (at the HWM, unless bytes already wait for the
@@ -98,7 +99,8 @@
 //! would (rule 3 unchanged). Bodies of [`PACK_MAX_BODY`] or more, which the encoder would not
 //! copy, are queued as frames, and so is everything once [`WRITE_BATCH`] bytes are packed.
 //!
-//! Over ipc the sender also writes what is queued, when its push takes the bytes pushed since
+//! Over ipc, and over tcp where the kernel does not pace the connection (its congestion
+//! control is not BBR's: `FdStream::paced`), the sender also writes what is queued, when its push takes the bytes pushed since
 //! the engine last took any (packed, or frames' bodies) to [`CALLER_WRITES_QUEUED`] (128 KiB,
 //! and each 128 KiB more until some are taken) and it gets the right at once; what the kernel
 //! refuses it leaves to the engine, woken again (rule 3).
@@ -106,9 +108,12 @@
 //! the engine's turns on that core, and the kernel's ipc buffer is small (208 KiB, writable
 //! again at a quarter): ipc 1 KiB ran at 2.2–2.8M msg/s with 10–12k context switches on the
 //! sending side per 2M messages and 616–698 ms of its CPU; written by the sender, 3.8–4.5M,
-//! 0.8k switches, 445–531 ms (BENCHMARKS.md, two sets of rounds). Not over tcp, whose kernel buffer is large: there
-//! the sender's 128 KiB writes took nearly twice the sending side's CPU of the engine's
-//! larger batches, at about 0.6x the rate (tcp 1 KiB). Large bodies, queued as frames, count
+//! 0.8k switches, 445–531 ms (BENCHMARKS.md, two sets of rounds). Over tcp under cubic
+//! (Linux's default) the same: 1 KiB 3.6–4.1M msg/s became 4.1–4.4M, 16 KiB 238–320k became
+//! 329–396k, the sending side's CPU 5–25% lower. Not where BBR paces the connection: there
+//! each write's packets go out by a timer, and the sender's 128 KiB writes took nearly twice
+//! the sending side's CPU of the engine's larger batches, at about 0.6x the rate (tcp 1 KiB,
+//! 2.0–2.1M against 3.4–3.7M; BENCHMARKS.md, eighth session of 2026-12-07). Large bodies, queued as frames, count
 //! too: with the engine writing them, an ipc 64 KiB stream's bodies piled up cold and were
 //! freed in bursts on the I/O thread, and the sender took 20–36k page faults per 20k messages
 //! refilling a heap glibc had trimmed; written by the sender, 2–7k, and 33–47k msg/s became
@@ -156,7 +161,7 @@ pub(crate) const DIRECT_BURST: u32 = if cfg!(oxmq_loom) { 1 } else { 16 };
 /// bytes are waiting for the kernel (see "Streams" above).
 pub(crate) const DIRECT_MIN_BODY: usize = 32 * 1024;
 
-/// Over ipc, a stream's queued bytes are written by the sending caller when they reach this
+/// Over ipc and unpaced tcp, a stream's queued bytes are written by the sending caller when they reach this
 /// (and each time this much more is queued before some are taken; see "Packing" above).
 pub(crate) const CALLER_WRITES_QUEUED: usize = 128 * 1024;
 

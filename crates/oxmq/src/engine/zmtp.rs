@@ -757,9 +757,9 @@ impl Wire for ZmtpWire {
     }
 
     fn caller_writes_queued(&self) -> Option<usize> {
-        // ipc only: over tcp the engine's larger batches cost the sender half as much CPU
-        // (`engine::drive`, "Packing").
-        self.wr.as_ref().filter(|wr| !wr.is_tcp()).map(|_| CALLER_WRITES_QUEUED)
+        // Not where the kernel paces the connection (tcp under BBR): there the engine's larger
+        // batches cost the sender half the CPU of the caller's (`engine::drive`, "Packing").
+        self.wr.as_ref().filter(|wr| !wr.paced()).map(|_| CALLER_WRITES_QUEUED)
     }
 
     fn caller_writes_when_full(&self) -> Option<usize> {

@@ -49,6 +49,14 @@ impl AsFd for Sock {
     }
 }
 
+/// [`FdStream::paced`] for `sock`.
+fn is_paced(sock: &Sock) -> bool {
+    match sock {
+        Sock::Tcp(s) => socket2::SockRef::from(s).tcp_congestion().map_or(true, |name| name.starts_with(b"bbr")),
+        Sock::Ipc(_) => false,
+    }
+}
+
 /// Register `inner`'s descriptor with the runtime's reactor for `interest` (inside the
 /// runtime). An `OwnedFd` owns its descriptor and is never swapped for another
 /// while registered (nothing here calls `get_mut`), which is what tokio asks.
@@ -78,6 +86,8 @@ pub(crate) struct FdStream {
     /// What wakes a caller waiting in [`FdStream::wait`] when a signal moves (made at the
     /// first wait; one caller waits at a time).
     wake: OnceLock<Arc<WakeFd>>,
+    /// See [`FdStream::paced`].
+    paced: bool,
 }
 
 /// What a caller's [`FdStream::wait`] came to.
@@ -97,7 +107,14 @@ impl FdStream {
     pub fn new(sock: Sock) -> io::Result<FdStream> {
         let set = epoll::create(epoll::CreateFlags::CLOEXEC)?;
         epoll::add(&set, &sock, epoll::EventData::new_u64(0), input_events())?;
-        Ok(FdStream { writer: OnceLock::new(), sock, input: register(set, Interest::READABLE)?, wake: OnceLock::new() })
+        let paced = is_paced(&sock);
+        Ok(FdStream {
+            writer: OnceLock::new(),
+            sock,
+            input: register(set, Interest::READABLE)?,
+            wake: OnceLock::new(),
+            paced,
+        })
     }
 
     /// The socket's descriptor, for a caller's poll(2).
@@ -150,6 +167,15 @@ impl FdStream {
     /// A tcp stream (whose kernel may pace what is written, see `engine::zmtp::first_write`)?
     pub fn is_tcp(&self) -> bool {
         matches!(self.sock, Sock::Tcp(_))
+    }
+
+    /// Does the kernel pace what is written here? A tcp connection whose congestion control is
+    /// BBR's (`TCP_CONGESTION` "bbr", read when the connection was made; assumed so when it
+    /// cannot be read): BBR spaces the packets out at the rate it estimates, by a timer per
+    /// packet, over loopback too. Who should write a stream depends on it (`engine::drive`,
+    /// "Packing"). Neither cubic (Linux's default) nor reno paces, nor does a unix socket.
+    pub fn paced(&self) -> bool {
+        self.paced
     }
 
     /// Write what the kernel takes now, without waiting (`WouldBlock` when it takes nothing).
@@ -367,5 +393,35 @@ mod tests {
         assert_eq!(s.read_buf(&mut b, 16, 16).unwrap(), 2);
         assert_eq!(&b[..], b"abcd");
         assert_eq!(b.as_ptr(), at);
+    }
+
+    /// A tcp connection is paced when its congestion control is BBR's, whatever the system's
+    /// default; a unix socket never is.
+    #[tokio::test]
+    async fn a_connection_is_paced_exactly_when_its_congestion_control_is_bbr() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let tcp_with = |cc: &[u8]| -> Option<FdStream> {
+            let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+            if let Err(e) = s.set_tcp_congestion(cc) {
+                // Not loaded, or not allowed to this user (tcp_allowed_congestion_control).
+                eprintln!("skipped: congestion control {:?} cannot be set here: {e}", String::from_utf8_lossy(cc));
+                return None;
+            }
+            s.connect(&listener.local_addr().unwrap().into()).unwrap();
+            let s: std::net::TcpStream = s.into();
+            s.set_nonblocking(true).unwrap();
+            Some(FdStream::new(Sock::Tcp(s)).unwrap())
+        };
+        let cubic = tcp_with(b"cubic");
+        let bbr = tcp_with(b"bbr");
+        assert!(cubic.is_some() || bbr.is_some(), "neither cubic nor bbr can be set: nothing checked");
+        if let Some(s) = cubic {
+            assert!(s.is_tcp() && !s.paced(), "cubic does not pace");
+        }
+        if let Some(s) = bbr {
+            assert!(s.is_tcp() && s.paced(), "bbr paces");
+        }
+        let (s, _peer) = pair();
+        assert!(!s.is_tcp() && !s.paced());
     }
 }
