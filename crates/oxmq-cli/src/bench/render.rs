@@ -31,7 +31,12 @@ fn machine_info(with_libzmq: bool) -> Vec<String> {
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "unknown".into());
-    v.push(format!("machine: {cpus} CPUs, {model}, Linux {kernel}"));
+    // The congestion control decides whether tcp's writes are paced (BBR paces each write's
+    // packets by a timer, over loopback too), which moves every tcp figure: BENCHMARKS.md.
+    let cc = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_congestion_control")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into());
+    v.push(format!("machine: {cpus} CPUs, {model}, Linux {kernel}, tcp congestion control {cc}"));
     if !with_libzmq {
         return v;
     }
