@@ -17,9 +17,9 @@
 //! 2. A caller is offered the pipe only when its push completes a message for an idle
 //!    reader, i.e. exactly when the pipe would otherwise wake the engine ([`Drain`]): if it
 //!    takes anything it takes everything queued, so the pipe is idle again when it is done.
-//!    Or when the engine is already woken and owes the pipe a look: over ipc (and tcp
-//!    the kernel does not pace), when its push
-//!    takes a stream's queued bytes past [`CALLER_WRITES_QUEUED`] (or that much more since
+//!    Or when the engine is already woken and owes the pipe a look: over ipc (and tcp the
+//!    kernel does not pace), when its push takes a stream's queued bytes past
+//!    [`CALLER_WRITES_QUEUED`] (or that much more since
 //!    the last offer), and when its push finds the pipe full ([`Drain::write_queued`], see
 //!    "Packing"). Then it takes one batch (at the HWM, unless bytes already wait for the
 //!    kernel) and leaves the reader marked busy (`Queue::pop_for_woken_reader`): the engine's look,
@@ -100,8 +100,9 @@
 //! copy, are queued as frames, and so is everything once [`WRITE_BATCH`] bytes are packed.
 //!
 //! Over ipc, and over tcp where the kernel does not pace the connection (its congestion
-//! control is not BBR's: `FdStream::paced`), the sender also writes what is queued, when its push takes the bytes pushed since
-//! the engine last took any (packed, or frames' bodies) to [`CALLER_WRITES_QUEUED`] (128 KiB,
+//! control is not BBR's: `FdStream::paced`), the sender also writes what is queued, when its
+//! push takes the bytes pushed since the engine last took any (packed, or frames' bodies) to
+//! [`CALLER_WRITES_QUEUED`] (128 KiB,
 //! and each 128 KiB more until some are taken) and it gets the right at once; what the kernel
 //! refuses it leaves to the engine, woken again (rule 3).
 //! Left to the engine, a stream whose sender shares the engine's core was written only in
@@ -110,10 +111,10 @@
 //! sending side per 2M messages and 616–698 ms of its CPU; written by the sender, 3.8–4.5M,
 //! 0.8k switches, 445–531 ms (BENCHMARKS.md, two sets of rounds). Over tcp under cubic
 //! (Linux's default) the same: 1 KiB 3.6–4.1M msg/s became 4.1–4.4M, 16 KiB 238–320k became
-//! 329–396k, the sending side's CPU 5–25% lower. Not where BBR paces the connection: there
-//! each write's packets go out by a timer, and the sender's 128 KiB writes took nearly twice
-//! the sending side's CPU of the engine's larger batches, at about 0.6x the rate (tcp 1 KiB,
-//! 2.0–2.1M against 3.4–3.7M; BENCHMARKS.md, eighth session of 2026-12-07). Large bodies, queued as frames, count
+//! 329–396k, the sending side's CPU 4–31% lower. Not where BBR paces the connection: there
+//! each write's packets go out by a timer, and the sender's 128 KiB writes cost the sending
+//! side 1.45–2.1x the CPU of the engine's larger batches, at 0.47–0.69x the rate (tcp 1 KiB;
+//! BENCHMARKS.md, eighth session of 2026-12-07). Large bodies, queued as frames, count
 //! too: with the engine writing them, an ipc 64 KiB stream's bodies piled up cold and were
 //! freed in bursts on the I/O thread, and the sender took 20–36k page faults per 20k messages
 //! refilling a heap glibc had trimmed; written by the sender, 2–7k, and 33–47k msg/s became
@@ -161,8 +162,9 @@ pub(crate) const DIRECT_BURST: u32 = if cfg!(oxmq_loom) { 1 } else { 16 };
 /// bytes are waiting for the kernel (see "Streams" above).
 pub(crate) const DIRECT_MIN_BODY: usize = 32 * 1024;
 
-/// Over ipc and unpaced tcp, a stream's queued bytes are written by the sending caller when they reach this
-/// (and each time this much more is queued before some are taken; see "Packing" above).
+/// Over ipc and unpaced tcp, a stream's queued bytes are written by the sending caller when
+/// they reach this (and each time this much more is queued before some are taken; see
+/// "Packing" above).
 pub(crate) const CALLER_WRITES_QUEUED: usize = 128 * 1024;
 
 /// A stream's message with a body this large is queued as a frame, not packed: the encoder
